@@ -1,0 +1,53 @@
+/** `--help` texts: every command and option, and the config file's fields. */
+
+const CONFIG = `Config file (JSON):
+  plugins             plugin manifest {modules?, plugins:[{use, options?}]} or a path to one
+  destination         {id, name, organization?, sandbox?}
+  output.folderPath   key prefix; macros %SEGMENT_NAME% %SEGMENT_ID% %DATASET_ID% %RUN_ID%
+                      %DESTINATION_ID% %YYYY% %MM% %DD% %HH% %DATE% %DT%  (default "")
+  output.fileName     {audienceName?, dateTime?: datetime|unix|none, customText?,
+                       destinationId?, organization?, sandbox?}
+  output.split        {maxRows? (default 5000000), maxBytes?}
+  output.manifest     write manifest-<destinationId>-<runId>.json (default true)
+  source              {path, use?: source/ndjson|source/csv|source/parquet, options?}
+  audience            {id, name, rule?}     dataset  {id}
+  schema              [{name, type, nullable?}] output columns (default: from the source)
+  runId, scheduledTime  fix the run id and time (re-running a run replaces its files)
+`;
+
+export const HELP = {
+  main: `edge-export — export audiences and datasets as CSV, JSON or Parquet into S3
+
+Usage: edge-export <command> [options]
+
+Commands:
+  export     run one export from a JSON config and print a JSON summary
+  validate   check a config and its plugin manifest without exporting
+
+Run "edge-export <command> --help" for a command's options.
+Exit codes: 0 success, 1 export failed, 2 bad usage or invalid configuration.
+`,
+  export: `Usage: edge-export export --config <file> [--dry-run]
+
+Runs one export and prints a JSON summary: files (key, size, rows, sha256), rows, bytes,
+manifest and duration.
+
+Options:
+  -c, --config <file>   export config (JSON), see below
+      --dry-run         run the whole pipeline but store nothing: keys, rows and sizes only
+  -h, --help            this help
+
+Environment:
+  EDGE_EXPORT_LOG=debug  structured logs on stderr
+
+${CONFIG}`,
+  validate: `Usage: edge-export validate --config <file>
+
+Validates the config and its plugin manifest, reporting every problem with its path.
+
+Options:
+  -c, --config <file>   export config (JSON)
+  -h, --help            this help
+
+${CONFIG}`,
+} as const;

@@ -1,0 +1,138 @@
+/**
+ * Turns a JSON config file into a ready export: validated config, plugin manifest (inline or a file),
+ * third-party modules imported, pipeline built, source opened.
+ */
+import { openAsBlob } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, extname, isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type ExportConfig, exportConfig } from '../core/config.ts';
+import { ConfigError, ExportError } from '../core/errors.ts';
+import type { ExportJob } from '../core/pipeline.ts';
+import type { Plugin } from '../core/plugin.ts';
+import { type Pipeline, type PluginManifest, pluginManifest, Registry } from '../core/registry.ts';
+import type { Row, Runtime, SinkStage, SourceStage } from '../core/types.ts';
+import { parse } from '../core/validate.ts';
+import { localPlugins } from '../node/plugins.ts';
+import { builtinPlugins } from '../plugins/index.ts';
+import { discard } from '../plugins/sink/discard/index.ts';
+
+export interface LoadedJob {
+  readonly pipeline: Pipeline;
+  readonly job: ExportJob;
+  readonly runtime: Runtime;
+  readonly sink: SinkStage | undefined;
+  readonly pluginNames: readonly string[];
+  /** Rows the audience rule or mapping skipped, by reason (filled while the export runs). */
+  skipped(): Record<string, number>;
+}
+
+const SOURCE_BY_EXTENSION: Record<string, string> = {
+  '.ndjson': 'source/ndjson',
+  '.jsonl': 'source/ndjson',
+  '.json': 'source/ndjson',
+  '.csv': 'source/csv',
+  '.parquet': 'source/parquet',
+};
+
+/** Reads and validates `configPath`, builds the pipeline and opens the source. */
+export async function loadJob(
+  configPath: string,
+  options: { env: Readonly<Record<string, string | undefined>>; dryRun?: boolean },
+): Promise<LoadedJob> {
+  const config = parse(exportConfig, await readJson(configPath), 'export config');
+  const baseDir = dirname(resolve(configPath));
+  const { manifest, manifestDir } = await resolveManifest(config, baseDir);
+  const registry = new Registry([...builtinPlugins, ...localPlugins]);
+  for (const module of manifest.modules ?? []) registry.register(...(await importPlugins(module, manifestDir)));
+  const host = { env: options.env };
+  const pipeline = registry.build(manifest, host);
+
+  const runtime: Runtime = {
+    now: () => new Date(),
+    uuid: () => crypto.randomUUID(),
+    fetch: globalThis.fetch.bind(globalThis),
+    ...(options.env.EDGE_EXPORT_LOG === 'debug' && {
+      log: (level, message, fields) => process.stderr.write(`${JSON.stringify({ level, message, ...fields })}\n`),
+    }),
+  };
+  const source = pipeline.source ?? sourceFor(registry, config, host);
+  const sourcePath = isAbsolute(config.source.path) ? config.source.path : resolve(baseDir, config.source.path);
+  const blob = await openAsBlob(sourcePath).catch((error: NodeJS.ErrnoException) => {
+    throw new ExportError('SOURCE_INVALID', `source.path: cannot read ${sourcePath} (${error.code ?? error.message})`);
+  });
+  const scheduledTime = config.scheduledTime ? new Date(config.scheduledTime) : undefined;
+  const { rows, schema } = await source.open({ ...runtime, runId: 'load', scheduledTime: scheduledTime ?? runtime.now() }, blob);
+  const skipped: Record<string, number> = {};
+  const job: ExportJob = {
+    destination: config.destination,
+    output: config.output,
+    rows: rows as ReadableStream<Row>,
+    ...((config.schema ?? schema) && { schema: config.schema ?? schema }),
+    ...(config.audience && { audience: { id: config.audience.id, name: config.audience.name } }),
+    ...(config.dataset && { dataset: config.dataset }),
+    ...(config.runId && { runId: config.runId }),
+    ...(scheduledTime && { scheduledTime }),
+  };
+  return {
+    pipeline,
+    job,
+    runtime,
+    sink: options.dryRun ? discard() : pipeline.sink,
+    pluginNames: manifest.plugins.map((p) => p.use),
+    skipped: () => ({ ...skipped }),
+  };
+}
+
+async function readJson(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError([{ path: '', message: `cannot read ${path} (${(error as NodeJS.ErrnoException).code})` }], 'config file');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError([{ path: '', message: `${path} is not valid JSON: ${(error as Error).message}` }], 'config file');
+  }
+}
+
+async function resolveManifest(config: ExportConfig, baseDir: string): Promise<{ manifest: PluginManifest; manifestDir: string }> {
+  if (typeof config.plugins !== 'string') return { manifest: config.plugins, manifestDir: baseDir };
+  const path = resolve(baseDir, config.plugins);
+  return { manifest: parse(pluginManifest, await readJson(path), `plugin manifest ${path}`), manifestDir: dirname(path) };
+}
+
+/** Imports a third-party module and returns the plugins it exports (`default`, `plugin` or `plugins`). */
+async function importPlugins(specifier: string, baseDir: string): Promise<Plugin[]> {
+  const url = specifier.startsWith('.') || isAbsolute(specifier) ? pathToFileURL(resolve(baseDir, specifier)).href : specifier;
+  let module: Record<string, unknown>;
+  try {
+    module = await import(url);
+  } catch (error) {
+    throw new ConfigError([{ path: 'modules', message: `cannot import ${specifier}: ${(error as Error).message}` }], 'plugin manifest');
+  }
+  const found = [module.default, module.plugin, ...(Array.isArray(module.plugins) ? module.plugins : [])].flat().filter(isPlugin);
+  if (found.length === 0) {
+    throw new ConfigError([{ path: 'modules', message: `${specifier} exports no plugin (expected default, plugin or plugins)` }], 'plugin manifest');
+  }
+  return found;
+}
+
+function isPlugin(value: unknown): value is Plugin {
+  return typeof value === 'object' && value !== null && 'name' in value && 'create' in value && 'options' in value;
+}
+
+function sourceFor(registry: Registry, config: ExportConfig, host: { env: Record<string, string | undefined> }): SourceStage {
+  const name = config.source.use ?? SOURCE_BY_EXTENSION[extname(config.source.path).toLowerCase()];
+  if (!name) {
+    throw new ConfigError(
+      [{ path: 'source.use', message: `cannot tell the source format of "${config.source.path}"`, expected: Object.values(SOURCE_BY_EXTENSION).join(' | ') }],
+      'export config',
+    );
+  }
+  const source = registry.create({ use: name, options: config.source.options }, host, 'source').find((s) => s.kind === 'source');
+  if (!source) throw new ConfigError([{ path: 'source.use', message: `"${name}" is not a source plugin` }], 'export config');
+  return source;
+}

@@ -1,0 +1,91 @@
+/**
+ * Errors carry a stable code, where they came from (plugin and stage), and what the user must fix.
+ * Messages never contain secrets: callers pass identifiers, never key material.
+ */
+
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'PLUGIN_UNKNOWN'
+  | 'SOURCE_INVALID'
+  | 'FORMAT_FAILED'
+  | 'KEY_UNSAFE'
+  | 'NAME_TOO_LONG'
+  | 'ENCRYPTION_FAILED'
+  | 'SINK_FAILED'
+  | 'S3_ACCESS_DENIED'
+  | 'S3_NO_SUCH_BUCKET'
+  | 'S3_SIGNATURE_MISMATCH'
+  | 'S3_INVALID_ACCESS_KEY'
+  | 'S3_WRONG_REGION'
+  | 'S3_EXPIRED_TOKEN'
+  | 'S3_ERROR'
+  | 'AUTH_FAILED'
+  | 'NETWORK'
+  | 'ABORTED'
+  | 'INTERNAL';
+
+export interface ExportErrorOptions {
+  plugin?: string;
+  stage?: string;
+  cause?: unknown;
+  /** Extra, non-secret facts for logs and API bodies (HTTP status, S3 request id, IAM action, …). */
+  details?: Record<string, unknown>;
+}
+
+/** The one error type of the core. `code` is stable; `message` says what to fix. */
+export class ExportError extends Error {
+  override readonly name = 'ExportError';
+  readonly code: ErrorCode;
+  readonly plugin?: string;
+  readonly stage?: string;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: ExportErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    if (options.plugin !== undefined) this.plugin = options.plugin;
+    if (options.stage !== undefined) this.stage = options.stage;
+    if (options.details !== undefined) this.details = options.details;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.plugin && { plugin: this.plugin }),
+      ...(this.stage && { stage: this.stage }),
+      ...(this.details && { details: this.details }),
+    };
+  }
+}
+
+/** One problem in a configuration: where it is, what was expected, what was received. */
+export interface ConfigIssue {
+  /** Dotted path with indexes: `plugins[2].options.delimiter`. */
+  readonly path: string;
+  readonly message: string;
+  readonly expected?: string;
+  readonly received?: string;
+}
+
+/** Every problem of a configuration at once, each with its path. */
+export class ConfigError extends ExportError {
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[], subject = 'configuration') {
+    const lines = issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`);
+    super('CONFIG_INVALID', `Invalid ${subject} (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`);
+    this.issues = issues;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), issues: this.issues };
+  }
+}
+
+/** Wraps any thrown value so it carries the plugin and stage it came from. */
+export function wrapError(error: unknown, code: ErrorCode, plugin: string, stage: string): ExportError {
+  if (error instanceof ExportError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new ExportError(code, `${plugin} (${stage}): ${message}`, { plugin, stage, cause: error });
+}

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { fixedRuntime, memorySink } from '../../test/support/memory-sink.ts';
+import { plugin as json } from '../plugins/format/json/index.ts';
+import { plugin as manifest } from '../plugins/manifest/json/index.ts';
+import { plugin as segment } from '../plugins/naming/segment/index.ts';
+import { runExport } from './pipeline.ts';
+import { Registry } from './registry.ts';
+import { fromIterable } from './streams.ts';
+import type { Row } from './types.ts';
+
+const pipeline = new Registry([json, manifest, segment]).build({
+  plugins: [{ use: 'format/json' }, { use: 'naming/segment' }, { use: 'manifest/json' }],
+});
+const destination = { id: 'd1', name: 'dest' };
+const audience = { id: 'a1', name: 'Audience One' };
+
+function* rows(n: number): Generator<Row> {
+  for (let i = 0; i < n; i++) yield { id: i, email: `u${i}@x.io`, score: i / 2 };
+}
+
+describe('runExport', () => {
+  it('writes files, then the manifest, with rows, sizes and checksums', async () => {
+    const mem = memorySink();
+    const result = await runExport(
+      pipeline,
+      { destination, audience, rows: fromIterable(rows(5)), runId: 'r1', output: { folderPath: 'out/%SEGMENT_ID%' } },
+      fixedRuntime(),
+      mem.sink,
+    );
+    expect(result.files.map((f) => f.key)).toEqual(['out/a1/dest_a1_20260304_050607.json']);
+    expect(result.rows).toBe(5);
+    const body = mem.text('out/a1/dest_a1_20260304_050607.json');
+    expect(body.trim().split('\n').map((l) => JSON.parse(l))).toEqual([...rows(5)]);
+    const m = JSON.parse(mem.text('out/a1/manifest-d1-r1.json'));
+    expect(m.flowRunId).toBe('r1');
+    expect(m.scheduledTime).toBe('2026-03-04T05:06:07.000Z');
+    const sha = Buffer.from(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body))).toString('hex');
+    expect(m.exportResults).toEqual([{ sinkPath: 'out/a1', name: 'dest_a1_20260304_050607.json', size: body.length, rows: 5, sha256: sha }]);
+  });
+
+  it('splits at maxRows: name.json, name_2.json, …', async () => {
+    const mem = memorySink();
+    const result = await runExport(
+      pipeline,
+      { destination, audience, rows: fromIterable(rows(25)), output: { split: { maxRows: 10 }, fileName: { dateTime: 'none' } } },
+      fixedRuntime(),
+      mem.sink,
+    );
+    expect(result.files.map((f) => [f.name, f.rows])).toEqual([
+      ['dest_a1.json', 10],
+      ['dest_a1_2.json', 10],
+      ['dest_a1_3.json', 5],
+    ]);
+  });
+
+  it('splits exactly at a multiple without an empty trailing file', async () => {
+    const mem = memorySink();
+    const result = await runExport(
+      pipeline,
+      { destination, audience, rows: fromIterable(rows(20)), output: { split: { maxRows: 10 } } },
+      fixedRuntime(),
+      mem.sink,
+    );
+    expect(result.files.map((f) => f.rows)).toEqual([10, 10]);
+  });
+
+  it('splits at maxBytes (soft limit on formatted bytes)', async () => {
+    const mem = memorySink();
+    const result = await runExport(
+      pipeline,
+      { destination, audience, rows: fromIterable(rows(20_000)), output: { split: { maxBytes: 200_000 } } },
+      fixedRuntime(),
+      mem.sink,
+    );
+    expect(result.files.length).toBeGreaterThan(2);
+    expect(result.files.reduce((n, f) => n + f.rows, 0)).toBe(20_000);
+    for (const f of result.files.slice(0, -1)) expect(f.size).toBeGreaterThanOrEqual(200_000);
+  });
+
+  it('writes one empty file for an empty audience', async () => {
+    const mem = memorySink();
+    const result = await runExport(pipeline, { destination, audience, rows: fromIterable([]) }, fixedRuntime(), mem.sink);
+    expect(result.files).toHaveLength(1);
+    expect(result.files[0]!.rows).toBe(0);
+  });
+
+  it('takes back published files and writes no manifest when a later file fails', async () => {
+    const mem = memorySink({ failOn: (key) => key.includes('_3.') });
+    await expect(
+      runExport(pipeline, { destination, audience, rows: fromIterable(rows(25)), runId: 'r2', output: { split: { maxRows: 10 } } }, fixedRuntime(), mem.sink),
+    ).rejects.toThrow(/injected failure/);
+    expect([...mem.objects.keys()]).toEqual([]);
+    expect(mem.removed).toHaveLength(2);
+  });
+
+  it('fails cleanly when the source fails mid-stream', async () => {
+    const mem = memorySink();
+    async function* broken() {
+      yield* rows(3);
+      throw new Error('source broke');
+    }
+    await expect(runExport(pipeline, { destination, audience, rows: fromIterable(broken()) }, fixedRuntime(), mem.sink)).rejects.toThrow(
+      'source broke',
+    );
+    expect(mem.objects.size).toBe(0);
+  });
+
+  it('re-running a run writes the same keys (deterministic)', async () => {
+    const mem = memorySink();
+    const job = () => ({ destination, audience, rows: fromIterable(rows(3)), runId: 'same', scheduledTime: new Date('2026-01-01T00:00:00Z') });
+    const a = await runExport(pipeline, job(), fixedRuntime(), mem.sink);
+    const b = await runExport(pipeline, job(), fixedRuntime('2027-01-01T00:00:00Z'), mem.sink);
+    expect(b.files.map((f) => f.key)).toEqual(a.files.map((f) => f.key));
+    expect(mem.objects.size).toBe(2);
+  });
+});

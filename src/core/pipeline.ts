@@ -1,0 +1,248 @@
+/**
+ * Runs one export: rows → format → compression → encryption → sink, file after file, then the
+ * manifest. Memory stays constant: each file is a chain of Web Streams with backpressure.
+ *
+ * A run publishes all of its files or none: when any step fails, files this run already published
+ * are removed (where the sink can), and the manifest — written last — never appears.
+ */
+import * as v from 'valibot';
+import { ExportError, wrapError } from './errors.ts';
+import { baseFileName, fileNameOptions, folderPath, joinKey, renderFolder, splitFileName } from './naming.ts';
+import type { Pipeline } from './registry.ts';
+import { inferSchema } from './schema.ts';
+import { createSha256 } from './sha256.ts';
+import type {
+  DestinationInfo,
+  ExportedFile,
+  NamingContext,
+  Row,
+  Runtime,
+  Schema,
+  SinkResult,
+  SinkStage,
+} from './types.ts';
+import { fromIterable } from './streams.ts';
+import { parse } from './validate.ts';
+
+/** Where and how files are written: the destination half of an export job (validated). */
+export const outputOptions = v.object({
+  folderPath: v.optional(folderPath, ''),
+  fileName: v.optional(fileNameOptions, {}),
+  split: v.optional(
+    v.object({
+      /** Rows per file before a new file starts (reference default: 5,000,000). */
+      maxRows: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 5_000_000),
+      /** Soft limit on a file's formatted (uncompressed) bytes; the file closes at the next row. */
+      maxBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024))),
+    }),
+    {},
+  ),
+  /** Write the run manifest (when the pipeline has a manifest stage). */
+  manifest: v.optional(v.boolean(), true),
+});
+export type OutputOptions = v.InferInput<typeof outputOptions>;
+
+export interface ExportJob {
+  readonly runId?: string;
+  /** Drives file names and date macros; defaults to `now()`. */
+  readonly scheduledTime?: Date;
+  readonly destination: DestinationInfo;
+  readonly output?: OutputOptions;
+  readonly audience?: { readonly id: string; readonly name: string };
+  readonly dataset?: { readonly id: string };
+  /** Columns in output order; inferred from the first row when absent. */
+  readonly schema?: Schema;
+  readonly rows: ReadableStream<Row>;
+  readonly signal?: AbortSignal;
+}
+
+export interface ExportResult {
+  readonly runId: string;
+  readonly scheduledTime: string;
+  readonly files: readonly ExportedFile[];
+  readonly manifest?: SinkResult;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly durationMs: number;
+}
+
+/** Exports `job.rows` through `pipeline` into `sink` (or the pipeline's own sink). */
+export async function runExport(pipeline: Pipeline, job: ExportJob, runtime: Runtime, sink = pipeline.sink): Promise<ExportResult> {
+  if (!sink) throw new ExportError('CONFIG_INVALID', 'No sink: add a sink plugin to the plugin manifest');
+  const output = parse(outputOptions, job.output ?? {}, 'output options', 'output');
+  const started = Date.now();
+  const scheduledTime = job.scheduledTime ?? runtime.now();
+  const ctx: NamingContext = {
+    ...runtime,
+    runId: job.runId ?? runtime.uuid(),
+    scheduledTime,
+    destination: job.destination,
+    ...(job.audience && { audience: job.audience }),
+    ...(job.dataset && { dataset: job.dataset }),
+    ...(job.signal && { signal: job.signal }),
+  };
+  const folder = renderFolder(output.folderPath, pipeline.macros, ctx);
+  const base = baseFileName(output.fileName, ctx);
+  const reader = job.rows.getReader();
+  const published: ExportedFile[] = [];
+  try {
+    const rows = new RowReader(reader);
+    const schema = job.schema ?? inferSchema(await rows.peek());
+    let index = 1;
+    do {
+      const name = splitFileName(base, extensionsOf(pipeline), index);
+      published.push(await writeFile(pipeline, sink, ctx, { folder, name, schema, index, rows, split: output.split }));
+      index++;
+    } while (!(await rows.done()));
+    const manifest = output.manifest && pipeline.manifest ? await writeManifest(pipeline, sink, ctx, folder, published) : undefined;
+    return {
+      runId: ctx.runId,
+      scheduledTime: scheduledTime.toISOString(),
+      files: published,
+      ...(manifest && { manifest }),
+      rows: published.reduce((n, f) => n + f.rows, 0),
+      bytes: published.reduce((n, f) => n + f.size, 0),
+      durationMs: Date.now() - started,
+    };
+  } catch (error) {
+    await reader.cancel(error).catch(() => {});
+    await unpublish(sink, ctx, published);
+    throw error;
+  }
+}
+
+/** File extensions contributed by the stages, in order: `csv`, `gz`, `gpg`. */
+export function extensionsOf(pipeline: Pipeline): string[] {
+  return [pipeline.format.extension, pipeline.compression?.extension ?? '', pipeline.encryption?.extension ?? ''].filter(Boolean);
+}
+
+/** Content-Type and Content-Encoding of the objects, derived from the stages chosen. */
+export function contentHeadersOf(pipeline: Pipeline): { contentType: string; contentEncoding?: string } {
+  if (pipeline.encryption) return { contentType: pipeline.encryption.contentType };
+  const encoding = pipeline.compression?.contentEncoding;
+  return { contentType: pipeline.format.contentType, ...(encoding && { contentEncoding: encoding }) };
+}
+
+interface FilePlan {
+  folder: string;
+  name: string;
+  schema: Schema;
+  index: number;
+  rows: RowReader;
+  split: { maxRows: number; maxBytes?: number | undefined };
+}
+
+async function writeFile(pipeline: Pipeline, sink: SinkStage, ctx: NamingContext, plan: FilePlan): Promise<ExportedFile> {
+  const key = joinKey(plan.folder, plan.name);
+  const formatted = pipeline.format.open({ ...ctx, schema: plan.schema, fileIndex: plan.index });
+  const formattedBytes = { n: 0 };
+  let body = formatted.readable.pipeThrough(tap((chunk) => (formattedBytes.n += chunk.byteLength)));
+  const compression = pipeline.compression?.open(ctx);
+  if (compression) body = body.pipeThrough(compression);
+  if (pipeline.encryption) {
+    body = body.pipeThrough(await pipeline.encryption.open(ctx).catch((e) => Promise.reject(wrapError(e, 'ENCRYPTION_FAILED', pipeline.encryption!.name, 'encryption'))));
+  }
+  const hash = createSha256();
+  let size = 0;
+  body = body.pipeThrough(
+    tap((chunk) => {
+      hash.update(chunk);
+      size += chunk.byteLength;
+    }),
+  );
+
+  const upload = sink.write(ctx, { key, ...contentHeadersOf(pipeline), body });
+  // A rejected upload must stop the row loop even if nothing else propagates the failure.
+  const uploadFailed = upload.then(
+    () => new Promise<never>(() => {}),
+    (error) => Promise.reject(error),
+  );
+  uploadFailed.catch(() => {});
+  const writer = formatted.writable.getWriter();
+  let rows = 0;
+  try {
+    const { maxRows, maxBytes = Number.POSITIVE_INFINITY } = plan.split;
+    while (rows < maxRows && formattedBytes.n < maxBytes) {
+      const row = await plan.rows.next();
+      if (row === undefined) break;
+      await Promise.race([writer.ready, uploadFailed]);
+      writer.write(row).catch(() => {});
+      rows++;
+    }
+    await Promise.race([writer.close(), uploadFailed]);
+  } catch (error) {
+    await writer.abort(error).catch(() => {});
+    await upload.catch(() => {});
+    throw error;
+  }
+  const result = await upload;
+  return {
+    key,
+    sinkPath: plan.folder,
+    name: plan.name,
+    size,
+    rows,
+    sha256: hash.digestHex(),
+    location: result.location,
+  };
+}
+
+async function writeManifest(
+  pipeline: Pipeline,
+  sink: SinkStage,
+  ctx: NamingContext,
+  folder: string,
+  files: readonly ExportedFile[],
+): Promise<SinkResult> {
+  const manifest = pipeline.manifest!;
+  const { body, contentType } = manifest.render(ctx, files);
+  const key = joinKey(folder, manifest.fileName(ctx));
+  return sink.write(ctx, { key, contentType, size: body.byteLength, body: fromIterable([body]) });
+}
+
+/** Removes what a failed run published, so a failed run leaves nothing behind. */
+async function unpublish(sink: SinkStage, ctx: NamingContext, files: readonly ExportedFile[]): Promise<void> {
+  if (!sink.remove) return;
+  for (const file of files) {
+    await sink.remove(ctx, file.key).catch((error: unknown) => {
+      ctx.log?.('warn', 'could not remove a file of a failed run', { key: file.key, error: String(error) });
+    });
+  }
+}
+
+function tap(observe: (chunk: Uint8Array) => void): TransformStream<Uint8Array, Uint8Array> {
+  return new TransformStream({
+    transform(chunk, controller) {
+      observe(chunk);
+      controller.enqueue(chunk);
+    },
+  });
+}
+
+/** A reader with one row of look-ahead, so a split can tell "file full" from "source done". */
+class RowReader {
+  readonly #reader: ReadableStreamDefaultReader<Row>;
+  #peeked: { row: Row | undefined } | undefined;
+
+  constructor(reader: ReadableStreamDefaultReader<Row>) {
+    this.#reader = reader;
+  }
+
+  async peek(): Promise<Row | undefined> {
+    if (!this.#peeked) {
+      const { value, done } = await this.#reader.read();
+      this.#peeked = { row: done ? undefined : value };
+    }
+    return this.#peeked.row;
+  }
+
+  async next(): Promise<Row | undefined> {
+    const row = await this.peek();
+    if (row !== undefined) this.#peeked = undefined;
+    return row;
+  }
+
+  async done(): Promise<boolean> {
+    return (await this.peek()) === undefined;
+  }
+}

@@ -1,0 +1,94 @@
+import * as v from 'valibot';
+import { describe, expect, it } from 'vitest';
+import { plugin as json } from '../plugins/format/json/index.ts';
+import { plugin as manifest } from '../plugins/manifest/json/index.ts';
+import { plugin as date } from '../plugins/naming/date/index.ts';
+import { plugin as segment } from '../plugins/naming/segment/index.ts';
+import { plugin as discard } from '../plugins/sink/discard/index.ts';
+import { plugin as ndjson } from '../plugins/source/ndjson/index.ts';
+import { ConfigError } from './errors.ts';
+import { definePlugin } from './plugin.ts';
+import { Registry } from './registry.ts';
+
+const registry = () => new Registry([json, manifest, date, segment, discard, ndjson]);
+
+function issuesOf(fn: () => unknown) {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).issues;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('Registry.build', () => {
+  it('builds a frozen pipeline with one stage per kind', () => {
+    const p = registry().build({
+      plugins: [{ use: 'format/json' }, { use: 'naming/segment' }, { use: 'naming/date' }, { use: 'manifest/json' }, { use: 'sink/discard' }],
+    });
+    expect(p.format.name).toBe('json');
+    expect(Object.keys(p.macros)).toEqual(expect.arrayContaining(['SEGMENT_NAME', 'YYYY']));
+    expect(Object.isFrozen(p)).toBe(true);
+    expect(Object.isFrozen(p.format)).toBe(true);
+    expect(p.sink?.name).toBe('discard');
+  });
+
+  it('reports every problem at once, each with its path', () => {
+    const issues = issuesOf(() =>
+      registry().build({
+        plugins: [
+          { use: 'format/nope' },
+          { use: 'format/json', options: { includeNulls: 'yes' } },
+          { use: 'manifest/json' },
+          { use: 'manifest/json' },
+        ],
+      }),
+    );
+    expect(issues.map((i) => i.path)).toEqual(['plugins[0].use', 'plugins[1].options.includeNulls', 'plugins', 'plugins[3]']);
+    expect(issues[0]!.expected).toContain('format/json');
+    expect(issues[1]!.received).toBe('"yes"');
+    expect(issues[2]!.message).toMatch(/no format plugin/);
+    expect(issues[3]!.message).toMatch(/second manifest/);
+  });
+
+  it('validates the manifest shape', () => {
+    const issues = issuesOf(() => registry().build({ plugins: [], extra: 1 }));
+    expect(issues.map((i) => i.path).sort()).toEqual(['extra', 'plugins']);
+  });
+
+  it('registers third-party plugins without touching the core', () => {
+    const upper = definePlugin({
+      name: 'acme/upper-json',
+      description: 'test',
+      options: v.object({ suffix: v.string() }),
+      create: ({ suffix }) => ({
+        kind: 'format',
+        name: 'upper',
+        extension: `u${suffix}`,
+        contentType: 'text/plain',
+        open: () => new TransformStream(),
+      }),
+    });
+    const p = registry().register(upper).build({ plugins: [{ use: 'acme/upper-json', options: { suffix: 'x' } }] });
+    expect(p.format.extension).toBe('ux');
+    expect(() => registry().register(upper).register(upper)).toThrow(/already registered/);
+  });
+
+  it('refuses an outer compression around a self-compressing format', () => {
+    const selfCompressing = definePlugin({
+      name: 'acme/packed',
+      description: 'test',
+      options: v.optional(v.object({}), {}),
+      create: () => ({ kind: 'format', name: 'packed', extension: 'p', contentType: 'x', compressible: false, open: () => new TransformStream() }),
+    });
+    const gz = definePlugin({
+      name: 'acme/gz',
+      description: 'test',
+      options: v.optional(v.object({}), {}),
+      create: () => ({ kind: 'compression', name: 'gz', extension: 'gz', open: () => new CompressionStream('gzip') }),
+    });
+    const issues = issuesOf(() => registry().register(selfCompressing, gz).build({ plugins: [{ use: 'acme/packed' }, { use: 'acme/gz' }] }));
+    expect(issues[0]!.message).toMatch(/compresses internally/);
+  });
+});

@@ -1,0 +1,199 @@
+/**
+ * The contracts every stage implements. A stage is a plain, self-describing object made by a
+ * factory (`csv(options)`, `gzip()`, …); a plugin is a named bundle of stages with an options schema.
+ *
+ * Only web-standard APIs appear here: Web Streams, fetch, crypto.subtle, TextEncoder, Blob.
+ */
+
+/** One exported record. Values are JSON-like, plus `Date`, `bigint` and `Uint8Array`. */
+export type Row = Record<string, unknown>;
+
+/** Column types understood by every format (Parquet writes them natively, CSV formats them). */
+export type ColumnType =
+  | 'string'
+  | 'integer'
+  | 'double'
+  | 'boolean'
+  | 'timestamp'
+  | 'date'
+  | { readonly list: ColumnType }
+  | { readonly struct: readonly Column[] };
+
+export interface Column {
+  readonly name: string;
+  readonly type: ColumnType;
+  /** Defaults to true. */
+  readonly nullable?: boolean;
+}
+
+export type Schema = readonly Column[];
+
+/** Things the core never reaches for on its own: the host injects them. */
+export interface Runtime {
+  /** Current time; injected so tests and re-runs are deterministic. */
+  now(): Date;
+  uuid(): string;
+  fetch: typeof fetch;
+  /** Structured log sink; secrets must never be passed here. */
+  log?(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
+}
+
+/** What a stage may know about the run it works for. */
+export interface RunContext extends Runtime {
+  readonly runId: string;
+  /** When the run was scheduled (UTC); file names and macros derive from it, not from `now()`. */
+  readonly scheduledTime: Date;
+  readonly signal?: AbortSignal;
+  /** Credentials from the pipeline's auth stages (first that applies), for sinks that sign requests. */
+  readonly credentials?: (options?: { forceRefresh?: boolean }) => Promise<Credentials>;
+}
+
+/** Sources turn bytes (or a store) into rows. */
+export interface SourceStage {
+  readonly kind: 'source';
+  readonly name: string;
+  /** `blob` gives random access (Parquet needs it); a stream is read once, front to back. */
+  open(ctx: RunContext, input: SourceInput): Promise<SourceRows>;
+}
+export type SourceInput = Blob | ReadableStream<Uint8Array>;
+export interface SourceRows {
+  /** Declared or inferred schema, when the source knows it. */
+  readonly schema?: Schema;
+  readonly rows: ReadableStream<Row>;
+}
+
+/** Formats turn rows into the bytes of one file. A new transform is opened for every file. */
+export interface FormatStage {
+  readonly kind: 'format';
+  readonly name: string;
+  /** File extension without the dot: `csv`, `json`, `parquet`. */
+  readonly extension: string;
+  readonly contentType: string;
+  /**
+   * False for formats that compress internally (Parquet): an outer compression stage is refused.
+   * Defaults to true.
+   */
+  readonly compressible?: boolean;
+  open(ctx: FormatContext): ReadableWritablePair<Uint8Array, Row>;
+}
+export interface FormatContext extends RunContext {
+  /** Columns in output order. Formats write exactly these, in this order. */
+  readonly schema: Schema;
+  /** 1-based index of the file within the split series. */
+  readonly fileIndex: number;
+}
+
+/** Byte-to-byte stages: compression and encryption wrap the previous stream. */
+export interface CompressionStage {
+  readonly kind: 'compression';
+  readonly name: string;
+  /** Extension appended after the format's (`gz`), or '' for none. */
+  readonly extension: string;
+  /** `Content-Encoding` of the object, when the object is still of the format's content type. */
+  readonly contentEncoding?: string;
+  open(ctx: RunContext): ReadableWritablePair<Uint8Array, Uint8Array> | null;
+}
+
+export interface EncryptionStage {
+  readonly kind: 'encryption';
+  readonly name: string;
+  readonly extension: string;
+  /** Content type of the encrypted object; replaces the format's. */
+  readonly contentType: string;
+  open(ctx: RunContext): Promise<ReadableWritablePair<Uint8Array, Uint8Array>>;
+}
+
+/** Naming stages contribute macros to folder paths: `%NAME%` → value. Macro maps are merged. */
+export interface NamingStage {
+  readonly kind: 'naming';
+  readonly name: string;
+  readonly macros: Readonly<Record<string, (ctx: NamingContext) => string>>;
+}
+export interface NamingContext extends RunContext {
+  readonly destination: DestinationInfo;
+  readonly audience?: { readonly id: string; readonly name: string };
+  readonly dataset?: { readonly id: string };
+}
+export interface DestinationInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly organization?: string;
+  readonly sandbox?: string;
+}
+
+/** The manifest is written last, after every file of the run. */
+export interface ManifestStage {
+  readonly kind: 'manifest';
+  readonly name: string;
+  fileName(ctx: NamingContext): string;
+  render(ctx: NamingContext, files: readonly ExportedFile[]): { body: Uint8Array; contentType: string };
+}
+
+/** Credentials for signing requests. Auth stages are tried in order; the first that applies wins. */
+export interface Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+  /** When temporary credentials stop working. */
+  readonly expiration?: Date;
+}
+export interface AuthStage {
+  readonly kind: 'auth';
+  readonly name: string;
+  /** Returns null when this method does not apply (for example, no role configured). */
+  credentials(ctx: RunContext, options?: { forceRefresh?: boolean }): Promise<Credentials | null>;
+}
+
+/** A file handed to the sink: the body must be consumed fully before the object is published. */
+export interface SinkFile {
+  /** Object key relative to the bucket (or folder root for a local sink), already confined. */
+  readonly key: string;
+  readonly contentType: string;
+  readonly contentEncoding?: string;
+  readonly body: ReadableStream<Uint8Array>;
+  /** Known only for small, buffered bodies (the manifest). */
+  readonly size?: number;
+}
+export interface SinkResult {
+  readonly key: string;
+  readonly size: number;
+  /** Where the object lives, as a user would type it: `s3://bucket/key` or a file path. */
+  readonly location: string;
+}
+/**
+ * Sinks publish atomically: an object appears at its key only when complete. When the body stream
+ * errors, nothing is left at the key and no partial upload stays open.
+ */
+export interface SinkStage {
+  readonly kind: 'sink';
+  readonly name: string;
+  write(ctx: RunContext, file: SinkFile): Promise<SinkResult>;
+  /** Deletes a published object; used to take back the files of a run that failed later on. */
+  remove?(ctx: RunContext, key: string): Promise<void>;
+}
+
+export type Stage =
+  | SourceStage
+  | FormatStage
+  | CompressionStage
+  | EncryptionStage
+  | NamingStage
+  | ManifestStage
+  | AuthStage
+  | SinkStage;
+export type StageKind = Stage['kind'];
+
+/** One published file of a run, as recorded in the manifest and the run summary. */
+export interface ExportedFile {
+  /** Full object key. */
+  readonly key: string;
+  /** Folder part of the key (the manifest's `sinkPath`). */
+  readonly sinkPath: string;
+  /** File name part of the key. */
+  readonly name: string;
+  readonly size: number;
+  readonly rows: number;
+  /** Hex SHA-256 of the object bytes. */
+  readonly sha256: string;
+  readonly location: string;
+}

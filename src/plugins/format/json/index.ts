@@ -1,0 +1,84 @@
+import * as v from 'valibot';
+import { textEncoderStream } from '../../../core/batch.ts';
+import { definePlugin } from '../../../core/plugin.ts';
+import type { Column, ColumnType, FormatStage, Row } from '../../../core/types.ts';
+
+export const jsonOptions = v.optional(
+  v.strictObject({
+    /** Write `null` for missing values (true) or leave the key out (false). */
+    includeNulls: v.optional(v.boolean(), true),
+  }),
+  {},
+);
+export type JsonOptions = v.InferInput<typeof jsonOptions>;
+
+/**
+ * Newline-delimited JSON: one object per row, keys in schema order. Timestamps become ISO-8601 UTC,
+ * dates `YYYY-MM-DD`, bigints numbers when safe (strings otherwise), bytes base64.
+ */
+export function json(options: JsonOptions = {}): FormatStage {
+  const includeNulls = options.includeNulls ?? true;
+  return {
+    kind: 'format',
+    name: 'json',
+    extension: 'json',
+    contentType: 'application/x-ndjson',
+    open(ctx) {
+      const columns = ctx.schema;
+      return textEncoderStream<Row>((row) => `${JSON.stringify(toJsonObject(row, columns, includeNulls))}\n`);
+    },
+  };
+}
+
+function toJsonObject(row: Row, columns: readonly Column[], includeNulls: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const column of columns) {
+    const value = toJsonValue(row[column.name], column.type);
+    if (value !== null || includeNulls) out[column.name] = value;
+  }
+  return out;
+}
+
+/** Converts one value to its JSON form according to the column type. */
+export function toJsonValue(value: unknown, type: ColumnType): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof type === 'object') {
+    if ('list' in type) return Array.isArray(value) ? value.map((item) => toJsonValue(item, type.list)) : null;
+    if (value === null || typeof value !== 'object') return null;
+    return toJsonObject(value as Row, type.struct, true);
+  }
+  switch (type) {
+    case 'timestamp':
+      return toDate(value)?.toISOString() ?? null;
+    case 'date':
+      return toDate(value)?.toISOString().slice(0, 10) ?? null;
+    case 'integer':
+      if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+      return toNumber(value);
+    case 'double':
+      return toNumber(value);
+    case 'boolean':
+      return typeof value === 'boolean' ? value : value === 'true' ? true : value === 'false' ? false : null;
+    default:
+      if (value instanceof Uint8Array) return btoa(String.fromCharCode(...value));
+      if (value instanceof Date) return value.toISOString();
+      return typeof value === 'object' ? JSON.stringify(value) : String(value);
+  }
+}
+
+function toNumber(value: unknown): number | null {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+  return Number.isFinite(n) ? n : null;
+}
+
+function toDate(value: unknown): Date | null {
+  const date = value instanceof Date ? value : typeof value === 'string' || typeof value === 'number' ? new Date(value) : null;
+  return date && !Number.isNaN(date.getTime()) ? date : null;
+}
+
+export const plugin = definePlugin({
+  name: 'format/json',
+  description: 'Newline-delimited JSON objects (.json)',
+  options: jsonOptions,
+  create: (options) => json(options),
+});
