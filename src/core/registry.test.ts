@@ -86,7 +86,7 @@ describe('Registry.build', () => {
       name: 'acme/gz',
       description: 'test',
       options: v.optional(v.object({}), {}),
-      create: () => ({ kind: 'compression', name: 'gz', extension: 'gz', open: () => new CompressionStream('gzip') }),
+      create: () => ({ kind: 'compression', name: 'gz', extension: 'gz', open: () => new CompressionStream('gzip') as ReadableWritablePair<Uint8Array, Uint8Array> }),
     });
     const issues = issuesOf(() => registry().register(selfCompressing, gz).build({ plugins: [{ use: 'acme/packed' }, { use: 'acme/gz' }] }));
     expect(issues[0]!.message).toMatch(/compresses internally/);

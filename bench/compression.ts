@@ -1,0 +1,50 @@
+/**
+ * Throughput of the gzip stages (CompressionStream vs node:zlib level 1 and 6) on CSV-like text.
+ * Run: npx tsx bench/compression.ts [MiB]
+ */
+import { gzip } from '../src/plugins/compression/gzip/index.ts';
+import { nodeGzip } from '../src/node/gzip.ts';
+import type { CompressionStage, RunContext } from '../src/core/types.ts';
+
+const mib = Number(process.argv[2] ?? 64);
+const chunk = makeCsvChunk(64 * 1024);
+const chunks = Math.ceil((mib * 1024 * 1024) / chunk.byteLength);
+const ctx = {} as RunContext;
+
+function makeCsvChunk(size: number): Uint8Array {
+  const rows: string[] = [];
+  let length = 0;
+  for (let i = 0; length < size; i++) {
+    const row = `${i},user-${(i * 7919) % 100003}@example.com,${(i * 0.37).toFixed(2)},${i % 3 === 0},2024-01-${(i % 28) + 1}\n`;
+    rows.push(row);
+    length += row.length;
+  }
+  return new TextEncoder().encode(rows.join('')).subarray(0, size);
+}
+
+async function time(label: string, stage: CompressionStage): Promise<void> {
+  const pair = stage.open(ctx)!;
+  const started = performance.now();
+  let out = 0;
+  const reading = (async () => {
+    const reader = pair.readable.getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      out += value.byteLength;
+    }
+  })();
+  const writer = pair.writable.getWriter();
+  for (let i = 0; i < chunks; i++) await writer.write(chunk.slice());
+  await writer.close();
+  await reading;
+  const seconds = (performance.now() - started) / 1000;
+  const input = chunks * chunk.byteLength;
+  console.log(
+    `${label.padEnd(28)} ${(input / 1048576 / seconds).toFixed(1).padStart(7)} MiB/s  ratio ${(out / input).toFixed(3)}`,
+  );
+}
+
+await time('CompressionStream gzip', gzip());
+await time('node:zlib gzip level 1', nodeGzip({ level: 1 }));
+await time('node:zlib gzip level 6', nodeGzip({ level: 6 }));

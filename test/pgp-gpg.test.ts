@@ -1,0 +1,224 @@
+/**
+ * The PGP stage's output is decrypted by GnuPG to the exact bytes, for RSA and Curve25519 keys made
+ * by gpg itself; keys gpg makes that cannot encrypt are refused without echoing key material.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../src/core/errors.ts';
+import type { RunContext } from '../src/core/types.ts';
+import { pgp, validatePgpKey } from '../src/plugins/encryption/pgp/index.ts';
+
+const ctx: RunContext = {
+  runId: 'gpg-run',
+  scheduledTime: new Date(),
+  now: () => new Date(),
+  uuid: () => crypto.randomUUID(),
+  fetch,
+};
+
+let home = '';
+const keys: Record<'rsa' | 'ecc' | 'sign' | 'expired', string> = { rsa: '', ecc: '', sign: '', expired: '' };
+let secret = '';
+
+function gpg(args: string[], input?: string): string {
+  const base = ['--batch', '--no-tty', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', ''];
+  return execFileSync('gpg', [...base, ...args], {
+    env: { ...process.env, GNUPGHOME: home },
+    input,
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+function fingerprint(email: string): string {
+  const line = gpg(['--with-colons', '--list-keys', email])
+    .split('\n')
+    .find((l) => l.startsWith('fpr:'));
+  return line!.split(':')[9]!;
+}
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), 'edge-export-gpg-'));
+  await chmod(home, 0o700);
+  gpg(['--quick-gen-key', 'RSA Test <rsa@example.test>', 'rsa2048', 'sign', 'never']);
+  gpg(['--quick-add-key', fingerprint('rsa@example.test'), 'rsa3072', 'encr', 'never']);
+  gpg(['--quick-gen-key', 'ECC Test <ecc@example.test>', 'future-default', 'default', 'never']);
+  gpg(['--quick-gen-key', 'Sign Only <sign@example.test>', 'ed25519', 'sign', 'never']);
+  gpg([
+    '--faked-system-time',
+    '20200101T000000',
+    '--quick-gen-key',
+    'Old <old@example.test>',
+    'future-default',
+    'default',
+    '1d',
+  ]);
+  keys.rsa = gpg(['--armor', '--export', 'rsa@example.test']);
+  keys.ecc = gpg(['--armor', '--export', 'ecc@example.test']);
+  keys.sign = gpg(['--armor', '--export', 'sign@example.test']);
+  keys.expired = gpg(['--armor', '--export', 'old@example.test']);
+  secret = gpg(['--armor', '--export-secret-keys', 'ecc@example.test']);
+});
+
+afterAll(async () => {
+  if (!home) return;
+  execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: home } });
+  await rm(home, { recursive: true, force: true });
+});
+
+/** Random chunks made on demand, hashed as they go, so a large payload never sits in memory. */
+function lazyPayload(chunks: number, chunkSize: number) {
+  const hash = createHash('sha256');
+  let made = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (made === chunks) return controller.close();
+      made++;
+      const chunk = new Uint8Array(chunkSize);
+      for (let i = 0; i < chunkSize; i += 65536) crypto.getRandomValues(chunk.subarray(i, i + 65536));
+      hash.update(chunk);
+      controller.enqueue(chunk);
+    },
+  });
+  return { stream, sha256: () => hash.digest('hex') };
+}
+
+/** Encrypts `plaintext` with our stage into a file, has gpg decrypt it, and returns the plaintext's hash. */
+async function roundTrip(
+  publicKey: string,
+  plaintext: ReadableStream<Uint8Array>,
+  name: string,
+): Promise<string> {
+  const encrypted = join(home, `${name}.gpg`);
+  const decrypted = join(home, `${name}.out`);
+  const stage = pgp({ publicKey });
+  await plaintext.pipeThrough(await stage.open(ctx)).pipeTo(Writable.toWeb(createWriteStream(encrypted)));
+  const status = execFileSync(
+    'gpg',
+    [
+      '--batch',
+      '--pinentry-mode',
+      'loopback',
+      '--passphrase',
+      '',
+      '--status-fd',
+      '1',
+      '--yes',
+      '--output',
+      decrypted,
+      '--decrypt',
+      encrypted,
+    ],
+    { env: { ...process.env, GNUPGHOME: home }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  expect(status).toContain('DECRYPTION_OKAY');
+  expect(status).toContain('GOODMDC'); // integrity-protected (SEIPD v1 with MDC)
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(decrypted)) hash.update(chunk as Buffer);
+  await rm(decrypted);
+  await rm(encrypted);
+  return hash.digest('hex');
+}
+
+const bytesOf = (bytes: Uint8Array) =>
+  new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (bytes.byteLength > 0) controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+describe.each(['rsa', 'ecc'] as const)('gpg decrypts what the %s key encrypted', (kind) => {
+  it('an empty payload', async () => {
+    expect(await roundTrip(keys[kind], bytesOf(new Uint8Array(0)), `${kind}-empty`)).toBe(
+      sha(new Uint8Array(0)),
+    );
+  });
+
+  it('one byte', async () => {
+    const one = new Uint8Array([0x0a]);
+    expect(await roundTrip(keys[kind], bytesOf(one), `${kind}-one`)).toBe(sha(one));
+  });
+
+  it('5 MiB of random bytes in one chunk', async () => {
+    const big = new Uint8Array(5 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 65536) crypto.getRandomValues(big.subarray(i, i + 65536));
+    expect(await roundTrip(keys[kind], bytesOf(big), `${kind}-5mib`)).toBe(sha(big));
+  });
+
+  it('a ~20 MiB stream produced lazily in uneven chunks', async () => {
+    const payload = lazyPayload(61, 333_333);
+    const got = await roundTrip(keys[kind], payload.stream, `${kind}-20mib`);
+    expect(got).toBe(payload.sha256());
+  });
+});
+
+describe('keys that cannot be used are refused without echoing them', () => {
+  const base64Lines = (armored: string) =>
+    armored.split('\n').filter((line) => /^[A-Za-z0-9+/=]{40,}$/.test(line));
+  const expectNoKeyText = (text: string, armored: string) => {
+    for (const line of base64Lines(armored)) expect(text).not.toContain(line);
+  };
+
+  it('accepts the gpg-made RSA and ECC public keys', async () => {
+    expect(await validatePgpKey(keys.rsa)).toEqual([]);
+    expect(await validatePgpKey(keys.ecc)).toEqual([]);
+  });
+
+  it('a private key', async () => {
+    const issues = await validatePgpKey(secret);
+    expect(issues).toMatchObject([{ path: 'publicKey', message: expect.stringMatching(/PRIVATE key/) }]);
+    expectNoKeyText(JSON.stringify(issues), secret);
+    try {
+      pgp({ publicKey: secret });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expectNoKeyText(`${(error as Error).message} ${JSON.stringify(error)}`, secret);
+    }
+  });
+
+  it('garbage', async () => {
+    const issues = await validatePgpKey('hello, this is my key: 0xDEADBEEF');
+    expect(issues).toMatchObject([
+      { path: 'publicKey', received: 'text without an armored PGP public key block' },
+    ]);
+    expect(JSON.stringify(issues)).not.toContain('DEADBEEF');
+  });
+
+  it('a signing-only key', async () => {
+    const issues = await validatePgpKey(keys.sign);
+    expect(issues).toMatchObject([
+      { path: 'publicKey', message: expect.stringMatching(/no encryption subkey/) },
+    ]);
+    expectNoKeyText(JSON.stringify(issues), keys.sign);
+    await expect(pgp({ publicKey: keys.sign }).open(ctx)).rejects.toThrow(/no encryption subkey/);
+  });
+
+  it('an expired key', async () => {
+    const issues = await validatePgpKey(keys.expired);
+    expect(issues).toMatchObject([
+      { path: 'publicKey', message: expect.stringMatching(/expired \(on 2020-01-02\)/) },
+    ]);
+    expectNoKeyText(JSON.stringify(issues), keys.expired);
+  });
+
+  it('a damaged key block', async () => {
+    const lines = keys.ecc.split('\n');
+    const damaged = lines
+      .map((line, i) => (i === 3 ? line.slice(0, 10) + '!!' + line.slice(12) : line))
+      .join('\n');
+    const issues = await validatePgpKey(damaged);
+    expect(issues).toMatchObject([
+      { path: 'publicKey', message: expect.stringMatching(/could not be parsed/) },
+    ]);
+    expectNoKeyText(JSON.stringify(issues), damaged);
+  });
+});
