@@ -1,0 +1,297 @@
+/**
+ * Mapping: which values of a profile become the columns of an exported row, under which header,
+ * in which order and with which type; which fields are mandatory; and the deduplication key.
+ *
+ * Sources: `id`, `updatedAt`, `identities.<namespace>`, `attributes.<path>` (dots descend into
+ * objects, digits index lists), `segmentMembership.status` (`realized`/`exited`),
+ * `segmentMembership.qualifiedAt`, and `upload.<column>` (extra columns of a custom upload).
+ * Default header: the source without its `attributes.` prefix, `.` → `_`
+ * (`attributes.person.name` → `person_name`, `identities.email` → `identities_email`).
+ */
+import * as v from 'valibot';
+import type { Column, ColumnType, Schema } from '../types.ts';
+import { parse } from '../validate.ts';
+import { canonical, hash64 } from './fingerprint.ts';
+import { columnTypeSchema, isMissing, type Profile } from './model.ts';
+
+const SOURCE =
+  /^(id|updatedAt|segmentMembership\.(status|qualifiedAt)|identities\.[A-Za-z][A-Za-z0-9_]*|attributes(\.[^.\s]+)+|upload\.[^.\s]+)$/;
+const SOURCE_HELP =
+  'id, updatedAt, identities.<namespace>, attributes.<path>, segmentMembership.status, segmentMembership.qualifiedAt or upload.<column>';
+
+const source = v.pipe(
+  v.string('source: expected a string'),
+  v.regex(SOURCE, `source: expected one of ${SOURCE_HELP}`),
+);
+const attributePath = v.pipe(
+  v.string('dedup.attributes: expected attribute paths'),
+  v.regex(/^attributes(\.[^.\s]+)+$/, 'dedup.attributes: expected a path such as attributes.person.lastName'),
+);
+
+export const mappingFieldSchema = v.object({
+  source,
+  target: v.optional(
+    v.pipe(v.string('target: expected a string'), v.trim(), v.minLength(1, 'target: must not be empty')),
+  ),
+  type: v.optional(columnTypeSchema),
+  mandatory: v.optional(v.boolean('mandatory: expected true or false')),
+});
+
+export const dedupKeySchema = v.union(
+  [
+    v.strictObject({
+      identity: v.pipe(
+        v.string(),
+        v.regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'dedup.identity: expected a namespace'),
+      ),
+    }),
+    v.strictObject({
+      attributes: v.pipe(
+        v.array(attributePath),
+        v.minLength(1, 'dedup.attributes: give one or two attributes'),
+        v.maxLength(2, 'dedup.attributes: give one or two attributes'),
+      ),
+    }),
+  ],
+  'dedup: expected {identity: namespace} or {attributes: [path] | [path, path]}',
+);
+
+export const mappingSchema = v.pipe(
+  v.object({
+    fields: v.pipe(
+      v.array(mappingFieldSchema, 'fields: expected an array'),
+      v.minLength(1, 'fields: map at least one field'),
+    ),
+    dedup: v.optional(dedupKeySchema),
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const seen = new Map<string, number>();
+    dataset.value.fields.forEach((field, index) => {
+      const header = headerOf(field);
+      const first = seen.get(header);
+      if (first !== undefined) {
+        addIssue({
+          message: `fields[${index}]: header "${header}" is already used by fields[${first}]; set a distinct target`,
+          path: [
+            {
+              type: 'object',
+              origin: 'value',
+              input: dataset.value,
+              key: 'fields',
+              value: dataset.value.fields,
+            },
+          ],
+        });
+      } else seen.set(header, index);
+    });
+  }),
+);
+
+export type MappingSpec = v.InferInput<typeof mappingSchema>;
+export type MappingField = v.InferInput<typeof mappingFieldSchema>;
+export type DedupKey = v.InferInput<typeof dedupKeySchema>;
+
+/** What a row is evaluated against besides the profile. */
+export interface RowContext {
+  readonly status: 'realized' | 'exited';
+  readonly qualifiedAt?: string;
+  /** Under identity dedup, the one identity value this row stands for. */
+  readonly identity?: { readonly namespace: string; readonly value: string };
+  /** Extra columns of the matching custom-upload member. */
+  readonly upload?: Readonly<Record<string, string>>;
+}
+
+export interface CompiledField {
+  readonly source: string;
+  readonly header: string;
+  readonly type: ColumnType;
+  readonly mandatory: boolean;
+  read(profile: Profile, ctx: RowContext): unknown;
+}
+
+/** One dedup/membership key of a profile with the parts it is made of. */
+export interface MemberKey {
+  readonly key: string;
+  readonly parts: readonly string[];
+  readonly identity?: { readonly namespace: string; readonly value: string };
+}
+
+export interface CompiledMapping {
+  /** Changes whenever anything affecting rows changes; stored with incremental state. */
+  readonly id: string;
+  readonly schema: Schema;
+  readonly fields: readonly CompiledField[];
+  readonly dedup?: DedupKey;
+  /** Sources whose values form a member key, in key-part order. */
+  readonly keySources: readonly string[];
+}
+
+export interface CompileOptions {
+  /** Schema of profile attributes: gives `attributes.*` columns their types. */
+  readonly attributeSchema?: Schema;
+}
+
+/** The header a field gets: its target or its source, `attributes.` dropped, `.` → `_`. */
+export function headerOf(field: { source: string; target?: string | undefined }): string {
+  const name = field.target ?? field.source.replace(/^attributes\./, '');
+  return name.replaceAll('.', '_');
+}
+
+/** Validates a mapping spec (every problem at once) and compiles it for fast row building. */
+export function compileMapping(spec: unknown, options: CompileOptions = {}): CompiledMapping {
+  const parsed = parse(mappingSchema, spec, 'mapping');
+  const fields = parsed.fields.map((f): CompiledField => {
+    const type = f.type ?? typeFromSchema(f.source, options.attributeSchema) ?? defaultType(f.source);
+    return {
+      source: f.source,
+      header: headerOf(f),
+      type,
+      mandatory: f.mandatory ?? false,
+      read: reader(f.source, type),
+    };
+  });
+  const schema = fields.map(
+    (f): Column => ({
+      name: f.header,
+      type: f.type,
+      nullable: !(f.mandatory || f.source === 'id' || f.source === 'segmentMembership.status'),
+    }),
+  );
+  const keySources = !parsed.dedup
+    ? ['id']
+    : 'identity' in parsed.dedup
+      ? [`identities.${parsed.dedup.identity}`]
+      : parsed.dedup.attributes;
+  const id = hash64(canonical({ fields: parsed.fields, dedup: parsed.dedup ?? null }));
+  return { id, schema, fields, keySources, ...(parsed.dedup && { dedup: parsed.dedup }) };
+}
+
+/**
+ * The member keys of a profile: its id without dedup; one key per distinct identity value under an
+ * identity key; one composite key under attribute keys. A string result is a skip reason.
+ */
+export function memberKeys(mapping: CompiledMapping, profile: Profile): MemberKey[] | string {
+  const dedup = mapping.dedup;
+  if (!dedup) return [{ key: JSON.stringify([profile.id]), parts: [profile.id] }];
+  if ('identity' in dedup) {
+    const values = [...new Set(profile.identities[dedup.identity] ?? [])].filter((x) => x !== '');
+    if (values.length === 0) return `missing:identities.${dedup.identity}`;
+    return values.map((value) => ({
+      key: JSON.stringify([value]),
+      parts: [value],
+      identity: { namespace: dedup.identity, value },
+    }));
+  }
+  const parts: string[] = [];
+  for (const path of dedup.attributes) {
+    const value = getPath(profile.attributes, path.slice('attributes.'.length));
+    if (isMissing(value)) return `missing:${path}`;
+    parts.push(typeof value === 'string' ? value : canonical(value));
+  }
+  return [{ key: JSON.stringify(parts), parts }];
+}
+
+/** Builds a row's cells in column order, or a skip reason when a mandatory field is missing. */
+export function mapValues(mapping: CompiledMapping, profile: Profile, ctx: RowContext): unknown[] | string {
+  const cells: unknown[] = [];
+  for (const field of mapping.fields) {
+    const value = field.read(profile, ctx);
+    if (field.mandatory && isMissing(value)) return `missing:${field.source}`;
+    cells.push(value);
+  }
+  return cells;
+}
+
+/** Turns cells into a header-keyed row (insertion order = column order). */
+export function toRow(mapping: CompiledMapping, cells: readonly unknown[]): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  mapping.fields.forEach((f, i) => {
+    row[f.header] = cells[i] ?? null;
+  });
+  return row;
+}
+
+/** Reads a dotted path through objects (and lists, by index). */
+export function getPath(root: unknown, path: string): unknown {
+  let node = root;
+  for (const segment of path.split('.')) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[segment];
+  }
+  return node;
+}
+
+function reader(source: string, type: ColumnType): CompiledField['read'] {
+  const dot = source.indexOf('.');
+  const head = dot < 0 ? source : source.slice(0, dot);
+  const rest = source.slice(dot + 1);
+  const cast = (value: unknown) => coerce(value, type);
+  switch (head) {
+    case 'id':
+      return (p) => p.id;
+    case 'updatedAt':
+      return (p) => cast(p.updatedAt);
+    case 'identities': {
+      const all = typeof type === 'object' && 'list' in type;
+      return (p, ctx) => {
+        if (ctx.identity?.namespace === rest) return all ? [ctx.identity.value] : ctx.identity.value;
+        const values = p.identities[rest];
+        return all ? (values ?? null) : (values?.[0] ?? null);
+      };
+    }
+    case 'segmentMembership':
+      return rest === 'status' ? (_p, ctx) => ctx.status : (_p, ctx) => cast(ctx.qualifiedAt);
+    case 'upload':
+      return (_p, ctx) => cast(ctx.upload?.[rest]);
+    default:
+      return (p) => cast(getPath(p.attributes, rest));
+  }
+}
+
+/** Converts a value to its column type; a value that cannot be converted becomes null. */
+export function coerce(value: unknown, type: ColumnType): unknown {
+  if (value === undefined || value === null) return null;
+  if (typeof type === 'object') return value;
+  switch (type) {
+    case 'string':
+      return typeof value === 'string' ? value : typeof value === 'object' ? canonical(value) : String(value);
+    case 'timestamp':
+    case 'date': {
+      if (value instanceof Date) return value;
+      const date = typeof value === 'string' || typeof value === 'number' ? new Date(value) : undefined;
+      return date && !Number.isNaN(date.getTime()) ? date : null;
+    }
+    case 'integer':
+    case 'double': {
+      if (typeof value === 'bigint') return type === 'integer' ? value : Number(value);
+      const n =
+        typeof value === 'number'
+          ? value
+          : typeof value === 'string' && value.trim() !== ''
+            ? Number(value)
+            : Number.NaN;
+      return Number.isFinite(n) && (type === 'double' || Number.isInteger(n)) ? n : null;
+    }
+    case 'boolean':
+      return typeof value === 'boolean' ? value : value === 'true' ? true : value === 'false' ? false : null;
+  }
+}
+
+function defaultType(source: string): ColumnType {
+  if (source === 'updatedAt' || source === 'segmentMembership.qualifiedAt') return 'timestamp';
+  return 'string';
+}
+
+function typeFromSchema(source: string, schema: Schema | undefined): ColumnType | undefined {
+  if (!schema || !source.startsWith('attributes.')) return undefined;
+  let columns: readonly Column[] | undefined = schema;
+  let type: ColumnType | undefined;
+  for (const segment of source.slice('attributes.'.length).split('.')) {
+    const column: Column | undefined = columns?.find((c) => c.name === segment);
+    if (!column) return undefined;
+    type = column.type;
+    columns = typeof type === 'object' && 'struct' in type ? type.struct : undefined;
+  }
+  return type;
+}

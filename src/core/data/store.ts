@@ -1,0 +1,162 @@
+/**
+ * The storage contract for profiles, datasets, audiences, upload members and export state.
+ * Reads are paged (cursor = opaque string, so a SQL store can use keyset pagination) and never
+ * return everything at once; `pages()` turns any paged read into a stream that fetches one page
+ * per pull. The in-memory implementation is `memory-store.ts`; the D1 one comes with the Worker.
+ */
+import type { Audience, Dataset, DatasetRecord, Profile, UploadMember } from './model.ts';
+
+export interface PageRequest {
+  /** Opaque cursor from the previous page; absent for the first page. */
+  readonly cursor?: string;
+  /** Page size; stores clamp it to their own maximum. */
+  readonly limit?: number;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** Cursor for the next page, or undefined when this was the last one. */
+  readonly cursor?: string;
+}
+
+/** A point in a dataset's (updatedAt, id) order: incremental exports read strictly after it. */
+export interface Watermark {
+  readonly updatedAt: string;
+  readonly id: string;
+}
+
+export interface DatasetPageRequest extends PageRequest {
+  /** Only records strictly after this (updatedAt, id) position. */
+  readonly after?: Watermark;
+}
+
+/**
+ * Staged replacement of an upload audience's members: nothing is visible until `commit()`,
+ * and `abort()` leaves the previous members untouched (all-or-nothing imports).
+ */
+export interface UploadWriter {
+  add(members: readonly UploadMember[]): Promise<void>;
+  /** Atomically replaces the audience's members with everything added; returns the count. */
+  commit(): Promise<number>;
+  abort(): Promise<void>;
+}
+
+/** Export state is remembered per dataflow and subject (audience or dataset id). */
+export interface ExportStateKey {
+  readonly dataflowId: string;
+  readonly subjectId: string;
+}
+
+/** The state of the last successful export of an audience (see export-plan.ts). */
+export interface AudienceExportState {
+  readonly kind: 'audience';
+  readonly version: 1;
+  /** When the successful run that wrote this state evaluated the audience. */
+  readonly exportedAt: string;
+  /** Fingerprint of the mapping; a different mapping makes the next run a full export. */
+  readonly mappingId: string;
+  /** Member key → fingerprint of its exported values: O(members), a few dozen bytes each. */
+  readonly members: Readonly<Record<string, string>>;
+}
+
+/** The state of the last successful export of a dataset: the last record position read. */
+export interface DatasetExportState {
+  readonly kind: 'dataset';
+  readonly version: 1;
+  readonly exportedAt: string;
+  readonly watermark?: Watermark;
+}
+
+export type ExportState = AudienceExportState | DatasetExportState;
+
+/** Everything the export engine needs from storage. */
+export interface DataStore {
+  /** Profiles ordered by id. */
+  listProfiles(request: PageRequest): Promise<Page<Profile>>;
+  getProfile(id: string): Promise<Profile | undefined>;
+  /** Inserts or replaces profiles as given (writers set `updatedAt` on every change). */
+  putProfiles(profiles: readonly Profile[]): Promise<void>;
+  deleteProfile(id: string): Promise<void>;
+
+  getDataset(id: string): Promise<Dataset | undefined>;
+  putDataset(dataset: Dataset): Promise<void>;
+  putDatasetRecords(datasetId: string, records: readonly DatasetRecord[]): Promise<void>;
+  /** Records ordered by (updatedAt, id), optionally strictly after a watermark. */
+  listDatasetRecords(datasetId: string, request: DatasetPageRequest): Promise<Page<DatasetRecord>>;
+
+  getAudience(id: string): Promise<Audience | undefined>;
+  putAudience(audience: Audience): Promise<void>;
+  listAudiences(request: PageRequest): Promise<Page<Audience>>;
+  /** Starts a staged replacement of an upload audience's members. */
+  writeUploadMembers(audienceId: string): Promise<UploadWriter>;
+  listUploadMembers(audienceId: string, request: PageRequest): Promise<Page<UploadMember>>;
+
+  getExportState(key: ExportStateKey): Promise<ExportState | undefined>;
+  putExportState(key: ExportStateKey, state: ExportState): Promise<void>;
+}
+
+/** Default page size for streamed reads: large enough to amortise a round trip, small in memory. */
+export const DEFAULT_PAGE_SIZE = 500;
+
+/**
+ * A stream over every item of a paged read, fetching the next page only when the previous one has
+ * been consumed (memory holds one page).
+ *
+ * @example pages((req) => store.listProfiles(req))
+ */
+export function pages<T>(
+  read: (request: PageRequest) => Promise<Page<T>>,
+  limit = DEFAULT_PAGE_SIZE,
+): ReadableStream<T> {
+  let cursor: string | undefined;
+  let finished = false;
+  return new ReadableStream<T>(
+    {
+      async pull(controller) {
+        // Loop so an empty page with a cursor does not end the stream early.
+        while (!finished) {
+          const page = await read(cursor === undefined ? { limit } : { cursor, limit });
+          cursor = page.cursor;
+          finished = cursor === undefined;
+          if (page.items.length > 0) {
+            for (const item of page.items) controller.enqueue(item);
+            return;
+          }
+        }
+        controller.close();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** Every profile of a store, one page at a time. */
+export function streamProfiles(store: DataStore, limit = DEFAULT_PAGE_SIZE): ReadableStream<Profile> {
+  return pages((request) => store.listProfiles(request), limit);
+}
+
+/** Every upload member of an audience, one page at a time. */
+export function streamUploadMembers(
+  store: DataStore,
+  audienceId: string,
+  limit = DEFAULT_PAGE_SIZE,
+): ReadableStream<UploadMember> {
+  return pages((request) => store.listUploadMembers(audienceId, request), limit);
+}
+
+/** A state slot for one dataflow and subject: the last committed state and how to replace it. */
+export interface StateSlot<S extends ExportState> {
+  readonly previous: S | undefined;
+  save(state: S): Promise<void>;
+}
+
+/** Loads the export state of a dataflow and subject; a state of another kind counts as none. */
+export async function stateSlot<K extends ExportState['kind']>(
+  store: DataStore,
+  key: ExportStateKey,
+  kind: K,
+): Promise<StateSlot<Extract<ExportState, { kind: K }>>> {
+  const found = await store.getExportState(key);
+  const previous = found?.kind === kind ? (found as Extract<ExportState, { kind: K }>) : undefined;
+  return { previous, save: (state) => store.putExportState(key, state) };
+}
