@@ -10,7 +10,11 @@ const CONFIG = `Config file (JSON):
   output.split        {maxRows? (default 5000000), maxBytes?}
   output.manifest     write manifest-<destinationId>-<runId>.json (default true)
   source              {path, use?: source/ndjson|source/csv|source/parquet, options?}
-  audience            {id, name, rule?}     dataset  {id}
+  audience            {id, name, rule?}  rule in the segment language (docs/RULES.md)
+  mapping             {fields:[{source, target?, type?, mandatory?}], dedup?} — source rows are
+                      profiles; each audience member becomes one mapped row
+  mode                full (default) | incremental (needs --state)
+  dataset             {id}
   schema              [{name, type, nullable?}] output columns (default: from the source)
   runId, scheduledTime  fix the run id and time (re-running a run replaces its files)
 `;
@@ -35,6 +39,7 @@ manifest and duration.
 Options:
   -c, --config <file>   export config (JSON), see below
       --dry-run         run the whole pipeline but store nothing: keys, rows and sizes only
+      --state <file>    incremental state (read before, written after a successful run)
   -h, --help            this help
 
 Environment:

@@ -3,7 +3,7 @@
  * third-party modules imported, pipeline built, source opened.
  */
 import { openAsBlob } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ExportConfig, exportConfig } from '../core/config.ts';
@@ -11,10 +11,15 @@ import { ConfigError, ExportError } from '../core/errors.ts';
 import type { ExportJob } from '../core/pipeline.ts';
 import type { Plugin } from '../core/plugin.ts';
 import { type Pipeline, type PluginManifest, pluginManifest, Registry } from '../core/registry.ts';
-import type { Row, Runtime, SinkStage, SourceStage } from '../core/types.ts';
+import type { Row, RunContext, Runtime, SinkStage, SourceStage } from '../core/types.ts';
+import { ruleMembership } from '../core/data/audience.ts';
+import { planAudienceExport } from '../core/data/export-plan.ts';
+import { compileMapping } from '../core/data/mapping.ts';
+import { profileFile } from '../core/data/profile-rows.ts';
+import type { AudienceExportState } from '../core/data/store.ts';
+import { compileRule } from '../core/rules/index.ts';
 import { parse } from '../core/validate.ts';
-import { localPlugins } from '../node/plugins.ts';
-import { builtinPlugins } from '../plugins/index.ts';
+import { nodePlugins } from '../node/plugins.ts';
 import { discard } from '../plugins/sink/discard/index.ts';
 
 export interface LoadedJob {
@@ -25,6 +30,8 @@ export interface LoadedJob {
   readonly pluginNames: readonly string[];
   /** Rows the audience rule or mapping skipped, by reason (filled while the export runs). */
   skipped(): Record<string, number>;
+  /** Saves incremental state; call only after the export succeeded. */
+  commit(): Promise<void>;
 }
 
 const SOURCE_BY_EXTENSION: Record<string, string> = {
@@ -38,12 +45,12 @@ const SOURCE_BY_EXTENSION: Record<string, string> = {
 /** Reads and validates `configPath`, builds the pipeline and opens the source. */
 export async function loadJob(
   configPath: string,
-  options: { env: Readonly<Record<string, string | undefined>>; dryRun?: boolean },
+  options: { env: Readonly<Record<string, string | undefined>>; dryRun?: boolean; statePath?: string },
 ): Promise<LoadedJob> {
   const config = parse(exportConfig, await readJson(configPath), 'export config');
   const baseDir = dirname(resolve(configPath));
   const { manifest, manifestDir } = await resolveManifest(config, baseDir);
-  const registry = new Registry([...builtinPlugins, ...localPlugins]);
+  const registry = new Registry(nodePlugins());
   for (const module of manifest.modules ?? []) registry.register(...(await importPlugins(module, manifestDir)));
   const host = { env: options.env };
   const pipeline = registry.build(manifest, host);
@@ -62,8 +69,11 @@ export async function loadJob(
     throw new ExportError('SOURCE_INVALID', `source.path: cannot read ${sourcePath} (${error.code ?? error.message})`);
   });
   const scheduledTime = config.scheduledTime ? new Date(config.scheduledTime) : undefined;
-  const { rows, schema } = await source.open({ ...runtime, runId: 'load', scheduledTime: scheduledTime ?? runtime.now() }, blob);
-  const skipped: Record<string, number> = {};
+  const ctx = { ...runtime, runId: 'load', scheduledTime: scheduledTime ?? runtime.now() };
+  const { rows, schema, skipped, commit } =
+    config.mapping || config.audience?.rule
+      ? await planFromProfiles(config, source, ctx, blob, options.statePath)
+      : { ...(await source.open(ctx, blob)), skipped: () => ({}), commit: async () => {} };
   const job: ExportJob = {
     destination: config.destination,
     output: config.output,
@@ -80,8 +90,49 @@ export async function loadJob(
     runtime,
     sink: options.dryRun ? discard() : pipeline.sink,
     pluginNames: manifest.plugins.map((p) => p.use),
-    skipped: () => ({ ...skipped }),
+    skipped,
+    commit: options.dryRun ? async () => {} : commit,
   };
+}
+
+/**
+ * Profiles from the source file → audience rule → mapping → rows. With `mode: incremental` the
+ * state of the last successful run is read from and written to `statePath`.
+ */
+async function planFromProfiles(config: ExportConfig, source: SourceStage, ctx: RunContext, blob: Blob, statePath?: string) {
+  if (config.mode === 'incremental' && !statePath) {
+    throw new ConfigError([{ path: 'mode', message: 'incremental exports need --state <file> to remember the last run' }], 'export config');
+  }
+  const predicate = config.audience?.rule ? compileRule(config.audience.rule) : () => true;
+  const previous = statePath ? await readState(statePath) : undefined;
+  const mapping = compileMapping(config.mapping ?? { fields: [{ source: 'id' }] });
+  const plan = planAudienceExport({
+    membership: ruleMembership(predicate),
+    profiles: profileFile(source, ctx, () => blob),
+    mapping,
+    now: ctx.scheduledTime,
+    mode: config.mode,
+    previous,
+    save: async (state) => {
+      if (statePath) await writeFile(statePath, JSON.stringify(state));
+    },
+  });
+  return {
+    rows: plan.rows,
+    schema: plan.schema,
+    skipped: () => ({ ...plan.stats.skipped }),
+    commit: async () => {
+      await plan.commit();
+    },
+  };
+}
+
+async function readState(path: string): Promise<AudienceExportState | undefined> {
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  return text === undefined ? undefined : (JSON.parse(text) as AudienceExportState);
 }
 
 async function readJson(path: string): Promise<unknown> {

@@ -38,12 +38,17 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
       case 'export':
       case 'validate': {
         if (!args.config) throw new UsageError('--config <file> is required');
-        const job = await loadJob(args.config, { env: process.env, dryRun: args['dry-run'] ?? false });
+        const job = await loadJob(args.config, {
+          env: process.env,
+          dryRun: args['dry-run'] ?? false,
+          ...(args.state && { statePath: args.state }),
+        });
         if (command === 'validate') {
           io.out.write(`${JSON.stringify({ valid: true, plugins: job.pluginNames }, null, 2)}\n`);
           return EXIT.ok;
         }
         const result = await runExport(job.pipeline, job.job, job.runtime, job.sink);
+        await job.commit();
         io.out.write(`${JSON.stringify({ ...result, dryRun: args['dry-run'] ?? false, skipped: job.skipped() }, null, 2)}\n`);
         return EXIT.ok;
       }
@@ -63,6 +68,7 @@ function parseCommandArgs(args: readonly string[]) {
     options: {
       config: { type: 'string', short: 'c' },
       'dry-run': { type: 'boolean' },
+      state: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,

@@ -3,6 +3,7 @@
  * One valibot schema, so every host reports the same errors with the same paths.
  */
 import * as v from 'valibot';
+import { mappingSchema } from './data/mapping.ts';
 import { outputOptions } from './pipeline.ts';
 import { pluginManifest } from './registry.ts';
 import { schema } from './schema.ts';
@@ -42,7 +43,14 @@ export const exportConfig = v.strictObject({
     }),
   ),
   dataset: v.optional(v.strictObject({ id: id('dataset.id') })),
-  /** Output columns in order; inferred from the first row when absent. */
+  /**
+   * Profile mapping `{fields: [{source, target?, type?, mandatory?}], dedup?}`: the source rows are
+   * profiles, filtered by `audience.rule` when given, and each member becomes one mapped row.
+   */
+  mapping: v.optional(mappingSchema),
+  /** `incremental` exports joined, changed and exited members since the last successful run. */
+  mode: v.optional(v.picklist(['full', 'incremental'], 'mode: expected "full" or "incremental"'), 'full'),
+  /** Output columns in order; inferred from the first row when absent (not with `mapping`). */
   schema: v.optional(schema),
   runId: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'runId: 1–64 of A-Z a-z 0-9 _ -'))),
   scheduledTime: v.optional(v.pipe(v.string(), v.isoTimestamp('scheduledTime: expected an ISO-8601 timestamp'))),

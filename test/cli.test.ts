@@ -1,0 +1,124 @@
+import { spawnSync } from 'node:child_process';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.ts';
+
+const root = resolve(import.meta.dirname, '..');
+let dir: string;
+
+/** Runs the CLI in-process and captures its output. */
+async function cli(...argv: string[]) {
+  let out = '';
+  let err = '';
+  const io = {
+    out: { write: (s: string) => ((out += s), true) },
+    err: { write: (s: string) => ((err += s), true) },
+  } as unknown as Parameters<typeof main>[1];
+  const code = await main(argv, io);
+  return { code, out, err };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cli-'));
+  await cp(join(root, 'fixtures/demo'), dir, { recursive: true });
+  const plugins = JSON.parse(await readFile(join(dir, 'plugins.json'), 'utf8'));
+  plugins.plugins.at(-1).options.directory = join(dir, 'out');
+  await writeFile(join(dir, 'plugins.json'), JSON.stringify(plugins));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('edge-export CLI', () => {
+  it('prints help for every command and exits 0', async () => {
+    for (const command of ['export', 'validate']) {
+      const { code, out } = await cli(command, '--help');
+      expect(code).toBe(0);
+      expect(out).toContain('--config');
+    }
+    expect((await cli('--help')).out).toContain('Commands:');
+  });
+
+  it('exits 2 on usage errors', async () => {
+    expect((await cli()).code).toBe(2);
+    expect((await cli('nope')).err).toContain('unknown command "nope"');
+    expect((await cli('export')).err).toContain('--config <file> is required');
+    expect((await cli('export', '--bogus')).code).toBe(2);
+  });
+
+  it('exports the demo audience: rule, mapping, gzip CSV, split files and manifest', async () => {
+    const { code, out, err } = await cli('export', '--config', join(dir, 'export.json'));
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const summary = JSON.parse(out);
+    expect(summary.files.length).toBeGreaterThan(1);
+    expect(summary.files.every((f: { rows: number }) => f.rows <= 100)).toBe(true);
+    const folder = join(dir, 'out', 'exports/2026/11/26/vip-eu');
+    const names = await readdir(folder);
+    expect(names.filter((n) => n.endsWith('.csv.gz'))).toHaveLength(summary.files.length);
+    const manifest = JSON.parse(await readFile(join(folder, names.find((n) => n.startsWith('manifest-'))!), 'utf8'));
+    expect(manifest.exportResults.map((r: { name: string }) => r.name)).toEqual(summary.files.map((f: { name: string }) => f.name));
+    const first = join(folder, summary.files[0].name);
+    expect(spawnSync('gzip', ['-t', first]).status).toBe(0);
+    const csv = spawnSync('gzip', ['-dc', first], { encoding: 'utf8' }).stdout;
+    expect(csv.split('\n')[0]).toBe('email,first_name,country,totalSpend,lastPurchase,segmentMembership_status');
+    // Every exported member satisfies the rule: a European country.
+    for (const line of csv.trim().split('\n').slice(1)) expect(['FR', 'DE', 'ES', 'IT', 'GB']).toContain(line.split(',')[2]);
+  });
+
+  it('--dry-run stores nothing but reports keys, rows and sizes', async () => {
+    const before = await readdir(join(dir, 'out'), { recursive: true }).catch(() => []);
+    const { code, out } = await cli('export', '--config', join(dir, 'export.json'), '--dry-run');
+    expect(code).toBe(0);
+    const summary = JSON.parse(out);
+    expect(summary.dryRun).toBe(true);
+    expect(summary.rows).toBeGreaterThan(0);
+    expect(summary.files[0].location).toMatch(/^dry-run:/);
+    expect(await readdir(join(dir, 'out'), { recursive: true }).catch(() => [])).toEqual(before);
+  });
+
+  it('validate reports every problem with its path and exits 2', async () => {
+    const bad = join(dir, 'bad.json');
+    await writeFile(
+      bad,
+      JSON.stringify({
+        plugins: { plugins: [{ use: 'format/csv', options: { delimiter: ';;' } }, { use: 'format/xml' }] },
+        destination: { id: '', name: 'x' },
+        source: { path: 'profiles.ndjson' },
+        output: { folderPath: '../up' },
+      }),
+    );
+    const { code, err } = await cli('validate', '--config', bad);
+    expect(code).toBe(2);
+    expect(err).toContain('destination.id');
+    expect(err).toContain('output.folderPath');
+    const fixed = join(dir, 'bad2.json');
+    await writeFile(
+      fixed,
+      JSON.stringify({
+        plugins: { plugins: [{ use: 'format/csv', options: { delimiter: ';;' } }, { use: 'format/xml' }] },
+        destination: { id: 'd', name: 'x' },
+        source: { path: 'profiles.ndjson' },
+      }),
+    );
+    const second = await cli('validate', '--config', fixed);
+    expect(second.code).toBe(2);
+    expect(second.err).toContain('plugins[0].options.delimiter');
+    expect(second.err).toContain('plugins[1].use');
+  });
+
+  it('a bad rule fails with its line and column, exit 2', async () => {
+    const config = JSON.parse(await readFile(join(dir, 'export.json'), 'utf8'));
+    config.audience.rule = 'country in ["FR"] and and';
+    await writeFile(join(dir, 'badrule.json'), JSON.stringify(config));
+    const { code, err } = await cli('export', '--config', join(dir, 'badrule.json'));
+    expect(code).toBe(2);
+    expect(err).toMatch(/line 1.*column 23|1:23/);
+  });
+
+  it('the installed bin runs (tsx, no build step)', () => {
+    const run = spawnSync(process.execPath, [join(root, 'bin/edge-export.js'), 'export', '--help'], { encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('Usage: edge-export export');
+  });
+});
