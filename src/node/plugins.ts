@@ -1,13 +1,28 @@
 /** Plugins only a Node host offers (node:fs, node:zlib); they replace built-ins of the same name. */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import type { Plugin } from '../core/plugin.ts';
+import { provideZstdWasm, ZSTD_WASM_PATH } from '../plugins/format/parquet/zstd.ts';
 import { builtinPlugins } from '../plugins/index.ts';
 import { plugin as gzip } from './gzip.ts';
 import { plugin as localSink } from './local-sink.ts';
 
 export const localPlugins: readonly Plugin[] = Object.freeze([localSink, gzip] as Plugin[]);
 
-/** Built-ins with the Node variants swapped in (zlib gzip is ~2.6× faster than CompressionStream). */
+/** The wasm file inside the installed package (its `exports` map does not expose it). */
+function zstdWasmFile(): string {
+  const [pkg, ...rest] = ZSTD_WASM_PATH.split('/dist/');
+  const entry = createRequire(import.meta.url).resolve(pkg!);
+  return join(entry.slice(0, entry.lastIndexOf(`${pkg}/`) + pkg!.length + 1), 'dist', ...rest);
+}
+
+/**
+ * Built-ins with the Node variants swapped in (zlib gzip is ~2.6× faster than CompressionStream),
+ * and the zstd wasm handed to the Parquet format (read lazily, on first zstd use).
+ */
 export function nodePlugins(): Plugin[] {
+  provideZstdWasm(() => readFile(zstdWasmFile()));
   const local = new Set(localPlugins.map((p) => p.name));
   return [...builtinPlugins.filter((p) => !local.has(p.name)), ...localPlugins];
 }

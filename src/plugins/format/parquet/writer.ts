@@ -1,0 +1,128 @@
+/**
+ * Rows in, Parquet bytes out, one row group at a time. Rows are buffered only up to the row-group
+ * size; each group is encoded by hyparquet-writer's `ParquetWriter` and its bytes leave as soon as
+ * they are written (in chunks of about 1 MiB), so memory is bounded by one group whatever the row
+ * count. Backpressure is the TransformStream's: while the byte side is not read, no row is taken.
+ */
+import type { CompressionCodec } from 'hyparquet';
+import type { ColumnSource } from 'hyparquet-writer/src/index.js';
+import { ByteWriter, ParquetWriter } from 'hyparquet-writer/src/index.js';
+import { ExportError } from '../../../core/errors.ts';
+import type { Row, Schema } from '../../../core/types.ts';
+import { converterFor, type TimestampUnit, toSchemaElements, ValueError } from './schema.ts';
+
+/** Synchronous page compressors by codec (hyparquet-writer's hook). */
+export type Compressors = NonNullable<ConstructorParameters<typeof ParquetWriter>[0]['compressors']>;
+
+export interface ParquetStreamOptions {
+  readonly schema: Schema;
+  readonly codec: CompressionCodec;
+  readonly rowGroupSize: number;
+  readonly timestampUnit: TimestampUnit;
+  /** Resolves the compressors the codec needs (zstd may need to instantiate wasm first). */
+  readonly compressors: () => Promise<Compressors>;
+}
+
+const PLUGIN = 'format/parquet';
+/** Bytes accumulated before they are handed to the readable side. */
+const CHUNK_BYTES = 1 << 20;
+/** Rows the writable side may queue before a producer waits (the group buffer is separate). */
+const ROW_QUEUE = 256;
+
+/** Opens one Parquet file as a rows-to-bytes transform. */
+export function parquetStream(options: ParquetStreamOptions): TransformStream<Row, Uint8Array> {
+  const { schema, rowGroupSize } = options;
+  if (schema.length === 0) {
+    throw new ExportError('FORMAT_FAILED', 'Parquet needs at least one column in the schema', {
+      plugin: PLUGIN,
+      stage: 'format',
+    });
+  }
+  const converters = schema.map((column) => converterFor(column, options.timestampUnit));
+  let parquet: ParquetWriter | undefined;
+  // Rows are converted on arrival into one array per column, so the row objects die young.
+  let columns: unknown[][] = schema.map(() => []);
+  let buffered = 0;
+  let rowsBefore = 0;
+
+  const addRow = (row: Row) => {
+    for (let c = 0; c < schema.length; c++) {
+      const name = schema[c]!.name;
+      columns[c]!.push(convertValue(converters[c]!, row[name], name, rowsBefore + buffered + 1));
+    }
+    buffered++;
+  };
+  const writeGroup = () => {
+    const columnData: ColumnSource[] = schema.map((column, c) => ({ name: column.name, data: columns[c]! }));
+    parquet!.write({ columnData, rowGroupSize: buffered });
+    rowsBefore += buffered;
+    buffered = 0;
+    columns = schema.map(() => []);
+  };
+
+  return new TransformStream<Row, Uint8Array>(
+    {
+      async start(controller) {
+        const compressors = await options.compressors();
+        const writer = new ChunkWriter((bytes) => controller.enqueue(bytes));
+        parquet = new ParquetWriter({
+          writer,
+          schema: toSchemaElements(schema, options.timestampUnit),
+          codec: options.codec,
+          compressors,
+          createdBy: 'edge-export (hyparquet-writer)',
+        });
+      },
+      transform(row) {
+        addRow(row);
+        if (buffered >= rowGroupSize) writeGroup();
+      },
+      flush() {
+        if (buffered > 0) writeGroup();
+        parquet!.finish();
+      },
+    },
+    { highWaterMark: ROW_QUEUE },
+    { highWaterMark: 0 },
+  );
+}
+
+/** Converts one value, naming the column and the 1-based row of the file on error. */
+function convertValue(convert: (v: unknown) => unknown, value: unknown, name: string, row: number): unknown {
+  try {
+    return convert(value);
+  } catch (error) {
+    if (!(error instanceof ValueError)) throw error;
+    throw new ExportError('FORMAT_FAILED', `Parquet column "${name}", row ${row}: ${error.message}`, {
+      plugin: PLUGIN,
+      stage: 'format',
+      details: { column: name, row },
+      cause: error,
+    });
+  }
+}
+
+/** A ByteWriter that hands its bytes on every ~1 MiB and after each row group, then reuses its buffer. */
+class ChunkWriter extends ByteWriter {
+  readonly #emit: (bytes: Uint8Array) => void;
+
+  constructor(emit: (bytes: Uint8Array) => void) {
+    super(CHUNK_BYTES + 65_536);
+    this.#emit = emit;
+  }
+
+  override ensure(size: number): void {
+    if (this.index >= CHUNK_BYTES) this.flush();
+    super.ensure(size);
+  }
+
+  flush(): void {
+    if (this.index === 0) return;
+    this.#emit(new Uint8Array(this.buffer.slice(0, this.index)));
+    this.index = 0;
+  }
+
+  override finish(): void {
+    this.flush();
+  }
+}
