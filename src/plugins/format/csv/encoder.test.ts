@@ -1,0 +1,126 @@
+import * as v from 'valibot';
+import { describe, expect, it } from 'vitest';
+import type { Schema } from '../../../core/types.ts';
+import { resolveConfig, rowEncoder, stringEncoder } from './encoder.ts';
+import { type CsvOptionsInput, csvOptions } from './options.ts';
+
+const config = (o: CsvOptionsInput = {}) => resolveConfig(v.parse(csvOptions, o));
+const field = (s: string, o: CsvOptionsInput = {}) => stringEncoder(config(o))(s);
+
+describe('stringEncoder (Spark/univocity rules)', () => {
+  it('leaves plain values alone and quotes delimiters and line breaks', () => {
+    expect(field('plain')).toBe('plain');
+    expect(field('a,b')).toBe('"a,b"');
+    expect(field('a\nb')).toBe('"a\nb"');
+    expect(field('a\rb')).toBe('"a\rb"');
+    expect(field('a;b', { delimiter: ';' })).toBe('"a;b"');
+    expect(field('a,b', { delimiter: ';' })).toBe('a,b');
+  });
+
+  it('escapes quotes and backslashes with the backslash by default', () => {
+    expect(field('say "hi"')).toBe('"say \\"hi\\""');
+    expect(field('back\\slash')).toBe('"back\\\\slash"');
+    expect(field('\\"')).toBe('"\\\\\\""');
+  });
+
+  it('doubles quotes when escape equals quote (RFC 4180), backslashes untouched', () => {
+    expect(field('say "hi"', { escape: '"' })).toBe('"say ""hi"""');
+    expect(field('back\\slash', { escape: '"' })).toBe('back\\slash');
+  });
+
+  it('uses another escape character and escapes it with charToEscapeQuoteEscaping', () => {
+    expect(field(`it's "x"`, { escape: "'" })).toBe(`"it''s '"x'""`);
+    expect(field('a\\b"c', { charToEscapeQuoteEscaping: '#' })).toBe('"a#\\b\\"c"');
+    expect(field('a\\b"c', { charToEscapeQuoteEscaping: '' })).toBe('"a\\b\\"c"');
+  });
+
+  it('with escapeQuotes off, a quote alone does not trigger quoting', () => {
+    expect(field('say "hi"', { escapeQuotes: false })).toBe('say "hi"');
+    expect(field('"starts', { escapeQuotes: false })).toBe('"\\"starts"');
+    expect(field('a "b", c', { escapeQuotes: false })).toBe('"a \\"b\\", c"');
+  });
+
+  it('quoteAll quotes every non-empty value', () => {
+    expect(field('x', { quoteAll: true })).toBe('"x"');
+    expect(field('', { quoteAll: true })).toBe('""');
+  });
+
+  it('writes values raw when quoting is disabled', () => {
+    expect(field('a,"b"\\', { quote: '' })).toBe('a,"b"\\');
+    expect(field('', { quote: '' })).toBe('');
+  });
+
+  it('trims U+0001–U+0020 on the sides asked for, and a blank value becomes emptyValue', () => {
+    expect(field(' \t x \n')).toBe('x');
+    expect(field('  x  ', { ignoreLeadingWhiteSpace: false })).toBe('  x');
+    expect(field('  x  ', { ignoreTrailingWhiteSpace: false })).toBe('x  ');
+    expect(field('\u00a0x\u00a0')).toBe('\u00a0x\u00a0');
+    expect(field('   ')).toBe('""');
+    expect(field('   ', { emptyValue: 'EMPTY' })).toBe('EMPTY');
+  });
+
+  it('quotes lineSep characters even when they are not line breaks', () => {
+    expect(field('a|b', { lineSep: '|' })).toBe('"a|b"');
+  });
+});
+
+describe('rowEncoder', () => {
+  const schema: Schema = [
+    { name: 's', type: 'string' },
+    { name: 'i', type: 'integer' },
+    { name: 'x', type: 'double' },
+    { name: 'b', type: 'boolean' },
+    { name: 'd', type: 'date' },
+    { name: 't', type: 'timestamp' },
+    { name: 'l', type: { list: 'integer' } },
+    { name: 'o', type: { struct: [{ name: 'k', type: 'string' }] } },
+  ];
+
+  it('formats every column type and writes null as nullValue, raw, even with quoteAll', () => {
+    const { header, encode } = rowEncoder(schema, config({ quoteAll: true, nullValue: 'NULL' }));
+    expect(header).toBe('"s","i","x","b","d","t","l","o"\n');
+    const row = {
+      s: 'v',
+      i: 12345678901234567890n,
+      x: 0.5,
+      b: false,
+      d: '2024-02-29',
+      t: 1_700_000_000_123,
+      l: [1, 2n],
+      o: { k: 'a"b' },
+    };
+    expect(encode(row)).toBe(
+      '"v","12345678901234567890","0.5","false","2024-02-29","2023-11-14T22:13:20.123Z","[1,\\"2\\"]","{\\"k\\":\\"a\\\\\\"b\\"}"\n',
+    );
+    expect(encode({})).toBe('NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL\n');
+  });
+
+  it('keeps null and empty distinct under the defaults', () => {
+    const { encode } = rowEncoder(
+      [
+        { name: 's', type: 'string' },
+        { name: 'n', type: 'string' },
+      ],
+      config(),
+    );
+    expect(encode({ s: '', n: null })).toBe('"",\n');
+  });
+
+  it('quotes numbers when the delimiter could appear in them', () => {
+    const { encode } = rowEncoder(
+      [
+        { name: 'x', type: 'double' },
+        { name: 'b', type: 'boolean' },
+      ],
+      config({ delimiter: '.' }),
+    );
+    expect(encode({ x: 1.5, b: true })).toBe('"1.5".true\n');
+  });
+
+  it('names the column of a value it cannot format', () => {
+    const { encode } = rowEncoder(schema, config());
+    expect(() => encode({ s: 'ok', t: 'not a time' })).toThrow(
+      /column "t": expected a date or timestamp, got string "not a time"/,
+    );
+  });
+});

@@ -1,0 +1,221 @@
+/**
+ * The CSV field and row encoder: Spark/univocity quoting and escaping rules, compiled once per file
+ * into closures so the per-value work is a regex test and, rarely, one `replace`.
+ */
+import type { Column, ColumnType, Row, Schema } from '../../../core/types.ts';
+import { compilePattern } from './datetime.ts';
+import type { CsvOptions } from './options.ts';
+
+/** Options resolved into the characters and functions the encoder runs with. */
+export interface CsvConfig {
+  readonly delimiter: string;
+  /** '' when quoting is disabled. */
+  readonly quote: string;
+  readonly escape: string;
+  /** Escapes the escape character inside quoted values; '' for none. */
+  readonly escapeEscape: string;
+  readonly escapeQuotes: boolean;
+  readonly quoteAll: boolean;
+  readonly nullValue: string;
+  readonly emptyValue: string;
+  readonly lineSep: string;
+  readonly trimLeading: boolean;
+  readonly trimTrailing: boolean;
+  readonly formatDate: (d: Date) => string;
+  readonly formatTimestamp: (d: Date) => string;
+}
+
+/** Applies Spark's derived defaults (emptyValue, charToEscapeQuoteEscaping) to parsed options. */
+export function resolveConfig(o: CsvOptions): CsvConfig {
+  const escapeEscape = o.charToEscapeQuoteEscaping ?? (o.escape === o.quote ? '' : o.escape);
+  return {
+    delimiter: o.delimiter,
+    quote: o.quote,
+    escape: o.escape,
+    escapeEscape: escapeEscape === '\0' ? '' : escapeEscape,
+    escapeQuotes: o.escapeQuotes,
+    quoteAll: o.quoteAll,
+    nullValue: o.nullValue,
+    emptyValue: o.emptyValue ?? o.quote + o.quote,
+    lineSep: o.lineSep,
+    trimLeading: o.ignoreLeadingWhiteSpace,
+    trimTrailing: o.ignoreTrailingWhiteSpace,
+    formatDate: compilePattern(o.dateFormat),
+    formatTimestamp: compilePattern(o.timestampFormat),
+  };
+}
+
+const regexChar = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** Spark's writer trims U+0001–U+0020 (not U+0000, not Unicode spaces). */
+const isBlank = (c: number) => c <= 32 && c > 0;
+
+function trimmer(leading: boolean, trailing: boolean): ((s: string) => string) | null {
+  if (!leading && !trailing) return null;
+  return (s) => {
+    let start = 0;
+    let end = s.length;
+    if (leading) while (start < end && isBlank(s.charCodeAt(start))) start++;
+    if (trailing) while (end > start && isBlank(s.charCodeAt(end - 1))) end--;
+    return start === 0 && end === s.length ? s : s.slice(start, end);
+  };
+}
+
+/** Replaces quote and escape characters inside a value that will be quoted. */
+function escaper(c: CsvConfig): (s: string) => string {
+  const { quote, escape: esc, escapeEscape } = c;
+  if (esc === quote) {
+    const doubled = quote + quote;
+    return (s) => (s.includes(quote) ? s.replaceAll(quote, doubled) : s);
+  }
+  const chars = escapeEscape ? [quote, esc] : [quote];
+  const re = new RegExp(`[${chars.map(regexChar).join('')}]`, 'g');
+  const escapedQuote = esc + quote;
+  const escapedEscape = escapeEscape + esc;
+  return (s) => s.replace(re, (m) => (m === quote ? escapedQuote : escapedEscape));
+}
+
+/**
+ * Encodes one non-null string as a CSV field. Quoted when quoteAll, or when the value starts with the
+ * quote, or holds the delimiter, a line break, a lineSep character, the quote (escapeQuotes) or the
+ * escape character (when it differs from the quote, so readers that unescape outside quotes agree).
+ */
+export function stringEncoder(c: CsvConfig): (s: string) => string {
+  const trim = trimmer(c.trimLeading, c.trimTrailing);
+  const { quote, emptyValue, quoteAll, trimLeading, trimTrailing } = c;
+  if (!quote) {
+    return trim ? (s) => trim(s) || emptyValue : (s) => s || emptyValue;
+  }
+  const needsQuotes = new RegExp(`[${[...triggers(c)].map(regexChar).join('')}]`);
+  const quoteCode = quote.charCodeAt(0);
+  const escapeInside = escaper(c);
+  return (raw) => {
+    let s = raw;
+    const n = s.length;
+    if (n === 0) return emptyValue;
+    if (trim && ((trimLeading && s.charCodeAt(0) <= 32) || (trimTrailing && s.charCodeAt(n - 1) <= 32))) {
+      s = trim(s);
+      if (s === '') return emptyValue;
+    }
+    if (quoteAll || s.charCodeAt(0) === quoteCode || needsQuotes.test(s))
+      return quote + escapeInside(s) + quote;
+    return s;
+  };
+}
+
+/** Characters that make a value quoted. */
+function triggers(c: CsvConfig): Set<string> {
+  const set = new Set([c.delimiter, '\r', '\n', ...c.lineSep]);
+  if (c.escapeQuotes) set.add(c.quote);
+  if (c.escape !== c.quote) set.add(c.escape);
+  return set;
+}
+
+/** True when numbers and booleans can never need quoting or trimming under these options. */
+function plainNumbers(c: CsvConfig): boolean {
+  if (c.quoteAll && c.quote) return false;
+  return ![...triggers(c)].some((ch) => ch !== '' && '0123456789.-+eEINaNfinityrueals'.includes(ch));
+}
+
+/** Accepts Date, epoch milliseconds (number or bigint) or any string `Date` parses (ISO 8601). */
+function toDate(value: unknown): Date {
+  const d =
+    value instanceof Date
+      ? value
+      : typeof value === 'number' || typeof value === 'string'
+        ? new Date(value)
+        : typeof value === 'bigint'
+          ? new Date(Number(value))
+          : null;
+  if (!d || Number.isNaN(d.getTime()))
+    throw new TypeError(`expected a date or timestamp, got ${describe(value)}`);
+  return d;
+}
+
+function describe(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return `${typeof value} ${text.length > 40 ? text.slice(0, 40) + '…' : text}`;
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Uint8Array) return Array.from(value);
+  return value;
+}
+
+/** Plain text of a non-null value for a column type, before quoting. */
+function textOf(type: ColumnType, c: CsvConfig): (value: unknown) => string {
+  if (typeof type === 'object') return (value) => JSON.stringify(value, jsonReplacer);
+  switch (type) {
+    case 'timestamp':
+      return (value) => c.formatTimestamp(toDate(value));
+    case 'date':
+      return (value) => c.formatDate(toDate(value));
+    default:
+      return (value) =>
+        typeof value === 'string'
+          ? value
+          : value instanceof Date
+            ? value.toISOString()
+            : typeof value === 'object'
+              ? JSON.stringify(value, jsonReplacer)
+              : String(value);
+  }
+}
+
+/** Encodes one non-null value of a column; numbers and booleans skip quoting when it cannot apply. */
+export function columnEncoder(column: Column, c: CsvConfig): (value: unknown) => string {
+  const text = textOf(column.type, c);
+  const field = stringEncoder(c);
+  const plain = plainNumbers(c);
+  switch (plain ? column.type : null) {
+    case 'integer':
+    case 'double':
+      return (v) => (typeof v === 'number' || typeof v === 'bigint' ? String(v) : field(text(v)));
+    case 'boolean':
+      return (v) => (v === true ? 'true' : v === false ? 'false' : field(text(v)));
+    case 'string':
+      return (v) => field(typeof v === 'string' ? v : text(v));
+    default:
+      return (v) => field(text(v));
+  }
+}
+
+/**
+ * Encodes whole rows (line separator included) in schema order; null/undefined → nullValue, raw.
+ * A failing value is reported with its column name.
+ */
+export function rowEncoder(schema: Schema, c: CsvConfig): { header: string; encode(row: Row): string } {
+  const names = schema.map((col) => col.name);
+  const encoders = schema.map((col) => columnEncoder(col, c));
+  const field = stringEncoder(c);
+  const { delimiter, lineSep, nullValue } = c;
+  const count = names.length;
+  const encodeLine = (row: Row): string => {
+    let line = '';
+    for (let i = 0; i < count; i++) {
+      const value = row[names[i]!];
+      if (i > 0) line += delimiter;
+      line += value == null ? nullValue : encoders[i]!(value);
+    }
+    return line + lineSep;
+  };
+  return {
+    header: names.map(field).join(delimiter) + lineSep,
+    encode(row) {
+      try {
+        return encodeLine(row);
+      } catch (error) {
+        const at = names.findIndex((name, i) => {
+          try {
+            if (row[name] != null) encoders[i]!(row[name]);
+            return false;
+          } catch {
+            return true;
+          }
+        });
+        throw new TypeError(`column ${JSON.stringify(names[at] ?? '?')}: ${(error as Error).message}`);
+      }
+    },
+  };
+}

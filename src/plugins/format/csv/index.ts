@@ -1,0 +1,86 @@
+/**
+ * format/csv — Spark's CSV writer options with Spark's names and defaults, on our own encoder
+ * (papaparse has no null output and no backslash-escape mode).
+ *
+ * Where we knowingly differ from Spark 3 (univocity):
+ * - `header` defaults to true (Spark: false).
+ * - `quote: ""` writes every value raw; Spark writes U+0000 "quotes" around values that need them.
+ *   Values holding the delimiter or a line break then cannot be read back: that is the user's choice.
+ * - null is written as `nullValue` unquoted even with `quoteAll` (Spark writes `""` for null then), so
+ *   null and empty stay distinct under the defaults (`nullValue` '' vs `emptyValue` two quote chars).
+ * - The default `emptyValue` is two of the configured quote characters (Spark: always `""`), and ''
+ *   when quoting is disabled (null and empty are then only distinct with a non-empty `nullValue`).
+ * - Values holding the escape character (when it differs from the quote) are quoted, so the escape
+ *   survives readers that also unescape outside quotes (Python's csv); Spark leaves them unquoted.
+ * - `encoding: 'UTF-16'` is little-endian with a BOM (Java writes big-endian with a BOM).
+ * - Dates and timestamps are formatted in UTC; list/struct columns are written as JSON text.
+ */
+import * as v from 'valibot';
+import { ExportError } from '../../../core/errors.ts';
+import { definePlugin } from '../../../core/plugin.ts';
+import type { FormatContext, FormatStage, Row } from '../../../core/types.ts';
+import { parse } from '../../../core/validate.ts';
+import { textCodec } from './bytes.ts';
+import { resolveConfig, rowEncoder } from './encoder.ts';
+import { type CsvOptionsInput, csvOptions } from './options.ts';
+
+export type { CsvOptions, CsvOptionsInput } from './options.ts';
+export { csvOptions } from './options.ts';
+
+/** Bytes per emitted chunk, about: rows are batched into one string and encoded once. */
+export const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * A CSV format stage; options are validated here, so a bad option fails before any row is read.
+ *
+ * @example csv({ delimiter: ';', quoteAll: true, nullValue: 'NULL' })
+ */
+export function csv(options: CsvOptionsInput = {}): FormatStage {
+  const parsed = parse(csvOptions, options, 'format/csv options');
+  const config = resolveConfig(parsed);
+  const codec = textCodec(parsed.encoding);
+  const flushAt = Math.ceil(CHUNK_BYTES / codec.minBytesPerUnit);
+  return Object.freeze({
+    kind: 'format' as const,
+    name: 'csv',
+    extension: 'csv',
+    contentType: `text/csv; charset=${codec.charset}`,
+    options: parsed,
+    open(ctx: FormatContext) {
+      const { header, encode } = rowEncoder(ctx.schema, config);
+      let buffer = codec.bom + (parsed.header ? header : '');
+      let rows = 0;
+      return new TransformStream<Row, Uint8Array>({
+        transform(row, controller) {
+          rows++;
+          try {
+            buffer += encode(row);
+          } catch (error) {
+            throw new ExportError('FORMAT_FAILED', `format/csv: row ${rows}: ${(error as Error).message}`, {
+              plugin: 'format/csv',
+              stage: 'format',
+              cause: error,
+              details: { row: rows },
+            });
+          }
+          if (buffer.length >= flushAt) {
+            controller.enqueue(codec.encode(buffer));
+            buffer = '';
+          }
+        },
+        flush(controller) {
+          if (buffer.length > 0) controller.enqueue(codec.encode(buffer));
+          buffer = '';
+        },
+      });
+    },
+  });
+}
+
+export const plugin = definePlugin({
+  name: 'format/csv',
+  description:
+    "CSV with Spark's writer options: delimiter, quote, escape, nullValue/emptyValue, UTF-8/UTF-16, …",
+  options: v.optional(csvOptions, {}),
+  create: (options) => csv(options),
+});
