@@ -1,0 +1,47 @@
+/**
+ * The /v1 HTTP API: one Hono app, bearer-token auth on every resource route, one error mapper.
+ * Webhooks authenticate by signature and the admin routes by ADMIN_TOKEN instead.
+ */
+import { Hono } from 'hono';
+import { requireToken } from './auth.ts';
+import { toErrorResponse } from './errors.ts';
+import type { AppDeps, AppEnv } from './http.ts';
+import { openApiDocument } from './openapi.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { audienceRoutes } from './routes/audiences.ts';
+import { dataflowRoutes } from './routes/dataflows.ts';
+import { destinationRoutes } from './routes/destinations.ts';
+import { runRoutes } from './routes/runs.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
+
+/** Builds the API; `deps.now` is injectable so tests can pin the clock. */
+export function createApp(deps: Partial<AppDeps> = {}): Hono<AppEnv> {
+  const resolved: AppDeps = { now: deps.now ?? (() => new Date()) };
+  const api = new Hono<AppEnv>()
+    .use('*', requireToken)
+    .route('/destinations', destinationRoutes(resolved))
+    .route('/dataflows', dataflowRoutes(resolved))
+    .route('/audiences', audienceRoutes(resolved))
+    .route('/runs', runRoutes());
+
+  const app = new Hono<AppEnv>().basePath('/v1');
+  app.onError((error, c) => {
+    const { status, body } = toErrorResponse(error);
+    // Log the code only: messages of unexpected errors may carry anything.
+    if (status >= 500)
+      console.error('edge-export api error', {
+        path: c.req.path,
+        code: body.error.code,
+        name: (error as Error)?.name,
+      });
+    return c.json(body, status as 400);
+  });
+  app.notFound((c) =>
+    c.json({ error: { code: 'NOT_FOUND', message: `No route ${c.req.method} ${c.req.path}` } }, 404),
+  );
+  app.get('/openapi.json', (c) => c.json(openApiDocument()));
+  app.route('/webhooks', webhookRoutes(resolved));
+  app.route('/admin', adminRoutes(resolved));
+  app.route('/', api);
+  return app;
+}

@@ -1,0 +1,94 @@
+/**
+ * The queue consumer: claim the run (a duplicate message finds it claimed and does nothing), execute
+ * it through an injected `executeRun`, record the outcome, and write alert outbox rows. Retryable
+ * failures (network, S3 5xx) go back to the queue with a delay; others fail the run.
+ */
+import { ExportError } from '../core/errors.ts';
+import type { Env, QueueBatch, QueueMessage, RunMessage } from './env.ts';
+import { enqueueAlert, type AlertEvent } from './store/alerts.ts';
+import { getDataflow } from './store/resources.ts';
+import {
+  type RunOutcome,
+  type RunRow,
+  claimRun,
+  failRun,
+  getRun,
+  requeueRun,
+  succeedRun,
+} from './store/runs.ts';
+
+/** Runs one export; the real one is `executeRun` in execute.ts, tests inject their own. */
+export type ExecuteRun = (env: Env, run: RunRow) => Promise<RunOutcome>;
+
+export interface ConsumerDeps {
+  readonly executeRun: ExecuteRun;
+  readonly now?: () => Date;
+}
+
+/** Delivery attempts before a retryable failure becomes a failed run. */
+export const MAX_ATTEMPTS = 3;
+const RETRYABLE = new Set(['NETWORK', 'S3_ERROR']);
+
+/** Handles a batch message by message (max_batch_size is 1, but any size works). */
+export async function consumeBatch(
+  batch: QueueBatch<RunMessage>,
+  env: Env,
+  deps: ConsumerDeps,
+): Promise<void> {
+  for (const message of batch.messages) await consume(message, env, deps);
+}
+
+async function consume(message: QueueMessage<RunMessage>, env: Env, deps: ConsumerDeps): Promise<void> {
+  const now = deps.now ?? (() => new Date());
+  const { runId, orgId } = message.body;
+  if (!(await claimRun(env.DB, orgId, runId, now()))) return message.ack();
+  const run = (await getRun(env.DB, orgId, runId))!;
+  const flow = await getDataflow(env.DB, orgId, run.dataflow_id);
+  const alert = async (event: AlertEvent, payload: Record<string, unknown>) => {
+    if (!flow?.alert_webhook) return;
+    const body = {
+      runId,
+      dataflowId: run.dataflow_id,
+      trigger: run.trigger,
+      scheduledTime: run.scheduled_time,
+      ...payload,
+    };
+    await enqueueAlert(
+      env.DB,
+      { orgId, dataflowId: run.dataflow_id, runId, event, url: flow.alert_webhook, payload: body },
+      now(),
+    );
+  };
+  await alert('run.started', {});
+  try {
+    const outcome = await deps.executeRun(env, run);
+    await succeedRun(env.DB, runId, outcome, now());
+    await alert('run.succeeded', {
+      rows: outcome.rows,
+      bytes: outcome.bytes,
+      skipped: outcome.skipped,
+      files: outcome.files.length,
+    });
+  } catch (thrown) {
+    const error = describeError(thrown);
+    if (RETRYABLE.has(String(error.code)) && message.attempts < MAX_ATTEMPTS) {
+      await requeueRun(env.DB, runId, error);
+      return message.retry({ delaySeconds: 30 * message.attempts });
+    }
+    await failRun(env.DB, runId, error, now());
+    await alert('run.failed', { error });
+  }
+  message.ack();
+}
+
+/** What a run records about its failure: code, message, plugin and stage; never a cause chain or stack. */
+export function describeError(error: unknown): Record<string, unknown> {
+  if (error instanceof ExportError) {
+    const { code, message, plugin, stage } = error;
+    return { code, message, ...(plugin && { plugin }), ...(stage && { stage }) };
+  }
+  return {
+    code: 'INTERNAL',
+    message: error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 500) : 'internal error',
+  };
+}

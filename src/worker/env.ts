@@ -1,0 +1,73 @@
+/**
+ * The Worker's bindings, typed structurally: only the members edge-export calls, so the project
+ * type-checks without the global workers-types (which clash with DOM and Node typings) and tests can
+ * pass fakes (a recording queue, a fixed clock).
+ */
+
+export interface D1Meta {
+  readonly changes: number;
+  readonly last_row_id: number;
+}
+export interface D1Result<T> {
+  readonly results: T[];
+  readonly meta: D1Meta;
+}
+export interface D1PreparedStatement {
+  bind(...values: unknown[]): D1PreparedStatement;
+  first<T = Record<string, unknown>>(): Promise<T | null>;
+  all<T = Record<string, unknown>>(): Promise<D1Result<T>>;
+  run(): Promise<D1Result<unknown>>;
+}
+export interface D1Database {
+  prepare(query: string): D1PreparedStatement;
+  batch(statements: D1PreparedStatement[]): Promise<D1Result<unknown>[]>;
+}
+
+export interface QueueSender<Body> {
+  send(body: Body, options?: { delaySeconds?: number }): Promise<void>;
+}
+export interface QueueMessage<Body> {
+  readonly id: string;
+  readonly body: Body;
+  readonly attempts: number;
+  ack(): void;
+  retry(options?: { delaySeconds?: number }): void;
+}
+export interface QueueBatch<Body> {
+  readonly queue: string;
+  readonly messages: readonly QueueMessage<Body>[];
+}
+export interface WaitUntil {
+  waitUntil(promise: Promise<unknown>): void;
+}
+export interface CronController {
+  readonly scheduledTime: number;
+  readonly cron: string;
+}
+
+/** The one message kind on the EXPORTS queue: run this run. */
+export interface RunMessage {
+  readonly runId: string;
+  readonly orgId: string;
+}
+
+export interface Env {
+  readonly DB: D1Database;
+  readonly EXPORTS: QueueSender<RunMessage>;
+  /** base64 of 32 bytes: AES-GCM key for destination secrets at rest. */
+  readonly SECRETS_KEY: string;
+  /** Bootstrap token for the admin endpoint; unset disables it. */
+  readonly ADMIN_TOKEN?: string;
+  /** "true" allows loopback endpoints (and http on them): local development only. */
+  readonly ALLOW_LOOPBACK_ENDPOINTS?: string;
+  readonly MAX_CATCH_UP?: string;
+  /** Platform identity that calls sts:AssumeRole for assumed-role destinations. */
+  readonly EDGE_EXPORT_AWS_ACCESS_KEY_ID?: string;
+  readonly EDGE_EXPORT_AWS_SECRET_ACCESS_KEY?: string;
+  readonly EDGE_EXPORT_AWS_SESSION_TOKEN?: string;
+}
+
+/** The endpoint policy the environment asks for. */
+export function endpointPolicy(env: Env): { allowLoopback: boolean } {
+  return { allowLoopback: env.ALLOW_LOOPBACK_ENDPOINTS === 'true' };
+}

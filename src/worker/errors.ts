@@ -1,0 +1,71 @@
+/**
+ * One error mapper for the API: every failure becomes `{error: {code, message, issues?}}` with a 4xx or
+ * 5xx status. Never a stack trace, never a secret: issues on secret fields lose their received value,
+ * and unexpected errors are reported as "internal error" only.
+ */
+import { ConfigError, type ConfigIssue, ExportError } from '../core/errors.ts';
+
+export type ApiErrorCode =
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'BAD_REQUEST'
+  | 'WEBHOOK_REFUSED'
+  | 'REPLAYED';
+
+/** An HTTP-level refusal with a stable code. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 409 | 422,
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+/** A resource the caller's organization does not have (whether or not another one does). */
+export function notFound(what: string, id: string): ApiError {
+  return new ApiError(404, 'NOT_FOUND', `${what} "${id}" was not found`);
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; issues?: ConfigIssue[]; details?: Record<string, unknown> };
+}
+
+/** Field names whose values are secrets: an issue about them never echoes what was received. */
+const SECRET_FIELD = /(secret|password|token|sessionToken|privateKey|pgpPrivate)/i;
+
+/** Maps any thrown value to a status and a body safe to show to the caller. */
+export function toErrorResponse(error: unknown): { status: number; body: ErrorBody } {
+  if (error instanceof ApiError) {
+    return {
+      status: error.status,
+      body: {
+        error: { code: error.code, message: error.message, ...(error.details && { details: error.details }) },
+      },
+    };
+  }
+  if (error instanceof ConfigError) {
+    const issues = error.issues.map(redactIssue);
+    const message = `Invalid request (${issues.length} problem${issues.length === 1 ? '' : 's'}): ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`;
+    return { status: 400, body: { error: { code: error.code, message, issues } } };
+  }
+  if (error instanceof ExportError && error.code !== 'INTERNAL') {
+    const status =
+      error.code === 'CONFIG_INVALID' || error.code === 'KEY_UNSAFE' || error.code === 'NAME_TOO_LONG'
+        ? 400
+        : 422;
+    return { status, body: { error: { code: error.code, message: error.message } } };
+  }
+  return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } } };
+}
+
+function redactIssue(issue: ConfigIssue): ConfigIssue {
+  if (!SECRET_FIELD.test(issue.path) || issue.received === undefined) return issue;
+  const message = issue.message.split(issue.received).join('[redacted]');
+  return { ...issue, message, received: '[redacted]' };
+}

@@ -1,0 +1,231 @@
+/**
+ * The real export of one run: the dataflow's destination becomes a plugin manifest (format,
+ * compression, PGP, naming, manifest, auth) built by the Registry with the built-in plugins; the S3
+ * sink signs with the auth stage's credentials and keeps in-flight multipart uploads in the run row,
+ * so a redelivered run resumes them; rows come from D1 through the core's export planners.
+ */
+import { planAudienceExport } from '../core/data/export-plan.ts';
+import {
+  type AudienceMembership,
+  type ProfilePredicate,
+  ruleMembership,
+  uploadMembership,
+} from '../core/data/audience.ts';
+import { datasetExportFolder, planDatasetExport } from '../core/data/dataset-export.ts';
+import { compileMapping } from '../core/data/mapping.ts';
+import { type AudienceExportState, type DatasetExportState, pages } from '../core/data/store.ts';
+import { ExportError } from '../core/errors.ts';
+import { runExport } from '../core/pipeline.ts';
+import { type Pipeline, Registry } from '../core/registry.ts';
+import { compileRule } from '../core/rules/index.ts';
+import { checkEndpoint } from '../core/security/ssrf.ts';
+import type { Row, RunContext, Runtime, Schema } from '../core/types.ts';
+import { parse } from '../core/validate.ts';
+import { builtinPlugins } from '../plugins/index.ts';
+import { s3Sink, s3SinkOptions, type UploadStateStore } from '../plugins/sink/s3/index.ts';
+import { type StoredDestination, openDestination } from './destination-secrets.ts';
+import { endpointPolicy, type Env } from './env.ts';
+import { type D1DataReader, d1DataReader } from './store/data.ts';
+import { json } from './store/db.ts';
+import { type DataflowRow, getAudience, getDataflow, getDestination } from './store/resources.ts';
+import { type RunOutcome, type RunRow, saveMultipart } from './store/runs.ts';
+
+/** One exported subject of a run: an audience or the dataset, with its rows and how to commit its state. */
+interface Subject {
+  readonly audience?: { id: string; name: string };
+  readonly dataset?: { id: string };
+  readonly folderPath?: string;
+  readonly schema: Schema;
+  readonly rows: ReadableStream<Row>;
+  skipped(): Record<string, number>;
+  commit(): Promise<unknown>;
+}
+
+/** Exports one run; throws ExportError (recorded on the run) when anything fails. */
+export async function executeRun(env: Env, run: RunRow): Promise<RunOutcome> {
+  const flow = await getDataflow(env.DB, run.org_id, run.dataflow_id);
+  const row = flow && (await getDestination(env.DB, run.org_id, flow.destination_id));
+  if (!flow || !row)
+    throw new ExportError('CONFIG_INVALID', 'The dataflow or its destination no longer exists');
+  const destination = await openDestination(env, row);
+  const pipeline = new Registry(builtinPlugins).build(pluginManifest(destination), { env: platformEnv(env) });
+  const runtime: Runtime = {
+    now: () => new Date(),
+    uuid: () => crypto.randomUUID(),
+    fetch: (input, init) => fetch(input, init),
+  };
+  const scheduledTime = new Date(run.scheduled_time);
+  const ctx: RunContext = { ...runtime, runId: run.id, scheduledTime };
+  const sink = s3Sink(parse(s3SinkOptions, sinkOptions(env, destination), 'destination'), {
+    credentials: (opts) => firstCredentials(pipeline, ctx, opts),
+    uploads: multipartStore(env, run),
+  });
+  const reader = d1DataReader(env.DB, run.org_id);
+  const subjects = await subjectsOf(env, reader, flow, destination.folderPath, scheduledTime);
+  const outcome = { rows: 0, bytes: 0, files: [] as unknown[], skipped: {} as Record<string, number> };
+  for (const [index, subject] of subjects.entries()) {
+    const result = await runExport(
+      pipeline,
+      {
+        runId: subjects.length === 1 ? run.id : `${run.id}_${index + 1}`,
+        scheduledTime,
+        destination: { id: row.id, name: row.name, organization: run.org_id },
+        output: {
+          folderPath: subject.folderPath ?? destination.folderPath,
+          fileName: json(flow.naming) ?? {},
+          manifest: destination.manifest,
+        },
+        schema: subject.schema,
+        rows: subject.rows,
+        ...(subject.audience && { audience: subject.audience }),
+        ...(subject.dataset && { dataset: subject.dataset }),
+      },
+      runtime,
+      sink,
+    );
+    await subject.commit();
+    outcome.rows += result.rows;
+    outcome.bytes += result.bytes;
+    outcome.files.push(...result.files, ...(result.manifest ? [result.manifest] : []));
+    for (const [reason, n] of Object.entries(subject.skipped()))
+      outcome.skipped[reason] = (outcome.skipped[reason] ?? 0) + n;
+  }
+  return outcome;
+}
+
+/** The plugin manifest a destination stands for. */
+export function pluginManifest(d: StoredDestination): { plugins: { use: string; options?: unknown }[] } {
+  const auth =
+    d.auth.method === 'accessKey'
+      ? {
+          use: 'auth/accessKey',
+          options: {
+            accessKeyId: d.auth.accessKeyId,
+            secretAccessKey: d.auth.secretAccessKey,
+            ...(d.auth.sessionToken && { sessionToken: d.auth.sessionToken }),
+          },
+        }
+      : { use: 'auth/assumedRole', options: { roleArn: d.auth.roleArn, externalId: d.externalId } };
+  return {
+    plugins: [
+      { use: `format/${d.fileType}`, options: d.formatOptions },
+      ...(d.compression === 'gzip' ? [{ use: 'compression/gzip', options: {} }] : []),
+      ...(d.pgpPublicKey ? [{ use: 'encryption/pgp', options: { publicKey: d.pgpPublicKey } }] : []),
+      { use: 'naming/segment', options: {} },
+      { use: 'naming/date', options: {} },
+      ...(d.manifest ? [{ use: 'manifest/json', options: {} }] : []),
+      auth,
+    ],
+  };
+}
+
+function sinkOptions(env: Env, d: StoredDestination): Record<string, unknown> {
+  if (d.endpoint !== undefined) checkEndpoint(d.endpoint, 'endpoint', endpointPolicy(env));
+  return {
+    bucket: d.bucket,
+    region: d.region,
+    ...(d.endpoint !== undefined && { endpoint: d.endpoint, forcePathStyle: d.forcePathStyle ?? true }),
+    ...(d.sse && { sse: d.sse }),
+    ...(d.kmsKeyId && { kmsKeyId: d.kmsKeyId }),
+  };
+}
+
+function platformEnv(env: Env): Record<string, string | undefined> {
+  return {
+    EDGE_EXPORT_AWS_ACCESS_KEY_ID: env.EDGE_EXPORT_AWS_ACCESS_KEY_ID,
+    EDGE_EXPORT_AWS_SECRET_ACCESS_KEY: env.EDGE_EXPORT_AWS_SECRET_ACCESS_KEY,
+    EDGE_EXPORT_AWS_SESSION_TOKEN: env.EDGE_EXPORT_AWS_SESSION_TOKEN,
+  };
+}
+
+async function firstCredentials(pipeline: Pipeline, ctx: RunContext, opts?: { forceRefresh?: boolean }) {
+  for (const auth of pipeline.auth) {
+    const credentials = await auth.credentials(ctx, opts);
+    if (credentials) return credentials;
+  }
+  throw new ExportError('AUTH_FAILED', 'No auth method of the destination applies', { stage: 'auth' });
+}
+
+/**
+ * In-flight multipart uploads of a run, persisted in the run row. One consumer holds a run at a time
+ * (lease), so writes are serialised here rather than in SQL.
+ */
+function multipartStore(env: Env, run: RunRow): UploadStateStore {
+  const uploads = new Map(Object.entries(json<Record<string, { uploadId: string }>>(run.multipart) ?? {}));
+  let chain = Promise.resolve();
+  const persist = () =>
+    (chain = chain.then(() => saveMultipart(env.DB, run.id, Object.fromEntries(uploads))));
+  return {
+    get: async (key) => uploads.get(key),
+    put: async (state) => {
+      uploads.set(state.key, { uploadId: state.uploadId });
+      await persist();
+    },
+    delete: async (key) => {
+      if (uploads.delete(key)) await persist();
+    },
+  };
+}
+
+async function subjectsOf(
+  env: Env,
+  reader: D1DataReader,
+  flow: DataflowRow,
+  folder: string,
+  now: Date,
+): Promise<Subject[]> {
+  const mode = flow.export_mode;
+  if (flow.dataset_id !== null) {
+    const dataset = await reader.getDataset(flow.dataset_id);
+    if (!dataset) throw new ExportError('CONFIG_INVALID', `Dataset "${flow.dataset_id}" no longer exists`);
+    const key = { dataflowId: flow.id, subjectId: dataset.id };
+    const previous = (await reader.getExportState(key)) as DatasetExportState | undefined;
+    const plan = planDatasetExport({
+      store: reader,
+      dataset,
+      mode,
+      now,
+      previous,
+      save: (s) => reader.putExportState(key, s),
+    });
+    return [
+      {
+        dataset: { id: dataset.id },
+        folderPath: datasetExportFolder(folder, dataset.id, now),
+        schema: plan.schema,
+        rows: plan.rows,
+        skipped: () => plan.stats.skipped,
+        commit: () => plan.commit(),
+      },
+    ];
+  }
+  const mapping = compileMapping(json(flow.mapping));
+  const subjects: Subject[] = [];
+  for (const id of json<string[]>(flow.audience_ids) ?? []) {
+    const audience = await getAudience(env.DB, flow.org_id, id);
+    if (!audience) throw new ExportError('CONFIG_INVALID', `Audience "${id}" no longer exists`);
+    const membership: AudienceMembership =
+      audience.kind === 'rule'
+        ? ruleMembership(compileRule(audience.rule ?? '') as ProfilePredicate)
+        : await uploadMembership(pages((request) => reader.listUploadMembers(id, request)));
+    const key = { dataflowId: flow.id, subjectId: id };
+    const previous = (await reader.getExportState(key)) as AudienceExportState | undefined;
+    const plan = planAudienceExport({
+      membership,
+      profiles: () => pages((request) => reader.listProfiles(request)),
+      mapping,
+      now,
+      mode,
+      previous,
+      save: (s) => reader.putExportState(key, s),
+    });
+    subjects.push({
+      audience: { id, name: audience.name },
+      schema: plan.schema,
+      rows: plan.rows,
+      skipped: () => plan.stats.skipped,
+      commit: () => plan.commit(),
+    });
+  }
+  return subjects;
+}

@@ -1,0 +1,159 @@
+/** The OpenAPI 3.1 document of /v1, generated from the same valibot schemas that validate requests. */
+import { toJsonSchema } from '@valibot/to-json-schema';
+import type * as v from 'valibot';
+import { scheduleSchema } from '../core/schedule/model.ts';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from './routes/webhooks.ts';
+import { audienceSchema, dataflowSchema, destinationSchema, organizationSchema } from './schemas.ts';
+
+const convert = (schema: v.GenericSchema) =>
+  toJsonSchema(schema, { target: 'draft-2020-12', typeMode: 'input', errorMode: 'ignore' });
+
+const errorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        issues: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['path', 'message'],
+            properties: {
+              path: { type: 'string' },
+              message: { type: 'string' },
+              expected: { type: 'string' },
+              received: { type: 'string' },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
+const errors = {
+  '400': { description: 'Invalid input; every problem listed with its path', ...json(ref('Error')) },
+  '401': { description: 'Missing or invalid credentials', ...json(ref('Error')) },
+  '404': { description: 'Not found in this organization', ...json(ref('Error')) },
+};
+const idParam = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }];
+
+function crud(name: string, create: string, update = create) {
+  const one = { parameters: idParam };
+  return {
+    [`/${name}`]: {
+      get: {
+        summary: `List ${name}`,
+        responses: { '200': { description: 'A page', ...json({ type: 'object' }) }, ...errors },
+      },
+      post: {
+        summary: `Create`,
+        requestBody: json(ref(create)),
+        responses: { '201': { description: 'Created' }, ...errors },
+      },
+    },
+    [`/${name}/{id}`]: {
+      get: { ...one, summary: 'Read', responses: { '200': { description: 'The resource' }, ...errors } },
+      put: {
+        ...one,
+        summary: 'Replace',
+        requestBody: json(ref(update)),
+        responses: { '200': { description: 'Updated' }, ...errors },
+      },
+      delete: { ...one, summary: 'Delete', responses: { '204': { description: 'Deleted' }, ...errors } },
+    },
+  };
+}
+
+/** Builds the document (cheap; built per request so it always matches the deployed schemas). */
+export function openApiDocument(): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'edge-export API',
+      version: '1',
+      description: 'Export audiences and datasets into S3 on a schedule, a webhook or on demand.',
+    },
+    servers: [{ url: '/v1' }],
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token eex_…' } },
+      schemas: {
+        Error: errorSchema,
+        DestinationCreate: convert(destinationSchema('create')),
+        DestinationUpdate: convert(destinationSchema('update')),
+        Dataflow: convert(dataflowSchema),
+        Audience: convert(audienceSchema),
+        Schedule: convert(scheduleSchema),
+        Organization: convert(organizationSchema),
+      },
+    },
+    paths: {
+      ...crud('destinations', 'DestinationCreate', 'DestinationUpdate'),
+      ...crud('dataflows', 'Dataflow'),
+      ...crud('audiences', 'Audience'),
+      '/dataflows/{id}/run': {
+        post: {
+          summary: 'Export now: enqueue a run',
+          parameters: [...idParam, { name: 'Idempotency-Key', in: 'header', schema: { type: 'string' } }],
+          responses: {
+            '202': { description: 'The queued run' },
+            '409': { description: 'Idempotency-Key already used', ...json(ref('Error')) },
+            ...errors,
+          },
+        },
+      },
+      '/runs': {
+        get: {
+          summary: 'List runs',
+          parameters: [{ name: 'dataflowId', in: 'query', schema: { type: 'string' } }],
+          responses: { '200': { description: 'A page' }, ...errors },
+        },
+      },
+      '/runs/{id}': {
+        get: {
+          summary: 'Run detail',
+          parameters: idParam,
+          responses: { '200': { description: 'The run' }, ...errors },
+        },
+      },
+      '/webhooks/{id}': {
+        post: {
+          summary:
+            'Signed trigger: HMAC-SHA256 over "<timestamp>.<raw body>", hex or base64; 5-minute window',
+          security: [],
+          parameters: [
+            ...idParam,
+            { name: SIGNATURE_HEADER, in: 'header', required: true, schema: { type: 'string' } },
+            {
+              name: TIMESTAMP_HEADER,
+              in: 'header',
+              required: true,
+              schema: { type: 'string', description: 'Unix seconds' },
+            },
+            { name: 'Idempotency-Key', in: 'header', schema: { type: 'string' } },
+          ],
+          responses: {
+            '202': { description: 'The queued run' },
+            '401': { description: 'Bad, expired or missing signature', ...json(ref('Error')) },
+            '409': { description: 'Replayed or duplicate delivery', ...json(ref('Error')) },
+          },
+        },
+      },
+      '/admin/organizations': {
+        post: {
+          summary: 'Create an organization and its first token (ADMIN_TOKEN)',
+          requestBody: json(ref('Organization')),
+          responses: { '201': { description: 'Created' } },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,15 @@
+/** /v1/admin: operator bootstrap (ADMIN_TOKEN) — create an organization and its first API token. */
+import { Hono } from 'hono';
+import { requireAdmin } from '../auth.ts';
+import { type AppDeps, type AppEnv, body } from '../http.ts';
+import { organizationSchema } from '../schemas.ts';
+import { createOrganization } from '../store/orgs.ts';
+
+/** Routes of /v1/admin. */
+export function adminRoutes(deps: AppDeps) {
+  return new Hono<AppEnv>().use('*', requireAdmin).post('/organizations', async (c) => {
+    const input = await body(c, organizationSchema, 'organization');
+    // The token is in this response only; the database keeps its hash.
+    return c.json(await createOrganization(c.env.DB, input.name, deps.now()), 201);
+  });
+}

@@ -1,0 +1,184 @@
+/** /v1/dataflows: CRUD, plus "export now" (POST /:id/run) which enqueues a run. */
+import { Hono } from 'hono';
+import { ConfigError, type ConfigIssue } from '../../core/errors.ts';
+import { toBase64Url } from '../../core/security/encoding.ts';
+import { sealSecret } from '../../core/security/secrets.ts';
+import { checkEndpoint } from '../../core/security/ssrf.ts';
+import { IDEMPOTENCY_KEY } from '../../core/security/webhook.ts';
+import { endpointPolicy, type Env } from '../env.ts';
+import { ApiError, notFound } from '../errors.ts';
+import { type AppDeps, type AppEnv, body, pageQuery } from '../http.ts';
+import { presentRun } from './runs.ts';
+import { type DataflowInput, dataflowSchema } from '../schemas.ts';
+import { first, json, newId } from '../store/db.ts';
+import { createRunOnce } from '../store/idempotency.ts';
+import {
+  type DataflowColumns,
+  type DataflowRow,
+  countAudiences,
+  deleteDataflow,
+  getDataflow,
+  getDestination,
+  insertDataflow,
+  page,
+  updateDataflow,
+} from '../store/resources.ts';
+import { getRun, insertRun } from '../store/runs.ts';
+
+/** Routes of /v1/dataflows. */
+export function dataflowRoutes(deps: AppDeps) {
+  return new Hono<AppEnv>()
+    .post('/', async (c) => {
+      const orgId = c.get('orgId');
+      const cols = await columns(c.env, orgId, await body(c, dataflowSchema, 'dataflow'));
+      const webhookSecret = `whsec_${toBase64Url(crypto.getRandomValues(new Uint8Array(32)))}`;
+      const id = newId('dfl');
+      const sealed = await sealSecret(c.env.SECRETS_KEY, webhookSecret, webhookSecretContext(id));
+      await insertDataflow(c.env.DB, orgId, id, cols, sealed, deps.now());
+      // The webhook secret is shown once, here; afterwards only its existence is.
+      return c.json({ ...present((await getDataflow(c.env.DB, orgId, id))!), webhookSecret }, 201);
+    })
+    .get('/', async (c) => {
+      const result = await page<DataflowRow>(c.env.DB, 'dataflows', c.get('orgId'), pageQuery(c));
+      return c.json({ items: result.items.map(present), ...(result.cursor && { cursor: result.cursor }) });
+    })
+    .get('/:id', async (c) => c.json(present(await mustGet(c.env, c.get('orgId'), c.req.param('id')))))
+    .put('/:id', async (c) => {
+      const orgId = c.get('orgId');
+      const id = c.req.param('id');
+      await mustGet(c.env, orgId, id);
+      await updateDataflow(
+        c.env.DB,
+        orgId,
+        id,
+        await columns(c.env, orgId, await body(c, dataflowSchema, 'dataflow')),
+        deps.now(),
+      );
+      return c.json(present(await mustGet(c.env, orgId, id)));
+    })
+    .delete('/:id', async (c) => {
+      if (!(await deleteDataflow(c.env.DB, c.get('orgId'), c.req.param('id'))))
+        throw notFound('dataflow', c.req.param('id'));
+      return c.body(null, 204);
+    })
+    .post('/:id/run', async (c) => {
+      const orgId = c.get('orgId');
+      const flow = await mustGet(c.env, orgId, c.req.param('id'));
+      const now = deps.now();
+      const header = c.req.header('Idempotency-Key');
+      let runId: string | undefined;
+      if (header !== undefined) {
+        if (!IDEMPOTENCY_KEY.test(header))
+          throw new ApiError(
+            400,
+            'BAD_REQUEST',
+            'Idempotency-Key: expected 1–255 printable ASCII characters',
+          );
+        const result = await createRunOnce(
+          c.env.DB,
+          { orgId, dataflowId: flow.id, trigger: 'api', scheduledTime: now },
+          `api:${flow.id}`,
+          `key:${header}`,
+          now,
+        );
+        if (!result.created)
+          throw new ApiError(409, 'REPLAYED', 'This Idempotency-Key was already used', {
+            runId: result.runId,
+          });
+        runId = result.runId;
+      } else {
+        runId = await insertRun(
+          c.env.DB,
+          {
+            orgId,
+            dataflowId: flow.id,
+            runKey: `${flow.id}:api:${crypto.randomUUID()}`,
+            trigger: 'api',
+            scheduledTime: now,
+          },
+          now,
+        );
+      }
+      await c.env.EXPORTS.send({ runId: runId!, orgId });
+      return c.json(presentRun((await getRun(c.env.DB, orgId, runId!))!), 202);
+    });
+}
+
+async function mustGet(env: Env, orgId: string, id: string): Promise<DataflowRow> {
+  const row = await getDataflow(env.DB, orgId, id);
+  if (!row) throw notFound('dataflow', id);
+  return row;
+}
+
+/** Checks references (in this organization only) and the alert URL, and maps input to columns. */
+async function columns(env: Env, orgId: string, input: DataflowInput): Promise<DataflowColumns> {
+  const issues: ConfigIssue[] = [];
+  if (!(await getDestination(env.DB, orgId, input.destinationId))) {
+    issues.push({
+      path: 'destinationId',
+      message: 'destinationId: no such destination',
+      received: JSON.stringify(input.destinationId),
+    });
+  }
+  const audienceIds = [...new Set(input.audienceIds ?? [])];
+  if (audienceIds.length > 0 && (await countAudiences(env.DB, orgId, audienceIds)) !== audienceIds.length) {
+    issues.push({ path: 'audienceIds', message: 'audienceIds: one or more audiences do not exist' });
+  }
+  if (
+    input.datasetId !== undefined &&
+    !(await first(env.DB, 'SELECT id FROM datasets WHERE org_id = ? AND id = ?', orgId, input.datasetId))
+  ) {
+    issues.push({
+      path: 'datasetId',
+      message: 'datasetId: no such dataset',
+      received: JSON.stringify(input.datasetId),
+    });
+  }
+  if (input.alertWebhook !== undefined) {
+    try {
+      checkEndpoint(input.alertWebhook, 'alertWebhook', endpointPolicy(env));
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      issues.push(...error.issues);
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues, 'dataflow');
+  return {
+    name: input.name,
+    destination_id: input.destinationId,
+    audience_ids: JSON.stringify(audienceIds),
+    dataset_id: input.datasetId ?? null,
+    mapping: JSON.stringify(input.mapping ?? {}),
+    schedule: input.schedule ? JSON.stringify(input.schedule) : null,
+    naming: JSON.stringify(input.naming),
+    export_mode: input.exportMode,
+    alert_webhook: input.alertWebhook ?? null,
+    enabled: input.enabled ? 1 : 0,
+  };
+}
+
+/** Binds a dataflow's sealed webhook secret to its id. */
+export function webhookSecretContext(dataflowId: string): string {
+  return `${dataflowId}:webhookSecret`;
+}
+
+/** The API view of a dataflow; the webhook secret is never part of it. */
+export function present(row: DataflowRow): Record<string, unknown> {
+  const audienceIds = json<string[]>(row.audience_ids) ?? [];
+  return {
+    id: row.id,
+    name: row.name,
+    destinationId: row.destination_id,
+    ...(audienceIds.length > 0 && { audienceIds }),
+    ...(row.dataset_id !== null && { datasetId: row.dataset_id }),
+    mapping: json(row.mapping),
+    ...(row.schedule !== null && { schedule: json(row.schedule) }),
+    naming: json(row.naming),
+    exportMode: row.export_mode,
+    ...(row.alert_webhook !== null && { alertWebhook: row.alert_webhook }),
+    enabled: row.enabled === 1,
+    webhookUrl: `/v1/webhooks/${row.id}`,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

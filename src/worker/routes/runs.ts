@@ -1,0 +1,46 @@
+/** /v1/runs: list (optionally by dataflow) and detail with files, rows, skipped counts, bytes, error. */
+import { Hono } from 'hono';
+import { notFound } from '../errors.ts';
+import { type AppEnv, pageQuery } from '../http.ts';
+import { json } from '../store/db.ts';
+import { page } from '../store/resources.ts';
+import { type RunRow, getRun } from '../store/runs.ts';
+
+/** Routes of /v1/runs. */
+export function runRoutes() {
+  return new Hono<AppEnv>()
+    .get('/', async (c) => {
+      const dataflowId = c.req.query('dataflowId');
+      const filter = dataflowId ? { where: ' AND dataflow_id = ?', params: [dataflowId] } : undefined;
+      const result = await page<RunRow>(c.env.DB, 'runs', c.get('orgId'), pageQuery(c), filter);
+      return c.json({ items: result.items.map(presentRun), ...(result.cursor && { cursor: result.cursor }) });
+    })
+    .get('/:id', async (c) => {
+      const row = await getRun(c.env.DB, c.get('orgId'), c.req.param('id'));
+      if (!row) throw notFound('run', c.req.param('id'));
+      return c.json(presentRun(row));
+    });
+}
+
+/** The API view of a run. */
+export function presentRun(row: RunRow): Record<string, unknown> {
+  const started = row.started_at ? Date.parse(row.started_at) : undefined;
+  const finished = row.finished_at ? Date.parse(row.finished_at) : undefined;
+  return {
+    id: row.id,
+    dataflowId: row.dataflow_id,
+    trigger: row.trigger,
+    status: row.status,
+    scheduledTime: row.scheduled_time,
+    ...(row.rows_exported !== null && { rows: row.rows_exported }),
+    ...(row.rows_skipped !== null && { skipped: json(row.rows_skipped) }),
+    ...(row.bytes !== null && { bytes: row.bytes }),
+    ...(row.files !== null && { files: json(row.files) }),
+    ...(row.error !== null && { error: json(row.error) }),
+    attempts: row.attempts,
+    createdAt: row.created_at,
+    ...(row.started_at && { startedAt: row.started_at }),
+    ...(row.finished_at && { finishedAt: row.finished_at }),
+    ...(started !== undefined && finished !== undefined && { durationMs: finished - started }),
+  };
+}

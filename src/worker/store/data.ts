@@ -1,0 +1,126 @@
+/**
+ * The read side of the data store in D1, for exports: profiles by id, dataset records by
+ * (updated_at, id), upload members, and export state. Keyset pagination; one page in memory.
+ */
+import type { Dataset, DatasetRecord, Profile, UploadMember } from '../../core/data/model.ts';
+import type {
+  DatasetPageRequest,
+  ExportState,
+  ExportStateKey,
+  Page,
+  PageRequest,
+} from '../../core/data/store.ts';
+import type { Schema } from '../../core/types.ts';
+import type { D1Database } from '../env.ts';
+import { all, first, json, run } from './db.ts';
+
+const MAX_PAGE = 1000;
+const limitOf = (request: PageRequest) => Math.min(MAX_PAGE, Math.max(1, request.limit ?? 500));
+
+/** Read access to one organization's data, as the core's export planners need it. */
+export function d1DataReader(db: D1Database, orgId: string) {
+  return {
+    async listProfiles(request: PageRequest): Promise<Page<Profile>> {
+      const limit = limitOf(request);
+      const rows = await all<{ id: string; json: string; updated_at: string }>(
+        db,
+        'SELECT id, json, updated_at FROM profiles WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?',
+        orgId,
+        request.cursor ?? '',
+        limit,
+      );
+      const items = rows.map((r) => ({
+        id: r.id,
+        identities: {},
+        attributes: {},
+        ...json<Partial<Profile>>(r.json),
+        updatedAt: r.updated_at,
+      }));
+      return rows.length === limit ? { items, cursor: rows.at(-1)!.id } : { items };
+    },
+
+    async getDataset(id: string): Promise<Dataset | undefined> {
+      const row = await first<{ id: string; name: string; schema: string }>(
+        db,
+        'SELECT id, name, schema FROM datasets WHERE org_id = ? AND id = ?',
+        orgId,
+        id,
+      );
+      return row && { id: row.id, name: row.name, schema: json<Schema>(row.schema) ?? [] };
+    },
+
+    async listDatasetRecords(datasetId: string, request: DatasetPageRequest): Promise<Page<DatasetRecord>> {
+      const limit = limitOf(request);
+      const from = request.cursor
+        ? (JSON.parse(request.cursor) as [string, string])
+        : request.after
+          ? [request.after.updatedAt, request.after.id]
+          : undefined;
+      const rows = await all<{ id: string; json: string; updated_at: string }>(
+        db,
+        `SELECT id, json, updated_at FROM dataset_records WHERE org_id = ? AND dataset_id = ?
+         ${from ? 'AND (updated_at > ? OR (updated_at = ? AND id > ?))' : ''} ORDER BY updated_at, id LIMIT ?`,
+        orgId,
+        datasetId,
+        ...(from ? [from[0], from[0], from[1]] : []),
+        limit,
+      );
+      const items = rows.map((r) => ({
+        id: r.id,
+        updatedAt: r.updated_at,
+        values: json<Record<string, unknown>>(r.json) ?? {},
+      }));
+      const last = rows.at(-1);
+      return rows.length === limit && last
+        ? { items, cursor: JSON.stringify([last.updated_at, last.id]) }
+        : { items };
+    },
+
+    async listUploadMembers(audienceId: string, request: PageRequest): Promise<Page<UploadMember>> {
+      const limit = limitOf(request);
+      const offset = Number(request.cursor ?? 0);
+      const rows = await all<{ namespace: string; value: string; attributes: string }>(
+        db,
+        `SELECT m.namespace, m.value, m.attributes FROM audience_members m
+         JOIN audience_uploads u ON u.org_id = m.org_id AND u.audience_id = m.audience_id AND u.current_upload_id = m.upload_id
+         WHERE m.org_id = ? AND m.audience_id = ? ORDER BY m.namespace, m.value LIMIT ? OFFSET ?`,
+        orgId,
+        audienceId,
+        limit,
+        offset,
+      );
+      const items = rows.map((r) => ({
+        namespace: r.namespace,
+        value: r.value,
+        attributes: json<Record<string, string>>(r.attributes) ?? {},
+      }));
+      return rows.length === limit ? { items, cursor: String(offset + limit) } : { items };
+    },
+
+    async getExportState(key: ExportStateKey): Promise<ExportState | undefined> {
+      const row = await first<{ state: string }>(
+        db,
+        'SELECT state FROM export_state WHERE org_id = ? AND dataflow_id = ? AND subject_id = ?',
+        orgId,
+        key.dataflowId,
+        key.subjectId,
+      );
+      return json<ExportState>(row?.state);
+    },
+
+    async putExportState(key: ExportStateKey, state: ExportState): Promise<void> {
+      await run(
+        db,
+        `INSERT INTO export_state (org_id, dataflow_id, subject_id, state, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (org_id, dataflow_id, subject_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+        orgId,
+        key.dataflowId,
+        key.subjectId,
+        JSON.stringify(state),
+        new Date().toISOString(),
+      );
+    },
+  };
+}
+
+export type D1DataReader = ReturnType<typeof d1DataReader>;

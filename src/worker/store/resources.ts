@@ -1,0 +1,277 @@
+/**
+ * Destinations, audiences and dataflows in D1. Every statement filters by org_id: a row of another
+ * organization is indistinguishable from a missing one.
+ */
+import type { D1Database } from '../env.ts';
+import { all, first, newId, run } from './db.ts';
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** Pass back as `cursor` for the next page; absent on the last page. */
+  readonly cursor?: string;
+}
+export interface PageQuery {
+  readonly limit: number;
+  readonly cursor?: string | undefined;
+}
+
+/** Keyset pagination over (created_at, id), newest first. */
+export async function page<T extends { created_at: string; id: string }>(
+  db: D1Database,
+  table: string,
+  orgId: string,
+  query: PageQuery,
+  extra: { where: string; params: unknown[] } = { where: '', params: [] },
+): Promise<Page<T>> {
+  const after = decodeCursor(query.cursor);
+  const where = `org_id = ?${extra.where}${after ? ' AND (created_at < ? OR (created_at = ? AND id < ?))' : ''}`;
+  const params = [orgId, ...extra.params, ...(after ? [after[0], after[0], after[1]] : [])];
+  const rows = await all<T>(
+    db,
+    `SELECT * FROM ${table} WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ?`,
+    ...params,
+    query.limit + 1,
+  );
+  const items = rows.slice(0, query.limit);
+  const last = items.at(-1);
+  return rows.length > query.limit && last
+    ? { items, cursor: btoa(JSON.stringify([last.created_at, last.id])) }
+    : { items };
+}
+
+function decodeCursor(cursor: string | undefined): [string, string] | undefined {
+  if (!cursor) return undefined;
+  try {
+    const value = JSON.parse(atob(cursor));
+    return Array.isArray(value) && value.length === 2 && value.every((x) => typeof x === 'string')
+      ? (value as [string, string])
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface DestinationRow {
+  id: string;
+  org_id: string;
+  name: string;
+  config: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export async function insertDestination(
+  db: D1Database,
+  row: Omit<DestinationRow, 'updated_at'>,
+): Promise<void> {
+  await run(
+    db,
+    'INSERT INTO destinations (id, org_id, name, config, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+    row.id,
+    row.org_id,
+    row.name,
+    row.config,
+    row.created_at,
+    row.created_at,
+  );
+}
+
+export function getDestination(
+  db: D1Database,
+  orgId: string,
+  id: string,
+): Promise<DestinationRow | undefined> {
+  return first<DestinationRow>(db, 'SELECT * FROM destinations WHERE org_id = ? AND id = ?', orgId, id);
+}
+
+export async function updateDestination(
+  db: D1Database,
+  orgId: string,
+  id: string,
+  name: string,
+  config: string,
+  now: Date,
+): Promise<boolean> {
+  const sql = 'UPDATE destinations SET name = ?, config = ?, updated_at = ? WHERE org_id = ? AND id = ?';
+  return (await run(db, sql, name, config, now.toISOString(), orgId, id)) === 1;
+}
+
+/** Deletes a destination; refuses (returns 'in-use') while a dataflow still points at it. */
+export async function deleteDestination(
+  db: D1Database,
+  orgId: string,
+  id: string,
+): Promise<'deleted' | 'missing' | 'in-use'> {
+  const user = await first(
+    db,
+    'SELECT id FROM dataflows WHERE org_id = ? AND destination_id = ? LIMIT 1',
+    orgId,
+    id,
+  );
+  if (user) return 'in-use';
+  return (await run(db, 'DELETE FROM destinations WHERE org_id = ? AND id = ?', orgId, id)) === 1
+    ? 'deleted'
+    : 'missing';
+}
+
+export interface AudienceRow {
+  id: string;
+  org_id: string;
+  name: string;
+  kind: 'rule' | 'upload';
+  rule: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export async function insertAudience(
+  db: D1Database,
+  orgId: string,
+  input: { name: string; kind: string; rule?: string },
+  now: Date,
+): Promise<string> {
+  const id = newId('aud');
+  const at = now.toISOString();
+  const sql =
+    'INSERT INTO audiences (id, org_id, name, kind, rule, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)';
+  await run(db, sql, id, orgId, input.name, input.kind, input.rule ?? null, at, at);
+  return id;
+}
+
+export function getAudience(db: D1Database, orgId: string, id: string): Promise<AudienceRow | undefined> {
+  return first<AudienceRow>(db, 'SELECT * FROM audiences WHERE org_id = ? AND id = ?', orgId, id);
+}
+
+export async function updateAudience(
+  db: D1Database,
+  orgId: string,
+  id: string,
+  input: { name: string; kind: string; rule?: string },
+  now: Date,
+): Promise<boolean> {
+  const sql = 'UPDATE audiences SET name = ?, kind = ?, rule = ?, updated_at = ? WHERE org_id = ? AND id = ?';
+  return (await run(db, sql, input.name, input.kind, input.rule ?? null, now.toISOString(), orgId, id)) === 1;
+}
+
+export async function deleteAudience(db: D1Database, orgId: string, id: string): Promise<boolean> {
+  return (await run(db, 'DELETE FROM audiences WHERE org_id = ? AND id = ?', orgId, id)) === 1;
+}
+
+/** How many of `ids` exist in the organization (to refuse dangling references). */
+export async function countAudiences(db: D1Database, orgId: string, ids: readonly string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const row = await first<{ n: number }>(
+    db,
+    `SELECT COUNT(*) AS n FROM audiences WHERE org_id = ? AND id IN (${ids.map(() => '?').join(', ')})`,
+    orgId,
+    ...ids,
+  );
+  return row?.n ?? 0;
+}
+
+export interface DataflowRow {
+  id: string;
+  org_id: string;
+  name: string;
+  destination_id: string;
+  audience_ids: string;
+  dataset_id: string | null;
+  mapping: string;
+  schedule: string | null;
+  naming: string;
+  export_mode: 'full' | 'incremental';
+  alert_webhook: string | null;
+  alert_secret: string | null;
+  webhook_secret: string;
+  enabled: number;
+  scheduled_through: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The columns a dataflow's API input maps to. */
+export type DataflowColumns = Pick<
+  DataflowRow,
+  | 'name'
+  | 'destination_id'
+  | 'audience_ids'
+  | 'dataset_id'
+  | 'mapping'
+  | 'schedule'
+  | 'naming'
+  | 'export_mode'
+  | 'alert_webhook'
+  | 'enabled'
+>;
+const DATAFLOW_COLUMNS = [
+  'name',
+  'destination_id',
+  'audience_ids',
+  'dataset_id',
+  'mapping',
+  'schedule',
+  'naming',
+  'export_mode',
+  'alert_webhook',
+  'enabled',
+] as const;
+
+export async function insertDataflow(
+  db: D1Database,
+  orgId: string,
+  id: string,
+  cols: DataflowColumns,
+  webhookSecret: string,
+  now: Date,
+): Promise<void> {
+  const at = now.toISOString();
+  const names = [...DATAFLOW_COLUMNS, 'id', 'org_id', 'webhook_secret', 'created_at', 'updated_at'];
+  const values = [...DATAFLOW_COLUMNS.map((c) => cols[c]), id, orgId, webhookSecret, at, at];
+  await run(
+    db,
+    `INSERT INTO dataflows (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`,
+    ...values,
+  );
+}
+
+export function getDataflow(db: D1Database, orgId: string, id: string): Promise<DataflowRow | undefined> {
+  return first<DataflowRow>(db, 'SELECT * FROM dataflows WHERE org_id = ? AND id = ?', orgId, id);
+}
+
+/** A dataflow by id alone: only for webhooks, whose caller is authenticated by the dataflow's own secret. */
+export function getDataflowForWebhook(db: D1Database, id: string): Promise<DataflowRow | undefined> {
+  return first<DataflowRow>(db, 'SELECT * FROM dataflows WHERE id = ?', id);
+}
+
+export async function updateDataflow(
+  db: D1Database,
+  orgId: string,
+  id: string,
+  cols: DataflowColumns,
+  now: Date,
+): Promise<boolean> {
+  const sets = DATAFLOW_COLUMNS.map((c) => `${c} = ?`).join(', ');
+  const sql = `UPDATE dataflows SET ${sets}, updated_at = ? WHERE org_id = ? AND id = ?`;
+  return (await run(db, sql, ...DATAFLOW_COLUMNS.map((c) => cols[c]), now.toISOString(), orgId, id)) === 1;
+}
+
+export async function deleteDataflow(db: D1Database, orgId: string, id: string): Promise<boolean> {
+  return (await run(db, 'DELETE FROM dataflows WHERE org_id = ? AND id = ?', orgId, id)) === 1;
+}
+
+/** Every enabled dataflow with a schedule, across organizations: the cron's work list. */
+export function scheduledDataflows(db: D1Database): Promise<DataflowRow[]> {
+  return all<DataflowRow>(db, 'SELECT * FROM dataflows WHERE enabled = 1 AND schedule IS NOT NULL');
+}
+
+/** Moves a dataflow's scheduling watermark forward (never back, so a slow overlapping tick cannot rewind it). */
+export async function advanceScheduledThrough(db: D1Database, id: string, through: Date): Promise<void> {
+  const at = through.toISOString();
+  await run(
+    db,
+    'UPDATE dataflows SET scheduled_through = ? WHERE id = ? AND (scheduled_through IS NULL OR scheduled_through < ?)',
+    at,
+    id,
+    at,
+  );
+}

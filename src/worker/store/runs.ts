@@ -1,0 +1,178 @@
+/**
+ * Runs in D1. A run is created with INSERT OR IGNORE on its unique run key, so whoever inserts first
+ * owns the slot (or the delivery) and everyone else learns it already exists: exactly once, with no
+ * lock. A consumer claims a run with a lease; a redelivered message may take over only an expired one.
+ */
+import type { D1Database } from '../env.ts';
+import { all, first, newId, run } from './db.ts';
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+export type RunTrigger = 'schedule' | 'webhook' | 'api';
+
+export interface RunRow {
+  id: string;
+  org_id: string;
+  dataflow_id: string;
+  run_key: string;
+  trigger: RunTrigger;
+  status: RunStatus;
+  scheduled_time: string;
+  rows_exported: number | null;
+  rows_skipped: string | null;
+  bytes: number | null;
+  files: string | null;
+  error: string | null;
+  multipart: string | null;
+  attempts: number;
+  lease_until: string | null;
+  sent_at: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface NewRun {
+  readonly orgId: string;
+  readonly dataflowId: string;
+  readonly runKey: string;
+  readonly trigger: RunTrigger;
+  readonly scheduledTime: Date;
+}
+
+/** Inserts a queued run unless its key exists; returns the new run's id, or undefined when it existed. */
+export async function insertRun(db: D1Database, input: NewRun, now: Date): Promise<string | undefined> {
+  const id = newId('run');
+  const changes = await run(
+    db,
+    `INSERT OR IGNORE INTO runs (id, org_id, dataflow_id, run_key, trigger, status, scheduled_time, created_at, sent_at)
+     VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+    id,
+    input.orgId,
+    input.dataflowId,
+    input.runKey,
+    input.trigger,
+    input.scheduledTime.toISOString(),
+    now.toISOString(),
+    now.toISOString(),
+  );
+  return changes === 1 ? id : undefined;
+}
+
+export function getRun(db: D1Database, orgId: string, id: string): Promise<RunRow | undefined> {
+  return first<RunRow>(db, 'SELECT * FROM runs WHERE org_id = ? AND id = ?', orgId, id);
+}
+
+export function getRunByKey(db: D1Database, runKey: string): Promise<RunRow | undefined> {
+  return first<RunRow>(db, 'SELECT * FROM runs WHERE run_key = ?', runKey);
+}
+
+export function runsOfDataflow(db: D1Database, orgId: string, dataflowId: string): Promise<RunRow[]> {
+  return all<RunRow>(
+    db,
+    'SELECT * FROM runs WHERE org_id = ? AND dataflow_id = ? ORDER BY created_at DESC, id DESC',
+    orgId,
+    dataflowId,
+  );
+}
+
+/** How long a consumer owns a running run before a redelivery may take it over. */
+export const LEASE_SECONDS = 15 * 60;
+
+/**
+ * Claims a queued run (or a running one whose lease expired, after a crash) for this consumer.
+ * Returns false when another consumer holds it or it already finished: a duplicate message is a no-op.
+ */
+export async function claimRun(db: D1Database, orgId: string, id: string, now: Date): Promise<boolean> {
+  const lease = new Date(now.getTime() + LEASE_SECONDS * 1000).toISOString();
+  const changes = await run(
+    db,
+    `UPDATE runs SET status = 'running', attempts = attempts + 1, lease_until = ?, started_at = COALESCE(started_at, ?)
+     WHERE org_id = ? AND id = ? AND (status = 'queued' OR (status = 'running' AND lease_until < ?))`,
+    lease,
+    now.toISOString(),
+    orgId,
+    id,
+    now.toISOString(),
+  );
+  return changes === 1;
+}
+
+export interface RunOutcome {
+  readonly rows: number;
+  /** Rows skipped, by reason (missing mandatory attribute, duplicate key, …). */
+  readonly skipped: Readonly<Record<string, number>>;
+  readonly bytes: number;
+  readonly files: readonly unknown[];
+}
+
+export async function succeedRun(db: D1Database, id: string, outcome: RunOutcome, now: Date): Promise<void> {
+  await run(
+    db,
+    `UPDATE runs SET status = 'succeeded', rows_exported = ?, rows_skipped = ?, bytes = ?, files = ?, error = NULL,
+       multipart = NULL, lease_until = NULL, finished_at = ? WHERE id = ?`,
+    outcome.rows,
+    JSON.stringify(outcome.skipped),
+    outcome.bytes,
+    JSON.stringify(outcome.files),
+    now.toISOString(),
+    id,
+  );
+}
+
+export async function failRun(
+  db: D1Database,
+  id: string,
+  error: Record<string, unknown>,
+  now: Date,
+): Promise<void> {
+  const sql = `UPDATE runs SET status = 'failed', error = ?, lease_until = NULL, finished_at = ? WHERE id = ?`;
+  await run(db, sql, JSON.stringify(error), now.toISOString(), id);
+}
+
+/** Puts a run back in the queue after a retryable failure (the message is retried by the queue). */
+export async function requeueRun(db: D1Database, id: string, error: Record<string, unknown>): Promise<void> {
+  await run(
+    db,
+    `UPDATE runs SET status = 'queued', error = ?, lease_until = NULL WHERE id = ?`,
+    JSON.stringify(error),
+    id,
+  );
+}
+
+/** Persists in-flight multipart uploads of a run (upload id + part ETags), so a crash resumes them. */
+export async function saveMultipart(db: D1Database, id: string, state: unknown): Promise<void> {
+  await run(db, 'UPDATE runs SET multipart = ? WHERE id = ?', JSON.stringify(state), id);
+}
+
+/**
+ * Runs whose message seems lost: queued and last sent before `before`, or running with an expired
+ * lease (a crashed consumer). Each is marked sent at `now` with a conditional update, so overlapping
+ * ticks re-send a run once.
+ */
+export async function takeStaleRuns(
+  db: D1Database,
+  before: Date,
+  now: Date,
+): Promise<{ id: string; org_id: string }[]> {
+  const candidates = await all<{ id: string; org_id: string; sent_at: string | null }>(
+    db,
+    `SELECT id, org_id, sent_at FROM runs
+     WHERE (status = 'queued' AND COALESCE(sent_at, created_at) < ?) OR (status = 'running' AND lease_until < ? AND COALESCE(sent_at, created_at) < ?)
+     LIMIT 100`,
+    before.toISOString(),
+    now.toISOString(),
+    before.toISOString(),
+  );
+  const taken: { id: string; org_id: string }[] = [];
+  for (const c of candidates) {
+    const changes = await run(
+      db,
+      'UPDATE runs SET sent_at = ? WHERE id = ? AND sent_at IS ?',
+      now.toISOString(),
+      c.id,
+      c.sent_at,
+    );
+    if (changes === 1) taken.push({ id: c.id, org_id: c.org_id });
+  }
+  return taken;
+}

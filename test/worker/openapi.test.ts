@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { call, testEnv } from './helpers.ts';
+
+describe('GET /v1/openapi.json', () => {
+  it('serves an OpenAPI 3.1 document generated from the request schemas, without a token', async () => {
+    const res = await call(testEnv(), 'GET', '/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toBe('3.1.0');
+    const destination = res.body.components.schemas.DestinationCreate;
+    expect(destination.required).toEqual(expect.arrayContaining(['name', 'bucket', 'auth']));
+    expect(destination.properties.fileType.enum).toEqual(['csv', 'json', 'parquet']);
+    expect(res.body.components.schemas.Schedule.properties.frequency.enum).toContain('hourly');
+    expect(Object.keys(res.body.paths)).toEqual(
+      expect.arrayContaining(['/destinations', '/dataflows/{id}/run', '/webhooks/{id}']),
+    );
+  });
+});

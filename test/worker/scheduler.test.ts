@@ -1,0 +1,136 @@
+import { createScheduledController } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import worker from '../../src/worker/index.ts';
+import { tick } from '../../src/worker/scheduler.ts';
+import { call, destinationBody, newOrg, testEnv } from './helpers.ts';
+
+const at = (iso: string) => new Date(iso);
+
+async function scheduledFlow(schedule: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  const e = testEnv();
+  const org = await newOrg(e);
+  const created = () => at('2026-04-01T00:00:00Z');
+  const dest = await call(e, 'POST', '/destinations', { token: org.token, body: destinationBody() });
+  const aud = await call(e, 'POST', '/audiences', {
+    token: org.token,
+    body: { kind: 'rule', name: 'gold', rule: 'attributes.tier = "gold"' },
+  });
+  const flow = await call(e, 'POST', '/dataflows', {
+    token: org.token,
+    now: created,
+    body: {
+      name: 'daily',
+      destinationId: dest.body.id,
+      audienceIds: [aud.body.id],
+      mapping: { fields: [{ source: 'id' }] },
+      schedule,
+      ...extra,
+    },
+  });
+  expect(flow.status).toBe(201);
+  const runs = async () =>
+    (
+      await e.DB.prepare(
+        'SELECT run_key, trigger, status, scheduled_time FROM runs WHERE dataflow_id = ? ORDER BY run_key',
+      )
+        .bind(flow.body.id)
+        .all<{ run_key: string; scheduled_time: string }>()
+    ).results;
+  const mine = () => e.EXPORTS.sent.filter((m) => m.orgId === org.id);
+  return { e, org, flowId: flow.body.id as string, runs, mine };
+}
+
+describe('cron tick', () => {
+  it('two overlapping scheduled() calls create one run per slot and send one message', async () => {
+    const s = await scheduledFlow({ frequency: 'daily', time: '06:00', startDate: '2026-04-01' });
+    const controller = () =>
+      createScheduledController({ scheduledTime: at('2026-04-01T06:05:00Z').getTime(), cron: '*/5 * * * *' });
+    await Promise.all([worker.scheduled(controller(), s.e), worker.scheduled(controller(), s.e)]);
+    const runs = await s.runs();
+    expect(runs).toEqual([
+      {
+        run_key: `${s.flowId}:2026-04-01T06:00:00.000Z`,
+        trigger: 'schedule',
+        status: 'queued',
+        scheduled_time: '2026-04-01T06:00:00.000Z',
+      },
+    ]);
+    expect(s.mine()).toHaveLength(1);
+
+    // Repeated and later ticks of the same day add nothing; the next day's slot is enqueued once.
+    await worker.scheduled(controller(), s.e);
+    await worker.scheduled(
+      createScheduledController({ scheduledTime: at('2026-04-01T06:10:00Z').getTime() }),
+      s.e,
+    );
+    expect(await s.runs()).toHaveLength(1);
+    await s.e.DB.prepare("UPDATE runs SET status = 'succeeded' WHERE dataflow_id = ?").bind(s.flowId).run(); // as the consumer would
+    await Promise.all(
+      ['2026-04-02T06:00:00Z', '2026-04-02T06:05:00Z', '2026-04-02T06:00:00Z'].map((t) =>
+        worker.scheduled(createScheduledController({ scheduledTime: at(t).getTime() }), s.e),
+      ),
+    );
+    expect((await s.runs()).map((r) => r.scheduled_time)).toEqual([
+      '2026-04-01T06:00:00.000Z',
+      '2026-04-02T06:00:00.000Z',
+    ]);
+    expect(s.mine()).toHaveLength(2);
+  });
+
+  it('a slot whose tick is retried after a crash (watermark not advanced) is still enqueued once', async () => {
+    const s = await scheduledFlow({ frequency: 'hourly', everyHours: 3, startDate: '2026-04-01' });
+    await tick(s.e, at('2026-04-01T03:01:00Z'));
+    await s.e.DB.prepare('UPDATE dataflows SET scheduled_through = NULL WHERE id = ?').bind(s.flowId).run();
+    await tick(s.e, at('2026-04-01T03:02:00Z'));
+    // The 00:00 slot equals the creation time: the window (created, now] excludes it.
+    expect((await s.runs()).map((r) => r.scheduled_time)).toEqual(['2026-04-01T03:00:00.000Z']);
+    expect(s.mine()).toHaveLength(1);
+  });
+
+  it('re-sends a run whose message was lost, once per interval even under overlapping ticks', async () => {
+    const s = await scheduledFlow({ frequency: 'daily', time: '06:00', startDate: '2026-04-01' });
+    await tick(s.e, at('2026-04-01T06:00:00Z'));
+    expect(s.mine()).toHaveLength(1);
+    await tick(s.e, at('2026-04-01T06:10:00Z'));
+    expect(s.mine()).toHaveLength(1);
+    await Promise.all([tick(s.e, at('2026-04-01T06:20:00Z')), tick(s.e, at('2026-04-01T06:20:00Z'))]);
+    expect(s.mine()).toHaveLength(2);
+    expect(new Set(s.mine().map((m) => m.runId)).size).toBe(1);
+  });
+
+  it('a late tick catches up at most MAX_CATCH_UP slots and posts a delay alert', async () => {
+    const posted: { url: string; body: unknown }[] = [];
+    const fetcher = (async (url: string, init: RequestInit) => {
+      posted.push({ url, body: JSON.parse(String(init.body)) });
+      return new Response(null, { status: 204 });
+    }) as typeof fetch;
+    const s = await scheduledFlow(
+      { frequency: 'daily', time: '06:00', startDate: '2026-04-01' },
+      { alertWebhook: 'https://hooks.example.com/edge-export' },
+    );
+    const report = await tick(s.e, at('2026-04-10T06:00:00Z'), fetcher);
+    expect((await s.runs()).map((r) => r.scheduled_time)).toEqual([
+      '2026-04-08T06:00:00.000Z',
+      '2026-04-09T06:00:00.000Z',
+      '2026-04-10T06:00:00.000Z',
+    ]);
+    expect(report.missed).toBeGreaterThanOrEqual(7);
+    expect(posted).toEqual([
+      {
+        url: 'https://hooks.example.com/edge-export',
+        body: expect.objectContaining({ event: 'run.delayed', dataflowId: s.flowId, missedSlots: 7 }),
+      },
+    ]);
+  });
+
+  it('respects the end date (excluded) and disabled dataflows', async () => {
+    const s = await scheduledFlow({ frequency: 'daily', startDate: '2026-04-01', endDate: '2026-04-03' });
+    await tick(s.e, at('2026-04-01T00:00:00Z'));
+    await tick(s.e, at('2026-04-02T00:00:00Z'));
+    await tick(s.e, at('2026-04-03T00:00:00Z'));
+    expect((await s.runs()).map((r) => r.scheduled_time)).toEqual(['2026-04-02T00:00:00.000Z']);
+    const d = await scheduledFlow({ frequency: 'daily', startDate: '2026-04-01' }, { enabled: false });
+    await tick(d.e, at('2026-04-05T00:00:00Z'));
+    expect(await d.runs()).toEqual([]);
+  });
+});
