@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { folderPrefix, objectArn, permissionPolicy, policyJson, trustPolicy } from './policy.ts';
+
+const golden = (name: string) =>
+  readFileSync(new URL(`../../../fixtures/iam/${name}`, import.meta.url), 'utf8');
+
+describe('permissionPolicy', () => {
+  it('grants object actions under the folder prefix up to the first macro (golden)', () => {
+    const policy = permissionPolicy({
+      bucket: 'acme-exports',
+      folderPath: '/edge/audiences/%SEGMENT_NAME%/%SEGMENT_ID%',
+    });
+    expect(policyJson(policy)).toBe(golden('permission-policy-macro.json'));
+  });
+
+  it('grants the whole bucket when the folder is empty, with no prefix condition (golden)', () => {
+    expect(policyJson(permissionPolicy({ bucket: 'acme-exports', folderPath: '' }))).toBe(
+      golden('permission-policy-root.json'),
+    );
+  });
+
+  it('puts GetBucketLocation and ListBucket on the bucket ARN, never on objects', () => {
+    const policy = permissionPolicy({ bucket: 'b', folderPath: 'f' });
+    const onBucket = policy.Statement.filter((s) => s.Resource === 'arn:aws:s3:::b').flatMap((s) => s.Action);
+    expect(onBucket.sort()).toEqual(['s3:GetBucketLocation', 's3:ListBucket']);
+    const onObjects = policy.Statement.find((s) => s.Resource === 'arn:aws:s3:::b/f/*');
+    expect(onObjects?.Action).toContain('s3:AbortMultipartUpload');
+    expect(onObjects?.Action).not.toContain('s3:GetBucketLocation');
+  });
+
+  it('can leave ListBucket unconditioned', () => {
+    const policy = permissionPolicy({ bucket: 'b', folderPath: 'f/', restrictListToFolder: false });
+    expect(policy.Statement.every((s) => s.Condition === undefined)).toBe(true);
+  });
+});
+
+describe('folderPrefix', () => {
+  it.each([
+    ['exports', 'exports/'],
+    ['/exports/', 'exports/'],
+    ['a/b/%SEGMENT_ID%', 'a/b/'],
+    ['a/run-%SEGMENT_ID%', 'a/run-'],
+    ['%SEGMENT_NAME%', ''],
+    ['', ''],
+    ['100%/x', '100%/x/'],
+  ])('%j → %j', (folder, prefix) => {
+    expect(folderPrefix(folder)).toBe(prefix);
+  });
+
+  it('escapes IAM wildcards that occur literally in the folder', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${*} ${?} ${$} are IAM's literal-character escapes
+    expect(objectArn('b', 'q?/*/$x')).toBe('arn:aws:s3:::b/q${?}/${*}/${$}x/*');
+  });
+});
+
+describe('trustPolicy', () => {
+  it('allows only the platform principal with the external id (golden)', () => {
+    const policy = trustPolicy({
+      platformPrincipalArn: 'arn:aws:iam::123456789012:user/edge-export-platform',
+      externalId: 'dest-7f3a9c2e',
+    });
+    expect(policyJson(policy)).toBe(golden('trust-policy.json'));
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * Least-privilege IAM documents for a destination: the permission policy the writer needs and the
+ * trust policy that lets the platform assume the customer's role. Pure functions, plain JSON out.
+ */
+
+/** One IAM policy statement, as AWS reads it. */
+export interface PolicyStatement {
+  readonly Sid?: string;
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Principal?: { readonly AWS: string | readonly string[] };
+  readonly Action: string | readonly string[];
+  readonly Resource?: string | readonly string[];
+  readonly Condition?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
+}
+
+/** An IAM policy document. */
+export interface PolicyDocument {
+  readonly Version: '2012-10-17';
+  readonly Statement: readonly PolicyStatement[];
+}
+
+/** Actions evaluated on objects under the folder (`arn:aws:s3:::bucket/prefix*`). */
+export const OBJECT_ACTIONS = [
+  's3:PutObject',
+  's3:GetObject',
+  's3:DeleteObject',
+  's3:ListMultipartUploadParts',
+  's3:AbortMultipartUpload',
+] as const;
+
+/** Actions evaluated on the bucket itself (`arn:aws:s3:::bucket`). */
+export const BUCKET_ACTIONS = ['s3:ListBucket', 's3:GetBucketLocation'] as const;
+
+const MACRO = /%[A-Z][A-Z0-9_]*%/;
+
+/**
+ * The fixed key prefix of a folder path: everything before its first macro, without a leading `/`,
+ * ending in `/` when the folder has no macro (so `exports` does not also grant `exports-old/`).
+ *
+ * @example folderPrefix('/exports/%SEGMENT_ID%') // 'exports/'
+ */
+export function folderPrefix(folderPath: string): string {
+  const match = MACRO.exec(folderPath);
+  const fixed = (match ? folderPath.slice(0, match.index) : folderPath).replace(/^\/+/, '');
+  if (match || fixed === '' || fixed.endsWith('/')) return fixed;
+  return `${fixed}/`;
+}
+
+/** Escapes IAM wildcard characters so a folder's literal `*`, `?` or `$` grants nothing wider. */
+function iamLiteral(text: string): string {
+  return text.replace(/[$*?]/g, (c) => `\${${c}}`);
+}
+
+/** ARN of the bucket, the resource of ListBucket and GetBucketLocation. */
+export function bucketArn(bucket: string): string {
+  return `arn:aws:s3:::${bucket}`;
+}
+
+/** ARN pattern of every object a destination may write: `arn:aws:s3:::bucket/prefix*`. */
+export function objectArn(bucket: string, folderPath: string): string {
+  return `${bucketArn(bucket)}/${iamLiteral(folderPrefix(folderPath))}*`;
+}
+
+export interface PermissionPolicyInput {
+  readonly bucket: string;
+  readonly folderPath: string;
+  /** Limit s3:ListBucket to keys under the folder (an `s3:prefix` condition). Defaults to true. */
+  readonly restrictListToFolder?: boolean;
+}
+
+/**
+ * The least-privilege permission policy for writing a destination. GetBucketLocation is granted on
+ * the bucket ARN, where AWS evaluates it (the reference page puts it on `bucket/folder/*`, which
+ * grants nothing), and AbortMultipartUpload is included so failed multipart uploads can be cleaned up.
+ *
+ * @example permissionPolicy({ bucket: 'acme-exports', folderPath: 'edge/%SEGMENT_ID%' })
+ */
+export function permissionPolicy(input: PermissionPolicyInput): PolicyDocument {
+  const prefix = folderPrefix(input.folderPath);
+  const restrict = (input.restrictListToFolder ?? true) && prefix !== '';
+  // A separate statement: an s3:prefix condition on GetBucketLocation would deny it (no prefix there).
+  const list: PolicyStatement = {
+    Sid: 'ListFolder',
+    Effect: 'Allow',
+    Action: ['s3:ListBucket'],
+    Resource: bucketArn(input.bucket),
+    ...(restrict && { Condition: { StringLike: { 's3:prefix': [`${iamLiteral(prefix)}*`] } } }),
+  };
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'WriteObjects',
+        Effect: 'Allow',
+        Action: [...OBJECT_ACTIONS],
+        Resource: objectArn(input.bucket, input.folderPath),
+      },
+      {
+        Sid: 'LocateBucket',
+        Effect: 'Allow',
+        Action: ['s3:GetBucketLocation'],
+        Resource: bucketArn(input.bucket),
+      },
+      list,
+    ],
+  };
+}
+
+export interface TrustPolicyInput {
+  /** The platform identity allowed to assume the role: a user/role ARN or an account root ARN. */
+  readonly platformPrincipalArn: string;
+  /** The external id the platform presents; guards against the confused-deputy problem. */
+  readonly externalId: string;
+}
+
+/**
+ * The role trust policy: only the platform principal may assume the role, and only with the
+ * destination's external id.
+ *
+ * @example trustPolicy({ platformPrincipalArn: 'arn:aws:iam::111122223333:user/edge-export', externalId: 'ext-1' })
+ */
+export function trustPolicy(input: TrustPolicyInput): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'AssumeWithExternalId',
+        Effect: 'Allow',
+        Principal: { AWS: input.platformPrincipalArn },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'sts:ExternalId': input.externalId } },
+      },
+    ],
+  };
+}
+
+/** Serialises a policy the way the AWS console shows it (2-space JSON), ready to paste. */
+export function policyJson(policy: PolicyDocument): string {
+  return `${JSON.stringify(policy, null, 2)}\n`;
+}

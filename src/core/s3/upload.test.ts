@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { ExportError } from '../errors.ts';
+import { S3Client } from './client.ts';
+import { retryPolicy } from './retry.ts';
+import { uploadObject } from './upload.ts';
+
+const MiB = 1024 * 1024;
+const NO_SUCH_UPLOAD =
+  '<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>';
+
+/** A fake S3 answering multipart calls; the completion's answer is NoSuchUpload (lost first answer). */
+function fakeS3(headEtag: string, calls: string[]): typeof fetch {
+  return async (input, init) => {
+    const url = new URL(String(input));
+    const method = init?.method ?? 'GET';
+    calls.push(`${method} ${url.search}`);
+    if (method === 'POST' && url.searchParams.has('uploads'))
+      return new Response('<R><UploadId>u1</UploadId></R>');
+    if (method === 'PUT')
+      return new Response('', { headers: { etag: `"p${url.searchParams.get('partNumber')}"` } });
+    if (method === 'POST') return new Response(NO_SUCH_UPLOAD, { status: 404 });
+    if (method === 'HEAD')
+      return new Response(null, { headers: { etag: headEtag, 'content-length': String(6 * MiB) } });
+    return new Response('');
+  };
+}
+
+function client(fetcher: typeof fetch) {
+  const retry = retryPolicy({ sleep: async () => undefined });
+  const credentials = async () => ({ accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 's' });
+  return new S3Client({ target: { bucket: 'b', region: 'us-east-1' }, credentials, fetch: fetcher, retry });
+}
+
+function body(): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(c) {
+      c.enqueue(new Uint8Array(6 * MiB));
+      c.close();
+    },
+  });
+}
+
+describe('uploadObject completion', () => {
+  it('accepts NoSuchUpload on completion when the object is there with our parts and size', async () => {
+    const calls: string[] = [];
+    const result = await uploadObject(client(fakeS3('"abc-2"', calls)), body(), {
+      key: 'k',
+      partSize: 5 * MiB,
+    });
+    expect(result).toMatchObject({ key: 'k', size: 6 * MiB, etag: '"abc-2"', parts: 2 });
+    expect(calls.filter((c) => c.startsWith('DELETE'))).toEqual([]);
+  });
+
+  it('otherwise fails and aborts the upload', async () => {
+    const calls: string[] = [];
+    const outcome = await uploadObject(client(fakeS3('"other"', calls)), body(), {
+      key: 'k',
+      partSize: 5 * MiB,
+    }).catch((e: unknown) => e);
+    expect(outcome).toBeInstanceOf(ExportError);
+    expect((outcome as ExportError).details?.s3Code).toBe('NoSuchUpload');
+    expect(calls.at(-1)).toBe('DELETE ?uploadId=u1');
+  });
+});

@@ -1,0 +1,130 @@
+import { definePlugin } from '../../../core/plugin.ts';
+import { ExportError } from '../../../core/errors.ts';
+import { type CredentialProvider, S3Client } from '../../../core/s3/client.ts';
+import { verifyBucketRegion } from '../../../core/s3/bucket.ts';
+import type { RetryPolicy } from '../../../core/s3/retry.ts';
+import { type MultipartState, uploadObject } from '../../../core/s3/upload.ts';
+import type { RunContext, SinkFile, SinkResult, SinkStage } from '../../../core/types.ts';
+import { parse } from '../../../core/validate.ts';
+import { type S3SinkInput, type S3SinkOptions, s3SinkOptions } from './options.ts';
+
+export { s3SinkOptions };
+export type { S3SinkInput, S3SinkOptions };
+
+/** Where a durable host keeps in-progress multipart uploads, so a crashed run resumes them. */
+export interface UploadStateStore {
+  get(key: string): Promise<{ uploadId: string } | undefined>;
+  put(state: MultipartState): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export interface S3SinkDeps {
+  /** Signing credentials; defaults to options.accessKeyId/secretAccessKey. */
+  readonly credentials?: CredentialProvider;
+  readonly retry?: RetryPolicy;
+  readonly uploads?: UploadStateStore;
+}
+
+/** The S3 sink stage, with `remove` for replacing a run's files. */
+export interface S3SinkStage extends SinkStage {
+  readonly bucket: string;
+  remove(ctx: RunContext, key: string): Promise<void>;
+}
+
+/**
+ * Publishes files into an S3 bucket (or S3-compatible store): single PutObject for small files,
+ * streaming multipart for large ones, SHA-256 checksums on every request, nothing at the key on failure.
+ *
+ * @example s3Sink({ bucket: 'acme-exports', region: 'eu-west-1', partSize: 8 * 1024 * 1024, concurrency: 4 }, { credentials })
+ */
+export function s3Sink(input: S3SinkInput, deps: S3SinkDeps = {}): S3SinkStage {
+  const options = parse(s3SinkOptions, input, 'sink/s3 options');
+  const credentials = deps.credentials ?? staticCredentials(options);
+  const target = {
+    bucket: options.bucket,
+    region: options.region,
+    ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
+    ...(options.forcePathStyle !== undefined && { forcePathStyle: options.forcePathStyle }),
+  };
+  const client = (ctx: RunContext) =>
+    new S3Client({ target, credentials, fetch: ctx.fetch, ...(deps.retry && { retry: deps.retry }) });
+  const fullKey = (key: string) => joinKey(options.prefix, key);
+  let regionChecked: Promise<void> | undefined;
+  const checkRegion = (ctx: RunContext) => {
+    if (!options.verifyRegion) return;
+    regionChecked ??= verifyBucketRegion(client(ctx), ctx.signal).catch((error: unknown) => {
+      regionChecked = undefined;
+      throw error;
+    });
+    return regionChecked;
+  };
+  return Object.freeze({
+    kind: 'sink',
+    name: 's3',
+    bucket: options.bucket,
+    async write(ctx: RunContext, file: SinkFile): Promise<SinkResult> {
+      const key = fullKey(file.key);
+      await checkRegion(ctx);
+      const resume = await deps.uploads?.get(key);
+      const result = await uploadObject(client(ctx), file.body, {
+        key,
+        contentType: file.contentType,
+        ...(file.contentEncoding !== undefined && { contentEncoding: file.contentEncoding }),
+        settings: options,
+        partSize: options.partSize,
+        concurrency: options.concurrency,
+        ...(options.multipartThreshold !== undefined && { multipartThreshold: options.multipartThreshold }),
+        ...(ctx.signal && { signal: ctx.signal }),
+        ...(resume && { resume }),
+        ...(deps.uploads && { onState: (state: MultipartState) => deps.uploads?.put(state) }),
+        onWarning: (message, fields) => ctx.log?.('warn', message, fields),
+      });
+      await deps.uploads?.delete(key);
+      return { key, size: result.size, location: `s3://${options.bucket}/${key}` };
+    },
+    async remove(ctx: RunContext, key: string): Promise<void> {
+      const res = await client(ctx).request({
+        action: 's3:DeleteObject',
+        method: 'DELETE',
+        key: fullKey(key),
+      });
+      await res.body?.cancel();
+    },
+    toJSON: () => ({
+      kind: 'sink',
+      name: 's3',
+      bucket: options.bucket,
+      region: options.region,
+      endpoint: options.endpoint,
+      prefix: options.prefix,
+    }),
+  });
+}
+
+function staticCredentials(options: S3SinkOptions): CredentialProvider {
+  const { accessKeyId, secretAccessKey, sessionToken } = options;
+  return async () => {
+    if (!accessKeyId || !secretAccessKey) {
+      throw new ExportError(
+        'AUTH_FAILED',
+        'sink/s3 has no credentials: configure an auth plugin (accessKey or assumedRole)',
+        { plugin: 'sink/s3', stage: 'sink' },
+      );
+    }
+    return { accessKeyId, secretAccessKey, ...(sessionToken !== undefined && { sessionToken }) };
+  };
+}
+
+/** `prefix/key` with exactly one slash between them. */
+function joinKey(prefix: string | undefined, key: string): string {
+  if (!prefix) return key;
+  return `${prefix.replace(/\/+$/, '')}/${key.replace(/^\/+/, '')}`;
+}
+
+export const plugin = definePlugin({
+  name: 'sink/s3',
+  description:
+    'Amazon S3 or an S3-compatible store: single put or streaming multipart, SSE, ACL, storage class, tags, checksums.',
+  options: s3SinkOptions,
+  create: (options) => s3Sink(options),
+});

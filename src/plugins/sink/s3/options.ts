@@ -1,0 +1,115 @@
+/** Valibot schema of `sink/s3` options; every message names what was expected. */
+import * as v from 'valibot';
+import { MIN_PART_SIZE } from '../../../core/s3/upload.ts';
+import { accessKeyIdSchema, secretSchema } from '../../auth/credentials.ts';
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const IP_LIKE = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/** S3 bucket naming rules (3–63 chars, lowercase, digits, hyphens, dots; not an IP; no `..`). */
+export const bucketSchema = v.pipe(
+  v.string('Expected the bucket name as a string'),
+  v.check(
+    (b) => BUCKET.test(b),
+    'Expected 3–63 lowercase letters, digits, hyphens or dots, starting and ending with a letter or digit',
+  ),
+  v.check((b) => !b.includes('..'), 'Expected a bucket name without ".."'),
+  v.check((b) => !IP_LIKE.test(b), 'Expected a bucket name not shaped like an IP address'),
+);
+
+const CANNED_ACLS = [
+  'private',
+  'bucket-owner-full-control',
+  'bucket-owner-read',
+  'authenticated-read',
+  'public-read',
+  'aws-exec-read',
+] as const;
+const STORAGE_CLASSES = [
+  'STANDARD',
+  'STANDARD_IA',
+  'ONEZONE_IA',
+  'INTELLIGENT_TIERING',
+  'GLACIER',
+  'GLACIER_IR',
+  'DEEP_ARCHIVE',
+  'REDUCED_REDUNDANCY',
+  'EXPRESS_ONEZONE',
+] as const;
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+export const s3SinkOptions = v.pipe(
+  v.strictObject({
+    bucket: bucketSchema,
+    region: v.optional(
+      v.pipe(v.string(), v.regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'Expected an AWS region like us-east-1')),
+      'us-east-1',
+    ),
+    endpoint: v.optional(
+      v.pipe(
+        v.string(),
+        v.url('Expected an http(s) URL'),
+        v.regex(/^https?:\/\//, 'Expected an http(s) URL'),
+      ),
+    ),
+    forcePathStyle: v.optional(v.boolean()),
+    /** Check once with GetBucketLocation that the bucket is in `region` (stores that ignore regions may need false). */
+    verifyRegion: v.optional(v.boolean(), true),
+    /** Folder prepended to every key. */
+    prefix: v.optional(
+      v.pipe(
+        v.string(),
+        v.check((p) => !p.split('/').includes('..'), 'Expected a prefix without ".." segments'),
+      ),
+    ),
+    sse: v.optional(v.picklist(['AES256', 'aws:kms'], 'Expected "AES256" (SSE-S3) or "aws:kms" (SSE-KMS)')),
+    kmsKeyId: v.optional(v.pipe(v.string(), v.minLength(1))),
+    acl: v.optional(v.picklist(CANNED_ACLS, `Expected a canned ACL: ${CANNED_ACLS.join(', ')}`)),
+    storageClass: v.optional(
+      v.picklist(STORAGE_CLASSES, `Expected a storage class: ${STORAGE_CLASSES.join(', ')}`),
+    ),
+    tags: v.optional(
+      v.pipe(
+        v.record(v.pipe(v.string(), v.minLength(1), v.maxLength(128)), v.pipe(v.string(), v.maxLength(256))),
+        v.check((t) => Object.keys(t).length <= 10, 'Expected at most 10 object tags'),
+      ),
+    ),
+    metadata: v.optional(
+      v.record(
+        v.pipe(v.string(), v.regex(/^[A-Za-z0-9-]+$/, 'Expected letters, digits and hyphens')),
+        v.pipe(v.string(), v.regex(PRINTABLE_ASCII, 'Expected printable ASCII')),
+      ),
+    ),
+    partSize: v.optional(
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(MIN_PART_SIZE, 'Expected at least 5 MiB (5242880 bytes)'),
+        v.maxValue(5 * 1024 ** 3),
+      ),
+      8 * 1024 * 1024,
+    ),
+    concurrency: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64)), 4),
+    multipartThreshold: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+    accessKeyId: v.optional(accessKeyIdSchema),
+    secretAccessKey: v.optional(secretSchema('secret access key')),
+    sessionToken: v.optional(secretSchema('session token')),
+  }),
+  v.forward(
+    v.check(
+      (o) => o.kmsKeyId === undefined || o.sse === 'aws:kms',
+      'Expected sse "aws:kms" when kmsKeyId is set',
+    ),
+    ['kmsKeyId'],
+  ),
+  v.forward(
+    v.check(
+      (o) => (o.accessKeyId === undefined) === (o.secretAccessKey === undefined),
+      'Expected accessKeyId and secretAccessKey together',
+    ),
+    ['secretAccessKey'],
+  ),
+);
+
+export type S3SinkOptions = v.InferOutput<typeof s3SinkOptions>;
+export type S3SinkInput = v.InferInput<typeof s3SinkOptions>;
