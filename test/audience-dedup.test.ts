@@ -4,7 +4,7 @@ import { type AudiencePlan, type ExportMode, planAudienceExport } from '../src/c
 import { compileMapping, type MappingSpec } from '../src/core/data/mapping.ts';
 import type { Profile } from '../src/core/data/model.ts';
 import type { AudienceExportState } from '../src/core/data/store.ts';
-import { collect, fromIterable } from '../src/core/streams.ts';
+import { collectRows, fromIterable } from '../src/core/streams.ts';
 
 const everyone = ruleMembership(() => true);
 const vip = ruleMembership((p) => p.attributes.vip === true);
@@ -38,7 +38,7 @@ async function exportRows(spec: MappingSpec, profiles: Profile[], options: Optio
       saved = state;
     },
   });
-  const rows = await collect(plan.rows);
+  const rows = await collectRows(plan.rows);
   await plan.commit();
   return { rows, stats: plan.stats, state: saved! };
 }

@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ruleMembership } from '../src/core/data/audience.ts';
-import { planAudienceExport } from '../src/core/data/export-plan.ts';
+import { type ProfileChunk, planAudienceExport } from '../src/core/data/export-plan.ts';
 import { compileMapping } from '../src/core/data/mapping.ts';
-import type { Profile } from '../src/core/data/model.ts';
 import { profileFile, rowToProfile } from '../src/core/data/profile-rows.ts';
-import { collect } from '../src/core/streams.ts';
+import { collect, collectRows } from '../src/core/streams.ts';
 import type { RunContext, SourceStage } from '../src/core/types.ts';
 import { csvSource } from '../src/plugins/source/csv/index.ts';
 import { ndjsonSource } from '../src/plugins/source/ndjson/index.ts';
@@ -27,7 +26,7 @@ const mapping = compileMapping({
   dedup: { identity: 'email' },
 });
 
-async function exportFrom(profiles: () => ReadableStream<Profile>) {
+async function exportFrom(profiles: () => ReadableStream<ProfileChunk>) {
   const plan = planAudienceExport({
     membership: gold,
     profiles,
@@ -36,7 +35,7 @@ async function exportFrom(profiles: () => ReadableStream<Profile>) {
     mode: 'full',
     save: async () => {},
   });
-  return { rows: await collect(plan.rows), stats: plan.stats };
+  return { rows: await collectRows(plan.rows), stats: plan.stats };
 }
 
 describe('audiences over profile files', () => {
@@ -57,7 +56,7 @@ describe('audiences over profile files', () => {
       { email: 'grace@example.com', name: 'Grace Hopper', id: 'p003' },
     ]);
     const [alan] = await collect(reader(csvSource(), 'profiles.csv')()).then((ps) =>
-      ps.filter((p) => p.id === 'p002'),
+      ps.flat().filter((p) => p.id === 'p002'),
     );
     expect(alan).toEqual({
       id: 'p002',

@@ -7,7 +7,7 @@ import { MemoryStore } from '../src/core/data/memory-store.ts';
 import type { Profile } from '../src/core/data/model.ts';
 import { streamProfiles, streamUploadMembers } from '../src/core/data/store.ts';
 import { importUpload } from '../src/core/data/upload.ts';
-import { collect, fromIterable } from '../src/core/streams.ts';
+import { collect, collectRows, fromIterable } from '../src/core/streams.ts';
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../fixtures/profiles/${name}`, import.meta.url), 'utf8');
@@ -124,7 +124,7 @@ describe('custom-upload audiences', () => {
       mode: 'full',
       save: async () => {},
     });
-    expect(await collect(plan.rows)).toEqual([
+    expect(await collectRows(plan.rows)).toEqual([
       { email: 'ada@example.com', name: 'Ada Lovelace', upload_tier: 'gold' },
       { email: null, name: 'Edsger Dijkstra', upload_tier: 'bronze' },
     ]);

@@ -14,7 +14,7 @@ import {
   readWithPython,
   writeTemp,
 } from '../fixtures/csv/readers.ts';
-import { collect, collectBytes, fromIterable } from '../src/core/streams.ts';
+import { collectBytes, collectRows, fromIterable, fromRows } from '../src/core/streams.ts';
 import type { FormatContext, Row, RunContext, Schema } from '../src/core/types.ts';
 import { type CsvOptionsInput, csv } from '../src/plugins/format/csv/index.ts';
 import { csvSource } from '../src/plugins/source/csv/index.ts';
@@ -215,7 +215,7 @@ async function readOurs(
   const { schema, rows } = await source.open({} as RunContext, fromIterable(chunks));
   const names = (schema ?? []).map((c) => c.name);
   if (dialect.header) expect(names).toEqual(dialect.columns);
-  return (await collect(rows)).map((r) => names.map((n) => r[n] as string | null));
+  return (await collectRows(rows)).map((r) => names.map((n) => r[n] as string | null));
 }
 
 interface Written {
@@ -234,7 +234,7 @@ async function writeCase(id: number, options: CsvOptionsInput): Promise<Written>
   const stage = csv(options);
   const dialect = dialectOf(options);
   const rows = inputRows(dialect.delimiter, dialect.quote !== '');
-  const bytes = await collectBytes(fromIterable(rows).pipeThrough(stage.open(ctx)));
+  const bytes = await collectBytes(fromRows(rows).pipeThrough(stage.open(ctx)));
   const encoding = stage.contentType.split('charset=')[1]!.toUpperCase();
   const text = new TextDecoder(encoding === 'UTF-16' ? 'utf-16le' : encoding).decode(bytes);
   const path = writeTemp(dir, `case-${id}.csv`, bytes);
@@ -275,7 +275,7 @@ describe('CSV round trip through independent readers', () => {
 
   it('keeps null and empty distinct under the defaults (DuckDB sees NULL vs "")', async () => {
     const bytes = await collectBytes(
-      fromIterable<Row>([{ text: null }, { text: '' }]).pipeThrough(
+      fromRows([{ text: null }, { text: '' }]).pipeThrough(
         csv().open({ ...ctx, schema: [{ name: 'text', type: 'string' }] }),
       ),
     );
@@ -288,7 +288,7 @@ describe('CSV round trip through independent readers', () => {
   it('writes a BOM only for UTF-16 and the right byte order for each encoding', async () => {
     const first = async (encoding: string) => {
       const stage = csv({ encoding });
-      const bytes = await collectBytes(fromIterable<Row>([]).pipeThrough(stage.open(ctx)));
+      const bytes = await collectBytes(fromRows([]).pipeThrough(stage.open(ctx)));
       return Array.from(bytes.subarray(0, 4));
     };
     expect(await first('UTF-16')).toEqual([0xff, 0xfe, 0x74, 0x00]);

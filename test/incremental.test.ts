@@ -6,7 +6,7 @@ import { compileMapping } from '../src/core/data/mapping.ts';
 import { MemoryStore } from '../src/core/data/memory-store.ts';
 import type { Profile } from '../src/core/data/model.ts';
 import { stateSlot, streamProfiles } from '../src/core/data/store.ts';
-import { collect, fromIterable, iterate } from '../src/core/streams.ts';
+import { collectRows, fromIterable, iterate } from '../src/core/streams.ts';
 import type { Row } from '../src/core/types.ts';
 
 const KEY = { dataflowId: 'df-1', subjectId: 'aud-gold' };
@@ -52,7 +52,7 @@ async function run(store: MemoryStore, now: string, options: RunOptions = {}) {
     previous: slot.previous,
     save: slot.save,
   });
-  const rows = await collect(plan.rows);
+  const rows = await collectRows(plan.rows);
   if (options.commit !== false) await plan.commit();
   return { rows, stats: plan.stats, incremental: plan.incremental, schema: plan.schema };
 }
@@ -128,7 +128,7 @@ describe('incremental audience exports', () => {
       previous: slot.previous,
       save: slot.save,
     });
-    await expect(collect(broken.rows)).rejects.toThrow('store went away');
+    await expect(collectRows(broken.rows)).rejects.toThrow('store went away');
     await expect(broken.commit()).rejects.toThrow('after every row was read');
 
     // The retry sees the same baseline and produces the same rows.
@@ -211,7 +211,7 @@ describe('incremental audience exports', () => {
         mode: 'full',
         save: async () => {},
       });
-      return collect(plan.rows);
+      return collectRows(plan.rows);
     };
     expect((await full('2026-01-02T00:00:00Z')).map((r) => r.id)).toEqual(['p1', 'p2']);
     await store.putProfiles([profile('p2', 'silver', 2, '2026-01-02T00:00:00Z')]);
@@ -222,12 +222,14 @@ describe('incremental audience exports', () => {
 });
 
 /** A profile stream that fails after `n` profiles, like a store connection dropping mid-run. */
-function erroringAfter(source: ReadableStream<Profile>, n: number): ReadableStream<Profile> {
+function erroringAfter(source: ReadableStream<readonly Profile[]>, n: number): ReadableStream<Profile> {
   async function* gen() {
     let i = 0;
-    for await (const p of iterate(source)) {
-      if (i++ === n) throw new Error('store went away');
-      yield p;
+    for await (const page of iterate(source)) {
+      for (const p of page) {
+        if (i++ === n) throw new Error('store went away');
+        yield p;
+      }
     }
   }
   return fromIterable(gen());
@@ -301,7 +303,7 @@ describe('incremental files replayed onto a destination', () => {
                 previous: slot.previous,
                 save: commit ? slot.save : async () => {},
               });
-              const rows = await collect(p.rows);
+              const rows = await collectRows(p.rows);
               if (commit) await p.commit();
               return rows;
             };

@@ -12,7 +12,7 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, collectBytes, fromIterable } from '../src/core/streams.ts';
+import { collectBytes, collectRows, fromRows } from '../src/core/streams.ts';
 import type { ColumnType, FormatContext, Row, Schema } from '../src/core/types.ts';
 import { type ParquetOptionsInput, parquet, provideZstdWasm } from '../src/plugins/format/parquet/index.ts';
 import { parquetSource } from '../src/plugins/source/parquet/index.ts';
@@ -42,7 +42,7 @@ const ctx = (schema: Schema): FormatContext => ({
 
 let fileCount = 0;
 async function writeParquet(schema: Schema, rows: Row[], options: ParquetOptionsInput = {}): Promise<string> {
-  const bytes = await collectBytes(fromIterable(rows).pipeThrough(parquet(options).open(ctx(schema))));
+  const bytes = await collectBytes(fromRows(rows).pipeThrough(parquet(options).open(ctx(schema))));
   const path = join(dir, `f${++fileCount}.parquet`);
   writeFileSync(path, bytes);
   return path;
@@ -350,7 +350,7 @@ describe('source/parquet reads DuckDB-written files', () => {
 
     const { schema, rows } = await parquetSource().open(ctx([]), await openAsBlob(path));
     expect(schema).toEqual(expectedSchema);
-    const got = (await collect(rows)).map((row) =>
+    const got = (await collectRows(rows)).map((row) =>
       Object.fromEntries(expectedSchema.map((c) => [c.name, canonical(c.type, row[c.name])])),
     );
     const want = await rowsOf(

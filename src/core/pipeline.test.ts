@@ -3,10 +3,10 @@ import { fixedRuntime, memorySink } from '../../test/support/memory-sink.ts';
 import { plugin as json } from '../plugins/format/json/index.ts';
 import { plugin as manifest } from '../plugins/manifest/json/index.ts';
 import { plugin as segment } from '../plugins/naming/segment/index.ts';
-import { runExport } from './pipeline.ts';
+import { runExport, YIELD_ROWS } from './pipeline.ts';
 import { Registry } from './registry.ts';
-import { fromIterable } from './streams.ts';
-import type { Row } from './types.ts';
+import { fromIterable, fromRows } from './streams.ts';
+import type { Row, RowBatch } from './types.ts';
 
 const pipeline = new Registry([json, manifest, segment]).build({
   plugins: [{ use: 'format/json' }, { use: 'naming/segment' }, { use: 'manifest/json' }],
@@ -23,7 +23,7 @@ describe('runExport', () => {
     const mem = memorySink();
     const result = await runExport(
       pipeline,
-      { destination, audience, rows: fromIterable(rows(5)), runId: 'r1', output: { folderPath: 'out/%SEGMENT_ID%' } },
+      { destination, audience, rows: fromRows(rows(5)), runId: 'r1', output: { folderPath: 'out/%SEGMENT_ID%' } },
       fixedRuntime(),
       mem.sink,
     );
@@ -42,7 +42,7 @@ describe('runExport', () => {
     const mem = memorySink();
     const result = await runExport(
       pipeline,
-      { destination, audience, rows: fromIterable(rows(25)), output: { split: { maxRows: 10 }, fileName: { dateTime: 'none' } } },
+      { destination, audience, rows: fromRows(rows(25)), output: { split: { maxRows: 10 }, fileName: { dateTime: 'none' } } },
       fixedRuntime(),
       mem.sink,
     );
@@ -57,7 +57,7 @@ describe('runExport', () => {
     const mem = memorySink();
     const result = await runExport(
       pipeline,
-      { destination, audience, rows: fromIterable(rows(20)), output: { split: { maxRows: 10 } } },
+      { destination, audience, rows: fromRows(rows(20)), output: { split: { maxRows: 10 } } },
       fixedRuntime(),
       mem.sink,
     );
@@ -68,7 +68,7 @@ describe('runExport', () => {
     const mem = memorySink();
     const result = await runExport(
       pipeline,
-      { destination, audience, rows: fromIterable(rows(20_000)), output: { split: { maxBytes: 200_000 } } },
+      { destination, audience, rows: fromRows(rows(20_000)), output: { split: { maxBytes: 200_000 } } },
       fixedRuntime(),
       mem.sink,
     );
@@ -77,9 +77,61 @@ describe('runExport', () => {
     for (const f of result.files.slice(0, -1)) expect(f.size).toBeGreaterThanOrEqual(200_000);
   });
 
+  it('slices batches that straddle maxRows and skips empty batches', async () => {
+    const mem = memorySink();
+    const all = [...rows(25)];
+    const batches: RowBatch[] = [all.slice(0, 7), [], all.slice(7, 19), all.slice(19, 20), [], all.slice(20)];
+    const result = await runExport(
+      pipeline,
+      { destination, audience, rows: fromIterable(batches), output: { split: { maxRows: 10 }, fileName: { dateTime: 'none' } } },
+      fixedRuntime(),
+      mem.sink,
+    );
+    expect(result.files.map((f) => f.rows)).toEqual([10, 10, 5]);
+    const read = (name: string) => mem.text(name).trim().split('\n').map((l) => JSON.parse(l));
+    expect([...read('dest_a1.json'), ...read('dest_a1_2.json'), ...read('dest_a1_3.json')]).toEqual(all);
+  });
+
+  it('splits at maxRows when one batch holds several files of rows', async () => {
+    const mem = memorySink();
+    const result = await runExport(
+      pipeline,
+      { destination, audience, rows: fromIterable([[...rows(20)], []]), output: { split: { maxRows: 10 } } },
+      fixedRuntime(),
+      mem.sink,
+    );
+    expect(result.files.map((f) => f.rows)).toEqual([10, 10]);
+  });
+
+  it('checks maxBytes within large batches', async () => {
+    const mem = memorySink();
+    const result = await runExport(
+      pipeline,
+      { destination, audience, rows: fromRows(rows(20_000), 20_000), output: { split: { maxBytes: 200_000 } } },
+      fixedRuntime(),
+      mem.sink,
+    );
+    expect(result.files.length).toBeGreaterThan(2);
+    expect(result.files.reduce((n, f) => n + f.rows, 0)).toBe(20_000);
+    for (const f of result.files.slice(0, -1)) expect(f.size).toBeGreaterThanOrEqual(200_000);
+  });
+
+  it('lets timers run during a long export', async () => {
+    const mem = memorySink();
+    let fired = false;
+    setTimeout(() => (fired = true), 0);
+    let firedBeforeEnd = false;
+    async function* watched() {
+      yield* rows(YIELD_ROWS * 2);
+      firedBeforeEnd = fired;
+    }
+    await runExport(pipeline, { destination, audience, rows: fromRows(watched()) }, fixedRuntime(), mem.sink);
+    expect(firedBeforeEnd).toBe(true);
+  });
+
   it('writes one empty file for an empty audience', async () => {
     const mem = memorySink();
-    const result = await runExport(pipeline, { destination, audience, rows: fromIterable([]) }, fixedRuntime(), mem.sink);
+    const result = await runExport(pipeline, { destination, audience, rows: fromRows([]) }, fixedRuntime(), mem.sink);
     expect(result.files).toHaveLength(1);
     expect(result.files[0]!.rows).toBe(0);
   });
@@ -87,7 +139,7 @@ describe('runExport', () => {
   it('takes back published files and writes no manifest when a later file fails', async () => {
     const mem = memorySink({ failOn: (key) => key.includes('_3.') });
     await expect(
-      runExport(pipeline, { destination, audience, rows: fromIterable(rows(25)), runId: 'r2', output: { split: { maxRows: 10 } } }, fixedRuntime(), mem.sink),
+      runExport(pipeline, { destination, audience, rows: fromRows(rows(25)), runId: 'r2', output: { split: { maxRows: 10 } } }, fixedRuntime(), mem.sink),
     ).rejects.toThrow(/injected failure/);
     expect([...mem.objects.keys()]).toEqual([]);
     expect(mem.removed).toHaveLength(2);
@@ -99,7 +151,7 @@ describe('runExport', () => {
       yield* rows(3);
       throw new Error('source broke');
     }
-    await expect(runExport(pipeline, { destination, audience, rows: fromIterable(broken()) }, fixedRuntime(), mem.sink)).rejects.toThrow(
+    await expect(runExport(pipeline, { destination, audience, rows: fromRows(broken()) }, fixedRuntime(), mem.sink)).rejects.toThrow(
       'source broke',
     );
     expect(mem.objects.size).toBe(0);
@@ -107,7 +159,7 @@ describe('runExport', () => {
 
   it('re-running a run writes the same keys (deterministic)', async () => {
     const mem = memorySink();
-    const job = () => ({ destination, audience, rows: fromIterable(rows(3)), runId: 'same', scheduledTime: new Date('2026-01-01T00:00:00Z') });
+    const job = () => ({ destination, audience, rows: fromRows(rows(3)), runId: 'same', scheduledTime: new Date('2026-01-01T00:00:00Z') });
     const a = await runExport(pipeline, job(), fixedRuntime(), mem.sink);
     const b = await runExport(pipeline, job(), fixedRuntime('2027-01-01T00:00:00Z'), mem.sink);
     expect(b.files.map((f) => f.key)).toEqual(a.files.map((f) => f.key));

@@ -2,10 +2,17 @@
  * Runs one export: rows → format → compression → encryption → sink, file after file, then the
  * manifest. Memory stays constant: each file is a chain of Web Streams with backpressure.
  *
+ * Rows move in batches (`RowBatch`): one stream read and one write per batch, never per row. A file
+ * holds exactly `maxRows` rows at most (a batch that straddles the limit is sliced); `maxBytes` is
+ * checked between writes of at most `BYTES_STEP` rows, so a file closes at the first such boundary
+ * after its formatted bytes reach the limit. The loop yields to the event loop every `YIELD_ROWS`
+ * rows, so a host serving requests in the same isolate is not starved by a long export.
+ *
  * A run publishes all of its files or none: when any step fails, files this run already published
  * are removed (where the sink can), and the manifest — written last — never appears.
  */
 import * as v from 'valibot';
+import { credentialProvider } from './auth.ts';
 import { ExportError, wrapError } from './errors.ts';
 import { baseFileName, fileNameOptions, folderPath, joinKey, renderFolder, splitFileName } from './naming.ts';
 import type { Pipeline } from './registry.ts';
@@ -16,6 +23,7 @@ import type {
   ExportedFile,
   NamingContext,
   Row,
+  RowBatch,
   Runtime,
   Schema,
   SinkResult,
@@ -32,7 +40,11 @@ export const outputOptions = v.object({
     v.object({
       /** Rows per file before a new file starts (reference default: 5,000,000). */
       maxRows: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 5_000_000),
-      /** Soft limit on a file's formatted (uncompressed) bytes; the file closes at the next row. */
+      /**
+       * Soft limit on a file's formatted (uncompressed) bytes: the file closes at the next write
+       * boundary (≤ 256 rows) once the format has emitted this many bytes. Formats buffer their
+       * output (CSV/JSON ~64 KiB, Parquet a row group), so a file exceeds it by up to that much.
+       */
       maxBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024))),
     }),
     {},
@@ -41,6 +53,11 @@ export const outputOptions = v.object({
   manifest: v.optional(v.boolean(), true),
 });
 export type OutputOptions = v.InferInput<typeof outputOptions>;
+
+/** Rows per write while a `maxBytes` limit is set: the granularity of that check. */
+export const BYTES_STEP = 256;
+/** Rows written between two yields to the event loop (timers and I/O callbacks get their turn). */
+export const YIELD_ROWS = 16_384;
 
 export interface ExportJob {
   readonly runId?: string;
@@ -52,7 +69,8 @@ export interface ExportJob {
   readonly dataset?: { readonly id: string };
   /** Columns in output order; inferred from the first row when absent. */
   readonly schema?: Schema;
-  readonly rows: ReadableStream<Row>;
+  /** The rows, in batches of any size (see `fromRows`/`batchRows` in streams.ts). */
+  readonly rows: ReadableStream<RowBatch>;
   readonly signal?: AbortSignal;
 }
 
@@ -72,7 +90,7 @@ export async function runExport(pipeline: Pipeline, job: ExportJob, runtime: Run
   const output = parse(outputOptions, job.output ?? {}, 'output options', 'output');
   const started = Date.now();
   const scheduledTime = job.scheduledTime ?? runtime.now();
-  const ctx: NamingContext = {
+  const run: NamingContext = {
     ...runtime,
     runId: job.runId ?? runtime.uuid(),
     scheduledTime,
@@ -81,12 +99,14 @@ export async function runExport(pipeline: Pipeline, job: ExportJob, runtime: Run
     ...(job.dataset && { dataset: job.dataset }),
     ...(job.signal && { signal: job.signal }),
   };
+  // Auth stages sign for the sink: the first that applies wins.
+  const ctx: NamingContext = pipeline.auth.length > 0 ? { ...run, credentials: credentialProvider(pipeline.auth, run) } : run;
   const folder = renderFolder(output.folderPath, pipeline.macros, ctx);
   const base = baseFileName(output.fileName, ctx);
   const reader = job.rows.getReader();
   const published: ExportedFile[] = [];
   try {
-    const rows = new RowReader(reader);
+    const rows = new BatchReader(reader);
     const schema = job.schema ?? inferSchema(await rows.peek());
     let index = 1;
     do {
@@ -128,7 +148,7 @@ interface FilePlan {
   name: string;
   schema: Schema;
   index: number;
-  rows: RowReader;
+  rows: BatchReader;
   split: { maxRows: number; maxBytes?: number | undefined };
 }
 
@@ -161,13 +181,14 @@ async function writeFile(pipeline: Pipeline, sink: SinkStage, ctx: NamingContext
   const writer = formatted.writable.getWriter();
   let rows = 0;
   try {
-    const { maxRows, maxBytes = Number.POSITIVE_INFINITY } = plan.split;
-    while (rows < maxRows && formattedBytes.n < maxBytes) {
-      const row = await plan.rows.next();
-      if (row === undefined) break;
+    const { maxRows, maxBytes } = plan.split;
+    const step = maxBytes === undefined ? Number.POSITIVE_INFINITY : BYTES_STEP;
+    while (rows < maxRows && (maxBytes === undefined || formattedBytes.n < maxBytes)) {
+      if (!(await plan.rows.fill())) break;
+      const batch = plan.rows.take(Math.min(maxRows - rows, step));
       await Promise.race([writer.ready, uploadFailed]);
-      writer.write(row).catch(() => {});
-      rows++;
+      writer.write(batch).catch(() => {});
+      rows += batch.length;
     }
     await Promise.race([writer.close(), uploadFailed]);
   } catch (error) {
@@ -219,30 +240,59 @@ function tap(observe: (chunk: Uint8Array) => void): TransformStream<Uint8Array, 
   });
 }
 
-/** A reader with one row of look-ahead, so a split can tell "file full" from "source done". */
-class RowReader {
-  readonly #reader: ReadableStreamDefaultReader<Row>;
-  #peeked: { row: Row | undefined } | undefined;
+/** Gives timers and I/O callbacks a turn (a macrotask); web-standard, unlike `setImmediate`. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
 
-  constructor(reader: ReadableStreamDefaultReader<Row>) {
+/**
+ * A reader of row batches with look-ahead: the current batch stays until taken, so a split can tell
+ * "file full" from "source done" (no empty trailing file) and the schema can come from the first row.
+ * Every `YIELD_ROWS` rows taken, `fill()` first yields to the event loop.
+ */
+class BatchReader {
+  readonly #reader: ReadableStreamDefaultReader<RowBatch>;
+  #batch: RowBatch = [];
+  #offset = 0;
+  #ended = false;
+  #sinceYield = 0;
+
+  constructor(reader: ReadableStreamDefaultReader<RowBatch>) {
     this.#reader = reader;
   }
 
-  async peek(): Promise<Row | undefined> {
-    if (!this.#peeked) {
-      const { value, done } = await this.#reader.read();
-      this.#peeked = { row: done ? undefined : value };
+  /** Reads until a row is available; false once the source is exhausted. */
+  async fill(): Promise<boolean> {
+    if (this.#sinceYield >= YIELD_ROWS) {
+      this.#sinceYield = 0;
+      await yieldToEventLoop();
     }
-    return this.#peeked.row;
+    while (this.#offset >= this.#batch.length) {
+      if (this.#ended) return false;
+      const { value, done } = await this.#reader.read();
+      if (done) this.#ended = true;
+      else {
+        this.#batch = value;
+        this.#offset = 0;
+      }
+    }
+    return true;
   }
 
-  async next(): Promise<Row | undefined> {
-    const row = await this.peek();
-    if (row !== undefined) this.#peeked = undefined;
-    return row;
+  async peek(): Promise<Row | undefined> {
+    return (await this.fill()) ? this.#batch[this.#offset] : undefined;
+  }
+
+  /** Up to `max` rows of the current batch (call after `fill()` returned true); the batch itself when whole. */
+  take(max: number): RowBatch {
+    const start = this.#offset;
+    const end = Math.min(this.#batch.length, start + max);
+    this.#offset = end;
+    this.#sinceYield += end - start;
+    return start === 0 && end === this.#batch.length ? this.#batch : this.#batch.slice(start, end);
   }
 
   async done(): Promise<boolean> {
-    return (await this.peek()) === undefined;
+    return !(await this.fill());
   }
 }

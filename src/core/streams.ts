@@ -1,4 +1,8 @@
 /** Small Web Streams helpers shared by stages and tests. Web-standard only. */
+import type { Row, RowBatch } from './types.ts';
+
+/** Rows per batch when a helper has to choose: a stream operation per row costs more than encoding it. */
+export const BATCH_ROWS = 512;
 
 /** A readable stream over the values of an (async) iterable. */
 export function fromIterable<T>(items: Iterable<T> | AsyncIterable<T>): ReadableStream<T> {
@@ -16,6 +20,59 @@ export function fromIterable<T>(items: Iterable<T> | AsyncIterable<T>): Readable
       await iterator.return?.(reason);
     },
   });
+}
+
+/** Groups rows into batches of `size` (the last one may be shorter), for producers that make one row at a time. */
+export function batchRows(size = BATCH_ROWS): TransformStream<Row, RowBatch> {
+  let batch: Row[] = [];
+  return new TransformStream<Row, RowBatch>({
+    transform(row, controller) {
+      batch.push(row);
+      if (batch.length >= size) {
+        controller.enqueue(batch);
+        batch = [];
+      }
+    },
+    flush(controller) {
+      if (batch.length > 0) controller.enqueue(batch);
+    },
+  });
+}
+
+/**
+ * A stream of row batches over an (async) iterable of rows. A synchronous iterable fills a batch
+ * without awaiting per row; one batch is made per pull, so memory holds about two batches.
+ */
+export function fromRows(rows: Iterable<Row> | AsyncIterable<Row>, batchSize = BATCH_ROWS): ReadableStream<RowBatch> {
+  const sync = !(Symbol.asyncIterator in rows);
+  const iterator = sync ? (rows as Iterable<Row>)[Symbol.iterator]() : (rows as AsyncIterable<Row>)[Symbol.asyncIterator]();
+  return new ReadableStream<RowBatch>(
+    {
+      async pull(controller) {
+        const batch: Row[] = [];
+        let done = false;
+        while (batch.length < batchSize) {
+          const next = sync ? (iterator as Iterator<Row>).next() : await iterator.next();
+          if (next.done) {
+            done = true;
+            break;
+          }
+          batch.push(next.value);
+        }
+        if (batch.length > 0) controller.enqueue(batch);
+        if (done) controller.close();
+      },
+      async cancel(reason) {
+        await iterator.return?.(reason);
+      },
+    },
+    { highWaterMark: 1 },
+  );
+}
+
+/** Reads a stream of row batches into one array of rows (tests and small exports only). */
+export async function collectRows(stream: ReadableStream<RowBatch>): Promise<Row[]> {
+  return (await collect(stream)).flat();
 }
 
 /** Reads a whole stream into an array (tests and small bodies only). */
@@ -66,24 +123,54 @@ export async function* iterate<T>(stream: ReadableStream<T>): AsyncGenerator<T> 
  * The last line is emitted even without a trailing newline.
  */
 export function lines(): TransformStream<Uint8Array, string> {
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-  let carry = '';
+  const split = lineSplitter();
   return new TransformStream<Uint8Array, string>({
     transform(chunk, controller) {
-      const text = carry + decoder.decode(chunk, { stream: true });
-      let start = 0;
-      for (;;) {
-        const nl = text.indexOf('\n', start);
-        if (nl < 0) break;
-        const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-        controller.enqueue(text.slice(start, end));
-        start = nl + 1;
-      }
-      carry = text.slice(start);
+      for (const line of split(chunk)) controller.enqueue(line);
     },
     flush(controller) {
-      const rest = carry + decoder.decode();
-      if (rest.length > 0) controller.enqueue(rest.endsWith('\r') ? rest.slice(0, -1) : rest);
+      for (const line of split(null)) controller.enqueue(line);
     },
   });
+}
+
+/** Like `lines()`, but one array of lines per input chunk (none when a chunk completes no line). */
+export function lineBatches(): TransformStream<Uint8Array, string[]> {
+  const split = lineSplitter();
+  return new TransformStream<Uint8Array, string[]>({
+    transform(chunk, controller) {
+      const found = split(chunk);
+      if (found.length > 0) controller.enqueue(found);
+    },
+    flush(controller) {
+      const found = split(null);
+      if (found.length > 0) controller.enqueue(found);
+    },
+  });
+}
+
+/** The lines each chunk completes; `null` ends the input and returns the unterminated rest. */
+function lineSplitter(): (chunk: Uint8Array | null) => string[] {
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+  let carry = '';
+  return (chunk) => {
+    const out: string[] = [];
+    if (chunk === null) {
+      const rest = carry + decoder.decode();
+      carry = '';
+      if (rest.length > 0) out.push(rest.endsWith('\r') ? rest.slice(0, -1) : rest);
+      return out;
+    }
+    const text = carry + decoder.decode(chunk, { stream: true });
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) break;
+      const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      out.push(text.slice(start, end));
+      start = nl + 1;
+    }
+    carry = text.slice(start);
+    return out;
+  };
 }

@@ -8,6 +8,13 @@
 /** One exported record. Values are JSON-like, plus `Date`, `bigint` and `Uint8Array`. */
 export type Row = Record<string, unknown>;
 
+/**
+ * Rows travel between stages in batches, one stream chunk per batch: a stream operation per row costs
+ * more than encoding the row. A batch may be empty (consumers skip it); a producer must not change a
+ * batch once enqueued, and a consumer must not keep it past the call that received it.
+ */
+export type RowBatch = readonly Row[];
+
 /** Column types understood by every format (Parquet writes them natively, CSV formats them). */
 export type ColumnType =
   | 'string'
@@ -48,7 +55,7 @@ export interface RunContext extends Runtime {
   readonly credentials?: (options?: { forceRefresh?: boolean }) => Promise<Credentials>;
 }
 
-/** Sources turn bytes (or a store) into rows. */
+/** Sources turn bytes (or a store) into batches of rows (one per input chunk or row group, capped). */
 export interface SourceStage {
   readonly kind: 'source';
   readonly name: string;
@@ -59,10 +66,13 @@ export type SourceInput = Blob | ReadableStream<Uint8Array>;
 export interface SourceRows {
   /** Declared or inferred schema, when the source knows it. */
   readonly schema?: Schema;
-  readonly rows: ReadableStream<Row>;
+  readonly rows: ReadableStream<RowBatch>;
 }
 
-/** Formats turn rows into the bytes of one file. A new transform is opened for every file. */
+/**
+ * Formats turn batches of rows into the bytes of one file. A new transform is opened for every file;
+ * the pipeline may slice batches (a split at `maxRows`), so a file's rows can arrive in any batching.
+ */
 export interface FormatStage {
   readonly kind: 'format';
   readonly name: string;
@@ -74,7 +84,7 @@ export interface FormatStage {
    * Defaults to true.
    */
   readonly compressible?: boolean;
-  open(ctx: FormatContext): ReadableWritablePair<Uint8Array, Row>;
+  open(ctx: FormatContext): ReadableWritablePair<Uint8Array, RowBatch>;
 }
 export interface FormatContext extends RunContext {
   /** Columns in output order. Formats write exactly these, in this order. */

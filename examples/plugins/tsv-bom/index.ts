@@ -9,7 +9,7 @@
  */
 import * as v from 'valibot';
 import { definePlugin } from '../../../src/core/plugin.ts';
-import type { FormatStage, Row } from '../../../src/core/types.ts';
+import type { FormatStage, RowBatch } from '../../../src/core/types.ts';
 
 const ESCAPES: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r', '\\': '\\\\' };
 
@@ -29,13 +29,15 @@ export function tsvBom(options: { header: boolean }): FormatStage {
     open(ctx) {
       const names = ctx.schema.map((c) => c.name);
       const encoder = new TextEncoder();
-      return new TransformStream<Row, Uint8Array>({
+      return new TransformStream<RowBatch, Uint8Array>({
         start(controller) {
           const head = options.header ? `${names.map(escapeTsv).join('\t')}\n` : '';
           controller.enqueue(encoder.encode(`\uFEFF${head}`));
         },
-        transform(row, controller) {
-          controller.enqueue(encoder.encode(`${names.map((n) => escapeTsv(row[n])).join('\t')}\n`));
+        transform(batch, controller) {
+          let text = '';
+          for (const row of batch) text += `${names.map((n) => escapeTsv(row[n])).join('\t')}\n`;
+          if (text) controller.enqueue(encoder.encode(text));
         },
       });
     },

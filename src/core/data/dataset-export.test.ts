@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collect } from '../streams.ts';
+import { collectRows } from '../streams.ts';
 import { datasetExportFolder, planDatasetExport } from './dataset-export.ts';
 import type { ExportMode } from './export-plan.ts';
 import { MemoryStore } from './memory-store.ts';
@@ -28,7 +28,7 @@ async function run(store: MemoryStore, now: string, mode: ExportMode = 'incremen
     save: slot.save,
     pageSize: 2,
   });
-  const rows = await collect(plan.rows);
+  const rows = await collectRows(plan.rows);
   if (commit) await plan.commit();
   return { rows, stats: plan.stats, incremental: plan.incremental };
 }

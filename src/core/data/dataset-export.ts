@@ -7,7 +7,7 @@
  * `<folder>/<datasetId>/exportTime=YYYYMMDDHHMM/`.
  */
 import { ExportError } from '../errors.ts';
-import type { Row, Schema } from '../types.ts';
+import type { Row, RowBatch, Schema } from '../types.ts';
 import type { ExportMode } from './export-plan.ts';
 import { coerce } from './mapping.ts';
 import { type Dataset, type DatasetRecord, isMissing } from './model.ts';
@@ -17,7 +17,7 @@ import {
   type DatasetExportState,
   type Page,
   type PageRequest,
-  pages,
+  pageBatches,
   type Watermark,
 } from './store.ts';
 
@@ -41,7 +41,8 @@ export interface DatasetStats {
 
 export interface DatasetPlan {
   readonly schema: Schema;
-  readonly rows: ReadableStream<Row>;
+  /** One batch per page of records read (records skipped leave it shorter; never empty). */
+  readonly rows: ReadableStream<RowBatch>;
   readonly stats: DatasetStats;
   readonly incremental: boolean;
   /** Persists the new watermark; only valid after `rows` was read to the end. */
@@ -68,20 +69,22 @@ export function planDatasetExport(input: DatasetExportInput): DatasetPlan {
   let finished = false;
   const read = (request: PageRequest): Promise<Page<DatasetRecord>> =>
     input.store.listDatasetRecords(input.dataset.id, after ? { ...request, after } : request);
-  const records = pages(read, input.pageSize ?? DEFAULT_PAGE_SIZE);
+  const records = pageBatches(read, input.pageSize ?? DEFAULT_PAGE_SIZE);
   const convert = projector(input.dataset.schema);
   const rows = records.pipeThrough(
-    new TransformStream<DatasetRecord, Row>(
+    new TransformStream<readonly DatasetRecord[], RowBatch>(
       {
-        transform(record, controller) {
-          stats.read++;
-          watermark = { updatedAt: record.updatedAt, id: record.id };
-          const row = convert(record.values);
-          if (typeof row === 'string') stats.skipped[row] = (stats.skipped[row] ?? 0) + 1;
-          else {
-            stats.exported++;
-            controller.enqueue(row);
+        transform(page, controller) {
+          const batch: Row[] = [];
+          for (const record of page) {
+            stats.read++;
+            watermark = { updatedAt: record.updatedAt, id: record.id };
+            const row = convert(record.values);
+            if (typeof row === 'string') stats.skipped[row] = (stats.skipped[row] ?? 0) + 1;
+            else batch.push(row);
           }
+          stats.exported += batch.length;
+          if (batch.length > 0) controller.enqueue(batch);
         },
         flush() {
           finished = true;

@@ -7,7 +7,8 @@
  *   since the last successful run, plus those that exited (status `exited`). Without a baseline
  *   (first run, or the mapping changed) an incremental run exports in full.
  * - State: member key → fingerprint of its exported cells (status column excluded), O(members).
- *   Rows themselves are never held: they stream out as profiles stream in.
+ *   Rows themselves are never held: they stream out, in batches of about BATCH_ROWS, as profiles
+ *   stream in (one by one or a page at a time).
  * - Dedup (mapping.dedup): the latest qualified record per key wins — greatest qualifiedAt, then
  *   greatest updatedAt, then the smallest profile id. It needs two passes over the profiles: the
  *   first keeps a small tuple per distinct key (profile id, two times, fingerprint), the second
@@ -19,8 +20,8 @@
  *   A run that fails (or is never committed) leaves the previous state untouched.
  */
 import { ExportError } from '../errors.ts';
-import { iterate } from '../streams.ts';
-import type { Row, Schema } from '../types.ts';
+import { BATCH_ROWS, iterate } from '../streams.ts';
+import type { Row, RowBatch, Schema } from '../types.ts';
 import type { AudienceMembership } from './audience.ts';
 import { fingerprint } from './fingerprint.ts';
 import {
@@ -37,10 +38,13 @@ import type { AudienceExportState } from './store.ts';
 
 export type ExportMode = 'full' | 'incremental';
 
+/** Profiles arrive one by one or in arrays (a page, a source batch): one stream read per chunk. */
+export type ProfileChunk = Profile | readonly Profile[];
+
 export interface AudienceExportInput {
   readonly membership: AudienceMembership;
   /** Opens a fresh pass over every profile; called twice when the mapping deduplicates. */
-  readonly profiles: () => ReadableStream<Profile>;
+  readonly profiles: () => ReadableStream<ProfileChunk>;
   readonly mapping: CompiledMapping;
   readonly now: Date;
   readonly mode: ExportMode;
@@ -67,7 +71,7 @@ export interface ExportStats {
 export interface AudiencePlan {
   /** Columns of every row (a status column is appended in incremental mode when unmapped). */
   readonly schema: Schema;
-  readonly rows: ReadableStream<Row>;
+  readonly rows: ReadableStream<RowBatch>;
   /** Final once `rows` has been read to the end. */
   readonly stats: ExportStats;
   /** False when this run exports in full (no usable baseline or full mode). */
@@ -93,8 +97,8 @@ export function planAudienceExport(input: AudienceExportInput): AudiencePlan {
   const incremental = input.mode === 'incremental' && baseline !== undefined;
   const run = new Run({ ...input, mapping }, baseline ?? new Map(), incremental);
   let finished = false;
-  let iterator: AsyncIterator<Row> | undefined;
-  const rows = new ReadableStream<Row>(
+  let iterator: AsyncIterator<RowBatch> | undefined;
+  const rows = new ReadableStream<RowBatch>(
     {
       async pull(controller) {
         iterator ??= (input.mapping.dedup ? run.twoPass() : run.onePass())[Symbol.asyncIterator]();
@@ -143,6 +147,8 @@ class Run {
   };
   /** The state being built: member key → fingerprint. */
   readonly next = new Map<string, string>();
+  /** Rows emitted but not yet handed on as a batch. */
+  private out: Row[] = [];
   private readonly fpIndexes: number[];
 
   constructor(
@@ -156,61 +162,79 @@ class Run {
   }
 
   /** Without dedup every profile is its own key: decide and emit as profiles stream by. */
-  async *onePass(): AsyncGenerator<Row> {
+  async *onePass(): AsyncGenerator<RowBatch> {
     const exitedSeen = new Set<string>();
-    for await (const profile of iterate(this.input.profiles())) {
-      this.stats.evaluated++;
-      const [key] = memberKeys(this.input.mapping, profile) as MemberKey[];
-      const member = this.input.membership.test(profile, this.input.now);
-      if (member) this.stats.members++;
-      const cells = member ? this.cells(profile, key!, 'realized') : undefined;
-      if (typeof cells === 'string') this.skip(cells);
-      if (Array.isArray(cells)) {
-        const fp = this.fingerprint(cells);
-        this.next.set(key!.key, fp);
-        if (this.classify(key!.key, fp)) yield this.emit(cells);
-      } else if (this.incremental && this.baseline.has(key!.key)) {
-        exitedSeen.add(key!.key);
-        yield this.exited(profile, key!);
+    for await (const chunk of iterate(this.input.profiles())) {
+      for (const profile of profilesOf(chunk)) {
+        this.stats.evaluated++;
+        const [key] = memberKeys(this.input.mapping, profile) as MemberKey[];
+        const member = this.input.membership.test(profile, this.input.now);
+        if (member) this.stats.members++;
+        const cells = member ? this.cells(profile, key!, 'realized') : undefined;
+        if (typeof cells === 'string') this.skip(cells);
+        if (Array.isArray(cells)) {
+          const fp = this.fingerprint(cells);
+          this.next.set(key!.key, fp);
+          if (this.classify(key!.key, fp)) this.emit(cells);
+        } else if (this.incremental && this.baseline.has(key!.key)) {
+          exitedSeen.add(key!.key);
+          this.exited(profile, key!);
+        }
+        if (this.out.length >= BATCH_ROWS) yield this.drain();
       }
     }
     yield* this.keyOnlyExits(exitedSeen);
   }
 
   /** With dedup: pass 1 picks a winner per key, pass 2 maps and emits the winners and exits. */
-  async *twoPass(): AsyncGenerator<Row> {
+  async *twoPass(): AsyncGenerator<RowBatch> {
     const winners = new Map<string, Winner>();
     const exitSources = new Map<string, Winner>();
-    for await (const profile of iterate(this.input.profiles())) this.firstPass(profile, winners, exitSources);
+    for await (const chunk of iterate(this.input.profiles())) {
+      for (const profile of profilesOf(chunk)) this.firstPass(profile, winners, exitSources);
+    }
     const emit = new Set<string>();
     for (const [key, w] of winners) if (this.classify(key, w.fp)) emit.add(key);
     const exitedSeen = new Set<string>();
-    for await (const profile of iterate(this.input.profiles())) {
-      const keys = memberKeys(this.input.mapping, profile);
-      if (typeof keys === 'string') continue;
-      for (const key of keys) {
-        const winner = winners.get(key.key);
-        if (winner?.pid === profile.id) {
-          // Keep the fingerprint that was classified unless this row is written now: a change
-          // between the passes that is not written must still show up as a change next run.
-          if (!emit.has(key.key)) {
-            this.next.set(key.key, winner.fp);
-            continue;
-          }
-          const cells = this.cells(profile, key, 'realized', true) as unknown[];
-          this.next.set(key.key, this.fingerprint(cells));
-          yield this.emit(cells);
-        } else if (
-          exitSources.get(key.key)?.pid === profile.id &&
-          !exitedSeen.has(key.key) &&
-          !winners.has(key.key)
-        ) {
-          exitedSeen.add(key.key);
-          yield this.exited(profile, key);
-        }
+    for await (const chunk of iterate(this.input.profiles())) {
+      for (const profile of profilesOf(chunk)) {
+        this.secondPass(profile, winners, exitSources, emit, exitedSeen);
+        if (this.out.length >= BATCH_ROWS) yield this.drain();
       }
     }
     yield* this.keyOnlyExits(exitedSeen);
+  }
+
+  private secondPass(
+    profile: Profile,
+    winners: Map<string, Winner>,
+    exitSources: Map<string, Winner>,
+    emit: Set<string>,
+    exitedSeen: Set<string>,
+  ): void {
+    const keys = memberKeys(this.input.mapping, profile);
+    if (typeof keys === 'string') return;
+    for (const key of keys) {
+      const winner = winners.get(key.key);
+      if (winner?.pid === profile.id) {
+        // Keep the fingerprint that was classified unless this row is written now: a change
+        // between the passes that is not written must still show up as a change next run.
+        if (!emit.has(key.key)) {
+          this.next.set(key.key, winner.fp);
+          continue;
+        }
+        const cells = this.cells(profile, key, 'realized', true) as unknown[];
+        this.next.set(key.key, this.fingerprint(cells));
+        this.emit(cells);
+      } else if (
+        exitSources.get(key.key)?.pid === profile.id &&
+        !exitedSeen.has(key.key) &&
+        !winners.has(key.key)
+      ) {
+        exitedSeen.add(key.key);
+        this.exited(profile, key);
+      }
+    }
   }
 
   private firstPass(profile: Profile, winners: Map<string, Winner>, exitSources: Map<string, Winner>): void {
@@ -276,21 +300,30 @@ class Run {
     return fingerprint(this.fpIndexes.map((i) => cells[i]));
   }
 
-  private emit(cells: readonly unknown[]): Row {
+  private emit(cells: readonly unknown[]): void {
     this.stats.exported++;
-    return toRow(this.input.mapping, cells);
+    this.out.push(toRow(this.input.mapping, cells));
   }
 
-  private exited(profile: Profile, key: MemberKey): Row {
+  private exited(profile: Profile, key: MemberKey): void {
     this.stats.exited++;
-    return this.emit(this.cells(profile, key, 'exited', true) as unknown[]);
+    this.emit(this.cells(profile, key, 'exited', true) as unknown[]);
   }
 
-  /** Baseline members no profile accounts for any more: only their key columns are known. */
-  private *keyOnlyExits(seen: Set<string>): Generator<Row> {
-    if (!this.incremental) return;
+  /** The rows emitted so far, as one batch. */
+  private drain(): RowBatch {
+    const batch = this.out;
+    this.out = [];
+    return batch;
+  }
+
+  /**
+   * Baseline members no profile accounts for any more (only their key columns are known), then
+   * whatever rows are still queued.
+   */
+  private *keyOnlyExits(seen: Set<string>): Generator<RowBatch> {
     const { fields, keySources } = this.input.mapping;
-    for (const key of this.baseline.keys()) {
+    for (const key of this.incremental ? this.baseline.keys() : []) {
       if (this.next.has(key) || seen.has(key)) continue;
       const parts = JSON.parse(key) as string[];
       const cells = fields.map((f) => {
@@ -301,13 +334,19 @@ class Run {
         return typeof f.type === 'object' && 'list' in f.type ? [part] : coerce(part, f.type);
       });
       this.stats.exited++;
-      yield this.emit(cells);
+      this.emit(cells);
+      if (this.out.length >= BATCH_ROWS) yield this.drain();
     }
+    if (this.out.length > 0) yield this.drain();
   }
 
   private skip(reason: string): void {
     this.stats.skipped[reason] = (this.stats.skipped[reason] ?? 0) + 1;
   }
+}
+
+function profilesOf(chunk: ProfileChunk): readonly Profile[] {
+  return Array.isArray(chunk) ? chunk : [chunk as Profile];
 }
 
 /** Latest qualified wins, then latest updated, then the smallest profile id. */

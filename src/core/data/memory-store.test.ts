@@ -57,7 +57,7 @@ describe('MemoryStore', () => {
     const p = { ...profile('a'), attributes: { n: 1 } };
     await store.putProfiles([p]);
     p.attributes.n = 2;
-    const [read] = await collect(streamProfiles(store));
+    const [read] = (await collect(streamProfiles(store))).flat();
     expect(read?.attributes).toEqual({ n: 1 });
   });
 

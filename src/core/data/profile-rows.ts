@@ -7,7 +7,7 @@
  */
 import * as v from 'valibot';
 import { ExportError } from '../errors.ts';
-import type { Row, RunContext, SourceInput, SourceStage } from '../types.ts';
+import type { Row, RowBatch, RunContext, SourceInput, SourceStage } from '../types.ts';
 import { toConfigIssues } from '../validate.ts';
 import { type Profile, profileSchema } from './model.ts';
 
@@ -33,12 +33,12 @@ export function rowToProfile(row: Row, index: number, options: ProfileRowOptions
   });
 }
 
-/** A stream of Profiles from a stream of source rows. */
-export function profilesFromRows(options: ProfileRowOptions = {}): TransformStream<Row, Profile> {
+/** Batches of Profiles from batches of source rows (one stream operation per batch, not per row). */
+export function profilesFromRows(options: ProfileRowOptions = {}): TransformStream<RowBatch, readonly Profile[]> {
   let index = 0;
-  return new TransformStream<Row, Profile>({
-    transform(row, controller) {
-      controller.enqueue(rowToProfile(row, index++, options));
+  return new TransformStream<RowBatch, readonly Profile[]>({
+    transform(batch, controller) {
+      if (batch.length > 0) controller.enqueue(batch.map((row) => rowToProfile(row, index++, options)));
     },
   });
 }
@@ -93,7 +93,7 @@ function setPath(root: Record<string, unknown>, path: string, value: unknown): v
 
 /**
  * A re-openable profile stream over a source stage (each call re-reads the input), as audience
- * export plans need one pass per call.
+ * export plans need one pass per call. Profiles come in the source's batches.
  *
  * @example profiles: profileFile(ndjsonSource(), ctx, () => new Blob([text]))
  */
@@ -102,7 +102,7 @@ export function profileFile(
   ctx: RunContext,
   input: () => SourceInput,
   options: ProfileRowOptions = {},
-): () => ReadableStream<Profile> {
+): () => ReadableStream<readonly Profile[]> {
   return () => {
     const { readable, writable } = profilesFromRows(options);
     source.open(ctx, input()).then(

@@ -2,7 +2,8 @@
  * The storage contract for profiles, datasets, audiences, upload members and export state.
  * Reads are paged (cursor = opaque string, so a SQL store can use keyset pagination) and never
  * return everything at once; `pages()` turns any paged read into a stream that fetches one page
- * per pull. The in-memory implementation is `memory-store.ts`; the D1 one comes with the Worker.
+ * per pull (`pageBatches()`: one chunk per page). The in-memory implementation is
+ * `memory-store.ts`; the D1 one comes with the Worker.
  */
 import type { Audience, Dataset, DatasetRecord, Profile, UploadMember } from './model.ts';
 
@@ -130,9 +131,38 @@ export function pages<T>(
   );
 }
 
-/** Every profile of a store, one page at a time. */
-export function streamProfiles(store: DataStore, limit = DEFAULT_PAGE_SIZE): ReadableStream<Profile> {
-  return pages((request) => store.listProfiles(request), limit);
+/**
+ * Like `pages()`, but one chunk per page (never an empty one): the hot paths read a page with one
+ * stream operation instead of one per item.
+ *
+ * @example pageBatches((req) => store.listProfiles(req))
+ */
+export function pageBatches<T>(
+  read: (request: PageRequest) => Promise<Page<T>>,
+  limit = DEFAULT_PAGE_SIZE,
+): ReadableStream<readonly T[]> {
+  let cursor: string | undefined;
+  let finished = false;
+  return new ReadableStream<readonly T[]>(
+    {
+      async pull(controller) {
+        // Loop so an empty page with a cursor does not end the stream early.
+        while (!finished) {
+          const page = await read(cursor === undefined ? { limit } : { cursor, limit });
+          cursor = page.cursor;
+          finished = cursor === undefined;
+          if (page.items.length > 0) return controller.enqueue(page.items);
+        }
+        controller.close();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** Every profile of a store, one page (one chunk) at a time. */
+export function streamProfiles(store: DataStore, limit = DEFAULT_PAGE_SIZE): ReadableStream<readonly Profile[]> {
+  return pageBatches((request) => store.listProfiles(request), limit);
 }
 
 /** Every upload member of an audience, one page at a time. */

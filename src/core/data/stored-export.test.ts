@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collect } from '../streams.ts';
+import { collectRows } from '../streams.ts';
 import { compileMapping } from './mapping.ts';
 import { MemoryStore } from './memory-store.ts';
 import type { Profile } from './model.ts';
@@ -37,10 +37,10 @@ describe('store-backed export plans', () => {
       ['up', '2'],
     ] as const) {
       const plan = await planStoredAudienceExport({ ...base, audienceId });
-      expect(await collect(plan.rows)).toEqual([{ id: expected, segmentMembership_status: 'realized' }]);
+      expect(await collectRows(plan.rows)).toEqual([{ id: expected, segmentMembership_status: 'realized' }]);
       await plan.commit();
       const again = await planStoredAudienceExport({ ...base, audienceId });
-      expect(await collect(again.rows)).toEqual([]);
+      expect(await collectRows(again.rows)).toEqual([]);
       expect(again.incremental).toBe(true);
     }
     await expect(planStoredAudienceExport({ ...base, audienceId: 'nope' })).rejects.toThrow(

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ExportError } from '../../../core/errors.ts';
-import { collect, collectBytes, fromIterable } from '../../../core/streams.ts';
+import { collect, collectBytes, fromRows } from '../../../core/streams.ts';
 import type { FormatContext, Row, Schema } from '../../../core/types.ts';
 import { CHUNK_BYTES, csv, plugin } from './index.ts';
 
@@ -40,14 +40,14 @@ describe('csv format stage', () => {
   it('writes the header even for no rows, and no header when asked', async () => {
     const text = async (header: boolean) =>
       new TextDecoder().decode(
-        await collectBytes(fromIterable<Row>([]).pipeThrough(csv({ header }).open(ctx()))),
+        await collectBytes(fromRows([]).pipeThrough(csv({ header }).open(ctx()))),
       );
     expect(await text(true)).toBe('id,name,score,at\n');
     expect(await text(false)).toBe('');
   });
 
   it('batches rows into ~64 KiB chunks instead of one chunk per row', async () => {
-    const chunks = await collect(fromIterable(generate(20_000)).pipeThrough(csv().open(ctx())));
+    const chunks = await collect(fromRows(generate(20_000)).pipeThrough(csv().open(ctx())));
     expect(chunks.length).toBeGreaterThan(3);
     for (const chunk of chunks.slice(0, -1)) {
       expect(chunk.byteLength).toBeGreaterThanOrEqual(CHUNK_BYTES);
@@ -56,7 +56,7 @@ describe('csv format stage', () => {
   });
 
   it('streams 1,000,000 lazily generated rows without holding the output', async () => {
-    const reader = fromIterable(generate(1_000_000)).pipeThrough(csv().open(ctx())).getReader();
+    const reader = fromRows(generate(1_000_000)).pipeThrough(csv().open(ctx())).getReader();
     let bytes = 0;
     let newlines = 0;
     let largest = 0;
@@ -77,10 +77,13 @@ describe('csv format stage', () => {
       { id: 1, at: 0 },
       { id: 2, at: 'yesterday' },
     ];
-    const error = await collect(fromIterable(rows).pipeThrough(csv().open(ctx()))).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ExportError);
-    expect(error).toMatchObject({ code: 'FORMAT_FAILED', plugin: 'format/csv', details: { row: 2 } });
-    expect((error as Error).message).toMatch(/row 2: column "at": expected a date or timestamp/);
+    // Row numbers count across batches: one batch of two rows, or two batches of one.
+    for (const size of [512, 1]) {
+      const error = await collect(fromRows(rows, size).pipeThrough(csv().open(ctx()))).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ExportError);
+      expect(error).toMatchObject({ code: 'FORMAT_FAILED', plugin: 'format/csv', details: { row: 2 } });
+      expect((error as Error).message).toMatch(/row 2: column "at": expected a date or timestamp/);
+    }
   });
 
   it('is a plugin whose options schema defaults and validates', () => {

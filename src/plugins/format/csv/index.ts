@@ -18,7 +18,7 @@
 import * as v from 'valibot';
 import { ExportError } from '../../../core/errors.ts';
 import { definePlugin } from '../../../core/plugin.ts';
-import type { FormatContext, FormatStage, Row } from '../../../core/types.ts';
+import type { FormatContext, FormatStage, RowBatch } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
 import { textCodec } from './bytes.ts';
 import { resolveConfig, rowEncoder } from './encoder.ts';
@@ -50,22 +50,24 @@ export function csv(options: CsvOptionsInput = {}): FormatStage {
       const { header, encode } = rowEncoder(ctx.schema, config);
       let buffer = codec.bom + (parsed.header ? header : '');
       let rows = 0;
-      return new TransformStream<Row, Uint8Array>({
-        transform(row, controller) {
-          rows++;
-          try {
-            buffer += encode(row);
-          } catch (error) {
-            throw new ExportError('FORMAT_FAILED', `format/csv: row ${rows}: ${(error as Error).message}`, {
-              plugin: 'format/csv',
-              stage: 'format',
-              cause: error,
-              details: { row: rows },
-            });
-          }
-          if (buffer.length >= flushAt) {
-            controller.enqueue(codec.encode(buffer));
-            buffer = '';
+      return new TransformStream<RowBatch, Uint8Array>({
+        transform(batch, controller) {
+          for (const row of batch) {
+            rows++;
+            try {
+              buffer += encode(row);
+            } catch (error) {
+              throw new ExportError('FORMAT_FAILED', `format/csv: row ${rows}: ${(error as Error).message}`, {
+                plugin: 'format/csv',
+                stage: 'format',
+                cause: error,
+                details: { row: rows },
+              });
+            }
+            if (buffer.length >= flushAt) {
+              controller.enqueue(codec.encode(buffer));
+              buffer = '';
+            }
           }
         },
         flush(controller) {

@@ -1,7 +1,9 @@
 import * as v from 'valibot';
-import { textEncoderStream } from '../../../core/batch.ts';
 import { definePlugin } from '../../../core/plugin.ts';
-import type { Column, ColumnType, FormatStage, Row } from '../../../core/types.ts';
+import type { Column, ColumnType, FormatStage, Row, RowBatch } from '../../../core/types.ts';
+
+/** Characters of text gathered before one TextEncoder call: bytes leave in chunks of about 64 KiB. */
+const CHUNK_CHARS = 64 * 1024;
 
 export const jsonOptions = v.optional(
   v.strictObject({
@@ -25,7 +27,22 @@ export function json(options: JsonOptions = {}): FormatStage {
     contentType: 'application/x-ndjson',
     open(ctx) {
       const columns = ctx.schema;
-      return textEncoderStream<Row>((row) => `${JSON.stringify(toJsonObject(row, columns, includeNulls))}\n`);
+      const encoder = new TextEncoder();
+      let buffer = '';
+      return new TransformStream<RowBatch, Uint8Array>({
+        transform(batch, controller) {
+          for (const row of batch) {
+            buffer += `${JSON.stringify(toJsonObject(row, columns, includeNulls))}\n`;
+            if (buffer.length >= CHUNK_CHARS) {
+              controller.enqueue(encoder.encode(buffer));
+              buffer = '';
+            }
+          }
+        },
+        flush(controller) {
+          if (buffer.length > 0) controller.enqueue(encoder.encode(buffer));
+        },
+      });
     },
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ExportError } from '../../../core/errors.ts';
-import { collectBytes, fromIterable } from '../../../core/streams.ts';
+import { collectBytes, fromRows } from '../../../core/streams.ts';
 import type { FormatContext, Row, Schema } from '../../../core/types.ts';
 import { parquet, plugin } from './index.ts';
 
@@ -57,7 +57,7 @@ describe('format/parquet stage', () => {
 
   it('starts and ends the file with the PAR1 magic', async () => {
     const bytes = await collectBytes(
-      fromIterable([{ a: 'x' }]).pipeThrough(parquet().open(ctx([{ name: 'a', type: 'string' }]))),
+      fromRows([{ a: 'x' }]).pipeThrough(parquet().open(ctx([{ name: 'a', type: 'string' }]))),
     );
     const magic = (at: number) => new TextDecoder().decode(bytes.subarray(at, at + 4));
     expect([magic(0), magic(bytes.length - 4)]).toEqual(['PAR1', 'PAR1']);
@@ -65,7 +65,7 @@ describe('format/parquet stage', () => {
 
   it('reports the column and row of a value that does not fit its type', async () => {
     const rows = [{ n: 1 }, { n: '2' }, { n: 'three' }];
-    const out = fromIterable(rows).pipeThrough(parquet().open(ctx([{ name: 'n', type: 'integer' }])));
+    const out = fromRows(rows).pipeThrough(parquet().open(ctx([{ name: 'n', type: 'integer' }])));
     const error = await collectBytes(out).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ExportError);
     expect(error).toMatchObject({
@@ -79,7 +79,7 @@ describe('format/parquet stage', () => {
   it('refuses null in a column declared not nullable', async () => {
     const schema: Schema = [{ name: 'id', type: 'string', nullable: false }];
     const error = await collectBytes(
-      fromIterable([{ id: 'a' }, {}]).pipeThrough(parquet().open(ctx(schema))),
+      fromRows([{ id: 'a' }, {}]).pipeThrough(parquet().open(ctx(schema))),
     ).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'FORMAT_FAILED', details: { column: 'id', row: 2 } });
   });
@@ -95,7 +95,7 @@ describe('format/parquet stage', () => {
     const pair = parquet({ rowGroupSize: 10 }).open(ctx([{ name: 'v', type: 'string' }]));
     const writer = pair.writable.getWriter();
     const reader = pair.readable.getReader();
-    for (let i = 0; i < 1000; i++) void writer.write(row()).catch(() => {});
+    for (let i = 0; i < 1000; i++) void writer.write([row()]).catch(() => {});
     const first = await reader.read();
     expect(new TextDecoder().decode(first.value!.subarray(0, 4))).toBe('PAR1');
     await new Promise((resolve) => setImmediate(resolve));

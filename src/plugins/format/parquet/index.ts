@@ -8,7 +8,7 @@ import type { CompressionCodec } from 'hyparquet';
 import * as v from 'valibot';
 import { ConfigError } from '../../../core/errors.ts';
 import { definePlugin } from '../../../core/plugin.ts';
-import type { FormatContext, FormatStage, Row } from '../../../core/types.ts';
+import type { FormatContext, FormatStage, RowBatch } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
 import { type Compressors, parquetStream } from './writer.ts';
 import { ZSTD_WASM_PATH, zstdAvailable, zstdCompressor } from './zstd.ts';
@@ -63,7 +63,7 @@ export function parquet(input: ParquetOptionsInput = {}): ParquetStage {
     contentType: 'application/vnd.apache.parquet',
     compressible: false,
     options,
-    open(ctx: FormatContext): ReadableWritablePair<Uint8Array, Row> {
+    open(ctx: FormatContext): ReadableWritablePair<Uint8Array, RowBatch> {
       return parquetStream({
         schema: ctx.schema,
         codec: CODECS[options.codec],
@@ -109,6 +109,6 @@ async function compressorsFor(options: ParquetOptions): Promise<Compressors> {
 export const plugin = definePlugin({
   name: 'format/parquet',
   description: 'Typed Parquet files (snappy, gzip, zstd or uncompressed), streamed row group by row group',
-  options: parquetOptions,
+  options: v.optional(parquetOptions, {}),
   create: (options) => parquet(options),
 });

@@ -1,5 +1,5 @@
 /**
- * Rows in, Parquet bytes out, one row group at a time. Rows are buffered only up to the row-group
+ * Row batches in, Parquet bytes out, one row group at a time. Rows are buffered only up to the row-group
  * size; each group is encoded by hyparquet-writer's `ParquetWriter` and its bytes leave as soon as
  * they are written (in chunks of about 1 MiB), so memory is bounded by one group whatever the row
  * count. Backpressure is the TransformStream's: while the byte side is not read, no row is taken.
@@ -8,7 +8,7 @@ import type { CompressionCodec } from 'hyparquet';
 import type { ColumnSource } from 'hyparquet-writer/src/index.js';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer/src/index.js';
 import { ExportError } from '../../../core/errors.ts';
-import type { Row, Schema } from '../../../core/types.ts';
+import type { Row, RowBatch, Schema } from '../../../core/types.ts';
 import { converterFor, type TimestampUnit, toSchemaElements, ValueError } from './schema.ts';
 
 /** Synchronous page compressors by codec (hyparquet-writer's hook). */
@@ -26,11 +26,11 @@ export interface ParquetStreamOptions {
 const PLUGIN = 'format/parquet';
 /** Bytes accumulated before they are handed to the readable side. */
 const CHUNK_BYTES = 1 << 20;
-/** Rows the writable side may queue before a producer waits (the group buffer is separate). */
-const ROW_QUEUE = 256;
+/** Batches the writable side may queue before a producer waits (the group buffer is separate). */
+const BATCH_QUEUE = 1;
 
 /** Opens one Parquet file as a rows-to-bytes transform. */
-export function parquetStream(options: ParquetStreamOptions): TransformStream<Row, Uint8Array> {
+export function parquetStream(options: ParquetStreamOptions): TransformStream<RowBatch, Uint8Array> {
   const { schema, rowGroupSize } = options;
   if (schema.length === 0) {
     throw new ExportError('FORMAT_FAILED', 'Parquet needs at least one column in the schema', {
@@ -60,7 +60,7 @@ export function parquetStream(options: ParquetStreamOptions): TransformStream<Ro
     columns = schema.map(() => []);
   };
 
-  return new TransformStream<Row, Uint8Array>(
+  return new TransformStream<RowBatch, Uint8Array>(
     {
       async start(controller) {
         const compressors = await options.compressors();
@@ -73,16 +73,18 @@ export function parquetStream(options: ParquetStreamOptions): TransformStream<Ro
           createdBy: 'edge-export (hyparquet-writer)',
         });
       },
-      transform(row) {
-        addRow(row);
-        if (buffered >= rowGroupSize) writeGroup();
+      transform(batch) {
+        for (const row of batch) {
+          addRow(row);
+          if (buffered >= rowGroupSize) writeGroup();
+        }
       },
       flush() {
         if (buffered > 0) writeGroup();
         parquet!.finish();
       },
     },
-    { highWaterMark: ROW_QUEUE },
+    { highWaterMark: BATCH_QUEUE },
     { highWaterMark: 0 },
   );
 }

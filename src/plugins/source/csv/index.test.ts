@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { ExportError } from '../../../core/errors.ts';
-import { collect, collectBytes, fromIterable } from '../../../core/streams.ts';
+import { collect, collectBytes, collectRows, fromIterable, fromRows } from '../../../core/streams.ts';
 import type { FormatContext, Row, RunContext, Schema } from '../../../core/types.ts';
 import { type CsvOptionsInput, csv } from '../../format/csv/index.ts';
-import { type CsvSourceOptionsInput, csvSource, plugin } from './index.ts';
+import { type CsvSourceOptionsInput, csvSource, MAX_BATCH_ROWS, plugin } from './index.ts';
 
 const ctx = {} as RunContext;
 const fixture = (name: string) => new URL(`../../../../fixtures/csv/${name}`, import.meta.url);
@@ -20,7 +20,7 @@ const chunked = (bytes: Uint8Array, size: number) =>
 async function read(input: Uint8Array | Blob, options: CsvSourceOptionsInput = {}, size = 1 << 16) {
   const source = csvSource(options);
   const opened = await source.open(ctx, input instanceof Blob ? input : chunked(input, size));
-  return { schema: opened.schema, rows: await collect(opened.rows) };
+  return { schema: opened.schema, rows: await collectRows(opened.rows) };
 }
 
 describe('csv source', () => {
@@ -73,7 +73,7 @@ describe('csv source', () => {
     for (const [formatOptions, sourceOptions] of cases) {
       const format = csv(formatOptions);
       const written = await collectBytes(
-        fromIterable(rows).pipeThrough(format.open({ schema } as FormatContext)),
+        fromRows(rows).pipeThrough(format.open({ schema } as FormatContext)),
       );
       const { rows: back } = await read(written, sourceOptions, 3);
       expect(back).toEqual(rows.map((r) => ({ text: r.text, n: String(r.n) })));
@@ -108,6 +108,14 @@ describe('csv source', () => {
       { a: null },
       { a: '2' },
     ]);
+  });
+
+  it('makes one batch per input chunk, split beyond MAX_BATCH_ROWS', async () => {
+    const text = `n\n${Array.from({ length: 10_000 }, (_, i) => `${i}\n`).join('')}`;
+    const { rows } = await csvSource().open(ctx, fromIterable([bytesOf(text), bytesOf('x\n')]));
+    const batches = await collect(rows);
+    expect(batches.map((b) => b.length)).toEqual([MAX_BATCH_ROWS, MAX_BATCH_ROWS, 10_000 - 2 * MAX_BATCH_ROWS, 1]);
+    expect(batches.flat().at(-2)).toEqual({ n: '9999' });
   });
 
   it('detects the byte order of UTF-16 from its BOM, even split across chunks', async () => {

@@ -1,6 +1,7 @@
 /**
  * source/csv — reads a CSV file or byte stream into rows of strings, streaming: memory holds one
- * chunk and one record, whatever the file size. Options use Spark's reader names.
+ * chunk and its records, whatever the file size. Rows come in one batch per input chunk (capped at
+ * MAX_BATCH_ROWS). Options use Spark's reader names.
  *
  * - Records end at LF, CRLF or CR (a custom writer `lineSep` such as `|` is not understood).
  * - Inside quotes, `escape` + quote is a quote, and a doubled quote is accepted whatever `escape`
@@ -13,7 +14,7 @@
 import * as v from 'valibot';
 import { ExportError } from '../../../core/errors.ts';
 import { definePlugin } from '../../../core/plugin.ts';
-import type { Row, RunContext, Schema, SourceInput, SourceRows, SourceStage } from '../../../core/types.ts';
+import type { Row, RowBatch, RunContext, Schema, SourceInput, SourceRows, SourceStage } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
 import { charOrNone, oneChar } from '../../format/csv/options.ts';
 import { type CsvRecord, CsvParser, CsvSyntaxError } from './parser.ts';
@@ -69,6 +70,8 @@ export type CsvSourceOptionsInput = v.InferInput<typeof csvSourceOptions>;
 export type CsvSourceOptions = v.InferOutput<typeof csvSourceOptions>;
 
 const PLUGIN = 'source/csv';
+/** Most rows per batch: the records of one input chunk make one batch unless they are this many. */
+export const MAX_BATCH_ROWS = 4096;
 
 function invalid(message: string, line?: number, cause?: unknown): ExportError {
   return new ExportError('SOURCE_INVALID', `${PLUGIN}: ${message}`, {
@@ -187,7 +190,7 @@ export function csvSource(options: CsvSourceOptionsInput = {}): SourceStage {
         );
         first = batch.find((r) => !r.blank);
       }
-      if (!first) return { schema: [], rows: new ReadableStream<Row>({ start: (c) => c.close() }) };
+      if (!first) return { schema: [], rows: new ReadableStream<RowBatch>({ start: (c) => c.close() }) };
       const names = o.header ? headerNames(first) : first.fields.map((_, i) => `_c${i}`);
       if (o.header) batch = batch.slice(1);
       const schema: Schema = names.map((name) => ({ name, type: 'string' as const }));
@@ -214,14 +217,23 @@ function rowStream(
   records: ReturnType<typeof recordReader>,
 ) {
   let batch: CsvRecord[] | null = firstBatch;
+  let offset = 0;
   const keepBlank = names.length === 1;
-  return new ReadableStream<Row>({
+  return new ReadableStream<RowBatch>({
     async pull(controller) {
       try {
-        while (batch && batch.length === 0) batch = await records.next();
-        if (!batch) return controller.close();
-        for (const record of batch) if (keepBlank || !record.blank) controller.enqueue(toRow(names, record));
-        batch = [];
+        for (;;) {
+          while (batch && offset >= batch.length) {
+            batch = await records.next();
+            offset = 0;
+          }
+          if (!batch) return controller.close();
+          const rows: Row[] = [];
+          const end = Math.min(batch.length, offset + MAX_BATCH_ROWS);
+          for (let i = offset; i < end; i++) if (keepBlank || !batch[i]!.blank) rows.push(toRow(names, batch[i]!));
+          offset = end;
+          if (rows.length > 0) return controller.enqueue(rows);
+        }
       } catch (error) {
         // Release the input: nothing more will be read from it.
         await records.cancel(error).catch(() => {});

@@ -1,12 +1,16 @@
 import * as v from 'valibot';
 import { ExportError } from '../../../core/errors.ts';
 import { definePlugin } from '../../../core/plugin.ts';
-import { lines } from '../../../core/streams.ts';
-import type { Row, SourceStage } from '../../../core/types.ts';
+import { lineBatches } from '../../../core/streams.ts';
+import type { Row, RowBatch, SourceStage } from '../../../core/types.ts';
+
+/** Most rows per batch: one input chunk makes one batch unless its lines are this many. */
+export const MAX_BATCH_ROWS = 4096;
 
 /**
  * Newline-delimited JSON rows. Blank lines are skipped; a line that is not a JSON object fails the
- * export with its line number (nothing is published for a run whose source is bad).
+ * export with its line number (nothing is published for a run whose source is bad). Rows come in
+ * one batch per input chunk (split beyond MAX_BATCH_ROWS).
  */
 export function ndjsonSource(): SourceStage {
   return {
@@ -15,35 +19,52 @@ export function ndjsonSource(): SourceStage {
     async open(_ctx, input) {
       const bytes = input instanceof Blob ? input.stream() : input;
       let line = 0;
-      const rows = bytes.pipeThrough(lines()).pipeThrough(
-        new TransformStream<string, Row>({
-          transform(text, controller) {
-            line++;
-            if (text.trim() === '') return;
-            let value: unknown;
-            try {
-              value = JSON.parse(text);
-            } catch (error) {
-              throw new ExportError('SOURCE_INVALID', `NDJSON line ${line}: not valid JSON (${(error as Error).message})`, {
-                plugin: 'source/ndjson',
-                stage: 'source',
-                details: { line },
-              });
+      const parse = (text: string): Row | undefined => {
+        line++;
+        return text.trim() === '' ? undefined : parseLine(text, line);
+      };
+      const rows = bytes.pipeThrough(lineBatches()).pipeThrough(
+        new TransformStream<string[], RowBatch>({
+          transform(texts, controller) {
+            let batch: Row[] = [];
+            for (const text of texts) {
+              const row = parse(text);
+              if (row === undefined) continue;
+              batch.push(row);
+              if (batch.length >= MAX_BATCH_ROWS) {
+                controller.enqueue(batch);
+                batch = [];
+              }
             }
-            if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-              throw new ExportError('SOURCE_INVALID', `NDJSON line ${line}: expected a JSON object`, {
-                plugin: 'source/ndjson',
-                stage: 'source',
-                details: { line },
-              });
-            }
-            controller.enqueue(value as Row);
+            if (batch.length > 0) controller.enqueue(batch);
           },
         }),
       );
       return { rows };
     },
   };
+}
+
+/** One non-blank line as a row, or SOURCE_INVALID naming the line. */
+function parseLine(text: string, line: number): Row {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ExportError('SOURCE_INVALID', `NDJSON line ${line}: not valid JSON (${(error as Error).message})`, {
+      plugin: 'source/ndjson',
+      stage: 'source',
+      details: { line },
+    });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ExportError('SOURCE_INVALID', `NDJSON line ${line}: expected a JSON object`, {
+      plugin: 'source/ndjson',
+      stage: 'source',
+      details: { line },
+    });
+  }
+  return value as Row;
 }
 
 export const plugin = definePlugin({

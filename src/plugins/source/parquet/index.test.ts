@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ExportError } from '../../../core/errors.ts';
-import { collect, collectBytes, fromIterable } from '../../../core/streams.ts';
+import { collect, collectBytes, collectRows, fromRows } from '../../../core/streams.ts';
 import type { FormatContext, Row, Schema } from '../../../core/types.ts';
 import { parquet } from '../../format/parquet/index.ts';
-import { parquetSource, plugin } from './index.ts';
+import { MAX_BATCH_ROWS, parquetSource, plugin } from './index.ts';
 
 const ctx = (schema: Schema = []): FormatContext => ({
   schema,
@@ -50,7 +50,7 @@ const rows: Row[] = Array.from({ length: 25 }, (_, i) => ({
 
 async function fileOf(data: Row[], rowGroupSize = 10): Promise<Blob> {
   const bytes = await collectBytes(
-    fromIterable(data).pipeThrough(parquet({ rowGroupSize }).open(ctx(schema))),
+    fromRows(data).pipeThrough(parquet({ rowGroupSize }).open(ctx(schema))),
   );
   return new Blob([bytes.slice()]);
 }
@@ -59,11 +59,21 @@ describe('source/parquet', () => {
   it('reads back what format/parquet wrote, schema and values, across row groups', async () => {
     const { schema: read, rows: stream } = await parquetSource().open(ctx(), await fileOf(rows));
     expect(read).toEqual(schema);
-    const got = await collect(stream);
+    const got = await collectRows(stream);
     expect(got).toEqual(rows.map((r) => ({ ...r, id: r.id === 2n ** 60n ? 2n ** 60n : r.id })));
     expect(typeof got[0]!.id).toBe('number');
     expect(typeof got[24]!.id).toBe('bigint');
     expect(plugin.name).toBe('source/parquet');
+  });
+
+  it('hands a large row group on in batches of at most MAX_BATCH_ROWS', async () => {
+    const data = Array.from({ length: 10_000 }, (_, n) => ({ n }));
+    const one = ctx([{ name: 'n', type: 'integer' }]);
+    const bytes = await collectBytes(fromRows(data).pipeThrough(parquet({ rowGroupSize: 10_000 }).open(one)));
+    const { rows: stream } = await parquetSource().open(ctx(), new Blob([bytes.slice()]));
+    const batches = await collect(stream);
+    expect(batches.map((b) => b.length)).toEqual([MAX_BATCH_ROWS, MAX_BATCH_ROWS, 10_000 - 2 * MAX_BATCH_ROWS]);
+    expect(batches.flat()).toEqual(data);
   });
 
   it('reads only the chosen columns, in the chosen order', async () => {
@@ -72,7 +82,7 @@ describe('source/parquet', () => {
       await fileOf(rows),
     );
     expect(read!.map((c) => c.name)).toEqual(['day', 'id']);
-    expect((await collect(stream))[1]).toEqual({ day: rows[1]!.day, id: -2 });
+    expect((await collectRows(stream))[1]).toEqual({ day: rows[1]!.day, id: -2 });
   });
 
   it('names an unknown column', async () => {
@@ -101,6 +111,6 @@ describe('source/parquet', () => {
   it('reads an empty file as no rows with its schema', async () => {
     const { schema: read, rows: stream } = await parquetSource().open(ctx(), await fileOf([]));
     expect(read).toEqual(schema);
-    expect(await collect(stream)).toEqual([]);
+    expect(await collectRows(stream)).toEqual([]);
   });
 });

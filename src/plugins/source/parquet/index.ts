@@ -1,6 +1,7 @@
 /**
  * source/parquet — rows of a Parquet file, read one row group at a time with hyparquet over
- * `blob.slice().arrayBuffer()`, so memory holds one group whatever the file size. The file's schema
+ * `blob.slice().arrayBuffer()`, so memory holds one group whatever the file size; the group's rows
+ * are handed on in batches of at most MAX_BATCH_ROWS. The file's schema
  * is reported as ours. Parquet keeps its index at the end of the file, so the input must be a Blob
  * (random access); a one-pass stream is refused rather than spooled into memory.
  */
@@ -11,11 +12,13 @@ import { parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparqu
 import * as v from 'valibot';
 import { ExportError } from '../../../core/errors.ts';
 import { definePlugin } from '../../../core/plugin.ts';
-import type { Row, RunContext, Schema, SourceInput, SourceRows, SourceStage } from '../../../core/types.ts';
+import type { RowBatch, RunContext, Schema, SourceInput, SourceRows, SourceStage } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
 import { fromParquetSchema, normalizerFor } from './schema.ts';
 
 const PLUGIN = 'source/parquet';
+/** Most rows per batch: a row group is handed on in slices of at most this many rows. */
+export const MAX_BATCH_ROWS = 4096;
 
 export const parquetSourceOptions = v.strictObject({
   /** Read only these columns (all when omitted), in this order. */
@@ -77,27 +80,31 @@ function selectColumns(schema: Schema, names: readonly string[] | undefined): Sc
 }
 
 /** A stream that decodes the next row group only once the previous one has been read. */
-function readGroups(file: AsyncBuffer, metadata: FileMetaData, schema: Schema): ReadableStream<Row> {
+function readGroups(file: AsyncBuffer, metadata: FileMetaData, schema: Schema): ReadableStream<RowBatch> {
   const columns = schema.map((c) => c.name);
   const normalizers = schema.map((c) => [c.name, normalizerFor(c.type)] as const);
   let group = 0;
   let rowStart = 0;
-  return new ReadableStream<Row>(
+  return new ReadableStream<RowBatch>(
     {
       async pull(controller) {
-        const rowGroup = metadata.row_groups[group++];
-        if (!rowGroup) return controller.close();
-        const rowEnd = rowStart + Number(rowGroup.num_rows);
-        const rows = await guard(
-          () => parquetReadObjects({ file, metadata, columns, rowStart, rowEnd, compressors }),
-          `row group ${group} could not be read`,
-        );
-        rowStart = rowEnd;
-        for (const row of rows) {
-          for (const [name, normalize] of normalizers) row[name] = normalize(row[name]);
-          controller.enqueue(row);
+        // An empty row group enqueues nothing: go on to the next, or the reader would wait forever.
+        for (;;) {
+          const rowGroup = metadata.row_groups[group++];
+          if (!rowGroup) return controller.close();
+          const rowEnd = rowStart + Number(rowGroup.num_rows);
+          const rows = await guard(
+            () => parquetReadObjects({ file, metadata, columns, rowStart, rowEnd, compressors }),
+            `row group ${group} could not be read`,
+          );
+          rowStart = rowEnd;
+          for (const row of rows) for (const [name, normalize] of normalizers) row[name] = normalize(row[name]);
+          for (let start = 0; start < rows.length; start += MAX_BATCH_ROWS) {
+            controller.enqueue(rows.length <= MAX_BATCH_ROWS ? rows : rows.slice(start, start + MAX_BATCH_ROWS));
+          }
+          if (group >= metadata.row_groups.length) return controller.close();
+          if (rows.length > 0) return;
         }
-        if (group >= metadata.row_groups.length) controller.close();
       },
     },
     { highWaterMark: 0 },
@@ -121,6 +128,6 @@ async function guard<T>(read: () => Promise<T>, what: string): Promise<T> {
 export const plugin = definePlugin({
   name: 'source/parquet',
   description: 'Rows of a Parquet file (a Blob), read row group by row group, with the file’s schema',
-  options: parquetSourceOptions,
+  options: v.optional(parquetSourceOptions, {}),
   create: (options) => parquetSource(options),
 });
