@@ -13,8 +13,18 @@ async function cli(...argv: string[]) {
   let out = '';
   let err = '';
   const io = {
-    out: { write: (s: string) => ((out += s), true) },
-    err: { write: (s: string) => ((err += s), true) },
+    out: {
+      write(s: string) {
+        out += s;
+        return true;
+      },
+    },
+    err: {
+      write(s: string) {
+        err += s;
+        return true;
+      },
+    },
   } as unknown as Parameters<typeof main>[1];
   const code = await main(argv, io);
   return { code, out, err };

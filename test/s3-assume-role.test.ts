@@ -11,7 +11,7 @@ import { permissionPolicy, trustPolicy } from '../src/core/s3/policy.ts';
 import { testConnection } from '../src/core/s3/probe.ts';
 import type { AuthStage, Credentials, RunContext } from '../src/core/types.ts';
 import { assumedRole } from '../src/plugins/auth/assumedRole/index.ts';
-import { credentialProvider } from '../src/plugins/auth/provider.ts';
+import { credentialProvider } from '../src/core/auth.ts';
 import { s3Sink } from '../src/plugins/sink/s3/index.ts';
 import { type Moto, createBucket, createRole, createUser, s3Reader, startMoto } from './harness/moto.ts';
 

@@ -25,8 +25,10 @@ export const HELP = {
 Usage: edge-export <command> [options]
 
 Commands:
-  export     run one export from a JSON config and print a JSON summary
-  validate   check a config and its plugin manifest without exporting
+  export            run one export from a JSON config and print a JSON summary
+  validate          check a config and its plugin manifest without exporting
+  test-connection   probe every S3 permission an export needs; report each ok or missing
+  policy            print the least-privilege IAM permission policy (and role trust policy)
 
 Run "edge-export <command> --help" for a command's options.
 Exit codes: 0 success, 1 export failed, 2 bad usage or invalid configuration.
@@ -55,4 +57,27 @@ Options:
   -h, --help            this help
 
 ${CONFIG}`,
+  'test-connection': `Usage: edge-export test-connection --config <file>
+
+Probes, on a throwaway object under the destination folder: s3:ListBucket, s3:GetBucketLocation,
+s3:PutObject, s3:GetObject, s3:DeleteObject, s3:ListMultipartUploadParts, s3:AbortMultipartUpload.
+Prints each as ok or missing with the IAM action and resource to grant. Exit 0 when all are ok,
+1 when any is missing. Uses the config's sink/s3 plugin and its auth plugin.
+
+Options:
+  -c, --config <file>   export config (JSON) with a sink/s3 plugin
+  -h, --help            this help
+`,
+  policy: `Usage: edge-export policy --config <file> [--principal <arn>]
+
+Prints the least-privilege permission policy for the config's sink/s3 destination (bucket and
+folder; tagging, ACL and KMS permissions when the sink uses them) and, with an auth/assumedRole
+plugin, the role trust policy allowing the platform principal with the destination's external id.
+
+Options:
+  -c, --config <file>   export config (JSON) with a sink/s3 plugin
+      --principal <arn> platform principal allowed to assume the role
+                        (default: $EDGE_EXPORT_PLATFORM_PRINCIPAL_ARN)
+  -h, --help            this help
+`,
 } as const;

@@ -11,7 +11,7 @@ import { ConfigError, ExportError } from '../core/errors.ts';
 import type { ExportJob } from '../core/pipeline.ts';
 import type { Plugin } from '../core/plugin.ts';
 import { type Pipeline, type PluginManifest, pluginManifest, Registry } from '../core/registry.ts';
-import type { Row, RunContext, Runtime, SinkStage, SourceStage } from '../core/types.ts';
+import type { RunContext, Runtime, SinkStage, SourceStage } from '../core/types.ts';
 import { ruleMembership } from '../core/data/audience.ts';
 import { planAudienceExport } from '../core/data/export-plan.ts';
 import { compileMapping } from '../core/data/mapping.ts';
@@ -42,19 +42,26 @@ const SOURCE_BY_EXTENSION: Record<string, string> = {
   '.parquet': 'source/parquet',
 };
 
-/** Reads and validates `configPath`, builds the pipeline and opens the source. */
-export async function loadJob(
+export interface LoadedPipeline {
+  readonly config: ExportConfig;
+  readonly manifest: PluginManifest;
+  readonly registry: Registry;
+  readonly pipeline: Pipeline;
+  readonly runtime: Runtime;
+  readonly baseDir: string;
+}
+
+/** Reads and validates `configPath` and its plugin manifest, imports third-party modules, builds the pipeline. */
+export async function loadPipeline(
   configPath: string,
-  options: { env: Readonly<Record<string, string | undefined>>; dryRun?: boolean; statePath?: string },
-): Promise<LoadedJob> {
+  options: { env: Readonly<Record<string, string | undefined>> },
+): Promise<LoadedPipeline> {
   const config = parse(exportConfig, await readJson(configPath), 'export config');
   const baseDir = dirname(resolve(configPath));
   const { manifest, manifestDir } = await resolveManifest(config, baseDir);
   const registry = new Registry(nodePlugins());
   for (const module of manifest.modules ?? []) registry.register(...(await importPlugins(module, manifestDir)));
-  const host = { env: options.env };
-  const pipeline = registry.build(manifest, host);
-
+  const pipeline = registry.build(manifest, { env: options.env });
   const runtime: Runtime = {
     now: () => new Date(),
     uuid: () => crypto.randomUUID(),
@@ -63,6 +70,16 @@ export async function loadJob(
       log: (level, message, fields) => process.stderr.write(`${JSON.stringify({ level, message, ...fields })}\n`),
     }),
   };
+  return { config, manifest, registry, pipeline, runtime, baseDir };
+}
+
+/** Reads and validates `configPath`, builds the pipeline and opens the source. */
+export async function loadJob(
+  configPath: string,
+  options: { env: Readonly<Record<string, string | undefined>>; dryRun?: boolean; statePath?: string },
+): Promise<LoadedJob> {
+  const { config, manifest, registry, pipeline, runtime, baseDir } = await loadPipeline(configPath, options);
+  const host = { env: options.env };
   const source = pipeline.source ?? sourceFor(registry, config, host);
   const sourcePath = isAbsolute(config.source.path) ? config.source.path : resolve(baseDir, config.source.path);
   const blob = await openAsBlob(sourcePath).catch((error: NodeJS.ErrnoException) => {
@@ -77,7 +94,7 @@ export async function loadJob(
   const job: ExportJob = {
     destination: config.destination,
     output: config.output,
-    rows: rows as ReadableStream<Row>,
+    rows,
     ...((config.schema ?? schema) && { schema: config.schema ?? schema }),
     ...(config.audience && { audience: { id: config.audience.id, name: config.audience.name } }),
     ...(config.dataset && { dataset: config.dataset }),

@@ -5,7 +5,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, ExportError } from '../core/errors.ts';
 import { runExport } from '../core/pipeline.ts';
-import { loadJob } from './load.ts';
+import { loadJob, loadPipeline } from './load.ts';
+import { policies, runTestConnection, s3Destination } from './s3.ts';
 import { HELP } from './help.ts';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -52,6 +53,22 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
         io.out.write(`${JSON.stringify({ ...result, dryRun: args['dry-run'] ?? false, skipped: job.skipped() }, null, 2)}\n`);
         return EXIT.ok;
       }
+      case 'test-connection': {
+        if (!args.config) throw new UsageError('--config <file> is required');
+        const { manifest, pipeline, runtime, config } = await loadPipeline(args.config, { env: process.env });
+        const results = await runTestConnection(s3Destination(manifest, config.output?.folderPath ?? ''), pipeline, runtime);
+        const missing = results.filter((r) => !r.ok);
+        io.out.write(`${JSON.stringify({ ok: missing.length === 0, results }, null, 2)}\n`);
+        return missing.length === 0 ? EXIT.ok : EXIT.failed;
+      }
+      case 'policy': {
+        if (!args.config) throw new UsageError('--config <file> is required');
+        const { manifest, config } = await loadPipeline(args.config, { env: process.env });
+        const principal = args.principal ?? process.env.EDGE_EXPORT_PLATFORM_PRINCIPAL_ARN;
+        const documents = policies(s3Destination(manifest, config.output?.folderPath ?? ''), manifest, principal);
+        io.out.write(`${JSON.stringify(documents, null, 2)}\n`);
+        return EXIT.ok;
+      }
       default:
         throw new UsageError(`command "${command}" is not available`);
     }
@@ -69,6 +86,7 @@ function parseCommandArgs(args: readonly string[]) {
       config: { type: 'string', short: 'c' },
       'dry-run': { type: 'boolean' },
       state: { type: 'string' },
+      principal: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AuthStage } from '../../core/types.ts';
-import { credentialProvider } from './provider.ts';
+import type { AuthStage } from './types.ts';
+import { credentialProvider } from './auth.ts';
 
 const ctx = { now: () => new Date(0), uuid: () => 'u', fetch, runId: 'r', scheduledTime: new Date(0) };
 const stage = (name: string, id: string | null, seen: unknown[] = []): AuthStage => ({

@@ -2,9 +2,9 @@
  * Combines auth stages into the one credential provider the S3 client signs with: the first stage
  * that applies wins (auth's combination rule), and `forceRefresh` is passed through to it.
  */
-import { ExportError } from '../../core/errors.ts';
-import type { CredentialProvider } from '../../core/s3/client.ts';
-import type { AuthStage, RunContext } from '../../core/types.ts';
+import { ExportError } from './errors.ts';
+import type { CredentialProvider } from './s3/client.ts';
+import type { AuthStage, RunContext } from './types.ts';
 
 /**
  * A CredentialProvider over auth stages, bound to a run's context (its clock and fetch).

@@ -63,3 +63,18 @@ describe('trustPolicy', () => {
     expect(policyJson(policy)).toBe(golden('trust-policy.json'));
   });
 });
+
+describe('permissionPolicy extras', () => {
+  it('adds tagging, ACL and KMS permissions only when the sink uses them', () => {
+    const plain = permissionPolicy({ bucket: 'b', folderPath: 'f' });
+    expect(JSON.stringify(plain)).not.toMatch(/PutObjectTagging|PutObjectAcl|kms:/);
+    const full = permissionPolicy({ bucket: 'b', folderPath: 'f', tags: true, acl: true, kmsKeyId: '1234abcd', region: 'eu-west-1' });
+    expect(full.Statement[0]!.Action).toEqual(expect.arrayContaining(['s3:PutObjectTagging', 's3:PutObjectAcl']));
+    expect(full.Statement.at(-1)).toEqual({
+      Sid: 'EncryptWithKmsKey',
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: 'arn:aws:kms:eu-west-1:*:key/1234abcd',
+    });
+  });
+});

@@ -66,6 +66,15 @@ export interface PermissionPolicyInput {
   readonly folderPath: string;
   /** Limit s3:ListBucket to keys under the folder (an `s3:prefix` condition). Defaults to true. */
   readonly restrictListToFolder?: boolean;
+  /** The sink sets object tags: AWS then also checks s3:PutObjectTagging. */
+  readonly tags?: boolean;
+  /** The sink sets a canned ACL: AWS then also checks s3:PutObjectAcl. */
+  readonly acl?: boolean;
+  /** SSE-KMS key (id or ARN): uploads need kms:GenerateDataKey, multipart also kms:Decrypt. */
+  readonly kmsKeyId?: string;
+  /** Account and region to turn a bare KMS key id into an ARN; `*` when unknown. */
+  readonly kmsAccount?: string;
+  readonly region?: string;
 }
 
 /**
@@ -86,13 +95,19 @@ export function permissionPolicy(input: PermissionPolicyInput): PolicyDocument {
     Resource: bucketArn(input.bucket),
     ...(restrict && { Condition: { StringLike: { 's3:prefix': [`${iamLiteral(prefix)}*`] } } }),
   };
+  const objectActions: string[] = [...OBJECT_ACTIONS];
+  if (input.tags) objectActions.push('s3:PutObjectTagging');
+  if (input.acl) objectActions.push('s3:PutObjectAcl');
+  const kms: PolicyStatement[] = input.kmsKeyId
+    ? [{ Sid: 'EncryptWithKmsKey', Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: kmsKeyArn(input) }]
+    : [];
   return {
     Version: '2012-10-17',
     Statement: [
       {
         Sid: 'WriteObjects',
         Effect: 'Allow',
-        Action: [...OBJECT_ACTIONS],
+        Action: objectActions,
         Resource: objectArn(input.bucket, input.folderPath),
       },
       {
@@ -102,8 +117,17 @@ export function permissionPolicy(input: PermissionPolicyInput): PolicyDocument {
         Resource: bucketArn(input.bucket),
       },
       list,
+      ...kms,
     ],
   };
+}
+
+/** A KMS key id as an ARN (`arn:aws:kms:<region>:<account>:key/<id>`); ARNs and aliases pass through. */
+function kmsKeyArn(input: PermissionPolicyInput): string {
+  const id = input.kmsKeyId!;
+  if (id.startsWith('arn:')) return id;
+  const resource = id.startsWith('alias/') ? id : `key/${id}`;
+  return `arn:aws:kms:${input.region ?? '*'}:${input.kmsAccount ?? '*'}:${resource}`;
 }
 
 export interface TrustPolicyInput {

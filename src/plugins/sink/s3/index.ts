@@ -39,15 +39,21 @@ export interface S3SinkStage extends SinkStage {
  */
 export function s3Sink(input: S3SinkInput, deps: S3SinkDeps = {}): S3SinkStage {
   const options = parse(s3SinkOptions, input, 'sink/s3 options');
-  const credentials = deps.credentials ?? staticCredentials(options);
+  const fallback = staticCredentials(options);
   const target = {
     bucket: options.bucket,
     region: options.region,
     ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
     ...(options.forcePathStyle !== undefined && { forcePathStyle: options.forcePathStyle }),
   };
+  // Injected credentials first, then the pipeline's auth stages, then keys given in the options.
   const client = (ctx: RunContext) =>
-    new S3Client({ target, credentials, fetch: ctx.fetch, ...(deps.retry && { retry: deps.retry }) });
+    new S3Client({
+      target,
+      credentials: deps.credentials ?? ctx.credentials ?? fallback,
+      fetch: ctx.fetch,
+      ...(deps.retry && { retry: deps.retry }),
+    });
   const fullKey = (key: string) => joinKey(options.prefix, key);
   let regionChecked: Promise<void> | undefined;
   const checkRegion = (ctx: RunContext) => {
