@@ -58,9 +58,13 @@ describe('edge-export CLI', () => {
 
   it('exports the demo audience: rule, mapping, gzip CSV, split files and manifest', async () => {
     const { code, out, err } = await cli('export', '--config', join(dir, 'export.json'));
-    expect(err).toBe('');
     expect(code).toBe(0);
     const summary = JSON.parse(out);
+    // Not a terminal: plain progress lines on stderr, at least one per finished file.
+    const progress = err.trim().split('\n');
+    expect(progress.length).toBeGreaterThanOrEqual(summary.files.length);
+    for (const line of progress) expect(line).toMatch(/^rows [\d,]+ · [\d.]+ MiB · [\d,]+ rows\/s · files \d+ · [\d.]+ s$/);
+    expect(progress.at(-1)).toContain(`files ${summary.files.length}`);
     expect(summary.files.length).toBeGreaterThan(1);
     expect(summary.files.every((f: { rows: number }) => f.rows <= 100)).toBe(true);
     const folder = join(dir, 'out', 'exports/2026/11/26/vip-eu');

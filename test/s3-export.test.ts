@@ -117,7 +117,7 @@ describe('export to S3 with exactly the generated least-privilege policy', () =>
     ['csv-multipart', [{ use: 'format/csv', options: { escape: '"' } }], 400_000, 'csv'],
     ['json-gzip-multipart', [{ use: 'format/json' }, { use: 'compression/gzip', options: { level: 0 } }], 220_000, 'json.gz'],
   ])('%s: objects equal the bytes written and parse back to the rows', async (name, format, rows, extension) => {
-    const { code, out, err } = await cli('export', '--config', await config(name, format, user, rows));
+    const { code, out, err } = await cli('export', '--no-progress', '--config', await config(name, format, user, rows));
     expect(err).toBe('');
     expect(code).toBe(0);
     const summary = JSON.parse(out);

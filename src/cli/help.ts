@@ -42,6 +42,8 @@ Options:
   -c, --config <file>   export config (JSON), see below
       --dry-run         run the whole pipeline but store nothing: keys, rows and sizes only
       --state <file>    incremental state (read before, written after a successful run)
+      --no-progress     no progress on stderr (default: a live line on a terminal,
+                        a plain line every 10 s and per finished file otherwise)
   -h, --help            this help
 
 Environment:

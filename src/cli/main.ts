@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, ExportError } from '../core/errors.ts';
 import { runExport } from '../core/pipeline.ts';
 import { loadJob, loadPipeline } from './load.ts';
+import { progressReporter } from './progress.ts';
 import { policies, runTestConnection, s3Destination } from './s3.ts';
 import { HELP } from './help.ts';
 
@@ -48,7 +49,10 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
           io.out.write(`${JSON.stringify({ valid: true, plugins: job.pluginNames }, null, 2)}\n`);
           return EXIT.ok;
         }
-        const result = await runExport(job.pipeline, job.job, job.runtime, job.sink);
+        const progress = args.progress === false ? undefined : progressReporter({ out: io.err });
+        const result = await runExport(job.pipeline, { ...job.job, ...(progress && { onProgress: progress.onProgress }) }, job.runtime, job.sink).finally(
+          () => progress?.done(),
+        );
         await job.commit();
         io.out.write(`${JSON.stringify({ ...result, dryRun: args['dry-run'] ?? false, skipped: job.skipped() }, null, 2)}\n`);
         return EXIT.ok;
@@ -80,18 +84,21 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
 class UsageError extends Error {}
 
 function parseCommandArgs(args: readonly string[]) {
-  return parseArgs({
+  const { values } = parseArgs({
     args: [...args],
     options: {
       config: { type: 'string', short: 'c' },
       'dry-run': { type: 'boolean' },
       state: { type: 'string' },
       principal: { type: 'string' },
+      progress: { type: 'boolean' },
+      'no-progress': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
     allowPositionals: false,
-  }).values;
+  });
+  return { ...values, progress: values['no-progress'] ? false : values.progress };
 }
 
 function report(error: unknown, command: string, help: string, err: NodeJS.WritableStream): number {

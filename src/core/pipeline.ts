@@ -72,6 +72,18 @@ export interface ExportJob {
   /** The rows, in batches of any size (see `fromRows`/`batchRows` in streams.ts). */
   readonly rows: ReadableStream<RowBatch>;
   readonly signal?: AbortSignal;
+  /** Called as rows are written and bytes produced (for progress displays); must not throw. */
+  readonly onProgress?: (progress: ExportProgress) => void;
+}
+
+/** Running totals of an export in progress. */
+export interface ExportProgress {
+  /** Rows handed to the format so far. */
+  rows: number;
+  /** Bytes of finished output (after compression and encryption) so far. */
+  bytes: number;
+  /** Files completely published so far. */
+  files: number;
 }
 
 export interface ExportResult {
@@ -108,10 +120,14 @@ export async function runExport(pipeline: Pipeline, job: ExportJob, runtime: Run
   try {
     const rows = new BatchReader(reader);
     const schema = job.schema ?? inferSchema(await rows.peek());
+    const progress: ExportProgress = { rows: 0, bytes: 0, files: 0 };
+    const { onProgress } = job;
     let index = 1;
     do {
       const name = splitFileName(base, extensionsOf(pipeline), index);
-      published.push(await writeFile(pipeline, sink, ctx, { folder, name, schema, index, rows, split: output.split }));
+      published.push(await writeFile(pipeline, sink, ctx, { folder, name, schema, index, rows, split: output.split, progress, onProgress }));
+      progress.files++;
+      onProgress?.(progress);
       index++;
     } while (!(await rows.done()));
     const manifest = output.manifest && pipeline.manifest ? await writeManifest(pipeline, sink, ctx, folder, published) : undefined;
@@ -150,6 +166,8 @@ interface FilePlan {
   index: number;
   rows: BatchReader;
   split: { maxRows: number; maxBytes?: number | undefined };
+  progress: ExportProgress;
+  onProgress: ((progress: ExportProgress) => void) | undefined;
 }
 
 async function writeFile(pipeline: Pipeline, sink: SinkStage, ctx: NamingContext, plan: FilePlan): Promise<ExportedFile> {
@@ -168,6 +186,7 @@ async function writeFile(pipeline: Pipeline, sink: SinkStage, ctx: NamingContext
     tap((chunk) => {
       hash.update(chunk);
       size += chunk.byteLength;
+      plan.progress.bytes += chunk.byteLength;
     }),
   );
 
@@ -189,6 +208,8 @@ async function writeFile(pipeline: Pipeline, sink: SinkStage, ctx: NamingContext
       await Promise.race([writer.ready, uploadFailed]);
       writer.write(batch).catch(() => {});
       rows += batch.length;
+      plan.progress.rows += batch.length;
+      plan.onProgress?.(plan.progress);
     }
     await Promise.race([writer.close(), uploadFailed]);
   } catch (error) {
