@@ -1,6 +1,7 @@
 /**
  * Worker tests, run inside workerd by @cloudflare/vitest-pool-workers: the real D1 (with our
  * migrations applied), real Hono routing and Web Crypto of the Workers runtime. Offline: `cf: false`.
+ * S3 is moto with auth enforced, started in Node by the global setup (workerd may fetch 127.0.0.1).
  */
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
@@ -29,6 +30,8 @@ export default defineConfig(async () => {
     test: {
       include: ['test/worker/**/*.test.ts'],
       setupFiles: ['./test/worker/setup.ts'],
+      // Node side: moto with auth enforced; endpoint and keys reach the tests through inject('moto').
+      globalSetup: ['./test/worker/global-setup.ts'],
       testTimeout: 60_000,
       hookTimeout: 120_000,
     },

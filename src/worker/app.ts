@@ -4,11 +4,13 @@
  */
 import { Hono } from 'hono';
 import { requireToken } from './auth.ts';
+import { mountConsole } from './console/index.ts';
 import { toErrorResponse } from './errors.ts';
 import type { AppDeps, AppEnv } from './http.ts';
 import { openApiDocument } from './openapi.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { audienceRoutes } from './routes/audiences.ts';
+import { datasetRoutes, profileRoutes } from './routes/data.ts';
 import { dataflowRoutes } from './routes/dataflows.ts';
 import { destinationRoutes } from './routes/destinations.ts';
 import { runRoutes } from './routes/runs.ts';
@@ -16,15 +18,20 @@ import { webhookRoutes } from './routes/webhooks.ts';
 
 /** Builds the API; `deps.now` is injectable so tests can pin the clock. */
 export function createApp(deps: Partial<AppDeps> = {}): Hono<AppEnv> {
-  const resolved: AppDeps = { now: deps.now ?? (() => new Date()) };
+  const resolved: AppDeps = {
+    now: deps.now ?? (() => new Date()),
+    fetch: deps.fetch ?? ((input, init) => fetch(input, init)),
+  };
   const api = new Hono<AppEnv>()
     .use('*', requireToken)
     .route('/destinations', destinationRoutes(resolved))
     .route('/dataflows', dataflowRoutes(resolved))
     .route('/audiences', audienceRoutes(resolved))
+    .route('/profiles', profileRoutes(resolved))
+    .route('/datasets', datasetRoutes(resolved))
     .route('/runs', runRoutes());
 
-  const app = new Hono<AppEnv>().basePath('/v1');
+  const app = mountConsole(new Hono<AppEnv>()).basePath('/v1');
   app.onError((error, c) => {
     const { status, body } = toErrorResponse(error);
     // Log the code only: messages of unexpected errors may carry anything.

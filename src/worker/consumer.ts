@@ -69,6 +69,15 @@ async function consume(message: QueueMessage<RunMessage>, env: Env, deps: Consum
       skipped: outcome.skipped,
       files: outcome.files.length,
     });
+    const rate = skippedRate(outcome);
+    const threshold = flow?.skipped_rate_threshold;
+    if (threshold !== null && threshold !== undefined && rate > threshold)
+      await alert('run.skipped_rate', {
+        skippedRate: rate,
+        threshold,
+        rows: outcome.rows,
+        skipped: outcome.skipped,
+      });
   } catch (thrown) {
     const error = describeError(thrown);
     if (RETRYABLE.has(String(error.code)) && message.attempts < MAX_ATTEMPTS) {
@@ -79,6 +88,13 @@ async function consume(message: QueueMessage<RunMessage>, env: Env, deps: Consum
     await alert('run.failed', { error });
   }
   message.ack();
+}
+
+/** Skipped rows as a share of the rows read (exported + skipped); 0 for an empty run. */
+export function skippedRate(outcome: RunOutcome): number {
+  const skipped = Object.values(outcome.skipped).reduce((sum, n) => sum + n, 0);
+  const read = outcome.rows + skipped;
+  return read === 0 ? 0 : skipped / read;
 }
 
 /** What a run records about its failure: code, message, plugin and stage; never a cause chain or stack. */

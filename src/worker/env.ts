@@ -65,6 +65,8 @@ export interface Env {
   readonly EDGE_EXPORT_AWS_ACCESS_KEY_ID?: string;
   readonly EDGE_EXPORT_AWS_SECRET_ACCESS_KEY?: string;
   readonly EDGE_EXPORT_AWS_SESSION_TOKEN?: string;
+  /** ARN of that platform identity: the principal of generated trust policies. */
+  readonly PLATFORM_PRINCIPAL_ARN?: string;
 }
 
 /** The endpoint policy the environment asks for. */

@@ -12,7 +12,8 @@ export type ApiErrorCode =
   | 'CONFLICT'
   | 'BAD_REQUEST'
   | 'WEBHOOK_REFUSED'
-  | 'REPLAYED';
+  | 'REPLAYED'
+  | 'ROWS_INVALID';
 
 /** An HTTP-level refusal with a stable code. */
 export class ApiError extends Error {

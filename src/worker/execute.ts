@@ -13,17 +13,18 @@ import {
 } from '../core/data/audience.ts';
 import { datasetExportFolder, planDatasetExport } from '../core/data/dataset-export.ts';
 import { compileMapping } from '../core/data/mapping.ts';
-import { type AudienceExportState, type DatasetExportState, pages } from '../core/data/store.ts';
+import { type AudienceExportState, type DatasetExportState, pageBatches, pages } from '../core/data/store.ts';
 import { ExportError } from '../core/errors.ts';
 import { runExport } from '../core/pipeline.ts';
-import { type Pipeline, Registry } from '../core/registry.ts';
+import { Registry } from '../core/registry.ts';
 import { compileRule } from '../core/rules/index.ts';
 import { checkEndpoint } from '../core/security/ssrf.ts';
-import type { Row, RunContext, Runtime, Schema } from '../core/types.ts';
+import type { RowBatch, RunContext, Runtime, Schema } from '../core/types.ts';
 import { parse } from '../core/validate.ts';
 import { builtinPlugins } from '../plugins/index.ts';
 import { s3Sink, s3SinkOptions, type UploadStateStore } from '../plugins/sink/s3/index.ts';
 import { type StoredDestination, openDestination } from './destination-secrets.ts';
+import { authEntry, firstCredentials, platformEnv } from './s3-access.ts';
 import { endpointPolicy, type Env } from './env.ts';
 import { type D1DataReader, d1DataReader } from './store/data.ts';
 import { json } from './store/db.ts';
@@ -36,13 +37,19 @@ interface Subject {
   readonly dataset?: { id: string };
   readonly folderPath?: string;
   readonly schema: Schema;
-  readonly rows: ReadableStream<Row>;
+  readonly rows: ReadableStream<RowBatch>;
   skipped(): Record<string, number>;
   commit(): Promise<unknown>;
 }
 
+/** What the runner takes from the outside world; tests inject a fetch that fails mid-upload. */
+export interface ExecuteDeps {
+  readonly fetch?: typeof fetch;
+  readonly now?: () => Date;
+}
+
 /** Exports one run; throws ExportError (recorded on the run) when anything fails. */
-export async function executeRun(env: Env, run: RunRow): Promise<RunOutcome> {
+export async function executeRun(env: Env, run: RunRow, deps: ExecuteDeps = {}): Promise<RunOutcome> {
   const flow = await getDataflow(env.DB, run.org_id, run.dataflow_id);
   const row = flow && (await getDestination(env.DB, run.org_id, flow.destination_id));
   if (!flow || !row)
@@ -50,14 +57,14 @@ export async function executeRun(env: Env, run: RunRow): Promise<RunOutcome> {
   const destination = await openDestination(env, row);
   const pipeline = new Registry(builtinPlugins).build(pluginManifest(destination), { env: platformEnv(env) });
   const runtime: Runtime = {
-    now: () => new Date(),
+    now: deps.now ?? (() => new Date()),
     uuid: () => crypto.randomUUID(),
-    fetch: (input, init) => fetch(input, init),
+    fetch: deps.fetch ?? ((input, init) => fetch(input, init)),
   };
   const scheduledTime = new Date(run.scheduled_time);
   const ctx: RunContext = { ...runtime, runId: run.id, scheduledTime };
   const sink = s3Sink(parse(s3SinkOptions, sinkOptions(env, destination), 'destination'), {
-    credentials: (opts) => firstCredentials(pipeline, ctx, opts),
+    credentials: (opts) => firstCredentials(pipeline.auth, ctx, opts),
     uploads: multipartStore(env, run),
   });
   const reader = d1DataReader(env.DB, run.org_id);
@@ -95,17 +102,6 @@ export async function executeRun(env: Env, run: RunRow): Promise<RunOutcome> {
 
 /** The plugin manifest a destination stands for. */
 export function pluginManifest(d: StoredDestination): { plugins: { use: string; options?: unknown }[] } {
-  const auth =
-    d.auth.method === 'accessKey'
-      ? {
-          use: 'auth/accessKey',
-          options: {
-            accessKeyId: d.auth.accessKeyId,
-            secretAccessKey: d.auth.secretAccessKey,
-            ...(d.auth.sessionToken && { sessionToken: d.auth.sessionToken }),
-          },
-        }
-      : { use: 'auth/assumedRole', options: { roleArn: d.auth.roleArn, externalId: d.externalId } };
   return {
     plugins: [
       { use: `format/${d.fileType}`, options: d.formatOptions },
@@ -114,7 +110,7 @@ export function pluginManifest(d: StoredDestination): { plugins: { use: string; 
       { use: 'naming/segment', options: {} },
       { use: 'naming/date', options: {} },
       ...(d.manifest ? [{ use: 'manifest/json', options: {} }] : []),
-      auth,
+      authEntry(d),
     ],
   };
 }
@@ -130,35 +126,26 @@ function sinkOptions(env: Env, d: StoredDestination): Record<string, unknown> {
   };
 }
 
-function platformEnv(env: Env): Record<string, string | undefined> {
-  return {
-    EDGE_EXPORT_AWS_ACCESS_KEY_ID: env.EDGE_EXPORT_AWS_ACCESS_KEY_ID,
-    EDGE_EXPORT_AWS_SECRET_ACCESS_KEY: env.EDGE_EXPORT_AWS_SECRET_ACCESS_KEY,
-    EDGE_EXPORT_AWS_SESSION_TOKEN: env.EDGE_EXPORT_AWS_SESSION_TOKEN,
-  };
-}
-
-async function firstCredentials(pipeline: Pipeline, ctx: RunContext, opts?: { forceRefresh?: boolean }) {
-  for (const auth of pipeline.auth) {
-    const credentials = await auth.credentials(ctx, opts);
-    if (credentials) return credentials;
-  }
-  throw new ExportError('AUTH_FAILED', 'No auth method of the destination applies', { stage: 'auth' });
+/** An in-flight upload as the run row keeps it: resume needs the id; the parts show progress. */
+interface PersistedUpload {
+  readonly uploadId: string;
+  readonly parts: readonly { partNumber: number; etag: string; size: number }[];
 }
 
 /**
- * In-flight multipart uploads of a run, persisted in the run row. One consumer holds a run at a time
+ * In-flight multipart uploads of a run, persisted in the run row (upload id and part ETags). One consumer holds a run at a time
  * (lease), so writes are serialised here rather than in SQL.
  */
 function multipartStore(env: Env, run: RunRow): UploadStateStore {
-  const uploads = new Map(Object.entries(json<Record<string, { uploadId: string }>>(run.multipart) ?? {}));
+  const uploads = new Map(Object.entries(json<Record<string, PersistedUpload>>(run.multipart) ?? {}));
   let chain = Promise.resolve();
   const persist = () =>
     (chain = chain.then(() => saveMultipart(env.DB, run.id, Object.fromEntries(uploads))));
   return {
     get: async (key) => uploads.get(key),
     put: async (state) => {
-      uploads.set(state.key, { uploadId: state.uploadId });
+      const parts = state.parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, size: p.size }));
+      uploads.set(state.key, { uploadId: state.uploadId, parts });
       await persist();
     },
     delete: async (key) => {
@@ -212,7 +199,7 @@ async function subjectsOf(
     const previous = (await reader.getExportState(key)) as AudienceExportState | undefined;
     const plan = planAudienceExport({
       membership,
-      profiles: () => pages((request) => reader.listProfiles(request)),
+      profiles: () => pageBatches((request) => reader.listProfiles(request)),
       mapping,
       now,
       mode,

@@ -12,9 +12,11 @@ export interface AppEnv {
 }
 export type Ctx = Context<AppEnv>;
 
-/** What the routes need from the outside world; injected so tests control time. */
+/** What the routes need from the outside world; injected so tests control time and the network. */
 export interface AppDeps {
   readonly now: () => Date;
+  /** Outbound requests (test connection); defaults to the global fetch. */
+  readonly fetch: typeof fetch;
 }
 
 /** Parses the JSON body with `schema`, or throws a ConfigError naming every bad field. */

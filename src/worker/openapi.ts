@@ -1,7 +1,10 @@
 /** The OpenAPI 3.1 document of /v1, generated from the same valibot schemas that validate requests. */
 import { toJsonSchema } from '@valibot/to-json-schema';
 import type * as v from 'valibot';
+import { datasetRecordSchema, datasetSchema } from '../core/data/model.ts';
 import { scheduleSchema } from '../core/schedule/model.ts';
+import { dataPaths } from './openapi-data.ts';
+import { profileInputSchema } from './records.ts';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from './routes/webhooks.ts';
 import { audienceSchema, dataflowSchema, destinationSchema, organizationSchema } from './schemas.ts';
 
@@ -93,12 +96,16 @@ export function openApiDocument(): Record<string, unknown> {
         Audience: convert(audienceSchema),
         Schedule: convert(scheduleSchema),
         Organization: convert(organizationSchema),
+        Profile: convert(profileInputSchema),
+        Dataset: convert(datasetSchema),
+        DatasetRecord: convert(datasetRecordSchema),
       },
     },
     paths: {
       ...crud('destinations', 'DestinationCreate', 'DestinationUpdate'),
       ...crud('dataflows', 'Dataflow'),
       ...crud('audiences', 'Audience'),
+      ...dataPaths(),
       '/dataflows/{id}/run': {
         post: {
           summary: 'Export now: enqueue a run',

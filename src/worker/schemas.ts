@@ -115,6 +115,24 @@ export const dataflowSchema = v.pipe(
       'full',
     ),
     alertWebhook: v.optional(httpsUrl('alertWebhook')),
+    /** Signs alert bodies (HMAC-SHA256, like inbound webhooks); write-only. Omitted keeps it, null clears it. */
+    alertSecret: v.optional(
+      v.nullable(
+        v.pipe(
+          v.string('alertSecret: expected a string'),
+          v.minLength(16, 'alertSecret: at least 16 characters'),
+          v.maxLength(256, 'alertSecret: at most 256 characters'),
+        ),
+      ),
+    ),
+    /** Alert when skipped rows exceed this share (0–1) of the rows read. */
+    skippedRateThreshold: v.optional(
+      v.pipe(
+        v.number('skippedRateThreshold: expected a number between 0 and 1'),
+        v.minValue(0, 'skippedRateThreshold: expected a number between 0 and 1'),
+        v.maxValue(1, 'skippedRateThreshold: expected a number between 0 and 1'),
+      ),
+    ),
     enabled: v.optional(v.boolean('enabled: expected true or false'), true),
   }),
   v.forward(

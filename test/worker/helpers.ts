@@ -46,12 +46,17 @@ export async function call(
     raw?: string;
     headers?: Record<string, string>;
     now?: () => Date;
+    fetch?: typeof fetch;
   } = {},
 ): Promise<Call> {
-  const app = createApp(options.now ? { now: options.now } : {});
+  const app = createApp({
+    ...(options.now && { now: options.now }),
+    ...(options.fetch && { fetch: options.fetch }),
+  });
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
-  if (options.body !== undefined || options.raw !== undefined) headers['Content-Type'] = 'application/json';
+  if ((options.body !== undefined || options.raw !== undefined) && !('Content-Type' in headers))
+    headers['Content-Type'] = 'application/json';
   const init: RequestInit = { method, headers };
   if (options.raw !== undefined) init.body = options.raw;
   else if (options.body !== undefined) init.body = JSON.stringify(options.body);

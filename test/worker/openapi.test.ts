@@ -10,8 +10,19 @@ describe('GET /v1/openapi.json', () => {
     expect(destination.required).toEqual(expect.arrayContaining(['name', 'bucket', 'auth']));
     expect(destination.properties.fileType.enum).toEqual(['csv', 'json', 'parquet']);
     expect(res.body.components.schemas.Schedule.properties.frequency.enum).toContain('hourly');
+    expect(res.body.components.schemas.Profile.required).toEqual(['id']);
+    expect(res.body.components.schemas.Dataflow.properties.skippedRateThreshold.maximum).toBe(1);
     expect(Object.keys(res.body.paths)).toEqual(
-      expect.arrayContaining(['/destinations', '/dataflows/{id}/run', '/webhooks/{id}']),
+      expect.arrayContaining([
+        '/destinations',
+        '/dataflows/{id}/run',
+        '/webhooks/{id}',
+        '/profiles',
+        '/datasets/{id}/records',
+        '/audiences/{id}/members',
+        '/destinations/{id}/test',
+        '/destinations/{id}/policies',
+      ]),
     );
   });
 });

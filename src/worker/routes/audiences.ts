@@ -1,8 +1,11 @@
 /** /v1/audiences: rule audiences (the rule text is parsed before it is stored) and upload audiences. */
 import { Hono } from 'hono';
+import type { Audience } from '../../core/data/model.ts';
+import type { DataStore } from '../../core/data/store.ts';
+import { importUpload } from '../../core/data/upload.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { RuleSyntaxError, compileRule } from '../../core/rules/index.ts';
-import { notFound } from '../errors.ts';
+import { ApiError, notFound } from '../errors.ts';
 import { type AppDeps, type AppEnv, body, pageQuery } from '../http.ts';
 import { type AudienceInput, audienceSchema } from '../schemas.ts';
 import {
@@ -13,6 +16,7 @@ import {
   page,
   updateAudience,
 } from '../store/resources.ts';
+import { d1UploadWriter, uploadMemberCount } from '../store/writes.ts';
 
 /** Routes of /v1/audiences. */
 export function audienceRoutes(deps: AppDeps) {
@@ -29,13 +33,41 @@ export function audienceRoutes(deps: AppDeps) {
     .get('/:id', async (c) => {
       const row = await getAudience(c.env.DB, c.get('orgId'), c.req.param('id'));
       if (!row) throw notFound('audience', c.req.param('id'));
-      return c.json(present(row));
+      const members =
+        row.kind === 'upload' ? await uploadMemberCount(c.env.DB, row.org_id, row.id) : undefined;
+      return c.json({ ...present(row), ...(members !== undefined && { members }) });
     })
     .put('/:id', async (c) => {
       const input = checkRule(await body(c, audienceSchema, 'audience'));
       if (!(await updateAudience(c.env.DB, c.get('orgId'), c.req.param('id'), input, deps.now())))
         throw notFound('audience', c.req.param('id'));
       return c.json(present((await getAudience(c.env.DB, c.get('orgId'), c.req.param('id')))!));
+    })
+    .post('/:id/members', async (c) => {
+      const orgId = c.get('orgId');
+      const row = await getAudience(c.env.DB, orgId, c.req.param('id'));
+      if (!row) throw notFound('audience', c.req.param('id'));
+      if (row.kind !== 'upload')
+        throw new ApiError(409, 'CONFLICT', 'Only audiences of kind "upload" take uploaded members');
+      const type = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim();
+      if (type !== 'text/csv')
+        throw new ApiError(400, 'BAD_REQUEST', `Content-Type: expected text/csv, received "${type}"`);
+      const result = await importUpload(
+        uploadStore(c.env.DB, orgId, row, deps.now()),
+        row.id,
+        c.req.raw.body ?? '',
+      );
+      if (!result.ok)
+        throw new ApiError(
+          400,
+          'ROWS_INVALID',
+          `${result.errorCount} row(s) are invalid; nothing was imported`,
+          {
+            errorCount: result.errorCount,
+            errors: result.errors,
+          },
+        );
+      return c.json({ imported: result.imported, rows: result.rows });
     })
     .delete('/:id', async (c) => {
       if (!(await deleteAudience(c.env.DB, c.get('orgId'), c.req.param('id'))))
@@ -57,6 +89,16 @@ function checkRule(input: AudienceInput): AudienceInput {
     );
   }
   return input;
+}
+
+/** The two store operations an upload needs, over D1 (importUpload reads nothing else). */
+function uploadStore(db: AppEnv['Bindings']['DB'], orgId: string, row: AudienceRow, now: Date): DataStore {
+  const audience: Audience = { id: row.id, name: row.name, kind: 'upload' };
+  const store: Pick<DataStore, 'getAudience' | 'writeUploadMembers'> = {
+    getAudience: async (id) => (id === row.id ? audience : undefined),
+    writeUploadMembers: async (id) => d1UploadWriter(db, orgId, id, now),
+  };
+  return store as DataStore;
 }
 
 function present(row: AudienceRow): Record<string, unknown> {

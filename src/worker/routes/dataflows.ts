@@ -21,6 +21,7 @@ import {
   getDestination,
   insertDataflow,
   page,
+  setAlertSecret,
   updateDataflow,
 } from '../store/resources.ts';
 import { getRun, insertRun } from '../store/runs.ts';
@@ -30,11 +31,13 @@ export function dataflowRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
     .post('/', async (c) => {
       const orgId = c.get('orgId');
-      const cols = await columns(c.env, orgId, await body(c, dataflowSchema, 'dataflow'));
+      const input = await body(c, dataflowSchema, 'dataflow');
+      const cols = await columns(c.env, orgId, input);
       const webhookSecret = `whsec_${toBase64Url(crypto.getRandomValues(new Uint8Array(32)))}`;
       const id = newId('dfl');
       const sealed = await sealSecret(c.env.SECRETS_KEY, webhookSecret, webhookSecretContext(id));
       await insertDataflow(c.env.DB, orgId, id, cols, sealed, deps.now());
+      await storeAlertSecret(c.env, orgId, id, input.alertSecret);
       // The webhook secret is shown once, here; afterwards only its existence is.
       return c.json({ ...present((await getDataflow(c.env.DB, orgId, id))!), webhookSecret }, 201);
     })
@@ -47,13 +50,9 @@ export function dataflowRoutes(deps: AppDeps) {
       const orgId = c.get('orgId');
       const id = c.req.param('id');
       await mustGet(c.env, orgId, id);
-      await updateDataflow(
-        c.env.DB,
-        orgId,
-        id,
-        await columns(c.env, orgId, await body(c, dataflowSchema, 'dataflow')),
-        deps.now(),
-      );
+      const input = await body(c, dataflowSchema, 'dataflow');
+      await updateDataflow(c.env.DB, orgId, id, await columns(c.env, orgId, input), deps.now());
+      await storeAlertSecret(c.env, orgId, id, input.alertSecret);
       return c.json(present(await mustGet(c.env, orgId, id)));
     })
     .delete('/:id', async (c) => {
@@ -153,8 +152,26 @@ async function columns(env: Env, orgId: string, input: DataflowInput): Promise<D
     naming: JSON.stringify(input.naming),
     export_mode: input.exportMode,
     alert_webhook: input.alertWebhook ?? null,
+    skipped_rate_threshold: input.skippedRateThreshold ?? null,
     enabled: input.enabled ? 1 : 0,
   };
+}
+
+/** Seals and stores an alert secret; undefined keeps the stored one, null removes it. */
+async function storeAlertSecret(
+  env: Env,
+  orgId: string,
+  id: string,
+  secret: string | null | undefined,
+): Promise<void> {
+  if (secret === undefined) return;
+  const sealed = secret === null ? null : await sealSecret(env.SECRETS_KEY, secret, alertSecretContext(id));
+  await setAlertSecret(env.DB, orgId, id, sealed);
+}
+
+/** Binds a dataflow's sealed alert secret to its id. */
+export function alertSecretContext(dataflowId: string): string {
+  return `${dataflowId}:alertSecret`;
 }
 
 /** Binds a dataflow's sealed webhook secret to its id. */
@@ -162,7 +179,7 @@ export function webhookSecretContext(dataflowId: string): string {
   return `${dataflowId}:webhookSecret`;
 }
 
-/** The API view of a dataflow; the webhook secret is never part of it. */
+/** The API view of a dataflow; the webhook and alert secrets are never part of it. */
 export function present(row: DataflowRow): Record<string, unknown> {
   const audienceIds = json<string[]>(row.audience_ids) ?? [];
   return {
@@ -176,6 +193,8 @@ export function present(row: DataflowRow): Record<string, unknown> {
     naming: json(row.naming),
     exportMode: row.export_mode,
     ...(row.alert_webhook !== null && { alertWebhook: row.alert_webhook }),
+    alertSigned: row.alert_secret !== null,
+    ...(row.skipped_rate_threshold !== null && { skippedRateThreshold: row.skipped_rate_threshold }),
     enabled: row.enabled === 1,
     webhookUrl: `/v1/webhooks/${row.id}`,
     createdAt: row.created_at,

@@ -2,11 +2,18 @@
 import { Hono } from 'hono';
 import * as v from 'valibot';
 import { ConfigError } from '../../core/errors.ts';
+import { testConnection } from '../../core/s3/probe.ts';
 import { toConfigIssues } from '../../core/validate.ts';
 import { builtinPlugins } from '../../plugins/index.ts';
-import { type StoredDestination, presentDestination, sealDestination } from '../destination-secrets.ts';
+import {
+  type StoredDestination,
+  openDestination,
+  presentDestination,
+  sealDestination,
+} from '../destination-secrets.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { type AppDeps, type AppEnv, body, pageQuery } from '../http.ts';
+import { destinationClient, destinationPolicies } from '../s3-access.ts';
 import { type DestinationInput, destinationSchema } from '../schemas.ts';
 import { newId } from '../store/db.ts';
 import {
@@ -62,6 +69,27 @@ export function destinationRoutes(deps: AppDeps) {
       );
       await updateDestination(DB, orgId, id, input.name, JSON.stringify(stored), deps.now());
       return c.json(presentDestination((await getDestination(DB, orgId, id))!));
+    })
+    .post('/:id/test', async (c) => {
+      const row = await getDestination(c.env.DB, c.get('orgId'), c.req.param('id'));
+      if (!row) throw notFound('destination', c.req.param('id'));
+      const destination = await openDestination(c.env, row);
+      const now = deps.now();
+      const ctx = {
+        now: deps.now,
+        uuid: () => crypto.randomUUID(),
+        fetch: deps.fetch,
+        runId: newId('probe'),
+        scheduledTime: now,
+      };
+      const client = destinationClient(c.env, destination, ctx);
+      const results = await testConnection({ client, folderPath: destination.folderPath });
+      return c.json({ ok: results.every((r) => r.ok), testedAt: now.toISOString(), results });
+    })
+    .get('/:id/policies', async (c) => {
+      const row = await getDestination(c.env.DB, c.get('orgId'), c.req.param('id'));
+      if (!row) throw notFound('destination', c.req.param('id'));
+      return c.json(destinationPolicies(c.env, JSON.parse(row.config) as StoredDestination));
     })
     .delete('/:id', async (c) => {
       const outcome = await deleteDestination(c.env.DB, c.get('orgId'), c.req.param('id'));

@@ -182,6 +182,7 @@ export interface DataflowRow {
   export_mode: 'full' | 'incremental';
   alert_webhook: string | null;
   alert_secret: string | null;
+  skipped_rate_threshold: number | null;
   webhook_secret: string;
   enabled: number;
   scheduled_through: string | null;
@@ -201,6 +202,7 @@ export type DataflowColumns = Pick<
   | 'naming'
   | 'export_mode'
   | 'alert_webhook'
+  | 'skipped_rate_threshold'
   | 'enabled'
 >;
 const DATAFLOW_COLUMNS = [
@@ -213,6 +215,7 @@ const DATAFLOW_COLUMNS = [
   'naming',
   'export_mode',
   'alert_webhook',
+  'skipped_rate_threshold',
   'enabled',
 ] as const;
 
@@ -253,6 +256,16 @@ export async function updateDataflow(
   const sets = DATAFLOW_COLUMNS.map((c) => `${c} = ?`).join(', ');
   const sql = `UPDATE dataflows SET ${sets}, updated_at = ? WHERE org_id = ? AND id = ?`;
   return (await run(db, sql, ...DATAFLOW_COLUMNS.map((c) => cols[c]), now.toISOString(), orgId, id)) === 1;
+}
+
+/** Stores the sealed alert secret (or clears it with null). */
+export async function setAlertSecret(
+  db: D1Database,
+  orgId: string,
+  id: string,
+  sealed: string | null,
+): Promise<void> {
+  await run(db, 'UPDATE dataflows SET alert_secret = ? WHERE org_id = ? AND id = ?', sealed, orgId, id);
 }
 
 export async function deleteDataflow(db: D1Database, orgId: string, id: string): Promise<boolean> {

@@ -1,0 +1,124 @@
+/**
+ * The Worker on this machine, offline: bundled in memory by esbuild with the conditions wrangler uses, run by
+ * Miniflare (workerd) with a local D1 persisted under the state folder, the EXPORTS queue delivered
+ * to the Worker's own consumer, and the D1 migrations applied (recorded in `d1_migrations`, the table
+ * wrangler uses). Node-only: used by `npm start`, never by the Worker itself.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { Miniflare } from 'miniflare';
+
+export interface LocalWorker {
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string;
+  readonly adminToken: string;
+  /** Runs the cron handler once, as Cloudflare would on a trigger. */
+  tick(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface LocalSecrets {
+  SECRETS_KEY: string;
+  ADMIN_TOKEN: string;
+}
+
+/** Bundles and starts the Worker; `state` holds the D1 data and the local secrets. */
+export async function startLocalWorker(root: string, state: string, port: number): Promise<LocalWorker> {
+  const built = await build({
+    entryPoints: [join(root, 'src/worker/index.ts')],
+    outfile: 'index.js',
+    write: false,
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['browser', 'module', 'main'],
+    external: ['cloudflare:*', 'node:*'],
+    logLevel: 'error',
+  });
+  const secrets = await localSecrets(state);
+  const mf = new Miniflare({
+    // In memory: workerd refuses module paths outside its working directory.
+    modules: [{ type: 'ESModule', path: 'index.js', contents: built.outputFiles[0]!.text }],
+    compatibilityDate: await compatibilityDate(root),
+    host: '127.0.0.1',
+    port,
+    cf: false,
+    d1Databases: { DB: 'edge-export-local' },
+    d1Persist: join(state, 'd1'),
+    queueProducers: { EXPORTS: 'edge-export-runs' },
+    queueConsumers: { 'edge-export-runs': { maxBatchSize: 1, maxBatchTimeout: 1, maxRetries: 3 } },
+    bindings: { ...secrets, ALLOW_LOOPBACK_ENDPOINTS: 'true', MAX_CATCH_UP: '3' },
+  });
+  try {
+    const url = (await mf.ready).origin;
+    await applyMigrations(mf, join(root, 'migrations'));
+    return {
+      url,
+      adminToken: secrets.ADMIN_TOKEN,
+      tick: async () => {
+        const worker = await mf.getWorker();
+        await worker.scheduled({ scheduledTime: new Date(), cron: '*/5 * * * *' });
+      },
+      stop: () => mf.dispose(),
+    };
+  } catch (error) {
+    await mf.dispose();
+    throw error;
+  }
+}
+
+/** A local AES key and admin token, generated once and kept in the state folder (never committed). */
+async function localSecrets(state: string): Promise<LocalSecrets> {
+  const file = join(state, 'secrets.json');
+  if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as LocalSecrets;
+  const secrets = {
+    SECRETS_KEY: randomBytes(32).toString('base64'),
+    ADMIN_TOKEN: randomBytes(24).toString('base64url'),
+  };
+  await mkdir(state, { recursive: true });
+  await writeFile(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  return secrets;
+}
+
+async function compatibilityDate(root: string): Promise<string> {
+  const toml = await readFile(join(root, 'wrangler.toml'), 'utf8');
+  const match = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml);
+  if (!match) throw new Error('wrangler.toml has no compatibility_date');
+  return match[1]!;
+}
+
+/** Applies migrations/*.sql not yet recorded, in name order, each in one batch. */
+async function applyMigrations(mf: Miniflare, dir: string): Promise<void> {
+  const db = await mf.getD1Database('DB');
+  await db
+    .prepare(
+      'CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)',
+    )
+    .run();
+  const applied = new Set(
+    (await db.prepare('SELECT name FROM d1_migrations').all<{ name: string }>()).results.map((r) => r.name),
+  );
+  for (const name of (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort()) {
+    if (applied.has(name)) continue;
+    const statements = splitSql(await readFile(join(dir, name), 'utf8')).map((sql) => db.prepare(sql));
+    statements.push(db.prepare('INSERT INTO d1_migrations (name) VALUES (?)').bind(name));
+    await db.batch(statements);
+  }
+}
+
+/** Statements of a migration file: whole-line `--` comments dropped, split at `;` ending a line. */
+export function splitSql(text: string): string[] {
+  const code = text
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('--'))
+    .join('\n');
+  return code
+    .split(/;\s*(?:\n|$)/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

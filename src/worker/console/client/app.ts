@@ -1,0 +1,118 @@
+/** Browser module `app.js`: sign-in, navigation, the hash router, and the small Audiences page. */
+export const APP_JS = String.raw`
+import { api, ApiError, listAll, session, whenUnauthorized } from './api.js';
+import { busy, clearIssues, field, fill, formatTime, h, heading, showIssues, status, val } from './ui.js';
+
+const main = document.getElementById('main');
+const nav = document.getElementById('nav');
+const signout = document.getElementById('signout');
+const SECTIONS = [['destinations', 'Destinations'], ['dataflows', 'Dataflows'], ['runs', 'Runs'], ['audiences', 'Audiences']];
+const VIEWS = {
+  destinations: () => import('./destinations.js'),
+  dataflows: () => import('./dataflows.js'),
+  runs: () => import('./runs.js'),
+};
+
+/** Each view may return a cleanup (stop polling) run when the user navigates away. */
+let cleanup;
+
+async function route() {
+  if (cleanup) cleanup();
+  cleanup = undefined;
+  if (!session.token()) return signIn();
+  const [path, query] = location.hash.replace(/^#\/?/, '').split('?');
+  const [first, id] = path.split('/');
+  const section = first || 'destinations';
+  showNav(section);
+  try {
+    if (section === 'audiences') await audiences();
+    else if (VIEWS[section]) cleanup = await (await VIEWS[section]()).render(main, id, new URLSearchParams(query));
+    else fill(main, heading('Not found'), h('p', {}, 'No page at ' + location.hash));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return;
+    fill(main, heading('Something went wrong'), h('p', { class: 'error-text' }, error.message));
+  }
+  main.querySelector('h1')?.focus();
+}
+
+function showNav(current) {
+  nav.hidden = false;
+  signout.hidden = false;
+  fill(nav, h('ul', {}, SECTIONS.map(([key, label]) =>
+    h('li', {}, h('a', { href: '#/' + key, 'aria-current': key === current ? 'page' : undefined }, label)))));
+}
+
+function signIn(message) {
+  nav.hidden = true;
+  signout.hidden = true;
+  const form = h('form', { novalidate: true, 'aria-labelledby': 'signin-title' },
+    field({ id: 'token', label: 'API token', path: 'token', type: 'password',
+      hint: 'The eex_… token of your organization. It is kept in this tab only (sessionStorage) and sent as a bearer token.',
+      attrs: { autocomplete: 'current-password', required: true } }),
+    h('button', { type: 'submit' }, 'Sign in'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const token = val('token');
+    const button = form.querySelector('button');
+    await busy(button, async () => {
+      try {
+        if (!token) throw new ApiError(400, { message: 'Enter your API token', issues: [{ path: 'token', message: 'Enter your API token' }] });
+        await api('GET', '/destinations?limit=1', undefined, token);
+        session.signIn(token);
+        status('Signed in', 'ok');
+        if (!location.hash || location.hash === '#/') location.hash = '#/destinations';
+        else route();
+      } catch (error) {
+        const issue = error.status === 401 ? 'That token was not accepted: check it is complete and not revoked' : error.message;
+        showIssues(form, { issues: [{ path: 'token', message: issue }] });
+        document.getElementById('token').focus();
+      }
+    });
+  });
+  fill(main, h('h1', { id: 'signin-title', tabindex: '-1' }, 'Sign in to edge-export'), message && h('p', { class: 'notice' }, message), form);
+  document.title = 'Sign in · edge-export';
+  main.querySelector('h1').focus();
+}
+
+async function audiences() {
+  const list = await listAll('/audiences');
+  const form = h('form', { novalidate: true, 'aria-labelledby': 'new-audience' },
+    h('h2', { id: 'new-audience' }, 'New rule audience'),
+    field({ id: 'aud-name', label: 'Name', path: 'name' }),
+    field({ id: 'aud-rule', label: 'Rule', path: 'rule', type: 'textarea',
+      hint: 'Segment rule, for example: attributes.tier = "gold" and attributes.country in ["FR", "DE"]' }),
+    h('button', { type: 'submit' }, 'Create audience'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    await busy(form.querySelector('button'), async () => {
+      try {
+        clearIssues(form);
+        const created = await api('POST', '/audiences', { kind: 'rule', name: val('aud-name'), rule: val('aud-rule') });
+        status('Audience ' + created.name + ' created', 'ok');
+        await route();
+      } catch (error) {
+        showIssues(form, error);
+      }
+    });
+  });
+  fill(main, heading('Audiences'),
+    list.length === 0 ? h('p', {}, 'No audiences yet.') :
+      h('table', {}, h('caption', { class: 'sr-only' }, 'Audiences'),
+        h('thead', {}, h('tr', {}, ['Name', 'Kind', 'Rule', 'ID', 'Updated'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, list.map((a) => h('tr', {}, h('td', {}, a.name), h('td', {}, a.kind),
+          h('td', { class: 'mono' }, a.rule || '–'), h('td', { class: 'mono' }, a.id), h('td', {}, formatTime(a.updatedAt)))))),
+    form);
+}
+
+whenUnauthorized(() => {
+  session.signOut();
+  signIn('Your session ended (the token was rejected). Sign in again.');
+});
+signout.addEventListener('click', () => {
+  session.signOut();
+  status('Signed out', 'ok');
+  signIn();
+});
+window.addEventListener('hashchange', route);
+route();
+`;

@@ -1,0 +1,178 @@
+/** Browser module `destinations.js`: list, create/edit with inline errors, test connection, IAM policies. */
+export const DESTINATIONS_JS = String.raw`
+import { api, isMissingRoute, listAll } from './api.js';
+import { busy, clearIssues, copyButton, field, fill, formatTime, h, heading, radioValue, radios, showIssues, status, val } from './ui.js';
+
+/** Renders the list ('' id), the new form ('new') or one destination. */
+export async function render(main, id) {
+  if (!id) return list(main);
+  const d = id === 'new' ? undefined : await api('GET', '/destinations/' + encodeURIComponent(id));
+  fill(main, heading(d ? 'Destination: ' + d.name : 'New destination'), form(d));
+  if (d) main.append(testPanel(d), policyPanel(d));
+}
+
+async function list(main) {
+  const items = await listAll('/destinations');
+  fill(main, heading('Destinations'),
+    h('div', { class: 'bar' }, h('a', { class: 'button', href: '#/destinations/new' }, 'New destination')),
+    items.length === 0 ? h('p', {}, 'No destinations yet: create one to say which S3 bucket receives the files.') :
+      h('table', {}, h('caption', { class: 'sr-only' }, 'Destinations'),
+        h('thead', {}, h('tr', {}, ['Name', 'Bucket', 'Folder path', 'File type', 'Auth', 'Updated'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, items.map((d) => h('tr', {},
+          h('td', {}, h('a', { href: '#/destinations/' + d.id }, d.name)),
+          h('td', { class: 'mono' }, d.bucket), h('td', { class: 'mono' }, d.folderPath || '–'),
+          h('td', {}, d.fileType + (d.compression === 'gzip' ? ' + gzip' : '')),
+          h('td', {}, d.auth.method === 'assumedRole' ? 'Assumed role' : 'Access key'),
+          h('td', {}, formatTime(d.updatedAt)))))));
+}
+
+function form(d) {
+  const auth = d ? d.auth : { method: 'accessKey' };
+  const editing = Boolean(d);
+  const f = h('form', { novalidate: true, 'aria-label': 'Destination settings' },
+    h('fieldset', {}, h('legend', {}, 'Destination'),
+      field({ id: 'd-name', label: 'Name', path: 'name', value: d?.name }),
+      field({ id: 'd-description', label: 'Description (optional)', path: 'description', value: d?.description })),
+    h('fieldset', {}, h('legend', {}, 'Bucket'),
+      field({ id: 'd-bucket', label: 'Bucket', path: 'bucket', value: d?.bucket,
+        hint: '3–63 characters: lowercase letters, digits, hyphens and dots; starts and ends with a letter or digit.' }),
+      field({ id: 'd-folder', label: 'Folder path (optional)', path: 'folderPath', value: d?.folderPath,
+        hint: 'For example exports/audiences. %SEGMENT_NAME% and %SEGMENT_ID% may end the path.' }),
+      field({ id: 'd-region', label: 'Region', path: 'region', value: d?.region ?? 'us-east-1' }),
+      field({ id: 'd-endpoint', label: 'S3-compatible endpoint (optional)', path: 'endpoint', type: 'url', value: d?.endpoint,
+        hint: 'MinIO, R2, B2…: https URL, path-style addressing. Leave empty for Amazon S3.' }),
+      field({ id: 'd-pathstyle', label: 'Path-style addressing', path: 'forcePathStyle', type: 'checkbox', value: d ? d.forcePathStyle !== false : true })),
+    h('fieldset', {}, h('legend', {}, 'Authentication'),
+      radios({ name: 'd-auth', legend: 'Method', path: 'auth', value: auth.method, onchange: toggleAuth,
+        options: [['accessKey', 'Access key'], ['assumedRole', 'Assumed role (recommended)']] }),
+      h('div', { id: 'auth-accessKey' },
+        field({ id: 'd-akid', label: 'Access key ID', path: 'auth.accessKeyId', value: auth.accessKeyId }),
+        field({ id: 'd-secret', label: 'Secret access key', path: 'auth.secretAccessKey', type: 'password',
+          hint: editing && auth.secretAccessKey ? 'Stored as ' + auth.secretAccessKey + '. Leave empty to keep it.' : 'Sealed at rest; never shown again.',
+          attrs: { autocomplete: 'new-password' } }),
+        field({ id: 'd-session', label: 'Session token (optional)', path: 'auth.sessionToken', type: 'password', attrs: { autocomplete: 'off' } })),
+      h('div', { id: 'auth-assumedRole' },
+        field({ id: 'd-role', label: 'Role ARN', path: 'auth.roleArn', value: auth.roleArn,
+          hint: 'arn:aws:iam::<12-digit account>:role/<name>. Its trust policy must allow the platform (see IAM policies).' }),
+        d?.externalId && h('p', {}, 'External ID: ', h('code', { class: 'mono' }, d.externalId), ' ', copyButton('Copy external ID', () => d.externalId)))),
+    h('fieldset', {}, h('legend', {}, 'Files'),
+      field({ id: 'd-type', label: 'File type', path: 'fileType', type: 'select', value: d?.fileType ?? 'csv',
+        options: [['csv', 'CSV'], ['json', 'JSON (newline-delimited)'], ['parquet', 'Parquet']] }),
+      field({ id: 'd-compression', label: 'Compression', path: 'compression', type: 'select', value: d?.compression ?? 'none',
+        options: [['none', 'None'], ['gzip', 'gzip']], hint: 'Parquet compresses inside the file: set formatOptions.codec instead.' }),
+      field({ id: 'd-options', label: 'Format options (JSON)', path: 'formatOptions', type: 'textarea',
+        value: JSON.stringify(d?.formatOptions ?? {}, null, 2), hint: 'For CSV, Spark’s writer options: {"delimiter": ";", "quoteAll": true}.' }),
+      field({ id: 'd-manifest', label: 'Write a manifest file after each run', path: 'manifest', type: 'checkbox', value: d ? d.manifest : true }),
+      field({ id: 'd-pgp', label: 'PGP public key (optional)', path: 'pgpPublicKey', type: 'textarea', value: d?.pgpPublicKey,
+        hint: 'ASCII-armored. Files are then encrypted (.gpg) for this key.' })),
+    h('fieldset', {}, h('legend', {}, 'Server-side encryption'),
+      field({ id: 'd-sse', label: 'Encryption', path: 'sse', type: 'select', value: d?.sse ?? '',
+        options: [['', 'Bucket default'], ['AES256', 'SSE-S3 (AES256)'], ['aws:kms', 'SSE-KMS']] }),
+      field({ id: 'd-kms', label: 'KMS key ID (SSE-KMS only)', path: 'kmsKeyId', value: d?.kmsKeyId })),
+    h('div', { class: 'bar' }, h('button', { type: 'submit' }, d ? 'Save changes' : 'Create destination'),
+      h('a', { href: '#/destinations' }, 'Cancel')));
+  f.addEventListener('submit', (event) => save(event, f, d));
+  queueMicrotask(toggleAuth);
+  return f;
+}
+
+function toggleAuth() {
+  const method = radioValue('d-auth') || 'accessKey';
+  for (const m of ['accessKey', 'assumedRole']) {
+    const part = document.getElementById('auth-' + m);
+    if (part) part.hidden = m !== method;
+  }
+}
+
+/** The request body from the form; throws an issue list for what the browser alone can tell. */
+function collect(editing) {
+  let formatOptions;
+  try {
+    formatOptions = JSON.parse(val('d-options') || '{}');
+  } catch (error) {
+    throw { issues: [{ path: 'formatOptions', message: 'formatOptions: not valid JSON (' + error.message + ')' }] };
+  }
+  const method = radioValue('d-auth');
+  const auth = method === 'assumedRole' ? { method, roleArn: val('d-role') } : { method: 'accessKey', accessKeyId: val('d-akid') };
+  if (method !== 'assumedRole') {
+    // Empty on create is sent as '' so the API names the missing secret; empty on edit keeps the stored one.
+    if (val('d-secret') || !editing) auth.secretAccessKey = val('d-secret');
+    if (val('d-session')) auth.sessionToken = val('d-session');
+  }
+  const body = { name: val('d-name'), bucket: val('d-bucket'), folderPath: val('d-folder'), region: val('d-region'),
+    auth, fileType: val('d-type'), compression: val('d-compression'), formatOptions, manifest: val('d-manifest') };
+  const optional = { description: 'd-description', endpoint: 'd-endpoint', pgpPublicKey: 'd-pgp', sse: 'd-sse', kmsKeyId: 'd-kms' };
+  for (const [key, id] of Object.entries(optional)) if (val(id)) body[key] = val(id);
+  if (body.endpoint) body.forcePathStyle = val('d-pathstyle');
+  return body;
+}
+
+async function save(event, f, d) {
+  event.preventDefault();
+  await busy(f.querySelector('button[type=submit]'), async () => {
+    try {
+      clearIssues(f);
+      const body = collect(Boolean(d));
+      const saved = d ? await api('PUT', '/destinations/' + d.id, body) : await api('POST', '/destinations', body);
+      status('Destination ' + saved.name + ' saved', 'ok');
+      if (d) await render(document.getElementById('main'), d.id);
+      else location.hash = '#/destinations/' + saved.id;
+    } catch (error) {
+      showIssues(f, error);
+      status('The destination was not saved: see the problems listed', 'error');
+    }
+  });
+}
+
+function testPanel(d) {
+  const out = h('div', { id: 'test-result' });
+  const button = h('button', { type: 'button', onclick: () => busy(button, async () => {
+    status('Testing the connection to ' + d.bucket + '…');
+    try {
+      showProbe(out, await api('POST', '/destinations/' + d.id + '/test'));
+    } catch (error) {
+      fill(out, h('p', { class: 'error-text' }, isMissingRoute(error) ? 'This server does not offer connection tests yet.' : error.message));
+      status('Connection test failed: ' + error.message, 'error');
+    }
+  }) }, 'Test connection');
+  return h('section', { class: 'panel', 'aria-labelledby': 'test-title' }, h('h2', { id: 'test-title' }, 'Connection test'),
+    h('p', {}, 'Writes, reads and deletes a small probe object under the folder, and checks every permission an export needs.'),
+    button, out);
+}
+
+/** Renders each probed permission (ok / missing) with its resource and advice. */
+function showProbe(out, result) {
+  const checks = Array.isArray(result) ? result : result.results || result.permissions || result.checks || [];
+  const missing = checks.filter((c) => !c.ok);
+  const summary = missing.length === 0 ? 'All ' + checks.length + ' permissions are OK' :
+    missing.length + ' of ' + checks.length + ' permissions missing: ' + missing.map((c) => c.action).join(', ');
+  status(summary, missing.length === 0 ? 'ok' : 'error');
+  fill(out, h('p', { class: missing.length ? 'error-text' : '' }, summary),
+    h('table', {}, h('caption', { class: 'sr-only' }, 'Permissions'),
+      h('thead', {}, h('tr', {}, ['Action', 'Result', 'Resource', 'Detail'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, checks.map((c) => h('tr', {},
+        h('td', { class: 'mono' }, c.action),
+        h('td', {}, h('span', { class: 'badge ' + (c.ok ? 'ok' : 'missing') }, c.ok ? '✓ OK' : '✗ Missing')),
+        h('td', { class: 'mono' }, c.resource || ''), h('td', {}, c.message || ''))))));
+}
+
+const POLICY_TITLES = { permissionPolicy: 'Permission policy', policy: 'Permission policy', trustPolicy: 'Trust policy (assumed role)' };
+
+function policyPanel(d) {
+  const out = h('div', {}, h('p', {}, 'Loading the policies…'));
+  api('GET', '/destinations/' + d.id + '/policies').then((result) => {
+    const entries = Object.entries(result || {}).filter(([, v]) => v && (typeof v === 'object' || /^\s*\{/.test(v)));
+    fill(out, result && result.note && h('p', { class: 'notice' }, result.note), entries.map(([key, value]) => {
+      const text = typeof value === 'string' ? value : JSON.stringify(value, null, 2);
+      const title = POLICY_TITLES[key] || key;
+      return h('div', {}, h('h3', { id: 'policy-' + key }, title), copyButton('Copy ' + title.toLowerCase(), () => text),
+        h('pre', { tabindex: '0', 'aria-labelledby': 'policy-' + key, class: 'mono' }, text));
+    }));
+  }, (error) => {
+    fill(out, h('p', { class: 'error-text' }, isMissingRoute(error) ? 'This server does not generate policies yet.' : error.message));
+  });
+  return h('section', { class: 'panel', 'aria-labelledby': 'policy-title' }, h('h2', { id: 'policy-title' }, 'IAM policies'),
+    h('p', {}, 'Least-privilege documents for this destination: attach the permission policy to the user or role that writes, and, for an assumed role, set the trust policy.'),
+    out);
+}
+`;

@@ -1,0 +1,102 @@
+/** OpenAPI paths of data ingestion and destination checks (split from openapi.ts to keep it short). */
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const idParam = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }];
+const error = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: ref('Error') } },
+});
+
+/** A batch body: NDJSON (one record per line) or CSV with a header row. */
+function batchBody(schema: string, csv: string) {
+  return {
+    required: true,
+    content: {
+      'application/x-ndjson': {
+        schema: { type: 'string', description: `One ${schema} JSON object per line` },
+      },
+      'text/csv': { schema: { type: 'string', description: csv } },
+    },
+  };
+}
+
+const batchErrors = {
+  '400': error(
+    'Invalid batch: nothing stored; details.errors lists each bad record with line, path, message',
+  ),
+  '401': error('Missing or invalid token'),
+  '404': error('Not found in this organization'),
+};
+
+/** The paths, keyed like openApiDocument().paths. */
+export function dataPaths(): Record<string, unknown> {
+  return {
+    '/profiles': {
+      post: {
+        summary: 'Upsert a batch of profiles (at most 10,000), all-or-nothing',
+        requestBody: batchBody(
+          'Profile',
+          'Columns: id, updatedAt, identities.<namespace> (values separated by |), attributes.<path>[:string|number|boolean|json]',
+        ),
+        responses: { '200': { description: '{stored}' }, ...batchErrors },
+      },
+    },
+    '/datasets': {
+      get: { summary: 'List datasets', responses: { '200': { description: '{items}' } } },
+      post: {
+        summary: 'Create a dataset with its column schema',
+        requestBody: { content: { 'application/json': { schema: ref('Dataset') } } },
+        responses: { '201': { description: 'Created' }, '409': error('The id is taken') },
+      },
+    },
+    '/datasets/{id}': {
+      get: {
+        summary: 'Read a dataset',
+        parameters: idParam,
+        responses: { '200': { description: 'The dataset' }, ...batchErrors },
+      },
+    },
+    '/datasets/{id}/records': {
+      post: {
+        summary: "Upsert a batch of records, checked against the dataset's schema",
+        parameters: idParam,
+        requestBody: batchBody(
+          'DatasetRecord',
+          'Columns: id, updatedAt, then the dataset columns (empty = null)',
+        ),
+        responses: { '200': { description: '{stored}' }, ...batchErrors },
+      },
+    },
+    '/audiences/{id}/members': {
+      post: {
+        summary: 'Replace the members of an upload audience (CSV namespace,value[,column…]), all-or-nothing',
+        parameters: idParam,
+        requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } } } },
+        responses: {
+          '200': { description: '{imported, rows}' },
+          ...batchErrors,
+          '409': error('Not an upload audience'),
+        },
+      },
+    },
+    '/destinations/{id}/test': {
+      post: {
+        summary: 'Test connection: probe every S3 permission an export needs on a throwaway object',
+        parameters: idParam,
+        responses: {
+          '200': { description: '{ok, results: [{action, resource, ok, message?}]}' },
+          ...batchErrors,
+        },
+      },
+    },
+    '/destinations/{id}/policies': {
+      get: {
+        summary: 'Least-privilege IAM permission policy, and the trust policy with the external id for roles',
+        parameters: idParam,
+        responses: {
+          '200': { description: '{permissionPolicy, trustPolicy?, externalId?}' },
+          ...batchErrors,
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Data ingestion: /v1/profiles and /v1/datasets (create, read, records) in batches of NDJSON or CSV.
+ * A batch is validated whole first: one bad record refuses the batch, listing every bad line.
+ */
+import { Hono } from 'hono';
+import { datasetSchema } from '../../core/data/model.ts';
+import type { Schema } from '../../core/types.ts';
+import { ApiError, notFound } from '../errors.ts';
+import { type AppDeps, type AppEnv, body } from '../http.ts';
+import { bodyKind, readBatch } from '../ingest.ts';
+import { profileCheck, recordCheck } from '../records.ts';
+import { json } from '../store/db.ts';
+import {
+  type DatasetRow,
+  getDatasetRow,
+  insertDataset,
+  listDatasetRows,
+  upsertProfiles,
+  upsertRecords,
+} from '../store/writes.ts';
+
+/** Routes of /v1/profiles. */
+export function profileRoutes(deps: AppDeps) {
+  return new Hono<AppEnv>().post('/', async (c) => {
+    const kind = bodyKind(c.req.header('Content-Type'));
+    const profiles = await readBatch(c.req.raw.body, kind, profileCheck(kind));
+    await upsertProfiles(c.env.DB, c.get('orgId'), profiles, deps.now());
+    return c.json({ stored: profiles.length });
+  });
+}
+
+/** Routes of /v1/datasets. */
+export function datasetRoutes(deps: AppDeps) {
+  return new Hono<AppEnv>()
+    .post('/', async (c) => {
+      const input = await body(c, datasetSchema, 'dataset');
+      if (!(await insertDataset(c.env.DB, c.get('orgId'), input, deps.now())))
+        throw new ApiError(409, 'CONFLICT', `dataset "${input.id}" already exists`);
+      return c.json(present((await getDatasetRow(c.env.DB, c.get('orgId'), input.id))!), 201);
+    })
+    .get('/', async (c) => c.json({ items: (await listDatasetRows(c.env.DB, c.get('orgId'))).map(present) }))
+    .get('/:id', async (c) => c.json(present(await mustGet(c.env.DB, c.get('orgId'), c.req.param('id')))))
+    .post('/:id/records', async (c) => {
+      const orgId = c.get('orgId');
+      const dataset = await mustGet(c.env.DB, orgId, c.req.param('id'));
+      const kind = bodyKind(c.req.header('Content-Type'));
+      const records = await readBatch(
+        c.req.raw.body,
+        kind,
+        recordCheck(kind, json<Schema>(dataset.schema) ?? []),
+      );
+      await upsertRecords(c.env.DB, orgId, dataset.id, records);
+      return c.json({ stored: records.length });
+    });
+}
+
+async function mustGet(db: AppEnv['Bindings']['DB'], orgId: string, id: string): Promise<DatasetRow> {
+  const row = await getDatasetRow(db, orgId, id);
+  if (!row) throw notFound('dataset', id);
+  return row;
+}
+
+function present(row: DatasetRow): Record<string, unknown> {
+  return { id: row.id, name: row.name, schema: json(row.schema), createdAt: row.created_at };
+}

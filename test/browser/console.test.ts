@@ -1,0 +1,257 @@
+/**
+ * The web console in real headless Chromium (Debian's /usr/bin/chromium driven by playwright-core),
+ * served by the real Worker in workerd, exporting to a real moto S3 with signatures and IAM enforced:
+ * sign in, create an audience and a destination (after an inline validation error), test the
+ * connection, read the policies, create a dataflow, export now, and see the run succeed with its files.
+ * Screenshots of every step go to test-results/console/.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { permissionPolicy } from '../../src/core/s3/policy.ts';
+import { createBucket, createUser, type Moto, s3Reader, startMoto } from '../harness/moto.ts';
+import { startWorker, type WorkerServer } from './worker-server.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+/** The flags this closed network needs (no background connections, no first-run, no GPU). */
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const SHOTS = 'test-results/console';
+const ADMIN_TOKEN = 'browser-test-admin-token-0123456789';
+const BUCKET = 'console-exports';
+const FOLDER = 'exports/%SEGMENT_NAME%';
+
+let moto: Moto;
+let worker: WorkerServer;
+let context: BrowserContext;
+let page: Page;
+let profileDir: string;
+let token: string;
+let writer: { accessKeyId: string; secretAccessKey: string };
+const pageErrors: string[] = [];
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
+/** An API call from the test side (setup only: what the console itself does goes through the UI). */
+async function api(path: string, init: RequestInit & { auth?: string } = {}): Promise<unknown> {
+  const res = await fetch(`${worker.url}/v1${path}`, {
+    ...init,
+    headers: { Authorization: `Bearer ${init.auth ?? token}`, ...(init.headers as Record<string, string>) },
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium is missing at ${CHROMIUM}: install Debian's package (apt-get install -y chromium), see test/browser/INSTALL.md`,
+    );
+  }
+  await mkdir(SHOTS, { recursive: true });
+  moto = await startMoto();
+  await createBucket(moto, BUCKET);
+  // The writer holds exactly the least-privilege policy the console will show for this destination.
+  writer = await createUser(moto, 'console-writer', permissionPolicy({ bucket: BUCKET, folderPath: FOLDER }));
+  await moto.enableAuth();
+  const secretsKey = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64');
+  worker = await startWorker({ ADMIN_TOKEN, SECRETS_KEY: secretsKey });
+  const org = (await api('/admin/organizations', {
+    method: 'POST',
+    auth: ADMIN_TOKEN,
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'Console test' }),
+  })) as { token: string };
+  token = org.token;
+  const profiles = [
+    { id: 'p1', identities: { email: ['ada@example.com'] }, attributes: { tier: 'gold', country: 'FR' } },
+    { id: 'p2', identities: { email: ['bob@example.com'] }, attributes: { tier: 'silver', country: 'DE' } },
+    { id: 'p3', identities: { email: ['cy@example.com'] }, attributes: { tier: 'gold', country: 'DE' } },
+  ];
+  await api('/profiles', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-ndjson' },
+    body: profiles.map((p) => JSON.stringify(p)).join('\n'),
+  });
+  profileDir = await mkdtemp(join(tmpdir(), 'edge-export-chromium-'));
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1200, height: 900 },
+  });
+  context.setDefaultTimeout(15_000);
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+}, 180_000);
+
+afterAll(async () => {
+  await context?.close();
+  await worker?.stop();
+  await moto?.stop();
+  if (profileDir) await rm(profileDir, { recursive: true, force: true });
+});
+
+describe('web console (headless Chromium)', () => {
+  it('signs in with a token, refusing a wrong one inline', async () => {
+    await page.goto(worker.url);
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Sign in to edge-export');
+    await shot('01-sign-in');
+    await page.getByLabel('API token').fill('eex_not-a-real-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#token-error').filter({ hasText: 'not accepted' }).waitFor();
+    expect(await page.getByLabel('API token').getAttribute('aria-invalid')).toBe('true');
+    await shot('02-sign-in-refused');
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Destinations', level: 1 }).waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem('edge-export.token'))).toBe(token);
+  });
+
+  it('creates a rule audience', async () => {
+    await page.getByRole('link', { name: 'Audiences' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Gold members');
+    await page.getByLabel('Rule', { exact: true }).fill('attributes.tier = "gold"');
+    await page.getByRole('button', { name: 'Create audience' }).click();
+    await page.getByRole('cell', { name: 'Gold members' }).waitFor();
+    await shot('03-audiences');
+  });
+
+  it('shows the API field errors next to the fields, then creates a destination on moto', async () => {
+    await page.getByRole('link', { name: 'Destinations' }).click();
+    await page.getByRole('link', { name: 'New destination' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Moto bucket');
+    await page.getByLabel('Bucket', { exact: true }).fill('Bad_Bucket');
+    await page.getByLabel('Folder path (optional)').fill(FOLDER);
+    await page.getByLabel('S3-compatible endpoint (optional)').fill(moto.endpoint);
+    await page.getByLabel('Access key ID').fill(writer.accessKeyId);
+    await page.getByRole('button', { name: 'Create destination' }).click();
+    const bucketError = page.locator('#d-bucket-error');
+    await bucketError.filter({ hasText: /3–63 lowercase letters/ }).waitFor();
+    expect(await page.locator('#d-bucket').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('#d-secret-error').textContent()).toMatch(/non-empty secret access key/);
+    expect(await page.locator('.summary[role=alert] li').count()).toBeGreaterThanOrEqual(2);
+    await shot('04-destination-errors');
+
+    await page.getByLabel('Bucket', { exact: true }).fill(BUCKET);
+    await page.getByLabel('Secret access key').fill(writer.secretAccessKey);
+    await page.getByRole('button', { name: 'Create destination' }).click();
+    await page.getByRole('heading', { name: 'Destination: Moto bucket' }).waitFor();
+    expect(await page.locator('.summary').count()).toBe(0);
+    await page.getByRole('heading', { name: 'Permission policy' }).waitFor();
+    await shot('05-destination-saved');
+  });
+
+  it('tests the connection: every permission ok', async () => {
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    const summary = page.locator('#test-result > p').first();
+    await summary.filter({ hasText: /permissions/ }).waitFor({ timeout: 30_000 });
+    expect(await summary.textContent()).toMatch(/^All \d+ permissions are OK$/);
+    const rows = page.locator('#test-result tbody tr');
+    expect(await rows.count()).toBeGreaterThanOrEqual(5);
+    expect(await page.locator('#test-result .badge.missing').count()).toBe(0);
+    expect(await page.locator('#test-result tbody').textContent()).toContain('s3:PutObject');
+    await shot('06-test-connection');
+  });
+
+  it('shows the permission policy and copies it', async () => {
+    const policy = page.locator('pre[aria-labelledby="policy-permissionPolicy"]');
+    const text = (await policy.textContent()) ?? '';
+    expect(JSON.parse(text)).toEqual(permissionPolicy({ bucket: BUCKET, folderPath: FOLDER }));
+    await page.getByRole('button', { name: 'Copy permission policy' }).click();
+    await page.locator('#status').filter({ hasText: 'Copied permission policy' }).waitFor();
+  });
+
+  it('creates a dataflow: audience, mapping, schedule, naming, mode', async () => {
+    await page.getByRole('link', { name: 'Dataflows' }).click();
+    await page.getByRole('link', { name: 'New dataflow' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Gold to S3');
+    await page.getByLabel('Gold members (rule)').check();
+    await page.getByLabel('Header of column 1').fill('email');
+    await page.getByRole('button', { name: 'Add field' }).click();
+    // Focus lands on the new row's source: the editor is keyboard-driven.
+    await page.keyboard.type('attributes.country');
+    await page.getByRole('button', { name: 'Move column 3 up' }).click();
+    expect(await page.locator('#map-src-1').inputValue()).toBe('attributes.country');
+    await page.getByLabel('Frequency').selectOption('daily');
+    await page.getByLabel('Time of day (UTC)').fill('06:30');
+    await page.getByLabel('Custom text (optional)').fill('gold');
+    await page.getByLabel('Full files every time').check();
+    await shot('07-dataflow-form');
+    await page.getByRole('button', { name: 'Create dataflow' }).click();
+    await page.getByRole('heading', { name: 'Dataflow: Gold to S3' }).waitFor();
+    expect(await page.locator('.notice').textContent()).toContain('whsec_');
+    await shot('08-dataflow-saved');
+  });
+
+  it('exports now and shows the succeeded run with its files and manifest', async () => {
+    await page.getByRole('button', { name: 'Export now: Gold to S3' }).click();
+    await page.getByRole('heading', { name: /^Run run_/ }).waitFor();
+    await page.locator('#run-props .badge.succeeded').waitFor({ timeout: 60_000 });
+    expect(await page.locator('#status').textContent()).toMatch(/Run succeeded: 2 rows in 1 file/);
+    const names = await page.locator('#run-files tbody tr td:first-child').allTextContents();
+    expect(names).toHaveLength(1);
+    expect(names[0]).toMatch(/gold.*\.csv$/);
+    const manifestKey = (await page.locator('#manifest-key').textContent()) ?? '';
+    expect(manifestKey).toMatch(/manifest-.*\.json$/);
+    await shot('09-run-succeeded');
+
+    // An independent reader sees exactly what the console lists.
+    const s3 = s3Reader(moto);
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
+    s3.destroy();
+    const keys = (listed.Contents ?? []).map((o) => o.Key ?? '');
+    expect(keys.some((k) => k.endsWith(`/${names[0]}`))).toBe(true);
+    expect(keys).toContain(manifestKey);
+  });
+
+  it('lists the run in the history with a chart of rows over time', async () => {
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await page.getByRole('heading', { name: 'History' }).waitFor();
+    expect(await page.locator('svg.chart rect.bar-ok').count()).toBe(1);
+    expect(await page.locator('svg.chart desc').textContent()).toContain('2 rows in all');
+    const row = page.locator('table tbody tr').first();
+    expect(await row.locator('.badge').textContent()).toBe('succeeded');
+    expect(await row.locator('td').nth(4).textContent()).toBe('2');
+    await shot('10-runs');
+  });
+
+  it('is labelled and keyboard-operable', async () => {
+    await page.goto(`${worker.url}/#/destinations/new`);
+    await page.getByRole('heading', { name: 'New destination' }).waitFor();
+    const unlabelled = await page.evaluate(() =>
+      [...document.querySelectorAll('input, select, textarea')]
+        .filter((el) => {
+          const control = el as HTMLInputElement;
+          return control.labels?.length === 0 && !control.getAttribute('aria-label');
+        })
+        .map((el) => el.id || el.outerHTML),
+    );
+    expect(unlabelled).toEqual([]);
+    // After navigation focus is on the page heading; Tab reaches the first field, with a visible ring.
+    expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('H1');
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => ({
+      id: document.activeElement?.id,
+      outline: getComputedStyle(document.activeElement as Element).outlineStyle,
+    }));
+    expect(focused).toEqual({ id: 'd-name', outline: 'solid' });
+    expect(await page.getByRole('link', { name: 'Skip to content' }).getAttribute('href')).toBe('#main');
+    expect(pageErrors).toEqual([]);
+  });
+});

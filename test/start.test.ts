@@ -1,0 +1,108 @@
+/**
+ * `npm start` (scripts/start.ts): the Worker in Miniflare beside s3rver, demo data loaded through the
+ * API, one export. Checked from outside: the exit code, the files s3rver stored, their rows against
+ * the demo profiles filtered here in plain JavaScript, and a clean stop on SIGTERM.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Papa from 'papaparse';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const SUFFIX = '._S3rver_object';
+let state: string;
+
+beforeAll(async () => {
+  state = await mkdtemp(join(tmpdir(), 'edge-export-start-'));
+});
+afterAll(async () => {
+  await rm(state, { recursive: true, force: true });
+});
+
+function start(extraEnv: Record<string, string>): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, ['bin/run-ts.js', 'scripts/start.ts'], {
+    env: { ...process.env, EDGE_EXPORT_STATE_DIR: state, PORT: '0', S3_PORT: '0', ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  return { child, output: () => out };
+}
+
+async function storedFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true });
+  return entries.filter((f) => f.endsWith(SUFFIX)).map((f) => f.slice(0, -SUFFIX.length));
+}
+
+/** The demo audience, evaluated independently: EU country and (VIP or spend above 1500). */
+async function expectedEmails(): Promise<Set<string>> {
+  const text = await readFile('fixtures/demo/profiles.ndjson', 'utf8');
+  const emails = new Set<string>();
+  for (const line of text.split('\n').filter(Boolean)) {
+    const p = JSON.parse(line);
+    const a = p.attributes;
+    if (['FR', 'DE', 'ES', 'IT', 'GB'].includes(a.country) && (a.vip === true || a.totalSpend > 1500))
+      emails.add(p.identities.email[0]);
+  }
+  return emails;
+}
+
+describe('npm start (scripts/start.ts)', () => {
+  it('exports the demo audience to the local S3 store, prints where it landed, and exits 0 with START_ONCE', async () => {
+    const run = start({ EDGE_EXPORT_START_ONCE: '1' });
+    const [code] = await once(run.child, 'exit');
+    expect(run.output()).toContain('succeeded');
+    expect(code).toBe(0);
+
+    const bucket = join(state, 's3', 'edge-export-demo');
+    const files = await storedFiles(bucket);
+    const csv = files.filter((f) => f.endsWith('.csv'));
+    expect(csv).toHaveLength(1);
+    expect(files.filter((f) => /manifest-.*\.json$/.test(f))).toHaveLength(1);
+    expect(run.output()).toContain(`s3://edge-export-demo/${csv[0]}`);
+    expect(run.output()).toContain(join(bucket, `${csv[0]}${SUFFIX}`));
+
+    const parsed = Papa.parse<Record<string, string>>(
+      await readFile(join(bucket, `${csv[0]}${SUFFIX}`), 'utf8'),
+      {
+        header: true,
+        skipEmptyLines: true,
+      },
+    );
+    expect(parsed.errors).toEqual([]);
+    expect(parsed.meta.fields).toEqual(expect.arrayContaining(['email', 'first_name', 'country']));
+    const emails = parsed.data.map((r) => r.email);
+    expect(new Set(emails).size).toBe(emails.length);
+    expect(new Set(emails)).toEqual(await expectedEmails());
+  });
+
+  it('restarts on the persisted state, keeps serving, and stops cleanly on SIGTERM', async () => {
+    const run = start({});
+    const ready = new Promise<void>((resolve, reject) => {
+      run.child.stdout?.on('data', () => {
+        if (run.output().includes('Press Ctrl-C')) resolve();
+      });
+      run.child.once('exit', (code) => reject(new Error(`exited early (${code}):\n${run.output()}`)));
+    });
+    await ready;
+    const api = /API {10}(http:\/\/127\.0\.0\.1:\d+)\/v1 {3}token: (\S+)/.exec(run.output());
+    expect(api).not.toBeNull();
+    const runs = await fetch(`${api![1]}/v1/runs`, { headers: { Authorization: `Bearer ${api![2]}` } });
+    expect(runs.status).toBe(200);
+    // The first test's run and this one, in one organization reused from the state folder.
+    expect(((await runs.json()) as { items: unknown[] }).items).toHaveLength(2);
+    const exited = once(run.child, 'exit');
+    run.child.kill('SIGTERM');
+    const [code] = await exited;
+    expect(code).toBe(0);
+    expect(run.output()).toContain('Stopping');
+    await expect(fetch(`${api![1]}/v1/openapi.json`)).rejects.toThrow();
+  });
+});
