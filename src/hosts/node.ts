@@ -1,0 +1,41 @@
+/**
+ * edge-export on Node: the Worker's API, scheduler and export runner in one process — a Hono Node
+ * server, SQLite (better-sqlite3) as D1, an in-process queue, and a minute ticker as the cron.
+ *
+ *   SECRETS_KEY=$(openssl rand -base64 32) ADMIN_TOKEN=… npm run host:node
+ *
+ * HOST (default 127.0.0.1), PORT (default 8787; 0 picks a free port), EDGE_EXPORT_DB (default
+ * ./edge-export.sqlite); every other binding comes from the environment as in wrangler.toml.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import { provideZstdWasm, ZSTD_WASM_PATH } from '../plugins/format/parquet/zstd.ts';
+import { createHost } from './host.ts';
+import { openNodeDatabase } from './node/sqlite.ts';
+import { everyMinute } from './ticker.ts';
+
+// Parquet's zstd codec: the wasm's bytes, read on first use.
+provideZstdWasm(() => readFile(new URL(`../../node_modules/${ZSTD_WASM_PATH}`, import.meta.url)));
+const migrations = fileURLToPath(new URL('../../migrations', import.meta.url));
+const database = await openNodeDatabase(process.env.EDGE_EXPORT_DB ?? 'edge-export.sqlite', migrations);
+if (database.applied.length > 0) console.log(`migrations applied: ${database.applied.join(', ')}`);
+const host = createHost(database.db, process.env);
+const stopTicker = everyMinute((time) => host.scheduled(time), {
+  onError: (error) => console.error('edge-export tick failed', error),
+});
+const server = serve(
+  { fetch: host.fetch, hostname: process.env.HOST ?? '127.0.0.1', port: Number(process.env.PORT ?? 8787) },
+  (info) => console.log(`edge-export listening on http://${info.address}:${info.port}`),
+);
+
+/** Stops accepting requests, lets running exports finish, then closes the database. */
+async function shutdown(): Promise<void> {
+  stopTicker();
+  server.close();
+  await host.close();
+  database.close();
+  process.exit(0);
+}
+process.once('SIGTERM', shutdown);
+process.once('SIGINT', shutdown);

@@ -1,0 +1,56 @@
+/**
+ * The Node host's database: better-sqlite3 (synchronous, in-process) behind the D1 adapter, with
+ * migrations/*.sql applied at open. WAL journal so the API stays readable while an export writes.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { applyMigrations, migrationFiles } from '../migrations.ts';
+import { type SqlValue, SqliteD1, type SqliteDriver } from '../sqlite-d1.ts';
+
+interface BetterStatement {
+  readonly reader: boolean;
+  all(...params: unknown[]): Record<string, unknown>[];
+  run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
+}
+interface BetterDatabase {
+  prepare(sql: string): BetterStatement;
+  exec(sql: string): void;
+  pragma(text: string): unknown;
+  close(): void;
+}
+type BetterSqlite = new (path: string) => BetterDatabase;
+
+/** better-sqlite3 as the adapter's driver; blobs go in as Buffers, which is what it binds. */
+export function betterSqliteDriver(db: BetterDatabase): SqliteDriver {
+  const bind = (params: readonly SqlValue[]) =>
+    params.map((p) => (p instanceof Uint8Array ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : p));
+  return {
+    execute(sql, params) {
+      const statement = db.prepare(sql);
+      if (statement.reader) return { rows: statement.all(...bind(params)), changes: 0, lastRowId: 0 };
+      const info = statement.run(...bind(params));
+      return { rows: [], changes: info.changes, lastRowId: Number(info.lastInsertRowid) };
+    },
+    exec: (sql) => db.exec(sql),
+  };
+}
+
+/** Opens (or creates) the SQLite file at `path` and brings its schema up to date. */
+export async function openNodeDatabase(
+  path: string,
+  migrationsDir: string,
+): Promise<{ db: SqliteD1; applied: string[]; close(): void }> {
+  const Database = createRequire(import.meta.url)('better-sqlite3') as BetterSqlite;
+  const raw = new Database(path);
+  raw.pragma('journal_mode = WAL');
+  raw.pragma('foreign_keys = ON');
+  raw.pragma('busy_timeout = 5000');
+  const db = new SqliteD1(betterSqliteDriver(raw));
+  const migrations = migrationFiles(readdirSync(migrationsDir)).map((name) => ({
+    name,
+    sql: readFileSync(join(migrationsDir, name), 'utf8'),
+  }));
+  const applied = await applyMigrations(db, migrations);
+  return { db, applied, close: () => raw.close() };
+}

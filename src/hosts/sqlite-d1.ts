@@ -1,0 +1,151 @@
+/**
+ * A D1-compatible database over any synchronous SQLite driver (better-sqlite3 on Node, node:sqlite on
+ * Deno), so the Worker's store modules run unchanged on single-process hosts. Mirrors D1's surface:
+ * `prepare(sql).bind(...).first()/all()/run()/raw()`, `batch([...])` (one transaction) and `exec`.
+ * Runtime-agnostic: the driver is injected.
+ */
+import type { D1Database, D1PreparedStatement, D1Result } from '../worker/env.ts';
+
+export type SqlValue = string | number | bigint | null | Uint8Array;
+
+/** What each runtime's SQLite binding provides, reduced to two calls. */
+export interface SqliteDriver {
+  /** Runs one statement: its rows when it returns any (SELECT, RETURNING), its change count otherwise. */
+  execute(sql: string, params: readonly SqlValue[]): SqliteOutcome;
+  /** Runs a script of several statements (migrations, BEGIN/COMMIT). */
+  exec(sql: string): void;
+}
+
+export interface SqliteOutcome {
+  readonly rows: Record<string, unknown>[];
+  readonly changes: number;
+  readonly lastRowId: number;
+}
+
+/** D1's result meta, with the fields hosts can fill. */
+interface Meta {
+  changes: number;
+  last_row_id: number;
+  duration: number;
+  rows_read: number;
+  rows_written: number;
+  changed_db: boolean;
+}
+
+/** A D1 statement: immutable, `bind` returns a new one, like D1's. */
+export class SqliteStatement implements D1PreparedStatement {
+  constructor(
+    private readonly driver: SqliteDriver,
+    readonly sql: string,
+    readonly params: readonly SqlValue[] = [],
+  ) {}
+
+  bind(...values: unknown[]): SqliteStatement {
+    return new SqliteStatement(this.driver, this.sql, values.map(toSqlValue));
+  }
+
+  async first<T = Record<string, unknown>>(column?: string): Promise<T | null> {
+    const row = this.execute().rows[0];
+    if (row === undefined) return null;
+    if (column === undefined) return row as T;
+    if (!(column in row)) throw new Error(`D1_COLUMN_NOTFOUND: Column not found (${column})`);
+    return row[column] as T;
+  }
+
+  async all<T = Record<string, unknown>>(): Promise<D1Result<T> & { success: true; meta: Meta }> {
+    return this.result<T>();
+  }
+
+  async run(): Promise<D1Result<unknown> & { success: true; meta: Meta }> {
+    return this.result<unknown>();
+  }
+
+  /** Rows as arrays; with `columnNames: true` the first array holds the column names. */
+  async raw<T = unknown[]>(options: { columnNames?: boolean } = {}): Promise<T[]> {
+    const { rows } = this.execute();
+    const values = rows.map((row) => Object.values(row)) as T[];
+    if (!options.columnNames) return values;
+    return [Object.keys(rows[0] ?? {}) as T, ...values];
+  }
+
+  /** Runs the statement now (synchronously); used by `batch` inside its transaction. */
+  result<T>(): D1Result<T> & { success: true; meta: Meta } {
+    const started = performance.now();
+    const outcome = this.execute();
+    return {
+      success: true,
+      results: outcome.rows as T[],
+      meta: {
+        changes: outcome.changes,
+        last_row_id: outcome.lastRowId,
+        duration: performance.now() - started,
+        rows_read: outcome.rows.length,
+        rows_written: outcome.changes,
+        changed_db: outcome.changes > 0,
+      },
+    };
+  }
+
+  private execute(): SqliteOutcome {
+    return this.driver.execute(this.sql, this.params);
+  }
+}
+
+/** D1's binding rules: booleans become 0/1, buffers become blobs, undefined is refused. */
+function toSqlValue(value: unknown): SqlValue {
+  if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint')
+    return value;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  throw new TypeError(`D1_TYPE_ERROR: Type '${typeof value}' not supported for value '${String(value)}'`);
+}
+
+/** The D1Database a host hands to the Worker as `env.DB`. */
+export class SqliteD1 implements D1Database {
+  constructor(private readonly driver: SqliteDriver) {}
+
+  prepare(query: string): SqliteStatement {
+    return new SqliteStatement(this.driver, query);
+  }
+
+  /** Runs the statements in one transaction, as D1 does: all or nothing. */
+  async batch<T = unknown>(statements: D1PreparedStatement[]): Promise<D1Result<T>[]> {
+    return this.transaction(() =>
+      statements.map((statement) => {
+        if (!(statement instanceof SqliteStatement))
+          throw new TypeError('batch() takes statements prepared by this database');
+        return statement.result<T>();
+      }),
+    );
+  }
+
+  /** Runs a script of statements, like D1's exec; `count` is estimated from the `;` separators. */
+  async exec(query: string): Promise<{ count: number; duration: number }> {
+    const started = performance.now();
+    this.execSync(query);
+    const count = query.split(';').filter((part) => part.trim() !== '').length;
+    return { count, duration: performance.now() - started };
+  }
+
+  /** `exec` without the promise, for use inside `transaction`. */
+  execSync(query: string): void {
+    this.driver.exec(query);
+  }
+
+  /**
+   * Runs `body` inside BEGIN/COMMIT, rolling back on error. Synchronous on purpose: no other request
+   * can interleave statements into the transaction on a single-threaded host.
+   */
+  transaction<R>(body: () => R): R {
+    this.driver.exec('BEGIN IMMEDIATE');
+    try {
+      const result = body();
+      this.driver.exec('COMMIT');
+      return result;
+    } catch (error) {
+      this.driver.exec('ROLLBACK');
+      throw error;
+    }
+  }
+}
