@@ -110,7 +110,7 @@ describe('test-connection with the generated least-privilege policy', () => {
       ],
     };
     const results = await probeAs(reference);
-    expect(missing(results)).toEqual(['s3:GetBucketLocation', 's3:AbortMultipartUpload']);
+    expect(missing(results)).toEqual(['s3:GetBucketLocation', 's3:ListBucketMultipartUploads', 's3:AbortMultipartUpload']);
     expect(results.find((r) => r.action === 's3:AbortMultipartUpload')?.message).toMatch(
       /Multipart upload .+ is still open/,
     );

@@ -61,7 +61,7 @@ Options:
 ${CONFIG}`,
   'test-connection': `Usage: edge-export test-connection --config <file>
 
-Probes, on a throwaway object under the destination folder: s3:ListBucket, s3:GetBucketLocation,
+Probes, on a throwaway object under the destination folder: s3:ListBucket, s3:GetBucketLocation, s3:ListBucketMultipartUploads,
 s3:PutObject, s3:GetObject, s3:DeleteObject, s3:ListMultipartUploadParts, s3:AbortMultipartUpload.
 Prints each as ok or missing with the IAM action and resource to grant. Exit 0 when all are ok,
 1 when any is missing. Uses the config's sink/s3 plugin and its auth plugin.

@@ -31,6 +31,7 @@ describe('POST /v1/destinations/:id/test (moto, auth enforced)', () => {
     expect(res.body.results.map((r: { action: string; ok: boolean }) => [r.action, r.ok])).toEqual([
       ['s3:ListBucket', true],
       ['s3:GetBucketLocation', true],
+      ['s3:ListBucketMultipartUploads', true],
       ['s3:PutObject', true],
       ['s3:GetObject', true],
       ['s3:DeleteObject', true],

@@ -20,10 +20,10 @@ describe('permissionPolicy', () => {
     );
   });
 
-  it('puts GetBucketLocation and ListBucket on the bucket ARN, never on objects', () => {
+  it('puts GetBucketLocation, ListBucket and ListBucketMultipartUploads on the bucket ARN, never on objects', () => {
     const policy = permissionPolicy({ bucket: 'b', folderPath: 'f' });
     const onBucket = policy.Statement.filter((s) => s.Resource === 'arn:aws:s3:::b').flatMap((s) => s.Action);
-    expect(onBucket.sort()).toEqual(['s3:GetBucketLocation', 's3:ListBucket']);
+    expect(onBucket.sort()).toEqual(['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads']);
     const onObjects = policy.Statement.find((s) => s.Resource === 'arn:aws:s3:::b/f/*');
     expect(onObjects?.Action).toContain('s3:AbortMultipartUpload');
     expect(onObjects?.Action).not.toContain('s3:GetBucketLocation');

@@ -29,7 +29,7 @@ export const OBJECT_ACTIONS = [
 ] as const;
 
 /** Actions evaluated on the bucket itself (`arn:aws:s3:::bucket`). */
-export const BUCKET_ACTIONS = ['s3:ListBucket', 's3:GetBucketLocation'] as const;
+export const BUCKET_ACTIONS = ['s3:ListBucket', 's3:GetBucketLocation', 's3:ListBucketMultipartUploads'] as const;
 
 const MACRO = /%[A-Z][A-Z0-9_]*%/;
 
@@ -111,9 +111,10 @@ export function permissionPolicy(input: PermissionPolicyInput): PolicyDocument {
         Resource: objectArn(input.bucket, input.folderPath),
       },
       {
-        Sid: 'LocateBucket',
+        // ListBucketMultipartUploads lets the sink abort uploads orphaned by a lost CreateMultipartUpload answer.
+        Sid: 'LocateBucketAndSweepUploads',
         Effect: 'Allow',
-        Action: ['s3:GetBucketLocation'],
+        Action: ['s3:GetBucketLocation', 's3:ListBucketMultipartUploads'],
         Resource: bucketArn(input.bucket),
       },
       list,

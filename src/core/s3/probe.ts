@@ -29,7 +29,7 @@ export interface TestConnectionInput {
 type Outcome = { ok: true; response?: Response } | { ok: false; message: string; denied: boolean };
 
 /**
- * Probes ListBucket, GetBucketLocation, PutObject, GetObject, DeleteObject, ListMultipartUploadParts
+ * Probes ListBucket, GetBucketLocation, ListBucketMultipartUploads, PutObject, GetObject, DeleteObject, ListMultipartUploadParts
  * and AbortMultipartUpload. Never throws for a missing permission; other failures (wrong secret,
  * no such bucket, network) are reported on each probe they break.
  *
@@ -64,9 +64,15 @@ async function probeBucket(p: Probe): Promise<ProbeResult[]> {
     method: 'GET',
     query: { location: '' },
   });
+  const uploads = await attempt(p.client, {
+    action: 's3:ListBucketMultipartUploads',
+    method: 'GET',
+    query: { uploads: '', prefix: p.prefix, 'max-uploads': '1' },
+  });
   return [
     toResult('s3:ListBucket', p.onBucket, listed),
     toResult('s3:GetBucketLocation', p.onBucket, located),
+    toResult('s3:ListBucketMultipartUploads', p.onBucket, uploads),
   ];
 }
 

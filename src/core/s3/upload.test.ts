@@ -59,6 +59,34 @@ describe('uploadObject completion', () => {
     }).catch((e: unknown) => e);
     expect(outcome).toBeInstanceOf(ExportError);
     expect((outcome as ExportError).details?.s3Code).toBe('NoSuchUpload');
-    expect(calls.at(-1)).toBe('DELETE ?uploadId=u1');
+    const aborted = calls.indexOf('DELETE ?uploadId=u1');
+    expect(aborted).toBeGreaterThan(0);
+    // Then the key's open uploads are listed, to sweep orphans.
+    expect(calls.slice(aborted + 1).some((c) => c.startsWith('GET ') && c.includes('uploads') && c.includes('prefix=k'))).toBe(true);
+  });
+});
+
+describe('uploadObject orphan sweep', () => {
+  it('aborts other open uploads of the same key once its own completes (a lost CreateMultipartUpload answer)', async () => {
+    const calls: string[] = [];
+    const base = fakeS3('"x"', calls);
+    const fetcher: typeof fetch = async (input, init) => {
+      const url = new URL(String(input));
+      const method = init?.method ?? 'GET';
+      if (method === 'POST' && url.searchParams.has('uploadId')) {
+        calls.push(`${method} ${url.search}`);
+        return new Response('<CompleteMultipartUploadResult><ETag>"abc-2"</ETag></CompleteMultipartUploadResult>');
+      }
+      if (method === 'GET' && url.searchParams.has('uploads')) {
+        calls.push(`${method} ${url.search}`);
+        const upload = (key: string, id: string) => `<Upload><Key>${key}</Key><UploadId>${id}</UploadId></Upload>`;
+        return new Response(`<ListMultipartUploadsResult>${upload('k', 'u0')}${upload('k', 'u1')}${upload('k2', 'u9')}</ListMultipartUploadsResult>`);
+      }
+      return base(input, init);
+    };
+    const result = await uploadObject(client(fetcher), body(), { key: 'k', partSize: 5 * MiB });
+    expect(result.etag).toBe('"abc-2"');
+    const deletes = calls.filter((c) => c.startsWith('DELETE'));
+    expect(deletes).toEqual(['DELETE ?uploadId=u0']);
   });
 });

@@ -14,6 +14,7 @@ import {
   abortMultipartUpload,
   completeMultipartUpload,
   createMultipartUpload,
+  listMultipartUploads,
   listParts,
   uploadPart,
 } from './multipart.ts';
@@ -143,13 +144,39 @@ async function multipartUpload(
     await run.report();
     const size = await run.uploadAll(reader, head);
     const etag = await complete(client, key, uploadId, run.completed(), size, signal);
+    await sweepOrphans(client, key, uploadId, opts);
     return { key, size, etag, uploadId, parts: run.completed().length };
   } catch (error) {
     await reader.cancel(error);
     await run.settle();
-    if (opts.abortOnFailure !== false) await abortQuietly(client, key, uploadId, opts);
+    if (opts.abortOnFailure !== false) {
+      await abortQuietly(client, key, uploadId, opts);
+      await sweepOrphans(client, key, uploadId, opts);
+    }
     throw error;
   }
+}
+
+/**
+ * Aborts uploads still open for `key` once ours is settled. A CreateMultipartUpload whose answer
+ * was lost and retried leaves an upload nobody knows the id of; keys are per run, so any other open
+ * upload of this key is such an orphan (or one of an earlier, crashed attempt of the same run).
+ * Needs s3:ListBucketMultipartUploads on the bucket; without it, a warning says to rely on a
+ * lifecycle rule (AbortIncompleteMultipartUpload) instead.
+ */
+async function sweepOrphans(client: S3Client, key: string, ours: string, opts: UploadOptions): Promise<void> {
+  let open: { key: string; uploadId: string }[];
+  try {
+    open = (await listMultipartUploads(client, key)).filter((u) => u.key === key && u.uploadId !== ours);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    opts.onWarning?.(
+      `Could not look for orphaned multipart uploads of ${key} (grant s3:ListBucketMultipartUploads or add an AbortIncompleteMultipartUpload lifecycle rule): ${reason}`,
+      { key },
+    );
+    return;
+  }
+  for (const upload of open) await abortQuietly(client, key, upload.uploadId, opts);
 }
 
 /**
