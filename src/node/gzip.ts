@@ -16,6 +16,13 @@ export const nodeGzipOptions = v.optional(
   {},
 );
 
+/**
+ * Node 20's Duplex.toWeb counts the zlib stream's highWaterMark (16,384 by default) in chunks, so with
+ * default buffers up to 16,384 × 64 KiB of input queue ahead of a slower gzip (bench/memory.ts).
+ * Stream options zlib passes on to its Transform, missing from the ZlibOptions type.
+ */
+const SMALL_BUFFERS = { writableHighWaterMark: 4, readableHighWaterMark: 4 } as object;
+
 export type NodeGzipOptions = v.InferInput<typeof nodeGzipOptions>;
 
 /**
@@ -31,7 +38,7 @@ export function nodeGzip(options: NodeGzipOptions = {}): CompressionStage {
     name: 'gzip',
     extension: 'gz',
     contentEncoding: 'gzip',
-    open: () => Duplex.toWeb(createGzip({ level })) as ReadableWritablePair<Uint8Array, Uint8Array>,
+    open: () => Duplex.toWeb(createGzip({ level, ...SMALL_BUFFERS })) as ReadableWritablePair<Uint8Array, Uint8Array>,
   });
 }
 
