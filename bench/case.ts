@@ -20,6 +20,7 @@ import { Registry } from '../src/core/registry.ts';
 import { fromRows } from '../src/core/streams.ts';
 import type { Row } from '../src/core/types.ts';
 import { nodePlugins } from '../src/node/plugins.ts';
+import { nodeSha256 } from '../src/node/sha256.ts';
 import { benchRow, benchRows, benchSchema, duckdbRowsSql } from './rows.ts';
 
 export interface CaseSpec {
@@ -70,7 +71,7 @@ async function ours(spec: CaseSpec): Promise<{ bytes: number; key?: string }> {
       rows: fromRows(benchRows(spec.rows)),
       output: { manifest: false, split: { maxRows: Number.MAX_SAFE_INTEGER } },
     },
-    { now: () => new Date(), uuid: () => crypto.randomUUID(), fetch },
+    { now: () => new Date(), uuid: () => crypto.randomUUID(), fetch, sha256: nodeSha256 },
   );
   return { bytes: result.bytes, key: result.files[0]!.key };
 }

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
@@ -21,6 +21,8 @@ const dir = mkdtempSync(join(tmpdir(), 'edge-export-bench-'));
 const file = join(dir, 'upload.bin');
 writeFileSync(file, seededBytes(mib * 1024 * 1024, 9));
 const moto = await startMoto();
+/** CPU time (user + system, all threads) of this process per edge-export upload. */
+const cpuSeconds: number[] = [];
 
 async function ours(key: string): Promise<number> {
   const client = new S3Client({
@@ -29,10 +31,13 @@ async function ours(key: string): Promise<number> {
     fetch,
   });
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const body = Readable.toWeb(
     createReadStream(file, { highWaterMark: 1024 * 1024 }),
   ) as ReadableStream<Uint8Array>;
   await uploadObject(client, body, { key, partSize: 8 * 1024 * 1024, concurrency });
+  const used = process.cpuUsage(cpu);
+  cpuSeconds.push((used.user + used.system) / 1e6);
   return (performance.now() - started) / 1000;
 }
 
@@ -75,9 +80,11 @@ try {
   console.log(
     `edge-export uploadObject: ${times.ours.map((t) => t.toFixed(2)).join(' s, ')} s  (best ${rate(best.ours)})`,
   );
+  console.log(`edge-export CPU s:        ${cpuSeconds.map((t) => t.toFixed(2)).join(' s, ')} s (this process)`);
   console.log(
     `aws s3 cp:                ${times.aws.map((t) => t.toFixed(2)).join(' s, ')} s  (best ${rate(best.aws)})`,
   );
+  console.log(`load average (1 min) at end: ${loadavg()[0]!.toFixed(2)}`);
   console.log(
     `ratio aws/ours (best): ${(best.aws / best.ours).toFixed(2)}× (> 1 means edge-export is faster)`,
   );

@@ -180,7 +180,7 @@ async function writeFile(pipeline: Pipeline, sink: SinkStage, ctx: NamingContext
   if (pipeline.encryption) {
     body = body.pipeThrough(await pipeline.encryption.open(ctx).catch((e) => Promise.reject(wrapError(e, 'ENCRYPTION_FAILED', pipeline.encryption!.name, 'encryption'))));
   }
-  const hash = createSha256();
+  const hash = ctx.sha256?.() ?? createSha256();
   let size = 0;
   body = body.pipeThrough(
     tap((chunk) => {

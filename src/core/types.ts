@@ -43,6 +43,17 @@ export interface Runtime {
   fetch: typeof fetch;
   /** Structured log sink; secrets must never be passed here. */
   log?(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
+  /**
+   * A native incremental SHA-256 for the files' checksums (e.g. node:crypto on Node, ~9× the
+   * pure-TypeScript default); absent, the pipeline uses its own `createSha256`.
+   */
+  sha256?(): RuntimeSha256;
+}
+
+/** What the pipeline needs of a running SHA-256: bytes in any chunking, a lowercase hex digest once. */
+export interface RuntimeSha256 {
+  update(bytes: Uint8Array): unknown;
+  digestHex(): string;
 }
 
 /** What a stage may know about the run it works for. */

@@ -26,7 +26,8 @@ export class PartReader {
       if (take < chunk.byteLength) this.pending = chunk.subarray(take);
     }
     if (filled === 0) return null;
-    return filled === this.partSize ? part : part.slice(0, filled);
+    // The short last part is a view: no second copy (fetch and crypto.subtle take views).
+    return filled === this.partSize ? part : part.subarray(0, filled);
   }
 
   /** Stops reading and cancels the source (after a failure). */

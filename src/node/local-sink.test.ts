@@ -1,0 +1,40 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fixedRuntime } from '../../test/support/memory-sink.ts';
+import { ExportError } from '../core/errors.ts';
+import { concatBytes, fromIterable } from '../core/streams.ts';
+import type { RunContext } from '../core/types.ts';
+import { localSink } from './local-sink.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'edge-export-local-sink-'));
+const ctx = { ...fixedRuntime(), runId: 'r', scheduledTime: new Date(0) } as RunContext;
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('localSink', () => {
+  it('writes every byte in order, whatever the chunking (tiny, many, and large chunks)', async () => {
+    const chunks = [
+      ...Array.from({ length: 3000 }, (_, i) => new Uint8Array([i & 0xff, (i >> 8) & 0xff, 7])),
+      new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 13) & 0xff),
+      new Uint8Array(1),
+    ];
+    const result = await localSink({ directory: dir }).write(ctx, { key: 'a/b.bin', contentType: 'x', body: fromIterable(chunks) });
+    const expected = concatBytes(chunks);
+    expect(result.size).toBe(expected.byteLength);
+    expect(Buffer.compare(readFileSync(join(dir, 'a', 'b.bin')), expected)).toBe(0);
+    expect(readdirSync(join(dir, 'a'))).toEqual(['b.bin']);
+  });
+
+  it('leaves no file, not even the temporary one, when the body fails', async () => {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array(10));
+        controller.error(new Error('source broke'));
+      },
+    });
+    const write = localSink({ directory: dir }).write(ctx, { key: 'c/d.bin', contentType: 'x', body });
+    await expect(write).rejects.toBeInstanceOf(ExportError);
+    expect(readdirSync(join(dir, 'c'))).toEqual([]);
+  });
+});
