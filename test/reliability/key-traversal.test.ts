@@ -135,7 +135,7 @@ describe('object-key path traversal is refused', () => {
     }
   });
 
-  it.each(['../x', 'a/../b'])('the S3 sink refuses prefix %j', (prefix) => {
+  it.each(['../x', 'a/../b', '/abs', 'a\\b', 'a/./b', 'a//b'])('the S3 sink refuses prefix %j', (prefix) => {
     expect(() => s3Sink({ bucket: 'acme-exports', prefix, accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'x' })).toThrow(ConfigError);
   });
 });

@@ -1,5 +1,6 @@
 /** Valibot schema of `sink/s3` options; every message names what was expected. */
 import * as v from 'valibot';
+import { confine } from '../../../core/naming.ts';
 import { MIN_PART_SIZE } from '../../../core/s3/upload.ts';
 import { accessKeyIdSchema, secretSchema } from '../../auth/credentials.ts';
 
@@ -59,7 +60,10 @@ export const s3SinkOptions = v.pipe(
     prefix: v.optional(
       v.pipe(
         v.string(),
-        v.check((p) => !p.split('/').includes('..'), 'Expected a prefix without ".." segments'),
+        v.check(
+          (p) => p === '' || isConfined(p.replace(/\/+$/, '')),
+          'Expected a prefix of plain segments: no leading "/", no "." or ".." segment, no "//", no backslash',
+        ),
       ),
     ),
     sse: v.optional(v.picklist(['AES256', 'aws:kms'], 'Expected "AES256" (SSE-S3) or "aws:kms" (SSE-KMS)')),
@@ -113,3 +117,13 @@ export const s3SinkOptions = v.pipe(
 
 export type S3SinkOptions = v.InferOutput<typeof s3SinkOptions>;
 export type S3SinkInput = v.InferInput<typeof s3SinkOptions>;
+
+/** The same confinement as object keys (core/naming.ts `confine`), as a boolean. */
+function isConfined(prefix: string): boolean {
+  try {
+    confine(prefix);
+    return true;
+  } catch {
+    return false;
+  }
+}
