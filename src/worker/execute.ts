@@ -24,7 +24,8 @@ import { parse } from '../core/validate.ts';
 import { builtinPlugins } from '../plugins/index.ts';
 import { s3Sink, s3SinkOptions, type UploadStateStore } from '../plugins/sink/s3/index.ts';
 import { type StoredDestination, openDestination } from './destination-secrets.ts';
-import { authEntry, firstCredentials, platformEnv } from './s3-access.ts';
+import { authEntry, platformEnv } from './s3-access.ts';
+import { credentialProvider } from '../core/auth.ts';
 import { endpointPolicy, type Env } from './env.ts';
 import { type D1DataReader, d1DataReader } from './store/data.ts';
 import { json } from './store/db.ts';
@@ -64,7 +65,7 @@ export async function executeRun(env: Env, run: RunRow, deps: ExecuteDeps = {}):
   const scheduledTime = new Date(run.scheduled_time);
   const ctx: RunContext = { ...runtime, runId: run.id, scheduledTime };
   const sink = s3Sink(parse(s3SinkOptions, sinkOptions(env, destination), 'destination'), {
-    credentials: (opts) => firstCredentials(pipeline.auth, ctx, opts),
+    credentials: credentialProvider(pipeline.auth, ctx),
     uploads: multipartStore(env, run),
   });
   const reader = d1DataReader(env.DB, run.org_id);

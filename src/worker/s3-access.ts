@@ -3,13 +3,12 @@
  * the Registry like any other stage) signs an S3Client aimed at the destination. Used by the export
  * runner and by test connection; the generated IAM policies describe exactly what both need.
  */
-import { ExportError } from '../core/errors.ts';
-import type { Pipeline } from '../core/registry.ts';
+import { credentialProvider } from '../core/auth.ts';
 import { Registry } from '../core/registry.ts';
 import { S3Client } from '../core/s3/client.ts';
 import { type PolicyDocument, permissionPolicy, trustPolicy } from '../core/s3/policy.ts';
 import { checkEndpoint } from '../core/security/ssrf.ts';
-import type { AuthStage, Credentials, RunContext } from '../core/types.ts';
+import type { AuthStage, RunContext } from '../core/types.ts';
 import { builtinPlugins } from '../plugins/index.ts';
 import type { StoredDestination } from './destination-secrets.ts';
 import { endpointPolicy, type Env } from './env.ts';
@@ -37,19 +36,6 @@ export function platformEnv(env: Env): Record<string, string | undefined> {
   };
 }
 
-/** Credentials from the first auth stage that applies. */
-export async function firstCredentials(
-  auth: Pipeline['auth'],
-  ctx: RunContext,
-  opts?: { forceRefresh?: boolean },
-): Promise<Credentials> {
-  for (const stage of auth) {
-    const credentials = await stage.credentials(ctx, opts);
-    if (credentials) return credentials;
-  }
-  throw new ExportError('AUTH_FAILED', 'No auth method of the destination applies', { stage: 'auth' });
-}
-
 /** A signed S3 client for a destination whose secrets are open (see openDestination). */
 export function destinationClient(env: Env, d: StoredDestination, ctx: RunContext): S3Client {
   if (d.endpoint !== undefined) checkEndpoint(d.endpoint, 'endpoint', endpointPolicy(env));
@@ -64,7 +50,7 @@ export function destinationClient(env: Env, d: StoredDestination, ctx: RunContex
       region: d.region,
       ...(d.endpoint !== undefined && { endpoint: d.endpoint, forcePathStyle: d.forcePathStyle ?? true }),
     },
-    credentials: (opts) => firstCredentials(auth, ctx, opts),
+    credentials: credentialProvider(auth, ctx),
     fetch: ctx.fetch,
   });
 }
