@@ -5,6 +5,7 @@
 import { gzip } from '../src/plugins/compression/gzip/index.ts';
 import { nodeGzip } from '../src/node/gzip.ts';
 import type { CompressionStage, RunContext } from '../src/core/types.ts';
+import { pump } from './pump.ts';
 
 const mib = Number(process.argv[2] ?? 64);
 const chunk = makeCsvChunk(64 * 1024);
@@ -23,22 +24,7 @@ function makeCsvChunk(size: number): Uint8Array {
 }
 
 async function time(label: string, stage: CompressionStage): Promise<void> {
-  const pair = stage.open(ctx)!;
-  const started = performance.now();
-  let out = 0;
-  const reading = (async () => {
-    const reader = pair.readable.getReader();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      out += value.byteLength;
-    }
-  })();
-  const writer = pair.writable.getWriter();
-  for (let i = 0; i < chunks; i++) await writer.write(chunk.slice());
-  await writer.close();
-  await reading;
-  const seconds = (performance.now() - started) / 1000;
+  const { seconds, out } = await pump(stage.open(ctx)!, chunk, chunks);
   const input = chunks * chunk.byteLength;
   console.log(
     `${label.padEnd(28)} ${(input / 1048576 / seconds).toFixed(1).padStart(7)} MiB/s  ratio ${(out / input).toFixed(3)}`,

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { RunContext } from '../src/core/types.ts';
 import { pgp } from '../src/plugins/encryption/pgp/index.ts';
+import { pump } from './pump.ts';
 
 const mib = Number(process.argv[2] ?? 128);
 const publicKey = readFileSync(new URL('../fixtures/pgp/recipient-public.asc', import.meta.url), 'utf8');
@@ -12,21 +13,6 @@ const chunk = new Uint8Array(64 * 1024).map((_, i) => (i * 131) & 0xff);
 const chunks = (mib * 1024 * 1024) / chunk.byteLength;
 const ctx = { now: () => new Date(), scheduledTime: new Date() } as RunContext;
 
-const pair = await pgp({ publicKey }).open(ctx);
-const started = performance.now();
-let out = 0;
-const reading = (async () => {
-  const reader = pair.readable.getReader();
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    out += value.byteLength;
-  }
-})();
-const writer = pair.writable.getWriter();
-for (let i = 0; i < chunks; i++) await writer.write(chunk.slice());
-await writer.close();
-await reading;
-const seconds = (performance.now() - started) / 1000;
+const { seconds, out } = await pump(await pgp({ publicKey }).open(ctx), chunk, chunks);
 const rss = process.memoryUsage().rss / 1048576;
 console.log(`pgp binary: ${(mib / seconds).toFixed(1)} MiB/s, ${out} bytes out, RSS ${rss.toFixed(0)} MiB`);
