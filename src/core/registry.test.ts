@@ -6,21 +6,13 @@ import { plugin as date } from '../plugins/naming/date/index.ts';
 import { plugin as segment } from '../plugins/naming/segment/index.ts';
 import { plugin as discard } from '../plugins/sink/discard/index.ts';
 import { plugin as ndjson } from '../plugins/source/ndjson/index.ts';
-import { ConfigError } from './errors.ts';
 import { definePlugin } from './plugin.ts';
 import { Registry } from './registry.ts';
+import { configError } from '../../test/support/config-error.ts';
 
 const registry = () => new Registry([json, manifest, date, segment, discard, ndjson]);
 
-function issuesOf(fn: () => unknown) {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues;
-  }
-  throw new Error('expected a ConfigError');
-}
+const issuesOf = (fn: () => unknown) => configError(fn).issues;
 
 describe('Registry.build', () => {
   it('builds a frozen pipeline with one stage per kind', () => {

@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../core/errors.ts';
 import { parse } from '../../../core/validate.ts';
 import { accessKey, accessKeyOptions, plugin } from './index.ts';
+import { configError } from '../../../../test/support/config-error.ts';
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY';
 const ctx = { now: () => new Date(0), uuid: () => 'u', fetch, runId: 'r', scheduledTime: new Date(0) };
 
-function issuesOf(input: unknown) {
-  try {
-    parse(accessKeyOptions, input, 'auth/accessKey options');
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
+const issuesOf = (input: unknown) => configError(() => parse(accessKeyOptions, input, 'auth/accessKey options'));
 
 describe('auth/accessKey', () => {
   it('returns the configured key pair', async () => {

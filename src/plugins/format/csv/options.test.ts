@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../core/errors.ts';
 import { parse } from '../../../core/validate.ts';
 import { csvOptions } from './options.ts';
+import { configError } from '../../../../test/support/config-error.ts';
 
-const problems = (input: unknown) => {
-  try {
-    parse(csvOptions, input, 'format/csv options');
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-};
+const problems = (input: unknown) => configError(() => parse(csvOptions, input, 'format/csv options')).issues;
 
 describe('csvOptions', () => {
   it("fills Spark's defaults (header true is ours)", () => {

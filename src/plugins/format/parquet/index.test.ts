@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ExportError } from '../../../core/errors.ts';
+import { ExportError } from '../../../core/errors.ts';
 import { collectBytes, fromRows } from '../../../core/streams.ts';
 import type { FormatContext, Row, Schema } from '../../../core/types.ts';
 import { parquet, plugin } from './index.ts';
+import { configError } from '../../../../test/support/config-error.ts';
 
 const ctx = (schema: Schema): FormatContext => ({
   schema,
@@ -14,15 +15,7 @@ const ctx = (schema: Schema): FormatContext => ({
   fetch,
 });
 
-function configIssues(fn: () => unknown) {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues;
-  }
-  throw new Error('expected a ConfigError');
-}
+const configIssues = (fn: () => unknown) => configError(fn).issues;
 
 describe('format/parquet stage', () => {
   it('describes itself and refuses outer compression', () => {
