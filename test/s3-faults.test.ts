@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExportError } from '../src/core/errors.ts';
 import { retryPolicy } from '../src/core/s3/retry.ts';
 import { s3Sink } from '../src/plugins/sink/s3/index.ts';
-import { chunkedStream, digest, keyPair, runContext, seededBytes, writerPolicy } from './harness/data.ts';
+import { chunkedStream, digest, runContext, seededBytes } from './harness/data.ts';
 import { type FaultPlan, startFaultProxy, seededFaults } from './harness/fault-proxy.ts';
-import { type Moto, createBucket, createUser, s3Reader, startMoto } from './harness/moto.ts';
+import { type Moto, startMotoWithWriter } from './harness/moto.ts';
 
 const BUCKET = 'faults-bucket';
 const MiB = 1024 * 1024;
@@ -19,11 +19,7 @@ let reader: SdkS3Client;
 let writer: { accessKeyId: string; secretAccessKey: string };
 
 beforeAll(async () => {
-  moto = await startMoto();
-  reader = s3Reader(moto);
-  await createBucket(moto, BUCKET);
-  writer = keyPair(await createUser(moto, 'writer', writerPolicy(BUCKET)));
-  await moto.enableAuth();
+  ({ moto, reader, writer } = await startMotoWithWriter(BUCKET, 'writer'));
 });
 afterAll(async () => {
   reader?.destroy();

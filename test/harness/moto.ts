@@ -17,6 +17,7 @@ import {
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { keyPair, writerPolicy } from './data.ts';
 
 export interface MotoCredentials {
   accessKeyId: string;
@@ -189,4 +190,25 @@ export function s3Reader(moto: Moto): S3Client {
     credentials: moto.admin,
     forcePathStyle: true,
   });
+}
+
+/**
+ * The usual start of an S3 test: moto with auth enforced, one bucket, and a user holding exactly
+ * `writerPolicy(bucket)`. Stops moto again if the setup fails half-way.
+ */
+export async function startMotoWithWriter(
+  bucket: string,
+  userName: string,
+): Promise<{ moto: Moto; reader: S3Client; writer: { accessKeyId: string; secretAccessKey: string } }> {
+  const moto = await startMoto();
+  try {
+    const reader = s3Reader(moto);
+    await createBucket(moto, bucket);
+    const writer = keyPair(await createUser(moto, userName, writerPolicy(bucket)));
+    await moto.enableAuth();
+    return { moto, reader, writer };
+  } catch (error) {
+    await moto.stop();
+    throw error;
+  }
 }

@@ -11,9 +11,8 @@ import type { Pipeline } from '../../src/core/registry.ts';
 import { fromRows } from '../../src/core/streams.ts';
 import { csv } from '../../src/plugins/format/csv/index.ts';
 import { s3Sink } from '../../src/plugins/sink/s3/index.ts';
-import { keyPair, writerPolicy } from '../harness/data.ts';
 import { type Fault, type FaultPlan, seededFaults, startFaultProxy } from '../harness/fault-proxy.ts';
-import { type Moto, createBucket, createUser, s3Reader, startMoto } from '../harness/moto.ts';
+import { type Moto, startMotoWithWriter } from '../harness/moto.ts';
 import { audit, type Expiring, expiringCredentials, fastRetry, type FetchFaults, report, rows, runtime, schema, slowFetch } from './support.ts';
 
 const BUCKET = 'reliability-faults';
@@ -23,11 +22,7 @@ let reader: SdkS3Client;
 let writer: { accessKeyId: string; secretAccessKey: string };
 
 beforeAll(async () => {
-  moto = await startMoto();
-  reader = s3Reader(moto);
-  await createBucket(moto, BUCKET);
-  writer = keyPair(await createUser(moto, 'reliability-writer', writerPolicy(BUCKET)));
-  await moto.enableAuth();
+  ({ moto, reader, writer } = await startMotoWithWriter(BUCKET, 'reliability-writer'));
 }, 60_000);
 afterAll(async () => {
   reader?.destroy();

@@ -11,8 +11,7 @@ import { fromRows } from '../../src/core/streams.ts';
 import type { CompressionStage, EncryptionStage, FormatStage, RowBatch } from '../../src/core/types.ts';
 import { csv } from '../../src/plugins/format/csv/index.ts';
 import { s3Sink } from '../../src/plugins/sink/s3/index.ts';
-import { keyPair, writerPolicy } from '../harness/data.ts';
-import { type Moto, createBucket, createUser, s3Reader, startMoto } from '../harness/moto.ts';
+import { type Moto, startMotoWithWriter } from '../harness/moto.ts';
 import { audit, fastRetry, report, rows, runtime, schema } from './support.ts';
 
 const BUCKET = 'reliability-crash';
@@ -21,11 +20,7 @@ let reader: SdkS3Client;
 let writer: { accessKeyId: string; secretAccessKey: string };
 
 beforeAll(async () => {
-  moto = await startMoto();
-  reader = s3Reader(moto);
-  await createBucket(moto, BUCKET);
-  writer = keyPair(await createUser(moto, 'crash-writer', writerPolicy(BUCKET)));
-  await moto.enableAuth();
+  ({ moto, reader, writer } = await startMotoWithWriter(BUCKET, 'crash-writer'));
 }, 60_000);
 afterAll(async () => {
   reader?.destroy();
