@@ -17,7 +17,19 @@ export interface LocalWorker {
   readonly adminToken: string;
   /** Runs the cron handler once, as Cloudflare would on a trigger. */
   tick(): Promise<void>;
+  /** The Miniflare instance, for benches that drive the Worker's handlers or read its bindings. */
+  readonly miniflare: Miniflare;
   stop(): Promise<void>;
+}
+
+/** Knobs for benches and tests; `npm start` uses the defaults. */
+export interface LocalWorkerOptions {
+  /** Consumer settings of the EXPORTS queue (default: batches of 1, 1 s timeout, 3 retries). */
+  queue?: { maxBatchSize?: number; maxBatchTimeout?: number; maxRetries?: number };
+  /** Extra or overriding text bindings (e.g. MAX_CATCH_UP). */
+  bindings?: Record<string, string>;
+  /** Keep D1 in memory instead of under `state/d1` (benches that start from scratch each time). */
+  inMemory?: boolean;
 }
 
 interface LocalSecrets {
@@ -26,7 +38,12 @@ interface LocalSecrets {
 }
 
 /** Bundles and starts the Worker; `state` holds the D1 data and the local secrets. */
-export async function startLocalWorker(root: string, state: string, port: number): Promise<LocalWorker> {
+export async function startLocalWorker(
+  root: string,
+  state: string,
+  port: number,
+  options: LocalWorkerOptions = {},
+): Promise<LocalWorker> {
   const built = await build({
     entryPoints: [join(root, 'src/worker/index.ts')],
     outfile: 'index.js',
@@ -49,10 +66,10 @@ export async function startLocalWorker(root: string, state: string, port: number
     port,
     cf: false,
     d1Databases: { DB: 'edge-export-local' },
-    d1Persist: join(state, 'd1'),
+    d1Persist: options.inMemory ? false : join(state, 'd1'),
     queueProducers: { EXPORTS: 'edge-export-runs' },
-    queueConsumers: { 'edge-export-runs': { maxBatchSize: 1, maxBatchTimeout: 1, maxRetries: 3 } },
-    bindings: { ...secrets, ALLOW_LOOPBACK_ENDPOINTS: 'true', MAX_CATCH_UP: '3' },
+    queueConsumers: { 'edge-export-runs': { maxBatchSize: 1, maxBatchTimeout: 1, maxRetries: 3, ...options.queue } },
+    bindings: { ...secrets, ALLOW_LOOPBACK_ENDPOINTS: 'true', MAX_CATCH_UP: '3', ...options.bindings },
   });
   try {
     const url = (await mf.ready).origin;
@@ -64,6 +81,7 @@ export async function startLocalWorker(root: string, state: string, port: number
         const worker = await mf.getWorker();
         await worker.scheduled({ scheduledTime: new Date(), cron: '*/5 * * * *' });
       },
+      miniflare: mf,
       stop: () => mf.dispose(),
     };
   } catch (error) {
