@@ -9,6 +9,7 @@ import type { ColumnSource } from 'hyparquet-writer/src/index.js';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer/src/index.js';
 import { ExportError } from '../../../core/errors.ts';
 import type { Row, RowBatch, Schema } from '../../../core/types.ts';
+import { FlatParquetWriter, isFlat } from './flat.ts';
 import { converterFor, type TimestampUnit, toSchemaElements, ValueError } from './schema.ts';
 
 /** Synchronous page compressors by codec (hyparquet-writer's hook). */
@@ -24,20 +25,65 @@ export interface ParquetStreamOptions {
 }
 
 const PLUGIN = 'format/parquet';
+const CREATED_BY = 'edge-export (hyparquet-writer)';
 /** Bytes accumulated before they are handed to the readable side. */
 const CHUNK_BYTES = 1 << 20;
 /** Batches the writable side may queue before a producer waits (the group buffer is separate). */
 const BATCH_QUEUE = 1;
 
-/** Opens one Parquet file as a rows-to-bytes transform. */
+/** Opens one Parquet file as a rows-to-bytes transform (flat schemas take the fast writer). */
 export function parquetStream(options: ParquetStreamOptions): TransformStream<RowBatch, Uint8Array> {
-  const { schema, rowGroupSize } = options;
-  if (schema.length === 0) {
+  if (options.schema.length === 0) {
     throw new ExportError('FORMAT_FAILED', 'Parquet needs at least one column in the schema', {
       plugin: PLUGIN,
       stage: 'format',
     });
   }
+  return isFlat(options.schema) ? flatStream(options) : nestedStream(options);
+}
+
+/** Scalar columns only: rows go straight into typed column buffers (flat.ts). */
+function flatStream(options: ParquetStreamOptions): TransformStream<RowBatch, Uint8Array> {
+  const { schema, rowGroupSize } = options;
+  let parquet: FlatParquetWriter | undefined;
+  let rowsBefore = 0;
+  const fail = (error: ValueError, column: string): never =>
+    valueError(error, column, rowsBefore + parquet!.buffered + 1);
+  return new TransformStream<RowBatch, Uint8Array>(
+    {
+      async start(controller) {
+        const compressors = await options.compressors();
+        parquet = new FlatParquetWriter({
+          out: new ChunkWriter((bytes) => controller.enqueue(bytes)),
+          schema,
+          unit: options.timestampUnit,
+          codec: options.codec,
+          compressors,
+          createdBy: CREATED_BY,
+        });
+      },
+      transform(batch) {
+        const writer = parquet!;
+        for (const row of batch) {
+          writer.add(row, fail);
+          if (writer.buffered >= rowGroupSize) {
+            rowsBefore += writer.buffered;
+            writer.writeGroup();
+          }
+        }
+      },
+      flush() {
+        parquet!.finish();
+      },
+    },
+    { highWaterMark: BATCH_QUEUE },
+    { highWaterMark: 0 },
+  );
+}
+
+/** Any schema (lists, structs): hyparquet-writer's general ParquetWriter. */
+function nestedStream(options: ParquetStreamOptions): TransformStream<RowBatch, Uint8Array> {
+  const { schema, rowGroupSize } = options;
   const converters = schema.map((column) => converterFor(column, options.timestampUnit));
   let parquet: ParquetWriter | undefined;
   // Rows are converted on arrival into one array per column, so the row objects die young.
@@ -70,7 +116,7 @@ export function parquetStream(options: ParquetStreamOptions): TransformStream<Ro
           schema: toSchemaElements(schema, options.timestampUnit),
           codec: options.codec,
           compressors,
-          createdBy: 'edge-export (hyparquet-writer)',
+          createdBy: CREATED_BY,
         });
       },
       transform(batch) {
@@ -95,13 +141,17 @@ function convertValue(convert: (v: unknown) => unknown, value: unknown, name: st
     return convert(value);
   } catch (error) {
     if (!(error instanceof ValueError)) throw error;
-    throw new ExportError('FORMAT_FAILED', `Parquet column "${name}", row ${row}: ${error.message}`, {
-      plugin: PLUGIN,
-      stage: 'format',
-      details: { column: name, row },
-      cause: error,
-    });
+    return valueError(error, name, row);
   }
+}
+
+function valueError(error: ValueError, name: string, row: number): never {
+  throw new ExportError('FORMAT_FAILED', `Parquet column "${name}", row ${row}: ${error.message}`, {
+    plugin: PLUGIN,
+    stage: 'format',
+    details: { column: name, row },
+    cause: error,
+  });
 }
 
 /** A ByteWriter that hands its bytes on every ~1 MiB and after each row group, then reuses its buffer. */
