@@ -15,6 +15,19 @@ import { ZSTD_WASM_PATH, zstdAvailable, zstdCompressor } from './zstd.ts';
 
 export { provideZstdWasm, ZSTD_WASM_PATH, type ZstdWasmSource } from './zstd.ts';
 
+/** Page compressors a host may supply in place of the portable ones (Node: native snappy, zlib). */
+export interface HostCodecs {
+  readonly snappy?: (input: Uint8Array) => Uint8Array;
+  readonly gzip?: (input: Uint8Array, level: number) => Uint8Array;
+}
+
+let hostCodecs: HostCodecs = {};
+
+/** Called once by a host (src/node/plugins.ts); the output stays standard snappy / gzip pages. */
+export function provideCodecs(codecs: HostCodecs): void {
+  hostCodecs = { ...hostCodecs, ...codecs };
+}
+
 /**
  * Rows per row group. Measured with fixtures/parquet/measure-memory.ts (1M rows × 10 mixed columns,
  * Node 20): 10,000-row groups run in a 48 MB old-space heap (peak RSS 141 MiB, 85 MiB of which is
@@ -100,9 +113,13 @@ async function compressorsFor(options: ParquetOptions): Promise<Compressors> {
   const level = options.level;
   if (options.codec === 'gzip') {
     const gzipLevel = (level ?? 6) as 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
-    return { GZIP: (input) => gzipSync(input, { level: gzipLevel }) };
+    const host = hostCodecs.gzip;
+    return {
+      GZIP: host ? (input) => host(input, gzipLevel) : (input) => gzipSync(input, { level: gzipLevel }),
+    };
   }
   if (options.codec === 'zstd') return { ZSTD: await zstdCompressor(level ?? 3) };
+  if (options.codec === 'snappy' && hostCodecs.snappy) return { SNAPPY: hostCodecs.snappy };
   return {};
 }
 
