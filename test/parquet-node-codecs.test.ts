@@ -66,7 +66,7 @@ describe('format/parquet with the Node host codecs', () => {
           n: 30_000,
           t: rows.filter((r) => r.tier).length,
           s: String((29_999 * 30_000) / 2),
-          m: 'user9999@example.com',
+          m: 'user9@example.com',
         },
       ]);
     });
