@@ -68,11 +68,36 @@ function escaper(c: CsvConfig): (s: string) => string {
     const doubled = quote + quote;
     return (s) => (s.includes(quote) ? s.replaceAll(quote, doubled) : s);
   }
-  const chars = escapeEscape ? [quote, esc] : [quote];
-  const re = new RegExp(`[${chars.map(regexChar).join('')}]`, 'g');
   const escapedQuote = esc + quote;
   const escapedEscape = escapeEscape + esc;
-  return (s) => s.replace(re, (m) => (m === quote ? escapedQuote : escapedEscape));
+  // Escape characters first, so the ones added before quotes are not escaped again.
+  return (s) => {
+    const t = escapeEscape && s.includes(esc) ? s.replaceAll(esc, escapedEscape) : s;
+    return t.includes(quote) ? t.replaceAll(quote, escapedQuote) : t;
+  };
+}
+
+/**
+ * `String(x)` of a double, faster: V8's shortest round-trip conversion falls back to a slow bignum
+ * path on values that need 16–17 digits (as `i * 0.37` often does). The shortest digits are those
+ * of the first of `toPrecision(15, 16, 17)` that parses back to `x` (ties, where the two differ, and
+ * values where either would print an exponent go to `String` itself).
+ */
+export function formatDouble(x: number): string {
+  const abs = x < 0 ? -x : x;
+  if (!(abs >= 1e-6 && abs < 1e15) || Number.isInteger(x)) return String(x);
+  let text = x.toPrecision(15);
+  if (Number(text) !== x) {
+    let digits = 16;
+    text = x.toPrecision(16);
+    if (Number(text) !== x) text = x.toPrecision((digits = 17));
+    // x exactly halfway between two candidates: toPrecision rounds up, String picks the even one.
+    if (x.toPrecision(digits + 3).endsWith('500')) return String(x);
+  }
+  let end = text.length;
+  while (text.charCodeAt(end - 1) === 48) end--; // trailing zeros of the fraction
+  if (text.charCodeAt(end - 1) === 46) end--; // a bare '.'
+  return end === text.length ? text : text.slice(0, end);
 }
 
 /**
@@ -170,8 +195,10 @@ export function columnEncoder(column: Column, c: CsvConfig): (value: unknown) =>
   const plain = plainNumbers(c);
   switch (plain ? column.type : null) {
     case 'integer':
-    case 'double':
       return (v) => (typeof v === 'number' || typeof v === 'bigint' ? String(v) : field(text(v)));
+    case 'double':
+      return (v) =>
+        typeof v === 'number' ? formatDouble(v) : typeof v === 'bigint' ? String(v) : field(text(v));
     case 'boolean':
       return (v) => (v === true ? 'true' : v === false ? 'false' : field(text(v)));
     case 'string':

@@ -39,9 +39,7 @@ describe('csv format stage', () => {
 
   it('writes the header even for no rows, and no header when asked', async () => {
     const text = async (header: boolean) =>
-      new TextDecoder().decode(
-        await collectBytes(fromRows([]).pipeThrough(csv({ header }).open(ctx()))),
-      );
+      new TextDecoder().decode(await collectBytes(fromRows([]).pipeThrough(csv({ header }).open(ctx()))));
     expect(await text(true)).toBe('id,name,score,at\n');
     expect(await text(false)).toBe('');
   });
@@ -79,7 +77,9 @@ describe('csv format stage', () => {
     ];
     // Row numbers count across batches: one batch of two rows, or two batches of one.
     for (const size of [512, 1]) {
-      const error = await collect(fromRows(rows, size).pipeThrough(csv().open(ctx()))).catch((e: unknown) => e);
+      const error = await collect(fromRows(rows, size).pipeThrough(csv().open(ctx()))).catch(
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(ExportError);
       expect(error).toMatchObject({ code: 'FORMAT_FAILED', plugin: 'format/csv', details: { row: 2 } });
       expect((error as Error).message).toMatch(/row 2: column "at": expected a date or timestamp/);
