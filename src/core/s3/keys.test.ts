@@ -40,4 +40,30 @@ describe('keys, XML and parts', () => {
     for (let p = await reader.next(); p; p = await reader.next()) parts.push([...p]);
     expect(parts).toEqual([[1, 2, 3, 4], [5, 6, 7, 8], [9]]);
   });
+
+  it('reuses the buffers of released parts, never of parts still held, and keeps at most `keep`', async () => {
+    const bytes = Array.from({ length: 40 }, (_, i) => i);
+    const stream = new ReadableStream<Uint8Array>({
+      pull: (c) => (bytes.length ? c.enqueue(new Uint8Array(bytes.splice(0, 3))) : c.close()),
+    });
+    const reader = new PartReader(stream, 4, 2);
+    const a = (await reader.next())!;
+    const b = (await reader.next())!;
+    reader.release(a);
+    const c = (await reader.next())!;
+    expect(c.buffer).toBe(a.buffer);
+    expect([...b, ...c]).toEqual([4, 5, 6, 7, 8, 9, 10, 11]);
+    const d = (await reader.next())!;
+    expect(d.buffer === b.buffer || d.buffer === c.buffer).toBe(false);
+    for (const part of [b, c, d]) reader.release(part);
+    const seen = new Set<ArrayBufferLike>();
+    const rest: number[] = [];
+    for (let p = await reader.next(); p; p = await reader.next()) {
+      seen.add(p.buffer);
+      rest.push(...p);
+      reader.release(p);
+    }
+    expect(rest).toEqual(Array.from({ length: 24 }, (_, i) => i + 16));
+    expect(seen.size).toBe(1);
+  });
 });

@@ -1,12 +1,19 @@
-/** Cuts a byte stream into fixed-size parts, holding at most one part in memory at a time. */
+/**
+ * Cuts a byte stream into fixed-size parts, holding at most one part in memory at a time. Buffers of
+ * parts given back with `release` are reused: a fixed set instead of a fresh multi-MiB allocation per
+ * part, which on Node let the native heap fragment and RSS creep up over long uploads.
+ */
 export class PartReader {
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private readonly free: ArrayBuffer[] = [];
   private pending: Uint8Array | undefined;
   private done = false;
 
+  /** `keep`: buffers held for reuse, at most (the parts in flight + the one being filled). */
   constructor(
     stream: ReadableStream<Uint8Array>,
     private readonly partSize: number,
+    private readonly keep = 5,
   ) {
     this.reader = stream.getReader();
   }
@@ -14,7 +21,8 @@ export class PartReader {
   /** The next part: exactly `partSize` bytes, the last one shorter; null at the end. */
   async next(): Promise<Uint8Array | null> {
     if (this.done && !this.pending) return null;
-    const part = new Uint8Array(this.partSize);
+    const reused = this.free.pop();
+    const part = reused ? new Uint8Array(reused) : new Uint8Array(this.partSize);
     let filled = 0;
     while (filled < this.partSize) {
       const chunk = this.pending ?? (await this.read());
@@ -25,9 +33,20 @@ export class PartReader {
       filled += take;
       if (take < chunk.byteLength) this.pending = chunk.subarray(take);
     }
-    if (filled === 0) return null;
+    if (filled === 0) {
+      if (reused) this.free.push(reused);
+      return null;
+    }
     // The short last part is a view: no second copy (fetch and crypto.subtle take views).
     return filled === this.partSize ? part : part.subarray(0, filled);
+  }
+
+  /** Takes back a part's buffer once nothing reads the part any more (its upload settled). */
+  release(part: Uint8Array): void {
+    const buffer = part.buffer;
+    if (buffer instanceof ArrayBuffer && buffer.byteLength === this.partSize && this.free.length < this.keep) {
+      if (!this.free.includes(buffer)) this.free.push(buffer);
+    }
   }
 
   /** Stops reading and cancels the source (after a failure). */

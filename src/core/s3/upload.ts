@@ -76,7 +76,7 @@ export async function uploadObject(
       'CONFIG_INVALID',
       `partSize must be at least ${MIN_PART_SIZE} bytes (5 MiB); received ${partSize}`,
     );
-  const reader = new PartReader(body, partSize);
+  const reader = new PartReader(body, partSize, Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY) + 1);
   const head: Uint8Array[] = [];
   if (!opts.resume) {
     const threshold = opts.multipartThreshold ?? partSize;
@@ -277,8 +277,11 @@ class PartRun {
           { stage: 'sink' },
         );
       size += part.byteLength;
-      if (await this.alreadyUploaded(n, part)) continue;
-      this.start(n, part);
+      if (await this.alreadyUploaded(n, part)) {
+        reader.release(part);
+        continue;
+      }
+      this.start(n, part, reader);
       if (this.inflight.size >= concurrency) await Promise.race(this.inflight);
     }
     await Promise.all(this.inflight);
@@ -290,14 +293,17 @@ class PartRun {
     await Promise.allSettled(this.inflight);
   }
 
-  private start(partNumber: number, bytes: Uint8Array): void {
-    const task = uploadPart(this.client, this.key, this.uploadId, partNumber, bytes, this.opts.signal).then(
-      async (part) => {
-        this.done.set(partNumber, part);
-        await this.report();
-      },
-    );
-    const tracked: Promise<void> = task.finally(() => this.inflight.delete(tracked));
+  private start(partNumber: number, bytes: Uint8Array, reader: PartReader): void {
+    const upload = uploadPart(this.client, this.key, this.uploadId, partNumber, bytes, this.opts.signal);
+    const task = upload.then(async (part) => {
+      this.done.set(partNumber, part);
+      await this.report();
+    });
+    const tracked: Promise<void> = task.finally(() => {
+      this.inflight.delete(tracked);
+      // Only after success: a failed request may still be reading the body when its promise rejects.
+      upload.then(() => reader.release(bytes), () => undefined);
+    });
     tracked.catch((error: unknown) => {
       this.failure ??= { error };
     });
