@@ -224,7 +224,7 @@ async function writeFile(pipeline: Pipeline, sink: SinkStage, ctx: NamingContext
     name: plan.name,
     size,
     rows,
-    sha256: hash.digestHex(),
+    sha256: await hash.digestHex(),
     location: result.location,
   };
 }

@@ -2,6 +2,7 @@
  * Incremental SHA-256 in plain TypeScript: crypto.subtle.digest needs the whole input at once,
  * and the manifest must checksum files of any size while they stream.
  */
+import type { RuntimeSha256 } from './types.ts';
 
 const K = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
@@ -145,4 +146,39 @@ function compress(state: Int32Array, w: Int32Array, bytes: Uint8Array, offset: n
   state[5] = (state[5]! + f) | 0;
   state[6] = (state[6]! + g) | 0;
   state[7] = (state[7]! + h) | 0;
+}
+
+/** workerd's native incremental digest (a Cloudflare extension of Web Crypto). */
+type DigestStreamClass = new (
+  algorithm: string,
+) => WritableStream<Uint8Array> & { digest: Promise<ArrayBuffer> };
+
+/**
+ * A native `Runtime.sha256` where the platform has one without node:crypto: workerd's
+ * `crypto.DigestStream`. Undefined elsewhere (the pipeline then uses `createSha256`).
+ */
+export function platformSha256(): (() => RuntimeSha256) | undefined {
+  const DigestStream = (crypto as unknown as { DigestStream?: DigestStreamClass }).DigestStream;
+  if (typeof DigestStream !== 'function') return undefined;
+  return () => {
+    const stream = new DigestStream('SHA-256');
+    const writer = stream.getWriter();
+    let failed: unknown;
+    return {
+      update: (bytes) => {
+        writer.write(bytes).catch((error: unknown) => (failed ??= error));
+      },
+      digestHex: async () => {
+        await writer.close();
+        if (failed) throw failed;
+        return hexOf(new Uint8Array(await stream.digest));
+      },
+    };
+  };
+}
+
+function hexOf(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += b.toString(16).padStart(2, '0');
+  return out;
 }

@@ -50,10 +50,13 @@ export interface Runtime {
   sha256?(): RuntimeSha256;
 }
 
-/** What the pipeline needs of a running SHA-256: bytes in any chunking, a lowercase hex digest once. */
+/**
+ * What the pipeline needs of a running SHA-256: bytes in any chunking, a lowercase hex digest once
+ * (synchronous, or a promise for stream-based hashes such as workerd's DigestStream).
+ */
 export interface RuntimeSha256 {
   update(bytes: Uint8Array): unknown;
-  digestHex(): string;
+  digestHex(): string | Promise<string>;
 }
 
 /** What a stage may know about the run it works for. */

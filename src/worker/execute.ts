@@ -16,6 +16,7 @@ import { compileMapping } from '../core/data/mapping.ts';
 import { type AudienceExportState, type DatasetExportState, pageBatches, pages } from '../core/data/store.ts';
 import { ExportError } from '../core/errors.ts';
 import { runExport } from '../core/pipeline.ts';
+import { platformSha256 } from '../core/sha256.ts';
 import { Registry } from '../core/registry.ts';
 import { compileRule } from '../core/rules/index.ts';
 import { checkEndpoint } from '../core/security/ssrf.ts';
@@ -57,10 +58,12 @@ export async function executeRun(env: Env, run: RunRow, deps: ExecuteDeps = {}):
     throw new ExportError('CONFIG_INVALID', 'The dataflow or its destination no longer exists');
   const destination = await openDestination(env, row);
   const pipeline = new Registry(builtinPlugins).build(pluginManifest(destination), { env: platformEnv(env) });
+  const nativeSha256 = platformSha256();
   const runtime: Runtime = {
     now: deps.now ?? (() => new Date()),
     uuid: () => crypto.randomUUID(),
     fetch: deps.fetch ?? ((input, init) => fetch(input, init)),
+    ...(nativeSha256 && { sha256: nativeSha256 }),
   };
   const scheduledTime = new Date(run.scheduled_time);
   const ctx: RunContext = { ...runtime, runId: run.id, scheduledTime };
