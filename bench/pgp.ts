@@ -9,7 +9,7 @@ import { pump } from './pump.ts';
 
 const mib = Number(process.argv[2] ?? 128);
 const publicKey = readFileSync(new URL('../fixtures/pgp/recipient-public.asc', import.meta.url), 'utf8');
-const chunk = new Uint8Array(64 * 1024).map((_, i) => (i * 131) & 0xff);
+const chunk = new Uint8Array(Number(process.argv[3] ?? 64) * 1024).map((_, i) => (i * 131) & 0xff);
 const chunks = (mib * 1024 * 1024) / chunk.byteLength;
 const ctx = { now: () => new Date(), scheduledTime: new Date() } as RunContext;
 
