@@ -28,13 +28,15 @@ import { type StoredDestination, openDestination } from './destination-secrets.t
 import { authEntry, platformEnv } from './s3-access.ts';
 import { credentialProvider } from '../core/auth.ts';
 import { endpointPolicy, type Env } from './env.ts';
-import { type D1DataReader, d1DataReader } from './store/data.ts';
+import { type D1DataReader, d1DataReader, stagedKey } from './store/data.ts';
 import { json } from './store/db.ts';
 import { type DataflowRow, getAudience, getDataflow, getDestination } from './store/resources.ts';
 import { type RunOutcome, type RunRow, saveMultipart } from './store/runs.ts';
 
-/** One exported subject of a run: an audience or the dataset, with its rows and how to commit its state. */
+/** One exported subject of a run: an audience or the dataset, with its rows and how to stage its state. */
 interface Subject {
+  /** The audience or dataset id (its export state's subject). */
+  readonly id: string;
   readonly audience?: { id: string; name: string };
   readonly dataset?: { id: string };
   readonly folderPath?: string;
@@ -72,7 +74,8 @@ export async function executeRun(env: Env, run: RunRow, deps: ExecuteDeps = {}):
     uploads: multipartStore(env, run),
   });
   const reader = d1DataReader(env.DB, run.org_id);
-  const subjects = await subjectsOf(env, reader, flow, destination.folderPath, scheduledTime);
+  await reader.discardStagedStates(flow.id, run.id);
+  const subjects = await subjectsOf(env, reader, flow, destination.folderPath, scheduledTime, run.id);
   const outcome = { rows: 0, bytes: 0, files: [] as unknown[], skipped: {} as Record<string, number> };
   for (const [index, subject] of subjects.entries()) {
     const result = await runExport(
@@ -101,6 +104,13 @@ export async function executeRun(env: Env, run: RunRow, deps: ExecuteDeps = {}):
     for (const [reason, n] of Object.entries(subject.skipped()))
       outcome.skipped[reason] = (outcome.skipped[reason] ?? 0) + n;
   }
+  // Every subject is exported: their new states take effect together. A run that failed half-way
+  // leaves the committed states as they were, so its retry exports the same deltas again.
+  await reader.promoteExportStates(
+    flow.id,
+    run.id,
+    subjects.map((s) => s.id),
+  );
   return outcome;
 }
 
@@ -164,6 +174,7 @@ async function subjectsOf(
   flow: DataflowRow,
   folder: string,
   now: Date,
+  runId: string,
 ): Promise<Subject[]> {
   const mode = flow.export_mode;
   if (flow.dataset_id !== null) {
@@ -177,10 +188,11 @@ async function subjectsOf(
       mode,
       now,
       previous,
-      save: (s) => reader.putExportState(key, s),
+      save: (s) => reader.putExportState({ ...key, subjectId: stagedKey(dataset.id, runId) }, s),
     });
     return [
       {
+        id: dataset.id,
         dataset: { id: dataset.id },
         folderPath: datasetExportFolder(folder, dataset.id, now),
         schema: plan.schema,
@@ -208,9 +220,10 @@ async function subjectsOf(
       now,
       mode,
       previous,
-      save: (s) => reader.putExportState(key, s),
+      save: (s) => reader.putExportState({ ...key, subjectId: stagedKey(id, runId) }, s),
     });
     subjects.push({
+      id,
       audience: { id, name: audience.name },
       schema: plan.schema,
       rows: plan.rows,

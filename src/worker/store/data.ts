@@ -120,7 +120,53 @@ export function d1DataReader(db: D1Database, orgId: string) {
         new Date().toISOString(),
       );
     },
+
+    /**
+     * Makes the states a run staged (under `stagedKey`) the current ones, all in one D1 batch (one
+     * transaction), and drops the staged rows: a run's subjects advance together or not at all.
+     */
+    async promoteExportStates(
+      dataflowId: string,
+      runId: string,
+      subjectIds: readonly string[],
+    ): Promise<void> {
+      const statements = subjectIds.flatMap((id) => {
+        const staged = stagedKey(id, runId);
+        return [
+          db
+            .prepare(
+              `INSERT INTO export_state (org_id, dataflow_id, subject_id, state, updated_at)
+               SELECT org_id, dataflow_id, ?, state, updated_at FROM export_state
+               WHERE org_id = ? AND dataflow_id = ? AND subject_id = ?
+               ON CONFLICT (org_id, dataflow_id, subject_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+            )
+            .bind(id, orgId, dataflowId, staged),
+          db
+            .prepare('DELETE FROM export_state WHERE org_id = ? AND dataflow_id = ? AND subject_id = ?')
+            .bind(orgId, dataflowId, staged),
+        ];
+      });
+      if (statements.length > 0) await db.batch(statements);
+    },
+
+    /** Drops what an earlier attempt of this run staged (a retry starts from the committed states). */
+    async discardStagedStates(dataflowId: string, runId: string): Promise<void> {
+      await run(
+        db,
+        'DELETE FROM export_state WHERE org_id = ? AND dataflow_id = ? AND subject_id LIKE ?',
+        orgId,
+        dataflowId,
+        `%${STAGED}${runId}`,
+      );
+    },
   };
+}
+
+const STAGED = '@staged:';
+
+/** Where a run keeps a subject's new state until every subject of the run is exported. */
+export function stagedKey(subjectId: string, runId: string): string {
+  return `${subjectId}${STAGED}${runId}`;
 }
 
 export type D1DataReader = ReturnType<typeof d1DataReader>;
