@@ -73,7 +73,17 @@ describe('incremental runs with several audiences', () => {
       await consumeBatch(
         {
           queue: 'edge-export-runs',
-          messages: [{ id: 'm', body: message, attempts, ack: () => {}, retry: () => void (retried = true) }],
+          messages: [
+            {
+              id: 'm',
+              body: message,
+              attempts,
+              ack: () => {},
+              retry: () => {
+                retried = true;
+              },
+            },
+          ],
         },
         e,
         { executeRun: (env, run) => executeRun(env, run, { fetch: faultyFetch }) },
