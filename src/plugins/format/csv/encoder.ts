@@ -90,7 +90,10 @@ export function formatDouble(x: number): string {
   if (Number(text) !== x) {
     let digits = 16;
     text = x.toPrecision(16);
-    if (Number(text) !== x) text = x.toPrecision((digits = 17));
+    if (Number(text) !== x) {
+      digits = 17;
+      text = x.toPrecision(17);
+    }
     // x exactly halfway between two candidates: toPrecision rounds up, String picks the even one.
     if (x.toPrecision(digits + 3).endsWith('500')) return String(x);
   }
