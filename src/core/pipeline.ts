@@ -29,7 +29,7 @@ import type {
   SinkResult,
   SinkStage,
 } from './types.ts';
-import { fromIterable } from './streams.ts';
+import { fromIterable, pipeThrough } from './streams.ts';
 import { parse } from './validate.ts';
 
 /** Where and how files are written: the destination half of an export job (validated). */
@@ -174,15 +174,16 @@ async function writeFile(pipeline: Pipeline, sink: SinkStage, ctx: NamingContext
   const key = joinKey(plan.folder, plan.name);
   const formatted = pipeline.format.open({ ...ctx, schema: plan.schema, fileIndex: plan.index });
   const formattedBytes = { n: 0 };
-  let body = formatted.readable.pipeThrough(tap((chunk) => (formattedBytes.n += chunk.byteLength)));
+  let body = pipeThrough(formatted.readable, tap((chunk) => (formattedBytes.n += chunk.byteLength)));
   const compression = pipeline.compression?.open(ctx);
-  if (compression) body = body.pipeThrough(compression);
+  if (compression) body = pipeThrough(body, compression);
   if (pipeline.encryption) {
-    body = body.pipeThrough(await pipeline.encryption.open(ctx).catch((e) => Promise.reject(wrapError(e, 'ENCRYPTION_FAILED', pipeline.encryption!.name, 'encryption'))));
+    body = pipeThrough(body, await pipeline.encryption.open(ctx).catch((e) => Promise.reject(wrapError(e, 'ENCRYPTION_FAILED', pipeline.encryption!.name, 'encryption'))));
   }
   const hash = ctx.sha256?.() ?? createSha256();
   let size = 0;
-  body = body.pipeThrough(
+  body = pipeThrough(
+    body,
     tap((chunk) => {
       hash.update(chunk);
       size += chunk.byteLength;
@@ -192,11 +193,7 @@ async function writeFile(pipeline: Pipeline, sink: SinkStage, ctx: NamingContext
 
   const upload = sink.write(ctx, { key, ...contentHeadersOf(pipeline), body });
   // A rejected upload must stop the row loop even if nothing else propagates the failure.
-  const uploadFailed = upload.then(
-    () => new Promise<never>(() => {}),
-    (error) => Promise.reject(error),
-  );
-  uploadFailed.catch(() => {});
+  const orUploadFailure = untilRejected(upload);
   const writer = formatted.writable.getWriter();
   let rows = 0;
   try {
@@ -205,13 +202,13 @@ async function writeFile(pipeline: Pipeline, sink: SinkStage, ctx: NamingContext
     while (rows < maxRows && (maxBytes === undefined || formattedBytes.n < maxBytes)) {
       if (!(await plan.rows.fill())) break;
       const batch = plan.rows.take(Math.min(maxRows - rows, step));
-      await Promise.race([writer.ready, uploadFailed]);
+      await orUploadFailure(writer.ready);
       writer.write(batch).catch(() => {});
       rows += batch.length;
       plan.progress.rows += batch.length;
       plan.onProgress?.(plan.progress);
     }
-    await Promise.race([writer.close(), uploadFailed]);
+    await orUploadFailure(writer.close());
   } catch (error) {
     await writer.abort(error).catch(() => {});
     await upload.catch(() => {});
@@ -250,6 +247,26 @@ async function unpublish(sink: SinkStage, ctx: NamingContext, files: readonly Ex
       ctx.log?.('warn', 'could not remove a file of a failed run', { key: file.key, error: String(error) });
     });
   }
+}
+
+/**
+ * `wait`, or a rejection as soon as `watched` rejects. A `Promise.race([wait, watched])` per row
+ * batch would leave a reaction on the still-pending `watched` each time, a heap that grows with rows.
+ */
+function untilRejected(watched: Promise<unknown>): <T>(wait: Promise<T>) => Promise<T> {
+  let failure: { error: unknown } | undefined;
+  let rejectWaiting: ((error: unknown) => void) | undefined;
+  watched.catch((error: unknown) => {
+    failure = { error };
+    rejectWaiting?.(error);
+  });
+  return <T>(wait: Promise<T>) =>
+    failure
+      ? Promise.reject(failure.error)
+      : new Promise<T>((resolve, reject) => {
+          rejectWaiting = reject;
+          wait.then(resolve, reject);
+        });
 }
 
 function tap(observe: (chunk: Uint8Array) => void): TransformStream<Uint8Array, Uint8Array> {

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { batchRows, collect, collectRows, fromIterable, fromRows, lineBatches, lines } from './streams.ts';
+import {
+  batchRows,
+  collect,
+  collectRows,
+  fromIterable,
+  fromRows,
+  lineBatches,
+  lines,
+  pipeThrough,
+} from './streams.ts';
 import type { Row } from './types.ts';
 
 const rows = (n: number): Row[] => Array.from({ length: n }, (_, i) => ({ i }));
@@ -58,5 +67,44 @@ describe('lines and lineBatches', () => {
     expect(await collect(input().pipeThrough(lines()))).toEqual(expected);
     const batches = await collect(input().pipeThrough(lineBatches()));
     expect(batches).toEqual([['a'], ['bc', ''], ['dé']]);
+  });
+});
+
+describe('pipeThrough', () => {
+  const double = () =>
+    new TransformStream<number, number>({
+      transform: (n, controller) => controller.enqueue(n * 2),
+      flush: (controller) => controller.enqueue(-1),
+    });
+
+  it('passes every chunk through the pair in order, then flushes and closes', async () => {
+    expect(await collect(pipeThrough(fromIterable([1, 2, 3]), double()))).toEqual([2, 4, 6, -1]);
+  });
+
+  it("errors the output with the source's error", async () => {
+    const boom = new Error('source failed');
+    const source = new ReadableStream<number>({
+      start(controller) {
+        controller.enqueue(1);
+        controller.error(boom);
+      },
+    });
+    await expect(collect(pipeThrough(source, double()))).rejects.toBe(boom);
+  });
+
+  it('cancels the source when the output is cancelled', async () => {
+    let i = 0;
+    let onCancel: (reason: unknown) => void = () => {};
+    const cancelled = new Promise((resolve) => {
+      onCancel = resolve;
+    });
+    const source = new ReadableStream<number>({
+      pull: (controller) => controller.enqueue(i++),
+      cancel: onCancel,
+    });
+    const reader = pipeThrough(source, double()).getReader();
+    expect((await reader.read()).value).toBe(0);
+    await reader.cancel('stop');
+    expect(await cancelled).toBe('stop');
   });
 });

@@ -104,6 +104,37 @@ export async function collectBytes(stream: ReadableStream<Uint8Array>): Promise<
   return concatBytes(await collect(stream));
 }
 
+/**
+ * `source.pipeThrough(pair)` as a read/write loop. workerd's pipeTo (1.20260426) keeps about 100
+ * bytes per chunk until the pipe ends, so an export's heap grew with its row count; this keeps
+ * nothing per chunk. Errors travel both ways as with pipeTo: a failed source aborts the pair, a
+ * failed or cancelled pair cancels the source.
+ */
+export function pipeThrough<I, O>(
+  source: ReadableStream<I>,
+  pair: ReadableWritablePair<O, I>,
+): ReadableStream<O> {
+  const reader = source.getReader();
+  const writer = pair.writable.getWriter();
+  writer.closed.catch((error: unknown) => reader.cancel(error).catch(() => {}));
+  const pump = async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        await writer.ready;
+        writer.write(value).catch(() => {});
+      }
+      await writer.close();
+    } catch (error) {
+      await writer.abort(error).catch(() => {});
+      await reader.cancel(error).catch(() => {});
+    }
+  };
+  void pump();
+  return pair.readable;
+}
+
 /** Async iteration over a ReadableStream (not every runtime implements it natively). */
 export async function* iterate<T>(stream: ReadableStream<T>): AsyncGenerator<T> {
   const reader = stream.getReader();
