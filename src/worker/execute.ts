@@ -114,6 +114,9 @@ export async function executeRun(env: Env, run: RunRow, deps: ExecuteDeps = {}):
   return outcome;
 }
 
+const WORKER_PART_SIZE = 5 * 1024 * 1024;
+const WORKER_CONCURRENCY = 2;
+
 /** The plugin manifest a destination stands for. */
 export function pluginManifest(d: StoredDestination): { plugins: { use: string; options?: unknown }[] } {
   return {
@@ -134,6 +137,10 @@ function sinkOptions(env: Env, d: StoredDestination): Record<string, unknown> {
   return {
     bucket: d.bucket,
     region: d.region,
+    // Worker-sized uploads: 5 MiB parts, 2 in flight kept V8 heap + part buffers at or under 67 MiB
+    // from 100k to 10M rows in bench/workerd.ts (8 MiB × 4: up to 100 MiB), at no measurable CPU cost.
+    partSize: WORKER_PART_SIZE,
+    concurrency: WORKER_CONCURRENCY,
     ...(d.endpoint !== undefined && { endpoint: d.endpoint, forcePathStyle: d.forcePathStyle ?? true }),
     ...(d.sse && { sse: d.sse }),
     ...(d.kmsKeyId && { kmsKeyId: d.kmsKeyId }),
