@@ -41,3 +41,21 @@ describe('compilePattern', () => {
     expect(patternProblem('HH:mm')).toBeNull();
   });
 });
+
+describe('the ISO fast path of the default patterns', () => {
+  it('prints what the general formatter prints, years 0–9999 and around both ends', () => {
+    // The same output spelled differently, so the general formatter runs.
+    const general: Record<string, string> = {
+      "yyyy-MM-dd'T'HH:mm:ss.SSSXXX": "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'",
+      'yyyy-MM-dd': "yyyy'-'MM-dd",
+    };
+    const cases = [-62_167_219_200_000, 0, -1, 253_402_300_799_999, 253_402_300_800_000];
+    for (let i = 0; i < 20_000; i++) cases.push(Math.floor(-6.2e13 + Math.random() * 3.2e14));
+    for (const pattern of ["yyyy-MM-dd'T'HH:mm:ss.SSSXXX", 'yyyy-MM-dd']) {
+      const fast = compilePattern(pattern);
+      const slow = compilePattern(general[pattern]!);
+      const wrong = cases.filter((t) => fast(new Date(t)) !== slow(new Date(t)));
+      expect(wrong.map((t) => [t, fast(new Date(t)), slow(new Date(t))]).slice(0, 3)).toEqual([]);
+    }
+  });
+});

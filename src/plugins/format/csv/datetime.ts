@@ -185,6 +185,27 @@ export function compilePattern(pattern: string): (d: Date) => string {
       i = j;
     }
   }
+  const general = formatter(parts);
+  const iso = ISO_PATTERNS[pattern];
+  if (iso === undefined) return general;
+  // The defaults are ISO 8601 in UTC: the native toISOString, for the years it prints with 4 digits.
+  return (date) => {
+    const t = date.getTime();
+    return t >= YEAR_0 && t < YEAR_10000
+      ? iso
+        ? date.toISOString().slice(0, iso)
+        : date.toISOString()
+      : general(date);
+  };
+}
+
+/** Patterns that equal `toISOString()` (0: whole) or a prefix of it (its length), in UTC. */
+const ISO_PATTERNS: Record<string, number> = { "yyyy-MM-dd'T'HH:mm:ss.SSSXXX": 0, 'yyyy-MM-dd': 10 };
+/** 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z in epoch milliseconds. */
+const YEAR_0 = -62_167_219_200_000;
+const YEAR_10000 = 253_402_300_800_000;
+
+function formatter(parts: Part[]): (date: Date) => string {
   const f: Fields = { y: 0, mo: 0, d: 0, h: 0, mi: 0, s: 0, ms: 0, date: new Date(0) };
   let lastDay = Number.NaN;
   return (date) => {
