@@ -30,6 +30,8 @@ export interface LocalWorkerOptions {
   bindings?: Record<string, string>;
   /** Keep D1 in memory instead of under `state/d1` (benches that start from scratch each time). */
   inMemory?: boolean;
+  /** Opens workerd's V8 inspector on this loopback port (benches read isolate heaps through it). */
+  inspectorPort?: number;
 }
 
 interface LocalSecrets {
@@ -70,6 +72,7 @@ export async function startLocalWorker(
     queueProducers: { EXPORTS: 'edge-export-runs' },
     queueConsumers: { 'edge-export-runs': { maxBatchSize: 1, maxBatchTimeout: 1, maxRetries: 3, ...options.queue } },
     bindings: { ...secrets, ALLOW_LOOPBACK_ENDPOINTS: 'true', MAX_CATCH_UP: '3', ...options.bindings },
+    ...(options.inspectorPort !== undefined && { inspectorPort: options.inspectorPort }),
   });
   try {
     const url = (await mf.ready).origin;
