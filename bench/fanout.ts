@@ -17,7 +17,7 @@ import { type LocalWorker, startLocalWorker } from '../scripts/local-worker.ts';
 import { type Moto, startMotoWithWriter } from '../test/harness/moto.ts';
 import { auditFanout } from './fanout-audit.ts';
 import { fireTicks, runCounts, seedTenant, waitDrained } from './fanout-lib.ts';
-import { cpuSeconds, descendantPid, memoryMiB, resetPeak } from './fanout-proc.ts';
+import { cpuSeconds, descendantPid, memoryMiB, resetPeak } from './proc.ts';
 
 process.env.WRANGLER_SEND_METRICS ??= 'false';
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));

@@ -1,26 +1,13 @@
-/**
- * Soak on the scheduled Worker path: the real Worker (scripts/local-worker.ts: esbuild bundle in
- * Miniflare/workerd, in-memory D1, the EXPORTS queue delivered to the Worker's own consumer) exports to
- * moto (auth on, a writer holding exactly the generated least-privilege policy). A simulated clock fires
- * `scheduled()` every step, advanced by `--step-hours`, so every dataflow (hourly, every 3 h) has one
- * slot due; the step ends when D1 shows all its runs finished (polled, with a deadline). Each step samples
- * workerd RSS/HWM/CPU, the moto and Node RSS and D1 row counts; the end audits the bucket.
- *
- * Run: node bin/run-ts.js bench/soak-worker.ts [--minutes 20] [--dataflows 20] [--profiles 3000]
- *      [--audiences 6] [--step-hours 3] [--batch 1] [--prune] [--inspect]
- * --prune deletes finished runs each step (D1 stays small); --inspect (needs `node --experimental-websocket`
- * on Node 20) also samples the V8 heap of each workerd isolate (Worker, D1, queue) through the inspector;
- * --gc (implies --inspect) forces a full GC in the Worker and D1 isolates before each sample.
- */
-import { readFileSync, readdirSync } from 'node:fs';
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import * as openpgp from 'openpgp';
 import { startLocalWorker } from '../scripts/local-worker.ts';
 import { startMotoWithWriter } from '../test/harness/moto.ts';
+import { freePort, type Inspector, openInspector } from './inspector.ts';
+import { cpuSeconds, descendantPid, memoryMiB } from './proc.ts';
 
 process.env.WRANGLER_SEND_METRICS ??= 'false';
 const argv = process.argv.slice(2);
@@ -58,111 +45,11 @@ interface Sample {
   heapMiB?: Record<string, number>;
 }
 
-// ---- /proc readings (as bench/workerd.ts) ----
-function childPids(ppid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) out.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return out;
-}
-/** The first descendant of this process whose command name is `comm`. */
+/** The first descendant of this process whose command name starts with `comm`. */
 function descendant(comm: string): number {
-  const queue = childPids(process.pid);
-  while (queue.length > 0) {
-    const pid = queue.shift()!;
-    if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith(comm)) return pid;
-    queue.push(...childPids(pid));
-  }
-  throw new Error(`${comm} process not found`);
-}
-function statusMiB(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon'): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${field}:`));
-  return Number(/\d+/.exec(line ?? '')?.[0] ?? 0) / 1024;
-}
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-
-// ---- workerd's V8 inspector (one session per isolate; Runtime is never enabled, so nothing accumulates) ----
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-/** Isolate group of an inspector target id: the Worker itself, D1, the queue broker, or other Miniflare plumbing. */
-const groupOf = (id: string) =>
-  id === 'core:user:' ? 'worker' : id.startsWith('d1:') ? 'd1' : id.startsWith('queues:') ? 'queue' : 'other';
-interface Inspector {
-  /** V8 heap used, heap committed and ArrayBuffer backing stores per isolate group, MiB. */
-  heaps(): Promise<Record<string, number>>;
-  /** Queues a full GC in the Worker and D1 isolates; workerd runs it when the isolate next handles an event. */
-  collect(timeoutMs: number): Promise<number>;
-  close(): void;
-}
-type Usage = { usedSize: number; totalSize: number; backingStorageSize?: number };
-
-async function openInspector(port: number): Promise<Inspector> {
-  const WS = (globalThis as { WebSocket?: typeof WebSocket }).WebSocket;
-  if (!WS) throw new Error('--inspect needs a WebSocket: run node --experimental-websocket bin/run-ts.js …');
-  const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
-  const sessions = await Promise.all(
-    (list as { id: string; webSocketDebuggerUrl: string }[]).map(async (t) => {
-      const ws = new WS(t.webSocketDebuggerUrl);
-      const pending = new Map<number, (result: unknown) => void>();
-      ws.addEventListener('message', (e) => {
-        const m = JSON.parse(String(e.data));
-        if (m.id) pending.get(m.id)?.(m.result);
-      });
-      await new Promise((r) => ws.addEventListener('open', r, { once: true }));
-      let next = 0;
-      const send = <T>(method: string) => {
-        const id = ++next;
-        return new Promise<T>((r) => {
-          pending.set(id, (result) => {
-            pending.delete(id);
-            r(result as T);
-          });
-          ws.send(JSON.stringify({ id, method }));
-        });
-      };
-      return { group: groupOf(t.id), ws, send };
-    }),
-  );
-  return {
-    heaps: async () => {
-      const out: Record<string, number> = {};
-      for (const s of sessions) {
-        const u = await s.send<Usage>('Runtime.getHeapUsage');
-        const values = [u.usedSize, u.totalSize, u.backingStorageSize ?? 0];
-        ['', 'Total', 'AB'].forEach((suffix, i) => {
-          out[s.group + suffix] = (out[s.group + suffix] ?? 0) + values[i]! / MiB;
-        });
-      }
-      return out;
-    },
-    collect: async (timeoutMs) => {
-      const timeout = new Promise<false>((r) => setTimeout(() => r(false), timeoutMs));
-      const done = sessions.map((s) =>
-        Promise.race([s.send('HeapProfiler.collectGarbage').then(() => true), timeout]),
-      );
-      return (await Promise.all(done)).filter(Boolean).length;
-    },
-    close: () => {
-      for (const s of sessions) s.ws.close();
-    },
-  };
+  const pid = descendantPid((name) => name.startsWith(comm));
+  if (pid === undefined) throw new Error(`${comm} process not found`);
+  return pid;
 }
 
 // ---- the tenant ----
@@ -426,11 +313,11 @@ try {
       step,
       wallS: (performance.now() - t0) / 1000,
       runs: totalRuns,
-      workerdRssMiB: statusMiB(pid, 'VmRSS'),
-      workerdHwmMiB: statusMiB(pid, 'VmHWM'),
-      workerdAnonMiB: statusMiB(pid, 'RssAnon'),
+      workerdRssMiB: memoryMiB(pid, 'VmRSS'),
+      workerdHwmMiB: memoryMiB(pid, 'VmHWM'),
+      workerdAnonMiB: memoryMiB(pid, 'RssAnon'),
       workerdCpuS: cpuSeconds(pid) - cpu0,
-      motoRssMiB: statusMiB(motoPid, 'VmRSS'),
+      motoRssMiB: memoryMiB(motoPid, 'VmRSS'),
       nodeRssMiB: process.memoryUsage().rss / MiB,
       d1Runs: d1.n,
       d1RunBytes: d1.b,

@@ -6,7 +6,7 @@
  * size at every collection, which is how the bench reads the heap's peak from outside.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,34 +133,7 @@ export async function startWorkerd(options: WorkerdOptions): Promise<Workerd> {
   };
 }
 
-function stat(pid: number): string[] {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return text.slice(text.lastIndexOf(')') + 2).split(' ');
-}
-
-/** utime + stime of the process, in seconds (USER_HZ = 100 on Linux). */
-export function cpuSeconds(pid: number): number {
-  const fields = stat(pid);
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** VmRSS (now) or VmHWM (peak since start or since `resetPeak`), in MiB. */
-export function memoryMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${field}:`));
-  return Math.round(Number(/\d+/.exec(line ?? '')?.[0] ?? 0) / 1024);
-}
-
-/** Resets VmHWM to the current RSS (Linux ≥ 4.0); false when not permitted. */
-export function resetPeak(pid: number): boolean {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { cpuSeconds, memoryMiB, resetPeak } from './proc.ts';
 
 export interface GcTrace {
   /** Largest heap in use when a collection started, MiB (V8 prints 2^20-byte "MB"). */

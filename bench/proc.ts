@@ -1,7 +1,7 @@
 /**
- * Process figures from /proc for the fan-out bench: the workerd process Miniflare started and the
- * moto (python) process, found among this process's descendants; their CPU seconds and memory.
- * Linux only, like bench/workerd.ts.
+ * Process figures from /proc for the benches (fan-out, soak, workerd): a descendant process by its
+ * command name (the workerd Miniflare started, moto's python), its CPU seconds and memory, and a
+ * reset of its peak. Linux only.
  */
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 
@@ -51,8 +51,8 @@ export function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-/** VmRSS or VmHWM (peak) of a process in MiB. */
-export function memoryMiB(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number {
+/** VmRSS, VmHWM (peak) or RssAnon of a process in whole MiB (0 once it is gone). */
+export function memoryMiB(pid: number | undefined, field: 'VmRSS' | 'VmHWM' | 'RssAnon'): number {
   if (pid === undefined) return 0;
   try {
     const line = readFileSync(`/proc/${pid}/status`, 'utf8')
