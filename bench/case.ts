@@ -41,6 +41,9 @@ export interface CaseResult {
   bytes: number;
   rows: number;
   maxRssMiB: number;
+  /** RSS sampled every 100 ms while the case ran: the 95th percentile and the median, MiB. */
+  p95RssMiB: number;
+  medianRssMiB: number;
   key?: string;
 }
 
@@ -56,7 +59,8 @@ async function ours(spec: CaseSpec): Promise<{ bytes: number; key?: string }> {
       : { use: `format/${spec.format}` };
   const plugins: { use: string; options?: unknown }[] = [format];
   if (spec.compression === 'gzip' && spec.format !== 'parquet') plugins.push({ use: 'compression/gzip' });
-  if (spec.pgp) plugins.push({ use: 'encryption/pgp', options: { publicKey: await readFile(PUBLIC_KEY, 'utf8') } });
+  if (spec.pgp)
+    plugins.push({ use: 'encryption/pgp', options: { publicKey: await readFile(PUBLIC_KEY, 'utf8') } });
   plugins.push(
     spec.sink === 's3'
       ? { use: 'sink/s3', options: { ...spec.s3!, forcePathStyle: true, verifyRegion: false } }
@@ -82,15 +86,26 @@ function* baselineText(spec: CaseSpec): Generator<Buffer> {
   for (let start = 0; start < spec.rows; start += BATCH) {
     const batch: Row[] = [];
     for (let i = start; i < Math.min(spec.rows, start + BATCH); i++) batch.push(benchRow(i));
-    if (spec.format === 'csv') yield Buffer.from(`${Papa.unparse(batch, { header: start === 0, columns, newline: '\n' })}\n`);
+    if (spec.format === 'csv')
+      yield Buffer.from(`${Papa.unparse(batch, { header: start === 0, columns, newline: '\n' })}\n`);
     else yield Buffer.from(batch.map((r) => `${JSON.stringify(r)}\n`).join(''));
   }
 }
 
 /** The whole Parquet file built in memory with hyparquet-writer's columnar API. */
 function baselineParquet(spec: CaseSpec): Uint8Array {
-  const types = { integer: 'INT64', string: 'STRING', double: 'DOUBLE', boolean: 'BOOLEAN', timestamp: 'TIMESTAMP' } as const;
-  const columnData = benchSchema.map((c) => ({ name: c.name, type: types[c.type as keyof typeof types], data: [] as unknown[] }));
+  const types = {
+    integer: 'INT64',
+    string: 'STRING',
+    double: 'DOUBLE',
+    boolean: 'BOOLEAN',
+    timestamp: 'TIMESTAMP',
+  } as const;
+  const columnData = benchSchema.map((c) => ({
+    name: c.name,
+    type: types[c.type as keyof typeof types],
+    data: [] as unknown[],
+  }));
   for (let i = 0; i < spec.rows; i++) {
     const row = benchRow(i);
     for (const col of columnData) {
@@ -109,13 +124,17 @@ function baselineParquet(spec: CaseSpec): Uint8Array {
 
 async function baseline(spec: CaseSpec): Promise<{ bytes: number; key: string }> {
   let body: Readable =
-    spec.format === 'parquet' ? NodeReadable.from([baselineParquet(spec)]) : NodeReadable.from(baselineText(spec));
+    spec.format === 'parquet'
+      ? NodeReadable.from([baselineParquet(spec)])
+      : NodeReadable.from(baselineText(spec));
   if (spec.compression === 'gzip' && spec.format !== 'parquet') {
     body = body.pipe(createGzip({ level: GZIP_LEVEL, flush: constants.Z_NO_FLUSH }));
   }
   if (spec.pgp) {
     const encryptionKeys = await openpgp.readKey({ armoredKey: await readFile(PUBLIC_KEY, 'utf8') });
-    const message = await openpgp.createMessage({ binary: NodeReadable.toWeb(body) as ReadableStream<Uint8Array> });
+    const message = await openpgp.createMessage({
+      binary: NodeReadable.toWeb(body) as ReadableStream<Uint8Array>,
+    });
     const encrypted = await openpgp.encrypt({ message, encryptionKeys, format: 'binary' });
     body = NodeReadable.fromWeb(encrypted as never);
   }
@@ -129,7 +148,12 @@ async function baseline(spec: CaseSpec): Promise<{ bytes: number; key: string }>
     }),
   );
   const { endpoint, bucket, accessKeyId, secretAccessKey } = spec.s3!;
-  const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
+  const client = new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId, secretAccessKey },
+  });
   const key = `baseline/${spec.format}-${spec.compression}${spec.pgp ? '-pgp' : ''}`;
   await new Upload({ client, params: { Bucket: bucket, Key: key, Body: counted } }).done();
   client.destroy();
@@ -137,7 +161,10 @@ async function baseline(spec: CaseSpec): Promise<{ bytes: number; key: string }>
 }
 
 async function duckdb(spec: CaseSpec): Promise<{ bytes: number }> {
-  const path = join(spec.dir, `duckdb.${spec.format}${spec.compression === 'gzip' && spec.format !== 'parquet' ? '.gz' : ''}`);
+  const path = join(
+    spec.dir,
+    `duckdb.${spec.format}${spec.compression === 'gzip' && spec.format !== 'parquet' ? '.gz' : ''}`,
+  );
   const options =
     spec.format === 'parquet'
       ? `FORMAT parquet, COMPRESSION ${spec.compression === 'gzip' ? 'gzip' : 'snappy'}`
@@ -150,15 +177,27 @@ async function duckdb(spec: CaseSpec): Promise<{ bytes: number }> {
 }
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as CaseSpec;
+const samples: number[] = [];
+const sampler = setInterval(() => samples.push(process.memoryUsage.rss() / 2 ** 20), 100);
 const started = performance.now();
 const cpu = process.cpuUsage();
-const out = await (spec.engine === 'ours' ? ours(spec) : spec.engine === 'baseline' ? baseline(spec) : duckdb(spec));
+const out = await (spec.engine === 'ours'
+  ? ours(spec)
+  : spec.engine === 'baseline'
+    ? baseline(spec)
+    : duckdb(spec));
 const used = process.cpuUsage(cpu);
+clearInterval(sampler);
+samples.sort((a, b) => a - b);
+const quantile = (q: number) =>
+  Math.round(samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? 0);
 const result: CaseResult = {
   seconds: (performance.now() - started) / 1000,
   cpuSeconds: (used.user + used.system) / 1e6,
   rows: spec.rows,
   maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+  p95RssMiB: quantile(0.95),
+  medianRssMiB: quantile(0.5),
   ...out,
 };
 process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
