@@ -196,6 +196,32 @@ describe('flat Parquet writer', () => {
     expect([stats.min_value, stats.max_value]).toEqual(['a', '\u{1F986}']);
   });
 
+  it('writes far-future and far-past timestamps exactly (microseconds beyond 2^53)', async () => {
+    const instants = [
+      Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+      Date.UTC(-200, 0, 1),
+      Date.UTC(2255, 5, 1),
+      8.64e15,
+    ];
+    const rows = instants.map((t, id) => ({ id, seen: new Date(t) }));
+    const bytes = await collectBytes(
+      fromRows(rows).pipeThrough(
+        parquet().open(
+          ctx([
+            { name: 'id', type: 'integer' },
+            { name: 'seen', type: 'timestamp' },
+          ]),
+        ),
+      ),
+    );
+    const read = await parquetReadObjects({ file: bytes.buffer as ArrayBuffer, utf8: true });
+    expect(read.map((r) => (r.seen as Date).getTime())).toEqual(instants);
+    const path = join(dir, 'far.parquet');
+    writeFileSync(path, bytes);
+    const micros = await sql(`SELECT epoch_us(seen)::VARCHAR AS us FROM read_parquet('${path}') ORDER BY id`);
+    expect(micros.map((r) => r.us)).toEqual(instants.map((t) => String(BigInt(t) * 1000n)));
+  });
+
   it('names the column and the row of a value its type refuses, and of a null in a required column', async () => {
     const bad = [...ROWS.slice(0, 12_000)];
     bad[11_000] = { ...bad[11_000]!, big: 'twelve' };

@@ -274,6 +274,9 @@ function bufferFor(type: string): ColumnBuffer {
   }
 }
 
+/** |ms| below which ms × 1000 is an exact double (2^53 / 1000); NaN fails both comparisons. */
+const LIMIT_MS = 9_007_199_254_740;
+
 /** The common input of each type, stored without the general converter; undefined = use it. */
 function fastPath(type: string, unit: TimestampUnit): (value: unknown) => unknown {
   const scale = unit === 'micros' ? 1000 : 1;
@@ -284,7 +287,8 @@ function fastPath(type: string, unit: TimestampUnit): (value: unknown) => unknow
       return (v) => {
         if (!(v instanceof Date)) return undefined;
         const ms = v.getTime();
-        return Number.isNaN(ms) ? undefined : ms * scale;
+        // Beyond ±2^53 µs (years past ~2255) the product is not exact: the converter's bigint is.
+        return ms > -LIMIT_MS && ms < LIMIT_MS ? ms * scale : undefined;
       };
     case 'double':
       return (v) => (typeof v === 'number' ? v : undefined);
