@@ -222,6 +222,25 @@ describe('flat Parquet writer', () => {
     expect(micros.map((r) => r.us)).toEqual(instants.map((t) => String(BigInt(t) * 1000n)));
   });
 
+  it('writes lone surrogates as U+FFFD, value by value, even where two neighbours would pair up', async () => {
+    // Each value ends or starts with half of a pair: joined, they would make 4-byte pairs; apart,
+    // each half is a 3-byte U+FFFD. 40,000 distinct values: plain encoding, one big page.
+    const texts = Array.from({ length: 40_000 }, (_, i) => (i % 2 ? `\udd86${i}` : `${i}\ud83e`));
+    const rows = texts.map((text, id) => ({ id, text }));
+    const bytes = await collectBytes(
+      fromRows(rows).pipeThrough(
+        parquet({ rowGroupSize: 40_000 }).open(
+          ctx([
+            { name: 'id', type: 'integer' },
+            { name: 'text', type: 'string' },
+          ]),
+        ),
+      ),
+    );
+    const read = await parquetReadObjects({ file: bytes.buffer as ArrayBuffer });
+    expect(read.map((r) => r.text)).toEqual(texts.map((t) => t.replace(/[\ud800-\udfff]/g, '\ufffd')));
+  });
+
   it('names the column and the row of a value its type refuses, and of a null in a required column', async () => {
     const bad = [...ROWS.slice(0, 12_000)];
     bad[11_000] = { ...bad[11_000]!, big: 'twelve' };

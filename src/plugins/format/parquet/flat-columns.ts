@@ -255,10 +255,13 @@ function buildDictionary(
 function plainStrings(values: string[], scratch: Scratch, joined = values.join('')): Uint8Array {
   scratch.reset();
   const utf8 = encoder.encode(joined);
-  scratch.ensure(utf8.length + 4 * values.length);
+  // All ASCII: exactly that. Otherwise values are encoded one by one, where a surrogate half at a
+  // value's edge takes 3 bytes (U+FFFD) instead of sharing a 4-byte pair: 3 per UTF-16 unit bounds it.
+  const ascii = utf8.length === joined.length;
+  scratch.ensure((ascii ? utf8.length : 3 * joined.length) + 4 * values.length);
   const { bytes } = scratch;
   let at = 0;
-  if (utf8.length === joined.length) {
+  if (ascii) {
     let from = 0;
     for (const value of values) {
       const length = value.length;
