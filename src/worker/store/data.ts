@@ -153,10 +153,10 @@ export function d1DataReader(db: D1Database, orgId: string) {
     async discardStagedStates(dataflowId: string, runId: string): Promise<void> {
       await run(
         db,
-        'DELETE FROM export_state WHERE org_id = ? AND dataflow_id = ? AND subject_id LIKE ?',
+        "DELETE FROM export_state WHERE org_id = ? AND dataflow_id = ? AND subject_id LIKE ? ESCAPE '\\'",
         orgId,
         dataflowId,
-        `%${STAGED}${runId}`,
+        `%${(STAGED + runId).replace(/[\\%_]/g, (c) => `\\${c}`)}`,
       );
     },
   };
