@@ -8,8 +8,18 @@ import worker from '../worker/index.ts';
 import { LocalQueue } from './queue.ts';
 
 /** Variables a host passes to the Worker, with wrangler.toml's [vars] defaults. */
-const DEFAULT_VARS: Record<string, string> = { ALLOW_LOOPBACK_ENDPOINTS: 'false', MAX_CATCH_UP: '3' };
-const VARS = ['SECRETS_KEY', 'ADMIN_TOKEN', 'ALLOW_LOOPBACK_ENDPOINTS', 'MAX_CATCH_UP'];
+const DEFAULT_VARS: Record<string, string> = {
+  ALLOW_LOOPBACK_ENDPOINTS: 'false',
+  MAX_CATCH_UP: '3',
+  RUNS_RETENTION_DAYS: '90',
+};
+const VARS = [
+  'SECRETS_KEY',
+  'ADMIN_TOKEN',
+  'ALLOW_LOOPBACK_ENDPOINTS',
+  'MAX_CATCH_UP',
+  'RUNS_RETENTION_DAYS',
+];
 
 export interface Host {
   readonly env: Env;

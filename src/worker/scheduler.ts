@@ -2,7 +2,7 @@
  * The cron tick: for every enabled dataflow with a schedule, insert a run for each due slot with
  * INSERT OR IGNORE on its run key and enqueue only the runs this tick created. Overlapping, repeated
  * and late ticks therefore enqueue each slot exactly once. The tick also re-sends runs whose message
- * was lost, purges expired idempotency keys and delivers pending alerts.
+ * was lost, purges expired idempotency keys and old run history, and delivers pending alerts.
  */
 import { DEFAULT_MAX_CATCH_UP, dueRuns, runKey } from '../core/schedule/due.ts';
 import type { Schedule } from '../core/schedule/model.ts';
@@ -12,7 +12,7 @@ import { all, json } from './store/db.ts';
 import { enqueueAlert } from './store/alerts.ts';
 import { purgeIdempotencyKeys } from './store/idempotency.ts';
 import { type DataflowRow, advanceScheduledThrough, scheduledDataflows } from './store/resources.ts';
-import { insertRun, takeStaleRuns } from './store/runs.ts';
+import { insertRun, purgeHistory, takeStaleRuns } from './store/runs.ts';
 
 export interface TickReport {
   /** Runs this tick created and enqueued. */
@@ -26,6 +26,15 @@ export interface TickReport {
 /** How long after its last send a queued run (or a run with an expired lease) gets its message again. */
 const STALE_QUEUED_MS = 15 * 60_000;
 
+const DAY_MS = 86_400_000;
+const DEFAULT_RETENTION_DAYS = 90;
+
+/** Days of finished runs and delivered alerts kept (RUNS_RETENTION_DAYS, at least 1; default 90). */
+function retentionDays(env: Env): number {
+  const days = Number(env.RUNS_RETENTION_DAYS ?? DEFAULT_RETENTION_DAYS);
+  return Number.isFinite(days) && days >= 1 ? days : DEFAULT_RETENTION_DAYS;
+}
+
 /** One cron tick at `now` (the controller's scheduledTime, so a retried tick computes the same slots). */
 export async function tick(env: Env, now: Date, fetcher: typeof fetch = fetch): Promise<TickReport> {
   let enqueued = 0;
@@ -38,6 +47,7 @@ export async function tick(env: Env, now: Date, fetcher: typeof fetch = fetch): 
   }
   const resent = await resendStale(env, now);
   await purgeIdempotencyKeys(env.DB, now);
+  await purgeHistory(env.DB, new Date(now.getTime() - retentionDays(env) * DAY_MS));
   await deliverAlerts(env, now, fetcher);
   return { enqueued, missed, resent };
 }

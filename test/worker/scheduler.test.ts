@@ -133,4 +133,48 @@ describe('cron tick', () => {
     await tick(d.e, at('2026-04-05T00:00:00Z'));
     expect(await d.runs()).toEqual([]);
   });
+
+  it('deletes finished runs and delivered alerts older than RUNS_RETENTION_DAYS, and nothing else', async () => {
+    const d = await scheduledFlow({ frequency: 'daily', startDate: '2026-04-01' }, { enabled: false });
+    const e = { ...d.e, RUNS_RETENTION_DAYS: '30' };
+    const insert = (id: string, status: string, created: string) =>
+      e.DB.prepare(
+        `INSERT INTO runs (id, org_id, dataflow_id, run_key, trigger, status, scheduled_time, created_at)
+         VALUES (?, ?, ?, ?, 'api', ?, ?, ?)`,
+      )
+        .bind(id, d.org.id, d.flowId, `key-${id}`, status, created, created)
+        .run();
+    const alert = (id: number, delivered: string | null, created: string) =>
+      e.DB.prepare(
+        `INSERT INTO alerts (id, org_id, dataflow_id, run_id, event, url, payload, next_attempt_at, delivered_at, created_at)
+         VALUES (?, ?, ?, NULL, 'run.failed', 'https://hooks.example.com/x', '{}', ?, ?, ?)`,
+      )
+        .bind(id, d.org.id, d.flowId, '2099-01-01T00:00:00Z', delivered, created)
+        .run();
+    const old = '2026-03-01T00:00:00Z';
+    const recent = '2026-05-20T00:00:00Z';
+    await insert('old-ok', 'succeeded', old);
+    await insert('old-failed', 'failed', old);
+    await insert('old-queued', 'queued', old);
+    await insert('old-running', 'running', old);
+    await insert('recent-ok', 'succeeded', recent);
+    await alert(9_000_001, old, old);
+    await alert(9_000_002, null, old);
+    await alert(9_000_003, recent, recent);
+
+    // Cutoff 2026-05-02. Alerts other tests left pending fall due at this date: answer them here.
+    await tick(e, at('2026-06-01T00:00:00Z'), async () => new Response(null, { status: 204 }));
+    const ids = (
+      await e.DB.prepare('SELECT id FROM runs WHERE dataflow_id = ? ORDER BY id')
+        .bind(d.flowId)
+        .all<{ id: string }>()
+    ).results;
+    expect(ids.map((r) => r.id)).toEqual(['old-queued', 'old-running', 'recent-ok']);
+    const alerts = (
+      await e.DB.prepare('SELECT id FROM alerts WHERE dataflow_id = ? ORDER BY id')
+        .bind(d.flowId)
+        .all<{ id: number }>()
+    ).results;
+    expect(alerts.map((r) => r.id)).toEqual([9_000_002, 9_000_003]);
+  });
 });

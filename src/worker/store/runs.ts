@@ -176,3 +176,32 @@ export async function takeStaleRuns(
   }
   return taken;
 }
+
+/**
+ * Deletes finished runs (succeeded or failed) created before `before`, at most `limit` per call,
+ * and the delivered alerts of the same age: run history is kept for the retention period, not for
+ * ever (about 1.3 MiB of D1 per 1,000 runs). Queued and running runs are never touched, and a past
+ * slot is never scheduled again (dataflows remember how far they were scheduled), so its run key is
+ * not needed any more.
+ */
+export async function purgeHistory(
+  db: D1Database,
+  before: Date,
+  limit = 1000,
+): Promise<{ runs: number; alerts: number }> {
+  const cutoff = before.toISOString();
+  const runs = await run(
+    db,
+    `DELETE FROM runs WHERE id IN (
+       SELECT id FROM runs WHERE status IN ('succeeded', 'failed') AND created_at < ? LIMIT ?)`,
+    cutoff,
+    limit,
+  );
+  const alerts = await run(
+    db,
+    'DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE delivered_at IS NOT NULL AND created_at < ? LIMIT ?)',
+    cutoff,
+    limit,
+  );
+  return { runs, alerts };
+}
