@@ -13,9 +13,10 @@ import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectBytes, collectRows, fromRows } from '../src/core/streams.ts';
-import type { ColumnType, FormatContext, Row, Schema } from '../src/core/types.ts';
+import type { ColumnType, Row, Schema } from '../src/core/types.ts';
 import { type ParquetOptionsInput, parquet, provideZstdWasm } from '../src/plugins/format/parquet/index.ts';
 import { parquetSource } from '../src/plugins/source/parquet/index.ts';
+import { formatContext } from './support/memory-sink.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edge-export-parquet-'));
 let db: DuckDBConnection;
@@ -30,15 +31,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const ctx = (schema: Schema): FormatContext => ({
-  schema,
-  fileIndex: 1,
-  runId: 'run',
-  scheduledTime: new Date(0),
-  now: () => new Date(0),
-  uuid: () => 'uuid',
-  fetch,
-});
+const ctx = formatContext;
 
 let fileCount = 0;
 async function writeParquet(schema: Schema, rows: Row[], options: ParquetOptionsInput = {}): Promise<string> {

@@ -13,9 +13,10 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectBytes, fromRows } from '../src/core/streams.ts';
-import type { FormatContext, Row, Schema } from '../src/core/types.ts';
+import type { Row, Schema } from '../src/core/types.ts';
 import { compareUtf8 } from '../src/plugins/format/parquet/encoding.ts';
 import { type ParquetOptionsInput, parquet } from '../src/plugins/format/parquet/index.ts';
+import { formatContext } from './support/memory-sink.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edge-export-parquet-flat-'));
 let db: DuckDBConnection;
@@ -27,15 +28,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const ctx = (schema: Schema): FormatContext => ({
-  schema,
-  fileIndex: 1,
-  runId: 'run',
-  scheduledTime: new Date(0),
-  now: () => new Date(0),
-  uuid: () => 'uuid',
-  fetch,
-});
+const ctx = formatContext;
 
 const schema: Schema = [
   { name: 'id', type: 'integer', nullable: false },
@@ -68,11 +61,13 @@ function row(i: number): Row {
 }
 const ROWS = Array.from({ length: 25_000 }, (_, i) => row(i));
 
+/** Writes `rows` as a Parquet file (of `columns`, the test schema by default) and keeps it on disk. */
 async function write(
   rows: Row[],
   options: ParquetOptionsInput = {},
+  columns: Schema = schema,
 ): Promise<{ path: string; bytes: Uint8Array }> {
-  const bytes = await collectBytes(fromRows(rows).pipeThrough(parquet(options).open(ctx(schema))));
+  const bytes = await collectBytes(fromRows(rows).pipeThrough(parquet(options).open(ctx(columns))));
   const path = join(dir, `f${Math.random().toString(36).slice(2)}.parquet`);
   writeFileSync(path, bytes);
   return { path, bytes };
@@ -181,16 +176,10 @@ describe('flat Parquet writer', () => {
 
   it('orders string bounds by UTF-8 bytes: a surrogate pair sorts after U+E000–FFFF', async () => {
     const rows = ['\uffff', '\u{1F986}', 'a', '\ue000'].map((text, id) => ({ id, text }));
-    const bytes = await collectBytes(
-      fromRows(rows).pipeThrough(
-        parquet().open(
-          ctx([
-            { name: 'id', type: 'integer' },
-            { name: 'text', type: 'string' },
-          ]),
-        ),
-      ),
-    );
+    const { bytes } = await write(rows, {}, [
+      { name: 'id', type: 'integer' },
+      { name: 'text', type: 'string' },
+    ]);
     const stats = parquetMetadata(bytes.buffer as ArrayBuffer).row_groups[0]!.columns[1]!.meta_data!
       .statistics!;
     expect([stats.min_value, stats.max_value]).toEqual(['a', '\u{1F986}']);
@@ -204,20 +193,12 @@ describe('flat Parquet writer', () => {
       8.64e15,
     ];
     const rows = instants.map((t, id) => ({ id, seen: new Date(t) }));
-    const bytes = await collectBytes(
-      fromRows(rows).pipeThrough(
-        parquet().open(
-          ctx([
-            { name: 'id', type: 'integer' },
-            { name: 'seen', type: 'timestamp' },
-          ]),
-        ),
-      ),
-    );
+    const { path, bytes } = await write(rows, {}, [
+      { name: 'id', type: 'integer' },
+      { name: 'seen', type: 'timestamp' },
+    ]);
     const read = await parquetReadObjects({ file: bytes.buffer as ArrayBuffer, utf8: true });
     expect(read.map((r) => (r.seen as Date).getTime())).toEqual(instants);
-    const path = join(dir, 'far.parquet');
-    writeFileSync(path, bytes);
     const micros = await sql(`SELECT epoch_us(seen)::VARCHAR AS us FROM read_parquet('${path}') ORDER BY id`);
     expect(micros.map((r) => r.us)).toEqual(instants.map((t) => String(BigInt(t) * 1000n)));
   });
@@ -227,16 +208,10 @@ describe('flat Parquet writer', () => {
     // each half is a 3-byte U+FFFD. 40,000 distinct values: plain encoding, one big page.
     const texts = Array.from({ length: 40_000 }, (_, i) => (i % 2 ? `\udd86${i}` : `${i}\ud83e`));
     const rows = texts.map((text, id) => ({ id, text }));
-    const bytes = await collectBytes(
-      fromRows(rows).pipeThrough(
-        parquet({ rowGroupSize: 40_000 }).open(
-          ctx([
-            { name: 'id', type: 'integer' },
-            { name: 'text', type: 'string' },
-          ]),
-        ),
-      ),
-    );
+    const { bytes } = await write(rows, { rowGroupSize: 40_000 }, [
+      { name: 'id', type: 'integer' },
+      { name: 'text', type: 'string' },
+    ]);
     const read = await parquetReadObjects({ file: bytes.buffer as ArrayBuffer });
     expect(read.map((r) => r.text)).toEqual(texts.map((t) => t.replace(/[\ud800-\udfff]/g, '\ufffd')));
   });

@@ -10,9 +10,10 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collectBytes, fromRows } from '../src/core/streams.ts';
-import type { FormatContext, Schema } from '../src/core/types.ts';
+import type { Schema } from '../src/core/types.ts';
 import { nodeParquetCodecs } from '../src/node/parquet-codecs.ts';
 import { parquet, provideCodecs } from '../src/plugins/format/parquet/index.ts';
+import { formatContext } from './support/memory-sink.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edge-export-parquet-codecs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,15 +28,7 @@ const rows = Array.from({ length: 30_000 }, (_, id) => ({
   email: `user${id}@example.com`,
   tier: id % 9 ? 'silver' : null,
 }));
-const ctx = {
-  schema,
-  fileIndex: 1,
-  runId: 'r',
-  scheduledTime: new Date(0),
-  now: () => new Date(0),
-  uuid: () => 'u',
-  fetch,
-} as FormatContext;
+const ctx = formatContext(schema);
 
 describe('format/parquet with the Node host codecs', () => {
   provideCodecs(nodeParquetCodecs);

@@ -1,5 +1,5 @@
 import { collectBytes } from '../../src/core/streams.ts';
-import type { RunContext, SinkStage } from '../../src/core/types.ts';
+import type { FormatContext, RunContext, Schema, SinkStage } from '../../src/core/types.ts';
 
 /** An in-memory sink for pipeline unit tests: atomic like the real ones, and can fail on demand. */
 export function memorySink(options: { failOn?: (key: string) => boolean } = {}) {
@@ -33,5 +33,18 @@ export function fixedRuntime(iso = '2026-03-04T05:06:07Z') {
     now: () => new Date(iso),
     uuid: () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`,
     fetch: globalThis.fetch,
+  };
+}
+
+/** The context a format stage is opened with in unit tests: file 1 of run "run", time 0. */
+export function formatContext(schema: Schema = []): FormatContext {
+  return {
+    schema,
+    fileIndex: 1,
+    runId: 'run',
+    scheduledTime: new Date(0),
+    now: () => new Date(0),
+    uuid: () => 'uuid',
+    fetch,
   };
 }

@@ -1,19 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ExportError } from '../../../core/errors.ts';
 import { collectBytes, fromRows } from '../../../core/streams.ts';
-import type { FormatContext, Row, Schema } from '../../../core/types.ts';
+import type { Row, Schema } from '../../../core/types.ts';
 import { parquet, plugin } from './index.ts';
 import { configError } from '../../../../test/support/config-error.ts';
+import { formatContext } from '../../../../test/support/memory-sink.ts';
 
-const ctx = (schema: Schema): FormatContext => ({
-  schema,
-  fileIndex: 1,
-  runId: 'run',
-  scheduledTime: new Date(0),
-  now: () => new Date(0),
-  uuid: () => 'uuid',
-  fetch,
-});
+const ctx = formatContext;
 
 const configIssues = (fn: () => unknown) => configError(fn).issues;
 

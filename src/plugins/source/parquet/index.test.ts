@@ -1,19 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ExportError } from '../../../core/errors.ts';
 import { collect, collectBytes, collectRows, fromRows } from '../../../core/streams.ts';
-import type { FormatContext, Row, Schema } from '../../../core/types.ts';
+import type { Row, Schema } from '../../../core/types.ts';
 import { parquet } from '../../format/parquet/index.ts';
 import { MAX_BATCH_ROWS, parquetSource, plugin } from './index.ts';
+import { formatContext } from '../../../../test/support/memory-sink.ts';
 
-const ctx = (schema: Schema = []): FormatContext => ({
-  schema,
-  fileIndex: 1,
-  runId: 'run',
-  scheduledTime: new Date(0),
-  now: () => new Date(0),
-  uuid: () => 'uuid',
-  fetch,
-});
+const ctx = formatContext;
 
 const schema: Schema = [
   { name: 'id', type: 'integer', nullable: false },
@@ -49,9 +42,7 @@ const rows: Row[] = Array.from({ length: 25 }, (_, i) => ({
 }));
 
 async function fileOf(data: Row[], rowGroupSize = 10): Promise<Blob> {
-  const bytes = await collectBytes(
-    fromRows(data).pipeThrough(parquet({ rowGroupSize }).open(ctx(schema))),
-  );
+  const bytes = await collectBytes(fromRows(data).pipeThrough(parquet({ rowGroupSize }).open(ctx(schema))));
   return new Blob([bytes.slice()]);
 }
 
@@ -72,7 +63,11 @@ describe('source/parquet', () => {
     const bytes = await collectBytes(fromRows(data).pipeThrough(parquet({ rowGroupSize: 10_000 }).open(one)));
     const { rows: stream } = await parquetSource().open(ctx(), new Blob([bytes.slice()]));
     const batches = await collect(stream);
-    expect(batches.map((b) => b.length)).toEqual([MAX_BATCH_ROWS, MAX_BATCH_ROWS, 10_000 - 2 * MAX_BATCH_ROWS]);
+    expect(batches.map((b) => b.length)).toEqual([
+      MAX_BATCH_ROWS,
+      MAX_BATCH_ROWS,
+      10_000 - 2 * MAX_BATCH_ROWS,
+    ]);
     expect(batches.flat()).toEqual(data);
   });
 
