@@ -66,16 +66,29 @@ export class Int64Buffer implements ColumnBuffer {
   }
 }
 
-/** DOUBLE: a Float64Array; NaN is counted and left out of min/max, ±0 normalised (Parquet spec). */
-export class DoubleBuffer implements ColumnBuffer {
+/**
+ * DOUBLE (a Float64Array) and INT32 dates (an Int32Array). For doubles, NaN is counted and left out
+ * of min/max, and ±0 bounds are normalised (min -0, max +0: Parquet spec).
+ */
+export class NumberBuffer implements ColumnBuffer {
   count = 0;
-  #values = new Float64Array(1024);
+  readonly #floating: boolean;
+  #values: Float64Array<ArrayBuffer> | Int32Array<ArrayBuffer>;
   #min = Number.POSITIVE_INFINITY;
   #max = Number.NEGATIVE_INFINITY;
   #nan = 0;
 
+  constructor(kind: 'double' | 'int32') {
+    this.#floating = kind === 'double';
+    this.#values = this.#allocate(1024);
+  }
+
   add(value: unknown): void {
-    if (this.count === this.#values.length) this.#values = grow64(this.#values);
+    if (this.count === this.#values.length) {
+      const grown = this.#allocate(this.#values.length * 2);
+      grown.set(this.#values);
+      this.#values = grown;
+    }
     const v = value as number;
     this.#values[this.count++] = v;
     if (Number.isNaN(v)) this.#nan++;
@@ -87,55 +100,21 @@ export class DoubleBuffer implements ColumnBuffer {
 
   encode(): EncodedColumn {
     const seen = this.count > this.#nan;
+    const floating = this.#floating;
     const out = {
-      values: new Uint8Array(this.#values.buffer, 0, 8 * this.count),
-      min: seen ? (this.#min === 0 ? -0 : this.#min) : undefined,
-      max: seen ? (this.#max === 0 ? 0 : this.#max) : undefined,
-      nanCount: BigInt(this.#nan),
+      values: new Uint8Array(this.#values.buffer, 0, this.#values.BYTES_PER_ELEMENT * this.count),
+      min: seen ? (floating && this.#min === 0 ? -0 : this.#min) : undefined,
+      max: seen ? (floating && this.#max === 0 ? 0 : this.#max) : undefined,
+      ...(floating && { nanCount: BigInt(this.#nan) }),
     };
     this.count = this.#nan = 0;
     this.#min = Number.POSITIVE_INFINITY;
     this.#max = Number.NEGATIVE_INFINITY;
     return out;
   }
-}
 
-function grow64(values: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> {
-  const grown = new Float64Array(values.length * 2);
-  grown.set(values);
-  return grown;
-}
-
-/** INT32 (date as days since the epoch). */
-export class Int32Buffer implements ColumnBuffer {
-  count = 0;
-  #values = new Int32Array(1024);
-  #min = Number.POSITIVE_INFINITY;
-  #max = Number.NEGATIVE_INFINITY;
-
-  add(value: unknown): void {
-    if (this.count === this.#values.length) {
-      const grown = new Int32Array(this.#values.length * 2);
-      grown.set(this.#values);
-      this.#values = grown;
-    }
-    const v = value as number;
-    this.#values[this.count++] = v;
-    if (v < this.#min) this.#min = v;
-    if (v > this.#max) this.#max = v;
-  }
-
-  encode(): EncodedColumn {
-    const seen = this.count > 0;
-    const out = {
-      values: new Uint8Array(this.#values.buffer, 0, 4 * this.count),
-      min: seen ? this.#min : undefined,
-      max: seen ? this.#max : undefined,
-    };
-    this.count = 0;
-    this.#min = Number.POSITIVE_INFINITY;
-    this.#max = Number.NEGATIVE_INFINITY;
-    return out;
+  #allocate(length: number): Float64Array<ArrayBuffer> | Int32Array<ArrayBuffer> {
+    return this.#floating ? new Float64Array(length) : new Int32Array(length);
   }
 }
 

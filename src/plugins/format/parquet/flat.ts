@@ -14,10 +14,9 @@ import type { Column, Row, Schema } from '../../../core/types.ts';
 import {
   BooleanBuffer,
   type ColumnBuffer,
-  DoubleBuffer,
   type EncodedColumn,
-  Int32Buffer,
   Int64Buffer,
+  NumberBuffer,
   StringBuffer,
 } from './flat-columns.ts';
 import { Scratch, writeHybrid } from './encoding.ts';
@@ -264,9 +263,9 @@ function bufferFor(type: string): ColumnBuffer {
     case 'timestamp':
       return new Int64Buffer();
     case 'double':
-      return new DoubleBuffer();
+      return new NumberBuffer('double');
     case 'date':
-      return new Int32Buffer();
+      return new NumberBuffer('int32');
     case 'boolean':
       return new BooleanBuffer();
     default:
