@@ -10,7 +10,7 @@ import type { RunMessage } from '../../src/worker/env.ts';
 import worker from '../../src/worker/index.ts';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../src/worker/routes/webhooks.ts';
 import { call, newOrg, testEnv } from './helpers.ts';
-import { motoAdmin } from './moto-client.ts';
+import { motoAdmin, motoDestinationBody } from './moto-client.ts';
 
 const moto = inject('moto');
 const at = (iso: string) => new Date(iso);
@@ -48,15 +48,7 @@ async function scheduledExport(folder: string) {
     headers: { 'Content-Type': 'application/x-ndjson' },
   });
   expect(loaded.body).toEqual({ stored: 40 });
-  const dest = await api('POST', '/destinations', {
-    name: 'moto',
-    bucket: moto.bucket,
-    folderPath: `${folder}%SEGMENT_NAME%`,
-    region: 'us-east-1',
-    endpoint: moto.endpoint,
-    auth: { method: 'accessKey', ...moto.writer },
-    fileType: 'csv',
-  });
+  const dest = await api('POST', '/destinations', motoDestinationBody(folder, { fileType: 'csv' }));
   expect(dest.status).toBe(201);
   const aud = await api('POST', '/audiences', {
     kind: 'rule',

@@ -9,7 +9,7 @@ import { consumeBatch } from '../../src/worker/consumer.ts';
 import type { RunMessage } from '../../src/worker/env.ts';
 import { executeRun } from '../../src/worker/execute.ts';
 import { call, newOrg, testEnv } from './helpers.ts';
-import { motoAdmin } from './moto-client.ts';
+import { motoAdmin, motoDestinationBody } from './moto-client.ts';
 
 const moto = inject('moto');
 const profiles = (n: number, tier: (i: number) => string) =>
@@ -33,14 +33,7 @@ describe('incremental runs with several audiences', () => {
       undefined,
       profiles(10, (i) => (i % 2 ? 'silver' : 'gold')),
     );
-    const dest = await api('POST', '/destinations', {
-      name: 'moto',
-      bucket: moto.bucket,
-      folderPath: `${folder}%SEGMENT_NAME%`,
-      region: 'us-east-1',
-      endpoint: moto.endpoint,
-      auth: { method: 'accessKey', ...moto.writer },
-    });
+    const dest = await api('POST', '/destinations', motoDestinationBody(folder));
     const gold = await api('POST', '/audiences', {
       kind: 'rule',
       name: 'gold',

@@ -2,6 +2,26 @@
 import { AwsClient } from 'aws4fetch';
 import { inject } from 'vitest';
 
+/**
+ * A destination body for the e2e bucket in moto, written to by the IAM user holding exactly the
+ * generated policy; files go under `folder` by audience name.
+ */
+export function motoDestinationBody(
+  folder: string,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const moto = inject('moto');
+  return {
+    name: 'moto',
+    bucket: moto.bucket,
+    folderPath: `${folder}%SEGMENT_NAME%`,
+    region: 'us-east-1',
+    endpoint: moto.endpoint,
+    auth: { method: 'accessKey', ...moto.writer },
+    ...overrides,
+  };
+}
+
 /** Admin access to the e2e bucket in moto. */
 export function motoAdmin() {
   const moto = inject('moto');

@@ -13,7 +13,7 @@ import worker from '../../src/worker/index.ts';
 import { claimRun, LEASE_SECONDS } from '../../src/worker/store/runs.ts';
 import { recordConsole } from './fuzz-api.ts';
 import { call, newOrg, testEnv } from './helpers.ts';
-import { motoAdmin } from './moto-client.ts';
+import { motoAdmin, motoDestinationBody } from './moto-client.ts';
 
 const moto = inject('moto');
 const at = (iso: string) => new Date(iso);
@@ -35,14 +35,7 @@ async function setup(folder: string) {
     raw: PROFILES,
     headers: { 'Content-Type': 'application/x-ndjson' },
   });
-  const dest = await api('POST', '/destinations', {
-    name: 'moto',
-    bucket: moto.bucket,
-    folderPath: `${folder}%SEGMENT_NAME%`,
-    region: 'us-east-1',
-    endpoint: moto.endpoint,
-    auth: { method: 'accessKey', ...moto.writer },
-  });
+  const dest = await api('POST', '/destinations', motoDestinationBody(folder));
   const aud = await api('POST', '/audiences', {
     kind: 'rule',
     name: 'gold',

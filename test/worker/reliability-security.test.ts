@@ -9,7 +9,7 @@ import worker from '../../src/worker/index.ts';
 import type { RunMessage } from '../../src/worker/env.ts';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../src/worker/routes/webhooks.ts';
 import { call, destinationBody, newOrg, testEnv } from './helpers.ts';
-import { motoAdmin } from './moto-client.ts';
+import { motoAdmin, motoDestinationBody } from './moto-client.ts';
 
 const moto = inject('moto');
 const rule = { kind: 'rule', name: 'gold', rule: 'attributes.tier = "gold"' };
@@ -254,14 +254,7 @@ describe('object-key traversal through names, macros and folder paths', () => {
     });
     const dest = await call(e, 'POST', '/destinations', {
       token: a.token,
-      body: {
-        name: 'm',
-        bucket: moto.bucket,
-        folderPath: `${folder}%SEGMENT_NAME%`,
-        region: 'us-east-1',
-        endpoint: moto.endpoint,
-        auth: { method: 'accessKey', ...moto.writer },
-      },
+      body: motoDestinationBody(folder, { name: 'm' }),
     });
     expect(dest.status, dest.text).toBe(201);
     const outcomes: string[] = [];
