@@ -7,6 +7,7 @@
  * `<folder>/<datasetId>/exportTime=YYYYMMDDHHMM/`.
  */
 import { ExportError } from '../errors.ts';
+import { pipeThrough } from '../streams.ts';
 import type { Row, RowBatch, Schema } from '../types.ts';
 import type { ExportMode } from './export-plan.ts';
 import { coerce } from './mapping.ts';
@@ -71,7 +72,8 @@ export function planDatasetExport(input: DatasetExportInput): DatasetPlan {
     input.store.listDatasetRecords(input.dataset.id, after ? { ...request, after } : request);
   const records = pageBatches(read, input.pageSize ?? DEFAULT_PAGE_SIZE);
   const convert = projector(input.dataset.schema);
-  const rows = records.pipeThrough(
+  const rows = pipeThrough(
+    records,
     new TransformStream<readonly DatasetRecord[], RowBatch>(
       {
         transform(page, controller) {

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { ExportError } from '../../../core/errors.ts';
 import { definePlugin } from '../../../core/plugin.ts';
-import { lineBatches } from '../../../core/streams.ts';
+import { lineBatches, pipeThrough } from '../../../core/streams.ts';
 import type { Row, RowBatch, SourceStage } from '../../../core/types.ts';
 
 /** Most rows per batch: one input chunk makes one batch unless its lines are this many. */
@@ -23,7 +23,8 @@ export function ndjsonSource(): SourceStage {
         line++;
         return text.trim() === '' ? undefined : parseLine(text, line);
       };
-      const rows = bytes.pipeThrough(lineBatches()).pipeThrough(
+      const rows = pipeThrough(
+        pipeThrough(bytes, lineBatches()),
         new TransformStream<string[], RowBatch>({
           transform(texts, controller) {
             let batch: Row[] = [];
@@ -51,11 +52,15 @@ function parseLine(text: string, line: number): Row {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new ExportError('SOURCE_INVALID', `NDJSON line ${line}: not valid JSON (${(error as Error).message})`, {
-      plugin: 'source/ndjson',
-      stage: 'source',
-      details: { line },
-    });
+    throw new ExportError(
+      'SOURCE_INVALID',
+      `NDJSON line ${line}: not valid JSON (${(error as Error).message})`,
+      {
+        plugin: 'source/ndjson',
+        stage: 'source',
+        details: { line },
+      },
+    );
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ExportError('SOURCE_INVALID', `NDJSON line ${line}: expected a JSON object`, {
