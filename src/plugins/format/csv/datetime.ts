@@ -201,6 +201,12 @@ export function compilePattern(pattern: string): (d: Date) => string {
 
 /** Patterns that equal `toISOString()` (0: whole) or a prefix of it (its length), in UTC. */
 const ISO_PATTERNS: Record<string, number> = { "yyyy-MM-dd'T'HH:mm:ss.SSSXXX": 0, 'yyyy-MM-dd': 10 };
+
+/** How many characters of `toISOString()` a pattern prints for years 0000–9999 (24 or 10), else null. */
+export function isoLength(pattern: string): 24 | 10 | null {
+  const iso = ISO_PATTERNS[pattern];
+  return iso === undefined ? null : iso === 10 ? 10 : 24;
+}
 /** 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z in epoch milliseconds. */
 const YEAR_0 = -62_167_219_200_000;
 const YEAR_10000 = 253_402_300_800_000;

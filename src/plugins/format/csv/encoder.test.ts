@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import type { Schema } from '../../../core/types.ts';
-import { formatDouble, resolveConfig, rowEncoder, stringEncoder } from './encoder.ts';
+import { resolveConfig, rowEncoder, stringEncoder } from './encoder.ts';
 import { type CsvOptionsInput, csvOptions } from './options.ts';
 
 const config = (o: CsvOptionsInput = {}) => resolveConfig(v.parse(csvOptions, o));
@@ -122,33 +122,5 @@ describe('rowEncoder', () => {
     expect(() => encode({ s: 'ok', t: 'not a time' })).toThrow(
       /column "t": expected a date or timestamp, got string "not a time"/,
     );
-  });
-});
-
-describe('formatDouble', () => {
-  it('prints exactly what String() prints, for families of decimals and 200,000 random doubles', () => {
-    const bits = new Float64Array(1);
-    const bytes = new Uint8Array(bits.buffer);
-    const cases: number[] = [
-      0,
-      -0,
-      1e-6,
-      9.99e-7,
-      1e15,
-      999999999999999.9,
-      1e21,
-      -1.5,
-      0.1 + 0.2,
-      5e-324,
-      Number.MAX_VALUE,
-    ];
-    for (let i = 0; i < 50_000; i++)
-      cases.push(i * 0.37, i / 3, -i * 1.1, i * 1e-5, ((i * 7919) % 1e9) / 1000);
-    for (let i = 0; i < 200_000; i++) {
-      for (let b = 0; b < 8; b++) bytes[b] = Math.floor(Math.random() * 256);
-      cases.push(bits[0]!, Math.random() * 10 ** Math.floor(Math.random() * 30 - 10));
-    }
-    const wrong = cases.filter((x) => formatDouble(x) !== String(x));
-    expect(wrong.slice(0, 5).map((x) => [x, formatDouble(x)])).toEqual([]);
   });
 });

@@ -3,7 +3,8 @@
  * into closures so the per-value work is a regex test and, rarely, one `replace`.
  */
 import type { Column, ColumnType, Row, Schema } from '../../../core/types.ts';
-import { compilePattern } from './datetime.ts';
+import { formatDouble } from '../utf8.ts';
+import { compilePattern, isoLength } from './datetime.ts';
 import type { CsvOptions } from './options.ts';
 
 /** Options resolved into the characters and functions the encoder runs with. */
@@ -23,6 +24,9 @@ export interface CsvConfig {
   readonly trimTrailing: boolean;
   readonly formatDate: (d: Date) => string;
   readonly formatTimestamp: (d: Date) => string;
+  /** Characters of `toISOString()` the date / timestamp pattern prints (null: another pattern). */
+  readonly dateIso: 24 | 10 | null;
+  readonly timestampIso: 24 | 10 | null;
 }
 
 /** Applies Spark's derived defaults (emptyValue, charToEscapeQuoteEscaping) to parsed options. */
@@ -42,6 +46,8 @@ export function resolveConfig(o: CsvOptions): CsvConfig {
     trimTrailing: o.ignoreTrailingWhiteSpace,
     formatDate: compilePattern(o.dateFormat),
     formatTimestamp: compilePattern(o.timestampFormat),
+    dateIso: isoLength(o.dateFormat),
+    timestampIso: isoLength(o.timestampFormat),
   };
 }
 
@@ -78,32 +84,6 @@ function escaper(c: CsvConfig): (s: string) => string {
 }
 
 /**
- * `String(x)` of a double, faster: V8's shortest round-trip conversion falls back to a slow bignum
- * path on values that need 16–17 digits (as `i * 0.37` often does). The shortest digits are those
- * of the first of `toPrecision(15, 16, 17)` that parses back to `x` (ties, where the two differ, and
- * values where either would print an exponent go to `String` itself).
- */
-export function formatDouble(x: number): string {
-  const abs = x < 0 ? -x : x;
-  if (!(abs >= 1e-6 && abs < 1e15) || Number.isInteger(x)) return String(x);
-  let text = x.toPrecision(15);
-  if (Number(text) !== x) {
-    let digits = 16;
-    text = x.toPrecision(16);
-    if (Number(text) !== x) {
-      digits = 17;
-      text = x.toPrecision(17);
-    }
-    // x exactly halfway between two candidates: toPrecision rounds up, String picks the even one.
-    if (x.toPrecision(digits + 3).endsWith('500')) return String(x);
-  }
-  let end = text.length;
-  while (text.charCodeAt(end - 1) === 48) end--; // trailing zeros of the fraction
-  if (text.charCodeAt(end - 1) === 46) end--; // a bare '.'
-  return end === text.length ? text : text.slice(0, end);
-}
-
-/**
  * Encodes one non-null string as a CSV field. Quoted when quoteAll, or when the value starts with the
  * quote, or holds the delimiter, a line break, a lineSep character, the quote (escapeQuotes) or the
  * escape character (when it differs from the quote, so readers that unescape outside quotes agree).
@@ -132,7 +112,7 @@ export function stringEncoder(c: CsvConfig): (s: string) => string {
 }
 
 /** Characters that make a value quoted. */
-function triggers(c: CsvConfig): Set<string> {
+export function triggers(c: CsvConfig): Set<string> {
   const set = new Set([c.delimiter, '\r', '\n', ...c.lineSep]);
   if (c.escapeQuotes) set.add(c.quote);
   if (c.escape !== c.quote) set.add(c.escape);
@@ -140,9 +120,15 @@ function triggers(c: CsvConfig): Set<string> {
 }
 
 /** True when numbers and booleans can never need quoting or trimming under these options. */
-function plainNumbers(c: CsvConfig): boolean {
+export function plainNumbers(c: CsvConfig): boolean {
   if (c.quoteAll && c.quote) return false;
   return ![...triggers(c)].some((ch) => ch !== '' && '0123456789.-+eEINaNfinityrueals'.includes(ch));
+}
+
+/** True when values made only of `chars` are never quoted, escaped or trimmed under these options. */
+export function plainText(c: CsvConfig, chars: string): boolean {
+  if (c.quote && (c.quoteAll || chars.includes(c.quote))) return false;
+  return ![...triggers(c)].some((ch) => ch !== '' && chars.includes(ch));
 }
 
 /** Accepts Date, epoch milliseconds (number or bigint) or any string `Date` parses (ISO 8601). */

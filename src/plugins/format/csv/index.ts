@@ -21,13 +21,15 @@ import { definePlugin } from '../../../core/plugin.ts';
 import type { FormatContext, FormatStage, RowBatch } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
 import { textCodec } from './bytes.ts';
-import { resolveConfig, rowEncoder } from './encoder.ts';
-import { type CsvOptionsInput, csvOptions } from './options.ts';
+import { Utf8Chunks } from '../utf8.ts';
+import { type CsvConfig, resolveConfig, rowEncoder } from './encoder.ts';
+import { type CsvOptions, type CsvOptionsInput, csvOptions } from './options.ts';
+import { rowWriter } from './writer.ts';
 
 export type { CsvOptions, CsvOptionsInput } from './options.ts';
 export { csvOptions } from './options.ts';
 
-/** Bytes per emitted chunk, about: rows are batched into one string and encoded once. */
+/** Bytes per emitted chunk, about. */
 export const CHUNK_BYTES = 64 * 1024;
 
 /**
@@ -39,7 +41,6 @@ export function csv(options: CsvOptionsInput = {}): FormatStage {
   const parsed = parse(csvOptions, options, 'format/csv options');
   const config = resolveConfig(parsed);
   const codec = textCodec(parsed.encoding);
-  const flushAt = Math.ceil(CHUNK_BYTES / codec.minBytesPerUnit);
   return Object.freeze({
     kind: 'format' as const,
     name: 'csv',
@@ -47,34 +48,77 @@ export function csv(options: CsvOptionsInput = {}): FormatStage {
     contentType: `text/csv; charset=${codec.charset}`,
     options: parsed,
     open(ctx: FormatContext) {
-      const { header, encode } = rowEncoder(ctx.schema, config);
-      let buffer = codec.bom + (parsed.header ? header : '');
-      let rows = 0;
-      return new TransformStream<RowBatch, Uint8Array>({
-        transform(batch, controller) {
-          for (const row of batch) {
-            rows++;
-            try {
-              buffer += encode(row);
-            } catch (error) {
-              throw new ExportError('FORMAT_FAILED', `format/csv: row ${rows}: ${(error as Error).message}`, {
-                plugin: 'format/csv',
-                stage: 'format',
-                cause: error,
-                details: { row: rows },
-              });
-            }
-            if (buffer.length >= flushAt) {
-              controller.enqueue(codec.encode(buffer));
-              buffer = '';
-            }
-          }
-        },
-        flush(controller) {
-          if (buffer.length > 0) controller.enqueue(codec.encode(buffer));
+      return codec.charset === 'utf-8' ? utf8Rows(ctx, config, parsed.header) : textRows(ctx, config, parsed);
+    },
+  });
+}
+
+function formatFailed(rows: number, error: unknown): ExportError {
+  return new ExportError('FORMAT_FAILED', `format/csv: row ${rows}: ${(error as Error).message}`, {
+    plugin: 'format/csv',
+    stage: 'format',
+    cause: error,
+    details: { row: rows },
+  });
+}
+
+/** UTF-8: rows written straight into byte chunks. */
+function utf8Rows(
+  ctx: FormatContext,
+  config: CsvConfig,
+  header: boolean,
+): TransformStream<RowBatch, Uint8Array> {
+  const writer = rowWriter(ctx.schema, config);
+  const out = new Utf8Chunks(CHUNK_BYTES);
+  if (header) out.text(writer.header);
+  let rows = 0;
+  return new TransformStream<RowBatch, Uint8Array>({
+    transform(batch, controller) {
+      for (const row of batch) {
+        rows++;
+        try {
+          writer.write(row, out);
+        } catch (error) {
+          throw formatFailed(rows, error);
+        }
+        if (out.full) controller.enqueue(out.take());
+      }
+    },
+    flush(controller) {
+      if (out.pos > 0) controller.enqueue(out.take());
+    },
+  });
+}
+
+/** UTF-16: rows gathered as text, encoded by code unit. */
+function textRows(
+  ctx: FormatContext,
+  config: CsvConfig,
+  parsed: CsvOptions,
+): TransformStream<RowBatch, Uint8Array> {
+  const codec = textCodec(parsed.encoding);
+  const flushAt = Math.ceil(CHUNK_BYTES / codec.minBytesPerUnit);
+  const { header, encode } = rowEncoder(ctx.schema, config);
+  let buffer = codec.bom + (parsed.header ? header : '');
+  let rows = 0;
+  return new TransformStream<RowBatch, Uint8Array>({
+    transform(batch, controller) {
+      for (const row of batch) {
+        rows++;
+        try {
+          buffer += encode(row);
+        } catch (error) {
+          throw formatFailed(rows, error);
+        }
+        if (buffer.length >= flushAt) {
+          controller.enqueue(codec.encode(buffer));
           buffer = '';
-        },
-      });
+        }
+      }
+    },
+    flush(controller) {
+      if (buffer.length > 0) controller.enqueue(codec.encode(buffer));
+      buffer = '';
     },
   });
 }

@@ -1,10 +1,10 @@
 import * as v from 'valibot';
 import { definePlugin } from '../../../core/plugin.ts';
 import type { Column, ColumnType, FormatStage, Row, RowBatch } from '../../../core/types.ts';
-import { formatDouble } from '../csv/encoder.ts';
+import { formatDouble, Utf8Chunks } from '../utf8.ts';
 
-/** Characters of text gathered before one TextEncoder call: bytes leave in chunks of about 64 KiB. */
-const CHUNK_CHARS = 64 * 1024;
+/** Bytes per emitted chunk, about. */
+const CHUNK_BYTES = 64 * 1024;
 
 export const jsonOptions = v.optional(
   v.strictObject({
@@ -27,47 +27,118 @@ export function json(options: JsonOptions = {}): FormatStage {
     extension: 'json',
     contentType: 'application/x-ndjson',
     open(ctx) {
-      const line = lineEncoder(ctx.schema, includeNulls);
-      const encoder = new TextEncoder();
-      let buffer = '';
+      const write = lineWriter(ctx.schema, includeNulls);
+      const out = new Utf8Chunks(CHUNK_BYTES);
       return new TransformStream<RowBatch, Uint8Array>({
         transform(batch, controller) {
           for (const row of batch) {
-            buffer += line(row);
-            if (buffer.length >= CHUNK_CHARS) {
-              controller.enqueue(encoder.encode(buffer));
-              buffer = '';
-            }
+            write(row, out);
+            if (out.full) controller.enqueue(out.take());
           }
         },
         flush(controller) {
-          if (buffer.length > 0) controller.enqueue(encoder.encode(buffer));
+          if (out.pos > 0) controller.enqueue(out.take());
         },
       });
     },
   };
 }
 
+/** Writes a value's JSON text; false (and nothing written) when the value is JSON null. */
+type ValueWriter = (value: unknown, out: Utf8Chunks) => boolean;
+
+const encoder = new TextEncoder();
+const NULL = encoder.encode('null');
+
 /**
- * One row as a JSON line, written field by field (keys in schema order, even numeric-looking ones)
- * instead of building an object for JSON.stringify: numbers go through the fast `formatDouble`.
+ * One row as a JSON line in UTF-8, written field by field (keys in schema order, even
+ * numeric-looking ones) instead of building an object for JSON.stringify: plain ASCII strings,
+ * numbers and timestamps are written byte by byte; other values go through `valueText`.
  */
-export function lineEncoder(columns: readonly Column[], includeNulls: boolean): (row: Row) => string {
-  const keys = columns.map((column, i) => `${i === 0 ? '' : ','}${JSON.stringify(column.name)}:`);
-  const values = columns.map((column) => valueText(column.type));
-  return (row) => {
-    let line = '{';
+export function lineWriter(
+  columns: readonly Column[],
+  includeNulls: boolean,
+): (row: Row, out: Utf8Chunks) => void {
+  const keys = columns.map((column) => encoder.encode(`,${JSON.stringify(column.name)}:`));
+  const firstKeys = keys.map((key) => key.subarray(1));
+  const writers = columns.map((column) => valueWriter(column.type));
+  const names = columns.map((column) => column.name);
+  return (row, out) => {
+    out.byte(123); // {
     let first = true;
-    for (let i = 0; i < columns.length; i++) {
-      const text = values[i]!(row[columns[i]!.name]);
-      if (text === 'null' && !includeNulls) continue;
-      const key = keys[i]!;
-      line += first && i > 0 ? key.slice(1) : key;
-      line += text;
+    for (let i = 0; i < names.length; i++) {
+      const mark = out.pos;
+      out.bytes(first ? firstKeys[i]! : keys[i]!);
+      if (!writers[i]!(row[names[i]!], out)) {
+        if (!includeNulls) {
+          out.pos = mark;
+          continue;
+        }
+        out.bytes(NULL);
+      }
       first = false;
     }
-    return `${line}}\n`;
+    out.byte(125); // }
+    out.byte(10);
   };
+}
+
+/** A JSON string: ASCII with nothing to escape is copied byte by byte, anything else via JSON.stringify. */
+function stringValue(s: string, out: Utf8Chunks): void {
+  const n = s.length;
+  out.reserve(n + 2);
+  const buf = out.buf;
+  const start = out.pos;
+  buf[start] = 34;
+  for (let i = 0; i < n; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch < 0x20 || ch >= 0x7f || ch === 34 || ch === 92) {
+      out.text(JSON.stringify(s));
+      return;
+    }
+    buf[start + 1 + i] = ch;
+  }
+  buf[start + n + 1] = 34;
+  out.pos = start + n + 2;
+}
+
+function valueWriter(type: ColumnType): ValueWriter {
+  const text = valueText(type);
+  const general: ValueWriter = (v, out) => {
+    const t = text(v);
+    if (t === 'null') return false;
+    out.text(t);
+    return true;
+  };
+  switch (type) {
+    case 'string':
+      return (v, out) => {
+        if (typeof v !== 'string') return general(v, out);
+        stringValue(v, out);
+        return true;
+      };
+    case 'double':
+    case 'integer':
+      return (v, out) => {
+        if (!(typeof v === 'number' && Number.isFinite(v))) return general(v, out);
+        out.double(v);
+        return true;
+      };
+    case 'timestamp':
+      return (v, out) => {
+        if (!(v instanceof Date)) return general(v, out);
+        const mark = out.pos;
+        out.byte(34);
+        if (!out.iso(v, 24)) {
+          out.pos = mark;
+          return general(v, out);
+        }
+        out.byte(34);
+        return true;
+      };
+    default:
+      return general;
+  }
 }
 
 /** The JSON text of a value of a column type (`null` for a missing or unusable one). */
