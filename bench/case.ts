@@ -4,7 +4,7 @@
  * Engines: `ours` (runExport with the Node plugin set), `baseline` (papaparse / JSON.stringify /
  * hyparquet-writer in memory → node:zlib → openpgp → @aws-sdk/lib-storage Upload), `duckdb` (COPY TO).
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { createReadStream, mkdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Readable, Readable as NodeReadable, Transform } from 'node:stream';
@@ -12,7 +12,7 @@ import { constants, createGzip, gzipSync } from 'node:zlib';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { parquetWriteBuffer } from 'hyparquet-writer';
+import { fileWriter, parquetWriteRows } from 'hyparquet-writer';
 import * as openpgp from 'openpgp';
 import Papa from 'papaparse';
 import { runExport } from '../src/core/pipeline.ts';
@@ -92,8 +92,11 @@ function* baselineText(spec: CaseSpec): Generator<Buffer> {
   }
 }
 
-/** The whole Parquet file built in memory with hyparquet-writer's columnar API. */
-function baselineParquet(spec: CaseSpec): Uint8Array {
+/**
+ * Parquet the plain way: hyparquet-writer's row API (`parquetWriteRows`, its default row groups)
+ * into a temporary file, which is then uploaded. Memory stays bounded by one row group.
+ */
+async function baselineParquet(spec: CaseSpec): Promise<string> {
   const types = {
     integer: 'INT64',
     string: 'STRING',
@@ -101,31 +104,32 @@ function baselineParquet(spec: CaseSpec): Uint8Array {
     boolean: 'BOOLEAN',
     timestamp: 'TIMESTAMP',
   } as const;
-  const columnData = benchSchema.map((c) => ({
-    name: c.name,
-    type: types[c.type as keyof typeof types],
-    data: [] as unknown[],
-  }));
-  for (let i = 0; i < spec.rows; i++) {
-    const row = benchRow(i);
-    for (const col of columnData) {
-      const value = row[col.name];
-      col.data.push(col.type === 'INT64' ? BigInt(value as number) : value);
+  const columns = benchSchema.map((c) => ({ name: c.name, type: types[c.type as keyof typeof types] }));
+  const int64 = benchSchema.filter((c) => c.type === 'integer').map((c) => c.name);
+  function* rows(): Generator<Row> {
+    for (let i = 0; i < spec.rows; i++) {
+      const row = benchRow(i);
+      for (const name of int64) row[name] = BigInt(row[name] as number);
+      yield row;
     }
   }
+  mkdirSync(spec.dir, { recursive: true });
+  const path = join(spec.dir, 'baseline.parquet');
   const gzip = spec.compression === 'gzip';
-  const buffer = parquetWriteBuffer({
-    columnData: columnData as never,
+  await parquetWriteRows({
+    writer: fileWriter(path),
+    rows: rows(),
+    columns,
     codec: gzip ? 'GZIP' : 'SNAPPY',
     ...(gzip && { compressors: { GZIP: (b: Uint8Array) => gzipSync(b) } }),
   });
-  return new Uint8Array(buffer);
+  return path;
 }
 
 async function baseline(spec: CaseSpec): Promise<{ bytes: number; key: string }> {
   let body: Readable =
     spec.format === 'parquet'
-      ? NodeReadable.from([baselineParquet(spec)])
+      ? createReadStream(await baselineParquet(spec))
       : NodeReadable.from(baselineText(spec));
   if (spec.compression === 'gzip' && spec.format !== 'parquet') {
     body = body.pipe(createGzip({ level: GZIP_LEVEL, flush: constants.Z_NO_FLUSH }));

@@ -3,7 +3,9 @@
  * and a plain JavaScript baseline (papaparse + node:zlib + @aws-sdk/lib-storage Upload), on the same
  * rows and the same moto server, each configuration in its own child process (peak RSS per case).
  *
- * Run: npm run bench [-- --rows 1000000] [--only csv] [--scale 10000000] [--repeat 2] [--no-write]
+ * Run: npm run bench [-- --rows 1000000,10000000] [--only csv] [--engines ours,duckdb] [--repeat 2] [--no-write]
+ * `--rows` takes one row count or a list: the whole matrix runs at each, smallest first, and memory is
+ * compared between the smallest and the largest.
  * `--repeat N` runs every case N times (interleaved with its neighbours) and keeps the fastest.
  * Writes docs/BENCHMARKS.md when the whole matrix ran (no --only / --engines).
  */
@@ -17,10 +19,14 @@ import type { CaseResult, CaseSpec } from './case.ts';
 import { type Measured, printTable, writeReport } from './report.ts';
 
 const args = parseArgs(process.argv.slice(2));
-const rows = Number(args.rows ?? 1_000_000);
+const rowCounts = (args.rows ?? '1000000')
+  .split(',')
+  .map(Number)
+  .sort((a, b) => a - b);
+if (rowCounts.some((n) => !Number.isSafeInteger(n) || n < 1))
+  throw new Error(`--rows must be positive integers separated by commas, got ${args.rows}`);
 const formats = (args.only?.split(',') ?? ['csv', 'json', 'parquet']) as CaseSpec['format'][];
 const engines = args.engines?.split(',') ?? ['duckdb', 'ours', 'baseline'];
-const scale = args.scale === undefined ? undefined : Number(args.scale);
 const repeat = Math.max(1, Number(args.repeat ?? 1));
 const BUCKET = 'bench';
 
@@ -76,12 +82,15 @@ async function measureOnce(spec: CaseSpec): Promise<Measured> {
   const result = await runCase(spec);
   if (spec.sink === 's3' && result.key) {
     const head = await reader.send(new HeadObjectCommand({ Bucket: BUCKET, Key: result.key }));
-    if (head.ContentLength !== result.bytes) throw new Error(`${result.key}: ${head.ContentLength} bytes in S3, ${result.bytes} reported`);
+    if (head.ContentLength !== result.bytes)
+      throw new Error(`${result.key}: ${head.ContentLength} bytes in S3, ${result.bytes} reported`);
     await reader.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: result.key }));
   }
   rmSync(join(dir, 'out'), { recursive: true, force: true });
   const measured = { spec, result, load };
-  process.stderr.write(`${label(spec)}: ${result.seconds.toFixed(2)} s, ${result.maxRssMiB} MiB RSS (load ${load.toFixed(2)})\n`);
+  process.stderr.write(
+    `${label(spec)}: ${result.seconds.toFixed(2)} s, ${result.maxRssMiB} MiB RSS (load ${load.toFixed(2)})\n`,
+  );
   return measured;
 }
 
@@ -94,22 +103,20 @@ try {
   await moto.enableAuth();
   const { accessKeyId, secretAccessKey } = moto.admin;
   const s3 = { endpoint: moto.endpoint, bucket: BUCKET, accessKeyId, secretAccessKey };
-  const base = { rows, dir: join(dir, 'out'), s3 };
-  for (const format of formats) {
-    for (const compression of ['none', 'gzip'] as const) {
-      const config = { ...base, format, compression };
-      // Side by side: DuckDB and ours to a local file, then the JS baseline and ours to the same S3.
-      if (engines.includes('duckdb')) await measure({ ...config, engine: 'duckdb', pgp: false, sink: 'file' });
-      if (engines.includes('ours')) await measure({ ...config, engine: 'ours', pgp: false, sink: 'file' });
-      for (const pgp of [false, true]) {
-        if (engines.includes('baseline')) await measure({ ...config, engine: 'baseline', pgp, sink: 's3' });
-        if (engines.includes('ours')) await measure({ ...config, engine: 'ours', pgp, sink: 's3' });
-      }
-    }
-  }
-  if (scale !== undefined) {
+  for (const rows of rowCounts) {
+    const base = { rows, dir: join(dir, 'out'), s3 };
     for (const format of formats) {
-      await measure({ ...base, rows: scale, format, compression: 'gzip', engine: 'ours', pgp: false, sink: 's3' });
+      for (const compression of ['none', 'gzip'] as const) {
+        const config = { ...base, format, compression };
+        // Side by side: DuckDB and ours to a local file, then the JS baseline and ours to the same S3.
+        if (engines.includes('duckdb'))
+          await measure({ ...config, engine: 'duckdb', pgp: false, sink: 'file' });
+        if (engines.includes('ours')) await measure({ ...config, engine: 'ours', pgp: false, sink: 'file' });
+        for (const pgp of [false, true]) {
+          if (engines.includes('baseline')) await measure({ ...config, engine: 'baseline', pgp, sink: 's3' });
+          if (engines.includes('ours')) await measure({ ...config, engine: 'ours', pgp, sink: 's3' });
+        }
+      }
     }
   }
 } finally {
