@@ -5,9 +5,8 @@
  * hyparquet-writer still serialises the page headers and the footer (thrift) and supplies snappy;
  * nested schemas (list, struct) keep its general writer (writer.ts).
  */
-import type { ColumnChunk, CompressionCodec, Encoding, RowGroup, SchemaElement, Statistics } from 'hyparquet';
+import type { ColumnChunk, CompressionCodec, Encoding, SchemaElement, Statistics } from 'hyparquet';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
-import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
 import type { Writer } from 'hyparquet-writer/src/types.js';
 import type { Column, Row, Schema } from '../../../core/types.ts';
@@ -20,6 +19,7 @@ import {
   StringBuffer,
 } from './flat-columns.ts';
 import { Scratch, writeHybrid } from './encoding.ts';
+import { FooterWriter } from './footer.ts';
 import { converterFor, type TimestampUnit, toSchemaElements, ValueError } from './schema.ts';
 
 const MAGIC = 0x31524150; // "PAR1"
@@ -50,8 +50,7 @@ export class FlatParquetWriter {
   readonly #schema: SchemaElement[];
   readonly #codec: CompressionCodec;
   readonly #compress: Compress;
-  readonly #createdBy: string;
-  readonly #groups: RowGroup[] = [];
+  readonly #footer: FooterWriter;
   readonly #body = new Scratch();
   readonly #levels = new Scratch();
   #rows = 0;
@@ -71,7 +70,7 @@ export class FlatParquetWriter {
     this.#codec = options.codec;
     const compress = { SNAPPY: snappyCompress, ...options.compressors }[options.codec];
     this.#compress = options.codec === 'UNCOMPRESSED' || !compress ? (input) => input : compress;
-    this.#createdBy = options.createdBy;
+    this.#footer = new FooterWriter(this.#schema, options.createdBy);
     this.#out.appendUint32(MAGIC);
   }
 
@@ -108,7 +107,7 @@ export class FlatParquetWriter {
       uncompressed += chunk.meta_data!.total_uncompressed_size;
       chunks.push(chunk);
     }
-    this.#groups.push({
+    this.#footer.add({
       columns: chunks,
       total_byte_size: uncompressed,
       num_rows: BigInt(this.#rows),
@@ -123,14 +122,7 @@ export class FlatParquetWriter {
   /** Writes the last group and the footer. */
   finish(): void {
     this.writeGroup();
-    writeMetadata(this.#out, {
-      version: 1,
-      created_by: this.#createdBy,
-      schema: this.#schema,
-      num_rows: this.#total,
-      row_groups: this.#groups,
-      metadata_length: 0,
-    });
+    this.#footer.write(this.#out, this.#total);
     this.#out.appendUint32(MAGIC);
     this.#out.finish();
   }
