@@ -146,7 +146,7 @@ export class Utf8Chunks {
       this.buf[this.pos++] = 45;
       n = -n;
     }
-    this.#digits(n, digitCount(n));
+    this.pos = writeDigits(this.buf, this.pos, n, digitCount(n));
   }
 
   /** A number, as `String(x)` prints it. */
@@ -168,13 +168,13 @@ export class Utf8Chunks {
     if (x < 0) buf[this.pos++] = 45;
     if (count > k) {
       const whole = Math.floor(m / POW10[k]!);
-      this.#digits(whole, count - k);
+      this.pos = writeDigits(this.buf, this.pos, whole, count - k);
       buf[this.pos++] = 46;
-      this.#digits(m - whole * POW10[k]!, k);
+      this.pos = writeDigits(this.buf, this.pos, m - whole * POW10[k]!, k);
     } else {
       buf[this.pos++] = 48;
       buf[this.pos++] = 46;
-      this.#digits(m, k);
+      this.pos = writeDigits(this.buf, this.pos, m, k);
     }
   }
 
@@ -218,11 +218,6 @@ export class Utf8Chunks {
     buf[p++] = 90;
     this.pos = p;
     return true;
-  }
-
-  /** `count` decimal digits of the integer `n` (< 2^53), zero-padded on the left. */
-  #digits(n: number, count: number): void {
-    this.pos = writeDigits(this.buf, this.pos, n, count);
   }
 }
 

@@ -18,12 +18,12 @@
 import * as v from 'valibot';
 import { ExportError } from '../../../core/errors.ts';
 import { definePlugin } from '../../../core/plugin.ts';
-import type { FormatContext, FormatStage, RowBatch } from '../../../core/types.ts';
+import type { FormatContext, FormatStage, Row, RowBatch } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
-import { textCodec } from './bytes.ts';
+import { type TextCodec, textCodec } from './bytes.ts';
 import { Utf8Chunks } from '../utf8.ts';
 import { type CsvConfig, resolveConfig, rowEncoder } from './encoder.ts';
-import { type CsvOptions, type CsvOptionsInput, csvOptions } from './options.ts';
+import { type CsvOptionsInput, csvOptions } from './options.ts';
 import { rowWriter } from './writer.ts';
 
 export type { CsvOptions, CsvOptionsInput } from './options.ts';
@@ -48,79 +48,88 @@ export function csv(options: CsvOptionsInput = {}): FormatStage {
     contentType: `text/csv; charset=${codec.charset}`,
     options: parsed,
     open(ctx: FormatContext) {
-      return codec.charset === 'utf-8' ? utf8Rows(ctx, config, parsed.header) : textRows(ctx, config, parsed);
+      return rowStream(
+        codec.charset === 'utf-8'
+          ? utf8Chunks(ctx, config, parsed.header)
+          : textChunks(ctx, config, codec, parsed.header),
+      );
     },
   });
 }
 
-function formatFailed(rows: number, error: unknown): ExportError {
-  return new ExportError('FORMAT_FAILED', `format/csv: row ${rows}: ${(error as Error).message}`, {
-    plugin: 'format/csv',
-    stage: 'format',
-    cause: error,
-    details: { row: rows },
+/** Where encoded rows gather until a chunk's worth can leave. */
+interface RowChunks {
+  write(row: Row): void;
+  /** A chunk's worth is gathered. */
+  readonly full: boolean;
+  readonly empty: boolean;
+  take(): Uint8Array;
+}
+
+/** Rows in, chunks of about CHUNK_BYTES out; a row that cannot be written fails with its number. */
+function rowStream(chunks: RowChunks): TransformStream<RowBatch, Uint8Array> {
+  let rows = 0;
+  return new TransformStream<RowBatch, Uint8Array>({
+    transform(batch, controller) {
+      for (const row of batch) {
+        rows++;
+        try {
+          chunks.write(row);
+        } catch (error) {
+          throw new ExportError('FORMAT_FAILED', `format/csv: row ${rows}: ${(error as Error).message}`, {
+            plugin: 'format/csv',
+            stage: 'format',
+            cause: error,
+            details: { row: rows },
+          });
+        }
+        if (chunks.full) controller.enqueue(chunks.take());
+      }
+    },
+    flush(controller) {
+      if (!chunks.empty) controller.enqueue(chunks.take());
+    },
   });
 }
 
 /** UTF-8: rows written straight into byte chunks. */
-function utf8Rows(
-  ctx: FormatContext,
-  config: CsvConfig,
-  header: boolean,
-): TransformStream<RowBatch, Uint8Array> {
+function utf8Chunks(ctx: FormatContext, config: CsvConfig, header: boolean): RowChunks {
   const writer = rowWriter(ctx.schema, config);
   const out = new Utf8Chunks(CHUNK_BYTES);
   if (header) out.text(writer.header);
-  let rows = 0;
-  return new TransformStream<RowBatch, Uint8Array>({
-    transform(batch, controller) {
-      for (const row of batch) {
-        rows++;
-        try {
-          writer.write(row, out);
-        } catch (error) {
-          throw formatFailed(rows, error);
-        }
-        if (out.full) controller.enqueue(out.take());
-      }
+  return {
+    write: (row) => writer.write(row, out),
+    get full() {
+      return out.full;
     },
-    flush(controller) {
-      if (out.pos > 0) controller.enqueue(out.take());
+    get empty() {
+      return out.pos === 0;
     },
-  });
+    take: () => out.take(),
+  };
 }
 
 /** UTF-16: rows gathered as text, encoded by code unit. */
-function textRows(
-  ctx: FormatContext,
-  config: CsvConfig,
-  parsed: CsvOptions,
-): TransformStream<RowBatch, Uint8Array> {
-  const codec = textCodec(parsed.encoding);
+function textChunks(ctx: FormatContext, config: CsvConfig, codec: TextCodec, header: boolean): RowChunks {
   const flushAt = Math.ceil(CHUNK_BYTES / codec.minBytesPerUnit);
-  const { header, encode } = rowEncoder(ctx.schema, config);
-  let buffer = codec.bom + (parsed.header ? header : '');
-  let rows = 0;
-  return new TransformStream<RowBatch, Uint8Array>({
-    transform(batch, controller) {
-      for (const row of batch) {
-        rows++;
-        try {
-          buffer += encode(row);
-        } catch (error) {
-          throw formatFailed(rows, error);
-        }
-        if (buffer.length >= flushAt) {
-          controller.enqueue(codec.encode(buffer));
-          buffer = '';
-        }
-      }
+  const { header: names, encode } = rowEncoder(ctx.schema, config);
+  let buffer = codec.bom + (header ? names : '');
+  return {
+    write(row) {
+      buffer += encode(row);
     },
-    flush(controller) {
-      if (buffer.length > 0) controller.enqueue(codec.encode(buffer));
+    get full() {
+      return buffer.length >= flushAt;
+    },
+    get empty() {
+      return buffer.length === 0;
+    },
+    take() {
+      const bytes = codec.encode(buffer);
       buffer = '';
+      return bytes;
     },
-  });
+  };
 }
 
 export const plugin = definePlugin({
