@@ -26,6 +26,16 @@ describe('localSink', () => {
     expect(readdirSync(join(dir, 'a'))).toEqual(['b.bin']);
   });
 
+  it('writes every byte in order when chunks straddle, fill and exceed its 1 MiB write buffer', async () => {
+    const MiB = 1024 * 1024;
+    const sizes = [MiB - 1, 2, MiB, 0, MiB / 2 - 1, MiB / 2, MiB / 2 + 1, 1, 3 * MiB + 5, 700_000, 400_000, 17];
+    const chunks = sizes.map((n, k) => new Uint8Array(n).map((_, i) => (i * 7 + k) & 0xff));
+    const result = await localSink({ directory: dir }).write(ctx, { key: 'e/f.bin', contentType: 'x', body: fromIterable(chunks) });
+    const expected = concatBytes(chunks);
+    expect(result.size).toBe(expected.byteLength);
+    expect(Buffer.compare(readFileSync(join(dir, 'e', 'f.bin')), expected)).toBe(0);
+  });
+
   it('leaves no file, not even the temporary one, when the body fails', async () => {
     const body = new ReadableStream<Uint8Array>({
       start(controller) {

@@ -19,7 +19,8 @@ export function localSink(options: v.InferOutput<typeof localSinkOptions>): Sink
   const root = resolve(options.directory);
   const pathOf = (key: string) => {
     const path = resolve(root, ...key.split('/'));
-    if (!path.startsWith(root + sep)) throw new ExportError('KEY_UNSAFE', `Key "${key}" escapes ${root}`, { plugin: 'sink/local' });
+    if (!path.startsWith(root + sep))
+      throw new ExportError('KEY_UNSAFE', `Key "${key}" escapes ${root}`, { plugin: 'sink/local' });
     return path;
   };
   return {
@@ -42,7 +43,10 @@ export function localSink(options: v.InferOutput<typeof localSinkOptions>): Sink
         await rm(temp, { force: true });
         throw error instanceof ExportError
           ? error
-          : new ExportError('SINK_FAILED', `Could not write ${path}: ${(error as Error).message}`, { plugin: 'sink/local', cause: error });
+          : new ExportError('SINK_FAILED', `Could not write ${path}: ${(error as Error).message}`, {
+              plugin: 'sink/local',
+              cause: error,
+            });
       }
       return { key: file.key, size, location: path };
     },
@@ -52,34 +56,52 @@ export function localSink(options: v.InferOutput<typeof localSinkOptions>): Sink
   };
 }
 
-/** Bytes gathered before one `writev`: 64 KiB format chunks become ~1 MiB system calls. */
+/**
+ * Bytes gathered before one write. Small chunks (a compressor's ~16 KiB) are copied into one reused
+ * buffer rather than held until it fills: a chunk held that long survives two young-generation GCs,
+ * is promoted, and its memory then waits for a full GC, which V8 starts only after ~64 MiB of such
+ * garbage (peak RSS of identical runs differed by that much: docs/BENCHMARKS.md, memory).
+ */
 const WRITE_BYTES = 1024 * 1024;
 
-/** Writes the stream into `handle` with few system calls and no copies; returns the byte count. */
+/** Writes the stream into `handle` in ~1 MiB system calls; returns the byte count. */
 async function writeAll(handle: FileHandle, body: ReadableStream<Uint8Array>): Promise<number> {
+  const buffer = new Uint8Array(WRITE_BYTES);
+  let filled = 0;
   let size = 0;
-  let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
   const flush = async () => {
-    const chunks = pending;
-    pending = [];
-    pendingBytes = 0;
-    await handle.writev(chunks);
+    await writeFully(handle, buffer.subarray(0, filled));
+    filled = 0;
   };
   const reader = body.getReader();
   try {
     for (let next = await reader.read(); !next.done; next = await reader.read()) {
-      size += next.value.byteLength;
-      pending.push(next.value);
-      pendingBytes += next.value.byteLength;
-      if (pendingBytes >= WRITE_BYTES || pending.length >= 1024) await flush();
+      const chunk = next.value;
+      size += chunk.byteLength;
+      if (chunk.byteLength >= WRITE_BYTES / 2) {
+        // Large enough for a system call of its own: written as it is, after what is gathered.
+        if (filled > 0) await flush();
+        await writeFully(handle, chunk);
+      } else {
+        if (filled + chunk.byteLength > WRITE_BYTES) await flush();
+        buffer.set(chunk, filled);
+        filled += chunk.byteLength;
+      }
     }
   } catch (error) {
     await reader.cancel(error).catch(() => {});
     throw error;
   }
-  if (pending.length > 0) await flush();
+  if (filled > 0) await flush();
   return size;
+}
+
+/** `write` until every byte is down: a write may take fewer bytes than it was given. */
+async function writeFully(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let offset = 0; offset < bytes.byteLength; ) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
+    offset += bytesWritten;
+  }
 }
 
 export const plugin = definePlugin({
