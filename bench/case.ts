@@ -19,6 +19,7 @@ import { runExport } from '../src/core/pipeline.ts';
 import { Registry } from '../src/core/registry.ts';
 import { fromRows } from '../src/core/streams.ts';
 import type { Row } from '../src/core/types.ts';
+import { nodeFetch } from '../src/node/fetch.ts';
 import { nodePlugins } from '../src/node/plugins.ts';
 import { nodeSha256 } from '../src/node/sha256.ts';
 import { benchRow, benchRows, benchSchema, duckdbRowsSql } from './rows.ts';
@@ -75,7 +76,7 @@ async function ours(spec: CaseSpec): Promise<{ bytes: number; key?: string }> {
       rows: fromRows(benchRows(spec.rows)),
       output: { manifest: false, split: { maxRows: Number.MAX_SAFE_INTEGER } },
     },
-    { now: () => new Date(), uuid: () => crypto.randomUUID(), fetch, sha256: nodeSha256 },
+    { now: () => new Date(), uuid: () => crypto.randomUUID(), fetch: nodeFetch, sha256: nodeSha256 },
   );
   return { bytes: result.bytes, key: result.files[0]!.key };
 }

@@ -20,6 +20,7 @@ import type { AudienceExportState } from '../core/data/store.ts';
 import { compileRule } from '../core/rules/index.ts';
 import { parse } from '../core/validate.ts';
 import { nodePlugins } from '../node/plugins.ts';
+import { nodeFetch } from '../node/fetch.ts';
 import { nodeSha256 } from '../node/sha256.ts';
 import { discard } from '../plugins/sink/discard/index.ts';
 
@@ -66,7 +67,7 @@ export async function loadPipeline(
   const runtime: Runtime = {
     now: () => new Date(),
     uuid: () => crypto.randomUUID(),
-    fetch: globalThis.fetch.bind(globalThis),
+    fetch: nodeFetch,
     sha256: nodeSha256,
     ...(options.env.EDGE_EXPORT_LOG === 'debug' && {
       log: (level, message, fields) => process.stderr.write(`${JSON.stringify({ level, message, ...fields })}\n`),

@@ -10,6 +10,7 @@ import { type ExportResult, runExport } from '../../src/core/pipeline.ts';
 import type { Pipeline } from '../../src/core/registry.ts';
 import { fromRows } from '../../src/core/streams.ts';
 import { csv } from '../../src/plugins/format/csv/index.ts';
+import { nodeFetch } from '../../src/node/fetch.ts';
 import { s3Sink } from '../../src/plugins/sink/s3/index.ts';
 import { type Fault, type FaultPlan, seededFaults, startFaultProxy } from '../harness/fault-proxy.ts';
 import { type Moto, startMotoWithWriter } from '../harness/moto.ts';
@@ -34,8 +35,8 @@ const pipeline: Pipeline = Object.freeze({ format: csv(), naming: [], macros: {}
 interface Scenario {
   name: string;
   plan: FaultPlan;
-  /** Faults injected below the proxy, in the fetch the sink uses. */
-  wrap?: () => FetchFaults | Expiring;
+  /** Faults injected below the proxy, in the fetch the sink uses (around `base`). */
+  wrap?: (base: typeof fetch) => FetchFaults | Expiring;
 }
 
 const kinds = (k: Fault[]) => k;
@@ -44,9 +45,9 @@ const SCENARIOS: Scenario[] = [
   { name: '503 SlowDown', plan: seededFaults(12, 0.25, kinds(['slow-down'])) },
   { name: 'connection resets', plan: seededFaults(13, 0.2, kinds(['drop'])) },
   { name: 'lost responses', plan: seededFaults(14, 0.2, kinds(['lose-response'])) },
-  { name: 'slow responses', plan: () => null, wrap: () => slowFetch(15, 0.5, 120) },
-  { name: 'expired credentials', plan: () => null, wrap: () => expiringCredentials(writer, 7) },
-  { name: 'all of the above', plan: seededFaults(16, 0.2, kinds(['internal-error', 'slow-down', 'drop', 'lose-response'])), wrap: () => slowFetch(17, 0.2, 60) },
+  { name: 'slow responses', plan: () => null, wrap: (base) => slowFetch(15, 0.5, 120, base) },
+  { name: 'expired credentials', plan: () => null, wrap: (base) => expiringCredentials(writer, 7, base) },
+  { name: 'all of the above', plan: seededFaults(16, 0.2, kinds(['internal-error', 'slow-down', 'drop', 'lose-response'])), wrap: (base) => slowFetch(17, 0.2, 60, base) },
 ];
 
 /** Run 0: one 2-part file (~7 MiB); runs 1–3: 24,000 rows split into 3 files, each a small multipart. */
@@ -57,7 +58,13 @@ const RUNS = [
   { rows: 24_000, maxRows: 10_000 },
 ];
 
-describe('exports under S3 faults lose nothing, duplicate nothing, leave nothing open', () => {
+// Both transports the sink runs on: the built-in fetch (workerd, Deno) and Node's (src/node/fetch.ts).
+const TRANSPORTS: [string, typeof fetch][] = [
+  ['fetch', fetch],
+  ['nodeFetch', nodeFetch],
+];
+
+describe.each(TRANSPORTS)('exports under S3 faults over %s lose nothing, duplicate nothing, leave nothing open', (transport, base) => {
   for (const scenario of SCENARIOS) {
     it(scenario.name, async () => {
       let lostCreates = 0;
@@ -67,10 +74,10 @@ describe('exports under S3 faults lose nothing, duplicate nothing, leave nothing
         return fault;
       };
       const proxy = await startFaultProxy(moto.endpoint, plan);
-      const wrapper = scenario.wrap?.();
+      const wrapper = scenario.wrap?.(base);
       const results: ExportResult[] = [];
       const failures: unknown[] = [];
-      const prefix = `rel/${scenario.name.replace(/\W+/g, '-')}/`;
+      const prefix = `rel/${transport}/${scenario.name.replace(/\W+/g, '-')}/`;
       try {
         for (const [i, run] of RUNS.entries()) {
           const sink = s3Sink(
@@ -84,7 +91,7 @@ describe('exports under S3 faults lose nothing, duplicate nothing, leave nothing
             rows: fromRows(rows(run.rows, i * 1_000_000)),
             output: { folderPath: `${prefix}r${i}`, manifest: false, split: { maxRows: run.maxRows } },
           };
-          await runExport(pipeline, job, runtime(wrapper?.fetch, `r${i}`), sink).then(
+          await runExport(pipeline, job, runtime(wrapper?.fetch ?? base, `r${i}`), sink).then(
             (r) => results.push(r),
             (e: unknown) => failures.push(e),
           );
@@ -94,7 +101,7 @@ describe('exports under S3 faults lose nothing, duplicate nothing, leave nothing
       }
       const found = await audit(reader, BUCKET, prefix, results);
       const injected = Object.values(proxy.stats.faults).reduce((a, b) => a + b, 0) + (wrapper?.injected() ?? 0);
-      report(scenario.name, {
+      report(`${scenario.name} (${transport})`, {
         runs: RUNS.length,
         succeeded: results.length,
         requests: proxy.stats.requests,

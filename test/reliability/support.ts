@@ -57,11 +57,11 @@ export interface FetchFaults {
 }
 
 /** Delays a seeded share of responses (a slow network or a throttled server), up to `maxMs`. */
-export function slowFetch(seed: number, rate: number, maxMs: number): FetchFaults {
+export function slowFetch(seed: number, rate: number, maxMs: number, base: typeof fetch = fetch): FetchFaults {
   const random = seeded(seed);
   let injected = 0;
   const wrapped: typeof fetch = async (input, init) => {
-    const res = await fetch(input, init);
+    const res = await base(input, init);
     if (random() < rate) {
       injected++;
       await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * maxMs)));
@@ -84,7 +84,11 @@ export interface Expiring extends FetchFaults {
  * Temporary credentials that lapse every `every` requests, mid-run: from then on every request
  * gets 400 ExpiredToken (as S3 answers) until the sink asks its provider for fresh credentials.
  */
-export function expiringCredentials(keys: { accessKeyId: string; secretAccessKey: string }, every: number): Expiring {
+export function expiringCredentials(
+  keys: { accessKeyId: string; secretAccessKey: string },
+  every: number,
+  base: typeof fetch = fetch,
+): Expiring {
   let requests = 0;
   let expired = false;
   let injected = 0;
@@ -96,7 +100,7 @@ export function expiringCredentials(keys: { accessKeyId: string; secretAccessKey
       await (init?.body as ReadableStream | undefined)?.cancel?.().catch(() => {});
       return new Response(EXPIRED, { status: 400, headers: { 'content-type': 'application/xml' } });
     }
-    return fetch(input, init);
+    return base(input, init);
   };
   return {
     fetch: wrapped,
