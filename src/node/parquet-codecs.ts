@@ -8,6 +8,7 @@ import { compressSync } from 'snappy';
 import type { HostCodecs } from '../plugins/format/parquet/index.ts';
 
 export const nodeParquetCodecs: HostCodecs = Object.freeze({
-  snappy: (input: Uint8Array) => new Uint8Array(compressSync(input)),
-  gzip: (input: Uint8Array, level: number) => new Uint8Array(gzipSync(input, { level })),
+  // Buffers are Uint8Arrays: the page is copied into the file's buffer at once, so no copy here.
+  snappy: (input: Uint8Array) => compressSync(input),
+  gzip: (input: Uint8Array, level: number) => gzipSync(input, { level }),
 });
