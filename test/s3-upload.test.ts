@@ -103,6 +103,49 @@ describe('sink/s3 against moto with auth enforced', () => {
     expect(await openUploads()).toBe(0);
   });
 
+  it('sends a body of exactly one part as one PutObject, and starts part 1 of a longer one before part 2 exists', async () => {
+    const requests: string[] = [];
+    let partOneSent: () => void = () => {};
+    const partOne = new Promise<void>((resolve) => {
+      partOneSent = resolve;
+    });
+    const spy: typeof fetch = (input, init) => {
+      const url = String(input);
+      requests.push(`${init?.method} ${/[?&](uploads|partNumber=\d+|uploadId)/.exec(url)?.[1] ?? 'object'}`);
+      if (/partNumber=1\b/.test(url)) partOneSent();
+      return fetch(input, init);
+    };
+    const client = new S3Client({
+      target: { bucket: BUCKET, region: 'us-east-1', endpoint: moto.endpoint },
+      credentials: async () => user,
+      fetch: spy,
+    });
+
+    const exact = seededBytes(5 * MiB, 21);
+    const one = await uploadObject(client, chunkedStream(exact), { key: 'edge/exact.bin', partSize: 5 * MiB });
+    expect(one.parts).toBeUndefined();
+    expect(requests).toEqual(['PUT object']);
+    expect(digest(await readBack('edge/exact.bin'))).toBe(digest(exact));
+
+    // One byte past the part, then the source waits until part 1 is on its way: an uploader that
+    // filled part 2 before deciding on multipart would wait for ever (and hold two parts).
+    requests.length = 0;
+    const body = seededBytes(7 * MiB, 22);
+    const source = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(body.subarray(0, 5 * MiB + 1));
+        await partOne;
+        controller.enqueue(body.subarray(5 * MiB + 1));
+        controller.close();
+      },
+    });
+    const two = await uploadObject(client, source, { key: 'edge/longer.bin', partSize: 5 * MiB });
+    expect(two.parts).toBe(2);
+    expect(requests.slice(0, 2)).toEqual(['POST uploads', 'PUT partNumber=1']);
+    expect(digest(await readBack('edge/longer.bin'))).toBe(digest(body));
+    expect(await openUploads()).toBe(0);
+  });
+
   it("round-trips keys with spaces, unicode, +, (, ', !, *", async () => {
     const keys = [
       'odd/a b.csv',

@@ -41,6 +41,20 @@ describe('keys, XML and parts', () => {
     expect(parts).toEqual([[1, 2, 3, 4], [5, 6, 7, 8], [9]]);
   });
 
+  it('tells whether bytes are left by reading one chunk ahead, skipping empty chunks', async () => {
+    const chunks = [new Uint8Array([1, 2, 3, 4]), new Uint8Array(0), new Uint8Array([5]), new Uint8Array(0)];
+    const stream = new ReadableStream<Uint8Array>({
+      pull: (c) => (chunks.length ? c.enqueue(chunks.shift()) : c.close()),
+    });
+    const reader = new PartReader(stream, 4);
+    expect([...(await reader.next())!]).toEqual([1, 2, 3, 4]);
+    expect(await reader.atEnd()).toBe(false);
+    expect(await reader.atEnd()).toBe(false); // asking again reads nothing more
+    expect([...(await reader.next())!]).toEqual([5]);
+    expect(await reader.atEnd()).toBe(true);
+    expect(await reader.next()).toBeNull();
+  });
+
   it('reuses the buffers of released parts, never of parts still held, and keeps at most `keep`', async () => {
     const bytes = Array.from({ length: 40 }, (_, i) => i);
     const stream = new ReadableStream<Uint8Array>({

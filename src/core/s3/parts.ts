@@ -41,6 +41,22 @@ export class PartReader {
     return filled === this.partSize ? part : part.subarray(0, filled);
   }
 
+  /**
+   * True when the stream has no bytes left. Reads one chunk ahead to know, so a caller deciding
+   * between one PUT and a multipart upload need not fill (and hold) a whole further part.
+   */
+  async atEnd(): Promise<boolean> {
+    while (!this.pending || this.pending.byteLength === 0) {
+      const chunk = await this.read();
+      if (!chunk) {
+        this.pending = undefined;
+        return true;
+      }
+      this.pending = chunk;
+    }
+    return false;
+  }
+
   /** Takes back a part's buffer once nothing reads the part any more (its upload settled). */
   release(part: Uint8Array): void {
     const buffer = part.buffer;

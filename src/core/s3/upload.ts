@@ -81,19 +81,24 @@ export async function uploadObject(
   if (!opts.resume) {
     const threshold = opts.multipartThreshold ?? partSize;
     let size = 0;
-    while (size <= threshold) {
-      const part = await nextPart(reader);
+    for (;;) {
+      const part = await guarded(reader, () => reader.next());
       if (!part) return putObject(client, concatBytes(head), opts);
       head.push(part);
       size += part.byteLength;
+      if (size > threshold) break;
+      if (await guarded(reader, () => reader.atEnd())) return putObject(client, concatBytes(head), opts);
+      // More bytes follow, so a body of exactly the threshold is over it: no need to hold another part.
+      if (size === threshold) break;
     }
   }
   return multipartUpload(client, reader, head, { ...opts, partSize });
 }
 
-async function nextPart(reader: PartReader): Promise<Uint8Array | null> {
+/** `read` of the reader; when the source fails, the reader is cancelled before the error goes on. */
+async function guarded<T>(reader: PartReader, read: () => Promise<T>): Promise<T> {
   try {
-    return await reader.next();
+    return await read();
   } catch (error) {
     await reader.cancel(error);
     throw error;
