@@ -6,8 +6,8 @@
  * for a full GC, and peak RSS rose with the row count (docs/BENCHMARKS.md, memory table).
  *
  * Only what the built-in one would do the same way is handled here: a URL or string input, a body
- * that is absent, a string, bytes or an ArrayBuffer, and `redirect: 'manual'` (S3 and alert
- * requests). Anything else (a Request, a stream or form body, redirects to follow) goes to the
+ * that is absent, a string, bytes or an ArrayBuffer, and `redirect: 'manual'` (every S3
+ * request). Anything else (a Request, a stream or form body, redirects to follow) goes to the
  * built-in fetch. Responses are not decompressed: no Accept-Encoding is sent, so none is compressed.
  */
 import type { IncomingMessage } from 'node:http';
