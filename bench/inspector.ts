@@ -23,6 +23,11 @@ export interface Inspector {
   heaps(): Promise<Record<string, number>>;
   /** Queues a full GC in the Worker and D1 isolates; workerd runs it when the isolate next handles an event. */
   collect(timeoutMs: number): Promise<number>;
+  /**
+   * A heap snapshot (V8's JSON) of the group's isolate. Like a GC, workerd takes it when the isolate
+   * next handles an event, so `poke` sends it one until the snapshot has arrived.
+   */
+  snapshot(group: string, poke: () => Promise<unknown>): Promise<string>;
   close(): void;
 }
 type Usage = { usedSize: number; totalSize: number; backingStorageSize?: number };
@@ -36,23 +41,25 @@ export async function openInspector(port: number): Promise<Inspector> {
     (list as { id: string; webSocketDebuggerUrl: string }[]).map(async (t) => {
       const ws = new WS(t.webSocketDebuggerUrl);
       const pending = new Map<number, (result: unknown) => void>();
+      const chunks: string[] = [];
       ws.addEventListener('message', (e) => {
         const m = JSON.parse(String(e.data));
         if (m.id) pending.get(m.id)?.(m.result);
+        else if (m.method === 'HeapProfiler.addHeapSnapshotChunk') chunks.push(m.params.chunk);
       });
       await new Promise((r) => ws.addEventListener('open', r, { once: true }));
       let next = 0;
-      const send = <T>(method: string) => {
+      const send = <T>(method: string, params?: object) => {
         const id = ++next;
         return new Promise<T>((r) => {
           pending.set(id, (result) => {
             pending.delete(id);
             r(result as T);
           });
-          ws.send(JSON.stringify({ id, method }));
+          ws.send(JSON.stringify({ id, method, ...(params && { params }) }));
         });
       };
-      return { group: groupOf(t.id), ws, send };
+      return { group: groupOf(t.id), ws, send, chunks };
     }),
   );
   return {
@@ -74,8 +81,58 @@ export async function openInspector(port: number): Promise<Inspector> {
       );
       return (await Promise.all(done)).filter(Boolean).length;
     },
+    snapshot: async (group, poke) => {
+      const session = sessions.find((s) => s.group === group);
+      if (!session) throw new Error(`no isolate of group ${group}`);
+      session.chunks.length = 0;
+      let done = false;
+      const taken = session.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false }).then(() => {
+        done = true;
+      });
+      while (!done) await Promise.race([taken, poke().then(() => new Promise((r) => setTimeout(r, 200)))]);
+      const json = session.chunks.join('');
+      session.chunks.length = 0;
+      return json;
+    },
     close: () => {
       for (const s of sessions) s.ws.close();
     },
   };
+}
+
+/** Objects of one kind in a heap snapshot: V8's node type and name (constructor, or code kind). */
+export type Census = Map<string, { count: number; bytes: number }>;
+
+/** Counts a heap snapshot's objects by type and name, with their shallow sizes. */
+export function census(snapshotJson: string): Census {
+  const snapshot = JSON.parse(snapshotJson) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+    strings: string[];
+  };
+  const fields = snapshot.snapshot.meta.node_fields;
+  const [typeAt, nameAt, sizeAt] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f)) as [number, number, number];
+  const types = snapshot.snapshot.meta.node_types[0];
+  const out: Census = new Map();
+  for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
+    const key = `${types[snapshot.nodes[i + typeAt]!]}: ${snapshot.strings[snapshot.nodes[i + nameAt]!]!.slice(0, 60)}`;
+    const entry = out.get(key) ?? { count: 0, bytes: 0 };
+    entry.count++;
+    entry.bytes += snapshot.nodes[i + sizeAt]!;
+    out.set(key, entry);
+  }
+  return out;
+}
+
+/** The kinds whose total size changed most from `before` to `after`, largest growth first. */
+export function censusGrowth(before: Census, after: Census, top: number) {
+  const keys = new Set([...before.keys(), ...after.keys()]);
+  return [...keys]
+    .map((kind) => {
+      const a = before.get(kind) ?? { count: 0, bytes: 0 };
+      const b = after.get(kind) ?? { count: 0, bytes: 0 };
+      return { kind, objects: b.count - a.count, bytes: b.bytes - a.bytes };
+    })
+    .sort((x, y) => Math.abs(y.bytes) - Math.abs(x.bytes))
+    .slice(0, top);
 }

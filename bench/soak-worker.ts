@@ -6,7 +6,7 @@ import { ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from
 import * as openpgp from 'openpgp';
 import { startLocalWorker } from '../scripts/local-worker.ts';
 import { startMotoWithWriter } from '../test/harness/moto.ts';
-import { freePort, type Inspector, openInspector } from './inspector.ts';
+import { type Census, census, censusGrowth, freePort, type Inspector, openInspector } from './inspector.ts';
 import { cpuSeconds, descendantPid, memoryMiB } from './proc.ts';
 
 process.env.WRANGLER_SEND_METRICS ??= 'false';
@@ -21,7 +21,10 @@ const STEP_MS = arg('--step-hours', 3) * 3_600_000;
 const BATCH = arg('--batch', 1);
 const PRUNE = argv.includes('--prune');
 const GC = argv.includes('--gc');
-const INSPECT = argv.includes('--inspect') || GC;
+/** Heap snapshots of the Worker isolate after a GC, one minute in and at the end, compared by kind. */
+const SNAPSHOTS = argv.includes('--snapshots');
+const INSPECT = argv.includes('--inspect') || GC || SNAPSHOTS;
+if (SNAPSHOTS && !GC) throw new Error('--snapshots needs --gc (snapshots are compared after a full GC)');
 const STEP_DEADLINE_MS = 10 * 60_000;
 const BUCKET = 'soak';
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
@@ -271,6 +274,8 @@ try {
   let bytes = 0;
   const t0 = performance.now();
   const cpu0 = cpuSeconds(pid);
+  let early: { runs: number; census: Census } | undefined;
+  const pokeWorker = async () => (await fetch(`${worker!.url}/v1/runs`)).text();
   for (let step = 1; performance.now() - t0 < MINUTES * 60_000; step++) {
     const stepStart = performance.now();
     const at = new Date(now);
@@ -324,8 +329,20 @@ try {
       stepS,
       ...(inspector && { heapMiB: await inspector.heaps() }),
     });
+    if (SNAPSHOTS && inspector && !early && performance.now() - t0 >= 60_000) {
+      early = { runs: totalRuns, census: census(await inspector.snapshot('worker', pokeWorker)) };
+    }
     if (step % 10 === 1) console.error(`progress ${JSON.stringify(samples.at(-1))}`);
     now += STEP_MS;
+  }
+  let heapGrowth: ReturnType<typeof censusGrowth> | undefined;
+  if (early && inspector) {
+    const collected = inspector.collect(2_000);
+    await pokeWorker();
+    await collected;
+    heapGrowth = censusGrowth(early.census, census(await inspector.snapshot('worker', pokeWorker)), 15);
+    console.log(`heap growth of the Worker isolate by kind over runs ${early.runs}–${totalRuns}, after GC (bytes, objects):`);
+    for (const g of heapGrowth) console.log(`  ${g.bytes} B  ${g.objects}  ${g.kind}`);
   }
   // ---- audit ----
   const listed = await listAll(reader);
