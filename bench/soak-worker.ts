@@ -335,12 +335,11 @@ try {
     if (step % 10 === 1) console.error(`progress ${JSON.stringify(samples.at(-1))}`);
     now += STEP_MS;
   }
-  let heapGrowth: ReturnType<typeof censusGrowth> | undefined;
   if (early && inspector) {
     const collected = inspector.collect(2_000);
     await pokeWorker();
     await collected;
-    heapGrowth = censusGrowth(early.census, census(await inspector.snapshot('worker', pokeWorker)), 15);
+    const heapGrowth = censusGrowth(early.census, census(await inspector.snapshot('worker', pokeWorker)), 15);
     console.log(`heap growth of the Worker isolate by kind over runs ${early.runs}–${totalRuns}, after GC (bytes, objects):`);
     for (const g of heapGrowth) console.log(`  ${g.bytes} B  ${g.objects}  ${g.kind}`);
   }
