@@ -19,9 +19,9 @@ import { runExport } from '../src/core/pipeline.ts';
 import { Registry } from '../src/core/registry.ts';
 import { fromRows } from '../src/core/streams.ts';
 import type { Row } from '../src/core/types.ts';
-import { nodeFetch } from '../src/node/fetch.ts';
-import { nodePlugins } from '../src/node/plugins.ts';
-import { nodeSha256 } from '../src/node/sha256.ts';
+import { nodeFetch } from '../src/hosts/node/fetch.ts';
+import { nodePlugins } from '../src/hosts/node/plugins.ts';
+import { nodeSha256 } from '../src/hosts/node/sha256.ts';
 import { benchRow, benchRows, benchSchema, duckdbRowsSql } from './rows.ts';
 
 export interface CaseSpec {

@@ -3,7 +3,7 @@
  * Run: npx tsx bench/compression.ts [MiB]
  */
 import { gzip } from '../src/plugins/compression/gzip/index.ts';
-import { nodeGzip } from '../src/node/gzip.ts';
+import { nodeGzip } from '../src/hosts/node/gzip.ts';
 import type { CompressionStage, RunContext } from '../src/core/types.ts';
 import { pump } from './pump.ts';
 

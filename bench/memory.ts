@@ -9,7 +9,7 @@ import { runExport } from '../src/core/pipeline.ts';
 import { fromRows } from '../src/core/streams.ts';
 import { csv } from '../src/plugins/format/csv/index.ts';
 import { gzip } from '../src/plugins/compression/gzip/index.ts';
-import { nodeGzip } from '../src/node/gzip.ts';
+import { nodeGzip } from '../src/hosts/node/gzip.ts';
 import { discard } from '../src/plugins/sink/discard/index.ts';
 import { benchRows, benchSchema } from './rows.ts';
 const which = process.argv[2]; const n = Number(process.argv[3]);

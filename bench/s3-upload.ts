@@ -9,8 +9,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { S3Client } from '../src/core/s3/client.ts';
-import { uploadObject } from '../src/core/s3/upload.ts';
+import { S3Client } from '../src/plugins/sink/s3/client.ts';
+import { uploadObject } from '../src/plugins/sink/s3/upload.ts';
 import { seededBytes } from '../test/harness/data.ts';
 import { createBucket, s3Reader, startMoto } from '../test/harness/moto.ts';
 

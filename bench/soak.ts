@@ -13,7 +13,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { runExport } from '../src/core/pipeline.ts';
 import { Registry } from '../src/core/registry.ts';
 import { fromRows } from '../src/core/streams.ts';
-import { nodePlugins } from '../src/node/plugins.ts';
+import { nodePlugins } from '../src/hosts/node/plugins.ts';
 import { createBucket, s3Reader, startMoto } from '../test/harness/moto.ts';
 import { type Census, census, censusGrowth } from './inspector.ts';
 import { benchRows, benchSchema } from './rows.ts';

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditFanout } from '../bench/fanout-audit.ts';
 import { fireTicks, seedTenant, waitDrained } from '../bench/fanout-lib.ts';
 import { type LocalWorker, startLocalWorker } from '../scripts/local-worker.ts';
-import { retryPolicy } from '../src/core/s3/retry.ts';
+import { retryPolicy } from '../src/core/retry.ts';
 import { type FaultProxy, type FaultRequest, startFaultProxy } from './harness/fault-proxy.ts';
 import { type Moto, startMotoWithWriter } from './harness/moto.ts';
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompressionStage, RunContext } from '../src/core/types.ts';
-import { nodeGzip } from '../src/node/gzip.ts';
+import { nodeGzip } from '../src/hosts/node/gzip.ts';
 import { gzip } from '../src/plugins/compression/gzip/index.ts';
 
 const ctx = {} as RunContext;

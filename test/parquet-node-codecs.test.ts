@@ -11,7 +11,7 @@ import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collectBytes, fromRows } from '../src/core/streams.ts';
 import type { Schema } from '../src/core/types.ts';
-import { nodeParquetCodecs } from '../src/node/parquet-codecs.ts';
+import { nodeParquetCodecs } from '../src/hosts/node/parquet-codecs.ts';
 import { parquet, provideCodecs } from '../src/plugins/format/parquet/index.ts';
 import { formatContext } from './support/memory-sink.ts';
 

@@ -6,9 +6,9 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExportError } from '../src/core/errors.ts';
-import { S3Client } from '../src/core/s3/client.ts';
-import { permissionPolicy, trustPolicy } from '../src/core/s3/policy.ts';
-import { testConnection } from '../src/core/s3/probe.ts';
+import { S3Client } from '../src/plugins/sink/s3/client.ts';
+import { permissionPolicy, trustPolicy } from '../src/plugins/sink/s3/policy.ts';
+import { testConnection } from '../src/plugins/sink/s3/probe.ts';
 import type { AuthStage, Credentials, RunContext } from '../src/core/types.ts';
 import { assumedRole } from '../src/plugins/auth/assumedRole/index.ts';
 import { credentialProvider } from '../src/core/auth.ts';

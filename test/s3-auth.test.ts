@@ -4,14 +4,14 @@
  */
 import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3Client } from '../src/core/s3/client.ts';
+import { S3Client } from '../src/plugins/sink/s3/client.ts';
 import {
   BUCKET_ACTIONS,
   OBJECT_ACTIONS,
   type PolicyDocument,
   permissionPolicy,
-} from '../src/core/s3/policy.ts';
-import { type ProbeResult, testConnection } from '../src/core/s3/probe.ts';
+} from '../src/plugins/sink/s3/policy.ts';
+import { type ProbeResult, testConnection } from '../src/plugins/sink/s3/probe.ts';
 import { accessKey } from '../src/plugins/auth/accessKey/index.ts';
 import { type Moto, createBucket, createUser, s3Reader, startMoto } from './harness/moto.ts';
 

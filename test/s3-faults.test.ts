@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExportError } from '../src/core/errors.ts';
-import { retryPolicy } from '../src/core/s3/retry.ts';
+import { retryPolicy } from '../src/core/retry.ts';
 import { s3Sink } from '../src/plugins/sink/s3/index.ts';
 import { chunkedStream, digest, runContext, seededBytes } from './harness/data.ts';
 import { type FaultPlan, startFaultProxy, seededFaults } from './harness/fault-proxy.ts';

@@ -7,9 +7,9 @@ import {
   type S3Client as SdkS3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3Client } from '../src/core/s3/client.ts';
-import { listParts } from '../src/core/s3/multipart.ts';
-import { uploadObject, type MultipartState } from '../src/core/s3/upload.ts';
+import { S3Client } from '../src/plugins/sink/s3/client.ts';
+import { listParts } from '../src/plugins/sink/s3/multipart.ts';
+import { uploadObject, type MultipartState } from '../src/plugins/sink/s3/upload.ts';
 import { s3Sink } from '../src/plugins/sink/s3/index.ts';
 import { chunkedStream, digest, keyPair, runContext, seededBytes, writerPolicy } from './harness/data.ts';
 import { type Moto, createBucket, createUser, s3Reader, startMoto } from './harness/moto.ts';

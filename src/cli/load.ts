@@ -19,9 +19,9 @@ import { profileFile } from '../core/data/profile-rows.ts';
 import type { AudienceExportState } from '../core/data/store.ts';
 import { compileRule } from '../core/rules/index.ts';
 import { parse } from '../core/validate.ts';
-import { nodePlugins } from '../node/plugins.ts';
-import { nodeFetch } from '../node/fetch.ts';
-import { nodeSha256 } from '../node/sha256.ts';
+import { nodePlugins } from '../hosts/node/plugins.ts';
+import { nodeFetch } from '../hosts/node/fetch.ts';
+import { nodeSha256 } from '../hosts/node/sha256.ts';
 import { discard } from '../plugins/sink/discard/index.ts';
 
 export interface LoadedJob {

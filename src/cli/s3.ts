@@ -5,9 +5,10 @@
 import * as v from 'valibot';
 import { ConfigError } from '../core/errors.ts';
 import type { PluginManifest, Pipeline } from '../core/registry.ts';
-import { S3Client, type CredentialProvider } from '../core/s3/client.ts';
-import { permissionPolicy, trustPolicy } from '../core/s3/policy.ts';
-import { type ProbeResult, testConnection } from '../core/s3/probe.ts';
+import { S3Client } from '../plugins/sink/s3/client.ts';
+import type { CredentialProvider } from '../core/types.ts';
+import { permissionPolicy, trustPolicy } from '../plugins/sink/s3/policy.ts';
+import { type ProbeResult, testConnection } from '../plugins/sink/s3/probe.ts';
 import type { Runtime } from '../core/types.ts';
 import { parse } from '../core/validate.ts';
 import { credentialProvider } from '../core/auth.ts';

@@ -3,8 +3,7 @@
  * that applies wins (auth's combination rule), and `forceRefresh` is passed through to it.
  */
 import { ExportError } from './errors.ts';
-import type { CredentialProvider } from './s3/client.ts';
-import type { AuthStage, RunContext } from './types.ts';
+import type { AuthStage, CredentialProvider, RunContext } from './types.ts';
 
 /**
  * A CredentialProvider over auth stages, bound to a run's context (its clock and fetch).

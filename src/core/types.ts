@@ -161,6 +161,9 @@ export interface Credentials {
   /** When temporary credentials stop working. */
   readonly expiration?: Date;
 }
+/** Supplies signing credentials; `forceRefresh` asks for fresh temporary credentials. */
+export type CredentialProvider = (opts?: { forceRefresh?: boolean }) => Promise<Credentials>;
+
 export interface AuthStage {
   readonly kind: 'auth';
   readonly name: string;

@@ -5,7 +5,7 @@
  */
 import * as v from 'valibot';
 import { toConfigIssues } from '../core/validate.ts';
-import { CsvParser, type CsvRecord, CsvSyntaxError } from '../plugins/source/csv/parser.ts';
+import { CsvParser, type CsvRecord, CsvSyntaxError } from '../core/csv-parser.ts';
 import { ApiError } from './errors.ts';
 
 /** Most records one request may carry; larger loads are sent as several batches. */

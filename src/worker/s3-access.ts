@@ -5,8 +5,8 @@
  */
 import { credentialProvider } from '../core/auth.ts';
 import { Registry } from '../core/registry.ts';
-import { S3Client } from '../core/s3/client.ts';
-import { type PolicyDocument, permissionPolicy, trustPolicy } from '../core/s3/policy.ts';
+import { S3Client } from '../plugins/sink/s3/client.ts';
+import { type PolicyDocument, permissionPolicy, trustPolicy } from '../plugins/sink/s3/policy.ts';
 import { checkEndpoint } from '../core/security/ssrf.ts';
 import type { AuthStage, RunContext } from '../core/types.ts';
 import { builtinPlugins } from '../plugins/index.ts';

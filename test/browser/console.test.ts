@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { permissionPolicy } from '../../src/core/s3/policy.ts';
+import { permissionPolicy } from '../../src/plugins/sink/s3/policy.ts';
 import { createBucket, createUser, type Moto, s3Reader, startMoto } from '../harness/moto.ts';
 import { startWorker, type WorkerServer } from './worker-server.ts';
 

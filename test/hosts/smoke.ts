@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { permissionPolicy } from '../../src/core/s3/policy.ts';
+import { permissionPolicy } from '../../src/plugins/sink/s3/policy.ts';
 import { type Moto, createBucket, createUser, s3Reader, startMoto } from '../harness/moto.ts';
 
 const ADMIN_TOKEN = 'smoke-admin-token-0123456789';

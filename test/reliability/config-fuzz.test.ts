@@ -9,7 +9,7 @@ import { exportConfig } from '../../src/core/config.ts';
 import { ConfigError, ExportError } from '../../src/core/errors.ts';
 import { Registry } from '../../src/core/registry.ts';
 import { parse } from '../../src/core/validate.ts';
-import { nodePlugins } from '../../src/node/plugins.ts';
+import { nodePlugins } from '../../src/hosts/node/plugins.ts';
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY1';
 const TOKEN = 'FwoGZXIvYXdzSESSIONTOKENSECRET0123456789';

@@ -14,7 +14,7 @@ import { type ExportJob, runExport } from '../../src/core/pipeline.ts';
 import { Registry } from '../../src/core/registry.ts';
 import { fromRows } from '../../src/core/streams.ts';
 import type { NamingStage, SinkStage } from '../../src/core/types.ts';
-import { localSink } from '../../src/node/local-sink.ts';
+import { localSink } from '../../src/plugins/sink/local/index.ts';
 import { builtinPlugins } from '../../src/plugins/index.ts';
 import { s3Sink } from '../../src/plugins/sink/s3/index.ts';
 import { runtime } from './support.ts';

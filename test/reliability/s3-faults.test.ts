@@ -10,7 +10,7 @@ import { type ExportResult, runExport } from '../../src/core/pipeline.ts';
 import type { Pipeline } from '../../src/core/registry.ts';
 import { fromRows } from '../../src/core/streams.ts';
 import { csv } from '../../src/plugins/format/csv/index.ts';
-import { nodeFetch } from '../../src/node/fetch.ts';
+import { nodeFetch } from '../../src/hosts/node/fetch.ts';
 import { s3Sink } from '../../src/plugins/sink/s3/index.ts';
 import { type Fault, type FaultPlan, seededFaults, startFaultProxy } from '../harness/fault-proxy.ts';
 import { type Moto, startMotoWithWriter } from '../harness/moto.ts';

@@ -11,7 +11,7 @@ import {
   type S3Client as SdkS3Client,
 } from '@aws-sdk/client-s3';
 import type { ExportResult } from '../../src/core/pipeline.ts';
-import { retryPolicy } from '../../src/core/s3/retry.ts';
+import { retryPolicy } from '../../src/core/retry.ts';
 import type { Row, Runtime, Schema } from '../../src/core/types.ts';
 
 export const schema: Schema = [

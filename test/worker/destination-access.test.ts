@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { permissionPolicy, trustPolicy } from '../../src/core/s3/policy.ts';
+import { permissionPolicy, trustPolicy } from '../../src/plugins/sink/s3/policy.ts';
 import { call, newOrg, testEnv } from './helpers.ts';
 
 const moto = inject('moto');

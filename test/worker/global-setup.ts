@@ -4,7 +4,7 @@
  * destination, and hands endpoint and keys to the tests through `provide` / `inject('moto')`.
  */
 import type { TestProject } from 'vitest/node';
-import { permissionPolicy } from '../../src/core/s3/policy.ts';
+import { permissionPolicy } from '../../src/plugins/sink/s3/policy.ts';
 import { createBucket, createUser, startMoto } from '../harness/moto.ts';
 
 export const E2E_BUCKET = 'edge-e2e';

@@ -8,7 +8,7 @@
  * (duplicate detection needs it: O(members) strings, not rows).
  */
 import { ExportError } from '../errors.ts';
-import { CsvParser, type CsvRecord, CsvSyntaxError } from '../../plugins/source/csv/parser.ts';
+import { CsvParser, type CsvRecord, CsvSyntaxError } from '../csv-parser.ts';
 import { DEFAULT_NAMESPACES, type UploadMember } from './model.ts';
 import type { DataStore } from './store.ts';
 

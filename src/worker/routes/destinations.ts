@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import * as v from 'valibot';
 import { ConfigError } from '../../core/errors.ts';
-import { testConnection } from '../../core/s3/probe.ts';
+import { testConnection } from '../../plugins/sink/s3/probe.ts';
 import { toConfigIssues } from '../../core/validate.ts';
 import { builtinPlugins } from '../../plugins/index.ts';
 import {

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { ConfigError } from '../../../core/errors.ts';
 import { definePlugin } from '../../../core/plugin.ts';
-import { type AssumeRoleParams, CredentialCache, assumeRole } from '../../../core/s3/sts.ts';
+import { type AssumeRoleParams, CredentialCache, assumeRole } from './sts.ts';
 import type { AuthStage, Credentials, RunContext } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
 import { keyPairSchema } from '../credentials.ts';

@@ -1,9 +1,10 @@
 import { definePlugin } from '../../../core/plugin.ts';
 import { ExportError } from '../../../core/errors.ts';
-import { type CredentialProvider, S3Client } from '../../../core/s3/client.ts';
-import { verifyBucketRegion } from '../../../core/s3/bucket.ts';
-import type { RetryPolicy } from '../../../core/s3/retry.ts';
-import { type MultipartState, uploadObject } from '../../../core/s3/upload.ts';
+import { S3Client } from './client.ts';
+import type { CredentialProvider } from '../../../core/types.ts';
+import { verifyBucketRegion } from './bucket.ts';
+import type { RetryPolicy } from '../../../core/retry.ts';
+import { type MultipartState, uploadObject } from './upload.ts';
 import type { RunContext, SinkFile, SinkResult, SinkStage } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
 import { type S3SinkInput, type S3SinkOptions, s3SinkOptions } from './options.ts';

@@ -1,7 +1,7 @@
 /** Valibot schema of `sink/s3` options; every message names what was expected. */
 import * as v from 'valibot';
 import { confine } from '../../../core/naming.ts';
-import { MIN_PART_SIZE } from '../../../core/s3/upload.ts';
+import { MIN_PART_SIZE } from './upload.ts';
 import { accessKeyIdSchema, secretSchema } from '../../auth/credentials.ts';
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;

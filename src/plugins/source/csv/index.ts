@@ -17,7 +17,7 @@ import { definePlugin } from '../../../core/plugin.ts';
 import type { Row, RowBatch, RunContext, Schema, SourceInput, SourceRows, SourceStage } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
 import { charOrNone, oneChar } from '../../format/csv/options.ts';
-import { type CsvRecord, CsvParser, CsvSyntaxError } from './parser.ts';
+import { type CsvRecord, CsvParser, CsvSyntaxError } from '../../../core/csv-parser.ts';
 
 const ENCODINGS = {
   'UTF-8': 'utf-8',

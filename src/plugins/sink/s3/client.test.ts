@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ExportError } from '../errors.ts';
-import { type CredentialProvider, S3Client, type S3Target } from './client.ts';
+import { ExportError } from '../../../core/errors.ts';
+import type { CredentialProvider } from '../../../core/types.ts';
+import { S3Client, type S3Target } from './client.ts';
 import { completeMultipartUpload } from './multipart.ts';
-import { retryPolicy } from './retry.ts';
+import { retryPolicy } from '../../../core/retry.ts';
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../../../fixtures/s3/${name}`, import.meta.url), 'utf8');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ExportError } from '../errors.ts';
-import { retryPolicy } from './retry.ts';
+import { ExportError } from '../../../core/errors.ts';
+import { retryPolicy } from '../../../core/retry.ts';
 import { CredentialCache, amzDate, assumeRole, parseAssumeRoleResponse } from './sts.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/exports';

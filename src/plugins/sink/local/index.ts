@@ -5,9 +5,9 @@
 import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import * as v from 'valibot';
-import { ExportError } from '../core/errors.ts';
-import { definePlugin } from '../core/plugin.ts';
-import type { SinkStage } from '../core/types.ts';
+import { ExportError } from '../../../core/errors.ts';
+import { definePlugin } from '../../../core/plugin.ts';
+import type { SinkStage } from '../../../core/types.ts';
 
 export const localSinkOptions = v.strictObject({
   /** Folder that plays the role of the bucket. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeKey, encodeQuery, resourceArn } from './keys.ts';
 import { PartReader } from './parts.ts';
-import { xmlBlocks, xmlEscape, xmlValue } from './xml.ts';
+import { xmlBlocks, xmlEscape, xmlValue } from '../../../core/xml.ts';
 
 describe('keys, XML and parts', () => {
   it('encodes every key segment per RFC 3986, keeping slashes', () => {

@@ -2,11 +2,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fixedRuntime } from '../../test/support/memory-sink.ts';
-import { ExportError } from '../core/errors.ts';
-import { concatBytes, fromIterable } from '../core/streams.ts';
-import type { RunContext } from '../core/types.ts';
-import { localSink } from './local-sink.ts';
+import { fixedRuntime } from '../../../../test/support/memory-sink.ts';
+import { ExportError } from '../../../core/errors.ts';
+import { concatBytes, fromIterable } from '../../../core/streams.ts';
+import type { RunContext } from '../../../core/types.ts';
+import { localSink } from './index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edge-export-local-sink-'));
 const ctx = { ...fixedRuntime(), runId: 'r', scheduledTime: new Date(0) } as RunContext;

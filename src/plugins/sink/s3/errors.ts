@@ -3,10 +3,10 @@
  * which resource, which credential is wrong, which region the bucket really lives in.
  * Messages carry identifiers (bucket, key, access key id), never secrets.
  */
-import { type ErrorCode, ExportError } from '../errors.ts';
+import { type ErrorCode, ExportError } from '../../../core/errors.ts';
 import { resourceArn } from './keys.ts';
-import { isRetryableResponse } from './retry.ts';
-import { xmlValue } from './xml.ts';
+import { isRetryableResponse } from '../../../core/retry.ts';
+import { xmlValue } from '../../../core/xml.ts';
 
 /** What went wrong, as far as translation needs to know. */
 export interface S3Failure {

@@ -1,9 +1,9 @@
 import { Duplex } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import * as v from 'valibot';
-import { definePlugin } from '../core/plugin.ts';
-import type { CompressionStage } from '../core/types.ts';
-import { parse } from '../core/validate.ts';
+import { definePlugin } from '../../core/plugin.ts';
+import type { CompressionStage } from '../../core/types.ts';
+import { parse } from '../../core/validate.ts';
 
 /** Options of the Node gzip stage: zlib's level (1 is ~4.5× faster than CompressionStream). */
 export const nodeGzipOptions = v.optional(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CsvParser, type CsvRecord, CsvSyntaxError, type ParserOptions } from './parser.ts';
+import { CsvParser, type CsvRecord, CsvSyntaxError, type ParserOptions } from './csv-parser.ts';
 
 const defaults: ParserOptions = { delimiter: ',', quote: '"', escape: '\\', escapeEscape: '\\' };
 

@@ -4,8 +4,8 @@
  * (concurrency + 1) × partSize) that is completed only when every part is in, and aborted on any
  * failure so nothing appears at the key and no upload stays open. Resumable via ListParts.
  */
-import { ExportError } from '../errors.ts';
-import { concatBytes } from '../streams.ts';
+import { ExportError } from '../../../core/errors.ts';
+import { concatBytes } from '../../../core/streams.ts';
 import type { S3Client } from './client.ts';
 import { sha256 } from './hash.ts';
 import { type ObjectSettings, objectHeaders } from './headers.ts';

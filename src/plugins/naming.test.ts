@@ -1,10 +1,10 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { date } from '../plugins/naming/date/index.ts';
-import { segment } from '../plugins/naming/segment/index.ts';
-import { ExportError } from './errors.ts';
-import { baseFileName, confine, fileNameOptions, folderPath, mergeMacros, renderFolder, splitFileName } from './naming.ts';
-import type { NamingContext } from './types.ts';
+import { date } from './naming/date/index.ts';
+import { segment } from './naming/segment/index.ts';
+import { ExportError } from '../core/errors.ts';
+import { baseFileName, confine, fileNameOptions, folderPath, mergeMacros, renderFolder, splitFileName } from '../core/naming.ts';
+import type { NamingContext } from '../core/types.ts';
 
 const ctx: NamingContext = {
   now: () => new Date('2026-03-04T05:06:07Z'),

@@ -4,16 +4,16 @@
  * Workers have no DOM parser, so the small STS XML responses are read with `xmlValue`.
  */
 import { AwsV4Signer } from 'aws4fetch';
-import { ExportError } from '../errors.ts';
-import type { Credentials } from '../types.ts';
+import { ExportError } from '../../../core/errors.ts';
+import type { Credentials } from '../../../core/types.ts';
 import {
   type RetryPolicy,
   isRetryableFailure,
   isRetryableResponse,
   retryPolicy,
   withRetry,
-} from './retry.ts';
-import { xmlBlocks, xmlValue } from './xml.ts';
+} from '../../../core/retry.ts';
+import { xmlBlocks, xmlValue } from '../../../core/xml.ts';
 
 /** Where STS lives: the global endpoint by default, or a regional / test endpoint. */
 export interface StsTarget {

@@ -1,9 +1,9 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../core/errors.ts';
-import { collectBytes, concatBytes, fromIterable } from '../core/streams.ts';
-import type { RunContext } from '../core/types.ts';
-import { gzip } from '../plugins/compression/gzip/index.ts';
+import { ConfigError } from '../../core/errors.ts';
+import { collectBytes, concatBytes, fromIterable } from '../../core/streams.ts';
+import type { RunContext } from '../../core/types.ts';
+import { gzip } from '../../plugins/compression/gzip/index.ts';
 import { nodeGzip, plugin } from './gzip.ts';
 
 const ctx = {} as RunContext;

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { fixedRuntime, memorySink } from '../../test/support/memory-sink.ts';
-import { plugin as json } from '../plugins/format/json/index.ts';
-import { plugin as manifest } from '../plugins/manifest/json/index.ts';
-import { plugin as segment } from '../plugins/naming/segment/index.ts';
-import { runExport, YIELD_ROWS } from './pipeline.ts';
-import { Registry } from './registry.ts';
-import { fromIterable, fromRows } from './streams.ts';
-import type { Row, RowBatch } from './types.ts';
+import { plugin as json } from './format/json/index.ts';
+import { plugin as manifest } from './manifest/json/index.ts';
+import { plugin as segment } from './naming/segment/index.ts';
+import { runExport, YIELD_ROWS } from '../core/pipeline.ts';
+import { Registry } from '../core/registry.ts';
+import { fromIterable, fromRows } from '../core/streams.ts';
+import type { Row, RowBatch } from '../core/types.ts';
 
 const pipeline = new Registry([json, manifest, segment]).build({
   plugins: [{ use: 'format/json' }, { use: 'naming/segment' }, { use: 'manifest/json' }],

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { fixedRuntime, memorySink } from '../../test/support/memory-sink.ts';
-import { runExport } from '../core/pipeline.ts';
-import { Registry } from '../core/registry.ts';
-import { createSha256 } from '../core/sha256.ts';
-import { fromRows } from '../core/streams.ts';
-import type { Row } from '../core/types.ts';
-import { plugin as csv } from '../plugins/format/csv/index.ts';
+import { fixedRuntime, memorySink } from '../../../test/support/memory-sink.ts';
+import { runExport } from '../../core/pipeline.ts';
+import { Registry } from '../../core/registry.ts';
+import { createSha256 } from '../../core/sha256.ts';
+import { fromRows } from '../../core/streams.ts';
+import type { Row } from '../../core/types.ts';
+import { plugin as csv } from '../../plugins/format/csv/index.ts';
 import { plugin as gzip } from './gzip.ts';
 import { nodeSha256 } from './sha256.ts';
 

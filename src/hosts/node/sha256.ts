@@ -1,6 +1,6 @@
 /** SHA-256 from node:crypto for the Runtime: native OpenSSL, ~9× the pure-TypeScript default. */
 import { createHash } from 'node:crypto';
-import type { RuntimeSha256 } from '../core/types.ts';
+import type { RuntimeSha256 } from '../../core/types.ts';
 
 /**
  * A `Runtime.sha256` factory for Node and Deno (both ship node:crypto), so file checksums stop

@@ -1,13 +1,13 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { plugin as json } from '../plugins/format/json/index.ts';
-import { plugin as manifest } from '../plugins/manifest/json/index.ts';
-import { plugin as date } from '../plugins/naming/date/index.ts';
-import { plugin as segment } from '../plugins/naming/segment/index.ts';
-import { plugin as discard } from '../plugins/sink/discard/index.ts';
-import { plugin as ndjson } from '../plugins/source/ndjson/index.ts';
-import { definePlugin } from './plugin.ts';
-import { Registry } from './registry.ts';
+import { plugin as json } from './format/json/index.ts';
+import { plugin as manifest } from './manifest/json/index.ts';
+import { plugin as date } from './naming/date/index.ts';
+import { plugin as segment } from './naming/segment/index.ts';
+import { plugin as discard } from './sink/discard/index.ts';
+import { plugin as ndjson } from './source/ndjson/index.ts';
+import { definePlugin } from '../core/plugin.ts';
+import { Registry } from '../core/registry.ts';
 import { configError } from '../../test/support/config-error.ts';
 
 const registry = () => new Registry([json, manifest, date, segment, discard, ndjson]);

@@ -5,7 +5,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import { compressSync } from 'snappy';
-import type { HostCodecs } from '../plugins/format/parquet/index.ts';
+import type { HostCodecs } from '../../plugins/format/parquet/index.ts';
 
 export const nodeParquetCodecs: HostCodecs = Object.freeze({
   // Buffers are Uint8Arrays: the page is copied into the file's buffer at once, so no copy here.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ExportError } from '../errors.ts';
+import { ExportError } from '../../../core/errors.ts';
 import { S3Client } from './client.ts';
-import { retryPolicy } from './retry.ts';
+import { retryPolicy } from '../../../core/retry.ts';
 import { uploadObject } from './upload.ts';
 
 const MiB = 1024 * 1024;

@@ -1,7 +1,7 @@
 /** Bucket-level checks made once before uploading. */
-import { ExportError } from '../errors.ts';
+import { ExportError } from '../../../core/errors.ts';
 import type { S3Client } from './client.ts';
-import { xmlValue } from './xml.ts';
+import { xmlValue } from '../../../core/xml.ts';
 
 /** GetBucketLocation's answer as a region name ('' is us-east-1, 'EU' is eu-west-1). */
 export function locationToRegion(constraint: string | undefined): string {

@@ -4,12 +4,12 @@
  * ExportErrors that say what to fix. Web-standard only: fetch, crypto.subtle, AbortSignal.
  */
 import { AwsV4Signer } from 'aws4fetch';
-import { ExportError } from '../errors.ts';
-import type { Credentials } from '../types.ts';
+import { ExportError } from '../../../core/errors.ts';
+import type { CredentialProvider, Credentials } from '../../../core/types.ts';
 import { translateFetchFailure, translateS3Error } from './errors.ts';
 import { sha256 } from './hash.ts';
 import { encodeKey, encodeQuery } from './keys.ts';
-import { type RetryPolicy, retryPolicy, withRetry } from './retry.ts';
+import { type RetryPolicy, retryPolicy, withRetry } from '../../../core/retry.ts';
 
 /** Where objects go. A custom endpoint defaults to path-style addressing, AWS to virtual-hosted. */
 export interface S3Target {
@@ -20,8 +20,6 @@ export interface S3Target {
   readonly forcePathStyle?: boolean;
 }
 
-/** Supplies signing credentials; `forceRefresh` asks for fresh temporary credentials. */
-export type CredentialProvider = (opts?: { forceRefresh?: boolean }) => Promise<Credentials>;
 
 export interface S3Request {
   /** IAM action the request needs, e.g. `s3:PutObject`; named in error messages. */

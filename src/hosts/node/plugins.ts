@@ -2,13 +2,13 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { Plugin } from '../core/plugin.ts';
-import { provideCodecs } from '../plugins/format/parquet/index.ts';
-import { provideZstdWasm, ZSTD_WASM_PATH } from '../plugins/format/parquet/zstd.ts';
-import { builtinPlugins } from '../plugins/index.ts';
+import type { Plugin } from '../../core/plugin.ts';
+import { provideCodecs } from '../../plugins/format/parquet/index.ts';
+import { provideZstdWasm, ZSTD_WASM_PATH } from '../../plugins/format/parquet/zstd.ts';
+import { builtinPlugins } from '../../plugins/index.ts';
 import { plugin as gzip } from './gzip.ts';
 import { nodeParquetCodecs } from './parquet-codecs.ts';
-import { plugin as localSink } from './local-sink.ts';
+import { plugin as localSink } from '../../plugins/sink/local/index.ts';
 
 export const localPlugins: readonly Plugin[] = Object.freeze([localSink, gzip] as Plugin[]);
 

@@ -1,9 +1,9 @@
 /** The multipart-upload operations of S3, one function per API call, on top of S3Client. */
-import { ExportError } from '../errors.ts';
+import { ExportError } from '../../../core/errors.ts';
 import type { S3Client } from './client.ts';
 import { translateS3Error } from './errors.ts';
 import { sha256 } from './hash.ts';
-import { xmlBlocks, xmlEscape, xmlValue } from './xml.ts';
+import { xmlBlocks, xmlEscape, xmlValue } from '../../../core/xml.ts';
 
 /** A part S3 holds for an upload. */
 export interface UploadedPart {

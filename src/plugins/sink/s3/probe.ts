@@ -2,10 +2,10 @@
  * Test connection: exercise every permission an export needs, on a throwaway probe object under
  * the folder, and report each IAM action as ok or missing with the resource to grant it on.
  */
-import { ExportError } from '../errors.ts';
+import { ExportError } from '../../../core/errors.ts';
 import type { S3Client, S3Request } from './client.ts';
 import { bucketArn, folderPrefix, objectArn } from './policy.ts';
-import { xmlValue } from './xml.ts';
+import { xmlValue } from '../../../core/xml.ts';
 
 /** One probed permission. */
 export interface ProbeResult {
