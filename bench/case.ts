@@ -20,7 +20,8 @@ import { Registry } from '../src/core/registry.ts';
 import { fromRows } from '../src/core/streams.ts';
 import type { Row } from '../src/core/types.ts';
 import { nodeFetch } from '../src/hosts/node/fetch.ts';
-import { nodePlugins } from '../src/hosts/node/plugins.ts';
+import { nodePlatform } from '../src/hosts/node/platform.ts';
+import { hostRegistry } from '../src/service/export-service.ts';
 import { nodeSha256 } from '../src/hosts/node/sha256.ts';
 import { benchRow, benchRows, benchSchema, duckdbRowsSql } from './rows.ts';
 
@@ -67,7 +68,7 @@ async function ours(spec: CaseSpec): Promise<{ bytes: number; key?: string }> {
       ? { use: 'sink/s3', options: { ...spec.s3!, forcePathStyle: true, verifyRegion: false } }
       : { use: 'sink/local', options: { directory: spec.dir } },
   );
-  const pipeline = new Registry(nodePlugins()).build({ plugins });
+  const pipeline = hostRegistry(nodePlatform()).build({ plugins }, nodePlatform());
   const result = await runExport(
     pipeline,
     {

@@ -3,7 +3,8 @@
  * Run: npx tsx bench/compression.ts [MiB]
  */
 import { gzip } from '../src/plugins/compression/gzip/index.ts';
-import { nodeGzip } from '../src/hosts/node/gzip.ts';
+import { zlibGzip } from '../src/hosts/node/gzip.ts';
+import { gzip as gzipStage } from '../src/plugins/compression/gzip/index.ts';
 import type { CompressionStage, RunContext } from '../src/core/types.ts';
 import { pump } from './pump.ts';
 
@@ -32,5 +33,5 @@ async function time(label: string, stage: CompressionStage): Promise<void> {
 }
 
 await time('CompressionStream gzip', gzip());
-await time('node:zlib gzip level 1', nodeGzip({ level: 1 }));
-await time('node:zlib gzip level 6', nodeGzip({ level: 6 }));
+await time('node:zlib gzip level 1', gzipStage({ level: 1 }, { gzip: zlibGzip }));
+await time('node:zlib gzip level 6', gzipStage({ level: 6 }, { gzip: zlibGzip }));

@@ -51,8 +51,7 @@ const compact = (d: Date) =>
 /** The key audience `k` of run `runId` must land at (folder `fanout/%RUN_ID%/%SEGMENT_ID%`, default file name). */
 export function expectedKey(tenant: Tenant, runId: string, k: number): string {
   const audience = tenant.audienceIds[k]!;
-  const subjectRun = tenant.audienceIds.length === 1 ? runId : `${runId}_${k + 1}`;
-  return `${FOLDER}/${subjectRun}/${audience}/${DESTINATION_NAME}_${audience}_${compact(tenant.slot)}.csv`;
+  return `${FOLDER}/${runId}/${audience}/${DESTINATION_NAME}_${audience}_${compact(tenant.slot)}.csv`;
 }
 
 /** Every object under the folder with its size (paginated listing). */

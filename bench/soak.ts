@@ -13,7 +13,8 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { runExport } from '../src/core/pipeline.ts';
 import { Registry } from '../src/core/registry.ts';
 import { fromRows } from '../src/core/streams.ts';
-import { nodePlugins } from '../src/hosts/node/plugins.ts';
+import { nodePlatform } from '../src/hosts/node/platform.ts';
+import { hostRegistry } from '../src/service/export-service.ts';
 import { createBucket, s3Reader, startMoto } from '../test/harness/moto.ts';
 import { type Census, census, censusGrowth } from './inspector.ts';
 import { benchRows, benchSchema } from './rows.ts';
@@ -43,7 +44,7 @@ try {
   await createBucket(moto, 'soak');
   await moto.enableAuth();
   const { accessKeyId, secretAccessKey } = moto.admin;
-  const pipeline = new Registry(nodePlugins()).build({
+  const pipeline = hostRegistry(nodePlatform()).build({
     plugins: [
       { use: 'format/csv' },
       { use: 'compression/gzip' },

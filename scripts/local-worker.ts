@@ -7,9 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { Miniflare } from 'miniflare';
+import { Miniflare, type ModuleDefinition } from 'miniflare';
 
 export interface LocalWorker {
   /** `http://127.0.0.1:PORT` */
@@ -46,23 +46,10 @@ export async function startLocalWorker(
   port: number,
   options: LocalWorkerOptions = {},
 ): Promise<LocalWorker> {
-  const built = await build({
-    entryPoints: [join(root, 'src/worker/index.ts')],
-    outfile: 'index.js',
-    write: false,
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    target: 'es2022',
-    conditions: ['workerd', 'worker', 'browser'],
-    mainFields: ['browser', 'module', 'main'],
-    external: ['cloudflare:*', 'node:*'],
-    logLevel: 'error',
-  });
   const secrets = await localSecrets(state);
   const mf = new Miniflare({
     // In memory: workerd refuses module paths outside its working directory.
-    modules: [{ type: 'ESModule', path: 'index.js', contents: built.outputFiles[0]!.text }],
+    modules: await bundleWorker(join(root, 'src/worker/index.ts')),
     compatibilityDate: await compatibilityDate(root),
     host: '127.0.0.1',
     port,
@@ -91,6 +78,47 @@ export async function startLocalWorker(
     await mf.dispose();
     throw error;
   }
+}
+
+/**
+ * Bundles a Worker entry with esbuild the way wrangler does (its conditions, `cloudflare:*` and
+ * `node:*` external) and keeps `.wasm` imports as CompiledWasm modules beside the bundle, as
+ * wrangler's default rules do: Workers cannot compile wasm from bytes at run time.
+ */
+export async function bundleWorker(entry: string): Promise<ModuleDefinition[]> {
+  const wasm = new Map<string, string>();
+  const built = await build({
+    entryPoints: [entry],
+    outfile: 'index.js',
+    write: false,
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['browser', 'module', 'main'],
+    external: ['cloudflare:*', 'node:*'],
+    logLevel: 'error',
+    plugins: [
+      {
+        name: 'compiled-wasm',
+        setup(plugin) {
+          plugin.onResolve({ filter: /\.wasm$/ }, (args) => {
+            const file = resolve(args.resolveDir, args.path);
+            const name = `${wasm.size}-${basename(file)}`;
+            wasm.set(name, file);
+            return { path: `./${name}`, external: true };
+          });
+        },
+      },
+    ],
+  });
+  return [
+    { type: 'ESModule', path: 'index.js', contents: built.outputFiles[0]!.text },
+    ...(await Promise.all(
+      [...wasm].map(async ([name, file]) => ({ type: 'CompiledWasm' as const, path: name, contents: await readFile(file) })),
+    )),
+  ];
 }
 
 /** A local AES key and admin token, generated once and kept in the state folder (never committed). */

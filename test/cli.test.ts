@@ -70,8 +70,13 @@ describe('edge-export CLI', () => {
     const folder = join(dir, 'out', 'exports/2026/11/26/vip-eu');
     const names = await readdir(folder);
     expect(names.filter((n) => n.endsWith('.csv.gz'))).toHaveLength(summary.files.length);
-    const manifest = JSON.parse(await readFile(join(folder, names.find((n) => n.startsWith('manifest-'))!), 'utf8'));
+    // One manifest per run, last, in the folder every subject of the run shares (before %SEGMENT_ID%).
+    expect(names.some((n) => n.startsWith('manifest-'))).toBe(false);
+    expect(summary.manifest.key).toBe(`exports/2026/11/26/manifest-demo-destination-${summary.runId}.json`);
+    const manifest = JSON.parse(await readFile(join(dir, 'out', summary.manifest.key), 'utf8'));
+    expect(manifest.flowRunId).toBe(summary.runId);
     expect(manifest.exportResults.map((r: { name: string }) => r.name)).toEqual(summary.files.map((f: { name: string }) => f.name));
+    expect(manifest.exportResults[0].sinkPath).toBe('exports/2026/11/26/vip-eu');
     const first = join(folder, summary.files[0].name);
     expect(spawnSync('gzip', ['-t', first]).status).toBe(0);
     const csv = spawnSync('gzip', ['-dc', first], { encoding: 'utf8' }).stdout;

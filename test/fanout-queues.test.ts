@@ -29,15 +29,16 @@ const SHAPE = { dataflows: 20, audiences: 10, profiles: 60 };
 const SINK_ATTEMPTS = retryPolicy().maxAttempts;
 
 /**
- * Fails every PUT to the first object key of a 5th audience the proxy sees, SINK_ATTEMPTS times;
- * everything else (and that key afterwards) goes through to moto.
+ * Fails every PUT to the first object key of the 5th audience (`state.audience`, set once the
+ * tenant exists) the proxy sees, SINK_ATTEMPTS times; everything else (and that key afterwards)
+ * goes through to moto.
  */
 function failOneSubjectOnce() {
-  const state = { target: undefined as string | undefined, failed: 0 };
+  const state = { audience: undefined as string | undefined, target: undefined as string | undefined, failed: 0 };
   const plan = (req: FaultRequest) => {
     if (req.method !== 'PUT') return null;
     const path = req.url.split('?')[0]!;
-    if (state.target === undefined && /\/run_[^/]+_5\//.test(path)) state.target = path;
+    if (state.target === undefined && state.audience && path.includes(`/${state.audience}/`)) state.target = path;
     if (path !== state.target || state.failed >= SINK_ATTEMPTS) return null;
     state.failed++;
     return 'internal-error' as const;
@@ -79,6 +80,7 @@ describe('fan-out over the real Miniflare queue', () => {
       s3: { endpoint: proxy.endpoint, bucket: BUCKET, ...writer },
     });
     expect(tenant.dataflowIds).toHaveLength(SHAPE.dataflows);
+    faults.state.audience = tenant.audienceIds[4];
 
     await fireTicks(mf, new Date(tenant.slot.getTime() + 5 * 60_000), 2);
     // At-least-once delivery: three run messages sent a second time through the real producer. The
@@ -118,7 +120,7 @@ describe('fan-out over the real Miniflare queue', () => {
       .prepare('SELECT id FROM runs WHERE org_id = ? AND attempts = 2')
       .bind(tenant.orgId)
       .first<{ id: string }>();
-    expect(faults.state.target).toContain(`/${retried!.id}_5/`);
+    expect(faults.state.target).toContain(`/${retried!.id}/${tenant.audienceIds[4]}/`);
     console.log(
       `RELIABILITY | fan-out over Miniflare Queues | ${SHAPE.dataflows} dataflows x ${SHAPE.audiences} audiences, 2 overlapping ticks, ` +
         `3 duplicated messages, 1 run failed by ${SINK_ATTEMPTS} S3 500s and redelivered: runs ${audit.runs}, executions ${audit.executions}, ` +

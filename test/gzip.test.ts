@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompressionStage, RunContext } from '../src/core/types.ts';
-import { nodeGzip } from '../src/hosts/node/gzip.ts';
+import { zlibGzip } from '../src/hosts/node/gzip.ts';
 import { gzip } from '../src/plugins/compression/gzip/index.ts';
 
 const ctx = {} as RunContext;
@@ -63,8 +63,8 @@ async function compressAndCheck(stage: CompressionStage, source: ReadableStream<
 
 const variants: [string, () => CompressionStage][] = [
   ['CompressionStream', gzip],
-  ['node:zlib level 1', () => nodeGzip()],
-  ['node:zlib level 9', () => nodeGzip({ level: 9 })],
+  ['node:zlib level 1', () => gzip({}, { gzip: zlibGzip })],
+  ['node:zlib level 9', () => gzip({ level: 9 }, { gzip: zlibGzip })],
 ];
 
 describe.each(variants)('gzip via %s', (label, make) => {

@@ -14,7 +14,7 @@ import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectBytes, collectRows, fromRows } from '../src/core/streams.ts';
 import type { ColumnType, Row, Schema } from '../src/core/types.ts';
-import { type ParquetOptionsInput, parquet, provideZstdWasm } from '../src/plugins/format/parquet/index.ts';
+import { type ParquetOptionsInput, parquet } from '../src/plugins/format/parquet/index.ts';
 import { parquetSource } from '../src/plugins/source/parquet/index.ts';
 import { formatContext } from './support/memory-sink.ts';
 
@@ -23,7 +23,6 @@ let db: DuckDBConnection;
 const zstdWasmFile = join(dirname(createRequire(import.meta.url).resolve('@bokuweb/zstd-wasm')), 'zstd.wasm');
 
 beforeAll(async () => {
-  provideZstdWasm(readFileSync(zstdWasmFile));
   db = await (await DuckDBInstance.create(':memory:')).connect();
 });
 afterAll(() => {
@@ -35,7 +34,7 @@ const ctx = formatContext;
 
 let fileCount = 0;
 async function writeParquet(schema: Schema, rows: Row[], options: ParquetOptionsInput = {}): Promise<string> {
-  const bytes = await collectBytes(fromRows(rows).pipeThrough(parquet(options).open(ctx(schema))));
+  const bytes = await collectBytes(fromRows(rows).pipeThrough(parquet(options, { zstdWasm: async () => readFileSync(zstdWasmFile) }).open(ctx(schema))));
   const path = join(dir, `f${++fileCount}.parquet`);
   writeFileSync(path, bytes);
   return path;

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { collectBytes, fromRows } from '../src/core/streams.ts';
 import type { Schema } from '../src/core/types.ts';
 import { nodeParquetCodecs } from '../src/hosts/node/parquet-codecs.ts';
-import { parquet, provideCodecs } from '../src/plugins/format/parquet/index.ts';
+import { parquet } from '../src/plugins/format/parquet/index.ts';
 import { formatContext } from './support/memory-sink.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edge-export-parquet-codecs-'));
@@ -31,11 +31,9 @@ const rows = Array.from({ length: 30_000 }, (_, id) => ({
 const ctx = formatContext(schema);
 
 describe('format/parquet with the Node host codecs', () => {
-  provideCodecs(nodeParquetCodecs);
-
   for (const codec of ['snappy', 'gzip'] as const) {
     it(`${codec}: DuckDB and hyparquet read every row back`, async () => {
-      const bytes = await collectBytes(fromRows(rows).pipeThrough(parquet({ codec }).open(ctx)));
+      const bytes = await collectBytes(fromRows(rows).pipeThrough(parquet({ codec }, { codecs: nodeParquetCodecs }).open(ctx)));
       const path = join(dir, `${codec}.parquet`);
       writeFileSync(path, bytes);
       const meta = parquetMetadata(bytes.buffer as ArrayBuffer);

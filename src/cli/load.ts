@@ -1,40 +1,27 @@
 /**
- * Turns a JSON config file into a ready export: validated config, plugin manifest (inline or a file),
- * third-party modules imported, pipeline built, source opened.
+ * Turns a JSON config file into an export definition for the export service (the same service the
+ * Worker and the Node and Deno hosts call), and the config's source file into the run's subject.
  */
 import { openAsBlob } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type ExportConfig, exportConfig } from '../core/config.ts';
-import { ConfigError, ExportError } from '../core/errors.ts';
-import type { ExportJob } from '../core/pipeline.ts';
-import type { Plugin } from '../core/plugin.ts';
-import { type Pipeline, type PluginManifest, pluginManifest, Registry } from '../core/registry.ts';
-import type { RunContext, Runtime, SinkStage, SourceStage } from '../core/types.ts';
 import { ruleMembership } from '../core/data/audience.ts';
-import { planAudienceExport } from '../core/data/export-plan.ts';
 import { compileMapping } from '../core/data/mapping.ts';
 import { profileFile } from '../core/data/profile-rows.ts';
-import type { AudienceExportState } from '../core/data/store.ts';
+import type { ExportState } from '../core/data/store.ts';
+import { ConfigError, type ConfigIssue, ExportError } from '../core/errors.ts';
+import type { Platform } from '../core/platform.ts';
+import type { Plugin } from '../core/plugin.ts';
+import { type PluginManifest, pluginManifest, type Registry } from '../core/registry.ts';
 import { compileRule } from '../core/rules/index.ts';
+import type { RunContext, SourceStage } from '../core/types.ts';
 import { parse } from '../core/validate.ts';
-import { nodePlugins } from '../hosts/node/plugins.ts';
-import { nodeFetch } from '../hosts/node/fetch.ts';
-import { nodeSha256 } from '../hosts/node/sha256.ts';
-import { discard } from '../plugins/sink/discard/index.ts';
-
-export interface LoadedJob {
-  readonly pipeline: Pipeline;
-  readonly job: ExportJob;
-  readonly runtime: Runtime;
-  readonly sink: SinkStage | undefined;
-  readonly pluginNames: readonly string[];
-  /** Rows the audience rule or mapping skipped, by reason (filled while the export runs). */
-  skipped(): Record<string, number>;
-  /** Saves incremental state; call only after the export succeeded. */
-  commit(): Promise<void>;
-}
+import { nodePlatform } from '../hosts/node/platform.ts';
+import { destinationDefinition } from '../service/destination.ts';
+import { type ExportDefinition, type ExportService, exportService, hostRegistry } from '../service/export-service.ts';
+import { audienceSubject, datasetFolder, type ExportStates, type Subject } from '../service/subjects.ts';
+import { cliConfig, type ExportConfig, isFullDestination } from './config.ts';
 
 const SOURCE_BY_EXTENSION: Record<string, string> = {
   '.ndjson': 'source/ndjson',
@@ -44,115 +31,165 @@ const SOURCE_BY_EXTENSION: Record<string, string> = {
   '.parquet': 'source/parquet',
 };
 
-export interface LoadedPipeline {
+/** A config file, read and resolved: its definition for the export service, and how to read its source. */
+export interface LoadedConfig {
   readonly config: ExportConfig;
-  readonly manifest: PluginManifest;
-  readonly registry: Registry;
-  readonly pipeline: Pipeline;
-  readonly runtime: Runtime;
+  readonly definition: ExportDefinition;
+  readonly service: ExportService;
+  readonly platform: Platform;
   readonly baseDir: string;
 }
 
-/** Reads and validates `configPath` and its plugin manifest, imports third-party modules, builds the pipeline. */
-export async function loadPipeline(
+/** Reads and validates `configPath` (shape only), imports third-party modules, and builds its definition. */
+export async function loadConfig(
   configPath: string,
   options: { env: Readonly<Record<string, string | undefined>> },
-): Promise<LoadedPipeline> {
-  const config = parse(exportConfig, await readJson(configPath), 'export config');
+): Promise<LoadedConfig> {
+  const config = parse(cliConfig, await readJson(configPath), 'export config');
   const baseDir = dirname(resolve(configPath));
+  const platform = nodePlatform(options.env);
   const { manifest, manifestDir } = await resolveManifest(config, baseDir);
-  const registry = new Registry(nodePlugins());
-  for (const module of manifest.modules ?? []) registry.register(...(await importPlugins(module, manifestDir)));
-  const pipeline = registry.build(manifest, { env: options.env });
-  const runtime: Runtime = {
-    now: () => new Date(),
-    uuid: () => crypto.randomUUID(),
-    fetch: nodeFetch,
-    sha256: nodeSha256,
-    ...(options.env.EDGE_EXPORT_LOG === 'debug' && {
-      log: (level, message, fields) => process.stderr.write(`${JSON.stringify({ level, message, ...fields })}\n`),
-    }),
-  };
-  return { config, manifest, registry, pipeline, runtime, baseDir };
+  const registry = hostRegistry(platform);
+  for (const module of manifest?.modules ?? []) registry.register(...(await importPlugins(module, manifestDir)));
+  return { config, definition: definitionOf(config, manifest), service: exportService(platform, registry), platform, baseDir };
 }
 
-/** Reads and validates `configPath`, builds the pipeline and opens the source. */
-export async function loadJob(
-  configPath: string,
-  options: { env: Readonly<Record<string, string | undefined>>; dryRun?: boolean; statePath?: string },
-): Promise<LoadedJob> {
-  const { config, manifest, registry, pipeline, runtime, baseDir } = await loadPipeline(configPath, options);
-  const host = { env: options.env };
-  const source = pipeline.source ?? sourceFor(registry, config, host);
-  const sourcePath = isAbsolute(config.source.path) ? config.source.path : resolve(baseDir, config.source.path);
-  const blob = await openAsBlob(sourcePath).catch((error: NodeJS.ErrnoException) => {
-    throw new ExportError('SOURCE_INVALID', `source.path: cannot read ${sourcePath} (${error.code ?? error.message})`);
-  });
-  const scheduledTime = config.scheduledTime ? new Date(config.scheduledTime) : undefined;
-  const ctx = { ...runtime, runId: 'load', scheduledTime: scheduledTime ?? runtime.now() };
-  const { rows, schema, skipped, commit } =
-    config.mapping || config.audience?.rule
-      ? await planFromProfiles(config, source, ctx, blob, options.statePath)
-      : { ...(await source.open(ctx, blob)), skipped: () => ({}), commit: async () => {} };
-  const job: ExportJob = {
-    destination: config.destination,
-    output: config.output,
-    rows,
-    ...((config.schema ?? schema) && { schema: config.schema ?? schema }),
-    ...(config.audience && { audience: { id: config.audience.id, name: config.audience.name } }),
-    ...(config.dataset && { dataset: config.dataset }),
-    ...(config.runId && { runId: config.runId }),
-    ...(scheduledTime && { scheduledTime }),
-  };
-  return {
-    pipeline,
-    job,
-    runtime,
-    sink: options.dryRun ? discard() : pipeline.sink,
-    pluginNames: manifest.plugins.map((p) => p.use),
-    skipped,
-    commit: options.dryRun ? async () => {} : commit,
-  };
+/** The export definition of a config: a whole destination through the destination model, or its manifest. */
+function definitionOf(config: ExportConfig, manifest: PluginManifest | undefined): ExportDefinition {
+  const d = config.destination;
+  if (isFullDestination(d)) {
+    const { id, organization, sandbox, ...destination } = d;
+    return destinationDefinition({
+      destination,
+      info: { id, name: destination.name, ...(organization && { organization }), ...(sandbox && { sandbox }) },
+      fileName: config.output.fileName,
+      split: config.output.split,
+      ...(manifest && { extra: manifest }),
+      at: 'destination',
+      fileNameAt: 'output.fileName',
+    });
+  }
+  return { destination: d, manifest: manifest!, output: config.output };
 }
 
 /**
- * Profiles from the source file → audience rule → mapping → rows. With `mode: incremental` the
- * state of the last successful run is read from and written to `statePath`.
+ * Every problem of a config at once: its definition (plugins, keys, folder macros, naming) as the
+ * export service sees it, plus what only a config has (the source file, the rule, the mapping).
  */
-async function planFromProfiles(config: ExportConfig, source: SourceStage, ctx: RunContext, blob: Blob, statePath?: string) {
-  if (config.mode === 'incremental' && !statePath) {
-    throw new ConfigError([{ path: 'mode', message: 'incremental exports need --state <file> to remember the last run' }], 'export config');
+export async function checkConfig(loaded: LoadedConfig): Promise<ConfigIssue[]> {
+  const { config } = loaded;
+  const issues = await loaded.service.check(loaded.definition);
+  const sourcePath = sourcePathOf(loaded);
+  await readFile(sourcePath, { flag: 'r' })
+    .then(() => undefined)
+    .catch((error: NodeJS.ErrnoException) =>
+      issues.push({ path: 'source.path', message: `source.path: cannot read ${sourcePath} (${error.code ?? error.message})`, expected: 'a readable file' }),
+    );
+  if (config.audience?.rule !== undefined) {
+    try {
+      compileRule(config.audience.rule);
+    } catch (error) {
+      issues.push({ path: 'audience.rule', message: `audience.rule: ${(error as Error).message}` });
+    }
   }
-  const predicate = config.audience?.rule ? compileRule(config.audience.rule) : () => true;
-  const previous = statePath ? await readState(statePath) : undefined;
-  const mapping = compileMapping(config.mapping ?? { fields: [{ source: 'id' }] });
-  const plan = planAudienceExport({
-    membership: ruleMembership(predicate),
-    profiles: profileFile(source, ctx, () => blob),
-    mapping,
-    now: ctx.scheduledTime,
-    mode: config.mode,
-    previous,
-    save: async (state) => {
-      if (statePath) await writeFile(statePath, JSON.stringify(state));
-    },
+  if (config.mode === 'incremental' && config.dataset === undefined && !(config.mapping || config.audience?.rule)) {
+    issues.push({ path: 'mode', message: 'mode: incremental needs an audience (rule or mapping) or a dataset' });
+  }
+  return issues;
+}
+
+/** The run's one subject: the audience (rule → mapping), the dataset, or the source rows as they are. */
+export async function subjectOf(
+  loaded: LoadedConfig,
+  options: { source?: SourceStage | undefined; statePath?: string | undefined; states: ExportStates },
+): Promise<Subject> {
+  const { config, platform } = loaded;
+  const { statePath, states } = options;
+  const source = options.source ?? sourceFor(loaded.service.registry, config, platform);
+  const sourcePath = sourcePathOf(loaded);
+  const blob = await openAsBlob(sourcePath).catch((error: NodeJS.ErrnoException) => {
+    throw new ExportError('SOURCE_INVALID', `source.path: cannot read ${sourcePath} (${error.code ?? error.message})`);
   });
+  const now = scheduledTimeOf(config, platform);
+  const ctx: RunContext = { ...platform, runId: 'source', scheduledTime: now };
+  if (config.mapping || config.audience?.rule) {
+    if (config.mode === 'incremental' && !statePath) {
+      throw new ConfigError([{ path: 'mode', message: 'incremental exports need --state <file> to remember the last run' }], 'export config');
+    }
+    const audience = config.audience ?? { id: 'audience', name: 'audience' };
+    return audienceSubject({
+      audience: { id: audience.id, name: audience.name },
+      membership: ruleMembership(config.audience?.rule ? compileRule(config.audience.rule) : () => true),
+      profiles: profileFile(source, ctx, () => blob),
+      mapping: compileMapping(config.mapping ?? { fields: [{ source: 'id' }] }),
+      mode: config.mode,
+      now,
+      states,
+    });
+  }
+  const opened = await source.open(ctx, blob);
+  const schema = config.schema ?? opened.schema;
   return {
-    rows: plan.rows,
-    schema: plan.schema,
-    skipped: () => ({ ...plan.stats.skipped }),
-    commit: async () => {
-      await plan.commit();
-    },
+    id: config.dataset?.id ?? config.audience?.id ?? 'export',
+    ...(config.audience && { audience: { id: config.audience.id, name: config.audience.name } }),
+    ...(config.dataset && { dataset: config.dataset, folderPath: datasetFolder(loaded.definition.output.folderPath ?? '') }),
+    ...(schema && { schema }),
+    rows: opened.rows,
+    skipped: () => ({}),
   };
 }
 
-async function readState(path: string): Promise<AudienceExportState | undefined> {
+/** When the run is scheduled: the config's `scheduledTime`, else now. */
+export function scheduledTimeOf(config: ExportConfig, platform: Platform): Date {
+  return config.scheduledTime ? new Date(config.scheduledTime) : platform.now();
+}
+
+/**
+ * Export state in a JSON file (`--state`): the last successful run's state per subject. A run's
+ * new states are written (atomically: a temporary file renamed over it) only when it succeeded.
+ */
+export function fileStates(path: string | undefined): ExportStates {
+  const staged = new Map<string, ExportState>();
+  let committed: Promise<Record<string, ExportState>> | undefined;
+  const read = () => (committed ??= readStates(path));
+  return {
+    // A state file of an earlier release held one audience's state: it answers for the config's audience.
+    get: async (id) => {
+      const states = await read();
+      return states[id] ?? states[LEGACY];
+    },
+    stage: async (id, state) => {
+      staged.set(id, state);
+    },
+    promote: async () => {
+      if (!path || staged.size === 0) return;
+      const next = { ...(await read()), ...Object.fromEntries(staged) };
+      const temp = `${path}.${process.pid}.partial`;
+      await writeFile(temp, JSON.stringify({ version: 2, states: next }));
+      await rename(temp, path);
+    },
+    discard: async () => staged.clear(),
+  };
+}
+
+async function readStates(path: string | undefined): Promise<Record<string, ExportState>> {
+  if (!path) return {};
   const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw error;
   });
-  return text === undefined ? undefined : (JSON.parse(text) as AudienceExportState);
+  if (text === undefined) return {};
+  const parsed = JSON.parse(text) as { version?: number; states?: Record<string, ExportState>; kind?: string };
+  if (parsed.version === 2 && parsed.states) return parsed.states;
+  return parsed.kind === 'audience' ? { [LEGACY]: parsed as ExportState } : {};
+}
+
+/** The key an earlier release's single-audience state file is read under. */
+const LEGACY = '*';
+
+function sourcePathOf(loaded: LoadedConfig): string {
+  const { path } = loaded.config.source;
+  return isAbsolute(path) ? path : resolve(loaded.baseDir, path);
 }
 
 async function readJson(path: string): Promise<unknown> {
@@ -169,7 +206,8 @@ async function readJson(path: string): Promise<unknown> {
   }
 }
 
-async function resolveManifest(config: ExportConfig, baseDir: string): Promise<{ manifest: PluginManifest; manifestDir: string }> {
+async function resolveManifest(config: ExportConfig, baseDir: string): Promise<{ manifest?: PluginManifest; manifestDir: string }> {
+  if (config.plugins === undefined) return { manifestDir: baseDir };
   if (typeof config.plugins !== 'string') return { manifest: config.plugins, manifestDir: baseDir };
   const path = resolve(baseDir, config.plugins);
   return { manifest: parse(pluginManifest, await readJson(path), `plugin manifest ${path}`), manifestDir: dirname(path) };
@@ -195,7 +233,7 @@ function isPlugin(value: unknown): value is Plugin {
   return typeof value === 'object' && value !== null && 'name' in value && 'create' in value && 'options' in value;
 }
 
-function sourceFor(registry: Registry, config: ExportConfig, host: { env: Record<string, string | undefined> }): SourceStage {
+function sourceFor(registry: Registry, config: ExportConfig, platform: Platform): SourceStage {
   const name = config.source.use ?? SOURCE_BY_EXTENSION[extname(config.source.path).toLowerCase()];
   if (!name) {
     throw new ConfigError(
@@ -203,7 +241,7 @@ function sourceFor(registry: Registry, config: ExportConfig, host: { env: Record
       'export config',
     );
   }
-  const source = registry.create({ use: name, options: config.source.options }, host, 'source').find((s) => s.kind === 'source');
+  const source = registry.create({ use: name, options: config.source.options }, platform, 'source').find((s) => s.kind === 'source');
   if (!source) throw new ConfigError([{ path: 'source.use', message: `"${name}" is not a source plugin` }], 'export config');
   return source;
 }

@@ -4,10 +4,9 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, ExportError } from '../core/errors.ts';
-import { runExport } from '../core/pipeline.ts';
-import { loadJob, loadPipeline } from './load.ts';
+import { discard } from '../plugins/sink/discard/index.ts';
+import { checkConfig, fileStates, loadConfig, scheduledTimeOf, subjectOf } from './load.ts';
 import { progressReporter } from './progress.ts';
-import { policies, runTestConnection, s3Destination } from './s3.ts';
 import { HELP } from './help.ts';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -36,41 +35,43 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
     return EXIT.ok;
   }
   try {
+    if (!args.config) throw new UsageError('--config <file> is required');
+    const loaded = await loadConfig(args.config, { env: process.env });
     switch (command) {
-      case 'export':
       case 'validate': {
-        if (!args.config) throw new UsageError('--config <file> is required');
-        const job = await loadJob(args.config, {
-          env: process.env,
-          dryRun: args['dry-run'] ?? false,
-          ...(args.state && { statePath: args.state }),
-        });
-        if (command === 'validate') {
-          io.out.write(`${JSON.stringify({ valid: true, plugins: job.pluginNames }, null, 2)}\n`);
-          return EXIT.ok;
-        }
+        const issues = await checkConfig(loaded);
+        if (issues.length > 0) throw new ConfigError(issues, 'export config');
+        io.out.write(`${JSON.stringify({ valid: true, plugins: loaded.definition.manifest.plugins.map((p) => p.use) }, null, 2)}\n`);
+        return EXIT.ok;
+      }
+      case 'export': {
+        const prepared = await loaded.service.prepare(loaded.definition);
+        const dryRun = args['dry-run'] ?? false;
+        const states = fileStates(dryRun ? undefined : args.state);
+        const subject = await subjectOf(loaded, { source: prepared.pipeline.source, statePath: args.state, states });
         const progress = args.progress === false ? undefined : progressReporter({ out: io.err });
-        const result = await runExport(job.pipeline, { ...job.job, ...(progress && { onProgress: progress.onProgress }) }, job.runtime, job.sink).finally(
-          () => progress?.done(),
-        );
-        await job.commit();
-        io.out.write(`${JSON.stringify({ ...result, dryRun: args['dry-run'] ?? false, skipped: job.skipped() }, null, 2)}\n`);
+        const report = await prepared
+          .run([subject], {
+            runId: loaded.config.runId ?? loaded.platform.uuid(),
+            scheduledTime: scheduledTimeOf(loaded.config, loaded.platform),
+            ...(dryRun && { sink: discard() }),
+            commit: () => states.promote([subject.id]),
+            ...(progress && { onProgress: progress.onProgress }),
+          })
+          .finally(() => progress?.done());
+        io.out.write(`${JSON.stringify({ ...report, dryRun }, null, 2)}\n`);
         return EXIT.ok;
       }
       case 'test-connection': {
-        if (!args.config) throw new UsageError('--config <file> is required');
-        const { manifest, pipeline, runtime, config } = await loadPipeline(args.config, { env: process.env });
-        const results = await runTestConnection(s3Destination(manifest, config.output?.folderPath ?? ''), pipeline, runtime);
-        const missing = results.filter((r) => !r.ok);
-        io.out.write(`${JSON.stringify({ ok: missing.length === 0, results }, null, 2)}\n`);
-        return missing.length === 0 ? EXIT.ok : EXIT.failed;
+        const { ok, results } = await (await loaded.service.prepare(loaded.definition)).testConnection();
+        io.out.write(`${JSON.stringify({ ok, results }, null, 2)}\n`);
+        return ok ? EXIT.ok : EXIT.failed;
       }
       case 'policy': {
-        if (!args.config) throw new UsageError('--config <file> is required');
-        const { manifest, config } = await loadPipeline(args.config, { env: process.env });
-        const principal = args.principal ?? process.env.EDGE_EXPORT_PLATFORM_PRINCIPAL_ARN;
-        const documents = policies(s3Destination(manifest, config.output?.folderPath ?? ''), manifest, principal);
-        io.out.write(`${JSON.stringify(documents, null, 2)}\n`);
+        // Policies need no credentials and call nothing: the platform identity may be absent here.
+        const prepared = await loaded.service.prepare(loaded.definition, { stageChecks: false });
+        const principal = args.principal ?? process.env.EDGE_EXPORT_PLATFORM_PRINCIPAL_ARN ?? process.env.PLATFORM_PRINCIPAL_ARN;
+        io.out.write(`${JSON.stringify(prepared.policies(principal), null, 2)}\n`);
         return EXIT.ok;
       }
       default:

@@ -6,8 +6,11 @@ import * as v from 'valibot';
 import { ExportError } from './errors.ts';
 import type { NamingContext, NamingStage } from './types.ts';
 
-/** Characters a folder path may hold (the reference's list), `%` included for macros. */
-const FOLDER_CHARS = /^[A-Za-z0-9/!\-_.'()"^[\]+$%*]*$/;
+/**
+ * Characters a folder path may hold: the reference's list, `%` for macros, and `=` for Hive-style
+ * `key=value` segments (the reference's own dataset folders are `exportTime=YYYYMMDDHHMM`).
+ */
+const FOLDER_CHARS = /^[A-Za-z0-9/!\-_.'()"^[\]+$%*=]*$/;
 const MACRO = /%([A-Z][A-Z0-9_]*)%/g;
 /** Macros the reference allows only at the end of a folder path. */
 const TRAILING_ONLY = new Set(['SEGMENT_NAME', 'SEGMENT_ID']);
@@ -17,7 +20,7 @@ export const MAX_FILE_NAME = 255;
 export const folderPath = v.pipe(
   v.string(),
   v.maxLength(1024, 'folderPath: at most 1024 characters'),
-  v.regex(FOLDER_CHARS, `folderPath: only A-Z a-z 0-9 and / ! - _ . ' ( ) " ^ [ ] + $ % * are allowed`),
+  v.regex(FOLDER_CHARS, `folderPath: only A-Z a-z 0-9 and / ! - _ . ' ( ) " ^ [ ] + $ % * = are allowed`),
   v.check((path) => !path.split('/').some((s) => s === '..' || s === '.'), 'folderPath: `.` and `..` segments are not allowed'),
   v.check(segmentMacrosTrail, 'folderPath: %SEGMENT_NAME% and %SEGMENT_ID% may only appear at the end (e.g. exports/%SEGMENT_NAME%/%SEGMENT_ID%)'),
 );
@@ -44,6 +47,25 @@ export const fileNameOptions = v.object({
   sandbox: v.optional(v.boolean(), false),
 });
 export type FileNameOptions = v.InferOutput<typeof fileNameOptions>;
+
+/** The macro names a folder template uses, in order: `a/%YYYY%/%SEGMENT_ID%` → `['YYYY', 'SEGMENT_ID']`. */
+export function folderMacros(template: string): string[] {
+  return [...template.matchAll(MACRO)].map((m) => m[1]!);
+}
+
+/** Macros whose value depends on the exported subject (audience or dataset), not on the run. */
+const SUBJECT_MACROS = new Set(['SEGMENT_NAME', 'SEGMENT_ID', 'DATASET_ID']);
+
+/**
+ * The part of a folder template every subject of a run shares: everything before the first
+ * segment of it that names the subject (`exports/%YYYY%/%SEGMENT_NAME%` → `exports/%YYYY%`).
+ * A run's manifest goes there.
+ */
+export function runFolderTemplate(template: string): string {
+  const segments = template.split('/');
+  const cut = segments.findIndex((segment) => folderMacros(segment).some((m) => SUBJECT_MACROS.has(m)));
+  return (cut < 0 ? segments : segments.slice(0, cut)).join('/');
+}
 
 /** Merges macro maps from naming stages; two stages defining one macro is a configuration error. */
 export function mergeMacros(stages: readonly NamingStage[]): Record<string, (ctx: NamingContext) => string> {

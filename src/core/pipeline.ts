@@ -24,6 +24,7 @@ import type {
   NamingContext,
   Row,
   RowBatch,
+  RunContext,
   Runtime,
   Schema,
   SinkResult,
@@ -226,7 +227,8 @@ async function writeFile(pipeline: Pipeline, sink: SinkStage, ctx: NamingContext
   };
 }
 
-async function writeManifest(
+/** Writes a run's manifest into `folder`, after every file of the run. */
+export async function writeManifest(
   pipeline: Pipeline,
   sink: SinkStage,
   ctx: NamingContext,
@@ -239,8 +241,8 @@ async function writeManifest(
   return sink.write(ctx, { key, contentType, size: body.byteLength, body: fromIterable([body]) });
 }
 
-/** Removes what a failed run published, so a failed run leaves nothing behind. */
-async function unpublish(sink: SinkStage, ctx: NamingContext, files: readonly ExportedFile[]): Promise<void> {
+/** Removes what a failed run published (where the sink can), so a failed run leaves nothing behind. */
+export async function unpublish(sink: SinkStage, ctx: RunContext, files: readonly { readonly key: string }[]): Promise<void> {
   if (!sink.remove) return;
   for (const file of files) {
     await sink.remove(ctx, file.key).catch((error: unknown) => {

@@ -1,11 +1,6 @@
 import type * as v from 'valibot';
+import type { Platform } from './platform.ts';
 import type { Stage } from './types.ts';
-
-/** What the host gives plugins at build time: environment values and secrets, never the user's config. */
-export interface PluginHost {
-  /** Host environment (platform credentials for assumed roles, etc.). */
-  readonly env: Readonly<Record<string, string | undefined>>;
-}
 
 /**
  * A plugin: a named bundle of stages with an options schema. `name` is `<kind>/<implementation>`
@@ -16,7 +11,13 @@ export interface Plugin<S extends v.GenericSchema = v.GenericSchema> {
   readonly description: string;
   /** Validates (and defaults) the options given in the plugin manifest. */
   readonly options: S;
-  create(options: v.InferOutput<S>, host: PluginHost): Stage | readonly Stage[];
+  /**
+   * Option paths that hold secrets (`secretAccessKey`): sealed at rest by hosts that store them,
+   * masked in responses, and never echoed in a validation message.
+   */
+  readonly secrets?: readonly string[];
+  /** Builds the stages with the host's platform (its fetch, clock, codecs, environment). */
+  create(options: v.InferOutput<S>, platform: Platform): Stage | readonly Stage[];
 }
 
 /**

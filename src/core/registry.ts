@@ -6,7 +6,8 @@
 import * as v from 'valibot';
 import { ConfigError, type ConfigIssue, ExportError } from './errors.ts';
 import { mergeMacros } from './naming.ts';
-import type { Plugin, PluginHost } from './plugin.ts';
+import { type Platform, webPlatform } from './platform.ts';
+import type { Plugin } from './plugin.ts';
 import type {
   AuthStage,
   CompressionStage,
@@ -94,13 +95,13 @@ export class Registry {
    *
    * @example registry.create({ use: 'source/csv', options: { delimiter: ';' } }, host, 'source')
    */
-  create(entry: { use: string; options?: unknown }, host: PluginHost = { env: {} }, path = 'plugin'): readonly Stage[] {
-    const result = this.#create(entry, host, path);
+  create(entry: { use: string; options?: unknown }, platform: Platform = webPlatform(), path = 'plugin'): readonly Stage[] {
+    const result = this.#create(entry, platform, path);
     if ('issues' in result) throw new ConfigError(result.issues, 'plugin options');
     return result.stages;
   }
 
-  #create(entry: { use: string; options?: unknown }, host: PluginHost, path: string): { stages: Stage[] } | { issues: ConfigIssue[] } {
+  #create(entry: { use: string; options?: unknown }, platform: Platform, path: string): { stages: Stage[] } | { issues: ConfigIssue[] } {
     const plugin = this.#plugins.get(entry.use);
     if (!plugin) {
       return {
@@ -115,12 +116,12 @@ export class Registry {
       };
     }
     const options = v.safeParse(plugin.options, entry.options);
-    if (!options.success) return { issues: toConfigIssues(options.issues, `${path}.options`) };
+    if (!options.success) return { issues: withheld(toConfigIssues(options.issues, `${path}.options`), plugin, path) };
     try {
-      const stages = plugin.create(options.output, host);
+      const stages = plugin.create(options.output, platform);
       return { stages: (Array.isArray(stages) ? stages : [stages as Stage]).map((s) => Object.freeze(s)) };
     } catch (error) {
-      if (error instanceof ConfigError) return { issues: error.issues.map((i) => ({ ...i, path: joinPath(`${path}.options`, i.path) })) };
+      if (error instanceof ConfigError) return { issues: withheld(error.issues.map((i) => ({ ...i, path: joinPath(`${path}.options`, i.path) })), plugin, path) };
       return { issues: [{ path, message: error instanceof Error ? error.message : String(error) }] };
     }
   }
@@ -129,20 +130,43 @@ export class Registry {
    * Validates a plugin manifest and builds a frozen pipeline, or throws one ConfigError listing every
    * problem (unknown plugins, bad options, missing or duplicate stages) with its path.
    */
-  build(manifest: unknown, host: PluginHost = { env: {} }): Pipeline {
+  build(manifest: unknown, platform: Platform = webPlatform()): Pipeline {
+    const assembled = this.#assemble(manifest, platform);
+    if ('issues' in assembled) throw new ConfigError(assembled.issues, 'plugin manifest');
+    return assembled.pipeline;
+  }
+
+  /**
+   * Everything `build` checks, plus each stage's own asynchronous checks (a PGP key parsed, a
+   * codec this host lacks): every problem of the manifest at once, with its path. Nothing runs.
+   *
+   * @example const { pipeline, issues } = await registry.check(manifest, platform)
+   */
+  async check(manifest: unknown, platform: Platform = webPlatform()): Promise<{ pipeline?: Pipeline; issues: ConfigIssue[] }> {
+    const assembled = this.#assemble(manifest, platform);
+    if ('issues' in assembled) return { issues: assembled.issues };
+    const issues: ConfigIssue[] = [];
+    for (const { stage, path } of assembled.created) {
+      const found = 'check' in stage && stage.check ? await stage.check(platform) : [];
+      issues.push(...found.map((i) => ({ ...i, path: joinPath(`${path}.options`, i.path) })));
+    }
+    return issues.length > 0 ? { issues } : { pipeline: assembled.pipeline, issues };
+  }
+
+  #assemble(manifest: unknown, platform: Platform): { pipeline: Pipeline; created: { stage: Stage; path: string }[] } | { issues: ConfigIssue[] } {
     const parsed = v.safeParse(pluginManifest, manifest);
-    if (!parsed.success) throw new ConfigError(toConfigIssues(parsed.issues), 'plugin manifest');
+    if (!parsed.success) return { issues: toConfigIssues(parsed.issues) };
 
     const issues: ConfigIssue[] = [];
     const created: { stage: Stage; path: string }[] = [];
     parsed.output.plugins.forEach((entry, index) => {
       const path = `plugins[${index}]`;
-      const result = this.#create(entry, host, path);
+      const result = this.#create(entry, platform, path);
       if ('issues' in result) issues.push(...result.issues);
       else for (const stage of result.stages) created.push({ stage, path });
     });
     issues.push(...checkCardinality(created));
-    if (issues.length > 0) throw new ConfigError(issues, 'plugin manifest');
+    if (issues.length > 0) return { issues };
 
     const byKind = <K extends StageKind>(kind: K) =>
       created.filter((c) => c.stage.kind === kind).map((c) => c.stage as Extract<Stage, { kind: K }>);
@@ -150,17 +174,16 @@ export class Registry {
     const compression = byKind('compression')[0];
     if (compression && format.compressible === false && compression.extension !== '') {
       const at = created.find((c) => c.stage === compression)!.path;
-      throw new ConfigError(
-        [{ path: at, message: `format "${format.name}" compresses internally; use its codec option instead of an outer compression` }],
-        'plugin manifest',
-      );
+      return {
+        issues: [{ path: at, message: `format "${format.name}" compresses internally; use its codec option instead of an outer compression` }],
+      };
     }
     const naming = byKind('naming');
     let macros: Record<string, (ctx: NamingContext) => string>;
     try {
       macros = mergeMacros(naming);
     } catch (error) {
-      throw new ConfigError([{ path: 'plugins', message: (error as Error).message }], 'plugin manifest');
+      return { issues: [{ path: 'plugins', message: (error as Error).message }] };
     }
     const pipeline: Pipeline = {
       format,
@@ -173,8 +196,14 @@ export class Registry {
       ...optional('manifest', byKind('manifest')[0]),
       ...optional('sink', byKind('sink')[0]),
     };
-    return Object.freeze(pipeline);
+    return { pipeline: Object.freeze(pipeline), created };
   }
+}
+
+/** Issues at a plugin's secret options keep their message but never the value received. */
+function withheld(issues: ConfigIssue[], plugin: Plugin, path: string): ConfigIssue[] {
+  const secret = new Set((plugin.secrets ?? []).map((name) => `${path}.options.${name}`));
+  return issues.map((issue) => (secret.has(issue.path) && issue.received !== undefined ? { ...issue, received: '(a value, withheld: this field is secret)' } : issue));
 }
 
 function optional<K extends string, T>(key: K, value: T | undefined): { [P in K]?: T } {

@@ -147,38 +147,3 @@ function compress(state: Int32Array, w: Int32Array, bytes: Uint8Array, offset: n
   state[6] = (state[6]! + g) | 0;
   state[7] = (state[7]! + h) | 0;
 }
-
-/** workerd's native incremental digest (a Cloudflare extension of Web Crypto). */
-type DigestStreamClass = new (
-  algorithm: string,
-) => WritableStream<Uint8Array> & { digest: Promise<ArrayBuffer> };
-
-/**
- * A native `Runtime.sha256` where the platform has one without node:crypto: workerd's
- * `crypto.DigestStream`. Undefined elsewhere (the pipeline then uses `createSha256`).
- */
-export function platformSha256(): (() => RuntimeSha256) | undefined {
-  const DigestStream = (crypto as unknown as { DigestStream?: DigestStreamClass }).DigestStream;
-  if (typeof DigestStream !== 'function') return undefined;
-  return () => {
-    const stream = new DigestStream('SHA-256');
-    const writer = stream.getWriter();
-    let failed: unknown;
-    return {
-      update: (bytes) => {
-        writer.write(bytes).catch((error: unknown) => (failed ??= error));
-      },
-      digestHex: async () => {
-        await writer.close();
-        if (failed) throw failed;
-        return hexOf(new Uint8Array(await stream.digest));
-      },
-    };
-  };
-}
-
-function hexOf(bytes: Uint8Array): string {
-  let out = '';
-  for (const b of bytes) out += b.toString(16).padStart(2, '0');
-  return out;
-}

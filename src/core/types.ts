@@ -4,6 +4,7 @@
  *
  * Only web-standard APIs appear here: Web Streams, fetch, crypto.subtle, TextEncoder, Blob.
  */
+import type { ConfigIssue } from './errors.ts';
 
 /** One exported record. Values are JSON-like, plus `Date`, `bigint` and `Uint8Array`. */
 export type Row = Record<string, unknown>;
@@ -67,6 +68,31 @@ export interface RunContext extends Runtime {
   readonly signal?: AbortSignal;
   /** Credentials from the pipeline's auth stages (first that applies), for sinks that sign requests. */
   readonly credentials?: (options?: { forceRefresh?: boolean }) => Promise<Credentials>;
+  /** Where a durable host keeps the run's in-flight multipart uploads, so a retried run resumes them. */
+  readonly uploads?: UploadStateStore;
+}
+
+/** An in-flight multipart upload as a durable host keeps it: resume needs the id; parts show progress. */
+export interface UploadState {
+  readonly key: string;
+  readonly uploadId: string;
+  readonly parts: readonly { readonly partNumber: number; readonly etag: string; readonly size: number }[];
+}
+
+/** The run's in-flight uploads, by object key (a Worker keeps them in the run's row). */
+export interface UploadStateStore {
+  get(key: string): Promise<{ readonly uploadId: string } | undefined>;
+  put(state: UploadState): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/**
+ * What any stage may offer: checks that need more than its options' schema (parsing a key, asking
+ * the host), run when a configuration is validated, before anything is exported.
+ */
+export interface StageChecks {
+  /** Every problem found, paths relative to the plugin's options (none when fine). */
+  check?(runtime: Runtime): Promise<readonly ConfigIssue[]>;
 }
 
 /** Sources turn bytes (or a store) into batches of rows (one per input chunk or row group, capped). */
@@ -87,7 +113,7 @@ export interface SourceRows {
  * Formats turn batches of rows into the bytes of one file. A new transform is opened for every file;
  * the pipeline may slice batches (a split at `maxRows`), so a file's rows can arrive in any batching.
  */
-export interface FormatStage {
+export interface FormatStage extends StageChecks {
   readonly kind: 'format';
   readonly name: string;
   /** File extension without the dot: `csv`, `json`, `parquet`. */
@@ -118,7 +144,7 @@ export interface CompressionStage {
   open(ctx: RunContext): ReadableWritablePair<Uint8Array, Uint8Array> | null;
 }
 
-export interface EncryptionStage {
+export interface EncryptionStage extends StageChecks {
   readonly kind: 'encryption';
   readonly name: string;
   readonly extension: string;
@@ -164,11 +190,13 @@ export interface Credentials {
 /** Supplies signing credentials; `forceRefresh` asks for fresh temporary credentials. */
 export type CredentialProvider = (opts?: { forceRefresh?: boolean }) => Promise<Credentials>;
 
-export interface AuthStage {
+export interface AuthStage extends StageChecks {
   readonly kind: 'auth';
   readonly name: string;
   /** Returns null when this method does not apply (for example, no role configured). */
   credentials(ctx: RunContext, options?: { forceRefresh?: boolean }): Promise<Credentials | null>;
+  /** The trust policy the customer's role needs so `principalArn` (the platform) may use it. */
+  trustPolicy?(principalArn: string): PolicyDocument;
 }
 
 /** A file handed to the sink: the body must be consumed fully before the object is published. */
@@ -191,12 +219,43 @@ export interface SinkResult {
  * Sinks publish atomically: an object appears at its key only when complete. When the body stream
  * errors, nothing is left at the key and no partial upload stays open.
  */
-export interface SinkStage {
+export interface SinkStage extends StageChecks {
   readonly kind: 'sink';
   readonly name: string;
   write(ctx: RunContext, file: SinkFile): Promise<SinkResult>;
   /** Deletes a published object; used to take back the files of a run that failed later on. */
   remove?(ctx: RunContext, key: string): Promise<void>;
+  /** The least-privilege permission policy for writing under `folderPath` (a template, macros kept). */
+  policy?(folderPath: string): PolicyDocument;
+  /** Tests each permission an export needs under `folderPath`, leaving nothing behind. */
+  probe?(ctx: RunContext, folderPath: string): Promise<ProbeResult[]>;
+}
+
+/** One IAM policy statement, as AWS reads it. */
+export interface PolicyStatement {
+  readonly Sid?: string;
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Principal?: { readonly AWS: string | readonly string[] };
+  readonly Action: string | readonly string[];
+  readonly Resource?: string | readonly string[];
+  readonly Condition?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
+}
+
+/** An IAM policy document. */
+export interface PolicyDocument {
+  readonly Version: '2012-10-17';
+  readonly Statement: readonly PolicyStatement[];
+}
+
+/** One probed permission of a connection test. */
+export interface ProbeResult {
+  /** IAM action, e.g. `s3:PutObject`. */
+  readonly action: string;
+  /** The resource the action must be granted on (as in the generated policy). */
+  readonly resource: string;
+  readonly ok: boolean;
+  /** Why it failed, what to grant, or what the probe had to leave behind. */
+  readonly message?: string;
 }
 
 export type Stage =

@@ -8,7 +8,7 @@
  * HOST (default 127.0.0.1), PORT (default 8787; 0 picks a free port), EDGE_EXPORT_DB (default
  * ./edge-export.sqlite); every other binding comes from the environment as in wrangler.toml.
  */
-import { provideZstdWasm, ZSTD_WASM_PATH } from '../plugins/format/parquet/zstd.ts';
+import { denoPlatform } from './deno/platform.ts';
 import { openDenoDatabase } from './deno/sqlite.ts';
 import { createHost } from './host.ts';
 
@@ -21,16 +21,12 @@ declare const Deno: {
   cron(name: string, schedule: string, handler: () => Promise<void>): Promise<void>;
   addSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
   exit(code: number): never;
-  readFile(path: URL): Promise<Uint8Array>;
 };
-
-// Parquet's zstd codec: the wasm's bytes, read on first use.
-provideZstdWasm(() => Deno.readFile(new URL(`../../node_modules/${ZSTD_WASM_PATH}`, import.meta.url)));
 const vars = Deno.env.toObject();
 const migrations = new URL('../../migrations', import.meta.url).pathname;
 const database = await openDenoDatabase(vars.EDGE_EXPORT_DB ?? 'edge-export.sqlite', migrations);
 if (database.applied.length > 0) console.log(`migrations applied: ${database.applied.join(', ')}`);
-const host = createHost(database.db, vars);
+const host = createHost(database.db, vars, denoPlatform());
 // Deno.cron gives no scheduled time: the minute it fires in stands for it, as a Cron Trigger's would.
 Deno.cron('edge-export tick', '* * * * *', () =>
   host.scheduled(new Date(Math.floor(Date.now() / 60_000) * 60_000)),

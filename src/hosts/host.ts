@@ -1,10 +1,12 @@
 /**
- * What a single-process host (Node, Deno) wraps around the Worker: the Worker's own entry (API,
- * `scheduled`, `queue`) with a SQLite-backed D1, an in-process queue for EXPORTS and the bindings
- * read from environment variables. Runtime-agnostic; node.ts and deno.ts add a server and a cron.
+ * What a single-process host (Node, Deno) wraps around the Worker: the Worker's own handlers (API,
+ * `scheduled`, `queue`) on the host's platform, with a SQLite-backed D1, an in-process queue for
+ * EXPORTS and the bindings read from environment variables. Runtime-agnostic; node.ts and deno.ts
+ * add a server, a cron and their platform.
  */
+import type { Platform } from '../core/platform.ts';
 import type { D1Database, Env, RunMessage } from '../worker/env.ts';
-import worker from '../worker/index.ts';
+import { createWorker } from '../worker/worker.ts';
 import { LocalQueue } from './queue.ts';
 
 /** Variables a host passes to the Worker, with wrangler.toml's [vars] defaults. */
@@ -19,12 +21,17 @@ const VARS = [
   'ALLOW_LOOPBACK_ENDPOINTS',
   'MAX_CATCH_UP',
   'RUNS_RETENTION_DAYS',
+  'PLATFORM_PRINCIPAL_ARN',
 ];
 
 export interface Host {
   readonly env: Env;
   readonly queue: LocalQueue<RunMessage>;
-  /** The Worker's fetch handler with this host's bindings. */
+  /**
+   * The Worker's fetch handler with this host's bindings. With `EDGE_EXPORT_TEST_TRIGGERS=1`, also
+   * `POST /cdn-cgi/handler/scheduled?time=<ms>` runs one cron tick for that time, as Miniflare's
+   * `unsafeTriggerHandlers` does for the Worker (tests drive the scheduler without waiting).
+   */
   fetch(request: Request): Promise<Response>;
   /** One cron tick for `scheduledTime`, as a Cron Trigger would run it. */
   scheduled(scheduledTime: Date): Promise<void>;
@@ -51,8 +58,9 @@ function base64Length(text: string): number {
   }
 }
 
-/** Wires the Worker to a database and environment variables. */
-export function createHost(db: D1Database, source: Record<string, string | undefined>): Host {
+/** Wires the Worker's handlers, on this host's platform, to a database and environment variables. */
+export function createHost(db: D1Database, source: Record<string, string | undefined>, platform: Platform): Host {
+  const worker = createWorker(platform);
   const background = new Set<Promise<unknown>>();
   const waitUntil = (promise: Promise<unknown>) => {
     const tracked = promise
@@ -67,11 +75,19 @@ export function createHost(db: D1Database, source: Record<string, string | undef
     onDrop: (body, attempts) => console.error('edge-export run message dropped', { ...body, attempts }),
   });
   const vars = envVars(source);
+  const triggers = source.EDGE_EXPORT_TEST_TRIGGERS === '1';
   const env: Env = { ...vars, SECRETS_KEY: vars.SECRETS_KEY!, DB: db, EXPORTS: queue };
   return {
     env,
     queue,
-    fetch: async (request) => worker.fetch(request, env, { waitUntil }),
+    fetch: async (request) => {
+      if (triggers && new URL(request.url).pathname === '/cdn-cgi/handler/scheduled') {
+        const time = Number(new URL(request.url).searchParams.get('time') ?? Date.now());
+        await worker.scheduled({ scheduledTime: time, cron: '* * * * *' }, env);
+        return new Response('ran scheduled handler\n');
+      }
+      return worker.fetch(request, env, { waitUntil });
+    },
     scheduled: async (scheduledTime) => {
       await worker.scheduled({ scheduledTime: scheduledTime.getTime(), cron: '* * * * *' }, env);
     },

@@ -7,20 +7,18 @@
  * HOST (default 127.0.0.1), PORT (default 8787; 0 picks a free port), EDGE_EXPORT_DB (default
  * ./edge-export.sqlite); every other binding comes from the environment as in wrangler.toml.
  */
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
-import { provideZstdWasm, ZSTD_WASM_PATH } from '../plugins/format/parquet/zstd.ts';
 import { createHost } from './host.ts';
+import { nodePlatform } from './node/platform.ts';
 import { openNodeDatabase } from './node/sqlite.ts';
 import { everyMinute } from './ticker.ts';
 
-// Parquet's zstd codec: the wasm's bytes, read on first use.
-provideZstdWasm(() => readFile(new URL(`../../node_modules/${ZSTD_WASM_PATH}`, import.meta.url)));
 const migrations = fileURLToPath(new URL('../../migrations', import.meta.url));
 const database = await openNodeDatabase(process.env.EDGE_EXPORT_DB ?? 'edge-export.sqlite', migrations);
 if (database.applied.length > 0) console.log(`migrations applied: ${database.applied.join(', ')}`);
-const host = createHost(database.db, process.env);
+// The same platform as the CLI: fetch without body copies, native hashing, zlib, snappy, zstd.
+const host = createHost(database.db, process.env, nodePlatform());
 const stopTicker = everyMinute((time) => host.scheduled(time), {
   onError: (error) => console.error('edge-export tick failed', error),
 });

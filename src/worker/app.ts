@@ -7,6 +7,7 @@ import { requireToken } from './auth.ts';
 import { mountConsole } from './console/index.ts';
 import { toErrorResponse } from './errors.ts';
 import type { AppDeps, AppEnv } from './http.ts';
+import { servedPlatform, workerdPlatform } from './platform.ts';
 import { openApiDocument } from './openapi.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { audienceRoutes } from './routes/audiences.ts';
@@ -16,11 +17,18 @@ import { destinationRoutes } from './routes/destinations.ts';
 import { runRoutes } from './routes/runs.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 
-/** Builds the API; `deps.now` is injectable so tests can pin the clock. */
+/**
+ * Builds the API. `deps.platform` is the host's (the Worker's, or a Node or Deno host's); tests pin
+ * the clock and the network with `now` and `fetch`, which the default platform then uses too.
+ */
 export function createApp(deps: Partial<AppDeps> = {}): Hono<AppEnv> {
+  const now = deps.now ?? (() => new Date());
+  const fetcher = deps.fetch ?? ((input, init) => fetch(input, init));
+  const base = workerdPlatform();
   const resolved: AppDeps = {
-    now: deps.now ?? (() => new Date()),
-    fetch: deps.fetch ?? ((input, init) => fetch(input, init)),
+    now,
+    fetch: fetcher,
+    platform: deps.platform ?? ((env) => servedPlatform({ ...base, now, fetch: fetcher }, env)),
   };
   const api = new Hono<AppEnv>()
     .use('*', requireToken)

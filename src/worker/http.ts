@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import type * as v from 'valibot';
 import { ConfigError } from '../core/errors.ts';
 import { parse } from '../core/validate.ts';
+import type { Platform } from '../core/platform.ts';
 import type { Env } from './env.ts';
 import type { PageQuery } from './store/resources.ts';
 
@@ -15,8 +16,10 @@ export type Ctx = Context<AppEnv>;
 /** What the routes need from the outside world; injected so tests control time and the network. */
 export interface AppDeps {
   readonly now: () => Date;
-  /** Outbound requests (test connection); defaults to the global fetch. */
+  /** Outbound requests; defaults to the global fetch. */
   readonly fetch: typeof fetch;
+  /** The host's platform with this environment's bindings (see servedPlatform). */
+  readonly platform: (env: Env) => Platform;
 }
 
 /** Parses the JSON body with `schema`, or throws a ConfigError naming every bad field. */

@@ -1,21 +1,7 @@
-/** The Cloudflare Worker entry: wiring only — the API, the cron tick and the queue consumer. */
-import { deliverAlerts } from './alerts.ts';
-import { createApp } from './app.ts';
-import { consumeBatch } from './consumer.ts';
-import type { CronController, Env, QueueBatch, RunMessage, WaitUntil } from './env.ts';
-import { executeRun } from './execute.ts';
-import { tick } from './scheduler.ts';
+/** The Cloudflare Worker entry: the Worker's handlers on workerd's platform, with the zstd wasm. */
+// Workers cannot compile wasm from bytes at run time: the module is imported, compiled at upload.
+import zstd from '../../node_modules/@bokuweb/zstd-wasm/dist/esm/zstd.wasm';
+import { workerdPlatform } from './platform.ts';
+import { createWorker } from './worker.ts';
 
-const app = createApp();
-
-export default {
-  fetch: (request: Request, env: Env, ctx: WaitUntil) => app.fetch(request, env, ctx as never),
-  scheduled: async (controller: CronController, env: Env) => {
-    await tick(env, new Date(controller.scheduledTime));
-  },
-  queue: async (batch: QueueBatch<RunMessage>, env: Env) => {
-    await consumeBatch(batch, env, { executeRun });
-    // Alerts of these runs go out now; failures are retried by the cron with backoff.
-    await deliverAlerts(env, new Date(), fetch);
-  },
-};
+export default createWorker(workerdPlatform(zstd));

@@ -172,4 +172,10 @@ export const audienceSchema = v.variant(
 export type AudienceInput = v.InferOutput<typeof audienceSchema>;
 
 /** Body of POST /v1/admin/organizations. */
-export const organizationSchema = v.strictObject({ name });
+export const organizationSchema = v.strictObject({
+  name,
+  /** The sandbox name file names may carry (`naming.sandbox`); default `prod`. */
+  sandbox: v.optional(
+    v.pipe(v.string('sandbox: expected a string'), v.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'sandbox: expected 1–63 lowercase letters, digits and hyphens')),
+  ),
+});

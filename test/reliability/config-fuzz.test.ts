@@ -5,15 +5,17 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { exportConfig } from '../../src/core/config.ts';
+import { exportConfig } from '../../src/cli/config.ts';
 import { ConfigError, ExportError } from '../../src/core/errors.ts';
 import { Registry } from '../../src/core/registry.ts';
 import { parse } from '../../src/core/validate.ts';
-import { nodePlugins } from '../../src/hosts/node/plugins.ts';
+import { nodePlatform } from '../../src/hosts/node/platform.ts';
+import { hostRegistry } from '../../src/service/export-service.ts';
+import { webPlatform } from '../../src/core/platform.ts';
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY1';
 const TOKEN = 'FwoGZXIvYXdzSESSIONTOKENSECRET0123456789';
-const registry = new Registry(nodePlugins());
+const registry = hostRegistry(nodePlatform());
 const names = registry.list().map((p) => p.name);
 
 const valid = () => ({
@@ -72,7 +74,7 @@ function mutate(config: Record<string, unknown>, path: string, v: unknown, remov
 /** What the CLI does with a config before exporting. */
 function load(input: unknown): void {
   const config = parse(exportConfig, input, 'export config');
-  if (typeof config.plugins === 'object') registry.build(config.plugins, { env: {} });
+  if (typeof config.plugins === 'object') registry.build(config.plugins, webPlatform());
 }
 
 function check(input: unknown): void {

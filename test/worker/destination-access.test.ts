@@ -1,5 +1,6 @@
 import { describe, expect, inject, it } from 'vitest';
-import { permissionPolicy, trustPolicy } from '../../src/plugins/sink/s3/policy.ts';
+import { permissionPolicy } from '../../src/plugins/sink/s3/policy.ts';
+import { trustPolicy } from '../../src/plugins/auth/assumedRole/trust.ts';
 import { call, newOrg, testEnv } from './helpers.ts';
 
 const moto = inject('moto');

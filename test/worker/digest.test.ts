@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { runExport } from '../../src/core/pipeline.ts';
 import { Registry } from '../../src/core/registry.ts';
-import { createSha256, platformSha256, sha256Hex } from '../../src/core/sha256.ts';
+import { createSha256, sha256Hex } from '../../src/core/sha256.ts';
+import { digestStreamSha256 as platformSha256 } from '../../src/worker/platform.ts';
 import { concatBytes, fromRows } from '../../src/core/streams.ts';
 import { plugin as gzip } from '../../src/plugins/compression/gzip/index.ts';
 import { plugin as csv } from '../../src/plugins/format/csv/index.ts';

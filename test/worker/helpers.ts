@@ -1,7 +1,9 @@
 /** Shared fixtures of the Worker tests: a recording queue, a pinned clock, organizations, API calls. */
 import { env } from 'cloudflare:workers';
 import { createApp } from '../../src/worker/app.ts';
+import type { Platform } from '../../src/core/platform.ts';
 import type { Env, QueueSender, RunMessage } from '../../src/worker/env.ts';
+import { servedPlatform, workerdPlatform } from '../../src/worker/platform.ts';
 import { createOrganization } from '../../src/worker/store/orgs.ts';
 
 /** A queue that records what was sent instead of delivering it. */
@@ -20,6 +22,11 @@ export function testEnv(overrides: Partial<Env> = {}): Env & { EXPORTS: ReturnTy
   return { ...env, EXPORTS: recordingQueue(), ...overrides } as Env & {
     EXPORTS: ReturnType<typeof recordingQueue>;
   };
+}
+
+/** The Worker's own platform (workerd) with these bindings; `overrides` swap fetch or the clock. */
+export function platformOf(e: Env, overrides: Partial<Platform> = {}): Platform {
+  return servedPlatform({ ...workerdPlatform(), ...overrides }, e);
 }
 
 /** A fresh organization with its API token. */

@@ -8,7 +8,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { consumeBatch } from '../../src/worker/consumer.ts';
 import type { RunMessage } from '../../src/worker/env.ts';
 import { executeRun } from '../../src/worker/execute.ts';
-import { call, newOrg, testEnv } from './helpers.ts';
+import { call, newOrg, platformOf, testEnv } from './helpers.ts';
 import { motoAdmin, motoDestinationBody } from './moto-client.ts';
 
 const moto = inject('moto');
@@ -79,7 +79,7 @@ describe('incremental runs with several audiences', () => {
           ],
         },
         e,
-        { executeRun: (env, run) => executeRun(env, run, { fetch: faultyFetch }) },
+        { executeRun: (env, run) => executeRun(env, run, platformOf(env, { fetch: faultyFetch })) },
       );
       return retried;
     };

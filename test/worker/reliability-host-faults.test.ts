@@ -12,7 +12,7 @@ import { executeRun } from '../../src/worker/execute.ts';
 import worker from '../../src/worker/index.ts';
 import { claimRun, LEASE_SECONDS } from '../../src/worker/store/runs.ts';
 import { recordConsole } from './fuzz-api.ts';
-import { call, newOrg, testEnv } from './helpers.ts';
+import { call, newOrg, platformOf, testEnv } from './helpers.ts';
 import { motoAdmin, motoDestinationBody } from './moto-client.ts';
 
 const moto = inject('moto');
@@ -71,7 +71,7 @@ function consumer(e: ReturnType<typeof testEnv>) {
     await consumeBatch({ queue: 'edge-export-runs', messages }, e, {
       executeRun: (env, run) => {
         tally.executions++;
-        return executeRun(env, run);
+        return executeRun(env, run, platformOf(env));
       },
     });
   };

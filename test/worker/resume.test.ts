@@ -7,7 +7,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { consumeBatch } from '../../src/worker/consumer.ts';
 import { executeRun } from '../../src/worker/execute.ts';
 import { claimRun, getRun } from '../../src/worker/store/runs.ts';
-import { call, newOrg, testEnv } from './helpers.ts';
+import { call, newOrg, platformOf, testEnv } from './helpers.ts';
 import { motoAdmin } from './moto-client.ts';
 
 const moto = inject('moto');
@@ -81,7 +81,7 @@ describe('a run killed mid-multipart', () => {
       return fetch(input, init);
     }) as typeof fetch;
     expect(await claimRun(e.DB, org.id, runId, t1)).toBe(true);
-    await expect(executeRun(e, (await getRun(e.DB, org.id, runId))!, { fetch: crashing })).rejects.toThrow();
+    await expect(executeRun(e, (await getRun(e.DB, org.id, runId))!, platformOf(e, { fetch: crashing }))).rejects.toThrow();
 
     const crashed = (await getRun(e.DB, org.id, runId))!;
     expect(crashed.status).toBe('running');
@@ -120,7 +120,7 @@ describe('a run killed mid-multipart', () => {
       ],
     };
     await consumeBatch(batch, e, {
-      executeRun: (env, run) => executeRun(env, run, { fetch: counting }),
+      executeRun: (env, run) => executeRun(env, run, platformOf(env, { fetch: counting })),
       now: () => new Date(t1.getTime() + 16 * 60_000),
     });
     expect(acked).toEqual(['m1']);

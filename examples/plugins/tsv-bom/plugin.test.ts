@@ -3,8 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadJob } from '../../../src/cli/load.ts';
-import { runExport } from '../../../src/core/pipeline.ts';
+import { fileStates, loadConfig, subjectOf } from '../../../src/cli/load.ts';
 
 const root = resolve(import.meta.dirname, '../../..');
 let dir: string;
@@ -37,8 +36,10 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('third-party plugin loaded through the plugin manifest', () => {
   it('exports with a format the core does not know', async () => {
-    const job = await loadJob(join(dir, 'export.json'), { env: {} });
-    const result = await runExport(job.pipeline, job.job, job.runtime, job.sink);
+    const loaded = await loadConfig(join(dir, 'export.json'), { env: {} });
+    const prepared = await loaded.service.prepare(loaded.definition);
+    const subject = await subjectOf(loaded, { states: fileStates(undefined) });
+    const result = await prepared.run([subject], { runId: 'r1', scheduledTime: new Date() });
     expect(result.files.map((f) => f.name)).toEqual(['tsv_a.tsv']);
     const bytes = await readFile(join(dir, 'out', 'tsv_a.tsv'));
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);

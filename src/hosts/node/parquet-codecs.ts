@@ -5,9 +5,9 @@
  */
 import { gzipSync } from 'node:zlib';
 import { compressSync } from 'snappy';
-import type { HostCodecs } from '../../plugins/format/parquet/index.ts';
+import type { PageCodecs } from '../../core/platform.ts';
 
-export const nodeParquetCodecs: HostCodecs = Object.freeze({
+export const nodeParquetCodecs: PageCodecs = Object.freeze({
   // Buffers are Uint8Arrays: the page is copied into the file's buffer at once, so no copy here.
   snappy: (input: Uint8Array) => compressSync(input),
   gzip: (input: Uint8Array, level: number) => gzipSync(input, { level }),

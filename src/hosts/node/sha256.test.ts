@@ -2,15 +2,20 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { fixedRuntime, memorySink } from '../../../test/support/memory-sink.ts';
 import { runExport } from '../../core/pipeline.ts';
+import { webPlatform } from '../../core/platform.ts';
 import { Registry } from '../../core/registry.ts';
 import { createSha256 } from '../../core/sha256.ts';
 import { fromRows } from '../../core/streams.ts';
 import type { Row } from '../../core/types.ts';
 import { plugin as csv } from '../../plugins/format/csv/index.ts';
-import { plugin as gzip } from './gzip.ts';
+import { plugin as gzip } from '../../plugins/compression/gzip/index.ts';
+import { zlibGzip } from './gzip.ts';
 import { nodeSha256 } from './sha256.ts';
 
-const pipeline = new Registry([csv, gzip]).build({ plugins: [{ use: 'format/csv' }, { use: 'compression/gzip' }] });
+const pipeline = new Registry([csv, gzip]).build(
+  { plugins: [{ use: 'format/csv' }, { use: 'compression/gzip' }] },
+  webPlatform({ gzip: zlibGzip }),
+);
 
 function* rows(n: number): Generator<Row> {
   for (let i = 0; i < n; i++) yield { id: i, email: `u${i}@x.io`, note: 'é'.repeat(i % 7) };

@@ -10,6 +10,6 @@ export function adminRoutes(deps: AppDeps) {
   return new Hono<AppEnv>().use('*', requireAdmin).post('/organizations', async (c) => {
     const input = await body(c, organizationSchema, 'organization');
     // The token is in this response only; the database keeps its hash.
-    return c.json(await createOrganization(c.env.DB, input.name, deps.now()), 201);
+    return c.json(await createOrganization(c.env.DB, input.name, deps.now(), input.sandbox), 201);
   });
 }

@@ -1,20 +1,24 @@
-/** /v1/destinations: CRUD; secrets sealed on the way in and masked on the way out. */
+/**
+ * /v1/destinations: CRUD, connection test and IAM policies. Every create and update is checked by
+ * the export service exactly as the CLI's `validate` checks a config (the plugins' schemas, the PGP
+ * key parsed, folder macros, this host's codecs), and secrets are sealed on the way in and masked on
+ * the way out. Nothing is stored unless the destination could export.
+ */
 import { Hono } from 'hono';
-import * as v from 'valibot';
-import { ConfigError } from '../../core/errors.ts';
-import { testConnection } from '../../plugins/sink/s3/probe.ts';
-import { toConfigIssues } from '../../core/validate.ts';
-import { builtinPlugins } from '../../plugins/index.ts';
+import { ConfigError, type ConfigIssue } from '../../core/errors.ts';
+import { type Destination, destinationSchema } from '../../service/destination.ts';
+import { exportService } from '../../service/export-service.ts';
 import {
   type StoredDestination,
   openDestination,
   presentDestination,
   sealDestination,
+  withKeptSecrets,
 } from '../destination-secrets.ts';
+import type { Env } from '../env.ts';
 import { ApiError, notFound } from '../errors.ts';
+import { definitionOf } from '../execute.ts';
 import { type AppDeps, type AppEnv, body, pageQuery } from '../http.ts';
-import { destinationClient, destinationPolicies } from '../s3-access.ts';
-import { type DestinationInput, destinationSchema } from '../schemas.ts';
 import { newId } from '../store/db.ts';
 import {
   type DestinationRow,
@@ -27,11 +31,36 @@ import {
 
 /** Routes of /v1/destinations. */
 export function destinationRoutes(deps: AppDeps) {
+  /** Validates a destination as the export service would run it, then seals it. */
+  const accept = async (env: Env, orgId: string, id: string, input: Destination, previous?: StoredDestination) => {
+    const issues: ConfigIssue[] = [];
+    if (input.auth.method === 'assumedRole' && 'externalId' in input.auth) {
+      issues.push({ path: 'auth.externalId', message: 'auth.externalId: assigned by edge-export (see GET …/policies); leave it out' });
+    }
+    const service = exportService(deps.platform(env));
+    const kept = withKeptSecrets(service.registry, input, previous);
+    // An assumed role's external id is assigned when the destination is first stored.
+    const externalId = input.auth.method === 'assumedRole' ? (previous?.externalId ?? 'ext-pending') : undefined;
+    const candidate: StoredDestination = { ...kept.destination, masks: {}, ...(externalId && { externalId }) };
+    const row = { id, org_id: orgId, name: input.name, config: '', created_at: '', updated_at: '' };
+    issues.push(...(await service.check(await definitionOf(env, row, candidate))));
+    if (issues.length > 0) throw new ConfigError(issues, 'destination');
+    return sealDestination(env, service.registry, id, kept, previous);
+  };
+  const mustGet = async (env: Env, orgId: string, id: string): Promise<DestinationRow> => {
+    const row = await getDestination(env.DB, orgId, id);
+    if (!row) throw notFound('destination', id);
+    return row;
+  };
+  /** The prepared export of a stored destination (secrets opened), for tests and policies. */
+  const prepare = async (env: Env, row: DestinationRow, options: { stageChecks?: boolean } = {}) =>
+    exportService(deps.platform(env)).prepare(await definitionOf(env, row, await openDestination(env, row)), options);
+
   return new Hono<AppEnv>()
     .post('/', async (c) => {
-      const input = checkFormatOptions(await body(c, destinationSchema('create'), 'destination'));
+      const input = await body(c, destinationSchema, 'destination');
       const id = newId('dst');
-      const stored = await sealDestination(c.env, id, input);
+      const stored = await accept(c.env, c.get('orgId'), id, input);
       const row = {
         id,
         org_id: c.get('orgId'),
@@ -49,66 +78,34 @@ export function destinationRoutes(deps: AppDeps) {
         ...(result.cursor && { cursor: result.cursor }),
       });
     })
-    .get('/:id', async (c) => {
-      const row = await getDestination(c.env.DB, c.get('orgId'), c.req.param('id'));
-      if (!row) throw notFound('destination', c.req.param('id'));
-      return c.json(presentDestination(row));
-    })
+    .get('/:id', async (c) => c.json(presentDestination(await mustGet(c.env, c.get('orgId'), c.req.param('id')))))
     .put('/:id', async (c) => {
       const { DB } = c.env;
       const orgId = c.get('orgId');
       const id = c.req.param('id');
-      const existing = await getDestination(DB, orgId, id);
-      if (!existing) throw notFound('destination', id);
-      const input = checkFormatOptions(await body(c, destinationSchema('update'), 'destination'));
-      const stored = await sealDestination(
-        c.env,
-        id,
-        input,
-        JSON.parse(existing.config) as StoredDestination,
-      );
+      const existing = await mustGet(c.env, orgId, id);
+      const input = await body(c, destinationSchema, 'destination');
+      const stored = await accept(c.env, orgId, id, input, JSON.parse(existing.config) as StoredDestination);
       await updateDestination(DB, orgId, id, input.name, JSON.stringify(stored), deps.now());
       return c.json(presentDestination((await getDestination(DB, orgId, id))!));
     })
     .post('/:id/test', async (c) => {
-      const row = await getDestination(c.env.DB, c.get('orgId'), c.req.param('id'));
-      if (!row) throw notFound('destination', c.req.param('id'));
-      const destination = await openDestination(c.env, row);
-      const now = deps.now();
-      const ctx = {
-        now: deps.now,
-        uuid: () => crypto.randomUUID(),
-        fetch: deps.fetch,
-        runId: newId('probe'),
-        scheduledTime: now,
-      };
-      const client = destinationClient(c.env, destination, ctx);
-      const results = await testConnection({ client, folderPath: destination.folderPath });
-      return c.json({ ok: results.every((r) => r.ok), testedAt: now.toISOString(), results });
+      const row = await mustGet(c.env, c.get('orgId'), c.req.param('id'));
+      const { ok, results } = await (await prepare(c.env, row)).testConnection();
+      return c.json({ ok, testedAt: deps.now().toISOString(), results });
     })
     .get('/:id/policies', async (c) => {
-      const row = await getDestination(c.env.DB, c.get('orgId'), c.req.param('id'));
-      if (!row) throw notFound('destination', c.req.param('id'));
-      return c.json(destinationPolicies(c.env, JSON.parse(row.config) as StoredDestination));
+      const row = await mustGet(c.env, c.get('orgId'), c.req.param('id'));
+      const stored = JSON.parse(row.config) as StoredDestination;
+      // Policies call nothing and need no credentials: the stages' own checks are skipped.
+      const policies = (await prepare(c.env, row, { stageChecks: false })).policies(c.env.PLATFORM_PRINCIPAL_ARN || undefined);
+      return c.json({ ...policies, ...(stored.externalId !== undefined && { externalId: stored.externalId }) });
     })
     .delete('/:id', async (c) => {
       const outcome = await deleteDestination(c.env.DB, c.get('orgId'), c.req.param('id'));
       if (outcome === 'missing') throw notFound('destination', c.req.param('id'));
       if (outcome === 'in-use')
-        throw new ApiError(
-          409,
-          'CONFLICT',
-          'The destination is used by a dataflow; delete or change the dataflow first',
-        );
+        throw new ApiError(409, 'CONFLICT', 'The destination is used by a dataflow; delete or change the dataflow first');
       return c.body(null, 204);
     });
-}
-
-/** Validates `formatOptions` with the chosen format plugin's own schema, so errors name the option. */
-function checkFormatOptions(input: DestinationInput): DestinationInput {
-  const plugin = builtinPlugins.find((p) => p.name === `format/${input.fileType}`);
-  if (!plugin) return input;
-  const result = v.safeParse(plugin.options, input.formatOptions);
-  if (!result.success) throw new ConfigError(toConfigIssues(result.issues, 'formatOptions'), 'destination');
-  return input;
 }

@@ -2,7 +2,7 @@
  * The read side of the data store in D1, for exports: profiles by id, dataset records by
  * (updated_at, id), upload members, and export state. Keyset pagination; one page in memory.
  */
-import type { Dataset, DatasetRecord, Profile, UploadMember } from '../../core/data/model.ts';
+import type { Audience, Dataset, DatasetRecord, Profile, UploadMember } from '../../core/data/model.ts';
 import type {
   DatasetPageRequest,
   ExportState,
@@ -11,6 +11,7 @@ import type {
   PageRequest,
 } from '../../core/data/store.ts';
 import type { Schema } from '../../core/types.ts';
+import type { ExportStates } from '../../service/subjects.ts';
 import type { D1Database } from '../env.ts';
 import { all, first, json, run } from './db.ts';
 
@@ -37,6 +38,19 @@ export function d1DataReader(db: D1Database, orgId: string) {
         updatedAt: r.updated_at,
       }));
       return rows.length === limit ? { items, cursor: rows.at(-1)!.id } : { items };
+    },
+
+    async getAudience(id: string): Promise<Audience | undefined> {
+      const row = await first<{ id: string; name: string; kind: 'rule' | 'upload'; rule: string | null }>(
+        db,
+        'SELECT id, name, kind, rule FROM audiences WHERE org_id = ? AND id = ?',
+        orgId,
+        id,
+      );
+      if (!row) return undefined;
+      return row.kind === 'rule'
+        ? { id: row.id, name: row.name, kind: 'rule', rule: row.rule ?? '' }
+        : { id: row.id, name: row.name, kind: 'upload' };
     },
 
     async getDataset(id: string): Promise<Dataset | undefined> {
@@ -163,6 +177,19 @@ export function d1DataReader(db: D1Database, orgId: string) {
 }
 
 const STAGED = '@staged:';
+
+/**
+ * A run's export states in D1: the dataflow's committed states, this run's staged ones (rows keyed
+ * `<subject>@staged:<runId>`), promoted together in one batch.
+ */
+export function d1States(reader: D1DataReader, dataflowId: string, runId: string): ExportStates {
+  return {
+    get: (subjectId) => reader.getExportState({ dataflowId, subjectId }),
+    stage: (subjectId, state) => reader.putExportState({ dataflowId, subjectId: stagedKey(subjectId, runId) }, state),
+    promote: (subjectIds) => reader.promoteExportStates(dataflowId, runId, subjectIds),
+    discard: () => reader.discardStagedStates(dataflowId, runId),
+  };
+}
 
 /** Where a run keeps a subject's new state until every subject of the run is exported. */
 export function stagedKey(subjectId: string, runId: string): string {

@@ -6,26 +6,37 @@ import { first, newId, run } from './db.ts';
 export interface CreatedOrganization {
   readonly id: string;
   readonly name: string;
+  readonly sandbox: string;
   /** Shown once; only its hash is stored. */
   readonly token: string;
 }
+
+/** The sandbox of an organization created without one (the reference's production sandbox). */
+export const DEFAULT_SANDBOX = 'prod';
 
 /** Creates an organization with a first API token. */
 export async function createOrganization(
   db: D1Database,
   name: string,
   now: Date,
+  sandbox: string = DEFAULT_SANDBOX,
 ): Promise<CreatedOrganization> {
   const id = newId('org');
   await run(
     db,
-    'INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)',
+    'INSERT INTO organizations (id, name, sandbox, created_at) VALUES (?, ?, ?, ?)',
     id,
     name,
+    sandbox,
     now.toISOString(),
   );
   const token = await createToken(db, id, 'default', now);
-  return { id, name, token };
+  return { id, name, sandbox, token };
+}
+
+/** An organization's names, as file names and manifests use them. */
+export function getOrganization(db: D1Database, id: string): Promise<{ name: string; sandbox: string } | undefined> {
+  return first<{ name: string; sandbox: string }>(db, 'SELECT name, sandbox FROM organizations WHERE id = ?', id);
 }
 
 /** Adds an API token to an organization and returns it (the only time it is visible). */

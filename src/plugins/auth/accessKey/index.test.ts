@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from '../../../core/validate.ts';
 import { accessKey, accessKeyOptions, plugin } from './index.ts';
 import { configError } from '../../../../test/support/config-error.ts';
+import { webPlatform } from '../../../core/platform.ts';
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY';
 const ctx = { now: () => new Date(0), uuid: () => 'u', fetch, runId: 'r', scheduledTime: new Date(0) };
@@ -12,7 +13,7 @@ describe('auth/accessKey', () => {
   it('returns the configured key pair', async () => {
     const stage = plugin.create(
       parse(accessKeyOptions, { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: SECRET }),
-      { env: {} },
+      webPlatform(),
     );
     expect(stage).toMatchObject({ kind: 'auth', name: 'accessKey' });
     const creds = await (stage as ReturnType<typeof accessKey>).credentials(ctx);

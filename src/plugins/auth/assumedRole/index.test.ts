@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../core/errors.ts';
+import { webPlatform } from '../../../core/platform.ts';
+import type { AuthStage } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
 import { ROLE_ARN, assumedRole, assumedRoleOptions, plugin } from './index.ts';
 
@@ -53,13 +55,15 @@ describe('auth/assumedRole options', () => {
     ).toEqual(['durationSeconds']);
   });
 
-  it('needs platform credentials from the environment or options, without echoing secrets', () => {
-    expect(() => assumedRole({ roleArn: ROLE, externalId: 'dest-1' }, {})).toThrow(
+  it('needs platform credentials from the environment or options, without echoing secrets', async () => {
+    // Built without them (policies need none); the check and the first credentials call say what is missing.
+    const bare = assumedRole({ roleArn: ROLE, externalId: 'dest-1' }, {});
+    expect((await bare.check!(webPlatform())).map((i) => i.message).join()).toMatch(/EDGE_EXPORT_AWS_ACCESS_KEY_ID/);
+    await expect(bare.credentials({ ...webPlatform(), runId: 'r', scheduledTime: new Date() })).rejects.toThrow(
       /EDGE_EXPORT_AWS_ACCESS_KEY_ID/,
     );
-    const stage = plugin.create(parse(assumedRoleOptions, { roleArn: ROLE, externalId: 'dest-1' }), {
-      env: ENV,
-    });
+    const stage = plugin.create(parse(assumedRoleOptions, { roleArn: ROLE, externalId: 'dest-1' }), webPlatform({ env: ENV }));
+    expect(await (stage as AuthStage).check!(webPlatform())).toEqual([]);
     expect(stage).toMatchObject({ kind: 'auth', name: 'assumedRole' });
     expect(JSON.stringify(stage)).not.toContain('platform-secret');
     const bad = issues({

@@ -1,10 +1,11 @@
 import * as v from 'valibot';
-import { ConfigError } from '../../../core/errors.ts';
+import { ConfigError, type ConfigIssue } from '../../../core/errors.ts';
 import { definePlugin } from '../../../core/plugin.ts';
 import { type AssumeRoleParams, CredentialCache, assumeRole } from './sts.ts';
 import type { AuthStage, Credentials, RunContext } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
 import { keyPairSchema } from '../credentials.ts';
+import { trustPolicy } from './trust.ts';
 
 /** `arn:aws:iam::<12 digits>:role/<optional path/><name>`, the name ≤ 64 chars of `\w+=,.@-`. */
 export const ROLE_ARN = /^arn:aws(?:-cn|-us-gov)?:iam::\d{12}:role\/(?:[\x21-\x7e]*\/)?[\w+=,.@-]{1,64}$/;
@@ -67,43 +68,41 @@ export const PLATFORM_ENV = {
   sessionToken: 'EDGE_EXPORT_AWS_SESSION_TOKEN',
 } as const;
 
-/** The platform credentials from options, else from the host environment; a ConfigError if neither. */
+/** The platform credentials from options, else from the host environment; undefined if neither. */
 export function platformCredentials(
   options: { platformCredentials?: Credentials | undefined },
   env: Readonly<Record<string, string | undefined>>,
-): Credentials {
+): Credentials | undefined {
   if (options.platformCredentials) return options.platformCredentials;
   const accessKeyId = env[PLATFORM_ENV.accessKeyId];
   const secretAccessKey = env[PLATFORM_ENV.secretAccessKey];
   const sessionToken = env[PLATFORM_ENV.sessionToken];
   if (accessKeyId && secretAccessKey)
     return { accessKeyId, secretAccessKey, ...(sessionToken && { sessionToken }) };
-  throw new ConfigError(
-    [
-      {
-        path: 'platformCredentials',
-        message: `The platform identity that assumes roles is not configured: set ${PLATFORM_ENV.accessKeyId} and ${PLATFORM_ENV.secretAccessKey} in the host environment`,
-        expected: 'platform AWS credentials',
-        received: 'none',
-      },
-    ],
-    'auth/assumedRole options',
-  );
+  return undefined;
 }
+
+const NO_PLATFORM_IDENTITY: ConfigIssue = {
+  path: 'platformCredentials',
+  message: `The platform identity that assumes roles is not configured: set ${PLATFORM_ENV.accessKeyId} and ${PLATFORM_ENV.secretAccessKey} in the host environment`,
+  expected: 'platform AWS credentials',
+  received: 'none',
+};
 
 /**
  * Assumes the customer's role with the platform's credentials and hands out the temporary ones,
  * cached until `refreshSkewSeconds` before expiry so a long export keeps signing with live keys.
- * One AssumeRole is shared by all concurrent callers.
+ * One AssumeRole is shared by all concurrent callers. STS is called at its regional endpoint for
+ * `stsRegion` (AWS's recommendation), or at `stsEndpoint` when given. The platform identity is
+ * looked up when credentials are first needed, so policies and checks work without it.
  *
- * @example assumedRole({ roleArn: 'arn:aws:iam::123456789012:role/exports', externalId: 'dest-1' }, host.env)
+ * @example assumedRole({ roleArn: 'arn:aws:iam::123456789012:role/exports', externalId: 'dest-1' }, platform.env)
  */
 export function assumedRole(
   input: AssumedRoleOptions,
   env: Readonly<Record<string, string | undefined>> = {},
 ): AuthStage {
   const options = parse(assumedRoleOptions, input, 'auth/assumedRole options');
-  const platform = platformCredentials(options, env);
   const cache = new CredentialCache(options.refreshSkewSeconds * 1000);
   const params: AssumeRoleParams = {
     roleArn: options.roleArn,
@@ -111,22 +110,27 @@ export function assumedRole(
     externalId: options.externalId,
     durationSeconds: options.durationSeconds,
   };
-  const load = (ctx: RunContext) => () =>
-    assumeRole(
+  const load = (ctx: RunContext) => async () => {
+    const platform = platformCredentials(options, env);
+    if (!platform) throw new ConfigError([NO_PLATFORM_IDENTITY], 'auth/assumedRole options');
+    return assumeRole(
       {
         credentials: platform,
         fetch: ctx.fetch,
         now: () => ctx.now(),
-        ...(options.stsEndpoint !== undefined && { endpoint: options.stsEndpoint }),
+        endpoint: options.stsEndpoint ?? stsEndpointOf(options.stsRegion),
         region: options.stsRegion,
       },
       params,
     );
+  };
   return Object.freeze({
     kind: 'auth',
     name: 'assumedRole',
     credentials: (ctx: RunContext, opts?: { forceRefresh?: boolean }) =>
       cache.get(ctx.now(), load(ctx), opts?.forceRefresh),
+    check: async () => (platformCredentials(options, env) ? [] : [NO_PLATFORM_IDENTITY]),
+    trustPolicy: (principalArn: string) => trustPolicy({ platformPrincipalArn: principalArn, externalId: options.externalId }),
     toJSON: () => ({
       kind: 'auth',
       name: 'assumedRole',
@@ -136,9 +140,16 @@ export function assumedRole(
   });
 }
 
+/** STS's regional endpoint (AWS recommends regional over the global `sts.amazonaws.com`). */
+export function stsEndpointOf(region: string): string {
+  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+  return `https://sts.${region}.${suffix}/`;
+}
+
 export const plugin = definePlugin({
   name: 'auth/assumedRole',
   description: "Assumes the customer's IAM role (with an external id) using the platform's own AWS identity.",
   options: assumedRoleOptions,
-  create: (options, host) => assumedRole(options, host.env),
+  secrets: ['platformCredentials.secretAccessKey', 'platformCredentials.sessionToken'],
+  create: (options, platform) => assumedRole(options, platform.env),
 });

@@ -36,9 +36,28 @@ describe('compression/gzip', () => {
     expect([...gunzipSync(await b)]).toEqual([4, 5]);
   });
 
-  it('takes no options and refuses unknown ones', () => {
+  it('takes a zlib level 0–9 and refuses anything else', () => {
     expect(v.safeParse(plugin.options, {}).success).toBe(true);
-    expect(v.safeParse(plugin.options, { level: 1 }).success).toBe(false);
+    expect(v.safeParse(plugin.options, { level: 9 }).success).toBe(true);
+    expect(v.safeParse(plugin.options, { level: 10 }).success).toBe(false);
+    expect(v.safeParse(plugin.options, { speed: 1 }).success).toBe(false);
     expect(plugin.name).toBe('compression/gzip');
+  });
+
+  it('at an explicit level without native zlib, writes gzip that zlib reads back (fflate)', async () => {
+    const chunks = Array.from({ length: 30 }, (_, i) => new TextEncoder().encode(`line ${i} ${'y'.repeat(i * 3)}\n`));
+    for (const level of [0, 1, 6, 9]) {
+      const compressed = await collectBytes(fromIterable(chunks).pipeThrough(gzip({ level }).open(ctx)!));
+      expect(Buffer.compare(gunzipSync(compressed), concatBytes(chunks))).toBe(0);
+    }
+  });
+
+  it("uses the host's native gzip when it has one, at the level asked (default 1)", async () => {
+    const levels: number[] = [];
+    const host = { gzip: (level: number) => (levels.push(level), new CompressionStream('gzip') as ReadableWritablePair<Uint8Array, Uint8Array>) };
+    for (const stage of [gzip({}, host), gzip({ level: 7 }, host)]) {
+      await collectBytes(fromIterable([new Uint8Array([1])]).pipeThrough(stage.open(ctx)!));
+    }
+    expect(levels).toEqual([1, 7]);
   });
 });

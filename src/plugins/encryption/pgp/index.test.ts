@@ -7,6 +7,7 @@ import { ConfigError } from '../../../core/errors.ts';
 import { collectBytes, fromIterable } from '../../../core/streams.ts';
 import type { RunContext } from '../../../core/types.ts';
 import { pgp, pgpOptions, plugin, validatePgpKey } from './index.ts';
+import { webPlatform } from '../../../core/platform.ts';
 
 const ctx: RunContext = {
   runId: 'run-1',
@@ -146,7 +147,7 @@ describe('encryption/pgp', () => {
 
   it('is registered as encryption/pgp and builds the stage from options', () => {
     expect(plugin.name).toBe('encryption/pgp');
-    expect(plugin.create({ publicKey: keys.publicKey }, { env: {} })).toMatchObject({ extension: 'gpg' });
+    expect(plugin.create({ publicKey: keys.publicKey }, webPlatform())).toMatchObject({ extension: 'gpg' });
   });
 
   it('classifies the fixture keys as fixtures/pgp/README.md says', async () => {

@@ -4,6 +4,7 @@ import { ConfigError, ExportError } from '../../../core/errors.ts';
 import { collect, collectBytes, fromRows } from '../../../core/streams.ts';
 import type { FormatContext, Row, Schema } from '../../../core/types.ts';
 import { CHUNK_BYTES, csv, plugin } from './index.ts';
+import { webPlatform } from '../../../core/platform.ts';
 
 const schema: Schema = [
   { name: 'id', type: 'integer' },
@@ -89,7 +90,7 @@ describe('csv format stage', () => {
   it('is a plugin whose options schema defaults and validates', () => {
     expect(plugin.name).toBe('format/csv');
     const options = v.parse(plugin.options, undefined);
-    const stage = plugin.create(options, { env: {} });
+    const stage = plugin.create(options, webPlatform());
     expect(stage).toMatchObject({ kind: 'format', name: 'csv' });
     expect(v.safeParse(plugin.options, { quote: '""' }).success).toBe(false);
   });

@@ -35,10 +35,11 @@ describe('format/parquet stage', () => {
     expect(configIssues(() => parquet({ codec: 'gzip', level: 12 }))[0]).toMatchObject({ path: 'level' });
   });
 
-  it('refuses zstd while the host has not provided its wasm', () => {
-    const [issue] = configIssues(() => parquet({ codec: 'zstd' }));
+  it('refuses zstd on a host that does not provide its wasm, naming the host', () => {
+    const [issue] = configIssues(() => parquet({ codec: 'zstd' }, { name: 'elsewhere' }));
     expect(issue).toMatchObject({ path: 'codec', received: '"zstd"' });
-    expect(issue!.message).toContain('provideZstdWasm');
+    expect(issue!.message).toContain('not available on this host (elsewhere)');
+    expect(() => parquet({ codec: 'zstd' }, { zstdWasm: async () => new Uint8Array() })).not.toThrow();
   });
 
   it('starts and ends the file with the PAR1 magic', async () => {

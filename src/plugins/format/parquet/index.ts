@@ -7,25 +7,20 @@ import { gzipSync } from 'fflate';
 import type { CompressionCodec } from 'hyparquet';
 import * as v from 'valibot';
 import { ConfigError } from '../../../core/errors.ts';
+import type { PageCodecs, WasmSource } from '../../../core/platform.ts';
 import { definePlugin } from '../../../core/plugin.ts';
 import type { FormatContext, FormatStage, RowBatch } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
 import { type Compressors, parquetStream } from './writer.ts';
-import { ZSTD_WASM_PATH, zstdAvailable, zstdCompressor } from './zstd.ts';
+import { type ZstdCompress, zstdCodec, ZSTD_WASM_PATH } from './zstd.ts';
 
-export { provideZstdWasm, ZSTD_WASM_PATH, type ZstdWasmSource } from './zstd.ts';
+export { ZSTD_WASM_PATH };
 
-/** Page compressors a host may supply in place of the portable ones (Node: native snappy, zlib). */
-export interface HostCodecs {
-  readonly snappy?: (input: Uint8Array) => Uint8Array;
-  readonly gzip?: (input: Uint8Array, level: number) => Uint8Array;
-}
-
-let hostCodecs: HostCodecs = {};
-
-/** Called once by a host (src/node/plugins.ts); the output stays standard snappy / gzip pages. */
-export function provideCodecs(codecs: HostCodecs): void {
-  hostCodecs = { ...hostCodecs, ...codecs };
+/** What the format takes from the host: native page codecs and the zstd wasm (see Platform). */
+export interface ParquetHost {
+  readonly name?: string;
+  readonly codecs?: PageCodecs;
+  zstdWasm?(): Promise<WasmSource>;
 }
 
 /**
@@ -63,12 +58,16 @@ const CODECS: Record<ParquetOptions['codec'], CompressionCodec> = {
 
 /**
  * A Parquet format stage; compression lives inside the file, so an outer compression is refused.
+ * Native page codecs and the zstd wasm come from the host (its platform); output pages are the
+ * standard formats whoever compresses them.
  *
- * @example parquet({ codec: 'zstd', rowGroupSize: 10_000 })
+ * @example parquet({ codec: 'zstd', rowGroupSize: 10_000 }, platform)
  */
-export function parquet(input: ParquetOptionsInput = {}): ParquetStage {
+export function parquet(input: ParquetOptionsInput = {}, host: ParquetHost = {}): ParquetStage {
   const options = parse(parquetOptions, input, 'format/parquet options');
-  checkCodec(options);
+  checkCodec(options, host);
+  const zstd = host.zstdWasm ? zstdCodec(() => host.zstdWasm!()) : undefined;
+  const codecs = host.codecs ?? {};
   return Object.freeze({
     kind: 'format',
     name: 'parquet',
@@ -82,18 +81,18 @@ export function parquet(input: ParquetOptionsInput = {}): ParquetStage {
         codec: CODECS[options.codec],
         rowGroupSize: options.rowGroupSize,
         timestampUnit: options.timestampUnit,
-        compressors: () => compressorsFor(options),
+        compressors: () => compressorsFor(options, codecs, zstd),
       });
     },
   });
 }
 
-function checkCodec(options: ParquetOptions): void {
+function checkCodec(options: ParquetOptions, host: ParquetHost): void {
   const issues = [];
-  if (options.codec === 'zstd' && !zstdAvailable()) {
+  if (options.codec === 'zstd' && !host.zstdWasm) {
     issues.push({
       path: 'codec',
-      message: `zstd needs the zstd wasm module, which this host has not provided (provideZstdWasm with ${ZSTD_WASM_PATH})`,
+      message: `zstd is not available on this host${host.name ? ` (${host.name})` : ''}: it needs the zstd wasm (${ZSTD_WASM_PATH}), which the host does not provide`,
       expected: '"snappy" | "gzip" | "uncompressed" on this host',
       received: '"zstd"',
     });
@@ -109,17 +108,21 @@ function checkCodec(options: ParquetOptions): void {
   if (issues.length > 0) throw new ConfigError(issues, 'format/parquet options');
 }
 
-async function compressorsFor(options: ParquetOptions): Promise<Compressors> {
+async function compressorsFor(
+  options: ParquetOptions,
+  codecs: PageCodecs,
+  zstd: ((level: number) => Promise<ZstdCompress>) | undefined,
+): Promise<Compressors> {
   const level = options.level;
   if (options.codec === 'gzip') {
     const gzipLevel = (level ?? 6) as 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
-    const host = hostCodecs.gzip;
+    const native = codecs.gzip;
     return {
-      GZIP: host ? (input) => host(input, gzipLevel) : (input) => gzipSync(input, { level: gzipLevel }),
+      GZIP: native ? (input) => native(input, gzipLevel) : (input) => gzipSync(input, { level: gzipLevel }),
     };
   }
-  if (options.codec === 'zstd') return { ZSTD: await zstdCompressor(level ?? 3) };
-  if (options.codec === 'snappy' && hostCodecs.snappy) return { SNAPPY: hostCodecs.snappy };
+  if (options.codec === 'zstd' && zstd) return { ZSTD: await zstd(level ?? 3) };
+  if (options.codec === 'snappy' && codecs.snappy) return { SNAPPY: codecs.snappy };
   return {};
 }
 
@@ -127,5 +130,5 @@ export const plugin = definePlugin({
   name: 'format/parquet',
   description: 'Typed Parquet files (snappy, gzip, zstd or uncompressed), streamed row group by row group',
   options: v.optional(parquetOptions, {}),
-  create: (options) => parquet(options),
+  create: (options, platform) => parquet(options, platform),
 });

@@ -3,59 +3,40 @@
  * (the `zstd.wasm` shipped by the npm package `@bokuweb/zstd-wasm@0.0.27`, pinned exactly).
  *
  * Workers forbid compiling wasm from bytes at run time, so this module never fetches or compiles on
- * its own: the host hands over the wasm once with `provideZstdWasm` (a `WebAssembly.Module` imported
- * as a module in a Worker, the file's bytes in Node or Deno). Instantiation is synchronous
+ * its own: the host's platform hands over the wasm (`Platform.zstdWasm`: a `WebAssembly.Module`
+ * imported as a module in a Worker, the file's bytes in Node or Deno). Instantiation is synchronous
  * (`new WebAssembly.Instance`), which every runtime allows for an already compiled module.
  */
 
-/** What a host may hand over: a compiled module, the file's bytes, or a loader for either. */
-export type ZstdWasmSource =
-  | WebAssembly.Module
-  | ArrayBuffer
-  | Uint8Array
-  | (() => Promise<WebAssembly.Module | ArrayBuffer | Uint8Array>);
+import type { WasmSource } from '../../../core/platform.ts';
 
 /** Relative path of the wasm file inside node_modules, for hosts that read or import it. */
 export const ZSTD_WASM_PATH = '@bokuweb/zstd-wasm/dist/esm/zstd.wasm';
 
 export type ZstdCompress = (input: Uint8Array) => Uint8Array;
 
-let provided: ZstdWasmSource | undefined;
-let instance: Promise<ZstdExports> | undefined;
-
-/** Registers the zstd wasm for this isolate/process; call once at host start-up. */
-export function provideZstdWasm(source: ZstdWasmSource): void {
-  provided = source;
-  instance = undefined;
+/**
+ * A zstd compressor source over the host's wasm: instantiated once, on first use, then shared by
+ * every file of the stage that owns it.
+ *
+ * @example const zstd = zstdCodec(platform.zstdWasm); const compress = await zstd(3)
+ */
+export function zstdCodec(wasm: () => Promise<WasmSource>): (level: number) => Promise<ZstdCompress> {
+  let instance: Promise<ZstdExports> | undefined;
+  return async (level) => {
+    instance ??= wasm()
+      .then(toModule)
+      .then(instantiate)
+      .catch((error: unknown) => {
+        instance = undefined;
+        throw error;
+      });
+    const zstd = await instance;
+    return (input) => zstd.compress(input, level);
+  };
 }
 
-/** True when a host has provided the wasm (zstd output is then possible). */
-export function zstdAvailable(): boolean {
-  return provided !== undefined;
-}
-
-/** A synchronous compressor at `level`, ready for hyparquet-writer's `compressors` hook. */
-export async function zstdCompressor(level = 3): Promise<ZstdCompress> {
-  const zstd = await loadZstd();
-  return (input) => zstd.compress(input, level);
-}
-
-function loadZstd(): Promise<ZstdExports> {
-  if (provided === undefined) {
-    return Promise.reject(
-      new Error(
-        'zstd needs its wasm module: the host must call provideZstdWasm() with the module or bytes of ' +
-          ZSTD_WASM_PATH,
-      ),
-    );
-  }
-  const source = provided;
-  instance ??= resolveModule(source).then(instantiate);
-  return instance;
-}
-
-async function resolveModule(source: ZstdWasmSource): Promise<WebAssembly.Module> {
-  const value = typeof source === 'function' ? await source() : source;
+async function toModule(value: WasmSource): Promise<WebAssembly.Module> {
   if (value instanceof WebAssembly.Module) return value;
   return WebAssembly.compile(value as BufferSource);
 }

@@ -7,7 +7,7 @@ import { completeMultipartUpload } from './multipart.ts';
 import { retryPolicy } from '../../../core/retry.ts';
 
 const fixture = (name: string) =>
-  readFileSync(new URL(`../../../fixtures/s3/${name}`, import.meta.url), 'utf8');
+  readFileSync(new URL(`../../../../fixtures/s3/${name}`, import.meta.url), 'utf8');
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const creds: CredentialProvider = async () => ({
   accessKeyId: 'AKIAIOSFODNN7EXAMPLE',

@@ -5,25 +5,22 @@ import type { CredentialProvider } from '../../../core/types.ts';
 import { verifyBucketRegion } from './bucket.ts';
 import type { RetryPolicy } from '../../../core/retry.ts';
 import { type MultipartState, uploadObject } from './upload.ts';
+import { checkEndpoint, type EndpointPolicy } from '../../../core/security/ssrf.ts';
 import type { RunContext, SinkFile, SinkResult, SinkStage } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
-import { type S3SinkInput, type S3SinkOptions, s3SinkOptions } from './options.ts';
+import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, type S3SinkInput, type S3SinkOptions, s3SinkOptions } from './options.ts';
+import { permissionPolicy } from './policy.ts';
+import { testConnection } from './probe.ts';
 
 export { s3SinkOptions };
 export type { S3SinkInput, S3SinkOptions };
 
-/** Where a durable host keeps in-progress multipart uploads, so a crashed run resumes them. */
-export interface UploadStateStore {
-  get(key: string): Promise<{ uploadId: string } | undefined>;
-  put(state: MultipartState): Promise<void>;
-  delete(key: string): Promise<void>;
-}
-
 export interface S3SinkDeps {
-  /** Signing credentials; defaults to options.accessKeyId/secretAccessKey. */
+  /** Signing credentials; defaults to the run's auth stages, then options.accessKeyId/secretAccessKey. */
   readonly credentials?: CredentialProvider;
   readonly retry?: RetryPolicy;
-  readonly uploads?: UploadStateStore;
+  /** Which endpoints this host may call (SSRF); absent: unrestricted (the operator's own CLI). */
+  readonly endpoints?: EndpointPolicy;
 }
 
 /** The S3 sink stage, with `remove` for replacing a run's files. */
@@ -40,6 +37,7 @@ export interface S3SinkStage extends SinkStage {
  */
 export function s3Sink(input: S3SinkInput, deps: S3SinkDeps = {}): S3SinkStage {
   const options = parse(s3SinkOptions, input, 'sink/s3 options');
+  if (options.endpoint !== undefined && deps.endpoints) checkEndpoint(options.endpoint, 'endpoint', deps.endpoints);
   const fallback = staticCredentials(options);
   const target = {
     bucket: options.bucket,
@@ -72,21 +70,21 @@ export function s3Sink(input: S3SinkInput, deps: S3SinkDeps = {}): S3SinkStage {
     async write(ctx: RunContext, file: SinkFile): Promise<SinkResult> {
       const key = fullKey(file.key);
       await checkRegion(ctx);
-      const resume = await deps.uploads?.get(key);
+      const resume = await ctx.uploads?.get(key);
       const result = await uploadObject(client(ctx), file.body, {
         key,
         contentType: file.contentType,
         ...(file.contentEncoding !== undefined && { contentEncoding: file.contentEncoding }),
         settings: options,
-        partSize: options.partSize,
-        concurrency: options.concurrency,
+        partSize: options.partSize ?? DEFAULT_PART_SIZE,
+        concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
         ...(options.multipartThreshold !== undefined && { multipartThreshold: options.multipartThreshold }),
         ...(ctx.signal && { signal: ctx.signal }),
         ...(resume && { resume }),
-        ...(deps.uploads && { onState: (state: MultipartState) => deps.uploads?.put(state) }),
+        ...(ctx.uploads && { onState: (state: MultipartState) => ctx.uploads?.put(state) }),
         onWarning: (message, fields) => ctx.log?.('warn', message, fields),
       });
-      await deps.uploads?.delete(key);
+      await ctx.uploads?.delete(key);
       return { key, size: result.size, location: `s3://${options.bucket}/${key}` };
     },
     async remove(ctx: RunContext, key: string): Promise<void> {
@@ -97,6 +95,15 @@ export function s3Sink(input: S3SinkInput, deps: S3SinkDeps = {}): S3SinkStage {
       });
       await res.body?.cancel();
     },
+    policy: (folderPath: string) =>
+      permissionPolicy({
+        bucket: options.bucket,
+        folderPath: joinKey(options.prefix, folderPath),
+        tags: options.tags !== undefined && Object.keys(options.tags).length > 0,
+        acl: options.acl !== undefined,
+        ...(options.kmsKeyId !== undefined && { kmsKeyId: options.kmsKeyId, region: options.region }),
+      }),
+    probe: (ctx: RunContext, folderPath: string) => testConnection({ client: client(ctx), folderPath: joinKey(options.prefix, folderPath) }),
     toJSON: () => ({
       kind: 'sink',
       name: 's3',
@@ -133,5 +140,15 @@ export const plugin = definePlugin({
   description:
     'Amazon S3 or an S3-compatible store: single put or streaming multipart, SSE, ACL, storage class, tags, checksums.',
   options: s3SinkOptions,
-  create: (options) => s3Sink(options),
+  secrets: ['secretAccessKey', 'sessionToken'],
+  create: (options, platform) =>
+    s3Sink(
+      {
+        ...options,
+        // The host's sizing for its memory (a Worker: smaller parts, fewer in flight) unless set.
+        partSize: options.partSize ?? platform.multipart?.partSize ?? DEFAULT_PART_SIZE,
+        concurrency: options.concurrency ?? platform.multipart?.concurrency ?? DEFAULT_CONCURRENCY,
+      },
+      { ...(platform.endpoints && { endpoints: platform.endpoints }) },
+    ),
 });

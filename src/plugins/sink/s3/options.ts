@@ -18,6 +18,10 @@ export const bucketSchema = v.pipe(
   v.check((b) => !IP_LIKE.test(b), 'Expected a bucket name not shaped like an IP address'),
 );
 
+/** Multipart sizing when neither the options nor the host say otherwise. */
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+export const DEFAULT_CONCURRENCY = 4;
+
 const CANNED_ACLS = [
   'private',
   'bucket-owner-full-control',
@@ -84,6 +88,7 @@ export const s3SinkOptions = v.pipe(
         v.pipe(v.string(), v.regex(PRINTABLE_ASCII, 'Expected printable ASCII')),
       ),
     ),
+    /** Bytes per multipart part; default: the host's sizing, else DEFAULT_PART_SIZE. */
     partSize: v.optional(
       v.pipe(
         v.number(),
@@ -91,9 +96,9 @@ export const s3SinkOptions = v.pipe(
         v.minValue(MIN_PART_SIZE, 'Expected at least 5 MiB (5242880 bytes)'),
         v.maxValue(5 * 1024 ** 3),
       ),
-      8 * 1024 * 1024,
     ),
-    concurrency: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64)), 4),
+    /** Parts in flight; default: the host's sizing, else DEFAULT_CONCURRENCY. */
+    concurrency: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64))),
     multipartThreshold: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
     accessKeyId: v.optional(accessKeyIdSchema),
     secretAccessKey: v.optional(secretSchema('secret access key')),

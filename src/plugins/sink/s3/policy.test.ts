@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { folderPrefix, objectArn, permissionPolicy, policyJson, trustPolicy } from './policy.ts';
+import { trustPolicy } from '../../auth/assumedRole/trust.ts';
+import { folderPrefix, objectArn, permissionPolicy, policyJson } from './policy.ts';
 
 const golden = (name: string) =>
-  readFileSync(new URL(`../../../fixtures/iam/${name}`, import.meta.url), 'utf8');
+  readFileSync(new URL(`../../../../fixtures/iam/${name}`, import.meta.url), 'utf8');
 
 describe('permissionPolicy', () => {
   it('grants object actions under the folder prefix up to the first macro (golden)', () => {

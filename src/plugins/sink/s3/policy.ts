@@ -1,23 +1,11 @@
 /**
- * Least-privilege IAM documents for a destination: the permission policy the writer needs and the
- * trust policy that lets the platform assume the customer's role. Pure functions, plain JSON out.
+ * The least-privilege permission policy a destination's writer needs (the role trust policy is the
+ * assumed-role auth's: plugins/auth/assumedRole/trust.ts). Pure functions, plain JSON out.
  */
 
-/** One IAM policy statement, as AWS reads it. */
-export interface PolicyStatement {
-  readonly Sid?: string;
-  readonly Effect: 'Allow' | 'Deny';
-  readonly Principal?: { readonly AWS: string | readonly string[] };
-  readonly Action: string | readonly string[];
-  readonly Resource?: string | readonly string[];
-  readonly Condition?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
-}
+import type { PolicyDocument, PolicyStatement } from '../../../core/types.ts';
 
-/** An IAM policy document. */
-export interface PolicyDocument {
-  readonly Version: '2012-10-17';
-  readonly Statement: readonly PolicyStatement[];
-}
+export type { PolicyDocument, PolicyStatement };
 
 /** Actions evaluated on objects under the folder (`arn:aws:s3:::bucket/prefix*`). */
 export const OBJECT_ACTIONS = [
@@ -129,34 +117,6 @@ function kmsKeyArn(input: PermissionPolicyInput): string {
   if (id.startsWith('arn:')) return id;
   const resource = id.startsWith('alias/') ? id : `key/${id}`;
   return `arn:aws:kms:${input.region ?? '*'}:${input.kmsAccount ?? '*'}:${resource}`;
-}
-
-export interface TrustPolicyInput {
-  /** The platform identity allowed to assume the role: a user/role ARN or an account root ARN. */
-  readonly platformPrincipalArn: string;
-  /** The external id the platform presents; guards against the confused-deputy problem. */
-  readonly externalId: string;
-}
-
-/**
- * The role trust policy: only the platform principal may assume the role, and only with the
- * destination's external id.
- *
- * @example trustPolicy({ platformPrincipalArn: 'arn:aws:iam::111122223333:user/edge-export', externalId: 'ext-1' })
- */
-export function trustPolicy(input: TrustPolicyInput): PolicyDocument {
-  return {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'AssumeWithExternalId',
-        Effect: 'Allow',
-        Principal: { AWS: input.platformPrincipalArn },
-        Action: 'sts:AssumeRole',
-        Condition: { StringEquals: { 'sts:ExternalId': input.externalId } },
-      },
-    ],
-  };
 }
 
 /** Serialises a policy the way the AWS console shows it (2-space JSON), ready to paste. */

@@ -3,20 +3,12 @@
  * the folder, and report each IAM action as ok or missing with the resource to grant it on.
  */
 import { ExportError } from '../../../core/errors.ts';
+import type { ProbeResult } from '../../../core/types.ts';
 import type { S3Client, S3Request } from './client.ts';
 import { bucketArn, folderPrefix, objectArn } from './policy.ts';
 import { xmlValue } from '../../../core/xml.ts';
 
-/** One probed permission. */
-export interface ProbeResult {
-  /** IAM action, e.g. `s3:PutObject`. */
-  readonly action: string;
-  /** The resource the action must be granted on (as in the generated policy). */
-  readonly resource: string;
-  readonly ok: boolean;
-  /** Why it failed, what to grant, or what the probe had to leave behind. */
-  readonly message?: string;
-}
+export type { ProbeResult };
 
 export interface TestConnectionInput {
   readonly client: Pick<S3Client, 'request' | 'target'>;

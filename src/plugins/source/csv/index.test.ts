@@ -6,6 +6,7 @@ import { collect, collectBytes, collectRows, fromIterable, fromRows } from '../.
 import type { FormatContext, Row, RunContext, Schema } from '../../../core/types.ts';
 import { type CsvOptionsInput, csv } from '../../format/csv/index.ts';
 import { type CsvSourceOptionsInput, csvSource, MAX_BATCH_ROWS, plugin } from './index.ts';
+import { webPlatform } from '../../../core/platform.ts';
 
 const ctx = {} as RunContext;
 const fixture = (name: string) => new URL(`../../../../fixtures/csv/${name}`, import.meta.url);
@@ -127,7 +128,7 @@ describe('csv source', () => {
 
   it('is a plugin with validated options', () => {
     expect(plugin.name).toBe('source/csv');
-    expect(plugin.create(v.parse(plugin.options, undefined), { env: {} })).toMatchObject({
+    expect(plugin.create(v.parse(plugin.options, undefined), webPlatform())).toMatchObject({
       kind: 'source',
       name: 'csv',
     });

@@ -1,0 +1,100 @@
+/**
+ * The CLI's export config (`--config <file>`). The destination is either a destination as the API
+ * takes it (bucket, auth, fileType, … — the same model, validated by the same service) or, for
+ * anything else (a local folder, third-party plugins), a plugin manifest under `plugins` with
+ * `destination` naming who exports.
+ */
+import * as v from 'valibot';
+import { destinationSchema } from '../service/destination.ts';
+import { mappingSchema } from '../core/data/mapping.ts';
+import { outputOptions } from '../core/pipeline.ts';
+import { pluginManifest } from '../core/registry.ts';
+import { schema } from '../core/schema.ts';
+
+const id = (field: string) =>
+  v.pipe(
+    v.string(`${field}: expected a string`),
+    v.minLength(1, `${field}: must not be empty`),
+    v.maxLength(128, `${field}: at most 128 characters`),
+  );
+
+export const destinationInfo = v.strictObject({
+  id: id('destination.id'),
+  name: v.pipe(id('destination.name'), v.regex(/^[^/\\]+$/, 'destination.name: must not contain / or \\')),
+  organization: v.optional(v.string()),
+  sandbox: v.optional(v.string()),
+});
+
+/** A whole destination, as the API takes it, plus what the API would assign: id, names. */
+export const fullDestination = v.strictObject({
+  ...destinationSchema.entries,
+  id: id('destination.id'),
+  organization: v.optional(v.string('destination.organization: expected the organization name')),
+  sandbox: v.optional(v.string('destination.sandbox: expected the sandbox name')),
+});
+export type FullDestination = v.InferOutput<typeof fullDestination>;
+
+/** True when a config's destination is a whole destination (it names a bucket). */
+export function isFullDestination(value: ExportConfig['destination']): value is FullDestination {
+  return 'bucket' in value;
+}
+
+export const exportConfig = v.strictObject({
+  /**
+   * The plugin manifest inline, or the path of a JSON file holding it (host-resolved). With a whole
+   * destination it is optional and adds to the destination's plugins (modules, naming plugins).
+   */
+  plugins: v.optional(v.union([pluginManifest, v.string()], 'plugins: expected a plugin manifest object or a path to one')),
+  /** A whole destination when it names a bucket; otherwise who exports, for a `plugins` manifest. */
+  destination: v.lazy((input) =>
+    typeof input === 'object' && input !== null && 'bucket' in input ? fullDestination : destinationInfo,
+  ),
+  output: v.optional(outputOptions, {}),
+  source: v.strictObject({
+    /** A file path (CLI) or an uploaded object key (API). */
+    path: v.pipe(v.string('source.path: expected a file path'), v.minLength(1)),
+    /** Source plugin to read it with; defaults from the file extension (.ndjson/.jsonl, .csv, .parquet). */
+    use: v.optional(v.string()),
+    options: v.optional(v.unknown()),
+  }),
+  audience: v.optional(
+    v.strictObject({
+      id: id('audience.id'),
+      name: id('audience.name'),
+      /** A segment definition evaluated over the source rows (profiles). */
+      rule: v.optional(v.string()),
+    }),
+  ),
+  dataset: v.optional(v.strictObject({ id: id('dataset.id') })),
+  /**
+   * Profile mapping `{fields: [{source, target?, type?, mandatory?}], dedup?}`: the source rows are
+   * profiles, filtered by `audience.rule` when given, and each member becomes one mapped row.
+   */
+  mapping: v.optional(mappingSchema),
+  /** `incremental` exports joined, changed and exited members since the last successful run. */
+  mode: v.optional(v.picklist(['full', 'incremental'], 'mode: expected "full" or "incremental"'), 'full'),
+  /** Output columns in order; inferred from the first row when absent (not with `mapping`). */
+  schema: v.optional(schema),
+  runId: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'runId: 1–64 of A-Z a-z 0-9 _ -'))),
+  scheduledTime: v.optional(v.pipe(v.string(), v.isoTimestamp('scheduledTime: expected an ISO-8601 timestamp'))),
+});
+
+/** The config with the rules that span fields: what a whole destination settles, `plugins` may not. */
+export const cliConfig = v.pipe(
+  exportConfig,
+  v.forward(
+    v.check(
+      (c) => c.plugins !== undefined || 'bucket' in c.destination,
+      'plugins: required unless destination is a whole destination (with bucket and auth)',
+    ),
+    ['plugins'],
+  ),
+  v.forward(
+    v.check(
+      (c) => !('bucket' in c.destination) || c.output.folderPath === '',
+      'output.folderPath: the destination sets the folder (destination.folderPath); remove output.folderPath',
+    ),
+    ['output', 'folderPath'],
+  ),
+);
+export type ExportConfig = v.InferOutput<typeof exportConfig>;

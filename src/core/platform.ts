@@ -1,0 +1,68 @@
+/**
+ * The platform: everything a host gives the engine, in one object per host (workerd, Node, Deno, a
+ * test). Plugins receive it when they are built (`Plugin.create(options, platform)`) and stages see
+ * its run-time half (`Runtime`) in every context, so no host ability travels through module state.
+ *
+ * Only the clock, ids and fetch are required; every other member is an optional speed-up or an
+ * optional ability, and a plugin that needs a missing one says so at configuration time.
+ */
+import type { Plugin } from './plugin.ts';
+import type { EndpointPolicy } from './security/ssrf.ts';
+import type { Runtime } from './types.ts';
+
+/** Page compressors a host may supply in place of the portable ones (Node: native snappy, zlib). */
+export interface PageCodecs {
+  readonly snappy?: (input: Uint8Array) => Uint8Array;
+  readonly gzip?: (input: Uint8Array, level: number) => Uint8Array;
+}
+
+/** A compiled zstd module, or its bytes (hosts that may compile wasm at run time). */
+export type WasmSource = WebAssembly.Module | ArrayBuffer | Uint8Array;
+
+/** Multipart sizing suited to the host's memory: the S3 sink's defaults when the options set none. */
+export interface UploadSizing {
+  readonly partSize: number;
+  readonly concurrency: number;
+}
+
+export interface Platform extends Runtime {
+  /** `workerd`, `node`, `deno`, … — named in messages about what this host can do. */
+  readonly name: string;
+  /** Host environment values plugins may read (the platform AWS identity, its ARN). Never user input. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Plugins only this host offers (a local-folder sink on Node and Deno), beside the built-ins. */
+  readonly plugins?: readonly Plugin[];
+  /** Native Parquet page codecs. */
+  readonly codecs?: PageCodecs;
+  /** A native streaming gzip at a zlib level (0–9); without it gzip runs on CompressionStream. */
+  gzip?(level: number): ReadableWritablePair<Uint8Array, Uint8Array>;
+  /**
+   * The zstd wasm (`@bokuweb/zstd-wasm`'s `zstd.wasm`): a Worker imports it as a compiled module
+   * (Workers cannot compile wasm from bytes), Node and Deno read the file. Absent: no zstd here.
+   */
+  zstdWasm?(): Promise<WasmSource>;
+  /** Multipart part size and parallelism for this host's memory (a Worker has 128 MB). */
+  readonly multipart?: UploadSizing;
+  /**
+   * Which user-supplied URLs (S3 and STS endpoints) this host may call, for hosts that serve many
+   * tenants (SSRF). Absent: the endpoints are the operator's own (the CLI) and are not restricted.
+   */
+  readonly endpoints?: EndpointPolicy;
+}
+
+/**
+ * A platform from web standards only, for tests and embedders: the global fetch, the system clock,
+ * random UUIDs; `overrides` replace or add members.
+ *
+ * @example webPlatform({ now: () => new Date('2026-01-01T00:00:00Z') })
+ */
+export function webPlatform(overrides: Partial<Platform> = {}): Platform {
+  return {
+    name: 'web',
+    env: {},
+    now: () => new Date(),
+    uuid: () => crypto.randomUUID(),
+    fetch: (input, init) => fetch(input, init),
+    ...overrides,
+  };
+}

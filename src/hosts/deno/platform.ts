@@ -1,0 +1,32 @@
+/**
+ * The Deno platform: Deno's own fetch, node:crypto SHA-256 and node:zlib gzip (both built into
+ * Deno), and the zstd wasm read from node_modules. Snappy stays the portable JavaScript one (the
+ * native addon is Node's).
+ */
+import { readFile } from 'node:fs/promises';
+import type { Platform } from '../../core/platform.ts';
+import { ZSTD_WASM_PATH } from '../../plugins/format/parquet/zstd.ts';
+import { plugin as localSink } from '../../plugins/sink/local/index.ts';
+import { zlibGzip } from '../node/gzip.ts';
+import { nodeSha256 } from '../node/sha256.ts';
+
+/**
+ * Deno's platform; `overrides` replace members.
+ *
+ * @example createHost(db, vars, denoPlatform())
+ */
+export function denoPlatform(env: Readonly<Record<string, string | undefined>> = {}, overrides: Partial<Platform> = {}): Platform {
+  let wasm: Promise<Uint8Array> | undefined;
+  return {
+    name: 'deno',
+    env,
+    now: () => new Date(),
+    uuid: () => crypto.randomUUID(),
+    fetch: (input, init) => fetch(input, init),
+    sha256: nodeSha256,
+    plugins: [localSink],
+    gzip: zlibGzip,
+    zstdWasm: () => (wasm ??= readFile(new URL(`../../../node_modules/${ZSTD_WASM_PATH}`, import.meta.url))),
+    ...overrides,
+  };
+}

@@ -1,0 +1,307 @@
+/**
+ * The export service: the one path from a definition (a destination's plugin manifest, the output
+ * options and who is exporting) to published files. The CLI, the Worker and the Node and Deno hosts
+ * all call it, with their own platform and their own data and state stores:
+ *
+ *   check(definition)            every problem, at configuration time (API create/update, `validate`)
+ *   prepare(definition)          the validated, built export:
+ *     .run(subjects, options)    subjects → files → staged states → manifest (last) → states promoted
+ *     .testConnection()          each permission the export needs, probed by the sink
+ *     .policies(principalArn?)   the least-privilege permission policy (+ role trust policy)
+ *
+ * A run publishes all of its files or none: when anything fails before its states are promoted,
+ * every file it published is removed and its states stay as they were, so a retry exports the same.
+ */
+import { ConfigError, type ConfigIssue, ExportError } from '../core/errors.ts';
+import { credentialProvider } from '../core/auth.ts';
+import { fileNameOptions, folderMacros, renderFolder, runFolderTemplate } from '../core/naming.ts';
+import { outputOptions, type OutputOptions, runExport, unpublish, writeManifest } from '../core/pipeline.ts';
+import type { Platform } from '../core/platform.ts';
+import { type Pipeline, type PluginManifest, Registry } from '../core/registry.ts';
+import type {
+  DestinationInfo,
+  ExportedFile,
+  NamingContext,
+  PolicyDocument,
+  ProbeResult,
+  RunContext,
+  Runtime,
+  SinkResult,
+  SinkStage,
+  UploadStateStore,
+} from '../core/types.ts';
+import { toConfigIssues } from '../core/validate.ts';
+import { builtinPlugins } from '../plugins/index.ts';
+import type { Subject } from './subjects.ts';
+import * as v from 'valibot';
+
+/** Everything an export needs besides its data: where to, how, and on whose behalf. */
+export interface ExportDefinition {
+  readonly destination: DestinationInfo;
+  /** The full plugin manifest: format, compression, encryption, naming, manifest, auth, sink. */
+  readonly manifest: PluginManifest;
+  readonly output: OutputOptions;
+  /** Maps a problem's path to the user's field (a destination's `bucket`); identity by default. */
+  readonly fieldOf?: (path: string) => string;
+}
+
+export interface RunOptions {
+  readonly runId: string;
+  readonly scheduledTime: Date;
+  readonly signal?: AbortSignal;
+  /** Durable in-flight multipart state (a Worker keeps it in the run's row). */
+  readonly uploads?: UploadStateStore;
+  /** A sink in place of the pipeline's (`--dry-run`: discard). */
+  readonly sink?: SinkStage;
+  /** Makes the states the subjects staged current; called after the manifest, last of all. */
+  readonly commit?: () => Promise<void>;
+  readonly onProgress?: (progress: { rows: number; bytes: number; files: number }) => void;
+}
+
+/** One subject's share of a run. */
+export interface SubjectReport {
+  readonly id: string;
+  readonly rows: number;
+  readonly files: number;
+  readonly skipped: Record<string, number>;
+}
+
+export interface RunReport {
+  readonly runId: string;
+  readonly scheduledTime: string;
+  readonly files: readonly ExportedFile[];
+  readonly manifest?: SinkResult;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly skipped: Record<string, number>;
+  readonly subjects: readonly SubjectReport[];
+  readonly durationMs: number;
+}
+
+export interface Policies {
+  /** Grant this to the user or role the destination authenticates as. */
+  readonly permissionPolicy: PolicyDocument;
+  /** Assumed-role destinations: the role's trust policy, naming the platform and the external id. */
+  readonly trustPolicy?: PolicyDocument;
+  /** Why the trust policy is missing (no platform principal configured). */
+  readonly note?: string;
+}
+
+/** A validated, built export: run it, test its connection, print its policies. */
+export interface PreparedExport {
+  readonly pipeline: Pipeline;
+  readonly definition: ExportDefinition;
+  run(subjects: readonly Subject[], options: RunOptions): Promise<RunReport>;
+  testConnection(): Promise<{ ok: boolean; results: ProbeResult[] }>;
+  policies(principalArn?: string): Policies;
+}
+
+export interface ExportService {
+  readonly platform: Platform;
+  readonly registry: Registry;
+  /** Every problem of a definition, found without exporting anything; [] when it can run here. */
+  check(definition: ExportDefinition): Promise<ConfigIssue[]>;
+  /**
+   * Checks, then builds; throws one ConfigError listing every problem. `stageChecks: false` skips
+   * the stages' own checks (a key's expiry, the platform identity): for policies, which call nothing.
+   */
+  prepare(definition: ExportDefinition, options?: { stageChecks?: boolean }): Promise<PreparedExport>;
+}
+
+/** The plugins a host offers: the built-ins, then its own (a local-folder sink on Node and Deno). */
+export function hostRegistry(platform: Platform): Registry {
+  const own = new Set((platform.plugins ?? []).map((p) => p.name));
+  return new Registry([...builtinPlugins.filter((p) => !own.has(p.name)), ...(platform.plugins ?? [])]);
+}
+
+/**
+ * The export service of a host.
+ *
+ * @example const prepared = await exportService(platform).prepare(definition); await prepared.run(subjects, { runId, scheduledTime })
+ */
+export function exportService(platform: Platform, registry: Registry = hostRegistry(platform)): ExportService {
+  const check = async (definition: ExportDefinition, stageChecks = true): Promise<{ pipeline?: Pipeline; issues: ConfigIssue[] }> => {
+    const fieldOf = definition.fieldOf ?? ((path: string) => path);
+    const built = stageChecks ? await registry.check(definition.manifest, platform) : buildOnly(registry, definition.manifest, platform);
+    const issues = [...built.issues, ...outputIssues(definition, built.pipeline)];
+    return {
+      ...(built.pipeline && { pipeline: built.pipeline }),
+      issues: issues.map((issue) => {
+        const path = fieldOf(issue.path);
+        return path === issue.path ? issue : { ...issue, path };
+      }),
+    };
+  };
+  return {
+    platform,
+    registry,
+    check: async (definition) => (await check(definition)).issues,
+    async prepare(definition, options = {}) {
+      const { pipeline, issues } = await check(definition, options.stageChecks ?? true);
+      if (issues.length > 0 || !pipeline) throw new ConfigError(issues, 'export configuration');
+      return prepared(platform, definition, pipeline);
+    },
+  };
+}
+
+/** The manifest built without the stages' own checks. */
+function buildOnly(registry: Registry, manifest: PluginManifest, platform: Platform): { pipeline?: Pipeline; issues: ConfigIssue[] } {
+  try {
+    return { pipeline: registry.build(manifest, platform), issues: [] };
+  } catch (error) {
+    if (error instanceof ConfigError) return { issues: [...error.issues] };
+    throw error;
+  }
+}
+
+/** Output options, folder macros and naming parts that the pipeline or the destination cannot fill. */
+function outputIssues(definition: ExportDefinition, pipeline: Pipeline | undefined): ConfigIssue[] {
+  const parsed = v.safeParse(outputOptions, definition.output);
+  if (!parsed.success) return toConfigIssues(parsed.issues, 'output');
+  const issues: ConfigIssue[] = [];
+  const { folderPath, fileName } = parsed.output;
+  if (pipeline) {
+    const unknown = folderMacros(folderPath).filter((name) => !(name in pipeline.macros));
+    for (const name of new Set(unknown)) {
+      const known = Object.keys(pipeline.macros).map((m) => `%${m}%`);
+      issues.push({
+        path: 'output.folderPath',
+        message: `folderPath: unknown macro %${name}%`,
+        expected: known.join(' ') || 'no macros (no naming plugin)',
+        received: `%${name}%`,
+      });
+    }
+    if (!pipeline.sink) issues.push({ path: 'plugins', message: 'no sink plugin: add sink/s3 (or sink/local)', expected: 'a sink/* plugin' });
+  }
+  const names = v.parse(fileNameOptions, fileName);
+  if (names.organization && !definition.destination.organization) {
+    issues.push({ path: 'output.fileName.organization', message: 'fileName.organization: the organization name is not known here; set destination.organization', expected: 'an organization name' });
+  }
+  if (names.sandbox && !definition.destination.sandbox) {
+    issues.push({ path: 'output.fileName.sandbox', message: 'fileName.sandbox: no sandbox name is known here; set destination.sandbox', expected: 'a sandbox name' });
+  }
+  return issues;
+}
+
+function prepared(platform: Platform, definition: ExportDefinition, pipeline: Pipeline): PreparedExport {
+  const output = v.parse(outputOptions, definition.output);
+  const folderPath = output.folderPath;
+  const context = (runId: string, scheduledTime: Date, extra: Partial<RunContext> = {}): RunContext => ({
+    ...runtimeOf(platform),
+    runId,
+    scheduledTime,
+    ...extra,
+  });
+  return {
+    pipeline,
+    definition,
+    async run(subjects, options) {
+      const started = Date.now();
+      const sink = options.sink ?? pipeline.sink;
+      if (!sink) throw new ExportError('CONFIG_INVALID', 'No sink: add a sink plugin to the plugin manifest');
+      const runtime = { ...runtimeOf(platform), ...(options.uploads && { uploads: options.uploads }) };
+      const files: ExportedFile[] = [];
+      const reports: SubjectReport[] = [];
+      const progress = { rows: 0, bytes: 0, files: 0 };
+      let manifest: SinkResult | undefined;
+      const base = withCredentials(
+        pipeline,
+        context(options.runId, options.scheduledTime, {
+          ...(options.signal && { signal: options.signal }),
+          ...(options.uploads && { uploads: options.uploads }),
+        }),
+      );
+      try {
+        for (const subject of subjects) {
+          const before = { ...progress };
+          const result = await runExport(
+            pipeline,
+            {
+              runId: options.runId,
+              scheduledTime: options.scheduledTime,
+              destination: definition.destination,
+              output: { ...output, folderPath: subject.folderPath ?? folderPath, manifest: false },
+              rows: subject.rows,
+              ...(subject.schema && { schema: subject.schema }),
+              ...(subject.audience && { audience: subject.audience }),
+              ...(subject.dataset && { dataset: subject.dataset }),
+              ...(options.signal && { signal: options.signal }),
+              onProgress: (p) => {
+                progress.rows = before.rows + p.rows;
+                progress.bytes = before.bytes + p.bytes;
+                progress.files = before.files + p.files;
+                options.onProgress?.(progress);
+              },
+            },
+            runtime,
+            sink,
+          );
+          files.push(...result.files);
+          await subject.stage?.();
+          reports.push({ id: subject.id, rows: result.rows, files: result.files.length, skipped: subject.skipped() });
+        }
+        if (output.manifest && pipeline.manifest) {
+          const ctx: NamingContext = { ...base, destination: definition.destination };
+          const folder = renderFolder(runFolderTemplate(folderPath), pipeline.macros, ctx);
+          manifest = await writeManifest(pipeline, sink, ctx, folder, files);
+        }
+        await options.commit?.();
+      } catch (error) {
+        await unpublish(sink, base, manifest ? [...files, manifest] : files);
+        throw error;
+      }
+      const skipped: Record<string, number> = {};
+      for (const report of reports) for (const [reason, n] of Object.entries(report.skipped)) skipped[reason] = (skipped[reason] ?? 0) + n;
+      return {
+        runId: options.runId,
+        scheduledTime: options.scheduledTime.toISOString(),
+        files,
+        ...(manifest && { manifest }),
+        rows: files.reduce((n, f) => n + f.rows, 0),
+        bytes: files.reduce((n, f) => n + f.size, 0),
+        skipped,
+        subjects: reports,
+        durationMs: Date.now() - started,
+      };
+    },
+    async testConnection() {
+      const sink = pipeline.sink;
+      if (!sink?.probe) {
+        throw new ExportError('CONFIG_INVALID', `The ${sink ? `sink/${sink.name}` : 'missing'} sink cannot test a connection (sink/s3 can)`);
+      }
+      const ctx = context(`probe-${platform.uuid()}`, platform.now());
+      const results = await sink.probe(withCredentials(pipeline, ctx), folderPath);
+      return { ok: results.every((r) => r.ok), results };
+    },
+    policies(principalArn) {
+      const sink = pipeline.sink;
+      if (!sink?.policy) throw new ExportError('CONFIG_INVALID', 'Only an S3 sink has an IAM policy');
+      const permissionPolicy = sink.policy(folderPath);
+      const trusting = pipeline.auth.find((a) => a.trustPolicy);
+      if (!trusting) return { permissionPolicy };
+      if (!principalArn) {
+        return {
+          permissionPolicy,
+          note: 'The trust policy needs the platform principal ARN (the identity that calls sts:AssumeRole): set PLATFORM_PRINCIPAL_ARN, or pass --principal',
+        };
+      }
+      return { permissionPolicy, trustPolicy: trusting.trustPolicy!(principalArn) };
+    },
+  };
+}
+
+/** The run-time half of a platform: what every stage context carries. */
+function runtimeOf(platform: Platform): Runtime {
+  return {
+    now: platform.now,
+    uuid: platform.uuid,
+    fetch: platform.fetch,
+    ...(platform.log && { log: platform.log }),
+    ...(platform.sha256 && { sha256: platform.sha256 }),
+  };
+}
+
+/** A context whose credentials come from the pipeline's auth stages (the first that applies). */
+function withCredentials(pipeline: Pipeline, ctx: RunContext): RunContext {
+  return pipeline.auth.length === 0 ? ctx : { ...ctx, credentials: credentialProvider(pipeline.auth, ctx) };
+}
