@@ -224,6 +224,7 @@ async function writeFile(pipeline: Pipeline, sink: SinkStage, ctx: NamingContext
     rows,
     sha256: await hash.digestHex(),
     location: result.location,
+    ...(result.replaced && { replaced: true }),
   };
 }
 
@@ -241,10 +242,22 @@ export async function writeManifest(
   return sink.write(ctx, { key, contentType, size: body.byteLength, body: fromIterable([body]) });
 }
 
-/** Removes what a failed run published (where the sink can), so a failed run leaves nothing behind. */
-export async function unpublish(sink: SinkStage, ctx: RunContext, files: readonly { readonly key: string }[]): Promise<void> {
+/**
+ * Removes what a failed run published (where the sink can), so a failed run leaves nothing behind.
+ * A file that replaced an earlier object is left: removing it would lose the earlier export as well,
+ * and the run's retry writes the same key again.
+ */
+export async function unpublish(
+  sink: SinkStage,
+  ctx: RunContext,
+  files: readonly { readonly key: string; readonly replaced?: boolean }[],
+): Promise<void> {
   if (!sink.remove) return;
   for (const file of files) {
+    if (file.replaced) {
+      ctx.log?.('warn', 'a failed run leaves a file that replaced an earlier one', { key: file.key });
+      continue;
+    }
     await sink.remove(ctx, file.key).catch((error: unknown) => {
       ctx.log?.('warn', 'could not remove a file of a failed run', { key: file.key, error: String(error) });
     });

@@ -165,7 +165,8 @@ export class Registry {
       if ('issues' in result) issues.push(...result.issues);
       else for (const stage of result.stages) created.push({ stage, path });
     });
-    issues.push(...checkCardinality(created));
+    // A plugin that could not be built would make its kind look missing: report the cause alone.
+    issues.push(...checkCardinality(created).filter((i) => issues.length === 0 || !i.message.startsWith('no ')));
     if (issues.length > 0) return { issues };
 
     const byKind = <K extends StageKind>(kind: K) =>

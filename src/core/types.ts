@@ -214,6 +214,11 @@ export interface SinkResult {
   readonly size: number;
   /** Where the object lives, as a user would type it: `s3://bucket/key` or a file path. */
   readonly location: string;
+  /**
+   * True when an object was already at the key (an earlier export's file of the same name): a run
+   * that fails later leaves it, since removing it would lose that earlier export too.
+   */
+  readonly replaced?: boolean;
 }
 /**
  * Sinks publish atomically: an object appears at its key only when complete. When the body stream
@@ -282,4 +287,6 @@ export interface ExportedFile {
   /** Hex SHA-256 of the object bytes. */
   readonly sha256: string;
   readonly location: string;
+  /** Set when the file replaced an object already at its key (see SinkResult.replaced). */
+  readonly replaced?: boolean;
 }

@@ -37,11 +37,13 @@ describe('Registry.build', () => {
         ],
       }),
     );
-    expect(issues.map((i) => i.path)).toEqual(['plugins[0].use', 'plugins[1].options.includeNulls', 'plugins', 'plugins[3]']);
+    // The formats that failed to build are not also reported as "no format plugin".
+    expect(issues.map((i) => i.path)).toEqual(['plugins[0].use', 'plugins[1].options.includeNulls', 'plugins[3]']);
     expect(issues[0]!.expected).toContain('format/json');
     expect(issues[1]!.received).toBe('"yes"');
-    expect(issues[2]!.message).toMatch(/no format plugin/);
-    expect(issues[3]!.message).toMatch(/second manifest/);
+    expect(issues[2]!.message).toMatch(/second manifest/);
+    const missing = issuesOf(() => registry().build({ plugins: [{ use: 'manifest/json' }] }));
+    expect(missing.map((i) => [i.path, i.message])).toEqual([['plugins', 'no format plugin; exactly one is required']]);
   });
 
   it('validates the manifest shape', () => {

@@ -81,15 +81,17 @@ interface Entry {
   readonly options?: unknown;
   /** The field an entry-level problem (unknown plugin, wrong combination) is reported at. */
   readonly field: string;
+  /** The value the user chose for `field` (`xml`), named when no plugin serves it. */
+  readonly choice?: string;
   /** The field of one of its options (`delimiter` → `formatOptions.delimiter`). */
   readonly optionAt: (path: string) => string;
 }
 
-/** A destination as a plugin manifest, with a map from manifest paths back to its fields. */
+/** A destination as a plugin manifest, with a map from manifest problems back to its fields. */
 export interface DestinationManifest {
   readonly manifest: PluginManifest;
-  /** `plugins[6].options.bucket` → `bucket`; paths that are not the manifest's pass unchanged. */
-  readonly fieldOf: (path: string) => string;
+  /** `plugins[6].options.bucket` → `bucket`; issues elsewhere pass unchanged. */
+  readonly locate: (issue: ConfigIssue) => ConfigIssue;
 }
 
 /**
@@ -103,10 +105,18 @@ export function destinationManifest(d: Destination, extra: { externalId?: string
   const under = (prefix: string) => (path: string) => (path ? `${prefix}.${path}` : prefix);
   const { method, ...auth } = d.auth;
   const entries: Entry[] = [
-    { use: pluginName('format', d.fileType), options: d.formatOptions, field: 'fileType', optionAt: under('formatOptions') },
+    { use: pluginName('format', d.fileType), options: d.formatOptions, field: 'fileType', choice: d.fileType, optionAt: under('formatOptions') },
     ...(d.compression === 'none'
       ? []
-      : [{ use: pluginName('compression', d.compression), options: d.compressionOptions, field: 'compression', optionAt: under('compressionOptions') }]),
+      : [
+          {
+            use: pluginName('compression', d.compression),
+            options: d.compressionOptions,
+            field: 'compression',
+            choice: d.compression,
+            optionAt: under('compressionOptions'),
+          },
+        ]),
     ...(d.pgpPublicKey === undefined
       ? []
       : [{ use: 'encryption/pgp', options: { publicKey: d.pgpPublicKey }, field: 'pgpPublicKey', optionAt: (p: string) => p.replace(/^publicKey/, 'pgpPublicKey') || 'pgpPublicKey' }]),
@@ -117,6 +127,7 @@ export function destinationManifest(d: Destination, extra: { externalId?: string
       use: `auth/${method}`,
       options: { ...auth, ...(extra.externalId !== undefined && { externalId: extra.externalId }) },
       field: 'auth.method',
+      choice: method,
       optionAt: under('auth'),
     },
     { use: 'sink/s3', options: sinkOptions(d), field: 'bucket', optionAt: (p) => p || 'bucket' },
@@ -124,22 +135,32 @@ export function destinationManifest(d: Destination, extra: { externalId?: string
   const manifest: PluginManifest = { plugins: entries.map(({ use, options }) => ({ use, options })) };
   return {
     manifest,
-    fieldOf: (path) => {
-      const match = /^plugins\[(\d+)\](?:\.options(?:\.(.*)|(\[.*))?)?$/.exec(path);
+    locate: (issue) => {
+      const match = /^plugins\[(\d+)\](\.use)?(?:\.options(?:\.(.*)|(\[.*))?)?$/.exec(issue.path);
       const entry = match ? entries[Number(match[1])] : undefined;
-      if (!match || !entry) return path;
-      if (!path.includes('.options')) return entry.field;
-      return entry.optionAt(match[2] ?? match[3] ?? '');
+      if (!match || !entry) return issue;
+      if (match[2] && entry.choice !== undefined) return unavailable(entry, issue);
+      if (!issue.path.includes('.options')) return { ...issue, path: entry.field };
+      return { ...issue, path: entry.optionAt(match[3] ?? match[4] ?? '') };
     },
   };
 }
 
-/** Issues of a destination's manifest, at the destination's fields. */
-export function atFields(issues: readonly ConfigIssue[], fieldOf: (path: string) => string): ConfigIssue[] {
-  return issues.map((issue) => {
-    const path = fieldOf(issue.path);
-    return path === issue.path ? issue : { ...issue, path };
-  });
+/** `fileType: "xml"` when no `format/xml` is registered: what is, in the field's own terms. */
+function unavailable(entry: Entry, issue: ConfigIssue): ConfigIssue {
+  const kind = `${entry.use.split('/')[0]}/`;
+  const offered = (issue.expected ?? '')
+    .split(' | ')
+    .filter((name) => name.startsWith(kind))
+    .map((name) => name.slice(kind.length));
+  if (entry.field === 'compression') offered.unshift('none');
+  const list = offered.length > 1 ? `${offered.slice(0, -1).join(', ')} or ${offered.at(-1)}` : (offered[0] ?? 'none');
+  return {
+    path: entry.field,
+    message: `${entry.field}: "${entry.choice}" is not available on this host; expected ${list}`,
+    expected: offered.join(' | '),
+    received: JSON.stringify(entry.choice),
+  };
 }
 
 /** `csv` → `format/csv`; a full plugin name (`acme/avro`) is used as given. */
@@ -182,6 +203,7 @@ export function destinationDefinition(input: DestinationExport): ExportDefinitio
   const { destination: d } = input;
   const built = destinationManifest(d, input.externalId === undefined ? {} : { externalId: input.externalId });
   const at = (field: string) => (input.at ? `${input.at}.${field}` : field);
+  const rename = (issue: ConfigIssue, path: string): ConfigIssue => (path === issue.path ? issue : { ...issue, path });
   const fileNameAt = input.fileNameAt ?? at('fileName');
   const plugins = [...built.manifest.plugins, ...(input.extra?.plugins ?? [])];
   return {
@@ -193,12 +215,12 @@ export function destinationDefinition(input: DestinationExport): ExportDefinitio
       ...(input.fileName && { fileName: input.fileName }),
       ...(input.split && { split: input.split }),
     },
-    fieldOf: (path) => {
-      if (path.startsWith('output.fileName')) return fileNameAt + path.slice('output.fileName'.length);
-      if (path.startsWith('output.split')) return at(path.slice('output.'.length));
-      if (path.startsWith('output.')) return at(path.slice('output.'.length));
-      const field = built.fieldOf(path);
-      return field === path ? path : at(field);
+    locate: (issue) => {
+      const { path } = issue;
+      if (path.startsWith('output.fileName')) return rename(issue, fileNameAt + path.slice('output.fileName'.length));
+      if (path.startsWith('output.')) return rename(issue, at(path.slice('output.'.length)));
+      const located = built.locate(issue);
+      return located === issue ? issue : rename(located, at(located.path));
     },
   };
 }

@@ -41,8 +41,8 @@ export interface ExportDefinition {
   /** The full plugin manifest: format, compression, encryption, naming, manifest, auth, sink. */
   readonly manifest: PluginManifest;
   readonly output: OutputOptions;
-  /** Maps a problem's path to the user's field (a destination's `bucket`); identity by default. */
-  readonly fieldOf?: (path: string) => string;
+  /** Puts a problem at the user's field (a destination's `bucket`, not `plugins[6].options.bucket`). */
+  readonly locate?: (issue: ConfigIssue) => ConfigIssue;
 }
 
 export interface RunOptions {
@@ -121,15 +121,12 @@ export function hostRegistry(platform: Platform): Registry {
  */
 export function exportService(platform: Platform, registry: Registry = hostRegistry(platform)): ExportService {
   const check = async (definition: ExportDefinition, stageChecks = true): Promise<{ pipeline?: Pipeline; issues: ConfigIssue[] }> => {
-    const fieldOf = definition.fieldOf ?? ((path: string) => path);
+    const locate = definition.locate ?? ((issue: ConfigIssue) => issue);
     const built = stageChecks ? await registry.check(definition.manifest, platform) : buildOnly(registry, definition.manifest, platform);
     const issues = [...built.issues, ...outputIssues(definition, built.pipeline)];
     return {
       ...(built.pipeline && { pipeline: built.pipeline }),
-      issues: issues.map((issue) => {
-        const path = fieldOf(issue.path);
-        return path === issue.path ? issue : { ...issue, path };
-      }),
+      issues: issues.map(locate),
     };
   };
   return {

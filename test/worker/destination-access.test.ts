@@ -94,7 +94,11 @@ describe('GET /v1/destinations/:id/policies', () => {
 
   it('adds the trust policy with the destination external id for assumed roles', async () => {
     const principal = 'arn:aws:iam::111122223333:user/edge-export';
-    const e = testEnv({ PLATFORM_PRINCIPAL_ARN: principal });
+    const e = testEnv({
+      PLATFORM_PRINCIPAL_ARN: principal,
+      EDGE_EXPORT_AWS_ACCESS_KEY_ID: 'AKIAPLATFORMTEST0000',
+      EDGE_EXPORT_AWS_SECRET_ACCESS_KEY: 'platform-test-secret',
+    });
     const org = await newOrg(e);
     const created = await call(e, 'POST', '/destinations', {
       token: org.token,

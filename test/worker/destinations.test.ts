@@ -18,6 +18,12 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+/** The platform identity a Worker that serves assumed roles has (test values; STS is never called here). */
+const PLATFORM_IDENTITY = {
+  EDGE_EXPORT_AWS_ACCESS_KEY_ID: 'AKIAPLATFORMTEST0000',
+  EDGE_EXPORT_AWS_SECRET_ACCESS_KEY: 'platform-test-secret',
+};
+
 describe('destinations', () => {
   it('round-trips create, read, list, update and delete; the secret never appears in a response', async () => {
     const logs = captureConsole();
@@ -92,11 +98,15 @@ describe('destinations', () => {
   });
 
   it('keeps an assumed-role destination with a generated, stable external id', async () => {
-    const e = testEnv();
+    const e = testEnv(PLATFORM_IDENTITY);
     const org = await newOrg(e);
     const body = destinationBody({
       auth: { method: 'assumedRole', roleArn: 'arn:aws:iam::123456789012:role/edge-export' },
     });
+    const refused = await call(testEnv(), 'POST', '/destinations', { token: org.token, body });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.issues[0].path).toBe('auth.platformCredentials');
+    expect(refused.body.error.issues[0].message).toContain('EDGE_EXPORT_AWS_ACCESS_KEY_ID');
     const created = await call(e, 'POST', '/destinations', { token: org.token, body });
     expect(created.status).toBe(201);
     expect(created.body.externalId).toMatch(/^ext_/);
@@ -125,7 +135,8 @@ describe('destinations', () => {
     const byPath = Object.fromEntries(res.body.error.issues.map((i: { path: string }) => [i.path, i]));
     expect(Object.keys(byPath).sort()).toEqual(['bucket', 'fileType', 'folderPath', 'region']);
     expect(byPath.bucket.received).toBe('"Bad_Bucket"');
-    expect(byPath.fileType.message).toMatch(/csv, json or parquet/);
+    expect(byPath.fileType.message).toBe('fileType: "xml" is not available on this host; expected csv, json or parquet');
+    expect(byPath.fileType.received).toBe('"xml"');
     expect(res.text).not.toContain(SECRET);
   });
 

@@ -32,5 +32,6 @@ export const plugin = definePlugin({
   name: 'auth/accessKey',
   description: 'Access key id + secret access key of an IAM user allowed to write the destination folder.',
   options: accessKeyOptions,
+  secrets: ['secretAccessKey', 'sessionToken'],
   create: (options) => accessKey(options),
 });

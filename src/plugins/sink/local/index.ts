@@ -2,7 +2,7 @@
  * A local-folder sink for the CLI and the quick start. Publication is atomic: bytes go to a hidden
  * temporary file beside the target, which is renamed into place only when complete.
  */
-import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import * as v from 'valibot';
 import { ExportError } from '../../../core/errors.ts';
@@ -31,6 +31,7 @@ export function localSink(options: v.InferOutput<typeof localSinkOptions>): Sink
       await mkdir(dirname(path), { recursive: true });
       const temp = join(dirname(path), `.${ctx.uuid()}.partial`);
       let size = 0;
+      let replaced = false;
       try {
         const handle = await open(temp, 'w');
         try {
@@ -38,6 +39,10 @@ export function localSink(options: v.InferOutput<typeof localSinkOptions>): Sink
         } finally {
           await handle.close();
         }
+        replaced = await stat(path).then(
+          () => true,
+          () => false,
+        );
         await rename(temp, path);
       } catch (error) {
         await rm(temp, { force: true });
@@ -48,7 +53,7 @@ export function localSink(options: v.InferOutput<typeof localSinkOptions>): Sink
               cause: error,
             });
       }
-      return { key: file.key, size, location: path };
+      return { key: file.key, size, location: path, ...(replaced && { replaced }) };
     },
     async remove(_ctx, key) {
       await rm(pathOf(key), { force: true });

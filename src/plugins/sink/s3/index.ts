@@ -71,6 +71,7 @@ export function s3Sink(input: S3SinkInput, deps: S3SinkDeps = {}): S3SinkStage {
       const key = fullKey(file.key);
       await checkRegion(ctx);
       const resume = await ctx.uploads?.get(key);
+      const existed = resume ? undefined : await exists(client(ctx), key, ctx.signal);
       const result = await uploadObject(client(ctx), file.body, {
         key,
         contentType: file.contentType,
@@ -85,7 +86,7 @@ export function s3Sink(input: S3SinkInput, deps: S3SinkDeps = {}): S3SinkStage {
         onWarning: (message, fields) => ctx.log?.('warn', message, fields),
       });
       await ctx.uploads?.delete(key);
-      return { key, size: result.size, location: `s3://${options.bucket}/${key}` };
+      return { key, size: result.size, location: `s3://${options.bucket}/${key}`, ...(existed && { replaced: true }) };
     },
     async remove(ctx: RunContext, key: string): Promise<void> {
       const res = await client(ctx).request({
@@ -113,6 +114,22 @@ export function s3Sink(input: S3SinkInput, deps: S3SinkDeps = {}): S3SinkStage {
       prefix: options.prefix,
     }),
   });
+}
+
+/**
+ * Whether an object is at `key` (HeadObject, under s3:GetObject): true, false, or undefined when S3
+ * would not say (no permission, or an answer without a body to explain it) — then the run treats
+ * the file as its own. Only an abort stops the export here; the upload itself reports real failures.
+ */
+async function exists(client: S3Client, key: string, signal?: AbortSignal): Promise<boolean | undefined> {
+  try {
+    const res = await client.request({ action: 's3:GetObject', method: 'HEAD', key, ...(signal && { signal }) });
+    await res.body?.cancel();
+    return true;
+  } catch (error) {
+    if (error instanceof ExportError && error.code === 'ABORTED') throw error;
+    return error instanceof ExportError && error.details?.status === 404 ? false : undefined;
+  }
 }
 
 function staticCredentials(options: S3SinkOptions): CredentialProvider {
