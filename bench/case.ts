@@ -16,7 +16,6 @@ import { fileWriter, parquetWriteRows } from 'hyparquet-writer';
 import * as openpgp from 'openpgp';
 import Papa from 'papaparse';
 import { runExport } from '../src/core/pipeline.ts';
-import { Registry } from '../src/core/registry.ts';
 import { fromRows } from '../src/core/streams.ts';
 import type { Row } from '../src/core/types.ts';
 import { nodeFetch } from '../src/hosts/node/fetch.ts';

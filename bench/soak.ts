@@ -11,7 +11,6 @@ import { readFileSync, rmSync } from 'node:fs';
 import { writeHeapSnapshot } from 'node:v8';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { runExport } from '../src/core/pipeline.ts';
-import { Registry } from '../src/core/registry.ts';
 import { fromRows } from '../src/core/streams.ts';
 import { nodePlatform } from '../src/hosts/node/platform.ts';
 import { hostRegistry } from '../src/service/export-service.ts';

@@ -2,7 +2,6 @@
  * Incremental SHA-256 in plain TypeScript: crypto.subtle.digest needs the whole input at once,
  * and the manifest must checksum files of any size while they stream.
  */
-import type { RuntimeSha256 } from './types.ts';
 
 const K = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,

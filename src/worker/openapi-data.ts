@@ -72,10 +72,17 @@ export function dataPaths(): Record<string, unknown> {
         parameters: idParam,
         requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } } } },
         responses: {
-          '200': { description: '{imported, rows}' },
+          '200': { description: '{imported, rows, evaluationId}: the upload is an evaluation of the audience' },
           ...batchErrors,
           '409': error('Not an upload audience'),
         },
+      },
+    },
+    '/audiences/{id}/evaluate': {
+      post: {
+        summary: 'Record an evaluation of the audience: "afterEvaluation" dataflows run once at the next cron tick',
+        parameters: idParam,
+        responses: { '202': { description: '{evaluationId, audienceId, evaluatedAt}' }, ...batchErrors },
       },
     },
     '/destinations/{id}/test': {

@@ -6,10 +6,34 @@ import { scheduleSchema } from '../core/schedule/model.ts';
 import { dataPaths } from './openapi-data.ts';
 import { profileInputSchema } from './records.ts';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from './routes/webhooks.ts';
-import { audienceSchema, dataflowSchema, destinationSchema, organizationSchema } from './schemas.ts';
+import { destinationSchema } from '../service/destination.ts';
+import { builtinPlugins } from '../plugins/index.ts';
+import { audienceSchema, dataflowSchema, organizationSchema } from './schemas.ts';
 
 const convert = (schema: v.GenericSchema) =>
   toJsonSchema(schema, { target: 'draft-2020-12', typeMode: 'input', errorMode: 'ignore' });
+
+/** Names of the built-in plugins of a kind, without the kind: `format` → csv, json, parquet. */
+function choices(kind: string): string[] {
+  return builtinPlugins.filter((p) => p.name.startsWith(`${kind}/`)).map((p) => p.name.slice(kind.length + 1));
+}
+
+/**
+ * The destination model's JSON Schema, with the choices the built-in plugins offer (a host with
+ * more plugins accepts more: a third-party format is named by its plugin name).
+ */
+function destinationJsonSchema() {
+  const schema = convert(destinationSchema) as { properties: Record<string, Record<string, unknown>> };
+  const { properties } = schema;
+  properties.fileType = { ...properties.fileType, examples: choices('format'), description: 'A format plugin: csv, json, parquet, or a registered plugin name' };
+  properties.compression = { ...properties.compression, examples: ['none', ...choices('compression').filter((c) => c !== 'none')] };
+  properties.auth = {
+    ...properties.auth,
+    description: 'auth.method picks auth/<method> (accessKey: accessKeyId, secretAccessKey, sessionToken?; assumedRole: roleArn, stsRegion?, stsEndpoint?)',
+    properties: { method: { type: 'string', enum: choices('auth') } },
+  };
+  return schema;
+}
 
 const errorSchema = {
   type: 'object',
@@ -90,8 +114,8 @@ export function openApiDocument(): Record<string, unknown> {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token eex_…' } },
       schemas: {
         Error: errorSchema,
-        DestinationCreate: convert(destinationSchema('create')),
-        DestinationUpdate: convert(destinationSchema('update')),
+        DestinationCreate: destinationJsonSchema(),
+        DestinationUpdate: destinationJsonSchema(),
         Dataflow: convert(dataflowSchema),
         Audience: convert(audienceSchema),
         Schedule: convert(scheduleSchema),

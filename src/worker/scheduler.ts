@@ -8,7 +8,8 @@ import { DEFAULT_MAX_CATCH_UP, dueRuns, runKey } from '../core/schedule/due.ts';
 import type { Schedule } from '../core/schedule/model.ts';
 import { deliverAlerts } from './alerts.ts';
 import type { Env } from './env.ts';
-import { all, json } from './store/db.ts';
+import { json } from './store/db.ts';
+import { closeEvaluations, evaluationTimes, purgeEvaluations } from './store/evaluations.ts';
 import { enqueueAlert } from './store/alerts.ts';
 import { purgeIdempotencyKeys } from './store/idempotency.ts';
 import { type DataflowRow, advanceScheduledThrough, scheduledDataflows } from './store/resources.ts';
@@ -40,6 +41,8 @@ export async function tick(env: Env, now: Date, fetcher: typeof fetch = fetch): 
   let enqueued = 0;
   let missed = 0;
   const maxCatchUp = Number(env.MAX_CATCH_UP ?? DEFAULT_MAX_CATCH_UP) || DEFAULT_MAX_CATCH_UP;
+  // Evaluations open until now belong to this tick: "afterEvaluation" dataflows run once for them.
+  await closeEvaluations(env.DB, now);
   for (const flow of await scheduledDataflows(env.DB)) {
     const result = await scheduleDataflow(env, flow, now, maxCatchUp);
     enqueued += result.enqueued;
@@ -48,6 +51,7 @@ export async function tick(env: Env, now: Date, fetcher: typeof fetch = fetch): 
   const resent = await resendStale(env, now);
   await purgeIdempotencyKeys(env.DB, now);
   await purgeHistory(env.DB, new Date(now.getTime() - retentionDays(env) * DAY_MS));
+  await purgeEvaluations(env.DB, new Date(now.getTime() - retentionDays(env) * DAY_MS));
   await deliverAlerts(env, now, fetcher);
   return { enqueued, missed, resent };
 }
@@ -60,22 +64,15 @@ async function scheduleDataflow(
 ): Promise<{ enqueued: number; missed: number }> {
   const schedule = json<Schedule>(flow.schedule)!;
   const lastTick = new Date(flow.scheduled_through ?? flow.created_at);
-  const evaluations =
-    schedule.time === 'afterEvaluation'
-      ? (
-          await all<{ recorded_at: string }>(
-            env.DB,
-            'SELECT recorded_at FROM evaluations WHERE org_id = ? AND recorded_at > ? AND recorded_at <= ?',
-            flow.org_id,
-            lastTick.toISOString(),
-            now.toISOString(),
-          )
-        ).map((r) => new Date(r.recorded_at))
-      : [];
+  const afterEvaluation = schedule.time === 'afterEvaluation';
+  const evaluations = afterEvaluation
+    ? await evaluationTimes(env.DB, flow.org_id, json<string[]>(flow.audience_ids) ?? [], lastTick, now)
+    : [];
   const due = dueRuns(schedule, lastTick, now, { maxCatchUp, evaluations });
   let enqueued = 0;
   for (const slot of due.slots) {
-    const runKeyOf = runKey(flow.id, slot);
+    // `once` after evaluation: one run ever, whichever tick brings the first evaluation.
+    const runKeyOf = afterEvaluation && schedule.frequency === 'once' ? `${flow.id}:once-after-evaluation` : runKey(flow.id, slot);
     const runId = await insertRun(
       env.DB,
       { orgId: flow.org_id, dataflowId: flow.id, runKey: runKeyOf, trigger: 'schedule', scheduledTime: slot },

@@ -1,16 +1,14 @@
 /**
- * Request bodies of the /v1 API, as valibot schemas built from the core's own (bucket, folder path,
- * credentials, role ARN, mapping, schedule, file naming), so the API reports the same problems with the
- * same paths as the CLI. The OpenAPI document is generated from these.
+ * Request bodies of the /v1 API besides destinations (whose model is the export service's, see
+ * src/service/destination.ts), as valibot schemas built from the core's own (mapping, schedule, file
+ * naming), so the API reports the same problems with the same paths as the CLI. The OpenAPI
+ * document is generated from these.
  */
 import * as v from 'valibot';
 import { idSchema } from '../core/data/model.ts';
 import { mappingSchema } from '../core/data/mapping.ts';
-import { fileNameOptions, folderPath } from '../core/naming.ts';
+import { fileNameOptions } from '../core/naming.ts';
 import { scheduleSchema } from '../core/schedule/model.ts';
-import { accessKeyIdSchema, secretSchema } from '../plugins/auth/credentials.ts';
-import { ROLE_ARN } from '../plugins/auth/assumedRole/index.ts';
-import { bucketSchema } from '../plugins/sink/s3/options.ts';
 
 const name = v.pipe(
   v.string('name: expected a string'),
@@ -21,77 +19,6 @@ const name = v.pipe(
 );
 const httpsUrl = (field: string) =>
   v.pipe(v.string(`${field}: expected a URL string`), v.url(`${field}: expected an absolute URL`));
-
-/** Destination secret fields: sealed at rest, masked in responses, never logged. */
-export const DESTINATION_SECRETS = ['secretAccessKey', 'sessionToken'] as const;
-
-const accessKeyAuth = (secretRequired: boolean) =>
-  v.strictObject({
-    method: v.literal('accessKey'),
-    accessKeyId: accessKeyIdSchema,
-    /** Optional on update: omitted keeps the stored secret. */
-    secretAccessKey: secretRequired
-      ? secretSchema('secret access key')
-      : v.optional(secretSchema('secret access key')),
-    sessionToken: v.optional(secretSchema('session token')),
-  });
-const assumedRoleAuth = v.strictObject({
-  method: v.literal('assumedRole'),
-  roleArn: v.pipe(
-    v.string('roleArn: expected a string'),
-    v.regex(ROLE_ARN, 'roleArn: expected arn:aws:iam::<12-digit account>:role/<name>'),
-  ),
-});
-
-/** Body of POST (create) or PUT (update) /v1/destinations. */
-export function destinationSchema(mode: 'create' | 'update') {
-  return v.pipe(
-    v.strictObject({
-      name,
-      description: v.optional(v.pipe(v.string(), v.maxLength(1024, 'description: at most 1024 characters'))),
-      bucket: bucketSchema,
-      folderPath: v.optional(folderPath, ''),
-      region: v.optional(
-        v.pipe(
-          v.string(),
-          v.regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'region: expected an AWS region like eu-west-1'),
-        ),
-        'us-east-1',
-      ),
-      /** S3-compatible endpoint (path-style); https and public only (SSRF). */
-      endpoint: v.optional(httpsUrl('endpoint')),
-      forcePathStyle: v.optional(v.boolean()),
-      auth: v.variant(
-        'method',
-        [accessKeyAuth(mode === 'create'), assumedRoleAuth],
-        'auth: expected {method: "accessKey" | "assumedRole", …}',
-      ),
-      fileType: v.optional(
-        v.picklist(['csv', 'json', 'parquet'], 'fileType: expected csv, json or parquet'),
-        'csv',
-      ),
-      /** Options of the format plugin (format/csv, format/json, format/parquet). */
-      formatOptions: v.optional(v.record(v.string(), v.unknown(), 'formatOptions: expected an object'), {}),
-      compression: v.optional(v.picklist(['none', 'gzip'], 'compression: expected none or gzip'), 'none'),
-      manifest: v.optional(v.boolean('manifest: expected true or false'), false),
-      pgpPublicKey: v.optional(v.pipe(v.string(), v.minLength(1))),
-      sse: v.optional(v.picklist(['AES256', 'aws:kms'], 'sse: expected AES256 or aws:kms')),
-      kmsKeyId: v.optional(v.pipe(v.string(), v.minLength(1))),
-    }),
-    v.forward(
-      v.check(
-        (d) => !(d.fileType === 'parquet' && d.compression === 'gzip'),
-        'compression: parquet compresses internally; set formatOptions.codec instead',
-      ),
-      ['compression'],
-    ),
-    v.forward(
-      v.check((d) => d.kmsKeyId === undefined || d.sse === 'aws:kms', 'kmsKeyId: requires sse "aws:kms"'),
-      ['kmsKeyId'],
-    ),
-  );
-}
-export type DestinationInput = v.InferOutput<ReturnType<typeof destinationSchema>>;
 
 /** Body of POST/PUT /v1/dataflows. Exactly one of audienceIds or datasetId. */
 export const dataflowSchema = v.pipe(

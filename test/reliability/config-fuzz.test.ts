@@ -7,7 +7,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { exportConfig } from '../../src/cli/config.ts';
 import { ConfigError, ExportError } from '../../src/core/errors.ts';
-import { Registry } from '../../src/core/registry.ts';
 import { parse } from '../../src/core/validate.ts';
 import { nodePlatform } from '../../src/hosts/node/platform.ts';
 import { hostRegistry } from '../../src/service/export-service.ts';

@@ -8,7 +8,8 @@ describe('GET /v1/openapi.json', () => {
     expect(res.body.openapi).toBe('3.1.0');
     const destination = res.body.components.schemas.DestinationCreate;
     expect(destination.required).toEqual(expect.arrayContaining(['name', 'bucket', 'auth']));
-    expect(destination.properties.fileType.enum).toEqual(['csv', 'json', 'parquet']);
+    expect(destination.properties.fileType.examples).toEqual(['csv', 'json', 'parquet']);
+    expect(destination.properties.auth.properties.method.enum).toEqual(['accessKey', 'assumedRole']);
     expect(res.body.components.schemas.Schedule.properties.frequency.enum).toContain('hourly');
     expect(res.body.components.schemas.Profile.required).toEqual(['id']);
     expect(res.body.components.schemas.Dataflow.properties.skippedRateThreshold.maximum).toBe(1);

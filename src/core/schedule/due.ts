@@ -16,8 +16,9 @@ export interface DueOptions {
   /** Most slots returned by one call; older due slots are dropped and counted in `missed`. */
   readonly maxCatchUp?: number;
   /**
-   * When audience evaluations completed, for `afterEvaluation` schedules: the first evaluation inside a
-   * period makes that period's slot (its start) due. Ignored for time-of-day schedules.
+   * For `afterEvaluation` schedules: when audience evaluations of the dataflow's audiences were
+   * closed (the cron tick that saw them). Each distinct time inside [startDate, endDate) is one slot;
+   * `once` takes only the first. Ignored for time-of-day schedules.
    */
   readonly evaluations?: readonly Date[];
 }
@@ -42,9 +43,9 @@ export function dueRuns(schedule: Schedule, lastTick: Date, now: Date, options: 
   if (now.getTime() <= lastTick.getTime()) return { slots: [], missed: 0 };
   const series = slotSeries(schedule);
   if (schedule.time === 'afterEvaluation') {
-    const indexes = evaluatedIndexes(series, lastTick, now, options.evaluations ?? []);
-    const missed = Math.max(0, indexes.length - max);
-    return { slots: indexes.slice(missed).map((k) => series.at(k)), missed };
+    const times = evaluationTimes(schedule, lastTick, now, options.evaluations ?? []);
+    const missed = Math.max(0, times.length - max);
+    return { slots: times.slice(missed), missed };
   }
   // Computed, not enumerated: a tick after a year-long outage costs the same as a punctual one.
   const first = series.lastAtOrBefore(lastTick) + 1;
@@ -128,17 +129,15 @@ function monthlySeries(anchor: Date): { at(k: number): number; lastAtOrBefore(t:
   };
 }
 
-function evaluatedIndexes(
-  series: SlotSeries,
-  lastTick: Date,
-  now: Date,
-  evaluations: readonly Date[],
-): number[] {
-  const seen = new Set<number>();
+/** Distinct evaluation times in (lastTick, now] and in [startDate, endDate), oldest first. */
+function evaluationTimes(schedule: Schedule, lastTick: Date, now: Date, evaluations: readonly Date[]): Date[] {
+  const start = Date.parse(`${schedule.startDate}T00:00:00Z`);
+  const end = schedule.endDate === undefined ? Number.POSITIVE_INFINITY : Date.parse(`${schedule.endDate}T00:00:00Z`);
+  const times = new Set<number>();
   for (const at of evaluations) {
-    if (at.getTime() <= lastTick.getTime() || at.getTime() > now.getTime()) continue;
-    const k = series.lastAtOrBefore(at);
-    if (k >= 0) seen.add(k);
+    const t = at.getTime();
+    if (t > lastTick.getTime() && t <= now.getTime() && t >= start && t < end) times.add(t);
   }
-  return [...seen].sort((a, b) => a - b);
+  const sorted = [...times].sort((a, b) => a - b);
+  return (schedule.frequency === 'once' ? sorted.slice(0, 1) : sorted).map((t) => new Date(t));
 }

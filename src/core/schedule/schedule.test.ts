@@ -158,19 +158,23 @@ describe('dueRuns', () => {
     expect(whole).toHaveLength(8);
   });
 
-  it('afterEvaluation: one slot per period, at the period start, once an evaluation lands in it', () => {
-    const s = schedule({ frequency: 'daily', time: 'afterEvaluation', startDate: '2026-03-01' });
+  it('afterEvaluation: one slot per evaluation closed in the window, at its time, inside the dates', () => {
+    const s = schedule({ frequency: 'daily', time: 'afterEvaluation', startDate: '2026-03-01', endDate: '2026-03-04' });
     const evaluations = [
       '2026-03-01T03:00:00Z',
       '2026-03-01T15:00:00Z',
+      '2026-03-01T15:00:00Z', // two evaluations closed by the same tick: one run
       '2026-03-03T02:00:00Z',
-      '2026-02-28T23:00:00Z',
+      '2026-02-28T23:00:00Z', // before startDate
+      '2026-03-04T00:00:00Z', // the end day is excluded
     ].map(at);
-    const result = dueRuns(s, at('2026-02-28T00:00:00Z'), at('2026-03-03T12:00:00Z'), { evaluations });
-    expect(iso(result.slots)).toEqual(['2026-03-01T00:00:00.000Z', '2026-03-03T00:00:00.000Z']);
-    expect(dueRuns(s, at('2026-03-03T02:00:00Z'), at('2026-03-03T12:00:00Z'), { evaluations }).slots).toEqual(
-      [],
-    );
+    const result = dueRuns(s, at('2026-02-28T00:00:00Z'), at('2026-03-04T12:00:00Z'), { evaluations, maxCatchUp: 10 });
+    expect(iso(result.slots)).toEqual(['2026-03-01T03:00:00.000Z', '2026-03-01T15:00:00.000Z', '2026-03-03T02:00:00.000Z']);
+    expect(dueRuns(s, at('2026-03-03T02:00:00Z'), at('2026-03-03T12:00:00Z'), { evaluations }).slots).toEqual([]);
+    const once = schedule({ frequency: 'once', time: 'afterEvaluation', startDate: '2026-03-01' });
+    expect(iso(dueRuns(once, at('2026-02-28T00:00:00Z'), at('2026-03-04T12:00:00Z'), { evaluations }).slots)).toEqual([
+      '2026-03-01T03:00:00.000Z',
+    ]);
   });
 
   it('a tick not after lastTick is empty (clock went backwards)', () => {

@@ -16,6 +16,7 @@ import {
   page,
   updateAudience,
 } from '../store/resources.ts';
+import { recordEvaluation } from '../store/evaluations.ts';
 import { d1UploadWriter, uploadMemberCount } from '../store/writes.ts';
 
 /** Routes of /v1/audiences. */
@@ -67,7 +68,17 @@ export function audienceRoutes(deps: AppDeps) {
             errors: result.errors,
           },
         );
-      return c.json({ imported: result.imported, rows: result.rows });
+      // A new member list is an evaluation of this audience ("afterEvaluation" dataflows run).
+      const evaluationId = await recordEvaluation(c.env.DB, orgId, row.id, 'upload', deps.now());
+      return c.json({ imported: result.imported, rows: result.rows, evaluationId });
+    })
+    .post('/:id/evaluate', async (c) => {
+      const orgId = c.get('orgId');
+      const row = await getAudience(c.env.DB, orgId, c.req.param('id'));
+      if (!row) throw notFound('audience', c.req.param('id'));
+      // Recorded now; the next cron tick closes it and runs the "afterEvaluation" dataflows once.
+      const evaluationId = await recordEvaluation(c.env.DB, orgId, row.id, 'api', deps.now());
+      return c.json({ evaluationId, audienceId: row.id, evaluatedAt: deps.now().toISOString() }, 202);
     })
     .delete('/:id', async (c) => {
       if (!(await deleteAudience(c.env.DB, c.get('orgId'), c.req.param('id'))))

@@ -10,6 +10,7 @@ import { type AppDeps, type AppEnv, body } from '../http.ts';
 import { bodyKind, readBatch } from '../ingest.ts';
 import { profileCheck, recordCheck } from '../records.ts';
 import { json } from '../store/db.ts';
+import { recordIngestEvaluation } from '../store/evaluations.ts';
 import {
   type DatasetRow,
   getDatasetRow,
@@ -25,6 +26,8 @@ export function profileRoutes(deps: AppDeps) {
     const kind = bodyKind(c.req.header('Content-Type'));
     const profiles = await readBatch(c.req.raw.body, kind, profileCheck(kind));
     await upsertProfiles(c.env.DB, c.get('orgId'), profiles, deps.now());
+    // Profiles changed: the organization's audiences are due for evaluation ("afterEvaluation").
+    if (profiles.length > 0) await recordIngestEvaluation(c.env.DB, c.get('orgId'), deps.now());
     return c.json({ stored: profiles.length });
   });
 }

@@ -54,7 +54,12 @@ describe('compression/gzip', () => {
 
   it("uses the host's native gzip when it has one, at the level asked (default 1)", async () => {
     const levels: number[] = [];
-    const host = { gzip: (level: number) => (levels.push(level), new CompressionStream('gzip') as ReadableWritablePair<Uint8Array, Uint8Array>) };
+    const host = {
+      gzip: (level: number) => {
+        levels.push(level);
+        return new CompressionStream('gzip') as ReadableWritablePair<Uint8Array, Uint8Array>;
+      },
+    };
     for (const stage of [gzip({}, host), gzip({ level: 7 }, host)]) {
       await collectBytes(fromIterable([new Uint8Array([1])]).pipeThrough(stage.open(ctx)!));
     }
