@@ -15,8 +15,8 @@ export interface LocalWorker {
   /** `http://127.0.0.1:PORT` */
   readonly url: string;
   readonly adminToken: string;
-  /** Runs the cron handler once, as Cloudflare would on a trigger. */
-  tick(): Promise<void>;
+  /** Runs the cron handler once, as Cloudflare would on a trigger (at `time`, default now). */
+  tick(time?: Date): Promise<void>;
   /** The Miniflare instance, for benches that drive the Worker's handlers or read its bindings. */
   readonly miniflare: Miniflare;
   stop(): Promise<void>;
@@ -67,9 +67,9 @@ export async function startLocalWorker(
     return {
       url,
       adminToken: secrets.ADMIN_TOKEN,
-      tick: async () => {
+      tick: async (time = new Date()) => {
         const worker = await mf.getWorker();
-        await worker.scheduled({ scheduledTime: new Date(), cron: '*/5 * * * *' });
+        await worker.scheduled({ scheduledTime: time, cron: '*/5 * * * *' });
       },
       miniflare: mf,
       stop: () => mf.dispose(),

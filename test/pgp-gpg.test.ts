@@ -2,17 +2,16 @@
  * The PGP stage's output is decrypted by GnuPG to the exact bytes, for RSA and Curve25519 keys made
  * by gpg itself; keys gpg makes that cannot encrypt are refused without echoing key material.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/core/errors.ts';
 import type { RunContext } from '../src/core/types.ts';
 import { pgp, validatePgpKey } from '../src/plugins/encryption/pgp/index.ts';
+import { type Gpg, startGpg } from './harness/gpg.ts';
 
 const ctx: RunContext = {
   runId: 'gpg-run',
@@ -22,55 +21,17 @@ const ctx: RunContext = {
   fetch,
 };
 
-let home = '';
-const keys: Record<'rsa' | 'ecc' | 'sign' | 'expired', string> = { rsa: '', ecc: '', sign: '', expired: '' };
+let gpg: Gpg;
+let keys: Record<'rsa' | 'ecc' | 'sign' | 'expired', string>;
 let secret = '';
 
-function gpg(args: string[], input?: string): string {
-  const base = ['--batch', '--no-tty', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', ''];
-  return execFileSync('gpg', [...base, ...args], {
-    env: { ...process.env, GNUPGHOME: home },
-    input,
-    encoding: 'utf8',
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-}
-
-function fingerprint(email: string): string {
-  const line = gpg(['--with-colons', '--list-keys', email])
-    .split('\n')
-    .find((l) => l.startsWith('fpr:'));
-  return line!.split(':')[9]!;
-}
-
 beforeAll(async () => {
-  home = await mkdtemp(join(tmpdir(), 'edge-export-gpg-'));
-  await chmod(home, 0o700);
-  gpg(['--quick-gen-key', 'RSA Test <rsa@example.test>', 'rsa2048', 'sign', 'never']);
-  gpg(['--quick-add-key', fingerprint('rsa@example.test'), 'rsa3072', 'encr', 'never']);
-  gpg(['--quick-gen-key', 'ECC Test <ecc@example.test>', 'future-default', 'default', 'never']);
-  gpg(['--quick-gen-key', 'Sign Only <sign@example.test>', 'ed25519', 'sign', 'never']);
-  gpg([
-    '--faked-system-time',
-    '20200101T000000',
-    '--quick-gen-key',
-    'Old <old@example.test>',
-    'future-default',
-    'default',
-    '1d',
-  ]);
-  keys.rsa = gpg(['--armor', '--export', 'rsa@example.test']);
-  keys.ecc = gpg(['--armor', '--export', 'ecc@example.test']);
-  keys.sign = gpg(['--armor', '--export', 'sign@example.test']);
-  keys.expired = gpg(['--armor', '--export', 'old@example.test']);
-  secret = gpg(['--armor', '--export-secret-keys', 'ecc@example.test']);
+  gpg = await startGpg();
+  keys = gpg.keys;
+  secret = gpg.keys.eccSecret;
 });
 
-afterAll(async () => {
-  if (!home) return;
-  execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: home } });
-  await rm(home, { recursive: true, force: true });
-});
+afterAll(() => gpg?.stop());
 
 /** Random chunks made on demand, hashed as they go, so a large payload never sits in memory. */
 function lazyPayload(chunks: number, chunkSize: number) {
@@ -95,28 +56,11 @@ async function roundTrip(
   plaintext: ReadableStream<Uint8Array>,
   name: string,
 ): Promise<string> {
-  const encrypted = join(home, `${name}.gpg`);
-  const decrypted = join(home, `${name}.out`);
+  const encrypted = join(gpg.home, `${name}.gpg`);
+  const decrypted = join(gpg.home, `${name}.out`);
   const stage = pgp({ publicKey });
   await plaintext.pipeThrough(await stage.open(ctx)).pipeTo(Writable.toWeb(createWriteStream(encrypted)));
-  const status = execFileSync(
-    'gpg',
-    [
-      '--batch',
-      '--pinentry-mode',
-      'loopback',
-      '--passphrase',
-      '',
-      '--status-fd',
-      '1',
-      '--yes',
-      '--output',
-      decrypted,
-      '--decrypt',
-      encrypted,
-    ],
-    { env: { ...process.env, GNUPGHOME: home }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const status = gpg.run(['--status-fd', '1', '--yes', '--output', decrypted, '--decrypt', encrypted]);
   expect(status).toContain('DECRYPTION_OKAY');
   expect(status).toContain('GOODMDC'); // integrity-protected (SEIPD v1 with MDC)
   const hash = createHash('sha256');

@@ -6,7 +6,8 @@
  *   (= deno run --unstable-cron --allow-net --allow-read --allow-write --allow-env src/hosts/deno.ts)
  *
  * HOST (default 127.0.0.1), PORT (default 8787; 0 picks a free port), EDGE_EXPORT_DB (default
- * ./edge-export.sqlite); every other binding comes from the environment as in wrangler.toml.
+ * ./edge-export.sqlite), EDGE_EXPORT_CRON=off (no cron); every other binding comes from the
+ * environment as in wrangler.toml.
  */
 import { denoPlatform } from './deno/platform.ts';
 import { openDenoDatabase } from './deno/sqlite.ts';
@@ -28,9 +29,12 @@ const database = await openDenoDatabase(vars.EDGE_EXPORT_DB ?? 'edge-export.sqli
 if (database.applied.length > 0) console.log(`migrations applied: ${database.applied.join(', ')}`);
 const host = createHost(database.db, vars, denoPlatform());
 // Deno.cron gives no scheduled time: the minute it fires in stands for it, as a Cron Trigger's would.
-Deno.cron('edge-export tick', '* * * * *', () =>
-  host.scheduled(new Date(Math.floor(Date.now() / 60_000) * 60_000)),
-);
+// EDGE_EXPORT_CRON=off leaves the ticks to something else (as on Node).
+if (vars.EDGE_EXPORT_CRON !== 'off') {
+  Deno.cron('edge-export tick', '* * * * *', () =>
+    host.scheduled(new Date(Math.floor(Date.now() / 60_000) * 60_000)),
+  );
+}
 const server = Deno.serve(
   {
     hostname: vars.HOST ?? '127.0.0.1',

@@ -5,7 +5,8 @@
  *   SECRETS_KEY=$(openssl rand -base64 32) ADMIN_TOKEN=… npm run host:node
  *
  * HOST (default 127.0.0.1), PORT (default 8787; 0 picks a free port), EDGE_EXPORT_DB (default
- * ./edge-export.sqlite); every other binding comes from the environment as in wrangler.toml.
+ * ./edge-export.sqlite), EDGE_EXPORT_CRON=off (no minute ticker); every other binding comes from
+ * the environment as in wrangler.toml.
  */
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
@@ -19,9 +20,14 @@ const database = await openNodeDatabase(process.env.EDGE_EXPORT_DB ?? 'edge-expo
 if (database.applied.length > 0) console.log(`migrations applied: ${database.applied.join(', ')}`);
 // The same platform as the CLI: fetch without body copies, native hashing, zlib, snappy, zstd.
 const host = createHost(database.db, process.env, nodePlatform());
-const stopTicker = everyMinute((time) => host.scheduled(time), {
-  onError: (error) => console.error('edge-export tick failed', error),
-});
+// EDGE_EXPORT_CRON=off leaves the ticks to something else (an external cron, or tests through
+// POST /cdn-cgi/handler/scheduled with EDGE_EXPORT_TEST_TRIGGERS=1).
+const stopTicker =
+  process.env.EDGE_EXPORT_CRON === 'off'
+    ? () => {}
+    : everyMinute((time) => host.scheduled(time), {
+        onError: (error) => console.error('edge-export tick failed', error),
+      });
 const server = serve(
   { fetch: host.fetch, hostname: process.env.HOST ?? '127.0.0.1', port: Number(process.env.PORT ?? 8787) },
   (info) => console.log(`edge-export listening on http://${info.address}:${info.port}`),

@@ -10,6 +10,10 @@ import { ApiError, notFound } from '../errors.ts';
 import { type AppDeps, type AppEnv, body, pageQuery } from '../http.ts';
 import { presentRun } from './runs.ts';
 import { type DataflowInput, dataflowSchema } from '../schemas.ts';
+import { exportService } from '../../service/export-service.ts';
+import { datasetFolder } from '../../service/subjects.ts';
+import type { StoredDestination } from '../destination-secrets.ts';
+import { definitionOf } from '../execute.ts';
 import { first, json, newId } from '../store/db.ts';
 import { createRunOnce } from '../store/idempotency.ts';
 import {
@@ -32,7 +36,7 @@ export function dataflowRoutes(deps: AppDeps) {
     .post('/', async (c) => {
       const orgId = c.get('orgId');
       const input = await body(c, dataflowSchema, 'dataflow');
-      const cols = await columns(c.env, orgId, input);
+      const cols = await columns(c.env, deps, orgId, input);
       const webhookSecret = `whsec_${toBase64Url(crypto.getRandomValues(new Uint8Array(32)))}`;
       const id = newId('dfl');
       const sealed = await sealSecret(c.env.SECRETS_KEY, webhookSecret, webhookSecretContext(id));
@@ -51,7 +55,7 @@ export function dataflowRoutes(deps: AppDeps) {
       const id = c.req.param('id');
       await mustGet(c.env, orgId, id);
       const input = await body(c, dataflowSchema, 'dataflow');
-      await updateDataflow(c.env.DB, orgId, id, await columns(c.env, orgId, input), deps.now());
+      await updateDataflow(c.env.DB, orgId, id, await columns(c.env, deps, orgId, input), deps.now());
       await storeAlertSecret(c.env, orgId, id, input.alertSecret);
       return c.json(present(await mustGet(c.env, orgId, id)));
     })
@@ -109,8 +113,11 @@ async function mustGet(env: Env, orgId: string, id: string): Promise<DataflowRow
   return row;
 }
 
-/** Checks references (in this organization only) and the alert URL, and maps input to columns. */
-async function columns(env: Env, orgId: string, input: DataflowInput): Promise<DataflowColumns> {
+/**
+ * Checks references (in this organization only), the alert URL, and the naming and layout against
+ * the destination, and maps input to columns.
+ */
+async function columns(env: Env, deps: AppDeps, orgId: string, input: DataflowInput): Promise<DataflowColumns> {
   const issues: ConfigIssue[] = [];
   if (!(await getDestination(env.DB, orgId, input.destinationId))) {
     issues.push({
@@ -132,6 +139,29 @@ async function columns(env: Env, orgId: string, input: DataflowInput): Promise<D
       message: 'datasetId: no such dataset',
       received: JSON.stringify(input.datasetId),
     });
+  }
+  if (input.schedule?.time === 'afterEvaluation' && input.datasetId !== undefined) {
+    issues.push({
+      path: 'schedule.time',
+      message: 'schedule.time: "afterEvaluation" follows audience evaluations; a dataset dataflow needs a time of day',
+      expected: 'HH:MM',
+      received: '"afterEvaluation"',
+    });
+  }
+  const destination = await getDestination(env.DB, orgId, input.destinationId);
+  if (destination) {
+    // The file naming and, for a dataset, its exportTime= folder under the destination's folder,
+    // checked as the export service will run them.
+    const stored = JSON.parse(destination.config) as StoredDestination;
+    const definition = await definitionOf(env, destination, stored);
+    const service = exportService(deps.platform(env));
+    const folderPath = input.datasetId !== undefined ? datasetFolder(stored.folderPath) : stored.folderPath;
+    const found = await service.check({ ...definition, output: { ...definition.output, folderPath, fileName: input.naming } });
+    for (const issue of found) {
+      if (issue.path.startsWith('naming')) issues.push(issue);
+      else if (issue.path === 'folderPath' && input.datasetId !== undefined)
+        issues.push({ ...issue, path: 'datasetId', message: `datasetId: the dataset layout <folder>/<datasetId>/exportTime=… does not fit the destination's folder (${issue.message})` });
+    }
   }
   if (input.alertWebhook !== undefined) {
     try {

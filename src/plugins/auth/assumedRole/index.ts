@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import { ConfigError, type ConfigIssue } from '../../../core/errors.ts';
 import { definePlugin } from '../../../core/plugin.ts';
 import { type AssumeRoleParams, CredentialCache, assumeRole } from './sts.ts';
+import { checkEndpoint, type EndpointPolicy } from '../../../core/security/ssrf.ts';
 import type { AuthStage, Credentials, RunContext } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
 import { keyPairSchema } from '../credentials.ts';
@@ -101,8 +102,11 @@ const NO_PLATFORM_IDENTITY: ConfigIssue = {
 export function assumedRole(
   input: AssumedRoleOptions,
   env: Readonly<Record<string, string | undefined>> = {},
+  endpoints?: EndpointPolicy,
 ): AuthStage {
   const options = parse(assumedRoleOptions, input, 'auth/assumedRole options');
+  // A custom STS endpoint is a URL the platform calls on the customer's say: the host's SSRF policy applies.
+  if (options.stsEndpoint !== undefined && endpoints) checkEndpoint(options.stsEndpoint, 'stsEndpoint', endpoints);
   const cache = new CredentialCache(options.refreshSkewSeconds * 1000);
   const params: AssumeRoleParams = {
     roleArn: options.roleArn,
@@ -151,5 +155,5 @@ export const plugin = definePlugin({
   description: "Assumes the customer's IAM role (with an external id) using the platform's own AWS identity.",
   options: assumedRoleOptions,
   secrets: ['platformCredentials.secretAccessKey', 'platformCredentials.sessionToken'],
-  create: (options, platform) => assumedRole(options, platform.env),
+  create: (options, platform) => assumedRole(options, platform.env, platform.endpoints),
 });

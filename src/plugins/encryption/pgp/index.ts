@@ -2,7 +2,7 @@ import { createMessage, encrypt, type PublicKey } from 'openpgp';
 import * as v from 'valibot';
 import { ConfigError, type ConfigIssue, ExportError } from '../../../core/errors.ts';
 import { definePlugin } from '../../../core/plugin.ts';
-import type { EncryptionStage, RunContext } from '../../../core/types.ts';
+import type { EncryptionStage, RunContext, Runtime } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
 import { armorProblem, encryptionProblem, readPublicKey, toIssue } from './key.ts';
 
@@ -54,6 +54,8 @@ export function pgp(options: PgpOptions): PgpStage {
     extension: 'gpg',
     contentType: 'application/pgp-encrypted',
     validate: async (now: Date = new Date()) => (await check(now)).issues,
+    // Configuration time (API create/update, `validate`): the key parsed, able to encrypt now.
+    check: async (runtime: Runtime) => (await check(runtime.now())).issues,
     open: async (ctx: RunContext) => {
       const { key, issues } = await check(ctx.now());
       if (!key || issues.length > 0) throw new ConfigError(issues, `${PLUGIN} options`);

@@ -1,0 +1,4 @@
+/** The user journeys on the node host (see journeys.ts). */
+import { journeys } from './journeys.ts';
+
+journeys('node');
