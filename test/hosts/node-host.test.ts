@@ -1,4 +1,4 @@
-/** Smoke test of src/hosts/node.ts: the Node host as a child process, exporting to moto. */
+/** The Node host (src/hosts/node.ts) as a child process: its own minute ticker exports to moto. */
 import { hostSmoke } from './smoke.ts';
 
-hostSmoke('node', process.execPath, ['bin/run-ts.js', 'src/hosts/node.ts']);
+hostSmoke('node');
