@@ -5,7 +5,10 @@
  * Where we knowingly differ from Spark 3 (univocity):
  * - `header` defaults to true (Spark: false).
  * - `quote: ""` writes every value raw; Spark writes U+0000 "quotes" around values that need them.
- *   Values holding the delimiter or a line break then cannot be read back: that is the user's choice.
+ *   A value that could then not be read back (equal to nullValue/emptyValue, or holding the
+ *   delimiter or a line break) fails the row (FORMAT_FAILED) instead of being written.
+ * - A value whose text equals nullValue or emptyValue is quoted, so readers that honour quoting read
+ *   it back as itself; options under which that cannot work are refused (options.ts).
  * - null is written as `nullValue` unquoted even with `quoteAll` (Spark writes `""` for null then), so
  *   null and empty stay distinct under the defaults (`nullValue` '' vs `emptyValue` two quote chars).
  * - The default `emptyValue` is two of the configured quote characters (Spark: always `""`), and ''

@@ -26,8 +26,8 @@ const options: fc.Arbitrary<CsvOptionsInput> = fc.record(
     escape: char,
     escapeQuotes: fc.boolean(),
     quoteAll: fc.boolean(),
-    nullValue: fc.constantFrom('', 'NULL', 'é', '"'),
-    emptyValue: fc.constantFrom('', 'EMPTY'),
+    nullValue: fc.constantFrom('', 'NULL', '\\N', 'é', '"', '0', 'true', 'NaN', '2024-02-29'),
+    emptyValue: fc.constantFrom('', 'EMPTY', 'NULL', '""', "''"),
     dateFormat: fc.constantFrom('yyyy-MM-dd', 'dd/MM/yyyy'),
     timestampFormat: fc.constantFrom("yyyy-MM-dd'T'HH:mm:ss.SSSXXX", 'yyyy-MM-dd HH:mm:ss', 'yyyy-MM-dd'),
     lineSep: fc.constantFrom('\n', '\r\n', '|', '\u2028', 'é'),
@@ -45,6 +45,8 @@ const text = fc.oneof(
     maxLength: 12,
   }),
   fc.constantFrom('plain', 'user42@example.com', '  padded  ', '"quoted"', ''),
+  // The texts of every nullValue and emptyValue above, bare and padded.
+  fc.constantFrom('NULL', '\\N', 'é', '"', '0', 'true', 'NaN', '2024-02-29', 'EMPTY', '""', "''", ' NULL '),
 );
 const instant = fc.oneof(
   fc.date({ min: new Date(-70_000_000_000_000), max: new Date(300_000_000_000_000) }),

@@ -18,7 +18,8 @@ describe('bucketSchema', () => {
 
   it('has a case for every reserved prefix and suffix', () => {
     const refused = BUCKET_NAMES.filter((c) => !c.valid).map((c) => c.name);
-    for (const prefix of RESERVED_BUCKET_PREFIXES) expect(refused.some((n) => n.startsWith(prefix))).toBe(true);
+    for (const prefix of RESERVED_BUCKET_PREFIXES)
+      expect(refused.some((n) => n.startsWith(prefix))).toBe(true);
     for (const suffix of Object.keys(RESERVED_BUCKET_SUFFIXES))
       expect(refused.some((n) => n.endsWith(suffix))).toBe(true);
   });
