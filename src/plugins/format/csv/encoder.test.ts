@@ -115,9 +115,34 @@ describe('rowEncoder', () => {
       o: { k: 'a"b' },
     };
     expect(encode(row)).toBe(
-      '"v","12345678901234567890","0.5","false","2024-02-29","2023-11-14T22:13:20.123Z","[1,\\"2\\"]","{\\"k\\":\\"a\\\\\\"b\\"}"\n',
+      '"v","12345678901234567890","0.5","false","2024-02-29","2023-11-14T22:13:20.123Z","[1,2]","{\\"k\\":\\"a\\\\\\"b\\"}"\n',
     );
     expect(encode({})).toBe('NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL\n');
+  });
+
+  it('writes doubles, bigints and microseconds so that readers get back the same value', () => {
+    const typed: Schema = [
+      { name: 'x', type: 'double' },
+      { name: 'i', type: 'integer' },
+      { name: 't', type: 'timestamp' },
+      { name: 'l', type: { list: 'integer' } },
+    ];
+    const text = (o: CsvOptionsInput, row: Record<string, unknown>) =>
+      rowEncoder(typed, config(o)).encode(row);
+    const micro = '2024-01-02T03:04:05.123456Z';
+    expect(text({}, { x: -0, i: -(2n ** 63n), t: micro, l: [2n ** 63n - 1n, -0] })).toBe(
+      '-0.0,-9223372036854775808,2024-01-02T03:04:05.123Z,"[9223372036854775807,-0.0]"\n',
+    );
+    expect(text({ timestampFormat: "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX" }, { t: micro })).toBe(
+      ',,2024-01-02T03:04:05.123456Z,\n',
+    );
+    expect(text({ timestampFormat: 'HH:mm:ss.SSSSSSSS' }, { t: '1969-12-31T23:59:59.999999Z' })).toBe(
+      ',,23:59:59.99999900,\n',
+    );
+    const doubles = [5e-324, 1e21, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+    expect(doubles.map((x) => text({}, { x }))).toEqual(
+      ['5e-324', '1e+21', 'NaN', 'Infinity', '-Infinity'].map((t) => `${t},,,\n`),
+    );
   });
 
   it('keeps null and empty distinct under the defaults', () => {

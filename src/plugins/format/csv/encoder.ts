@@ -3,7 +3,9 @@
  * into closures so the per-value work is a regex test and, rarely, one `replace`.
  */
 import type { Column, ColumnType, Row, Schema } from '../../../core/types.ts';
+import { type TimestampParts, timestampParts } from '../../../core/data/model.ts';
 import { formatDouble } from '../utf8.ts';
+import { jsonText } from '../values.ts';
 import { compilePattern, isoLength } from './datetime.ts';
 import type { CsvOptions } from './options.ts';
 
@@ -23,7 +25,7 @@ export interface CsvConfig {
   readonly trimLeading: boolean;
   readonly trimTrailing: boolean;
   readonly formatDate: (d: Date) => string;
-  readonly formatTimestamp: (d: Date) => string;
+  readonly formatTimestamp: (d: Date, micros?: number) => string;
   /** Characters of `toISOString()` the date / timestamp pattern prints (null: another pattern). */
   readonly dateIso: 24 | 10 | null;
   readonly timestampIso: 24 | 10 | null;
@@ -173,19 +175,14 @@ export function plainText(c: CsvConfig, chars: string): boolean {
   return ![...triggers(c)].some((ch) => ch !== '' && chars.includes(ch));
 }
 
-/** Accepts Date, epoch milliseconds (number or bigint) or any string `Date` parses (ISO 8601). */
-function toDate(value: unknown): Date {
-  const d =
-    value instanceof Date
-      ? value
-      : typeof value === 'number' || typeof value === 'string'
-        ? new Date(value)
-        : typeof value === 'bigint'
-          ? new Date(Number(value))
-          : null;
-  if (!d || Number.isNaN(d.getTime()))
-    throw new TypeError(`expected a date or timestamp, got ${describe(value)}`);
-  return d;
+/**
+ * Accepts Date, epoch milliseconds (number or bigint) or any string `Date` parses (ISO 8601, whose
+ * digits beyond the millisecond are kept as microseconds for patterns that print them).
+ */
+function toTimestamp(value: unknown): TimestampParts {
+  const t = timestampParts(typeof value === 'bigint' ? Number(value) : value);
+  if (!t) throw new TypeError(`expected a date or timestamp, got ${describe(value)}`);
+  return t;
 }
 
 function describe(value: unknown): string {
@@ -193,20 +190,17 @@ function describe(value: unknown): string {
   return `${typeof value} ${text.length > 40 ? text.slice(0, 40) + '…' : text}`;
 }
 
-function jsonReplacer(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Uint8Array) return Array.from(value);
-  return value;
-}
-
 /** Plain text of a non-null value for a column type, before quoting. */
 function textOf(type: ColumnType, c: CsvConfig): (value: unknown) => string {
-  if (typeof type === 'object') return (value) => JSON.stringify(value, jsonReplacer);
+  if (typeof type === 'object') return jsonText;
   switch (type) {
     case 'timestamp':
-      return (value) => c.formatTimestamp(toDate(value));
+      return (value) => {
+        const t = toTimestamp(value);
+        return c.formatTimestamp(new Date(t.ms), t.micros);
+      };
     case 'date':
-      return (value) => c.formatDate(toDate(value));
+      return (value) => c.formatDate(new Date(toTimestamp(value).ms));
     default:
       return (value) =>
         typeof value === 'string'
@@ -214,7 +208,7 @@ function textOf(type: ColumnType, c: CsvConfig): (value: unknown) => string {
           : value instanceof Date
             ? value.toISOString()
             : typeof value === 'object'
-              ? JSON.stringify(value, jsonReplacer)
+              ? jsonText(value)
               : String(value);
   }
 }
