@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import { definePlugin } from '../../../core/plugin.ts';
 import type { Column, ColumnType, FormatStage, Row, RowBatch } from '../../../core/types.ts';
 import { isoTimestamp, timestampParts } from '../../../core/data/model.ts';
+import { withByteLimit } from '../byte-limit.ts';
 import { Utf8Chunks } from '../utf8.ts';
 import { jsonText } from '../values.ts';
 
@@ -33,17 +34,46 @@ export function json(options: JsonOptions = {}): FormatStage {
     open(ctx) {
       const write = lineWriter(ctx.schema, includeNulls);
       const out = new Utf8Chunks(CHUNK_BYTES);
-      return new TransformStream<RowBatch, Uint8Array>({
+      // With a byte limit, a line that takes the file past it is taken back and refused, with
+      // the rest of its batch (the first line of a file always stays).
+      let emitted = 0;
+      let lines = 0;
+      let maxBytes = Number.POSITIVE_INFINITY;
+      let refused = 0;
+      let full = false;
+      const stream = new TransformStream<RowBatch, Uint8Array>({
         transform(batch, controller) {
-          for (const row of batch) {
-            write(row, out);
-            if (out.full) controller.enqueue(out.take());
+          refused = full ? batch.length : 0;
+          if (full) return;
+          for (let n = 0; n < batch.length; n++) {
+            const mark = out.pos;
+            write(batch[n]!, out);
+            lines++;
+            if (emitted + out.pos > maxBytes && lines > 1) {
+              out.pos = mark;
+              lines--;
+              full = true;
+              refused = batch.length - n;
+              return;
+            }
+            if (out.full) {
+              const bytes = out.take();
+              emitted += bytes.byteLength;
+              controller.enqueue(bytes);
+            }
           }
         },
         flush(controller) {
           if (out.pos > 0) controller.enqueue(out.take());
         },
       });
+      return withByteLimit(
+        stream,
+        (limit) => {
+          maxBytes = limit;
+        },
+        () => refused,
+      );
     },
   };
 }

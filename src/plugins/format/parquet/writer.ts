@@ -9,6 +9,8 @@ import type { ColumnSource } from 'hyparquet-writer/src/index.js';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer/src/index.js';
 import { ExportError } from '../../../core/errors.ts';
 import type { Row, RowBatch, Schema } from '../../../core/types.ts';
+import type { ByteLimitedFormat } from '../../../core/pipeline.ts';
+import { withByteLimit } from '../byte-limit.ts';
 import { FlatParquetWriter, isFlat } from './flat.ts';
 import { converterFor, type TimestampUnit, toSchemaElements, ValueError } from './schema.ts';
 
@@ -42,14 +44,22 @@ export function parquetStream(options: ParquetStreamOptions): TransformStream<Ro
   return isFlat(options.schema) ? flatStream(options) : nestedStream(options);
 }
 
-/** Scalar columns only: rows go straight into typed column buffers (flat.ts). */
-function flatStream(options: ParquetStreamOptions): TransformStream<RowBatch, Uint8Array> {
+/**
+ * Scalar columns only: rows go straight into typed column buffers (flat.ts). With a byte limit
+ * (`limitBytes`) a row that might take the file past it is refused, with the rest of its batch.
+ */
+function flatStream(
+  options: ParquetStreamOptions,
+): TransformStream<RowBatch, Uint8Array> & ByteLimitedFormat {
   const { schema, rowGroupSize } = options;
   let parquet: FlatParquetWriter | undefined;
   let rowsBefore = 0;
+  let maxBytes: number | undefined;
+  let refused = 0;
+  let full = false;
   const fail = (error: ValueError, column: string): never =>
     valueError(error, column, rowsBefore + parquet!.buffered + 1);
-  return new TransformStream<RowBatch, Uint8Array>(
+  const stream = new TransformStream<RowBatch, Uint8Array>(
     {
       async start(controller) {
         const compressors = await options.compressors();
@@ -61,10 +71,22 @@ function flatStream(options: ParquetStreamOptions): TransformStream<RowBatch, Ui
           compressors,
           createdBy: CREATED_BY,
         });
+        if (maxBytes !== undefined) parquet.limitBytes(maxBytes);
       },
       transform(batch) {
         const writer = parquet!;
-        for (const row of batch) {
+        refused = full ? batch.length : 0;
+        if (full) return;
+        for (let n = 0; n < batch.length; n++) {
+          const row = batch[n]!;
+          const before = writer.buffered;
+          if (!writer.fits(row)) {
+            full = true;
+            refused = batch.length - n;
+            return;
+          }
+          // `fits` may have written the group early: count the rows it held.
+          if (writer.buffered < before) rowsBefore += before;
           writer.add(row, fail);
           if (writer.buffered >= rowGroupSize) {
             rowsBefore += writer.buffered;
@@ -78,6 +100,14 @@ function flatStream(options: ParquetStreamOptions): TransformStream<RowBatch, Ui
     },
     { highWaterMark: BATCH_QUEUE },
     { highWaterMark: 0 },
+  );
+  return withByteLimit(
+    stream,
+    (limit) => {
+      maxBytes = limit;
+      parquet?.limitBytes(limit);
+    },
+    () => refused,
   );
 }
 
