@@ -201,6 +201,8 @@ function textOf(type: ColumnType, c: CsvConfig): (value: unknown) => string {
       };
     case 'date':
       return (value) => c.formatDate(new Date(toTimestamp(value).ms));
+    case 'double':
+      return (value) => (typeof value === 'number' ? formatDouble(value) : String(value));
     default:
       return (value) =>
         typeof value === 'string'

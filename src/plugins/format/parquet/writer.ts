@@ -8,7 +8,7 @@ import type { CompressionCodec } from 'hyparquet';
 import type { ColumnSource } from 'hyparquet-writer/src/index.js';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer/src/index.js';
 import { ExportError } from '../../../core/errors.ts';
-import type { Row, RowBatch, Schema } from '../../../core/types.ts';
+import type { ColumnType, Row, RowBatch, Schema } from '../../../core/types.ts';
 import type { ByteLimitedFormat } from '../../../core/pipeline.ts';
 import { withByteLimit } from '../byte-limit.ts';
 import { FlatParquetWriter, isFlat } from './flat.ts';
@@ -128,8 +128,15 @@ function nestedStream(options: ParquetStreamOptions): TransformStream<RowBatch, 
     }
     buffered++;
   };
+  const withDoubles = schema.map((column) => containsDouble(column.type));
   const writeGroup = () => {
-    const columnData: ColumnSource[] = schema.map((column, c) => ({ name: column.name, data: columns[c]! }));
+    // hyparquet-writer's dictionaries key values by SameValueZero, which makes -0 and 0 one entry:
+    // a column chunk holding a -0 is written PLAIN, so both keep their sign.
+    const columnData: ColumnSource[] = schema.map((column, c) => ({
+      name: column.name,
+      data: columns[c]!,
+      ...(withDoubles[c] && hasNegativeZero(column.type, columns[c]!) && { encoding: 'PLAIN' as const }),
+    }));
     parquet!.write({ columnData, rowGroupSize: buffered });
     rowsBefore += buffered;
     buffered = 0;
@@ -162,6 +169,23 @@ function nestedStream(options: ParquetStreamOptions): TransformStream<RowBatch, 
     },
     { highWaterMark: BATCH_QUEUE },
     { highWaterMark: 0 },
+  );
+}
+
+function containsDouble(type: ColumnType): boolean {
+  if (typeof type === 'string') return type === 'double';
+  return 'list' in type ? containsDouble(type.list) : type.struct.some((field) => containsDouble(field.type));
+}
+
+/** True when converted values of a column (lists and structs searched) hold a -0 double. */
+function hasNegativeZero(type: ColumnType, values: readonly unknown[]): boolean {
+  if (typeof type === 'string') return type === 'double' && values.some((v) => Object.is(v, -0));
+  if ('list' in type) return values.some((v) => Array.isArray(v) && hasNegativeZero(type.list, v));
+  return type.struct.some((field) =>
+    hasNegativeZero(
+      field.type,
+      values.map((v) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[field.name] : null)),
+    ),
   );
 }
 
