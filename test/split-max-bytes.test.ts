@@ -1,10 +1,9 @@
 /**
- * `output.split.maxBytes` measured on real files: every format that can cut at a row (CSV in UTF-8
- * and UTF-16, JSON, flat Parquet with each codec) writes files that never pass the limit — only a
- * single row larger than the limit makes a file of that one row exceed it — and files are
- * full (their next row would not have fitted). No row is lost, doubled or reordered across files
- * (read back with DuckDB and Python's csv module).
- */
+ * `output.split.maxBytes` measured on real files: every built-in format (CSV in UTF-8 and UTF-16,
+ * JSON, Parquet flat and nested with several codecs) writes files that never pass the limit — only
+ * a single row larger than the limit makes a file of that one row exceed it. CSV and JSON files are
+ * full (their next row would not have fitted), Parquet files at least half full. No row is lost,
+ * doubled or reordered across files (read back with DuckDB and Python's csv module). */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { gunzipSync } from 'node:zlib';
@@ -55,7 +54,33 @@ const HUGE_ROW = 2_500;
 const dir = mkdtempSync(`${tmpdir()}/split-max-bytes-`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function exportFiles(plugins: PluginManifest['plugins'], batchSize: number) {
+/** The same rows with list and struct columns (hyparquet-writer's general path for Parquet). */
+const NESTED: Schema = [
+  ...SCHEMA,
+  { name: 'tags', type: { list: 'string' } },
+  {
+    name: 'address',
+    type: {
+      struct: [
+        { name: 'city', type: 'string' },
+        { name: 'codes', type: { list: 'integer' } },
+      ],
+    },
+  },
+];
+function* nestedRows(count: number): Generator<Row> {
+  for (const row of rows(count)) {
+    const id = row.id as number;
+    yield {
+      ...row,
+      tags: id % 5 === 0 ? null : Array.from({ length: id % 9 }, (_, k) => `tag ${k} ${'t'.repeat(id % 50)}`),
+      address:
+        id % 11 === 0 ? null : { city: `city ${id % 300}`, codes: id % 3 === 0 ? [] : [id, -id, 2n ** 62n] },
+    };
+  }
+}
+
+async function exportFiles(plugins: PluginManifest['plugins'], batchSize: number, nested = false) {
   const pipeline = new Registry(builtinPlugins).build({ plugins });
   const mem = memorySink();
   const result = await runExport(
@@ -63,8 +88,8 @@ async function exportFiles(plugins: PluginManifest['plugins'], batchSize: number
     {
       destination: { id: 'd', name: 'dest' },
       audience: { id: 'a', name: 'A' },
-      schema: SCHEMA,
-      rows: fromRows(rows(COUNT), batchSize),
+      schema: nested ? NESTED : SCHEMA,
+      rows: fromRows(nested ? nestedRows(COUNT) : rows(COUNT), batchSize),
       output: { split: { maxBytes: MAX_BYTES }, fileName: { dateTime: 'none' } },
     },
     fixedRuntime(),
@@ -174,15 +199,23 @@ describe('maxBytes cuts a file before the row that would pass it', () => {
     });
   });
 
-  for (const codec of ['snappy', 'gzip', 'uncompressed'] as const) {
-    it(`Parquet (flat schema, ${codec}, row groups of 500): within the limit, and at least half full`, async () => {
+  for (const [codec, nested] of [
+    ['snappy', false],
+    ['gzip', false],
+    ['uncompressed', false],
+    ['snappy', true],
+    ['uncompressed', true],
+  ] as const) {
+    const shape = nested ? 'lists and structs' : 'flat schema';
+    it(`Parquet (${shape}, ${codec}, row groups of 500): within the limit, and at least half full`, async () => {
       const files = await exportFiles(
         [{ use: 'format/parquet', options: { codec, rowGroupSize: 500 } }],
         1_000,
+        nested,
       );
       const measured: { rows: number; formatted: number; ids: number[] }[] = [];
       for (const [n, file] of files.entries()) {
-        const path = `${dir}/${codec}-${n}.parquet`;
+        const path = `${dir}/${codec}-${nested}-${n}.parquet`;
         writeFileSync(path, file.body);
         const ids = await duckIds(`SELECT id FROM read_parquet('${path}')`);
         measured.push({ rows: file.rows, formatted: file.body.length, ids });

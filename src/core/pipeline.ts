@@ -4,7 +4,7 @@
  *
  * Rows move in batches (`RowBatch`): one stream read and one write per batch, never per row. A file
  * holds exactly `maxRows` rows at most (a batch that straddles the limit is sliced). With `maxBytes`,
- * a format that can cut at a row (`ByteLimitedFormat`: CSV, JSON, flat Parquet) is told the limit
+ * a format that can cut at a row (`ByteLimitedFormat`: CSV, JSON, Parquet) is told the limit
  * and refuses the first row that would take the file past it; the rows it refused start the next
  * file. For other formats the limit is checked between writes of at most `BYTES_STEP` rows. The
  * loop yields to the event loop every `YIELD_ROWS` rows, so a host serving requests in the same
@@ -43,13 +43,12 @@ export const outputOptions = v.object({
       /** Rows per file before a new file starts (reference default: 5,000,000). */
       maxRows: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 5_000_000),
       /**
-       * Limit on a file's formatted (uncompressed) bytes. CSV, JSON and flat Parquet cut a file
-       * before the row that would pass it (a file holds at least one row, so only a single row
-       * larger than the limit makes a file exceed it); Parquet counts a bound on the bytes its
-       * buffered row group will take, so its files stay under the limit. Other formats (third-party,
-       * Parquet with list/struct columns) close a file at the first write boundary (≤ 256 rows)
-       * after the bytes they emitted reach the limit, so they can pass it by what they buffer
-       * (Parquet: up to a row group).
+       * Limit on a file's formatted (uncompressed) bytes. CSV, JSON and Parquet cut a file before
+       * the row that would pass it (a file holds at least one row, so only a single row larger than
+       * the limit makes a file exceed it); Parquet counts a bound on the bytes its buffered row
+       * group will take, so its files stay under the limit. Formats that cannot cut at a row
+       * (third-party ones) close a file at the first write boundary (≤ 256 rows) after the bytes
+       * they emitted reach the limit, so they can pass it by what they buffer.
        */
       maxBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024))),
     }),

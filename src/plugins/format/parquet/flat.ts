@@ -18,6 +18,7 @@ import {
   NumberBuffer,
   StringBuffer,
 } from './flat-columns.ts';
+import { plainBound, utf8Length } from './bounds.ts';
 import { Scratch, writeHybrid } from './encoding.ts';
 import { FooterWriter } from './footer.ts';
 import { converterFor, type TimestampUnit, toSchemaElements, ValueError } from './schema.ts';
@@ -281,7 +282,7 @@ function flatColumn(column: Column, element: SchemaElement, unit: TimestampUnit)
     buffer,
     defs: new Uint8Array(nullable ? 1024 : 0),
     nulls: 0,
-    bound: valueBound(column.type as string),
+    bound: plainBound(column.type as string),
     bytes: 0,
     // Path, type, encodings, codec, counts, sizes, offsets, statistics (≤ 4 values of ≤ 17 bytes).
     footerBytes: 320 + 2 * utf8Length(column.name),
@@ -322,37 +323,6 @@ function bufferFor(type: string): ColumnBuffer {
     default:
       return new StringBuffer();
   }
-}
-
-/** At most the PLAIN bytes of one value of a type (null: none; a non-string as text: 3 bytes a char). */
-function valueBound(type: string): (value: unknown) => number {
-  switch (type) {
-    case 'integer':
-    case 'timestamp':
-    case 'double':
-      return (v) => (v == null ? 0 : 8);
-    case 'date':
-      return (v) => (v == null ? 0 : 4);
-    case 'boolean':
-      return (v) => (v == null ? 0 : 1);
-    default:
-      return (v) => (v == null ? 0 : 4 + (typeof v === 'string' ? utf8Length(v) : 3 * String(v).length + 72));
-  }
-}
-
-/** UTF-8 bytes of a string, a lone surrogate counted as U+FFFD (3 bytes). */
-export function utf8Length(s: string): number {
-  let bytes = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) bytes += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      bytes += 2; // a pair: 2 units, 4 bytes
-      i++;
-    } else bytes += 2;
-  }
-  return bytes;
 }
 
 /** |ms| below which ms × 1000 is an exact double (2^53 / 1000); NaN fails both comparisons. */
