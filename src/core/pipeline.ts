@@ -3,10 +3,12 @@
  * manifest. Memory stays constant: each file is a chain of Web Streams with backpressure.
  *
  * Rows move in batches (`RowBatch`): one stream read and one write per batch, never per row. A file
- * holds exactly `maxRows` rows at most (a batch that straddles the limit is sliced); `maxBytes` is
- * checked between writes of at most `BYTES_STEP` rows, so a file closes at the first such boundary
- * after its formatted bytes reach the limit. The loop yields to the event loop every `YIELD_ROWS`
- * rows, so a host serving requests in the same isolate is not starved by a long export.
+ * holds exactly `maxRows` rows at most (a batch that straddles the limit is sliced). With `maxBytes`,
+ * a format that can cut at a row (`ByteLimitedFormat`: CSV, JSON, Parquet) is told the limit
+ * and refuses the first row that would take the file past it; the rows it refused start the next
+ * file. For other formats the limit is checked between writes of at most `BYTES_STEP` rows. The
+ * loop yields to the event loop every `YIELD_ROWS` rows, so a host serving requests in the same
+ * isolate is not starved by a long export.
  *
  * A run publishes all of its files or none: when any step fails, files this run already published
  * are removed (where the sink can), and the manifest — written last — never appears.
@@ -42,9 +44,12 @@ export const outputOptions = v.object({
       /** Rows per file before a new file starts (reference default: 5,000,000). */
       maxRows: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 5_000_000),
       /**
-       * Soft limit on a file's formatted (uncompressed) bytes: the file closes at the next write
-       * boundary (≤ 256 rows) once the format has emitted this many bytes. Formats buffer their
-       * output (CSV/JSON ~64 KiB, Parquet a row group), so a file exceeds it by up to that much.
+       * Limit on a file's formatted (uncompressed) bytes. CSV, JSON and Parquet cut a file before
+       * the row that would pass it (a file holds at least one row, so only a single row larger than
+       * the limit makes a file exceed it); Parquet counts a bound on the bytes its buffered row
+       * group will take, so its files stay under the limit. Formats that cannot cut at a row
+       * (third-party ones) close a file at the first write boundary (≤ 256 rows) after the bytes
+       * they emitted reach the limit, so they can pass it by what they buffer.
        */
       maxBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024))),
     }),
@@ -55,8 +60,30 @@ export const outputOptions = v.object({
 });
 export type OutputOptions = v.InferInput<typeof outputOptions>;
 
-/** Rows per write while a `maxBytes` limit is set: the granularity of that check. */
+/** Rows per write while a `maxBytes` limit is set and the format cannot cut at a row. */
 export const BYTES_STEP = 256;
+
+/**
+ * What the pair a format's `open()` returns may also be, so that a file can be cut at a byte limit
+ * row by row: the pipeline calls `limitBytes` once before the first write, awaits each write, then
+ * reads `refused`. Formats that are not are cut between writes of `BYTES_STEP` rows.
+ */
+export interface ByteLimitedFormat {
+  /**
+   * Take no row that would make the file's bytes (all of them, as if it were closed now) pass
+   * `maxBytes`; the first row of a file is always taken.
+   */
+  limitBytes(maxBytes: number): void;
+  /** Rows of the batch last written that the file did not take; once positive the file is full. */
+  readonly refused: number;
+}
+
+function byteLimited(pair: object): ByteLimitedFormat | undefined {
+  return typeof (pair as Partial<ByteLimitedFormat>).limitBytes === 'function'
+    ? (pair as ByteLimitedFormat)
+    : undefined;
+}
+
 /** Rows written between two yields to the event loop (timers and I/O callbacks get their turn). */
 export const YIELD_ROWS = 16_384;
 
@@ -196,24 +223,38 @@ async function writeFile(pipeline: Pipeline, sink: SinkStage, ctx: NamingContext
   // A rejected upload must stop the row loop even if nothing else propagates the failure.
   const orUploadFailure = untilRejected(upload);
   const writer = formatted.writable.getWriter();
+  // Why the format's side failed (a value it refused): reported rather than the TypeError a write
+  // or close on the errored stream gives.
+  let formatError: { error: unknown } | undefined;
+  writer.closed.catch((error: unknown) => {
+    formatError ??= { error };
+  });
   let rows = 0;
   try {
     const { maxRows, maxBytes } = plan.split;
-    const step = maxBytes === undefined ? Number.POSITIVE_INFINITY : BYTES_STEP;
-    while (rows < maxRows && (maxBytes === undefined || formattedBytes.n < maxBytes)) {
+    const limited = maxBytes === undefined ? undefined : byteLimited(formatted);
+    limited?.limitBytes(maxBytes!);
+    const step = maxBytes === undefined || limited ? Number.POSITIVE_INFINITY : BYTES_STEP;
+    while (rows < maxRows && (maxBytes === undefined || limited || formattedBytes.n < maxBytes)) {
       if (!(await plan.rows.fill())) break;
       const batch = plan.rows.take(Math.min(maxRows - rows, step));
       await orUploadFailure(writer.ready);
-      writer.write(batch).catch(() => {});
-      rows += batch.length;
-      plan.progress.rows += batch.length;
+      let taken = batch.length;
+      if (limited) {
+        await orUploadFailure(writer.write(batch));
+        taken -= limited.refused;
+        plan.rows.giveBack(limited.refused);
+      } else writer.write(batch).catch(() => {});
+      rows += taken;
+      plan.progress.rows += taken;
       plan.onProgress?.(plan.progress);
+      if (taken < batch.length) break;
     }
     await orUploadFailure(writer.close());
   } catch (error) {
     await writer.abort(error).catch(() => {});
     await upload.catch(() => {});
-    throw error;
+    throw formatError && error instanceof TypeError ? formatError.error : error;
   }
   const result = await upload;
   return {
@@ -334,6 +375,12 @@ class BatchReader {
 
   async peek(): Promise<Row | undefined> {
     return (await this.fill()) ? this.#batch[this.#offset] : undefined;
+  }
+
+  /** Puts back the last `count` rows taken (a file refused them): the next `take` starts with them. */
+  giveBack(count: number): void {
+    this.#offset -= count;
+    this.#sinceYield -= count;
   }
 
   /** Up to `max` rows of the current batch (call after `fill()` returned true); the batch itself when whole. */

@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { fixedRuntime, memorySink } from '../../test/support/memory-sink.ts';
 import { plugin as json } from './format/json/index.ts';
@@ -6,13 +7,67 @@ import { plugin as segment } from './naming/segment/index.ts';
 import { runExport, YIELD_ROWS } from '../core/pipeline.ts';
 import { Registry } from '../core/registry.ts';
 import { fromIterable, fromRows } from '../core/streams.ts';
-import type { Row, RowBatch } from '../core/types.ts';
+import { ExportError } from '../core/errors.ts';
+import { definePlugin } from '../core/plugin.ts';
+import type { ExportedFile, FormatStage, Row, RowBatch } from '../core/types.ts';
 
 const pipeline = new Registry([json, manifest, segment]).build({
   plugins: [{ use: 'format/json' }, { use: 'naming/segment' }, { use: 'manifest/json' }],
 });
 const destination = { id: 'd1', name: 'dest' };
 const audience = { id: 'a1', name: 'Audience One' };
+
+/**
+ * Every file but the last is full: within the limit, and its next row (the first line of the next
+ * file) would have taken it past.
+ */
+function expectCutAtTheLimit(mem: ReturnType<typeof memorySink>, files: readonly ExportedFile[], maxBytes: number) {
+  files.forEach((file, n) => {
+    expect(file.size).toBeLessThanOrEqual(maxBytes);
+    const next = files[n + 1];
+    if (next) expect(file.size + new TextEncoder().encode(mem.text(next.key).split('\n')[0]!).length + 1).toBeGreaterThan(maxBytes);
+  });
+}
+
+/** A format that emits its bytes as they come and knows nothing of byte limits (a third party's). */
+const opaqueFormat = definePlugin({
+  name: 'format/opaque',
+  description: 'test format without byte limits',
+  options: v.optional(v.object({}), {}),
+  create: (): FormatStage => ({
+    kind: 'format',
+    name: 'opaque',
+    extension: 'txt',
+    contentType: 'text/plain',
+    open: () =>
+      new TransformStream<RowBatch, Uint8Array>({
+        transform(batch, controller) {
+          controller.enqueue(new TextEncoder().encode(batch.map((r) => `${JSON.stringify(r)}\n`).join('')));
+        },
+      }),
+  }),
+});
+
+/** A format that refuses the third row, failing its stream with an ExportError. */
+const refusingFormat = definePlugin({
+  name: 'format/refusing',
+  description: 'test format refusing a value',
+  options: v.optional(v.object({}), {}),
+  create: (): FormatStage => ({
+    kind: 'format',
+    name: 'refusing',
+    extension: 'txt',
+    contentType: 'text/plain',
+    open: () => {
+      let n = 0;
+      return new TransformStream<RowBatch, Uint8Array>({
+        transform(batch) {
+          for (const _ of batch) if (++n === 3) throw new ExportError('FORMAT_FAILED', 'row 3 refused');
+        },
+      });
+    },
+  }),
+});
 
 function* rows(n: number): Generator<Row> {
   for (let i = 0; i < n; i++) yield { id: i, email: `u${i}@x.io`, score: i / 2 };
@@ -64,7 +119,7 @@ describe('runExport', () => {
     expect(result.files.map((f) => f.rows)).toEqual([10, 10]);
   });
 
-  it('splits at maxBytes (soft limit on formatted bytes)', async () => {
+  it('splits at maxBytes: each file stops before the row that would pass the limit', async () => {
     const mem = memorySink();
     const result = await runExport(
       pipeline,
@@ -74,7 +129,7 @@ describe('runExport', () => {
     );
     expect(result.files.length).toBeGreaterThan(2);
     expect(result.files.reduce((n, f) => n + f.rows, 0)).toBe(20_000);
-    for (const f of result.files.slice(0, -1)) expect(f.size).toBeGreaterThanOrEqual(200_000);
+    expectCutAtTheLimit(mem, result.files, 200_000);
   });
 
   it('slices batches that straddle maxRows and skips empty batches', async () => {
@@ -103,7 +158,7 @@ describe('runExport', () => {
     expect(result.files.map((f) => f.rows)).toEqual([10, 10]);
   });
 
-  it('checks maxBytes within large batches', async () => {
+  it('cuts at maxBytes inside a large batch, the rest of the batch starting the next file', async () => {
     const mem = memorySink();
     const result = await runExport(
       pipeline,
@@ -113,7 +168,35 @@ describe('runExport', () => {
     );
     expect(result.files.length).toBeGreaterThan(2);
     expect(result.files.reduce((n, f) => n + f.rows, 0)).toBe(20_000);
+    expectCutAtTheLimit(mem, result.files, 200_000);
+    const lines = result.files.flatMap((f) => mem.text(f.key).trimEnd().split('\n'));
+    expect(lines.map((l) => JSON.parse(l).id)).toEqual([...rows(20_000)].map((r) => r.id));
+  });
+
+  it('checks maxBytes between writes of BYTES_STEP rows for a format that cannot cut at a row', async () => {
+    const opaque = new Registry([opaqueFormat]).build({ plugins: [{ use: 'format/opaque' }] });
+    const mem = memorySink();
+    const result = await runExport(
+      opaque,
+      { destination, audience, rows: fromRows(rows(20_000), 20_000), output: { split: { maxBytes: 200_000 } } },
+      fixedRuntime(),
+      mem.sink,
+    );
+    expect(result.files.length).toBeGreaterThan(2);
+    expect(result.files.reduce((n, f) => n + f.rows, 0)).toBe(20_000);
     for (const f of result.files.slice(0, -1)) expect(f.size).toBeGreaterThanOrEqual(200_000);
+  });
+
+  it("reports a format's refusal of a value, not the closed stream it leaves", async () => {
+    const failing = new Registry([refusingFormat]).build({ plugins: [{ use: 'format/refusing' }] });
+    const error = await runExport(
+      failing,
+      { destination, audience, rows: fromRows(rows(3)) },
+      fixedRuntime(),
+      memorySink().sink,
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ExportError);
+    expect((error as Error).message).toBe('row 3 refused');
   });
 
   it('lets timers run during a long export', async () => {

@@ -94,4 +94,23 @@ describe('dataset exports', () => {
       'o4',
     ]);
   });
+
+  it('refuses, counted as invalid:<column>, a record whose value its column cannot hold exactly', async () => {
+    const store = new MemoryStore();
+    const counts: Dataset = { id: 'counts', name: 'Counts', schema: [{ name: 'n', type: 'integer' }] };
+    await store.putDataset(counts);
+    await store.putDatasetRecords('counts', [
+      record('a', '2026-01-01T00:00:00Z', { n: '9007199254740993' }),
+      record('b', '2026-01-01T00:00:00Z', { n: '9223372036854775808' }),
+    ]);
+    const plan = planDatasetExport({
+      store,
+      dataset: counts,
+      mode: 'full',
+      now: new Date(0),
+      save: async () => {},
+    });
+    expect(await collectRows(plan.rows)).toEqual([{ n: 9007199254740993n }]);
+    expect(plan.stats).toEqual({ read: 2, exported: 1, skipped: { 'invalid:n': 1 } });
+  });
 });

@@ -10,7 +10,7 @@ import { ExportError } from '../errors.ts';
 import { pipeThrough } from '../streams.ts';
 import type { Row, RowBatch, Schema } from '../types.ts';
 import type { ExportMode } from './export-plan.ts';
-import { coerce } from './mapping.ts';
+import { coerceValue, INVALID } from './mapping.ts';
 import { type Dataset, type DatasetRecord, isMissing } from './model.ts';
 import {
   DEFAULT_PAGE_SIZE,
@@ -36,7 +36,7 @@ export interface DatasetStats {
   /** Records read. */
   read: number;
   exported: number;
-  /** Records not exported, by reason: `missing:<column>` for a non-nullable column. */
+  /** Records not exported, by reason: `missing:<column>` (non-nullable column), `invalid:<column>`. */
   skipped: Record<string, number>;
 }
 
@@ -116,12 +116,16 @@ export function planDatasetExport(input: DatasetExportInput): DatasetPlan {
   };
 }
 
-/** Projects record values onto the schema's columns (in order), coercing scalar types. */
+/**
+ * Projects record values onto the schema's columns (in order), coercing their types; a skip reason
+ * (`invalid:<column>`, `missing:<column>`) when a value cannot be held exactly or is missing.
+ */
 function projector(schema: Schema): (values: Row) => Row | string {
   return (values) => {
     const row: Row = {};
     for (const column of schema) {
-      const value = coerce(values[column.name], column.type);
+      const value = coerceValue(values[column.name], column.type);
+      if (value === INVALID) return `invalid:${column.name}`;
       if (column.nullable === false && isMissing(value)) return `missing:${column.name}`;
       row[column.name] = value;
     }

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.ts';
 import { canonical, fingerprint } from './fingerprint.ts';
-import { coerce, compileMapping, headerOf, mapValues, memberKeys, toRow } from './mapping.ts';
+import {
+  coerce,
+  coerceValue,
+  compileMapping,
+  headerOf,
+  INVALID,
+  mapValues,
+  memberKeys,
+  toRow,
+} from './mapping.ts';
 import type { Profile } from './model.ts';
 
 const ada: Profile = {
@@ -157,6 +166,87 @@ describe('mapping', () => {
     expect(coerce({ b: 1, a: [2] }, 'string')).toBe('{"a":[2],"b":1}');
     expect(coerce(7, 'string')).toBe('7');
     expect(coerce(undefined, 'string')).toBeNull();
+  });
+
+  it('carries integers beyond 2^53 exactly as bigints, and refuses what 64 bits or a JS number cannot hold', () => {
+    expect(coerceValue('9007199254740993', 'integer')).toBe(9007199254740993n);
+    expect(coerceValue(' -9007199254740993 ', 'integer')).toBe(-9007199254740993n);
+    expect(coerceValue('9007199254740991', 'integer')).toBe(9007199254740991);
+    expect(coerceValue('9223372036854775807', 'integer')).toBe(9223372036854775807n);
+    expect(coerceValue('-9223372036854775808', 'integer')).toBe(-9223372036854775808n);
+    expect(coerceValue(12n, 'integer')).toBe(12);
+    expect(coerceValue(-0, 'integer')).toBe(0);
+    expect(Object.is(coerceValue(-0, 'integer'), -0)).toBe(false);
+    expect(coerceValue('1e3', 'integer')).toBe(1000);
+    for (const refused of [
+      '9223372036854775808',
+      '-9223372036854775809',
+      2 ** 53,
+      -(2 ** 63),
+      1e21,
+      '1e21',
+      2n ** 63n,
+    ])
+      expect(coerceValue(refused, 'integer')).toBe(INVALID);
+    expect(coerce('9223372036854775808', 'integer')).toBeNull();
+  });
+
+  it('keeps -0, subnormals, huge doubles, NaN and the infinities', () => {
+    expect(Object.is(coerceValue(-0, 'double'), -0)).toBe(true);
+    expect(Object.is(coerceValue('-0', 'double'), -0)).toBe(true);
+    expect(coerceValue('5e-324', 'double')).toBe(5e-324);
+    expect(coerceValue(1e21, 'double')).toBe(1e21);
+    expect(coerceValue('NaN', 'double')).toBeNaN();
+    expect(coerceValue(Number.NaN, 'double')).toBeNaN();
+    expect(coerceValue('-Infinity', 'double')).toBe(Number.NEGATIVE_INFINITY);
+    expect(coerceValue('inf', 'double')).toBe(Number.POSITIVE_INFINITY);
+    expect(coerceValue('-INF', 'double')).toBe(Number.NEGATIVE_INFINITY);
+    expect(coerceValue('nan-ish', 'double')).toBeNull();
+  });
+
+  it('keeps microseconds of timestamps and refuses finer digits', () => {
+    expect(coerceValue('2024-01-02T03:04:05.123456Z', 'timestamp')).toBe('2024-01-02T03:04:05.123456Z');
+    expect(coerceValue('2024-01-02T05:04:05.000001+02:00', 'timestamp')).toBe('2024-01-02T03:04:05.000001Z');
+    expect(coerceValue('1969-12-31T23:59:59.999999Z', 'timestamp')).toBe('1969-12-31T23:59:59.999999Z');
+    expect(coerceValue('2024-01-02T03:04:05.123000Z', 'timestamp')).toEqual(
+      new Date('2024-01-02T03:04:05.123Z'),
+    );
+    expect(coerceValue('2024-01-02T03:04:05.123456000Z', 'timestamp')).toBe('2024-01-02T03:04:05.123456Z');
+    expect(coerceValue('2024-01-02T03:04:05.1234567Z', 'timestamp')).toBe(INVALID);
+    expect(coerceValue(1.5, 'timestamp')).toBe('1970-01-01T00:00:00.001500Z');
+  });
+
+  it('refuses strings with lone surrogates, which UTF-8 cannot hold', () => {
+    expect(coerceValue('a\ud83d', 'string')).toBe(INVALID);
+    expect(coerceValue('\ude00b', 'string')).toBe(INVALID);
+    expect(coerceValue('😀 \u2028 \0', 'string')).toBe('😀 \u2028 \0');
+  });
+
+  it('converts lists and structs element by element, refusing them whole for one bad element', () => {
+    const type = {
+      list: {
+        struct: [
+          { name: 'n', type: 'integer' as const },
+          { name: 's', type: 'string' as const },
+        ],
+      },
+    };
+    expect(coerceValue([{ n: '9007199254740993', s: 'x', extra: 1 }, null], type)).toEqual([
+      { n: 9007199254740993n, s: 'x' },
+      null,
+    ]);
+    expect(coerceValue([{ n: '1e30' }], type)).toBe(INVALID);
+    expect(coerceValue('not a list', type)).toBeNull();
+  });
+
+  it('refuses a row whose value its column cannot hold, with invalid:<source>', () => {
+    const mapping = compileMapping({
+      fields: [{ source: 'id' }, { source: 'attributes.n', type: 'integer' }],
+    });
+    const profile = (n: unknown): Profile => ({ ...ada, attributes: { n } });
+    expect(mapValues(mapping, profile('9007199254740993'), ctx)).toEqual(['p1', 9007199254740993n]);
+    expect(mapValues(mapping, profile('99999999999999999999'), ctx)).toBe('invalid:attributes.n');
+    expect(mapping.fields[1]!.read(profile('99999999999999999999'), ctx)).toBeNull();
   });
 
   it('fingerprints are stable under key order and sensitive to values', () => {

@@ -12,7 +12,14 @@ import * as v from 'valibot';
 import type { Column, ColumnType, Schema } from '../types.ts';
 import { parse } from '../validate.ts';
 import { canonical, hash64 } from './fingerprint.ts';
-import { columnTypeSchema, isMissing, type Profile } from './model.ts';
+import {
+  columnTypeSchema,
+  isMissing,
+  isoTimestamp,
+  isWellFormed,
+  type Profile,
+  timestampParts,
+} from './model.ts';
 
 const SOURCE =
   /^(id|updatedAt|segmentMembership\.(status|qualifiedAt)|identities\.[A-Za-z][A-Za-z0-9_]*|attributes(\.[^.\s]+)+|upload\.[^.\s]+)$/;
@@ -107,7 +114,10 @@ export interface CompiledField {
   readonly header: string;
   readonly type: ColumnType;
   readonly mandatory: boolean;
+  /** The value in the column's type; null where the type cannot hold it (see INVALID). */
   read(profile: Profile, ctx: RowContext): unknown;
+  /** Like `read`, but INVALID where the type cannot hold the value: the row is then refused. */
+  readChecked?(profile: Profile, ctx: RowContext): unknown;
 }
 
 /** One dedup/membership key of a profile with the parts it is made of. */
@@ -148,7 +158,8 @@ export function compileMapping(spec: unknown, options: CompileOptions = {}): Com
       header: headerOf(f),
       type,
       mandatory: f.mandatory ?? false,
-      read: reader(f.source, type),
+      read: reader(f.source, type, coerce),
+      readChecked: reader(f.source, type, coerceValue),
     };
   });
   const schema = fields.map(
@@ -192,11 +203,15 @@ export function memberKeys(mapping: CompiledMapping, profile: Profile): MemberKe
   return [{ key: JSON.stringify(parts), parts }];
 }
 
-/** Builds a row's cells in column order, or a skip reason when a mandatory field is missing. */
+/**
+ * Builds a row's cells in column order, or a skip reason: `missing:<source>` when a mandatory field
+ * is missing, `invalid:<source>` when its column type cannot hold a value exactly (see INVALID).
+ */
 export function mapValues(mapping: CompiledMapping, profile: Profile, ctx: RowContext): unknown[] | string {
   const cells: unknown[] = [];
   for (const field of mapping.fields) {
-    const value = field.read(profile, ctx);
+    const value = (field.readChecked ?? field.read)(profile, ctx);
+    if (value === INVALID) return `invalid:${field.source}`;
     if (field.mandatory && isMissing(value)) return `missing:${field.source}`;
     cells.push(value);
   }
@@ -222,11 +237,15 @@ export function getPath(root: unknown, path: string): unknown {
   return node;
 }
 
-function reader(source: string, type: ColumnType): CompiledField['read'] {
+function reader(
+  source: string,
+  type: ColumnType,
+  convert: (value: unknown, type: ColumnType) => unknown,
+): CompiledField['read'] {
   const dot = source.indexOf('.');
   const head = dot < 0 ? source : source.slice(0, dot);
   const rest = source.slice(dot + 1);
-  const cast = (value: unknown) => coerce(value, type);
+  const cast = (value: unknown) => convert(value, type);
   switch (head) {
     case 'id':
       return (p) => p.id;
@@ -249,33 +268,104 @@ function reader(source: string, type: ColumnType): CompiledField['read'] {
   }
 }
 
-/** Converts a value to its column type; a value that cannot be converted becomes null. */
-export function coerce(value: unknown, type: ColumnType): unknown {
+/**
+ * Marks a value its column type cannot hold exactly, so its row is refused (`invalid:<source>`)
+ * rather than written changed: an integer outside 64 bits or a JS number past ±2^53 (already
+ * rounded, it cannot be known exact), a string with a lone surrogate (UTF-8 cannot hold it), a
+ * timestamp finer than a microsecond, or a list or struct holding such a value.
+ */
+export const INVALID: unique symbol = Symbol('invalid value');
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const NON_FINITE: Record<string, number> = {
+  nan: Number.NaN,
+  inf: Number.POSITIVE_INFINITY,
+  infinity: Number.POSITIVE_INFINITY,
+};
+
+/**
+ * Converts a value to its column type, or INVALID when the type cannot hold it exactly (see INVALID).
+ * A value of another kind (text in a number column, a scalar in a list column) becomes null.
+ * Integers: a number when safe, else a bigint. Doubles keep -0, NaN and ±Infinity ("NaN", "Infinity",
+ * "-inf" … in text too). Timestamps: a Date, or an ISO string with six fraction digits when the
+ * value has microseconds. Lists and structs are converted element by element, field by field.
+ */
+export function coerceValue(value: unknown, type: ColumnType): unknown {
   if (value === undefined || value === null) return null;
-  if (typeof type === 'object') return value;
+  if (typeof type === 'object') {
+    if ('list' in type) {
+      if (!Array.isArray(value)) return null;
+      const out = value.map((item) => coerceValue(item, type.list));
+      return out.includes(INVALID) ? INVALID : out;
+    }
+    if (typeof value !== 'object' || Array.isArray(value) || value instanceof Date) return null;
+    const out: Record<string, unknown> = {};
+    for (const field of type.struct) {
+      const item = coerceValue((value as Record<string, unknown>)[field.name], field.type);
+      if (item === INVALID) return INVALID;
+      out[field.name] = item;
+    }
+    return out;
+  }
   switch (type) {
-    case 'string':
-      return typeof value === 'string' ? value : typeof value === 'object' ? canonical(value) : String(value);
-    case 'timestamp':
+    case 'string': {
+      const text =
+        typeof value === 'string' ? value : typeof value === 'object' ? canonical(value) : String(value);
+      return isWellFormed(text) ? text : INVALID;
+    }
+    case 'timestamp': {
+      const t = timestampParts(value);
+      if (!t) return null;
+      if (t.nanos !== 0) return INVALID;
+      return t.micros === 0 ? (value instanceof Date ? value : new Date(t.ms)) : isoTimestamp(t);
+    }
     case 'date': {
       if (value instanceof Date) return value;
       const date = typeof value === 'string' || typeof value === 'number' ? new Date(value) : undefined;
       return date && !Number.isNaN(date.getTime()) ? date : null;
     }
     case 'integer':
+      return toInteger(value);
     case 'double': {
-      if (typeof value === 'bigint') return type === 'integer' ? value : Number(value);
-      const n =
-        typeof value === 'number'
-          ? value
-          : typeof value === 'string' && value.trim() !== ''
-            ? Number(value)
-            : Number.NaN;
-      return Number.isFinite(n) && (type === 'double' || Number.isInteger(n)) ? n : null;
+      if (typeof value === 'number') return value;
+      if (typeof value === 'bigint') return Number(value);
+      if (typeof value !== 'string' || value.trim() === '') return null;
+      const text = value.trim();
+      const n = Number(text);
+      if (!Number.isNaN(n)) return n;
+      const special = NON_FINITE[text.replace(/^[+-]/, '').toLowerCase()];
+      return special === undefined ? null : text.startsWith('-') ? -special : special;
     }
     case 'boolean':
       return typeof value === 'boolean' ? value : value === 'true' ? true : value === 'false' ? false : null;
   }
+}
+
+/** A safe integer as a number, a larger 64-bit one as a bigint, INVALID past 64 bits or past ±2^53 as a number. */
+function toInteger(value: unknown): unknown {
+  let big: bigint;
+  if (typeof value === 'bigint') big = value;
+  else if (typeof value === 'number') {
+    if (!Number.isInteger(value)) return null;
+    return Number.isSafeInteger(value) ? value + 0 : INVALID;
+  } else if (typeof value === 'string') {
+    const text = value.trim();
+    if (/^[+-]?\d+$/.test(text)) big = BigInt(text);
+    else {
+      const n = text === '' ? Number.NaN : Number(text);
+      if (!Number.isInteger(n)) return null;
+      return Number.isSafeInteger(n) ? n + 0 : INVALID;
+    }
+  } else return null;
+  if (big < INT64_MIN || big > INT64_MAX) return INVALID;
+  return big >= -9007199254740991n && big <= 9007199254740991n ? Number(big) : big;
+}
+
+/** `coerceValue`, with null where the type cannot hold the value (rows written without checks). */
+export function coerce(value: unknown, type: ColumnType): unknown {
+  const out = coerceValue(value, type);
+  return out === INVALID ? null : out;
 }
 
 function defaultType(source: string): ColumnType {

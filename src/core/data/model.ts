@@ -164,3 +164,59 @@ export function isMissing(value: unknown): boolean {
     value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0)
   );
 }
+
+/** True when a string holds no lone surrogate, so UTF-8 can carry it as it is. */
+export function isWellFormed(s: string): boolean {
+  return (s as string & { isWellFormed?: () => boolean }).isWellFormed?.() ?? !LONE_SURROGATE.test(s);
+}
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The parts of an instant finer than `Date` holds: milliseconds since the epoch, plus 0–999 µs. */
+export interface TimestampParts {
+  readonly ms: number;
+  readonly micros: number;
+  /** Nanoseconds beyond the microsecond (0–999), for callers that refuse what they would drop. */
+  readonly nanos: number;
+}
+
+/** The fraction of seconds of an ISO 8601 time, where `Date.parse` keeps only three digits. */
+const FRACTION = /\d{2}:\d{2}:\d{2}[.,](\d+)/;
+
+/**
+ * A timestamp as epoch milliseconds plus the microseconds (and nanoseconds) `Date` would drop: a
+ * `Date`, epoch milliseconds (a fractional number keeps its microseconds), or a string `Date.parse`
+ * reads, whose fraction digits beyond the third are kept. Null when it is none of these.
+ *
+ * @example timestampParts('2024-01-02T03:04:05.123456Z') // { ms: 1704164645123, micros: 456, nanos: 0 }
+ */
+export function timestampParts(value: unknown): TimestampParts | null {
+  if (value instanceof Date) {
+    const ms = value.getTime();
+    return Number.isNaN(ms) ? null : { ms, micros: 0, nanos: 0 };
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return null;
+    const ms = Math.floor(value);
+    if (!(Math.abs(ms) <= 8.64e15)) return null;
+    return { ms, micros: Math.min(999, Math.round((value - ms) * 1000)), nanos: 0 };
+  }
+  if (typeof value !== 'string') return null;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) return null;
+  const digits = FRACTION.exec(value)?.[1];
+  if (!digits || digits.length <= 3) return { ms, micros: 0, nanos: 0 };
+  const sub = digits.slice(3, 9).padEnd(6, '0');
+  const nanos = Number(sub.slice(3)) || (/[1-9]/.test(digits.slice(9)) ? 1 : 0);
+  return { ms, micros: Number(sub.slice(0, 3)), nanos };
+}
+
+/**
+ * ISO 8601 in UTC with as many fraction digits as the instant needs: three (as `toISOString`), or
+ * six when it has microseconds.
+ *
+ * @example isoTimestamp({ ms: 0, micros: 5, nanos: 0 }) // '1970-01-01T00:00:00.000005Z'
+ */
+export function isoTimestamp(t: TimestampParts): string {
+  const iso = new Date(t.ms).toISOString();
+  return t.micros === 0 ? iso : `${iso.slice(0, -1)}${String(t.micros).padStart(3, '0')}Z`;
+}

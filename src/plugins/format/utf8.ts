@@ -30,7 +30,8 @@ export function decimalScale(abs: number): number {
 }
 
 /**
- * `String(x)` of a double, faster. Values with ≤ 15 significant digits go through `decimalScale`.
+ * `String(x)` of a double, faster, except -0, which is `-0.0` (String gives `0`, and readers that
+ * type by text would read an integer zero). Values with ≤ 15 significant digits go through `decimalScale`.
  * V8's shortest round-trip conversion falls back to a slow bignum path on values that need 16–17
  * digits (as `i * 0.37` often does); for those the shortest digits are those of the first of
  * `toPrecision(16, 17)` that parses back to `x` (ties, where `toPrecision` and `String` differ, and
@@ -38,6 +39,7 @@ export function decimalScale(abs: number): number {
  */
 export function formatDouble(x: number): string {
   const abs = x < 0 ? -x : x;
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0';
   if (!(abs >= 1e-6 && abs < 1e15) || Number.isInteger(x)) return String(x);
   const k = decimalScale(abs);
   if (k > 0) {
@@ -149,10 +151,10 @@ export class Utf8Chunks {
     this.pos = writeDigits(this.buf, this.pos, n, digitCount(n));
   }
 
-  /** A number, as `String(x)` prints it. */
+  /** A number, as `formatDouble` prints it. */
   double(x: number): void {
     const abs = x < 0 ? -x : x;
-    if (Number.isInteger(x) && abs < 2 ** 53) {
+    if (Number.isInteger(x) && abs < 2 ** 53 && !Object.is(x, -0)) {
       this.int(x);
       return;
     }

@@ -1,11 +1,14 @@
 /** Text → bytes for the CSV encodings: UTF-8 via TextEncoder, UTF-16 by code unit. */
+import { wellFormed } from '../values.ts';
 import type { CsvEncoding } from './options.ts';
 
 const hostLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** UTF-16 code units; a lone surrogate becomes U+FFFD, as UTF-8 output has it (docs/VALUES.md). */
 function utf16(littleEndian: boolean): (text: string) => Uint8Array {
   const swap = littleEndian !== hostLittleEndian;
-  return (text) => {
+  return (raw) => {
+    const text = wellFormed(raw);
     const units = new Uint16Array(text.length);
     for (let i = 0; i < text.length; i++) {
       const u = text.charCodeAt(i);

@@ -29,6 +29,8 @@ interface Fields {
   mi: number;
   s: number;
   ms: number;
+  /** Microseconds beyond `ms` (0–999). */
+  us: number;
   date: Date;
 }
 type Part = (f: Fields) => string;
@@ -55,9 +57,12 @@ function dayOfYear(d: Date): number {
   return Math.floor((d.getTime() - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1;
 }
 
-function fraction(ms: number, count: number): string {
+/** `count` digits of the fraction of a second: milliseconds, then microseconds, then zeros (truncated). */
+function fraction(ms: number, us: number, count: number): string {
   const text = ms < 10 ? `00${ms}` : ms < 100 ? `0${ms}` : String(ms);
-  return count <= 3 ? text.slice(0, count) : text + '0'.repeat(count - 3);
+  if (count <= 3) return text.slice(0, count);
+  const micros = us < 10 ? `00${us}` : us < 100 ? `0${us}` : String(us);
+  return count <= 6 ? (text + micros).slice(0, count) : text + micros + '0'.repeat(count - 6);
 }
 
 /** Offset letters in UTC: `X` prints `Z`, `x`/`Z` print a numeric zero offset. */
@@ -114,7 +119,7 @@ function field(letter: string, count: number): Part | null {
     case 's':
       return (f) => pad(f.s, count);
     case 'S':
-      return (f) => fraction(f.ms, count);
+      return (f) => fraction(f.ms, f.us, count);
     case 'a':
       return (f) => (f.h < 12 ? 'AM' : 'PM');
     case 'E': {
@@ -152,11 +157,13 @@ function literal(pattern: string, start: number): { text: string; end: number } 
 
 /**
  * Compiles a pattern into a UTC formatter; throws naming the first unknown letter, so option
- * validation can reject a bad pattern before any row is written.
+ * validation can reject a bad pattern before any row is written. `micros` (0–999, beyond the
+ * date's milliseconds) is printed by a fraction of more than three `S`; fewer truncate.
  *
  * @example compilePattern("yyyy-MM-dd'T'HH:mm:ss.SSSXXX")(new Date(0)) // '1970-01-01T00:00:00.000Z'
+ * @example compilePattern('HH:mm:ss.SSSSSS')(new Date(1), 2) // '00:00:00.001002'
  */
-export function compilePattern(pattern: string): (d: Date) => string {
+export function compilePattern(pattern: string): (d: Date, micros?: number) => string {
   const parts: Part[] = [];
   const push = (part: Part) => {
     const last = parts.at(-1) as (Part & { text?: string }) | undefined;
@@ -211,10 +218,10 @@ export function isoLength(pattern: string): 24 | 10 | null {
 const YEAR_0 = -62_167_219_200_000;
 const YEAR_10000 = 253_402_300_800_000;
 
-function formatter(parts: Part[]): (date: Date) => string {
-  const f: Fields = { y: 0, mo: 0, d: 0, h: 0, mi: 0, s: 0, ms: 0, date: new Date(0) };
+function formatter(parts: Part[]): (date: Date, micros?: number) => string {
+  const f: Fields = { y: 0, mo: 0, d: 0, h: 0, mi: 0, s: 0, ms: 0, us: 0, date: new Date(0) };
   let lastDay = Number.NaN;
-  return (date) => {
+  return (date, micros = 0) => {
     const t = date.getTime();
     const day = Math.floor(t / 86_400_000);
     if (day !== lastDay) {
@@ -228,6 +235,7 @@ function formatter(parts: Part[]): (date: Date) => string {
     rest = (rest - f.s) / 60;
     f.mi = rest % 60;
     f.h = (rest - f.mi) / 60;
+    f.us = micros;
     f.date = date;
     let out = '';
     for (let k = 0; k < parts.length; k++) out += parts[k]!(f);

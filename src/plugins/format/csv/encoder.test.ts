@@ -46,8 +46,33 @@ describe('stringEncoder (Spark/univocity rules)', () => {
   });
 
   it('writes values raw when quoting is disabled', () => {
-    expect(field('a,"b"\\', { quote: '' })).toBe('a,"b"\\');
-    expect(field('', { quote: '' })).toBe('');
+    expect(field('a;"b"\\', { quote: '', nullValue: 'NULL' })).toBe('a;"b"\\');
+    expect(field('', { quote: '', nullValue: 'NULL' })).toBe('');
+  });
+
+  it('quotes a value whose text is that of nullValue or emptyValue, so it is not read back as null or empty', () => {
+    expect(field('NULL', { nullValue: 'NULL' })).toBe('"NULL"');
+    expect(field(' NULL ', { nullValue: 'NULL' })).toBe('"NULL"');
+    expect(field('\\N', { nullValue: '\\N' })).toBe('"\\\\N"');
+    expect(field('\\N', { nullValue: '\\N', escape: '"' })).toBe('"\\N"');
+    expect(field('EMPTY', { emptyValue: 'EMPTY' })).toBe('"EMPTY"');
+    expect(field('NULLS', { nullValue: 'NULL' })).toBe('NULLS');
+    // The defaults: null is nothing, the empty string is "", so '' and '""' stay apart.
+    expect(field('')).toBe('""');
+    expect(field('""')).toBe('"\\"\\""');
+  });
+
+  it('refuses, with quoting disabled, a value a reader would take for null, empty or two values', () => {
+    const off = { quote: '', nullValue: 'NULL', emptyValue: 'EMPTY' };
+    expect(() => field('NULL', off)).toThrow(/"NULL" equals nullValue, so a reader would read it as null/);
+    expect(() => field(' NULL', off)).toThrow(/equals nullValue/);
+    expect(() => field('EMPTY', off)).toThrow(
+      /"EMPTY" equals emptyValue, so a reader would read it as an empty/,
+    );
+    expect(() => field('a,b', off)).toThrow(/holds the delimiter or a line break.*quote: ""/);
+    expect(() => field('a\nb', off)).toThrow(/holds the delimiter or a line break/);
+    expect(field('a"b\\', off)).toBe('a"b\\');
+    expect(stringEncoder(config(off), true)('a,b')).toBe('a,b');
   });
 
   it('trims U+0001–U+0020 on the sides asked for, and a blank value becomes emptyValue', () => {
@@ -90,9 +115,34 @@ describe('rowEncoder', () => {
       o: { k: 'a"b' },
     };
     expect(encode(row)).toBe(
-      '"v","12345678901234567890","0.5","false","2024-02-29","2023-11-14T22:13:20.123Z","[1,\\"2\\"]","{\\"k\\":\\"a\\\\\\"b\\"}"\n',
+      '"v","12345678901234567890","0.5","false","2024-02-29","2023-11-14T22:13:20.123Z","[1,2]","{\\"k\\":\\"a\\\\\\"b\\"}"\n',
     );
     expect(encode({})).toBe('NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL\n');
+  });
+
+  it('writes doubles, bigints and microseconds so that readers get back the same value', () => {
+    const typed: Schema = [
+      { name: 'x', type: 'double' },
+      { name: 'i', type: 'integer' },
+      { name: 't', type: 'timestamp' },
+      { name: 'l', type: { list: 'integer' } },
+    ];
+    const text = (o: CsvOptionsInput, row: Record<string, unknown>) =>
+      rowEncoder(typed, config(o)).encode(row);
+    const micro = '2024-01-02T03:04:05.123456Z';
+    expect(text({}, { x: -0, i: -(2n ** 63n), t: micro, l: [2n ** 63n - 1n, -0] })).toBe(
+      '-0.0,-9223372036854775808,2024-01-02T03:04:05.123Z,"[9223372036854775807,-0.0]"\n',
+    );
+    expect(text({ timestampFormat: "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX" }, { t: micro })).toBe(
+      ',,2024-01-02T03:04:05.123456Z,\n',
+    );
+    expect(text({ timestampFormat: 'HH:mm:ss.SSSSSSSS' }, { t: '1969-12-31T23:59:59.999999Z' })).toBe(
+      ',,23:59:59.99999900,\n',
+    );
+    const doubles = [5e-324, 1e21, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+    expect(doubles.map((x) => text({}, { x }))).toEqual(
+      ['5e-324', '1e+21', 'NaN', 'Infinity', '-Infinity'].map((t) => `${t},,,\n`),
+    );
   });
 
   it('keeps null and empty distinct under the defaults', () => {
@@ -115,6 +165,27 @@ describe('rowEncoder', () => {
       config({ delimiter: '.' }),
     );
     expect(encode({ x: 1.5, b: true })).toBe('"1.5".true\n');
+  });
+
+  it('quotes numbers, booleans and timestamps whose text is that of nullValue', () => {
+    const typed: Schema = [
+      { name: 'i', type: 'integer' },
+      { name: 'x', type: 'double' },
+      { name: 'b', type: 'boolean' },
+      { name: 't', type: 'timestamp' },
+    ];
+    const row = { i: 0, x: 0, b: true, t: new Date(0) };
+    expect(rowEncoder(typed, config({ nullValue: '0' })).encode(row)).toBe(
+      '"0","0",true,1970-01-01T00:00:00.000Z\n',
+    );
+    expect(rowEncoder(typed, config({ nullValue: 'true' })).encode(row)).toBe(
+      '0,0,"true",1970-01-01T00:00:00.000Z\n',
+    );
+    const iso = '1970-01-01T00:00:00.000Z';
+    expect(rowEncoder(typed, config({ nullValue: iso })).encode(row)).toBe(`0,0,true,"${iso}"\n`);
+    expect(() => rowEncoder(typed, config({ nullValue: '0', quote: '' })).encode(row)).toThrow(
+      /column "i": the value "0" equals nullValue/,
+    );
   });
 
   it('names the column of a value it cannot format', () => {

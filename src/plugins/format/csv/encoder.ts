@@ -3,7 +3,9 @@
  * into closures so the per-value work is a regex test and, rarely, one `replace`.
  */
 import type { Column, ColumnType, Row, Schema } from '../../../core/types.ts';
+import { type TimestampParts, timestampParts } from '../../../core/data/model.ts';
 import { formatDouble } from '../utf8.ts';
+import { jsonText } from '../values.ts';
 import { compilePattern, isoLength } from './datetime.ts';
 import type { CsvOptions } from './options.ts';
 
@@ -23,7 +25,7 @@ export interface CsvConfig {
   readonly trimLeading: boolean;
   readonly trimTrailing: boolean;
   readonly formatDate: (d: Date) => string;
-  readonly formatTimestamp: (d: Date) => string;
+  readonly formatTimestamp: (d: Date, micros?: number) => string;
   /** Characters of `toISOString()` the date / timestamp pattern prints (null: another pattern). */
   readonly dateIso: 24 | 10 | null;
   readonly timestampIso: 24 | 10 | null;
@@ -86,13 +88,28 @@ function escaper(c: CsvConfig): (s: string) => string {
 /**
  * Encodes one non-null string as a CSV field. Quoted when quoteAll, or when the value starts with the
  * quote, or holds the delimiter, a line break, a lineSep character, the quote (escapeQuotes) or the
- * escape character (when it differs from the quote, so readers that unescape outside quotes agree).
+ * escape character (when it differs from the quote, so readers that unescape outside quotes agree),
+ * or when its text equals `nullValue` or `emptyValue` (so it is not read back as null or empty).
+ *
+ * With quoting disabled nothing can be told apart that way: a value whose text equals `nullValue` or
+ * `emptyValue`, or holds the delimiter or a line break, is refused (TypeError) instead of written as
+ * something a reader would take for another value. `lenient` writes such values raw (the header).
  */
-export function stringEncoder(c: CsvConfig): (s: string) => string {
+export function stringEncoder(c: CsvConfig, lenient = false): (s: string) => string {
   const trim = trimmer(c.trimLeading, c.trimTrailing);
-  const { quote, emptyValue, quoteAll, trimLeading, trimTrailing } = c;
+  const { quote, emptyValue, nullValue, quoteAll, trimLeading, trimTrailing } = c;
   if (!quote) {
-    return trim ? (s) => trim(s) || emptyValue : (s) => s || emptyValue;
+    if (lenient) return trim ? (s) => trim(s) || emptyValue : (s) => s || emptyValue;
+    const breaks = new Set([c.delimiter, '\r', '\n', ...c.lineSep]);
+    const unreadable = new RegExp(`[${[...breaks].map(regexChar).join('')}]`);
+    return (s) => {
+      const text = trim ? trim(s) : s;
+      if (text === '') return emptyValue;
+      if (text === nullValue) throw unwritable(text, 'nullValue');
+      if (text === emptyValue) throw unwritable(text, 'emptyValue');
+      if (unreadable.test(text)) throw unwritable(text, 'delimiter');
+      return text;
+    };
   }
   const needsQuotes = new RegExp(`[${[...triggers(c)].map(regexChar).join('')}]`);
   const quoteCode = quote.charCodeAt(0);
@@ -105,10 +122,26 @@ export function stringEncoder(c: CsvConfig): (s: string) => string {
       s = trim(s);
       if (s === '') return emptyValue;
     }
-    if (quoteAll || s.charCodeAt(0) === quoteCode || needsQuotes.test(s))
+    if (
+      quoteAll ||
+      s.charCodeAt(0) === quoteCode ||
+      needsQuotes.test(s) ||
+      s === nullValue ||
+      s === emptyValue
+    )
       return quote + escapeInside(s) + quote;
     return s;
   };
+}
+
+/** Why a value cannot be written without quoting. */
+function unwritable(text: string, clash: 'nullValue' | 'emptyValue' | 'delimiter'): TypeError {
+  const shown = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+  const why =
+    clash === 'delimiter'
+      ? 'holds the delimiter or a line break, so a reader would split it'
+      : `equals ${clash}, so a reader would read it as ${clash === 'nullValue' ? 'null' : 'an empty string'}`;
+  return new TypeError(`the value ${shown} ${why}, and quoting is disabled (quote: ""): enable quoting`);
 }
 
 /** Characters that make a value quoted. */
@@ -119,31 +152,37 @@ export function triggers(c: CsvConfig): Set<string> {
   return set;
 }
 
+/** The texts numbers and booleans are written as (`String(x)`, `-0.0`, `true`, `false`). */
+const NUMBER_TEXT = /^(-?(\d+(\.\d+)?(e[+-]\d+)?|Infinity)|NaN|-0\.0|true|false)$/;
+
+/** True when a number or boolean could be written as the text of nullValue or emptyValue. */
+function markerLooksLike(c: CsvConfig, pattern: RegExp): boolean {
+  return pattern.test(c.nullValue) || pattern.test(c.emptyValue);
+}
+
 /** True when numbers and booleans can never need quoting or trimming under these options. */
 export function plainNumbers(c: CsvConfig): boolean {
   if (c.quoteAll && c.quote) return false;
+  if (markerLooksLike(c, NUMBER_TEXT)) return false;
   return ![...triggers(c)].some((ch) => ch !== '' && '0123456789.-+eEINaNfinityrueals'.includes(ch));
 }
 
 /** True when values made only of `chars` are never quoted, escaped or trimmed under these options. */
 export function plainText(c: CsvConfig, chars: string): boolean {
   if (c.quote && (c.quoteAll || chars.includes(c.quote))) return false;
+  const only = new RegExp(`^[${[...chars].map(regexChar).join('')}]+$`);
+  if (markerLooksLike(c, only)) return false;
   return ![...triggers(c)].some((ch) => ch !== '' && chars.includes(ch));
 }
 
-/** Accepts Date, epoch milliseconds (number or bigint) or any string `Date` parses (ISO 8601). */
-function toDate(value: unknown): Date {
-  const d =
-    value instanceof Date
-      ? value
-      : typeof value === 'number' || typeof value === 'string'
-        ? new Date(value)
-        : typeof value === 'bigint'
-          ? new Date(Number(value))
-          : null;
-  if (!d || Number.isNaN(d.getTime()))
-    throw new TypeError(`expected a date or timestamp, got ${describe(value)}`);
-  return d;
+/**
+ * Accepts Date, epoch milliseconds (number or bigint) or any string `Date` parses (ISO 8601, whose
+ * digits beyond the millisecond are kept as microseconds for patterns that print them).
+ */
+function toTimestamp(value: unknown): TimestampParts {
+  const t = timestampParts(typeof value === 'bigint' ? Number(value) : value);
+  if (!t) throw new TypeError(`expected a date or timestamp, got ${describe(value)}`);
+  return t;
 }
 
 function describe(value: unknown): string {
@@ -151,20 +190,19 @@ function describe(value: unknown): string {
   return `${typeof value} ${text.length > 40 ? text.slice(0, 40) + '…' : text}`;
 }
 
-function jsonReplacer(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Uint8Array) return Array.from(value);
-  return value;
-}
-
 /** Plain text of a non-null value for a column type, before quoting. */
 function textOf(type: ColumnType, c: CsvConfig): (value: unknown) => string {
-  if (typeof type === 'object') return (value) => JSON.stringify(value, jsonReplacer);
+  if (typeof type === 'object') return jsonText;
   switch (type) {
     case 'timestamp':
-      return (value) => c.formatTimestamp(toDate(value));
+      return (value) => {
+        const t = toTimestamp(value);
+        return c.formatTimestamp(new Date(t.ms), t.micros);
+      };
     case 'date':
-      return (value) => c.formatDate(toDate(value));
+      return (value) => c.formatDate(new Date(toTimestamp(value).ms));
+    case 'double':
+      return (value) => (typeof value === 'number' ? formatDouble(value) : String(value));
     default:
       return (value) =>
         typeof value === 'string'
@@ -172,7 +210,7 @@ function textOf(type: ColumnType, c: CsvConfig): (value: unknown) => string {
           : value instanceof Date
             ? value.toISOString()
             : typeof value === 'object'
-              ? JSON.stringify(value, jsonReplacer)
+              ? jsonText(value)
               : String(value);
   }
 }
@@ -204,7 +242,7 @@ export function columnEncoder(column: Column, c: CsvConfig): (value: unknown) =>
 export function rowEncoder(schema: Schema, c: CsvConfig): { header: string; encode(row: Row): string } {
   const names = schema.map((col) => col.name);
   const encoders = schema.map((col) => columnEncoder(col, c));
-  const field = stringEncoder(c);
+  const field = stringEncoder(c, true);
   const { delimiter, lineSep, nullValue } = c;
   const count = names.length;
   const encodeLine = (row: Row): string => {

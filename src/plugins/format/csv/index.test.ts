@@ -94,4 +94,18 @@ describe('csv format stage', () => {
     expect(stage).toMatchObject({ kind: 'format', name: 'csv' });
     expect(v.safeParse(plugin.options, { quote: '""' }).success).toBe(false);
   });
+
+  it('writes a lone surrogate as U+FFFD in UTF-16 too, as UTF-8 output has it', async () => {
+    for (const encoding of ['UTF-8', 'UTF-16LE']) {
+      const stage = csv({ encoding, header: false });
+      const bytes = await collectBytes(
+        fromRows([{ name: 'a\ud800b\udc00 😀' }]).pipeThrough(
+          stage.open(ctx([{ name: 'name', type: 'string' }])),
+        ),
+      );
+      expect(new TextDecoder(encoding === 'UTF-8' ? 'utf-8' : 'utf-16le').decode(bytes)).toBe(
+        'a\ufffdb\ufffd 😀\n',
+      );
+    }
+  });
 });

@@ -5,7 +5,10 @@
  * Where we knowingly differ from Spark 3 (univocity):
  * - `header` defaults to true (Spark: false).
  * - `quote: ""` writes every value raw; Spark writes U+0000 "quotes" around values that need them.
- *   Values holding the delimiter or a line break then cannot be read back: that is the user's choice.
+ *   A value that could then not be read back (equal to nullValue/emptyValue, or holding the
+ *   delimiter or a line break) fails the row (FORMAT_FAILED) instead of being written.
+ * - A value whose text equals nullValue or emptyValue is quoted, so readers that honour quoting read
+ *   it back as itself; options under which that cannot work are refused (options.ts).
  * - null is written as `nullValue` unquoted even with `quoteAll` (Spark writes `""` for null then), so
  *   null and empty stay distinct under the defaults (`nullValue` '' vs `emptyValue` two quote chars).
  * - The default `emptyValue` is two of the configured quote characters (Spark: always `""`), and ''
@@ -25,6 +28,8 @@ import { Utf8Chunks } from '../utf8.ts';
 import { type CsvConfig, resolveConfig, rowEncoder } from './encoder.ts';
 import { type CsvOptionsInput, csvOptions } from './options.ts';
 import { rowWriter } from './writer.ts';
+import type { ByteLimitedFormat } from '../../../core/pipeline.ts';
+import { withByteLimit } from '../byte-limit.ts';
 
 export type { CsvOptions, CsvOptionsInput } from './options.ts';
 export { csvOptions } from './options.ts';
@@ -63,15 +68,32 @@ interface RowChunks {
   /** A chunk's worth is gathered. */
   readonly full: boolean;
   readonly empty: boolean;
+  /** Bytes gathered and not yet taken. */
+  readonly size: number;
+  /** Where the next row starts, to `rollback` to. */
+  mark(): number;
+  rollback(mark: number): void;
   take(): Uint8Array;
 }
 
-/** Rows in, chunks of about CHUNK_BYTES out; a row that cannot be written fails with its number. */
-function rowStream(chunks: RowChunks): TransformStream<RowBatch, Uint8Array> {
+/**
+ * Rows in, chunks of about CHUNK_BYTES out; a row that cannot be written fails with its number.
+ * With a byte limit (`limitBytes`), a row that takes the file past it is taken back and refused,
+ * with the rest of its batch (the first row of a file always stays).
+ */
+function rowStream(chunks: RowChunks): TransformStream<RowBatch, Uint8Array> & ByteLimitedFormat {
   let rows = 0;
-  return new TransformStream<RowBatch, Uint8Array>({
+  let emitted = 0;
+  let maxBytes = Number.POSITIVE_INFINITY;
+  let refused = 0;
+  let full = false;
+  const stream = new TransformStream<RowBatch, Uint8Array>({
     transform(batch, controller) {
-      for (const row of batch) {
+      refused = full ? batch.length : 0;
+      if (full) return;
+      for (let n = 0; n < batch.length; n++) {
+        const row = batch[n]!;
+        const mark = chunks.mark();
         rows++;
         try {
           chunks.write(row);
@@ -83,13 +105,31 @@ function rowStream(chunks: RowChunks): TransformStream<RowBatch, Uint8Array> {
             details: { row: rows },
           });
         }
-        if (chunks.full) controller.enqueue(chunks.take());
+        if (emitted + chunks.size > maxBytes && rows > 1) {
+          chunks.rollback(mark);
+          rows--;
+          full = true;
+          refused = batch.length - n;
+          return;
+        }
+        if (chunks.full) {
+          const bytes = chunks.take();
+          emitted += bytes.byteLength;
+          controller.enqueue(bytes);
+        }
       }
     },
     flush(controller) {
       if (!chunks.empty) controller.enqueue(chunks.take());
     },
   });
+  return withByteLimit(
+    stream,
+    (limit) => {
+      maxBytes = limit;
+    },
+    () => refused,
+  );
 }
 
 /** UTF-8: rows written straight into byte chunks. */
@@ -104,6 +144,13 @@ function utf8Chunks(ctx: FormatContext, config: CsvConfig, header: boolean): Row
     },
     get empty() {
       return out.pos === 0;
+    },
+    get size() {
+      return out.pos;
+    },
+    mark: () => out.pos,
+    rollback(mark) {
+      out.pos = mark;
     },
     take: () => out.take(),
   };
@@ -123,6 +170,14 @@ function textChunks(ctx: FormatContext, config: CsvConfig, codec: TextCodec, hea
     },
     get empty() {
       return buffer.length === 0;
+    },
+    // UTF-16 output is exactly two bytes per code unit (the BOM included).
+    get size() {
+      return 2 * buffer.length;
+    },
+    mark: () => buffer.length,
+    rollback(mark) {
+      buffer = buffer.slice(0, mark);
     },
     take() {
       const bytes = codec.encode(buffer);

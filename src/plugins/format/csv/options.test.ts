@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parse } from '../../../core/validate.ts';
+import * as v from 'valibot';
+import { parse, toConfigIssues } from '../../../core/validate.ts';
 import { csvOptions } from './options.ts';
 import { configError } from '../../../../test/support/config-error.ts';
 
@@ -25,8 +26,8 @@ describe('csvOptions', () => {
   });
 
   it('accepts aliases and the text "\\t", and re-parses its own output unchanged', () => {
-    const out = parse(csvOptions, { sep: '\\t', charset: 'utf-16le', quote: '' });
-    expect(out).toMatchObject({ delimiter: '\t', encoding: 'UTF-16LE', quote: '' });
+    const out = parse(csvOptions, { sep: '\\t', charset: 'utf-16le', quote: '', nullValue: '\\N' });
+    expect(out).toMatchObject({ delimiter: '\t', encoding: 'UTF-16LE', quote: '', nullValue: '\\N' });
     expect(parse(csvOptions, out)).toEqual(out);
   });
 
@@ -58,5 +59,42 @@ describe('csvOptions', () => {
     expect(problems({ delimiter: '\n' }).map((i) => i.path)).toEqual(['delimiter']);
     expect(problems({ sep: ';', delimiter: ',' }).map((i) => i.path)).toEqual(['sep']);
     expect(problems({ escape: ',' }).map((i) => i.path)).toEqual(['escape']);
+  });
+
+  it('refuses null and empty markers that could not be read back as themselves, naming the field', () => {
+    const only = (input: unknown) =>
+      toConfigIssues(v.safeParse(csvOptions, input).issues ?? []).map((i) => [i.path, i.message]);
+    expect(only({ quote: '' })).toEqual([
+      [
+        'nullValue',
+        expect.stringMatching(/nullValue "" with quoting disabled .* writes null and the empty string alike/),
+      ],
+    ]);
+    expect(only({ emptyValue: '' })).toEqual([
+      ['emptyValue', expect.stringMatching(/emptyValue must differ from nullValue/)],
+    ]);
+    expect(only({ nullValue: 'N', emptyValue: 'N' })).toEqual([
+      ['emptyValue', expect.stringMatching(/must differ from nullValue/)],
+    ]);
+    expect(only({ nullValue: 'a,b' })).toEqual([
+      ['nullValue', expect.stringMatching(/must not hold the delimiter or a line break/)],
+    ]);
+    expect(only({ nullValue: 'N|A', lineSep: '|' })).toEqual([
+      ['nullValue', expect.stringMatching(/must not hold the delimiter or a line break/)],
+    ]);
+    expect(only({ emptyValue: 'E\nE' })).toEqual([
+      ['emptyValue', expect.stringMatching(/must not hold the delimiter or a line break/)],
+    ]);
+    expect(only({ nullValue: '"NULL"' })).toEqual([
+      ['nullValue', expect.stringMatching(/must not hold the quote character/)],
+    ]);
+    expect(only({ emptyValue: "''", quote: "'" })).toEqual([]);
+    expect(only({ emptyValue: '"E"' })).toEqual([
+      ['emptyValue', expect.stringMatching(/must not hold the quote character/)],
+    ]);
+    // What does read back: a marker of its own with quoting off, a quote character with quoting off.
+    expect(only({ quote: '', nullValue: '\\N' })).toEqual([]);
+    expect(only({ quote: '', nullValue: '"' })).toEqual([]);
+    expect(only({ nullValue: 'NULL', emptyValue: 'EMPTY' })).toEqual([]);
   });
 });

@@ -123,6 +123,35 @@ function conflict(field: 'quote' | 'escape', test: (o: Fields) => boolean, messa
   return v.forward(v.check(test, message), [field]);
 }
 
+/**
+ * nullValue and emptyValue are written raw, so they must read back as themselves: no delimiter or
+ * line break (a reader would split there) and, with quoting on, no quote character (a reader would
+ * take it for the start of a quoted value) — except an emptyValue that is exactly two quote
+ * characters, the quoted empty string.
+ */
+function markerChecks(field: 'nullValue' | 'emptyValue') {
+  const breaks = (o: Fields) => [o.delimiter ?? o.sep ?? ',', '\r', '\n', ...o.lineSep];
+  return [
+    v.forward(
+      v.check(
+        (o: Fields) => !breaks(o).some((ch) => (o[field] ?? '').includes(ch)),
+        `${field} is written raw, so it must not hold the delimiter or a line break (or a lineSep character): a reader would split the value there`,
+      ),
+      [field],
+    ),
+    v.forward(
+      v.check(
+        (o: Fields) =>
+          !o.quote ||
+          !(o[field] ?? '').includes(o.quote) ||
+          (field === 'emptyValue' && o[field] === o.quote + o.quote),
+        `${field} is written unquoted, so it must not hold the quote character: a reader would take it for a quoted value`,
+      ),
+      [field],
+    ),
+  ] as const;
+}
+
 /** Spark CSV writer options; `csvOptions` output is itself valid input (parsing is idempotent). */
 export const csvOptions = v.pipe(
   fields,
@@ -143,6 +172,22 @@ export const csvOptions = v.pipe(
     'escape',
     (o) => o.escape !== (o.delimiter ?? o.sep ?? ','),
     'escape must differ from the delimiter',
+  ),
+  ...markerChecks('nullValue'),
+  ...markerChecks('emptyValue'),
+  v.forward(
+    v.check(
+      (o: Fields) => o.quote !== '' || o.emptyValue !== undefined || o.nullValue !== '',
+      'nullValue "" with quoting disabled (quote: "") writes null and the empty string alike, as nothing, so no reader can tell them apart: set nullValue to a marker such as "\\N" or "NULL", or keep quoting',
+    ),
+    ['nullValue'],
+  ),
+  v.forward(
+    v.check(
+      (o: Fields) => o.emptyValue === undefined || o.nullValue !== o.emptyValue,
+      'emptyValue must differ from nullValue: null and the empty string would be written alike, so no reader could tell them apart',
+    ),
+    ['emptyValue'],
   ),
   v.transform(({ sep, charset, ...o }) => ({
     ...o,

@@ -26,10 +26,15 @@ const options: fc.Arbitrary<CsvOptionsInput> = fc.record(
     escape: char,
     escapeQuotes: fc.boolean(),
     quoteAll: fc.boolean(),
-    nullValue: fc.constantFrom('', 'NULL', 'é', '"'),
-    emptyValue: fc.constantFrom('', 'EMPTY'),
+    nullValue: fc.constantFrom('', 'NULL', '\\N', 'é', '"', '0', 'true', 'NaN', '2024-02-29'),
+    emptyValue: fc.constantFrom('', 'EMPTY', 'NULL', '""', "''"),
     dateFormat: fc.constantFrom('yyyy-MM-dd', 'dd/MM/yyyy'),
-    timestampFormat: fc.constantFrom("yyyy-MM-dd'T'HH:mm:ss.SSSXXX", 'yyyy-MM-dd HH:mm:ss', 'yyyy-MM-dd'),
+    timestampFormat: fc.constantFrom(
+      "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
+      "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX",
+      'yyyy-MM-dd HH:mm:ss',
+      'yyyy-MM-dd',
+    ),
     lineSep: fc.constantFrom('\n', '\r\n', '|', '\u2028', 'é'),
     ignoreLeadingWhiteSpace: fc.boolean(),
     ignoreTrailingWhiteSpace: fc.boolean(),
@@ -45,11 +50,19 @@ const text = fc.oneof(
     maxLength: 12,
   }),
   fc.constantFrom('plain', 'user42@example.com', '  padded  ', '"quoted"', ''),
+  // The texts of every nullValue and emptyValue above, bare and padded.
+  fc.constantFrom('NULL', '\\N', 'é', '"', '0', 'true', 'NaN', '2024-02-29', 'EMPTY', '""', "''", ' NULL '),
 );
 const instant = fc.oneof(
   fc.date({ min: new Date(-70_000_000_000_000), max: new Date(300_000_000_000_000) }),
   fc.integer({ min: -1e13, max: 1e13 }),
-  fc.constantFrom('2024-02-29', '2024-02-29T12:00:00Z', 'not a date'),
+  fc.constantFrom(
+    '2024-02-29',
+    '2024-02-29T12:00:00Z',
+    '1969-12-31T23:59:59.999999Z',
+    '2024-02-29T12:00:00.000001Z',
+    'not a date',
+  ),
 );
 const anyValue = fc.oneof(
   text,

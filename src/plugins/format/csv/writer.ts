@@ -22,13 +22,13 @@ const ISO_CHARS = '0123456789-:.TZ';
 
 /**
  * A writer for one non-null string: copies it byte by byte while it is ASCII with no character that
- * makes it quoted; a value that must be quoted is written quoted and escaped in the same pass when
- * it is ASCII and the quote and escape characters are too. Anything else is written as
- * `stringEncoder` makes it.
+ * makes it quoted and is not the text of nullValue or emptyValue; a value that must be quoted is
+ * written quoted and escaped in the same pass when it is ASCII and the quote and escape characters
+ * are too. Anything else is written as `stringEncoder` makes it.
  */
 function stringWriter(c: CsvConfig): (s: string, out: Utf8Chunks) => void {
   const field = stringEncoder(c);
-  const { quote, escape: esc, escapeEscape, quoteAll, trimLeading, trimTrailing } = c;
+  const { quote, escape: esc, escapeEscape, quoteAll, trimLeading, trimTrailing, nullValue, emptyValue } = c;
   if (!quote || quoteAll) return (s, out) => out.text(field(s));
   const stops = new Uint8Array(0x80);
   for (const ch of triggers(c)) if (ch !== '' && ch.charCodeAt(0) < 0x80) stops[ch.charCodeAt(0)] = 1;
@@ -66,7 +66,8 @@ function stringWriter(c: CsvConfig): (s: string, out: Utf8Chunks) => void {
     const first = n === 0 ? 0 : s.charCodeAt(0);
     if (n === 0 || (trimLeading && first <= 32) || (trimTrailing && s.charCodeAt(n - 1) <= 32))
       return out.text(field(s));
-    if (first === quoteCode) return asciiQuoting ? quoted(s, out) : out.text(field(s));
+    if (first === quoteCode || s === nullValue || s === emptyValue)
+      return asciiQuoting ? quoted(s, out) : out.text(field(s));
     out.reserve(n);
     const buf = out.buf;
     const start = out.pos;

@@ -1,7 +1,10 @@
 import * as v from 'valibot';
 import { definePlugin } from '../../../core/plugin.ts';
 import type { Column, ColumnType, FormatStage, Row, RowBatch } from '../../../core/types.ts';
-import { formatDouble, Utf8Chunks } from '../utf8.ts';
+import { isoTimestamp, timestampParts } from '../../../core/data/model.ts';
+import { withByteLimit } from '../byte-limit.ts';
+import { Utf8Chunks } from '../utf8.ts';
+import { jsonText } from '../values.ts';
 
 /** Bytes per emitted chunk, about. */
 const CHUNK_BYTES = 64 * 1024;
@@ -16,8 +19,10 @@ export const jsonOptions = v.optional(
 export type JsonOptions = v.InferInput<typeof jsonOptions>;
 
 /**
- * Newline-delimited JSON: one object per row, keys in schema order. Timestamps become ISO-8601 UTC,
- * dates `YYYY-MM-DD`, bigints numbers when safe (strings otherwise), bytes base64.
+ * Newline-delimited JSON: one object per row, keys in schema order. Integers (bigints too) are
+ * written as exact digits; doubles as the shortest round-trip decimal, -0 as `-0.0`, NaN and
+ * ±Infinity as the strings "NaN", "Infinity", "-Infinity"; timestamps ISO-8601 UTC (microseconds
+ * when present), dates `YYYY-MM-DD`, bytes base64; lone surrogates become U+FFFD (docs/VALUES.md).
  */
 export function json(options: JsonOptions = {}): FormatStage {
   const includeNulls = options.includeNulls ?? true;
@@ -29,17 +34,46 @@ export function json(options: JsonOptions = {}): FormatStage {
     open(ctx) {
       const write = lineWriter(ctx.schema, includeNulls);
       const out = new Utf8Chunks(CHUNK_BYTES);
-      return new TransformStream<RowBatch, Uint8Array>({
+      // With a byte limit, a line that takes the file past it is taken back and refused, with
+      // the rest of its batch (the first line of a file always stays).
+      let emitted = 0;
+      let lines = 0;
+      let maxBytes = Number.POSITIVE_INFINITY;
+      let refused = 0;
+      let full = false;
+      const stream = new TransformStream<RowBatch, Uint8Array>({
         transform(batch, controller) {
-          for (const row of batch) {
-            write(row, out);
-            if (out.full) controller.enqueue(out.take());
+          refused = full ? batch.length : 0;
+          if (full) return;
+          for (let n = 0; n < batch.length; n++) {
+            const mark = out.pos;
+            write(batch[n]!, out);
+            lines++;
+            if (emitted + out.pos > maxBytes && lines > 1) {
+              out.pos = mark;
+              lines--;
+              full = true;
+              refused = batch.length - n;
+              return;
+            }
+            if (out.full) {
+              const bytes = out.take();
+              emitted += bytes.byteLength;
+              controller.enqueue(bytes);
+            }
           }
         },
         flush(controller) {
           if (out.pos > 0) controller.enqueue(out.take());
         },
       });
+      return withByteLimit(
+        stream,
+        (limit) => {
+          maxBytes = limit;
+        },
+        () => refused,
+      );
     },
   };
 }
@@ -83,7 +117,7 @@ export function lineWriter(
   };
 }
 
-/** A JSON string: ASCII with nothing to escape is copied byte by byte, anything else via JSON.stringify. */
+/** A JSON string: ASCII with nothing to escape is copied byte by byte, anything else via `jsonText`. */
 function stringValue(s: string, out: Utf8Chunks): void {
   const n = s.length;
   out.reserve(n + 2);
@@ -93,7 +127,7 @@ function stringValue(s: string, out: Utf8Chunks): void {
   for (let i = 0; i < n; i++) {
     const ch = s.charCodeAt(i);
     if (ch < 0x20 || ch >= 0x7f || ch === 34 || ch === 92) {
-      out.text(JSON.stringify(s));
+      out.text(jsonText(s));
       return;
     }
     buf[start + 1 + i] = ch;
@@ -117,8 +151,14 @@ function valueWriter(type: ColumnType): ValueWriter {
         stringValue(v, out);
         return true;
       };
-    case 'double':
     case 'integer':
+      return (v, out) => {
+        if (typeof v === 'number' && Number.isSafeInteger(v)) out.int(v);
+        else if (typeof v === 'bigint') out.text(v.toString());
+        else return general(v, out);
+        return true;
+      };
+    case 'double':
       return (v, out) => {
         if (!(typeof v === 'number' && Number.isFinite(v))) return general(v, out);
         out.double(v);
@@ -143,24 +183,7 @@ function valueWriter(type: ColumnType): ValueWriter {
 
 /** The JSON text of a value of a column type (`null` for a missing or unusable one). */
 function valueText(type: ColumnType): (value: unknown) => string {
-  if (type === 'string')
-    return (v) => (typeof v === 'string' ? JSON.stringify(v) : jsonText(toJsonValue(v, type)));
-  if (type === 'double' || type === 'integer') {
-    return (v) =>
-      typeof v === 'number' && Number.isFinite(v) ? formatDouble(v) : jsonText(toJsonValue(v, type));
-  }
-  if (type === 'boolean')
-    return (v) => (v === true ? 'true' : v === false ? 'false' : jsonText(toJsonValue(v, type)));
-  if (type === 'timestamp')
-    return (v) =>
-      v instanceof Date && !Number.isNaN(v.getTime())
-        ? `"${v.toISOString()}"`
-        : jsonText(toJsonValue(v, type));
   return (v) => jsonText(toJsonValue(v, type));
-}
-
-function jsonText(value: unknown): string {
-  return value === null ? 'null' : (JSON.stringify(value) ?? 'null');
 }
 
 function toJsonObject(row: Row, columns: readonly Column[], includeNulls: boolean): Record<string, unknown> {
@@ -172,7 +195,13 @@ function toJsonObject(row: Row, columns: readonly Column[], includeNulls: boolea
   return out;
 }
 
-/** Converts one value to its JSON form according to the column type. */
+/**
+ * Converts one value to what its JSON text is made from (`jsonText`), according to the column type:
+ * integers stay numbers or bigints (written as exact digits), doubles keep -0, NaN and ±Infinity
+ * (NaN and the infinities are written as strings), timestamps become ISO 8601 UTC strings with
+ * microseconds when they have any, dates `YYYY-MM-DD`, bytes base64. Null for what the type
+ * cannot use.
+ */
 export function toJsonValue(value: unknown, type: ColumnType): unknown {
   if (value === null || value === undefined) return null;
   if (typeof type === 'object') {
@@ -182,33 +211,48 @@ export function toJsonValue(value: unknown, type: ColumnType): unknown {
     return toJsonObject(value as Row, type.struct, true);
   }
   switch (type) {
-    case 'timestamp':
-      return toDate(value)?.toISOString() ?? null;
+    case 'timestamp': {
+      const t = timestampParts(typeof value === 'bigint' ? Number(value) : value);
+      return t ? isoTimestamp(t) : null;
+    }
     case 'date':
       return toDate(value)?.toISOString().slice(0, 10) ?? null;
     case 'integer':
-      if (typeof value === 'bigint')
-        return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-      return toNumber(value);
+      if (typeof value === 'bigint') return value;
+      if (typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value)) {
+        const big = BigInt(value.trim());
+        return big >= -MAX_SAFE && big <= MAX_SAFE ? Number(big) : big;
+      }
+      return plusZero(finite(toNumber(value)));
     case 'double':
-      return toNumber(value);
+      return typeof value === 'bigint' ? Number(value) : toNumber(value);
     case 'boolean':
       return typeof value === 'boolean' ? value : value === 'true' ? true : value === 'false' ? false : null;
     default:
       if (value instanceof Uint8Array) return btoa(String.fromCharCode(...value));
       if (value instanceof Date) return toDate(value)?.toISOString() ?? null;
-      return typeof value === 'object' ? JSON.stringify(value) : String(value);
+      return typeof value === 'object' ? jsonText(value) : String(value);
   }
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const NON_FINITE = /^\s*[-+]?(NaN|Infinity)\s*$/;
+
+/** Integers have no negative zero. */
+function plusZero(n: number | null): number | null {
+  return n === null ? null : n + 0;
+}
+
+function finite(n: number | null): number | null {
+  return n !== null && Number.isFinite(n) ? n : null;
+}
+
+/** A number, or a numeric string (NaN and ±Infinity spelled as JS spells them); null otherwise. */
 function toNumber(value: unknown): number | null {
-  const n =
-    typeof value === 'number'
-      ? value
-      : typeof value === 'string' && value.trim() !== ''
-        ? Number(value)
-        : Number.NaN;
-  return Number.isFinite(n) ? n : null;
+  if (typeof value === 'number') return value;
+  if (typeof value !== 'string' || value.trim() === '') return null;
+  const n = Number(value);
+  return Number.isNaN(n) && !NON_FINITE.test(value) ? null : n;
 }
 
 function toDate(value: unknown): Date | null {

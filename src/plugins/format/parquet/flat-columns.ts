@@ -182,14 +182,14 @@ export class StringBuffer implements ColumnBuffer {
     if (dictionary) {
       const { entries, indexes } = dictionary;
       const joined = entries.join('');
-      const [min, max] = minMax(entries, joined);
       const bytes = plainStrings(entries, scratch, joined).slice();
-      return {
-        dictionary: { bytes, count: entries.length },
-        values: rleIndexes(indexes, entries.length, scratch),
-        min,
-        max,
-      };
+      const rle = rleIndexes(indexes, entries.length, scratch);
+      // PLAIN takes at least a byte per UTF-16 unit plus 4 per value: a dictionary that is not
+      // smaller is not used, so a page never outgrows its PLAIN size (the byte limit counts on it).
+      if (bytes.length + rle.length <= chars + 4 * values.length) {
+        const [min, max] = minMax(entries, joined);
+        return { dictionary: { bytes, count: entries.length }, values: rle, min, max };
+      }
     }
     const joined = values.join('');
     const [min, max] = minMax(values, joined);

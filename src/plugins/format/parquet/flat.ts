@@ -18,6 +18,7 @@ import {
   NumberBuffer,
   StringBuffer,
 } from './flat-columns.ts';
+import { plainBound, utf8Length } from './bounds.ts';
 import { Scratch, writeHybrid } from './encoding.ts';
 import { FooterWriter } from './footer.ts';
 import { converterFor, type TimestampUnit, toSchemaElements, ValueError } from './schema.ts';
@@ -41,6 +42,12 @@ interface FlatColumn {
   nulls: number;
   /** Appends a row value (null included); throws ValueError for a value the type refuses. */
   readonly add: (value: unknown, row: number) => void;
+  /** At most the PLAIN bytes a value takes in the page (the dictionary, when used, takes no more). */
+  readonly bound: (value: unknown) => number;
+  /** Sum of `bound` over this group's values (kept only while a byte limit is set). */
+  bytes: number;
+  /** The column chunk's share of the footer, at most (statistics are cut to 16 bytes). */
+  readonly footerBytes: number;
 }
 
 /** Streams one Parquet file of a flat schema into `out`, one row group at a time. */
@@ -55,6 +62,9 @@ export class FlatParquetWriter {
   readonly #levels = new Scratch();
   #rows = 0;
   #total = 0n;
+  /** Rows in the file, groups written and buffered. */
+  #fileRows = 0;
+  #maxBytes = Number.POSITIVE_INFINITY;
 
   constructor(options: {
     out: Writer;
@@ -79,6 +89,48 @@ export class FlatParquetWriter {
     return this.#rows;
   }
 
+  /**
+   * From now on `fits` keeps the file within `maxBytes`, counting for the buffered group a bound on
+   * its bytes (PLAIN size plus levels, compression overhead, page headers and footer share); the
+   * bytes of written groups are exact.
+   */
+  limitBytes(maxBytes: number): void {
+    this.#maxBytes = maxBytes;
+  }
+
+  /**
+   * Whether the row can join the file without its bytes possibly passing the limit. Near the limit
+   * a group whose bound is at least a quarter of the limit is written first, so its real (often
+   * compressed) size replaces the bound. The first row of a file always fits.
+   */
+  fits(row: Row): boolean {
+    if (this.#maxBytes === Number.POSITIVE_INFINITY || this.#fileRows === 0) return true;
+    const extra = this.#columns.map((column) => column.bound(row[column.name]));
+    if (this.#boundWith(extra, this.#rows + 1) <= this.#maxBytes) return true;
+    if (this.#rows === 0 || this.#groupBound(0, this.#rows) < this.#maxBytes / 4) return false;
+    this.writeGroup();
+    return this.#boundWith(extra, 1) <= this.#maxBytes;
+  }
+
+  /** The file's bytes, at most, were it closed with `rows` rows buffered, their extra bytes added. */
+  #boundWith(extra: readonly number[], rows: number): number {
+    let group = 0;
+    for (let c = 0; c < extra.length; c++) group += extra[c]!;
+    return this.#out.offset + this.#groupBound(group, rows) + this.#footer.bytesSoFar + 4;
+  }
+
+  /** Bytes of the buffered group (plus `extra` value bytes) once written: pages, and footer share. */
+  #groupBound(extra: number, rows: number): number {
+    let bytes = 64; // the row group's own footer fields
+    const levels = Math.ceil(rows / 4) + 2 * Math.ceil(rows / 504) + 12;
+    for (const column of this.#columns) {
+      const body = column.bytes + (column.nullable ? levels : 0);
+      // Snappy's worst case (32 + n + n/6) covers gzip and zstd; two page headers of ≤ 64 bytes.
+      bytes += body + Math.ceil(body / 6) + 64 + 128 + column.footerBytes;
+    }
+    return bytes + extra + Math.ceil(extra / 6);
+  }
+
   /** Adds one row; a value its column refuses goes to `fail` with the column's name. */
   add(row: Row, fail: (error: ValueError, column: string) => never): void {
     const columns = this.#columns;
@@ -93,7 +145,10 @@ export class FlatParquetWriter {
       if (error instanceof ValueError) fail(error, columns[c]!.name);
       throw error;
     }
+    if (this.#maxBytes !== Number.POSITIVE_INFINITY)
+      for (const column of columns) column.bytes += column.bound(row[column.name]);
     this.#rows++;
+    this.#fileRows++;
   }
 
   /** Writes the buffered rows as a row group. */
@@ -116,6 +171,7 @@ export class FlatParquetWriter {
     });
     this.#total += BigInt(this.#rows);
     this.#rows = 0;
+    for (const column of this.#columns) column.bytes = 0;
     void this.#out.flush?.();
   }
 
@@ -226,6 +282,10 @@ function flatColumn(column: Column, element: SchemaElement, unit: TimestampUnit)
     buffer,
     defs: new Uint8Array(nullable ? 1024 : 0),
     nulls: 0,
+    bound: plainBound(column.type as string),
+    bytes: 0,
+    // Path, type, encodings, codec, counts, sizes, offsets, statistics (≤ 4 values of ≤ 17 bytes).
+    footerBytes: 320 + 2 * utf8Length(column.name),
     add: (value, row) => {
       let present = true;
       if (value === null || value === undefined) {

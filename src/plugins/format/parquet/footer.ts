@@ -66,6 +66,12 @@ export class FooterWriter {
     this.#count++;
   }
 
+  /** At least the bytes `write` will append for the groups added so far (length included). */
+  get bytesSoFar(): number {
+    // The empty footer, the groups, the list header (≤ 6 bytes) and num_rows growing (≤ 10 bytes).
+    return this.#empty.length + this.#groups.offset + 16;
+  }
+
   /** Writes the footer (metadata and its length) for `rows` rows in all. */
   write(out: Writer, rows: bigint): void {
     const meta = { ...this.#meta, num_rows: rows };

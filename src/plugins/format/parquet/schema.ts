@@ -3,6 +3,7 @@
  * into the physical values hyparquet-writer encodes (bigint for INT64, day numbers for DATE, …).
  */
 import type { SchemaElement } from 'hyparquet';
+import { timestampParts } from '../../../core/data/model.ts';
 import type { Column, ColumnType, Schema } from '../../../core/types.ts';
 
 export type TimestampUnit = 'millis' | 'micros';
@@ -123,7 +124,7 @@ const scalar: Record<Exclude<ColumnType, object>, (unit: TimestampUnit) => Conve
   double: () => toDouble,
   boolean: () => toBoolean,
   date: () => toDays,
-  timestamp: (unit) => (unit === 'millis' ? (v) => toMicros(v) / 1000n : toMicros),
+  timestamp: (unit) => (unit === 'millis' ? toMillis : toMicros),
 };
 
 function toText(value: unknown): string {
@@ -168,21 +169,25 @@ function toDays(value: unknown): number {
   return Math.floor(ms / DAY_MS);
 }
 
-/** Epoch microseconds; ISO strings keep sub-millisecond digits that `Date` would drop. */
+/**
+ * Epoch microseconds: ISO strings keep the sub-millisecond digits `Date` would drop (digits past the
+ * microsecond are cut: the mapping refuses those values before they get here), numbers and bigints
+ * are epoch milliseconds.
+ */
 function toMicros(value: unknown): bigint {
-  if (value instanceof Date && !Number.isNaN(value.getTime())) return BigInt(value.getTime()) * 1000n;
-  if (typeof value === 'number' && Number.isFinite(value)) return BigInt(Math.round(value * 1000));
-  if (typeof value === 'string') {
-    const ms = Date.parse(value);
-    if (!Number.isNaN(ms)) {
-      const fraction = /\.\d{3}(\d{1,3})/.exec(value)?.[1];
-      const extra = fraction ? BigInt(fraction.padEnd(3, '0')) : 0n;
-      return BigInt(ms) * 1000n + extra;
-    }
-  }
-  throw new ValueError(
-    `expected a timestamp (Date, ISO string or epoch milliseconds), got ${describe(value)}`,
-  );
+  const t = timestampParts(typeof value === 'bigint' ? Number(value) : value);
+  if (!t)
+    throw new ValueError(
+      `expected a timestamp (Date, ISO string or epoch milliseconds), got ${describe(value)}`,
+    );
+  return BigInt(t.ms) * 1000n + BigInt(t.micros);
+}
+
+/** Epoch milliseconds, sub-millisecond digits cut (towards the past, as the calendar text reads). */
+function toMillis(value: unknown): bigint {
+  const micros = toMicros(value);
+  const ms = micros / 1000n;
+  return micros < 0n && ms * 1000n !== micros ? ms - 1n : ms;
 }
 
 function describe(value: unknown): string {

@@ -4,18 +4,62 @@ import { confine } from '../../../core/naming.ts';
 import { MIN_PART_SIZE } from './upload.ts';
 import { accessKeyIdSchema, secretSchema } from '../../auth/credentials.ts';
 
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const IP_LIKE = /^\d{1,3}(\.\d{1,3}){3}$/;
+/** Prefixes AWS reserves (`sthree-` also covers `sthree-configurator`). */
+export const RESERVED_BUCKET_PREFIXES = ['xn--', 'sthree-', 'amzn-s3-demo-'] as const;
+/** Suffixes AWS reserves, with what they are reserved for. */
+export const RESERVED_BUCKET_SUFFIXES = {
+  '-s3alias': 'access point aliases',
+  '--ol-s3': 'Object Lambda Access Point aliases',
+  '.mrap': 'Multi-Region Access Points',
+  '--x-s3': 'directory buckets',
+  '--table-s3': 'S3 table buckets',
+} as const;
 
-/** S3 bucket naming rules (3–63 chars, lowercase, digits, hyphens, dots; not an IP; no `..`). */
+/**
+ * Every rule of AWS's general purpose bucket naming, each refusal saying which rule the name breaks
+ * (all broken rules are reported at once).
+ *
+ * @example v.parse(bucketSchema, 'acme-exports') // 'acme-exports'
+ */
 export const bucketSchema = v.pipe(
   v.string('Expected the bucket name as a string'),
   v.check(
-    (b) => BUCKET.test(b),
-    'Expected 3–63 lowercase letters, digits, hyphens or dots, starting and ending with a letter or digit',
+    (b) => b.length >= 3 && b.length <= 63,
+    (issue) => `Expected a bucket name of 3 to 63 characters, got ${(issue.input as string).length}`,
   ),
-  v.check((b) => !b.includes('..'), 'Expected a bucket name without ".."'),
-  v.check((b) => !IP_LIKE.test(b), 'Expected a bucket name not shaped like an IP address'),
+  v.check(
+    (b) => /^[a-z0-9.-]*$/.test(b),
+    (issue) =>
+      `Expected only lowercase letters, digits, dots and hyphens in a bucket name, got ${JSON.stringify(
+        [...new Set((issue.input as string).replace(/[a-z0-9.-]/g, ''))].join(''),
+      )}`,
+  ),
+  v.check(
+    (b) => b === '' || (/^[a-z0-9]/.test(b) && /[a-z0-9]$/.test(b)),
+    'Expected a bucket name that begins and ends with a lowercase letter or digit',
+  ),
+  v.check((b) => !b.includes('..'), 'Expected a bucket name without two adjacent periods ("..")'),
+  v.check(
+    (b) => !IP_LIKE.test(b),
+    'Expected a bucket name not formatted as an IP address (such as 192.168.5.4)',
+  ),
+  v.check(
+    (b) => !RESERVED_BUCKET_PREFIXES.some((prefix) => b.startsWith(prefix)),
+    (issue) => {
+      const prefix = RESERVED_BUCKET_PREFIXES.find((p) => (issue.input as string).startsWith(p));
+      return `Expected a bucket name not starting with "${prefix}": AWS reserves that prefix`;
+    },
+  ),
+  v.check(
+    (b) => !Object.keys(RESERVED_BUCKET_SUFFIXES).some((suffix) => b.endsWith(suffix)),
+    (issue) => {
+      const [suffix, use] = Object.entries(RESERVED_BUCKET_SUFFIXES).find(([s]) =>
+        (issue.input as string).endsWith(s),
+      )!;
+      return `Expected a bucket name not ending with "${suffix}": AWS reserves that suffix for ${use}`;
+    },
+  ),
 );
 
 /** Multipart sizing when neither the options nor the host say otherwise. */
