@@ -13,6 +13,7 @@ import { main } from '../src/cli/main.ts';
 import { createHost, type Host } from '../src/hosts/host.ts';
 import { nodePlatform } from '../src/hosts/node/platform.ts';
 import { openNodeDatabase } from '../src/hosts/node/sqlite.ts';
+import { BUCKET_NAMES } from './support/bucket-names.ts';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const key = (name: string) => readFile(join(ROOT, 'fixtures/pgp', `${name}.asc`), 'utf8');
@@ -118,13 +119,12 @@ async function validate(input: Record<string, unknown>) {
       mapping: { fields: [{ source: 'id' }] },
     }),
   );
-  let out = '';
-  let err = '';
-  const code = await main(['validate', '--config', path], {
-    out: { write: (s: string) => ((out += s), true) } as NodeJS.WritableStream,
-    err: { write: (s: string) => ((err += s), true) } as NodeJS.WritableStream,
-  } as never);
-  return { code, out, err };
+  const out: string[] = [];
+  const err: string[] = [];
+  const sink = (into: string[]) => ({ write: (s: string) => into.push(s) > 0 });
+  const io = { out: sink(out), err: sink(err) } as unknown as Parameters<typeof main>[1];
+  const code = await main(['validate', '--config', path], io);
+  return { code, out: out.join(''), err: err.join('') };
 }
 
 describe('edge-export validate and the API refuse the same destinations', () => {
@@ -156,5 +156,24 @@ describe('edge-export validate and the API refuse the same destinations', () => 
       }
     }
     expect(refusedByCli).toEqual(refusedByApi);
+  });
+
+  it("every bucket name of AWS's rules, reserved prefixes and suffixes included, through both", async () => {
+    for (const { name, valid, reason } of BUCKET_NAMES) {
+      const destination = { ...base, bucket: name };
+      const cli = await validate(destination);
+      const created = await api('POST', '/destinations', destination);
+      if (valid) {
+        expect(cli.code, `${name}: ${cli.err}`).toBe(0);
+        expect(created.status, `${name}: ${created.text}`).toBe(201);
+        continue;
+      }
+      expect(cli.code, name).toBe(2);
+      expect(cli.err, name).toContain('destination.bucket:');
+      expect(created.status, name).toBe(400);
+      const issue = created.body.error.issues.find((i: { path: string }) => i.path === 'bucket');
+      expect(issue?.message, `${name}: ${created.text}`).toContain(reason!);
+      expect(cli.err, name).toContain(reason!);
+    }
   });
 });
