@@ -201,10 +201,16 @@ export class Registry {
   }
 }
 
-/** Issues at a plugin's secret options keep their message but never the value received. */
+/**
+ * Issues at a plugin's secret options keep their message but never the value received: a quoted
+ * value becomes its length (descriptions such as "an empty string" stay).
+ */
 function withheld(issues: ConfigIssue[], plugin: Plugin, path: string): ConfigIssue[] {
   const secret = new Set((plugin.secrets ?? []).map((name) => `${path}.options.${name}`));
-  return issues.map((issue) => (secret.has(issue.path) && issue.received !== undefined ? { ...issue, received: '(a value, withheld: this field is secret)' } : issue));
+  return issues.map((issue) => {
+    if (!secret.has(issue.path) || !issue.received?.startsWith('"')) return issue;
+    return { ...issue, received: `a ${issue.received.length - 2}-character value (withheld: the field is secret)` };
+  });
 }
 
 function optional<K extends string, T>(key: K, value: T | undefined): { [P in K]?: T } {

@@ -142,7 +142,7 @@ describe('web console (headless Chromium)', () => {
     await page.getByLabel('Access key ID').fill(writer.accessKeyId);
     await page.getByRole('button', { name: 'Create destination' }).click();
     const bucketError = page.locator('#d-bucket-error');
-    await bucketError.filter({ hasText: /3–63 lowercase letters/ }).waitFor();
+    await bucketError.filter({ hasText: /only lowercase letters, digits, dots and hyphens/ }).waitFor();
     expect(await page.locator('#d-bucket').getAttribute('aria-invalid')).toBe('true');
     expect(await page.locator('#d-secret-error').textContent()).toMatch(/non-empty secret access key/);
     expect(await page.locator('.summary[role=alert] li').count()).toBeGreaterThanOrEqual(2);
