@@ -168,7 +168,7 @@ describe('POST /v1/audiences/:id/members', () => {
     });
     const path = `/audiences/${aud.body.id}/members`;
     const good = 'namespace,value,tier\nemail,a@x.com,gold\ncrmId,42,silver\n';
-    expect((await s.post(path, good, CSV)).body).toEqual({ imported: 2, rows: 2 });
+    expect((await s.post(path, good, CSV)).body).toEqual({ imported: 2, rows: 2, evaluationId: expect.stringMatching(/^evl_/) });
     const bad =
       'namespace,value,tier\nemail,not-an-email,gold\nfax,1,x\nemail,c@x.com,gold\nemail,c@x.com,gold\n';
     const res = await s.post(path, bad, CSV);
