@@ -1,5 +1,5 @@
 /**
- * The native page compressors Node hosts give format/parquet (src/node/parquet-codecs.ts): files
+ * The native page compressors Node hosts give format/parquet (src/hosts/node/parquet-codecs.ts): files
  * written with native snappy and zlib gzip are read back whole by DuckDB and hyparquet.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

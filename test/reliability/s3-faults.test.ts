@@ -58,7 +58,7 @@ const RUNS = [
   { rows: 24_000, maxRows: 10_000 },
 ];
 
-// Both transports the sink runs on: the built-in fetch (workerd, Deno) and Node's (src/node/fetch.ts).
+// Both transports the sink runs on: the built-in fetch (workerd, Deno) and Node's (src/hosts/node/fetch.ts).
 const TRANSPORTS: [string, typeof fetch][] = [
   ['fetch', fetch],
   ['nodeFetch', nodeFetch],
