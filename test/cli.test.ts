@@ -135,6 +135,43 @@ describe('edge-export CLI', () => {
     expect(err).toMatch(/line 1.*column 23|1:23/);
   });
 
+  it('policy prints an assumed role\'s documents without platform credentials (it calls nothing)', async () => {
+    for (const name of ['EDGE_EXPORT_AWS_ACCESS_KEY_ID', 'EDGE_EXPORT_AWS_SECRET_ACCESS_KEY']) expect(process.env[name]).toBeUndefined();
+    const config = join(dir, 'role.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        destination: {
+          id: 'dst-role',
+          name: 'Role',
+          bucket: 'acme-exports',
+          folderPath: 'edge/%SEGMENT_ID%',
+          region: 'eu-west-1',
+          auth: { method: 'assumedRole', roleArn: 'arn:aws:iam::123456789012:role/edge', externalId: 'ext-cli-1' },
+          sse: 'aws:kms',
+          kmsKeyId: '1234abcd-12ab-34cd-56ef-1234567890ab',
+        },
+        source: { path: 'profiles.ndjson' },
+      }),
+    );
+    const { code, out, err } = await cli('policy', '--config', config, '--principal', 'arn:aws:iam::111122223333:user/edge-export');
+    expect(code, err).toBe(0);
+    const printed = JSON.parse(out);
+    expect(printed.trustPolicy.Statement[0]).toMatchObject({
+      Principal: { AWS: 'arn:aws:iam::111122223333:user/edge-export' },
+      Condition: { StringEquals: { 'sts:ExternalId': 'ext-cli-1' } },
+    });
+    expect(printed.permissionPolicy.Statement.at(-1)).toMatchObject({ Sid: 'EncryptWithKmsKey', Resource: 'arn:aws:kms:eu-west-1:*:key/1234abcd-12ab-34cd-56ef-1234567890ab' });
+    // Without the principal the permission policy still comes, with a note on what the trust policy needs.
+    const bare = JSON.parse((await cli('policy', '--config', config)).out);
+    expect(bare.permissionPolicy.Statement[0].Resource).toBe('arn:aws:s3:::acme-exports/edge/*');
+    expect(bare.note).toMatch(/PLATFORM_PRINCIPAL_ARN/);
+    // validate, which checks that an export could run here, says the platform identity is missing.
+    const checked = await cli('validate', '--config', config);
+    expect(checked.code).toBe(2);
+    expect(checked.err).toContain('destination.auth.platformCredentials: The platform identity that assumes roles is not configured');
+  });
+
   it('the installed bin runs (tsx, no build step)', () => {
     const run = spawnSync(process.execPath, [join(root, 'bin/edge-export.js'), 'export', '--help'], { encoding: 'utf8' });
     expect(run.status).toBe(0);

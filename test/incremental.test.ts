@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ruleMembership } from '../src/core/data/audience.ts';
 import { type ExportMode, planAudienceExport } from '../src/core/data/export-plan.ts';
 import { compileMapping } from '../src/core/data/mapping.ts';
-import { MemoryStore } from '../src/core/data/memory-store.ts';
+import { MemoryStore } from './support/memory-store.ts';
 import type { Profile } from '../src/core/data/model.ts';
 import { stateSlot, streamProfiles } from '../src/core/data/store.ts';
 import { collectRows, fromIterable, iterate } from '../src/core/streams.ts';

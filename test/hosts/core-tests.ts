@@ -19,7 +19,7 @@ export interface CoreTestSelection {
   readonly excluded: { path: string; reason: string }[];
 }
 
-export const CORE_TEST_ROOTS = ['src/core', 'src/plugins'];
+export const CORE_TEST_ROOTS = ['src/core', 'src/plugins', 'src/service'];
 
 const IMPORT =
   /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;

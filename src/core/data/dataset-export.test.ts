@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { collectRows } from '../streams.ts';
 import { datasetExportFolder, planDatasetExport } from './dataset-export.ts';
 import type { ExportMode } from './export-plan.ts';
-import { MemoryStore } from './memory-store.ts';
+import { MemoryStore } from '../../../test/support/memory-store.ts';
 import type { Dataset } from './model.ts';
 import { stateSlot } from './store.ts';
 

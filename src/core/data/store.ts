@@ -3,7 +3,7 @@
  * Reads are paged (cursor = opaque string, so a SQL store can use keyset pagination) and never
  * return everything at once; `pages()` turns any paged read into a stream that fetches one page
  * per pull (`pageBatches()`: one chunk per page). The in-memory implementation is
- * `memory-store.ts`; the D1 one comes with the Worker.
+ * test/support/memory-store.ts (a test double); the D1 one comes with the Worker.
  */
 import type { Audience, Dataset, DatasetRecord, Profile, UploadMember } from './model.ts';
 

@@ -3,7 +3,7 @@
  * semantics as a SQL store (keyset pagination on a sorted key), and clones values on the way in
  * and out so callers cannot mutate stored data behind its back.
  */
-import type { Audience, Dataset, DatasetRecord, Profile, UploadMember } from './model.ts';
+import type { Audience, Dataset, DatasetRecord, Profile, UploadMember } from '../../src/core/data/model.ts';
 import {
   DEFAULT_PAGE_SIZE,
   type DataStore,
@@ -13,7 +13,7 @@ import {
   type Page,
   type PageRequest,
   type UploadWriter,
-} from './store.ts';
+} from '../../src/core/data/store.ts';
 
 const MAX_PAGE = 10_000;
 

@@ -1,10 +1,10 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { collect } from '../streams.ts';
-import { parse } from '../validate.ts';
+import { collect } from '../../src/core/streams.ts';
+import { parse } from '../../src/core/validate.ts';
 import { MemoryStore } from './memory-store.ts';
-import { audienceSchema, datasetSchema, type Profile, profileSchema } from './model.ts';
-import { type Page, type PageRequest, pages, stateSlot, streamProfiles } from './store.ts';
+import { audienceSchema, datasetSchema, type Profile, profileSchema } from '../../src/core/data/model.ts';
+import { type Page, type PageRequest, pages, stateSlot, streamProfiles } from '../../src/core/data/store.ts';
 
 const profile = (id: string): Profile => ({
   id,
