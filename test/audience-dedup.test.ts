@@ -91,9 +91,10 @@ describe('deduplication', () => {
       p('3', '2026-01-02T00:00:00Z', [], { last: 'Doe', zip: 69000 }),
       p('4', '2026-01-02T00:00:00Z', [], { last: 'Roe' }),
     ]);
+    // Deduplicated rows come in key order: ["Doe","69000"] before ["Doe","75001"].
     expect(first.rows).toEqual([
-      { last: 'Doe', zip: 75001, id: '2' },
       { last: 'Doe', zip: 69000, id: '3' },
+      { last: 'Doe', zip: 75001, id: '2' },
     ]);
     expect(first.stats.skipped).toEqual({ duplicate: 1, 'missing:attributes.zip': 1 });
     const next = await exportRows(spec, [p('1', '2026-01-03T00:00:00Z', [], { last: 'Doe', zip: 75001 })], {
@@ -101,8 +102,8 @@ describe('deduplication', () => {
       previous: first.state,
     });
     expect(next.rows).toEqual([
-      { last: 'Doe', zip: 75001, id: '1', segmentMembership_status: 'realized' },
       { last: 'Doe', zip: 69000, id: null, segmentMembership_status: 'exited' },
+      { last: 'Doe', zip: 75001, id: '1', segmentMembership_status: 'realized' },
     ]);
     expect(next.stats).toMatchObject({ changed: 1, exited: 1, joined: 0 });
   });
@@ -118,7 +119,7 @@ describe('deduplication', () => {
       ],
       opts,
     );
-    expect(run1.rows.map((r) => `${r.email}:${r.id}`)).toEqual(['x@e.com:b', 'c@e.com:c']);
+    expect(run1.rows.map((r) => `${r.email}:${r.id}`)).toEqual(['c@e.com:c', 'x@e.com:b']);
 
     // b leaves the audience: x@e.com is still held by a, so it changes instead of exiting.
     // c changes email: c@e.com exits with only its key known, d@e.com joins.
@@ -132,9 +133,9 @@ describe('deduplication', () => {
       { ...opts, previous: run1.state },
     );
     expect(run2.rows).toEqual([
-      { email: 'x@e.com', id: 'a', name: 'A', segmentMembership_status: 'realized' },
-      { email: 'd@e.com', id: 'c', name: 'C', segmentMembership_status: 'realized' },
       { email: 'c@e.com', id: null, name: null, segmentMembership_status: 'exited' },
+      { email: 'd@e.com', id: 'c', name: 'C', segmentMembership_status: 'realized' },
+      { email: 'x@e.com', id: 'a', name: 'A', segmentMembership_status: 'realized' },
     ]);
 
     // Everyone holding x@e.com leaves: the exited row is mapped from the latest updated holder.

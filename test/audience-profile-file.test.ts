@@ -41,10 +41,11 @@ async function exportFrom(profiles: () => ReadableStream<ProfileChunk>) {
 describe('audiences over profile files', () => {
   it('reads Profile-shaped NDJSON and deduplicates by email (latest update wins)', async () => {
     const { rows, stats } = await exportFrom(reader(ndjsonSource(), 'profiles.ndjson'));
+    // Deduplicated rows come in key (email) order.
     expect(rows).toEqual([
       { email: 'ada@example.com', name: 'Ada Lovelace', id: 'p001' },
-      { email: 'grace@example.com', name: 'Grace Hopper', id: 'p003' },
       { email: 'barbara@example.com', name: 'Barbara Liskov', id: 'p006' },
+      { email: 'grace@example.com', name: 'Grace Hopper', id: 'p003' },
     ]);
     expect(stats).toMatchObject({ evaluated: 6, members: 4, exported: 3, skipped: { duplicate: 1 } });
   });

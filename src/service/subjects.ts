@@ -10,11 +10,19 @@ import {
   uploadMembership,
 } from '../core/data/audience.ts';
 import { planDatasetExport } from '../core/data/dataset-export.ts';
-import { type ExportMode, type ProfileChunk, planAudienceExport } from '../core/data/export-plan.ts';
+import {
+  type ExportMode,
+  type ProfileChunk,
+  planAudienceExport,
+  type StateEntry,
+  type StateSink,
+} from '../core/data/export-plan.ts';
+import type { SpillStore } from '../core/data/spill.ts';
 import type { CompiledMapping } from '../core/data/mapping.ts';
 import type { Audience } from '../core/data/model.ts';
 import {
   type AudienceExportState,
+  type ChunkedAudienceState,
   type DataStore,
   type DatasetExportState,
   type ExportState,
@@ -53,7 +61,28 @@ export interface ExportStates {
   promote(subjectIds: readonly string[]): Promise<void>;
   /** Drops whatever an earlier attempt of this run staged. */
   discard(): Promise<void>;
+  /** Audience states in chunks (hosts with a database); without it a state is one object. */
+  readonly chunks?: StateChunks;
 }
+
+/**
+ * Audience state entries kept in chunks (each well under a database's value limit), by generation:
+ * the run that wrote them. A run writes its own generation; its staged header makes it current.
+ */
+export interface StateChunks {
+  /** This run's generation. */
+  readonly generation: string;
+  /** A generation's entries for a subject, in key order. */
+  read(subjectId: string, generation: string): AsyncIterable<readonly StateEntry[]>;
+  /** Stores chunk `seq` (0, 1, …) of this run's entries for a subject. */
+  write(subjectId: string, seq: number, entries: readonly StateEntry[]): Promise<void>;
+}
+
+/** Profiles per page of a stored audience: ~2.5 MB of D1 result at ~500 bytes a profile. */
+export const PROFILE_PAGE = 5000;
+
+/** Text of entries per chunk: D1 refuses a value over 2,000,000 bytes; keys are ASCII-escaped JSON. */
+export const STATE_CHUNK_CHARS = 1_500_000;
 
 /** What subjects read: the export side of a data store (D1, SQLite, memory). */
 export type ExportData = Pick<
@@ -64,26 +93,42 @@ export type ExportData = Pick<
 export interface AudienceSubjectInput {
   readonly audience: { readonly id: string; readonly name: string };
   readonly membership: AudienceMembership;
-  /** Opens a fresh pass over every profile (called twice when the mapping deduplicates). */
-  readonly profiles: () => ReadableStream<ProfileChunk>;
+  /** Opens a pass over the profiles (after profile id `after`, when a run resumes). */
+  readonly profiles: (after?: string) => ReadableStream<ProfileChunk>;
   readonly mapping: CompiledMapping;
   readonly mode: ExportMode;
   readonly now: Date;
   readonly states?: ExportStates;
+  /**
+   * Keep a state for the next run: always for incremental dataflows; a full one needs none (the
+   * CLI keeps one whenever `--state` is given, since its next run may be incremental).
+   */
+  readonly keepState?: boolean;
+  /** Profiles arrive in id order (a store's keyset pages). */
+  readonly ordered?: boolean;
+  /** Where a deduplicating export's sorted runs spill (memory by default). */
+  readonly spill?: SpillStore;
 }
 
 /** An audience subject over any profile stream; its state goes to `states` when given. */
 export async function audienceSubject(input: AudienceSubjectInput): Promise<Subject> {
   const { audience, states } = input;
   const found = await states?.get(audience.id);
+  const keep = states !== undefined && (input.keepState ?? input.mode === 'incremental');
+  const chunks = states?.chunks;
+  const chunked = found?.kind === 'audience' && found.version === 2 ? found : undefined;
   const plan = planAudienceExport({
     membership: input.membership,
     profiles: input.profiles,
     mapping: input.mapping,
     now: input.now,
     mode: input.mode,
-    previous: found?.kind === 'audience' ? (found as AudienceExportState) : undefined,
-    save: async (state) => states?.stage(audience.id, state),
+    ...(chunked && chunks
+      ? { baseline: { mappingId: chunked.mappingId, members: chunked.members, entries: () => chunks.read(audience.id, chunked.generation) } }
+      : { previous: found?.kind === 'audience' && found.version === 1 ? found : undefined }),
+    ...(keep && (chunks ? { state: chunkSink(states!, chunks, audience.id) } : { save: (state: AudienceExportState) => states!.stage(audience.id, state) })),
+    ...(input.ordered && { ordered: true }),
+    ...(input.spill && { spill: input.spill }),
   });
   return {
     id: audience.id,
@@ -93,6 +138,34 @@ export async function audienceSubject(input: AudienceSubjectInput): Promise<Subj
     skipped: () => ({ ...plan.stats.skipped }),
     stage: async () => {
       await plan.commit();
+    },
+  };
+}
+
+/** A state sink writing this run's entries in chunks, then staging the header that names them. */
+function chunkSink(states: ExportStates, chunks: StateChunks, subjectId: string): StateSink {
+  let seq = 0;
+  let pending: StateEntry[] = [];
+  let chars = 0;
+  const flush = async () => {
+    if (pending.length === 0) return;
+    const entries = pending;
+    pending = [];
+    chars = 0;
+    await chunks.write(subjectId, seq++, entries);
+  };
+  return {
+    write: async (entries) => {
+      for (const entry of entries) {
+        pending.push(entry);
+        chars += entry[0].length + entry[1].length + 2;
+        if (chars >= STATE_CHUNK_CHARS) await flush();
+      }
+    },
+    close: async (header) => {
+      await flush();
+      const state: ChunkedAudienceState = { ...header, version: 2, generation: chunks.generation };
+      await states.stage(subjectId, state);
     },
   };
 }
@@ -109,6 +182,10 @@ export interface StoredSubjectsInput {
   readonly mode: ExportMode;
   /** The run's evaluation time (its scheduled time). */
   readonly now: Date;
+  /** Profiles per page read (stores clamp it); the next page is read while one is processed. */
+  readonly pageSize?: number;
+  /** Where a subject's deduplication spills its sorted runs (memory by default). */
+  readonly spill?: (subjectId: string) => SpillStore;
 }
 
 /** Subjects for stored audiences, in the order given; a missing audience fails the run. */
@@ -123,11 +200,14 @@ export async function audienceSubjects(
       await audienceSubject({
         audience: { id: audience.id, name: audience.name },
         membership: await membershipOf(input.data, audience),
-        profiles: () => pageBatches((request) => input.data.listProfiles(request)),
+        profiles: (after) =>
+          pageBatches((request) => input.data.listProfiles(request), input.pageSize ?? PROFILE_PAGE, { prefetch: true, after }),
         mapping: input.mapping,
         mode: input.mode,
         now: input.now,
         states: input.states,
+        ordered: true,
+        ...(input.spill && { spill: input.spill(audience.id) }),
       }),
     );
   }

@@ -15,7 +15,7 @@ import { exportService } from '../service/export-service.ts';
 import { audienceSubjects, datasetSubject } from '../service/subjects.ts';
 import { type StoredDestination, destinationOf, openDestination } from './destination-secrets.ts';
 import type { Env } from './env.ts';
-import { d1DataReader, d1States } from './store/data.ts';
+import { d1DataReader, d1Spill, d1States, dropSpills } from './store/data.ts';
 import { json } from './store/db.ts';
 import { getOrganization } from './store/orgs.ts';
 import { type DataflowRow, type DestinationRow, getDataflow, getDestination } from './store/resources.ts';
@@ -30,9 +30,17 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform): Pro
   const prepared = await exportService(platform).prepare(await definitionOf(env, row, destination, flow));
   const scheduledTime = new Date(run.scheduled_time);
   const reader = d1DataReader(env.DB, run.org_id);
-  const states = d1States(reader, flow.id, run.id);
+  const states = d1States(env.DB, run.org_id, flow.id, run.id);
+  // A retried run starts from the committed states: what an earlier attempt staged or spilled goes.
   await states.discard();
-  const input = { data: reader, states, mode: flow.export_mode, now: scheduledTime };
+  await dropSpills(env.DB, run.org_id, run.id);
+  const input = {
+    data: reader,
+    states,
+    mode: flow.export_mode,
+    now: scheduledTime,
+    spill: (subjectId: string) => d1Spill(env.DB, run.org_id, run.id, subjectId),
+  };
   const subjects =
     flow.dataset_id !== null
       ? [await datasetSubject({ ...input, datasetId: flow.dataset_id, folderPath: destination.folderPath })]

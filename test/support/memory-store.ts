@@ -94,13 +94,13 @@ export class MemoryStore implements DataStore {
   private readonly uploads = new Map<string, SortedIndex<UploadMember & { id: string }>>();
   private readonly states = new Map<string, ExportState>();
 
+  /** Profiles by id; as in every store, the cursor is the last profile id returned. */
   async listProfiles(request: PageRequest): Promise<Page<Profile>> {
-    return page(
-      this.profiles,
-      request,
-      (p) => p.id,
-      (id) => ({ id }) as Profile,
-    );
+    const from = request.cursor === undefined ? undefined : ({ id: request.cursor } as Profile);
+    const { items, more } = this.profiles.after(from, clamp(request.limit));
+    const tail = items[items.length - 1];
+    const out = items.map((item) => structuredClone(item));
+    return more && tail !== undefined ? { items: out, cursor: tail.id } : { items: out };
   }
 
   async getProfile(id: string): Promise<Profile | undefined> {

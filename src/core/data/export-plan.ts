@@ -6,18 +6,21 @@
  * - Incremental (after a first full run): members that joined or whose exported values changed
  *   since the last successful run, plus those that exited (status `exited`). Without a baseline
  *   (first run, or the mapping changed) an incremental run exports in full.
- * - State: member key → fingerprint of its exported cells (status column excluded), O(members).
- *   Rows themselves are never held: they stream out, in batches of about BATCH_ROWS, as profiles
- *   stream in (one by one or a page at a time).
+ * - State: member key → fingerprint of its exported cells (status column excluded), in key order.
+ *   It is read and written as a stream (`BaselineState`, `StateSink`), so no value grows with the
+ *   audience and memory does not either: hosts keep it in chunks.
  * - Dedup (mapping.dedup): the latest qualified record per key wins — greatest qualifiedAt, then
- *   greatest updatedAt, then the smallest profile id. It needs two passes over the profiles: the
- *   first keeps a small tuple per distinct key (profile id, two times, fingerprint), the second
- *   maps and emits the winners; memory is O(distinct keys), never O(rows).
+ *   greatest updatedAt, then the smallest profile id. Every candidate row is sorted by key through
+ *   a spill store (memory bounded by the sort budget), so one pass over the profiles is enough.
+ * - Without dedup, profiles read in id order (`ordered`: a store's keyset pages) are merged with
+ *   the baseline as they stream: no sort, no map. Profiles in any other order (a file) stream in
+ *   their own order against the baseline held in memory (the CLI's case).
  * - Exited rows are mapped from the profile when it still exists (mandatory checks do not apply),
  *   otherwise only the key columns are filled. A member skipped for a missing mandatory field is
  *   no longer exported, so a previously exported one is reported as exited.
- * - `commit()` persists the new state; call it only after every file of the run was published.
- *   A run that fails (or is never committed) leaves the previous state untouched.
+ * - `commit()` finishes the new state; call it only after every row was read. A run that fails
+ *   (or is never committed) leaves the previous state untouched. Rows come out in profile order,
+ *   with dedup in key order; exits of members no profile accounts for come last.
  */
 import { ExportError } from '../errors.ts';
 import { BATCH_ROWS, iterate } from '../streams.ts';
@@ -34,6 +37,7 @@ import {
   toRow,
 } from './mapping.ts';
 import type { Profile } from './model.ts';
+import { decodeValue, encodeValue, ExternalSorter, memorySpill, type SpillStore } from './spill.ts';
 import type { AudienceExportState } from './store.ts';
 
 export type ExportMode = 'full' | 'incremental';
@@ -41,17 +45,79 @@ export type ExportMode = 'full' | 'incremental';
 /** Profiles arrive one by one or in arrays (a page, a source batch): one stream read per chunk. */
 export type ProfileChunk = Profile | readonly Profile[];
 
+/** One member of an export state: its key and the fingerprint of what was exported for it. */
+export type StateEntry = readonly [key: string, fingerprint: string];
+
+/** The state of the last successful run, read back in key order, in chunks of any size. */
+export interface BaselineState {
+  /** Fingerprint of the mapping it was made with; another mapping makes the run a full one. */
+  readonly mappingId: string;
+  /** How many entries it holds. */
+  readonly members: number;
+  /** Its entries in key order; each call reads them afresh. */
+  entries(): AsyncIterable<readonly StateEntry[]>;
+}
+
+/** What a new state is made of: the header `commit()` writes after every entry. */
+export interface AudienceStateHeader {
+  readonly kind: 'audience';
+  readonly exportedAt: string;
+  readonly mappingId: string;
+  readonly members: number;
+}
+
+/** Where a run writes its new state: entries in key order as they are decided, then the header. */
+export interface StateSink {
+  write(entries: readonly StateEntry[]): Promise<void>;
+  close(header: AudienceStateHeader): Promise<void>;
+}
+
+/**
+ * Where an invocation stopped a run it could not finish (its query, CPU or time budget ran low):
+ * everything before is decided, exported and in the state; the next invocation goes on from here.
+ */
+export interface AudienceResume {
+  /** Counts so far. */
+  readonly stats: ExportStats;
+  /** Entries written to the new state so far. */
+  readonly stateMembers: number;
+  /** The last profile id scanned (profiles resume after it); absent once the scan is done. */
+  readonly cursor?: string;
+  /** With dedup: sorted runs spilled so far, and the last key decided once the scan is done. */
+  readonly runs?: number;
+  readonly scanned?: boolean;
+  readonly decidedThrough?: string;
+}
+
 export interface AudienceExportInput {
   readonly membership: AudienceMembership;
-  /** Opens a fresh pass over every profile; called twice when the mapping deduplicates. */
-  readonly profiles: () => ReadableStream<ProfileChunk>;
+  /** Opens a pass over the profiles, after profile id `after` when given (called once). */
+  readonly profiles: (after?: string) => ReadableStream<ProfileChunk>;
   readonly mapping: CompiledMapping;
   readonly now: Date;
   readonly mode: ExportMode;
-  /** State of the last successful run for this dataflow and audience. */
+  /** The last successful run's state, streamed in key order. */
+  readonly baseline?: BaselineState | undefined;
+  /** Receives the new state (only what an incremental dataflow needs: leave it out for full ones). */
+  readonly state?: StateSink | undefined;
+  /** The last state as one object (small exports, tests); see `baseline`. */
   readonly previous?: AudienceExportState | undefined;
-  /** Persists the new state (called by `commit()`). */
-  readonly save: (state: AudienceExportState) => Promise<void>;
+  /** Receives the new state as one object at `commit()`; see `state`. */
+  readonly save?: ((state: AudienceExportState) => Promise<void>) | undefined;
+  /** Profiles arrive in id order (a store's keyset pages): without dedup, no sort is needed. */
+  readonly ordered?: boolean;
+  /** Where sorted runs spill when candidates outgrow `sortBudget`; memory by default. */
+  readonly spill?: SpillStore;
+  /** Bytes of encoded candidates held before a sorted run is spilled (default 16 MiB). */
+  readonly sortBudget?: number;
+  /** Where an earlier invocation stopped this run (ordered or deduplicating plans only). */
+  readonly resume?: AudienceResume | undefined;
+  /**
+   * Asked between pages (and, with dedup, between decided keys): true stops the rows there, so the
+   * run can go on in another invocation from `plan.paused()`. Ordered or deduplicating plans only.
+   * Called often: it should only compare counters.
+   */
+  readonly pause?: () => boolean;
 }
 
 export interface ExportStats {
@@ -64,7 +130,7 @@ export interface ExportStats {
   changed: number;
   unchanged: number;
   exited: number;
-  /** Rows not exported, by reason: `missing:<source>`, `duplicate`. */
+  /** Rows not exported, by reason: `missing:<source>`, `invalid:<source>`, `duplicate`. */
   skipped: Record<string, number>;
 }
 
@@ -76,32 +142,47 @@ export interface AudiencePlan {
   readonly stats: ExportStats;
   /** False when this run exports in full (no usable baseline or full mode). */
   readonly incremental: boolean;
-  /** Persists the new state; only valid after `rows` was read to the end. */
-  commit(): Promise<AudienceExportState>;
+  /** Finishes the new state; only valid after `rows` was read to the end and the plan did not pause. */
+  commit(): Promise<AudienceStateHeader>;
+  /** After `rows` ended: where the run stopped when `pause` asked it to, else undefined (it is done). */
+  paused(): AudienceResume | undefined;
 }
 
-interface Winner {
-  pid: string;
-  q: number;
-  u: number;
-  fp: string;
+/** A candidate row of the sorted path: a member's row, or a non-member's exit row for its key. */
+interface Candidate {
+  /** 1: a member's row; 0: the exit row of a key the baseline holds. */
+  readonly m: 0 | 1;
+  readonly key: string;
+  /** qualifiedAt and updatedAt (ms), profile id: who wins a key. */
+  readonly q: number;
+  readonly u: number;
+  readonly pid: string;
+  readonly fp: string;
+  readonly cells: readonly unknown[];
 }
+
+const candidateCodec = {
+  key: (c: Candidate) => c.key,
+  encode: (c: Candidate) => encodeValue([c.m, c.key, c.q, c.u, c.pid, c.fp, c.cells]),
+  decode: (line: string): Candidate => {
+    const [m, key, q, u, pid, fp, cells] = decodeValue(line) as [0 | 1, string, number, number, string, string, unknown[]];
+    return { m, key, q, u, pid, fp, cells };
+  },
+};
 
 /** Plans an audience export: rows to write, counts, and the state to commit on success. */
 export function planAudienceExport(input: AudienceExportInput): AudiencePlan {
   const mapping = input.mode === 'incremental' ? withStatusColumn(input.mapping) : input.mapping;
-  const baseline =
-    input.previous?.mappingId === input.mapping.id
-      ? new Map(Object.entries(input.previous.members))
-      : undefined;
+  const baseline = baselineOf(input);
   const incremental = input.mode === 'incremental' && baseline !== undefined;
-  const run = new Run({ ...input, mapping }, baseline ?? new Map(), incremental);
+  const sink = input.state ?? (input.save ? objectSink(input.save) : undefined);
+  const run = new Run({ ...input, mapping }, incremental ? baseline : undefined, sink);
   let finished = false;
   let iterator: AsyncIterator<RowBatch> | undefined;
   const rows = new ReadableStream<RowBatch>(
     {
       async pull(controller) {
-        iterator ??= (input.mapping.dedup ? run.twoPass() : run.onePass())[Symbol.asyncIterator]();
+        iterator ??= (input.mapping.dedup ? run.sorted() : input.ordered ? run.merged() : run.streamed())[Symbol.asyncIterator]();
         const { value, done } = await iterator.next();
         if (!done) return controller.enqueue(value);
         finished = true;
@@ -118,20 +199,83 @@ export function planAudienceExport(input: AudienceExportInput): AudiencePlan {
     rows,
     stats: run.stats,
     incremental,
+    paused: () => run.pausedAt,
     async commit() {
-      if (!finished)
-        throw new ExportError('INTERNAL', 'Export state can only be committed after every row was read');
-      const state: AudienceExportState = {
+      if (!finished || run.pausedAt) throw new ExportError('INTERNAL', 'Export state can only be committed after every row was read');
+      const header: AudienceStateHeader = {
         kind: 'audience',
-        version: 1,
         exportedAt: input.now.toISOString(),
         mappingId: input.mapping.id,
-        members: Object.fromEntries(run.next),
+        members: run.stateMembers,
       };
-      await input.save(state);
-      return state;
+      await sink?.close(header);
+      return header;
     },
   };
+}
+
+/** The usable baseline: streamed, or the object form; none when made with another mapping. */
+function baselineOf(input: AudienceExportInput): BaselineState | undefined {
+  if (input.baseline) return input.baseline.mappingId === input.mapping.id ? input.baseline : undefined;
+  const previous = input.previous;
+  if (!previous || previous.mappingId !== input.mapping.id) return undefined;
+  const entries = Object.entries(previous.members).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return {
+    mappingId: previous.mappingId,
+    members: entries.length,
+    entries: async function* () {
+      for (let i = 0; i < entries.length; i += 4096) yield entries.slice(i, i + 4096);
+    },
+  };
+}
+
+/** A sink that gathers the state into one object and hands it to `save` at close. */
+function objectSink(save: (state: AudienceExportState) => Promise<void>): StateSink {
+  const members: Record<string, string> = {};
+  return {
+    write: async (entries) => {
+      for (const [key, fp] of entries) members[key] = fp;
+    },
+    close: (header) => save({ kind: 'audience', version: 1, exportedAt: header.exportedAt, mappingId: header.mappingId, members }),
+  };
+}
+
+/** The baseline's entries one at a time, refilled a chunk at a time. */
+class BaselineCursor {
+  readonly #chunks: AsyncIterator<readonly StateEntry[]> | undefined;
+  #chunk: readonly StateEntry[] = [];
+  #at = 0;
+  #ended: boolean;
+
+  constructor(baseline: BaselineState | undefined) {
+    this.#chunks = baseline?.entries()[Symbol.asyncIterator]();
+    this.#ended = !this.#chunks;
+  }
+
+  /** True when `peek` needs `fill()` first. */
+  get empty(): boolean {
+    return this.#at >= this.#chunk.length && !this.#ended;
+  }
+
+  async fill(): Promise<void> {
+    while (this.#at >= this.#chunk.length && !this.#ended) {
+      const next = await this.#chunks!.next();
+      if (next.done) this.#ended = true;
+      else {
+        this.#chunk = next.value;
+        this.#at = 0;
+      }
+    }
+  }
+
+  /** The next entry (after `fill()`), or undefined at the end. */
+  peek(): StateEntry | undefined {
+    return this.#chunk[this.#at];
+  }
+
+  next(): StateEntry {
+    return this.#chunk[this.#at++]!;
+  }
 }
 
 class Run {
@@ -145,99 +289,207 @@ class Run {
     exited: 0,
     skipped: {},
   };
-  /** The state being built: member key → fingerprint. */
-  readonly next = new Map<string, string>();
-  /** Rows emitted but not yet handed on as a batch. */
-  private out: Row[] = [];
-  private readonly fpIndexes: number[];
+  /** Entries of the new state. */
+  stateMembers = 0;
+  /** Set when the plan stopped early at `pause`'s request. */
+  pausedAt: AudienceResume | undefined;
+  #state: StateEntry[] = [];
+  #out: Row[] = [];
+  readonly #fpIndexes: number[];
+  readonly #fingerprints: boolean;
+  readonly #baseline: BaselineCursor;
 
   constructor(
     private readonly input: AudienceExportInput,
-    private readonly baseline: Map<string, string>,
-    private readonly incremental: boolean,
+    private readonly baseline: BaselineState | undefined,
+    private readonly sink: StateSink | undefined,
   ) {
-    this.fpIndexes = input.mapping.fields.flatMap((f, i) =>
-      f.source === 'segmentMembership.status' ? [] : [i],
-    );
+    this.#fpIndexes = input.mapping.fields.flatMap((f, i) => (f.source === 'segmentMembership.status' ? [] : [i]));
+    // Fingerprints only serve a state: a full export of a full dataflow computes none.
+    this.#fingerprints = baseline !== undefined || sink !== undefined;
+    this.#baseline = new BaselineCursor(baseline);
+    const resume = input.resume;
+    if (resume) {
+      Object.assign(this.stats, structuredClone(resume.stats));
+      this.stateMembers = resume.stateMembers;
+    }
   }
 
-  /** Without dedup every profile is its own key: decide and emit as profiles stream by. */
-  async *onePass(): AsyncGenerator<RowBatch> {
-    const exitedSeen = new Set<string>();
-    for await (const chunk of iterate(this.input.profiles())) {
+  /** Skips baseline entries up to and including `key`: an earlier invocation decided them. */
+  private async skipBaseline(key: string | undefined): Promise<void> {
+    if (!this.baseline || key === undefined) return;
+    const base = this.#baseline;
+    for (;;) {
+      if (base.empty) await base.fill();
+      const next = base.peek();
+      if (next === undefined || next[0] > key) return;
+      base.next();
+    }
+  }
+
+  /** Stops here: flushes the state written so far and records where to go on. */
+  private async stop(at: Omit<AudienceResume, 'stats' | 'stateMembers'>): Promise<void> {
+    await this.flushState();
+    this.pausedAt = { stats: structuredClone(this.stats), stateMembers: this.stateMembers, ...at };
+  }
+
+  /**
+   * Profiles in id order, without dedup: each profile is merged with the baseline as it streams by
+   * (its key is its id), so neither a sort nor a map is needed.
+   */
+  async *merged(): AsyncGenerator<RowBatch> {
+    const { membership, mapping, now } = this.input;
+    const base = this.#baseline;
+    const after = this.input.resume?.cursor;
+    let last = after === undefined ? '' : JSON.stringify([after]);
+    await this.skipBaseline(after === undefined ? undefined : last);
+    let cursor = after;
+    const reader = this.input.profiles(after).getReader();
+    for (;;) {
+      const { value: chunk, done } = await reader.read();
+      if (done) break;
       for (const profile of profilesOf(chunk)) {
         this.stats.evaluated++;
-        const [key] = memberKeys(this.input.mapping, profile) as MemberKey[];
-        const member = this.input.membership.test(profile, this.input.now);
+        cursor = profile.id;
+        const [key] = memberKeys(mapping, profile) as MemberKey[];
+        if (key!.key <= last && last !== '') {
+          throw new ExportError('INTERNAL', `Profiles are not in id order (${key!.key} after ${last}); the store must read them ordered by id`);
+        }
+        last = key!.key;
+        let before: string | undefined;
+        if (this.baseline) {
+          if (base.empty) await base.fill();
+          while (base.peek() !== undefined && base.peek()![0] < key!.key) {
+            this.keyOnlyExit(base.next()[0]);
+            if (base.empty) await base.fill();
+          }
+          if (base.peek()?.[0] === key!.key) before = base.next()[1];
+        }
+        const member = membership.test(profile, now);
         if (member) this.stats.members++;
         const cells = member ? this.cells(profile, key!, 'realized') : undefined;
         if (typeof cells === 'string') this.skip(cells);
         if (Array.isArray(cells)) {
-          const fp = this.fingerprint(cells);
-          this.next.set(key!.key, fp);
-          if (this.classify(key!.key, fp)) this.emit(cells);
-        } else if (this.incremental && this.baseline.has(key!.key)) {
-          exitedSeen.add(key!.key);
-          this.exited(profile, key!);
+          const fp = this.#fingerprints ? this.fingerprint(cells) : '';
+          if (this.classify(before, fp)) this.emit(cells);
+          await this.keep(key!.key, fp);
+        } else if (before !== undefined) {
+          this.exit(this.cells(profile, key!, 'exited', true) as unknown[]);
         }
-        if (this.out.length >= BATCH_ROWS) yield this.drain();
+      }
+      if (this.#out.length >= BATCH_ROWS) yield this.drain();
+      if (this.input.pause?.()) {
+        await reader.cancel();
+        await this.stop({ ...(cursor !== undefined && { cursor }) });
+        if (this.#out.length > 0) yield this.drain();
+        return;
       }
     }
-    yield* this.keyOnlyExits(exitedSeen);
+    yield* this.remainingExits();
   }
 
-  /** With dedup: pass 1 picks a winner per key, pass 2 maps and emits the winners and exits. */
-  async *twoPass(): AsyncGenerator<RowBatch> {
-    const winners = new Map<string, Winner>();
-    const exitSources = new Map<string, Winner>();
-    for await (const chunk of iterate(this.input.profiles())) {
-      for (const profile of profilesOf(chunk)) this.firstPass(profile, winners, exitSources);
-    }
-    const emit = new Set<string>();
-    for (const [key, w] of winners) if (this.classify(key, w.fp)) emit.add(key);
-    const exitedSeen = new Set<string>();
+  /**
+   * Without dedup, profiles in any order: each is decided as it streams by, against the baseline
+   * loaded into a map (memory grows with the baseline: the CLI's file sources).
+   */
+  async *streamed(): AsyncGenerator<RowBatch> {
+    const { membership, mapping, now } = this.input;
+    const before = new Map<string, string>();
+    if (this.baseline) for await (const chunk of this.baseline.entries()) for (const [key, fp] of chunk) before.set(key, fp);
+    const next: StateEntry[] = [];
     for await (const chunk of iterate(this.input.profiles())) {
       for (const profile of profilesOf(chunk)) {
-        this.secondPass(profile, winners, exitSources, emit, exitedSeen);
-        if (this.out.length >= BATCH_ROWS) yield this.drain();
-      }
-    }
-    yield* this.keyOnlyExits(exitedSeen);
-  }
-
-  private secondPass(
-    profile: Profile,
-    winners: Map<string, Winner>,
-    exitSources: Map<string, Winner>,
-    emit: Set<string>,
-    exitedSeen: Set<string>,
-  ): void {
-    const keys = memberKeys(this.input.mapping, profile);
-    if (typeof keys === 'string') return;
-    for (const key of keys) {
-      const winner = winners.get(key.key);
-      if (winner?.pid === profile.id) {
-        // Keep the fingerprint that was classified unless this row is written now: a change
-        // between the passes that is not written must still show up as a change next run.
-        if (!emit.has(key.key)) {
-          this.next.set(key.key, winner.fp);
-          continue;
+        this.stats.evaluated++;
+        const [key] = memberKeys(mapping, profile) as MemberKey[];
+        const previous = before.get(key!.key);
+        before.delete(key!.key);
+        const member = membership.test(profile, now);
+        if (member) this.stats.members++;
+        const cells = member ? this.cells(profile, key!, 'realized') : undefined;
+        if (typeof cells === 'string') this.skip(cells);
+        if (Array.isArray(cells)) {
+          const fp = this.#fingerprints ? this.fingerprint(cells) : '';
+          if (this.classify(previous, fp)) this.emit(cells);
+          if (this.sink) next.push([key!.key, fp]);
+        } else if (previous !== undefined && this.baseline) {
+          this.exit(this.cells(profile, key!, 'exited', true) as unknown[]);
         }
-        const cells = this.cells(profile, key, 'realized', true) as unknown[];
-        this.next.set(key.key, this.fingerprint(cells));
-        this.emit(cells);
-      } else if (
-        exitSources.get(key.key)?.pid === profile.id &&
-        !exitedSeen.has(key.key) &&
-        !winners.has(key.key)
-      ) {
-        exitedSeen.add(key.key);
-        this.exited(profile, key);
       }
+      if (this.#out.length >= BATCH_ROWS) yield this.drain();
+    }
+    // The state is written in key order, like every state.
+    next.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    for (const [key, fp] of next) await this.keep(key, fp);
+    for (const key of [...before.keys()].sort()) {
+      this.keyOnlyExit(key);
+      if (this.#out.length >= BATCH_ROWS) yield this.drain();
+    }
+    await this.flushState();
+    if (this.#out.length > 0) yield this.drain();
+  }
+
+  /**
+   * With dedup: every candidate row goes through an external sort by key, then each key's
+   * candidates are decided together, merged with the baseline as both stream in key order.
+   */
+  async *sorted(): AsyncGenerator<RowBatch> {
+    const spill = this.input.spill ?? memorySpill();
+    const resume = this.input.resume;
+    const sorter = new ExternalSorter<Candidate>(spill, candidateCodec, this.input.sortBudget, undefined, resume?.runs ?? 0);
+    let keep = false;
+    try {
+      if (!resume?.scanned) {
+        const exits = this.baseline ? await KeySet.of(this.baseline) : undefined;
+        const reader = this.input.profiles(resume?.cursor).getReader();
+        let cursor = resume?.cursor;
+        for (;;) {
+          const { value: chunk, done } = await reader.read();
+          if (done) break;
+          for (const profile of profilesOf(chunk)) {
+            cursor = profile.id;
+            await this.scan(profile, sorter, exits);
+          }
+          if (this.input.pause?.()) {
+            // The candidates so far are spilled: the next invocation scans on, then merges them all.
+            await reader.cancel();
+            await sorter.spill();
+            await this.stop({ runs: sorter.runs, ...(cursor !== undefined && { cursor }) });
+            keep = true;
+            return;
+          }
+        }
+        // The scan is done: from here a pause resumes the merge, so every run is on the store.
+        if (this.input.pause) await sorter.spill();
+      }
+      const through = resume?.decidedThrough;
+      await this.skipBaseline(through);
+      let group: Candidate[] = [];
+      for await (const candidate of sorter.sorted()) {
+        if (through !== undefined && candidate.key <= through) continue;
+        if (group.length > 0 && group[0]!.key !== candidate.key) {
+          await this.decide(group);
+          const key = group[0]!.key;
+          group = [];
+          if (this.#out.length >= BATCH_ROWS) yield this.drain();
+          if (this.input.pause?.()) {
+            await this.stop({ runs: sorter.runs, scanned: true, decidedThrough: key });
+            keep = true;
+            if (this.#out.length > 0) yield this.drain();
+            return;
+          }
+        }
+        group.push(candidate);
+      }
+      if (group.length > 0) await this.decide(group);
+      yield* this.remainingExits();
+    } finally {
+      // A paused run keeps its spilled runs for the next invocation; a finished (or failed) one drops them.
+      if (!keep) await spill.drop();
     }
   }
 
-  private firstPass(profile: Profile, winners: Map<string, Winner>, exitSources: Map<string, Winner>): void {
+  /** Adds a profile's candidates: a row per member key, an exit row per key the baseline may hold. */
+  private async scan(profile: Profile, sorter: ExternalSorter<Candidate>, exits: KeySet | undefined): Promise<void> {
     const { membership, mapping, now } = this.input;
     this.stats.evaluated++;
     const member = membership.test(profile, now);
@@ -252,38 +504,85 @@ class Run {
       const cells = member ? this.cells(profile, key, 'realized') : undefined;
       if (typeof cells === 'string') this.skip(cells);
       if (Array.isArray(cells)) {
-        const candidate = {
-          pid: profile.id,
-          q: Date.parse(membership.qualifiedAt(profile)),
-          u,
-          fp: this.fingerprint(cells),
-        };
-        const current = winners.get(key.key);
-        if (current) this.skip('duplicate');
-        if (!current || beats(candidate, current)) winners.set(key.key, candidate);
-      } else if (this.incremental && this.baseline.has(key.key)) {
-        const candidate = { pid: profile.id, q: 0, u, fp: '' };
-        const current = exitSources.get(key.key);
-        if (!current || beats(candidate, current)) exitSources.set(key.key, candidate);
+        const q = Date.parse(membership.qualifiedAt(profile));
+        const fp = this.#fingerprints ? this.fingerprint(cells) : '';
+        await sorter.add({ m: 1, key: key.key, q, u, pid: profile.id, fp, cells });
+      } else if (exits?.has(key.key)) {
+        const exit = this.cells(profile, key, 'exited', true) as unknown[];
+        await sorter.add({ m: 0, key: key.key, q: 0, u, pid: profile.id, fp: '', cells: exit });
       }
     }
   }
 
-  /** Counts a member by its baseline and says whether this run writes it. */
-  private classify(key: string, fp: string): boolean {
-    const before = this.baseline.get(key);
+  /** One key's candidates: the best member wins (others are duplicates), else an exit if it was a member. */
+  private async decide(group: readonly Candidate[]): Promise<void> {
+    const key = group[0]!.key;
+    const base = this.#baseline;
+    let before: string | undefined;
+    if (this.baseline) {
+      if (base.empty) await base.fill();
+      while (base.peek() !== undefined && base.peek()![0] < key) {
+        this.keyOnlyExit(base.next()[0]);
+        if (base.empty) await base.fill();
+      }
+      if (base.peek()?.[0] === key) before = base.next()[1];
+    }
+    let winner: Candidate | undefined;
+    let exitSource: Candidate | undefined;
+    for (const c of group) {
+      if (c.m === 1) {
+        if (winner) this.skip('duplicate');
+        if (!winner || beats(c, winner)) winner = c;
+      } else if (!exitSource || beats(c, exitSource)) exitSource = c;
+    }
+    if (winner) {
+      if (this.classify(before, winner.fp)) this.emit(winner.cells);
+      await this.keep(key, winner.fp);
+    } else if (before !== undefined) {
+      if (exitSource) this.exit(exitSource.cells);
+      else this.keyOnlyExit(key);
+    }
+  }
+
+  /** Baseline members left once every profile is decided: they exited, only their keys are known. */
+  private async *remainingExits(): AsyncGenerator<RowBatch> {
+    const base = this.#baseline;
+    if (this.baseline) {
+      for (;;) {
+        if (base.empty) await base.fill();
+        if (base.peek() === undefined) break;
+        this.keyOnlyExit(base.next()[0]);
+        if (this.#out.length >= BATCH_ROWS) yield this.drain();
+      }
+    }
+    await this.flushState();
+    if (this.#out.length > 0) yield this.drain();
+  }
+
+  /** Counts a member by its baseline fingerprint and says whether this run writes it. */
+  private classify(before: string | undefined, fp: string): boolean {
     if (before === undefined) this.stats.joined++;
     else if (before !== fp) this.stats.changed++;
     else this.stats.unchanged++;
-    return !this.incremental || before !== fp;
+    return !this.baseline || before !== fp;
   }
 
-  private cells(
-    profile: Profile,
-    key: MemberKey,
-    status: RowContext['status'],
-    lenient = false,
-  ): unknown[] | string {
+  /** Records a member of the new state (in key order), flushing to the sink in chunks. */
+  private async keep(key: string, fp: string): Promise<void> {
+    if (!this.sink) return;
+    this.stateMembers++;
+    this.#state.push([key, fp]);
+    if (this.#state.length >= 4096) await this.flushState();
+  }
+
+  private async flushState(): Promise<void> {
+    if (!this.sink || this.#state.length === 0) return;
+    const entries = this.#state;
+    this.#state = [];
+    await this.sink.write(entries);
+  }
+
+  private cells(profile: Profile, key: MemberKey, status: RowContext['status'], lenient = false): unknown[] | string {
     const { membership } = this.input;
     const upload = membership.upload?.(profile);
     const ctx: RowContext = {
@@ -297,47 +596,38 @@ class Run {
   }
 
   private fingerprint(cells: readonly unknown[]): string {
-    return fingerprint(this.fpIndexes.map((i) => cells[i]));
+    return fingerprint(this.#fpIndexes.map((i) => cells[i]));
   }
 
   private emit(cells: readonly unknown[]): void {
     this.stats.exported++;
-    this.out.push(toRow(this.input.mapping, cells));
+    this.#out.push(toRow(this.input.mapping, cells));
   }
 
-  private exited(profile: Profile, key: MemberKey): void {
+  private exit(cells: readonly unknown[]): void {
     this.stats.exited++;
-    this.emit(this.cells(profile, key, 'exited', true) as unknown[]);
+    this.emit(cells);
+  }
+
+  /** An exit row with only the key columns: no profile accounts for the member any more. */
+  private keyOnlyExit(key: string): void {
+    const { fields, keySources } = this.input.mapping;
+    const parts = JSON.parse(key) as string[];
+    const cells = fields.map((f) => {
+      if (f.source === 'segmentMembership.status') return 'exited';
+      const at = keySources.indexOf(f.source);
+      if (at < 0) return null;
+      const part = parts[at];
+      return typeof f.type === 'object' && 'list' in f.type ? [part] : coerce(part, f.type);
+    });
+    this.exit(cells);
   }
 
   /** The rows emitted so far, as one batch. */
   private drain(): RowBatch {
-    const batch = this.out;
-    this.out = [];
+    const batch = this.#out;
+    this.#out = [];
     return batch;
-  }
-
-  /**
-   * Baseline members no profile accounts for any more (only their key columns are known), then
-   * whatever rows are still queued.
-   */
-  private *keyOnlyExits(seen: Set<string>): Generator<RowBatch> {
-    const { fields, keySources } = this.input.mapping;
-    for (const key of this.incremental ? this.baseline.keys() : []) {
-      if (this.next.has(key) || seen.has(key)) continue;
-      const parts = JSON.parse(key) as string[];
-      const cells = fields.map((f) => {
-        if (f.source === 'segmentMembership.status') return 'exited';
-        const at = keySources.indexOf(f.source);
-        if (at < 0) return null;
-        const part = parts[at];
-        return typeof f.type === 'object' && 'list' in f.type ? [part] : coerce(part, f.type);
-      });
-      this.stats.exited++;
-      this.emit(cells);
-      if (this.out.length >= BATCH_ROWS) yield this.drain();
-    }
-    if (this.out.length > 0) yield this.drain();
   }
 
   private skip(reason: string): void {
@@ -345,12 +635,62 @@ class Run {
   }
 }
 
+/**
+ * The baseline's keys as a Bloom filter (~10 bits a key, about 1% false positives): the sorted path
+ * keeps a non-member's exit row only for a key the baseline may hold, in bounded memory.
+ */
+class KeySet {
+  readonly #bits: Uint32Array;
+  readonly #size: number;
+
+  private constructor(keys: number) {
+    this.#size = Math.max(1024, keys * 10);
+    this.#bits = new Uint32Array(Math.ceil(this.#size / 32));
+  }
+
+  /** Reads the baseline's keys once, into a filter sized by its member count. */
+  static async of(baseline: BaselineState): Promise<KeySet> {
+    const set = new KeySet(baseline.members);
+    for await (const chunk of baseline.entries()) for (const [key] of chunk) set.add(key);
+    return set;
+  }
+
+  add(key: string): void {
+    const [a, b] = hashes(key);
+    for (let i = 0; i < 7; i++) {
+      const bit = (a + i * b) % this.#size;
+      this.#bits[bit >>> 5]! |= 1 << (bit & 31);
+    }
+  }
+
+  has(key: string): boolean {
+    const [a, b] = hashes(key);
+    for (let i = 0; i < 7; i++) {
+      const bit = (a + i * b) % this.#size;
+      if ((this.#bits[bit >>> 5]! & (1 << (bit & 31))) === 0) return false;
+    }
+    return true;
+  }
+}
+
+/** Two independent 32-bit hashes of a string (FNV-1a and a multiplicative one), as positive numbers. */
+function hashes(text: string): [number, number] {
+  let a = 0x811c9dc5;
+  let b = 0x9e3779b9;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 16777619);
+    b = Math.imul(b ^ c, 2246822507);
+  }
+  return [a >>> 0, (b >>> 0) | 1];
+}
+
 function profilesOf(chunk: ProfileChunk): readonly Profile[] {
   return Array.isArray(chunk) ? chunk : [chunk as Profile];
 }
 
 /** Latest qualified wins, then latest updated, then the smallest profile id. */
-function beats(a: Winner, b: Winner): boolean {
+function beats(a: { q: number; u: number; pid: string }, b: { q: number; u: number; pid: string }): boolean {
   if (a.q !== b.q) return a.q > b.q;
   if (a.u !== b.u) return a.u > b.u;
   return a.pid < b.pid;

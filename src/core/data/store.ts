@@ -60,6 +60,21 @@ export interface AudienceExportState {
   readonly members: Readonly<Record<string, string>>;
 }
 
+/**
+ * The state of an audience's last successful export, kept in chunks by the host: this header names
+ * the generation (the run) whose entries (member key → fingerprint, in key order) are current.
+ */
+export interface ChunkedAudienceState {
+  readonly kind: 'audience';
+  readonly version: 2;
+  readonly exportedAt: string;
+  readonly mappingId: string;
+  /** Entries in the state. */
+  readonly members: number;
+  /** The run that wrote the entries. */
+  readonly generation: string;
+}
+
 /** The state of the last successful export of a dataset: the last record position read. */
 export interface DatasetExportState {
   readonly kind: 'dataset';
@@ -68,11 +83,14 @@ export interface DatasetExportState {
   readonly watermark?: Watermark;
 }
 
-export type ExportState = AudienceExportState | DatasetExportState;
+export type ExportState = AudienceExportState | ChunkedAudienceState | DatasetExportState;
 
 /** Everything the export engine needs from storage. */
 export interface DataStore {
-  /** Profiles ordered by id. */
+  /**
+   * Profiles ordered by id. The cursor is the last profile id returned, so a run can resume after
+   * any profile id (it is not opaque here, unlike other reads).
+   */
   listProfiles(request: PageRequest): Promise<Page<Profile>>;
   getProfile(id: string): Promise<Profile | undefined>;
   /** Inserts or replaces profiles as given (writers set `updatedAt` on every change). */
@@ -140,17 +158,29 @@ export function pages<T>(
 export function pageBatches<T>(
   read: (request: PageRequest) => Promise<Page<T>>,
   limit = DEFAULT_PAGE_SIZE,
+  options: { prefetch?: boolean; after?: string | undefined } = {},
 ): ReadableStream<readonly T[]> {
-  let cursor: string | undefined;
+  // A keyset cursor is the last key read: resuming after a key starts right there.
+  let cursor: string | undefined = options.after;
   let finished = false;
+  // With prefetch, the next page is requested as soon as a page arrives, so the store's round trip
+  // overlaps the work on the current one (one page ahead in memory).
+  let ahead: Promise<Page<T>> | undefined;
+  const fetchPage = () => read(cursor === undefined ? { limit } : { cursor, limit });
   return new ReadableStream<readonly T[]>(
     {
       async pull(controller) {
         // Loop so an empty page with a cursor does not end the stream early.
         while (!finished) {
-          const page = await read(cursor === undefined ? { limit } : { cursor, limit });
+          const page = await (ahead ?? fetchPage());
+          ahead = undefined;
           cursor = page.cursor;
           finished = cursor === undefined;
+          if (!finished && options.prefetch) {
+            ahead = fetchPage();
+            // A prefetch that fails is reported by the pull that awaits it, not as unhandled.
+            ahead.catch(() => {});
+          }
           if (page.items.length > 0) return controller.enqueue(page.items);
         }
         controller.close();
@@ -160,9 +190,13 @@ export function pageBatches<T>(
   );
 }
 
-/** Every profile of a store, one page (one chunk) at a time. */
-export function streamProfiles(store: DataStore, limit = DEFAULT_PAGE_SIZE): ReadableStream<readonly Profile[]> {
-  return pageBatches((request) => store.listProfiles(request), limit);
+/** Every profile of a store (after profile id `after`), one page (one chunk) at a time. */
+export function streamProfiles(
+  store: Pick<DataStore, 'listProfiles'>,
+  limit = DEFAULT_PAGE_SIZE,
+  after?: string,
+): ReadableStream<readonly Profile[]> {
+  return pageBatches((request) => store.listProfiles(request), limit, { after });
 }
 
 /** Every upload member of an audience, one page at a time. */
@@ -180,13 +214,19 @@ export interface StateSlot<S extends ExportState> {
   save(state: S): Promise<void>;
 }
 
-/** Loads the export state of a dataflow and subject; a state of another kind counts as none. */
+/** The one-object states a `stateSlot` holds, by kind. */
+type SlotState<K extends ExportState['kind']> = K extends 'audience' ? AudienceExportState : DatasetExportState;
+
+/**
+ * Loads the one-object export state of a dataflow and subject; a state of another kind (or a
+ * chunked one, which its host reads itself) counts as none.
+ */
 export async function stateSlot<K extends ExportState['kind']>(
   store: DataStore,
   key: ExportStateKey,
   kind: K,
-): Promise<StateSlot<Extract<ExportState, { kind: K }>>> {
+): Promise<StateSlot<SlotState<K>>> {
   const found = await store.getExportState(key);
-  const previous = found?.kind === kind ? (found as Extract<ExportState, { kind: K }>) : undefined;
+  const previous = found?.kind === kind && found.version === 1 ? (found as SlotState<K>) : undefined;
   return { previous, save: (state) => store.putExportState(key, state) };
 }

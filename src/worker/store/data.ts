@@ -11,11 +11,15 @@ import type {
   PageRequest,
 } from '../../core/data/store.ts';
 import type { Schema } from '../../core/types.ts';
+import type { StateEntry } from '../../core/data/export-plan.ts';
+import type { SpillStore } from '../../core/data/spill.ts';
+import { ExportError } from '../../core/errors.ts';
 import type { ExportStates } from '../../service/subjects.ts';
 import type { D1Database } from '../env.ts';
 import { all, first, json, run } from './db.ts';
 
-const MAX_PAGE = 1000;
+/** Rows per page at most: 10,000 profiles are ~5 MB of result, well under D1's 50 MB per query. */
+const MAX_PAGE = 10_000;
 const limitOf = (request: PageRequest) => Math.min(MAX_PAGE, Math.max(1, request.limit ?? 500));
 
 /** Read access to one organization's data, as the core's export planners need it. */
@@ -179,15 +183,132 @@ export function d1DataReader(db: D1Database, orgId: string) {
 const STAGED = '@staged:';
 
 /**
- * A run's export states in D1: the dataflow's committed states, this run's staged ones (rows keyed
- * `<subject>@staged:<runId>`), promoted together in one batch.
+ * A run's export states in D1: the dataflow's committed headers, this run's staged ones (rows keyed
+ * `<subject>@staged:<runId>`), and audience entries in chunks (`export_state_chunks`, generation =
+ * run id). Promotion is one batch: staged headers become current, older generations' chunks go.
  */
-export function d1States(reader: D1DataReader, dataflowId: string, runId: string): ExportStates {
+export function d1States(db: D1Database, orgId: string, dataflowId: string, runId: string): ExportStates {
+  const reader = d1DataReader(db, orgId);
   return {
     get: (subjectId) => reader.getExportState({ dataflowId, subjectId }),
     stage: (subjectId, state) => reader.putExportState({ dataflowId, subjectId: stagedKey(subjectId, runId) }, state),
-    promote: (subjectIds) => reader.promoteExportStates(dataflowId, runId, subjectIds),
-    discard: () => reader.discardStagedStates(dataflowId, runId),
+    promote: async (subjectIds) => {
+      await reader.promoteExportStates(dataflowId, runId, subjectIds);
+      await db.batch(
+        subjectIds.map((id) =>
+          db
+            .prepare('DELETE FROM export_state_chunks WHERE org_id = ? AND dataflow_id = ? AND subject_id = ? AND generation <> ?')
+            .bind(orgId, dataflowId, id, runId),
+        ),
+      );
+    },
+    discard: async () => {
+      await reader.discardStagedStates(dataflowId, runId);
+      await run(db, 'DELETE FROM export_state_chunks WHERE org_id = ? AND dataflow_id = ? AND generation = ?', orgId, dataflowId, runId);
+    },
+    chunks: {
+      generation: runId,
+      read: (subjectId, generation) =>
+        chunkRows(db, 'SELECT data FROM export_state_chunks WHERE org_id = ? AND dataflow_id = ? AND subject_id = ? AND generation = ? AND seq = ?', [
+          orgId,
+          dataflowId,
+          subjectId,
+          generation,
+        ]),
+      write: async (subjectId, seq, entries) => {
+        await run(
+          db,
+          'INSERT OR REPLACE INTO export_state_chunks (org_id, dataflow_id, subject_id, generation, seq, entries, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          orgId,
+          dataflowId,
+          subjectId,
+          runId,
+          seq,
+          entries.length,
+          entries.map(([key, fp]) => `${key}\t${fp}`).join('\n'),
+        );
+      },
+    },
+  };
+}
+
+/** A generation's chunks one row (one query) at a time, as entries. */
+async function* chunkRows(db: D1Database, sql: string, params: readonly unknown[]): AsyncGenerator<readonly StateEntry[]> {
+  for (let seq = 0; ; seq++) {
+    const row = await first<{ data: string }>(db, sql, ...params, seq);
+    if (!row) return;
+    yield row.data.split('\n').map((line) => {
+      const tab = line.lastIndexOf('\t');
+      return [line.slice(0, tab), line.slice(tab + 1)] as const;
+    });
+  }
+}
+
+/** Drops every spilled run of a run (an attempt that crashed leaves them; the next attempt clears them). */
+export async function dropSpills(db: D1Database, orgId: string, runId: string): Promise<void> {
+  await run(db, 'DELETE FROM export_spill WHERE org_id = ? AND run_id = ?', orgId, runId);
+}
+
+/** Text per spill row: under D1's 2,000,000-byte value limit even if every character took 1.3 bytes. */
+const SPILL_ROW_CHARS = 1_400_000;
+
+/**
+ * Where a run's deduplication spills its sorted runs in D1 (`export_spill`): lines gathered into
+ * rows of at most SPILL_ROW_CHARS, read back one row (one query) at a time, dropped at the end.
+ */
+export function d1Spill(db: D1Database, orgId: string, runId: string, subjectId: string): SpillStore {
+  const next = new Map<number, number>();
+  return {
+    write: async (runNo, lines) => {
+      let row: string[] = [];
+      let chars = 0;
+      const put = async () => {
+        if (row.length === 0) return;
+        const seq = next.get(runNo) ?? 0;
+        next.set(runNo, seq + 1);
+        await run(
+          db,
+          'INSERT OR REPLACE INTO export_spill (org_id, run_id, subject_id, run_no, seq, data) VALUES (?, ?, ?, ?, ?, ?)',
+          orgId,
+          runId,
+          subjectId,
+          runNo,
+          seq,
+          row.join('\n'),
+        );
+        row = [];
+        chars = 0;
+      };
+      for (const line of lines) {
+        if (line.length > SPILL_ROW_CHARS) {
+          throw new ExportError('FORMAT_FAILED', `A deduplication row of ${line.length} characters is too large to sort (at most ${SPILL_ROW_CHARS})`);
+        }
+        if (chars + line.length + 1 > SPILL_ROW_CHARS) await put();
+        row.push(line);
+        chars += line.length + 1;
+      }
+      await put();
+    },
+    read: (runNo) =>
+      (async function* () {
+        for (let seq = 0; ; seq++) {
+          const found = await first<{ data: string }>(
+            db,
+            'SELECT data FROM export_spill WHERE org_id = ? AND run_id = ? AND subject_id = ? AND run_no = ? AND seq = ?',
+            orgId,
+            runId,
+            subjectId,
+            runNo,
+            seq,
+          );
+          if (!found) return;
+          yield found.data.split('\n');
+        }
+      })(),
+    drop: async () => {
+      next.clear();
+      await run(db, 'DELETE FROM export_spill WHERE org_id = ? AND run_id = ? AND subject_id = ?', orgId, runId, subjectId);
+    },
   };
 }
 

@@ -1,0 +1,248 @@
+/**
+ * Sorting more than fits in memory: values are buffered up to a byte budget, sorted, and written as
+ * runs to a spill store (D1 rows on a Worker, memory in a test or the CLI); the runs are then read
+ * back together in one k-way merge. Values travel as text lines (`encodeValue` keeps what JSON
+ * would lose: dates, bigints, bytes, -0, NaN, ±Infinity).
+ */
+
+/** Where sorted runs go: written once each, read back in order, dropped at the end. */
+export interface SpillStore {
+  /** Stores one run: its lines, in order, in one or more calls. */
+  write(run: number, lines: readonly string[]): Promise<void>;
+  /** The lines of a run in the order written, in chunks. */
+  read(run: number): AsyncIterable<readonly string[]>;
+  /** Removes every run. */
+  drop(): Promise<void>;
+}
+
+/** Runs kept in memory (tests, the CLI): the interface without the storage. */
+export function memorySpill(): SpillStore {
+  const runs = new Map<number, string[][]>();
+  return {
+    write: async (run, lines) => {
+      const chunks = runs.get(run) ?? [];
+      chunks.push([...lines]);
+      runs.set(run, chunks);
+    },
+    read: (run) => {
+      const chunks = runs.get(run) ?? [];
+      return (async function* () {
+        yield* chunks;
+      })();
+    },
+    drop: async () => runs.clear(),
+  };
+}
+
+/**
+ * Sorts items by `key` through a spill store: `add` buffers, and spills a sorted run whenever the
+ * buffer passes `budget` bytes of encoded lines; `sorted()` yields every item in key order.
+ */
+export class ExternalSorter<T> {
+  readonly #buffer: { key: string; line: string }[] = [];
+  #bytes = 0;
+  #runs = 0;
+
+  constructor(
+    private readonly store: SpillStore,
+    private readonly codec: { encode(item: T): string; decode(line: string): T; key(item: T): string },
+    private readonly budget = 16 * 1024 * 1024,
+    private readonly chunkLines = 4096,
+    /** Runs already on the store (an earlier invocation spilled them): they are merged too. */
+    runs = 0,
+  ) {
+    this.#runs = runs;
+  }
+
+  /** Runs spilled so far. */
+  get runs(): number {
+    return this.#runs;
+  }
+
+  async add(item: T): Promise<void> {
+    const line = this.codec.encode(item);
+    this.#buffer.push({ key: this.codec.key(item), line });
+    this.#bytes += line.length * 2 + 64;
+    if (this.#bytes >= this.budget) await this.spill();
+  }
+
+  /** Writes the buffer as one sorted run. */
+  async spill(): Promise<void> {
+    if (this.#buffer.length === 0) return;
+    this.#buffer.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const run = this.#runs++;
+    for (let i = 0; i < this.#buffer.length; i += this.chunkLines) {
+      await this.store.write(
+        run,
+        this.#buffer.slice(i, i + this.chunkLines).map((e) => e.line),
+      );
+    }
+    this.#buffer.length = 0;
+    this.#bytes = 0;
+  }
+
+  /**
+   * Every item in key order (items of one key in no particular order). With one run's worth of
+   * items nothing is spilled: the buffer is sorted in place.
+   */
+  async *sorted(): AsyncGenerator<T> {
+    if (this.#runs === 0 && this.#buffer.length > 0) {
+      this.#buffer.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      for (const { line } of this.#buffer.splice(0)) yield this.codec.decode(line);
+      this.#bytes = 0;
+      return;
+    }
+    await this.spill();
+    const cursors = await Promise.all(
+      Array.from({ length: this.#runs }, async (_, run) => {
+        const cursor = new RunCursor(this.store.read(run)[Symbol.asyncIterator](), this.codec);
+        await cursor.advance();
+        return cursor;
+      }),
+    );
+    const heap = new MinHeap<RunCursor<T>>((a, b) => a.key! < b.key!);
+    for (const c of cursors) if (c.item !== undefined) heap.push(c);
+    while (heap.size > 0) {
+      const top = heap.peek()!;
+      yield top.item!;
+      await top.advance();
+      if (top.item === undefined) heap.pop();
+      else heap.replaceTop(top);
+    }
+  }
+}
+
+/** The head of one spilled run. */
+class RunCursor<T> {
+  item: T | undefined;
+  key: string | undefined;
+  #lines: readonly string[] = [];
+  #at = 0;
+
+  constructor(
+    private readonly chunks: AsyncIterator<readonly string[]>,
+    private readonly codec: { decode(line: string): T; key(item: T): string },
+  ) {}
+
+  async advance(): Promise<void> {
+    while (this.#at >= this.#lines.length) {
+      const next = await this.chunks.next();
+      if (next.done) {
+        this.item = undefined;
+        this.key = undefined;
+        return;
+      }
+      this.#lines = next.value;
+      this.#at = 0;
+    }
+    this.item = this.codec.decode(this.#lines[this.#at++]!);
+    this.key = this.codec.key(this.item);
+  }
+}
+
+/** A binary min-heap by `less`. */
+class MinHeap<T> {
+  readonly #items: T[] = [];
+  constructor(private readonly less: (a: T, b: T) => boolean) {}
+
+  get size(): number {
+    return this.#items.length;
+  }
+  peek(): T | undefined {
+    return this.#items[0];
+  }
+  push(item: T): void {
+    const a = this.#items;
+    a.push(item);
+    let i = a.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.less(a[i]!, a[parent]!)) break;
+      [a[i], a[parent]] = [a[parent]!, a[i]!];
+      i = parent;
+    }
+  }
+  pop(): T | undefined {
+    const a = this.#items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last !== undefined) this.replaceTop(last);
+    return top;
+  }
+  /** Puts `item` at the top and sifts it down. */
+  replaceTop(item: T): void {
+    const a = this.#items;
+    a[0] = item;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let smallest = i;
+      if (l < a.length && this.less(a[l]!, a[smallest]!)) smallest = l;
+      if (r < a.length && this.less(a[r]!, a[smallest]!)) smallest = r;
+      if (smallest === i) return;
+      [a[i], a[smallest]] = [a[smallest]!, a[i]!];
+      i = smallest;
+    }
+  }
+}
+
+/**
+ * A value as JSON text that decodes to an equal value: dates, bigints, bytes and the numbers JSON
+ * has no literal for (-0, NaN, ±Infinity) are tagged; strings, booleans, null, lists and plain
+ * objects are themselves.
+ */
+export function encodeValue(value: unknown): string {
+  return JSON.stringify(tag(value));
+}
+
+export function decodeValue(text: string): unknown {
+  return untag(JSON.parse(text));
+}
+
+function tag(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (Number.isFinite(value) && !Object.is(value, -0)) return value;
+      return { $n: Object.is(value, -0) ? '-0' : String(value) };
+    case 'bigint':
+      return { $b: value.toString() };
+    default:
+      break;
+  }
+  if (value instanceof Date) return { $d: value.getTime() };
+  if (value instanceof Uint8Array) return { $u: [...value] };
+  if (Array.isArray(value)) return value.map(tag);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = tag(v);
+  // A plain object whose only key looks like a tag is wrapped so it is not read back as one.
+  const keys = Object.keys(out);
+  return keys.length === 1 && keys[0]!.startsWith('$') ? { $o: out } : out;
+}
+
+function untag(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(untag);
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (keys.length === 1) {
+    const [k] = keys as [string];
+    const v = record[k];
+    if (k === '$n') return v === '-0' ? -0 : Number(v);
+    if (k === '$b') return BigInt(v as string);
+    if (k === '$d') return new Date(v as number);
+    if (k === '$u') return new Uint8Array(v as number[]);
+    if (k === '$o') return untagObject(v as Record<string, unknown>);
+  }
+  return untagObject(record);
+}
+
+function untagObject(record: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(record)) out[k] = untag(v);
+  return out;
+}
