@@ -23,3 +23,7 @@ CREATE TABLE export_spill (
   data TEXT NOT NULL,
   PRIMARY KEY (org_id, run_id, subject_id, run_no, seq)
 );
+
+-- Where a run that outgrew one invocation stopped (JSON: subjects done, the subject in progress and
+-- its position, files published so far): the next queue message goes on from there.
+ALTER TABLE runs ADD COLUMN checkpoint TEXT;

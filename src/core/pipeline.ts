@@ -102,6 +102,10 @@ export interface ExportJob {
   readonly signal?: AbortSignal;
   /** Called as rows are written and bytes produced (for progress displays); must not throw. */
   readonly onProgress?: (progress: ExportProgress) => void;
+  /** Index of the first file (`name_<index>`), for a series an earlier invocation began; default 1. */
+  readonly firstFileIndex?: number;
+  /** Write no file at all when there are no rows (default: one file, even empty). */
+  readonly skipEmpty?: boolean;
 }
 
 /** Running totals of an export in progress. */
@@ -150,14 +154,17 @@ export async function runExport(pipeline: Pipeline, job: ExportJob, runtime: Run
     const schema = job.schema ?? inferSchema(await rows.peek());
     const progress: ExportProgress = { rows: 0, bytes: 0, files: 0 };
     const { onProgress } = job;
-    let index = 1;
-    do {
+    let index = job.firstFileIndex ?? 1;
+    // A series that goes on from an earlier invocation writes no file when nothing came.
+    const nothing = job.skipEmpty === true && (await rows.done());
+    while (!nothing) {
       const name = splitFileName(base, extensionsOf(pipeline), index);
       published.push(await writeFile(pipeline, sink, ctx, { folder, name, schema, index, rows, split: output.split, progress, onProgress }));
       progress.files++;
       onProgress?.(progress);
       index++;
-    } while (!(await rows.done()));
+      if (await rows.done()) break;
+    }
     const manifest = output.manifest && pipeline.manifest ? await writeManifest(pipeline, sink, ctx, folder, published) : undefined;
     return {
       runId: ctx.runId,

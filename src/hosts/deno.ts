@@ -11,7 +11,7 @@
  */
 import { denoPlatform } from './deno/platform.ts';
 import { openDenoDatabase } from './deno/sqlite.ts';
-import { createHost } from './host.ts';
+import { createHost, maxValueBytes } from './host.ts';
 
 declare const Deno: {
   env: { toObject(): Record<string, string> };
@@ -25,7 +25,7 @@ declare const Deno: {
 };
 const vars = Deno.env.toObject();
 const migrations = new URL('../../migrations', import.meta.url).pathname;
-const database = await openDenoDatabase(vars.EDGE_EXPORT_DB ?? 'edge-export.sqlite', migrations);
+const database = await openDenoDatabase(vars.EDGE_EXPORT_DB ?? 'edge-export.sqlite', migrations, maxValueBytes(vars));
 if (database.applied.length > 0) console.log(`migrations applied: ${database.applied.join(', ')}`);
 const host = createHost(database.db, vars, denoPlatform());
 // Deno.cron gives no scheduled time: the minute it fires in stands for it, as a Cron Trigger's would.

@@ -9,6 +9,15 @@ import type { D1Database, Env, RunMessage } from '../worker/env.ts';
 import { createWorker } from '../worker/worker.ts';
 import { LocalQueue } from './queue.ts';
 
+/**
+ * The D1 value limit a host's SQLite applies: D1's 2,000,000 bytes, or `D1_MAX_VALUE_BYTES` (tests
+ * lower it to exercise chunking with small data).
+ */
+export function maxValueBytes(source: Record<string, string | undefined>): { maxValueBytes?: number } {
+  const n = Number(source.D1_MAX_VALUE_BYTES);
+  return Number.isInteger(n) && n > 0 ? { maxValueBytes: n } : {};
+}
+
 /** Variables a host passes to the Worker, with wrangler.toml's [vars] defaults. */
 const DEFAULT_VARS: Record<string, string> = {
   ALLOW_LOOPBACK_ENDPOINTS: 'false',
@@ -22,6 +31,9 @@ const VARS = [
   'MAX_CATCH_UP',
   'RUNS_RETENTION_DAYS',
   'PLATFORM_PRINCIPAL_ARN',
+  'D1_QUERIES_PER_INVOCATION',
+  'D1_MAX_VALUE_BYTES',
+  'EXPORT_INVOCATION_SECONDS',
 ];
 
 export interface Host {

@@ -38,10 +38,13 @@ export class SqliteStatement implements D1PreparedStatement {
     private readonly driver: SqliteDriver,
     readonly sql: string,
     readonly params: readonly SqlValue[] = [],
+    private readonly maxValueBytes = D1_MAX_VALUE_BYTES,
   ) {}
 
   bind(...values: unknown[]): SqliteStatement {
-    return new SqliteStatement(this.driver, this.sql, values.map(toSqlValue));
+    const params = values.map(toSqlValue);
+    for (const value of params) checkSize(value, this.maxValueBytes);
+    return new SqliteStatement(this.driver, this.sql, params, this.maxValueBytes);
   }
 
   async first<T = Record<string, unknown>>(column?: string): Promise<T | null> {
@@ -91,6 +94,18 @@ export class SqliteStatement implements D1PreparedStatement {
   }
 }
 
+/** D1 refuses a string, BLOB or row over 2,000,000 bytes (docs/LIMITS.md). */
+export const D1_MAX_VALUE_BYTES = 2_000_000;
+
+/** A value D1 would refuse as too big, refused the same way (SQLite's own limit is 1 GB). */
+function checkSize(value: SqlValue, max: number): void {
+  const bytes =
+    typeof value === 'string' ? (value.length * 3 <= max ? 0 : new TextEncoder().encode(value).byteLength) : value instanceof Uint8Array ? value.byteLength : 0;
+  if (bytes > max) {
+    throw new Error(`D1_ERROR: string or blob too big: SQLITE_TOOBIG (${bytes} bytes; D1 allows ${max})`);
+  }
+}
+
 /** D1's binding rules: booleans become 0/1, buffers become blobs, undefined is refused. */
 function toSqlValue(value: unknown): SqlValue {
   if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint')
@@ -103,10 +118,14 @@ function toSqlValue(value: unknown): SqlValue {
 
 /** The D1Database a host hands to the Worker as `env.DB`. */
 export class SqliteD1 implements D1Database {
-  constructor(private readonly driver: SqliteDriver) {}
+  /** `maxValueBytes`: D1's value limit, applied to every bound value (tests set it lower). */
+  constructor(
+    private readonly driver: SqliteDriver,
+    private readonly maxValueBytes = D1_MAX_VALUE_BYTES,
+  ) {}
 
   prepare(query: string): SqliteStatement {
-    return new SqliteStatement(this.driver, query);
+    return new SqliteStatement(this.driver, query, [], this.maxValueBytes);
   }
 
   /** Runs the statements in one transaction, as D1 does: all or nothing. */

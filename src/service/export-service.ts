@@ -45,9 +45,26 @@ export interface ExportDefinition {
   readonly locate?: (issue: ConfigIssue) => ConfigIssue;
 }
 
+/**
+ * Where a run stopped when its invocation's budget ran low (JSON, kept by the host): the subjects
+ * done, the one in progress with its own resume position and files so far, and every file published.
+ */
+export interface RunCheckpoint {
+  readonly done: readonly SubjectReport[];
+  readonly subject: number;
+  readonly position?: unknown;
+  readonly current?: { readonly files: number; readonly rows: number };
+  readonly files: readonly ExportedFile[];
+}
+
+/** A subject, or how to open it (with its resume position when the run resumes there). */
+export type SubjectEntry = Subject | ((resume?: unknown) => Promise<Subject>);
+
 export interface RunOptions {
   readonly runId: string;
   readonly scheduledTime: Date;
+  /** Where an earlier invocation of this run stopped: the run goes on from there. */
+  readonly checkpoint?: RunCheckpoint | undefined;
   readonly signal?: AbortSignal;
   /** Durable in-flight multipart state (a Worker keeps it in the run's row). */
   readonly uploads?: UploadStateStore;
@@ -76,6 +93,11 @@ export interface RunReport {
   readonly skipped: Record<string, number>;
   readonly subjects: readonly SubjectReport[];
   readonly durationMs: number;
+  /**
+   * Set when a subject paused (its `pause` said the invocation's budget ran low): the run is not
+   * done, nothing is committed, and it goes on from this checkpoint in another invocation.
+   */
+  readonly continued?: RunCheckpoint;
 }
 
 export interface Policies {
@@ -91,9 +113,11 @@ export interface Policies {
 export interface PreparedExport {
   readonly pipeline: Pipeline;
   readonly definition: ExportDefinition;
-  run(subjects: readonly Subject[], options: RunOptions): Promise<RunReport>;
+  run(subjects: readonly SubjectEntry[], options: RunOptions): Promise<RunReport>;
   testConnection(): Promise<{ ok: boolean; results: ProbeResult[] }>;
   policies(principalArn?: string): Policies;
+  /** Takes back files a run published (a continued run that is given up: its checkpoint's files). */
+  remove(files: readonly { readonly key: string; readonly replaced?: boolean }[]): Promise<void>;
 }
 
 export interface ExportService {
@@ -197,8 +221,10 @@ function prepared(platform: Platform, definition: ExportDefinition, pipeline: Pi
       const sink = options.sink ?? pipeline.sink;
       if (!sink) throw new ExportError('CONFIG_INVALID', 'No sink: add a sink plugin to the plugin manifest');
       const runtime = { ...runtimeOf(platform), ...(options.uploads && { uploads: options.uploads }) };
-      const files: ExportedFile[] = [];
-      const reports: SubjectReport[] = [];
+      const from = options.checkpoint;
+      // Files and finished subjects of the run's earlier invocations, when it resumes.
+      const files: ExportedFile[] = [...(from?.files ?? [])];
+      const reports: SubjectReport[] = [...(from?.done ?? [])];
       const progress = { rows: 0, bytes: 0, files: 0 };
       let manifest: SinkResult | undefined;
       const base = withCredentials(
@@ -209,8 +235,12 @@ function prepared(platform: Platform, definition: ExportDefinition, pipeline: Pi
         }),
       );
       try {
-        for (const subject of subjects) {
+        for (let index = from?.subject ?? 0; index < subjects.length; index++) {
+          const resuming = index === from?.subject;
+          const entry = subjects[index]!;
+          const subject = typeof entry === 'function' ? await entry(resuming ? from?.position : undefined) : entry;
           const before = { ...progress };
+          const earlier = resuming ? (from?.current ?? { files: 0, rows: 0 }) : { files: 0, rows: 0 };
           const result = await runExport(
             pipeline,
             {
@@ -219,6 +249,9 @@ function prepared(platform: Platform, definition: ExportDefinition, pipeline: Pi
               destination: definition.destination,
               output: { ...output, folderPath: subject.folderPath ?? folderPath, manifest: false },
               rows: subject.rows,
+              // A resumed subject goes on with its next file; with files already out, no empty one.
+              firstFileIndex: earlier.files + 1,
+              ...(earlier.files > 0 && { skipEmpty: true }),
               ...(subject.schema && { schema: subject.schema }),
               ...(subject.audience && { audience: subject.audience }),
               ...(subject.dataset && { dataset: subject.dataset }),
@@ -234,8 +267,20 @@ function prepared(platform: Platform, definition: ExportDefinition, pipeline: Pi
             sink,
           );
           files.push(...result.files);
+          const position = subject.paused?.();
+          if (position !== undefined) {
+            // The invocation's budget ran low: everything so far is published and resumable.
+            const checkpoint: RunCheckpoint = {
+              done: reports,
+              subject: index,
+              position,
+              current: { files: earlier.files + result.files.length, rows: earlier.rows + result.rows },
+              files,
+            };
+            return { ...summary(options, files, reports, started), continued: checkpoint };
+          }
           await subject.stage?.();
-          reports.push({ id: subject.id, rows: result.rows, files: result.files.length, skipped: subject.skipped() });
+          reports.push({ id: subject.id, rows: earlier.rows + result.rows, files: earlier.files + result.files.length, skipped: subject.skipped() });
         }
         if (output.manifest && pipeline.manifest) {
           const ctx: NamingContext = { ...base, destination: definition.destination };
@@ -244,22 +289,17 @@ function prepared(platform: Platform, definition: ExportDefinition, pipeline: Pi
         }
         await options.commit?.();
       } catch (error) {
-        await unpublish(sink, base, manifest ? [...files, manifest] : files);
+        // What this invocation published goes; earlier invocations' files stay with the checkpoint,
+        // which a retry goes on from (`remove` takes them back when the run is given up).
+        const mine = files.slice(from?.files.length ?? 0);
+        await unpublish(sink, base, manifest ? [...mine, manifest] : mine);
         throw error;
       }
-      const skipped: Record<string, number> = {};
-      for (const report of reports) for (const [reason, n] of Object.entries(report.skipped)) skipped[reason] = (skipped[reason] ?? 0) + n;
-      return {
-        runId: options.runId,
-        scheduledTime: options.scheduledTime.toISOString(),
-        files,
-        ...(manifest && { manifest }),
-        rows: files.reduce((n, f) => n + f.rows, 0),
-        bytes: files.reduce((n, f) => n + f.size, 0),
-        skipped,
-        subjects: reports,
-        durationMs: Date.now() - started,
-      };
+      return { ...summary(options, files, reports, started), ...(manifest && { manifest }) };
+    },
+    async remove(files) {
+      const sink = pipeline.sink;
+      if (sink) await unpublish(sink, withCredentials(pipeline, context(`remove-${platform.uuid()}`, platform.now())), files);
     },
     async testConnection() {
       const sink = pipeline.sink;
@@ -295,6 +335,22 @@ function runtimeOf(platform: Platform): Runtime {
     fetch: platform.fetch,
     ...(platform.log && { log: platform.log }),
     ...(platform.sha256 && { sha256: platform.sha256 }),
+  };
+}
+
+/** A run's totals from its files and subjects. */
+function summary(options: RunOptions, files: readonly ExportedFile[], reports: readonly SubjectReport[], started: number): RunReport {
+  const skipped: Record<string, number> = {};
+  for (const report of reports) for (const [reason, n] of Object.entries(report.skipped)) skipped[reason] = (skipped[reason] ?? 0) + n;
+  return {
+    runId: options.runId,
+    scheduledTime: options.scheduledTime.toISOString(),
+    files,
+    rows: files.reduce((n, f) => n + f.rows, 0),
+    bytes: files.reduce((n, f) => n + f.size, 0),
+    skipped,
+    subjects: reports,
+    durationMs: Date.now() - started,
   };
 }
 

@@ -11,6 +11,7 @@ import {
 } from '../core/data/audience.ts';
 import { planDatasetExport } from '../core/data/dataset-export.ts';
 import {
+  type AudienceResume,
   type ExportMode,
   type ProfileChunk,
   planAudienceExport,
@@ -48,6 +49,11 @@ export interface Subject {
   skipped(): Record<string, number>;
   /** Stages the subject's new export state; called once all its rows are published. */
   stage?(): Promise<void>;
+  /**
+   * After its rows ended: where it stopped when its invocation's budget ran low (JSON, handed back
+   * to its opener in the next invocation), or undefined when it is done.
+   */
+  paused?(): unknown;
 }
 
 /**
@@ -72,8 +78,10 @@ export interface ExportStates {
 export interface StateChunks {
   /** This run's generation. */
   readonly generation: string;
-  /** A generation's entries for a subject, in key order. */
-  read(subjectId: string, generation: string): AsyncIterable<readonly StateEntry[]>;
+  /** UTF-8 bytes a chunk may hold (under the store's value limit). */
+  readonly maxBytes: number;
+  /** A generation's first `chunks` chunks of entries for a subject, in key order. */
+  read(subjectId: string, generation: string, chunks: number): AsyncIterable<readonly StateEntry[]>;
   /** Stores chunk `seq` (0, 1, …) of this run's entries for a subject. */
   write(subjectId: string, seq: number, entries: readonly StateEntry[]): Promise<void>;
 }
@@ -81,8 +89,12 @@ export interface StateChunks {
 /** Profiles per page of a stored audience: ~2.5 MB of D1 result at ~500 bytes a profile. */
 export const PROFILE_PAGE = 5000;
 
-/** Text of entries per chunk: D1 refuses a value over 2,000,000 bytes; keys are ASCII-escaped JSON. */
-export const STATE_CHUNK_CHARS = 1_500_000;
+/** At least the UTF-8 length of a string (a UTF-16 unit is at most 3 bytes), in one cheap pass. */
+export function utf8Bound(text: string): number {
+  let extra = 0;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) extra += 2;
+  return text.length + extra;
+}
 
 /** What subjects read: the export side of a data store (D1, SQLite, memory). */
 export type ExportData = Pick<
@@ -108,6 +120,16 @@ export interface AudienceSubjectInput {
   readonly ordered?: boolean;
   /** Where a deduplicating export's sorted runs spill (memory by default). */
   readonly spill?: SpillStore;
+  /** True when the invocation's budget runs low: the subject stops between pages (see `paused`). */
+  readonly pause?: () => boolean;
+  /** The position `paused()` returned in an earlier invocation of the run. */
+  readonly resume?: unknown;
+}
+
+/** Where a paused audience subject goes on: the plan's position and the next state chunk. */
+interface AudiencePosition {
+  readonly plan: AudienceResume;
+  readonly stateSeq: number;
 }
 
 /** An audience subject over any profile stream; its state goes to `states` when given. */
@@ -116,6 +138,8 @@ export async function audienceSubject(input: AudienceSubjectInput): Promise<Subj
   const found = await states?.get(audience.id);
   const keep = states !== undefined && (input.keepState ?? input.mode === 'incremental');
   const chunks = states?.chunks;
+  const resume = input.resume as AudiencePosition | undefined;
+  const sink = keep && chunks ? chunkSink(states!, chunks, audience.id, resume?.stateSeq ?? 0) : undefined;
   const chunked = found?.kind === 'audience' && found.version === 2 ? found : undefined;
   const plan = planAudienceExport({
     membership: input.membership,
@@ -124,11 +148,19 @@ export async function audienceSubject(input: AudienceSubjectInput): Promise<Subj
     now: input.now,
     mode: input.mode,
     ...(chunked && chunks
-      ? { baseline: { mappingId: chunked.mappingId, members: chunked.members, entries: () => chunks.read(audience.id, chunked.generation) } }
+      ? {
+          baseline: {
+            mappingId: chunked.mappingId,
+            members: chunked.members,
+            entries: () => chunks.read(audience.id, chunked.generation, chunked.chunks),
+          },
+        }
       : { previous: found?.kind === 'audience' && found.version === 1 ? found : undefined }),
-    ...(keep && (chunks ? { state: chunkSink(states!, chunks, audience.id) } : { save: (state: AudienceExportState) => states!.stage(audience.id, state) })),
+    ...(keep && (sink ? { state: sink } : { save: (state: AudienceExportState) => states!.stage(audience.id, state) })),
     ...(input.ordered && { ordered: true }),
     ...(input.spill && { spill: input.spill }),
+    ...(resume && { resume: resume.plan }),
+    ...(input.pause && { pause: input.pause }),
   });
   return {
     id: audience.id,
@@ -139,12 +171,16 @@ export async function audienceSubject(input: AudienceSubjectInput): Promise<Subj
     stage: async () => {
       await plan.commit();
     },
+    paused: () => {
+      const at = plan.paused();
+      return at && ({ plan: at, stateSeq: sink?.seq ?? 0 } satisfies AudiencePosition);
+    },
   };
 }
 
-/** A state sink writing this run's entries in chunks, then staging the header that names them. */
-function chunkSink(states: ExportStates, chunks: StateChunks, subjectId: string): StateSink {
-  let seq = 0;
+/** A state sink writing this run's entries in chunks (from `seq`), then staging the header. */
+function chunkSink(states: ExportStates, chunks: StateChunks, subjectId: string, from: number): StateSink & { readonly seq: number } {
+  let seq = from;
   let pending: StateEntry[] = [];
   let chars = 0;
   const flush = async () => {
@@ -155,16 +191,21 @@ function chunkSink(states: ExportStates, chunks: StateChunks, subjectId: string)
     await chunks.write(subjectId, seq++, entries);
   };
   return {
+    get seq() {
+      return seq;
+    },
     write: async (entries) => {
       for (const entry of entries) {
+        const size = utf8Bound(entry[0]) + entry[1].length + 2;
+        if (chars + size > chunks.maxBytes) await flush();
         pending.push(entry);
-        chars += entry[0].length + entry[1].length + 2;
-        if (chars >= STATE_CHUNK_CHARS) await flush();
+        chars += size;
       }
     },
+    flush,
     close: async (header) => {
       await flush();
-      const state: ChunkedAudienceState = { ...header, version: 2, generation: chunks.generation };
+      const state: ChunkedAudienceState = { ...header, version: 2, generation: chunks.generation, chunks: seq };
       await states.stage(subjectId, state);
     },
   };
@@ -186,18 +227,21 @@ export interface StoredSubjectsInput {
   readonly pageSize?: number;
   /** Where a subject's deduplication spills its sorted runs (memory by default). */
   readonly spill?: (subjectId: string) => SpillStore;
+  /** True when the invocation's budget runs low (see AudienceSubjectInput.pause). */
+  readonly pause?: () => boolean;
 }
 
-/** Subjects for stored audiences, in the order given; a missing audience fails the run. */
-export async function audienceSubjects(
+/**
+ * Openers of stored audiences' subjects, in the order given (a subject is opened only when the run
+ * reaches it, with its resume position when the run resumes there); a missing audience fails the run.
+ */
+export function audienceSubjectOpeners(
   input: StoredSubjectsInput & { readonly audienceIds: readonly string[]; readonly mapping: CompiledMapping },
-): Promise<Subject[]> {
-  const subjects: Subject[] = [];
-  for (const id of input.audienceIds) {
+): ((resume?: unknown) => Promise<Subject>)[] {
+  return input.audienceIds.map((id) => async (resume?: unknown) => {
     const audience = await input.data.getAudience(id);
     if (!audience) throw new ExportError('CONFIG_INVALID', `Audience "${id}" no longer exists`);
-    subjects.push(
-      await audienceSubject({
+    return audienceSubject({
         audience: { id: audience.id, name: audience.name },
         membership: await membershipOf(input.data, audience),
         profiles: (after) =>
@@ -208,9 +252,18 @@ export async function audienceSubjects(
         states: input.states,
         ordered: true,
         ...(input.spill && { spill: input.spill(audience.id) }),
-      }),
-    );
-  }
+        ...(input.pause && { pause: input.pause }),
+        ...(resume !== undefined && { resume }),
+      });
+  });
+}
+
+/** Subjects for stored audiences, all opened now (see `audienceSubjectOpeners`). */
+export async function audienceSubjects(
+  input: StoredSubjectsInput & { readonly audienceIds: readonly string[]; readonly mapping: CompiledMapping },
+): Promise<Subject[]> {
+  const subjects: Subject[] = [];
+  for (const open of audienceSubjectOpeners(input)) subjects.push(await open());
   return subjects;
 }
 

@@ -11,18 +11,24 @@ import {
   type RunOutcome,
   type RunRow,
   claimRun,
+  continueRun,
   failRun,
   getRun,
   requeueRun,
   succeedRun,
 } from './store/runs.ts';
 
-/** Runs one export; the real one is `executeRun` in execute.ts, tests inject their own. */
-export type ExecuteRun = (env: Env, run: RunRow) => Promise<RunOutcome>;
+/**
+ * Runs one export (or its next part); the real one is `executeRun` in execute.ts, tests inject
+ * their own. `{continued}` means the run outgrew the invocation and goes on in another.
+ */
+export type ExecuteRun = (env: Env, run: RunRow) => Promise<RunOutcome | { continued: unknown }>;
 
 export interface ConsumerDeps {
   readonly executeRun: ExecuteRun;
   readonly now?: () => Date;
+  /** Removes what earlier invocations of a run published, when the run fails for good. */
+  readonly abandonRun?: (env: Env, run: RunRow) => Promise<void>;
 }
 
 /** Delivery attempts before a retryable failure becomes a failed run. */
@@ -59,9 +65,15 @@ async function consume(message: QueueMessage<RunMessage>, env: Env, deps: Consum
       now(),
     );
   };
-  await alert('run.started', {});
+  // A continued run already announced its start.
+  if (run.checkpoint === null) await alert('run.started', {});
   try {
     const outcome = await deps.executeRun(env, run);
+    if ('continued' in outcome) {
+      await continueRun(env.DB, runId, outcome.continued, now());
+      await env.EXPORTS.send({ runId, orgId });
+      return message.ack();
+    }
     await succeedRun(env.DB, runId, outcome, now());
     await alert('run.succeeded', {
       rows: outcome.rows,
@@ -84,6 +96,7 @@ async function consume(message: QueueMessage<RunMessage>, env: Env, deps: Consum
       await requeueRun(env.DB, runId, error);
       return message.retry({ delaySeconds: 30 * message.attempts });
     }
+    if (run.checkpoint !== null) await deps.abandonRun?.(env, (await getRun(env.DB, orgId, runId)) ?? run);
     await failRun(env.DB, runId, error, now());
     await alert('run.failed', { error });
   }

@@ -69,6 +69,12 @@ export interface Env {
   readonly EDGE_EXPORT_AWS_SESSION_TOKEN?: string;
   /** ARN of that platform identity: the principal of generated trust policies. */
   readonly PLATFORM_PRINCIPAL_ARN?: string;
+  /** D1 queries one invocation may make (default 1000, D1's Paid limit; "0": uncounted). See budget.ts. */
+  readonly D1_QUERIES_PER_INVOCATION?: string;
+  /** D1's value limit in bytes (default 2,000,000): state chunks and spill rows stay under it; tests lower it. */
+  readonly D1_MAX_VALUE_BYTES?: string;
+  /** Seconds of wall time after which an export pauses and continues in another invocation (default 20). */
+  readonly EXPORT_INVOCATION_SECONDS?: string;
 }
 
 /** The endpoint policy the environment asks for. */

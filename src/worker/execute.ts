@@ -10,9 +10,8 @@ import { ExportError } from '../core/errors.ts';
 import type { Platform } from '../core/platform.ts';
 import type { UploadState, UploadStateStore } from '../core/types.ts';
 import { destinationDefinition } from '../service/destination.ts';
-import type { ExportDefinition } from '../service/export-service.ts';
-import { exportService } from '../service/export-service.ts';
-import { audienceSubjects, datasetSubject } from '../service/subjects.ts';
+import { type ExportDefinition, exportService, type RunCheckpoint } from '../service/export-service.ts';
+import { audienceSubjectOpeners, datasetSubject } from '../service/subjects.ts';
 import { type StoredDestination, destinationOf, openDestination } from './destination-secrets.ts';
 import type { Env } from './env.ts';
 import { d1DataReader, d1Spill, d1States, dropSpills } from './store/data.ts';
@@ -21,8 +20,17 @@ import { getOrganization } from './store/orgs.ts';
 import { type DataflowRow, type DestinationRow, getDataflow, getDestination } from './store/resources.ts';
 import { type RunOutcome, type RunRow, saveMultipart } from './store/runs.ts';
 
-/** Exports one run with the host's platform; throws ExportError (recorded on the run) when anything fails. */
-export async function executeRun(env: Env, run: RunRow, platform: Platform): Promise<RunOutcome> {
+export interface ExecuteOptions {
+  /** True when the invocation's budget runs low: the run pauses between pages and continues later. */
+  readonly pause?: () => boolean;
+}
+
+/**
+ * Exports one run (or the next part of it) with the host's platform; throws ExportError (recorded
+ * on the run) when anything fails. A run that outgrows its invocation returns `{continued}`: the
+ * consumer keeps the checkpoint and sends the run to the queue again.
+ */
+export async function executeRun(env: Env, run: RunRow, platform: Platform, options: ExecuteOptions = {}): Promise<RunOutcome | { continued: RunCheckpoint }> {
   const flow = await getDataflow(env.DB, run.org_id, run.dataflow_id);
   const row = flow && (await getDestination(env.DB, run.org_id, flow.destination_id));
   if (!flow || !row) throw new ExportError('CONFIG_INVALID', 'The dataflow or its destination no longer exists');
@@ -30,37 +38,59 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform): Pro
   const prepared = await exportService(platform).prepare(await definitionOf(env, row, destination, flow));
   const scheduledTime = new Date(run.scheduled_time);
   const reader = d1DataReader(env.DB, run.org_id);
-  const states = d1States(env.DB, run.org_id, flow.id, run.id);
-  // A retried run starts from the committed states: what an earlier attempt staged or spilled goes.
-  await states.discard();
-  await dropSpills(env.DB, run.org_id, run.id);
+  const valueBytes = Number(env.D1_MAX_VALUE_BYTES) || undefined;
+  const states = d1States(env.DB, run.org_id, flow.id, run.id, valueBytes);
+  const checkpoint = json<RunCheckpoint>(run.checkpoint);
+  if (!checkpoint) {
+    // A run (re)starting from the top starts from the committed states: what an earlier attempt
+    // staged or spilled goes. A continued run keeps them: it goes on from its checkpoint.
+    await states.discard();
+    await dropSpills(env.DB, run.org_id, run.id);
+  }
   const input = {
     data: reader,
     states,
     mode: flow.export_mode,
     now: scheduledTime,
-    spill: (subjectId: string) => d1Spill(env.DB, run.org_id, run.id, subjectId),
+    spill: (subjectId: string) => d1Spill(env.DB, run.org_id, run.id, subjectId, valueBytes),
+    ...(options.pause && { pause: options.pause }),
   };
+  const audienceIds = json<string[]>(flow.audience_ids) ?? [];
   const subjects =
     flow.dataset_id !== null
       ? [await datasetSubject({ ...input, datasetId: flow.dataset_id, folderPath: destination.folderPath })]
-      : await audienceSubjects({
-          ...input,
-          audienceIds: json<string[]>(flow.audience_ids) ?? [],
-          mapping: compileMapping(json(flow.mapping)),
-        });
+      : audienceSubjectOpeners({ ...input, audienceIds, mapping: compileMapping(json(flow.mapping)) });
   const report = await prepared.run(subjects, {
     runId: run.id,
     scheduledTime,
     uploads: multipartStore(env, run),
-    commit: () => states.promote(subjects.map((s) => s.id)),
+    checkpoint,
+    commit: async () => {
+      await states.promote(flow.dataset_id !== null ? [flow.dataset_id] : audienceIds);
+      await dropSpills(env.DB, run.org_id, run.id);
+    },
   });
+  if (report.continued) return { continued: report.continued };
   return {
     rows: report.rows,
     bytes: report.bytes,
     files: [...report.files, ...(report.manifest ? [report.manifest] : [])],
     skipped: report.skipped,
   };
+}
+
+/**
+ * Gives up a run that continued over several invocations: the files its checkpoint lists (published
+ * by earlier invocations) are taken back, so a failed run leaves nothing behind.
+ */
+export async function abandonRun(env: Env, run: RunRow, platform: Platform): Promise<void> {
+  const checkpoint = json<RunCheckpoint>(run.checkpoint);
+  const flow = await getDataflow(env.DB, run.org_id, run.dataflow_id);
+  const row = flow && (await getDestination(env.DB, run.org_id, flow.destination_id));
+  if (!checkpoint || !flow || !row) return;
+  const prepared = await exportService(platform).prepare(await definitionOf(env, row, await openDestination(env, row), flow));
+  await prepared.remove(checkpoint.files);
+  await dropSpills(env.DB, run.org_id, run.id);
 }
 
 /** A dataflow's export definition: its destination, its file naming, and the organization's names. */

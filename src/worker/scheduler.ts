@@ -7,13 +7,13 @@
 import { DEFAULT_MAX_CATCH_UP, dueRuns, runKey } from '../core/schedule/due.ts';
 import type { Schedule } from '../core/schedule/model.ts';
 import { deliverAlerts } from './alerts.ts';
-import type { Env } from './env.ts';
+import type { D1PreparedStatement, Env } from './env.ts';
 import { json } from './store/db.ts';
-import { closeEvaluations, evaluationTimes, purgeEvaluations } from './store/evaluations.ts';
-import { enqueueAlert } from './store/alerts.ts';
+import { type ClosedEvaluation, closedEvaluations, closeEvaluations, purgeEvaluations } from './store/evaluations.ts';
+import { alertStatement } from './store/alerts.ts';
 import { purgeIdempotencyKeys } from './store/idempotency.ts';
-import { type DataflowRow, advanceScheduledThrough, scheduledDataflows } from './store/resources.ts';
-import { insertRun, purgeHistory, takeStaleRuns } from './store/runs.ts';
+import { type DataflowRow, advanceStatement, scheduledDataflows } from './store/resources.ts';
+import { insertRunStatement, purgeHistory, takeStaleRuns } from './store/runs.ts';
 
 export interface TickReport {
   /** Runs this tick created and enqueued. */
@@ -36,17 +36,61 @@ function retentionDays(env: Env): number {
   return Number.isFinite(days) && days >= 1 ? days : DEFAULT_RETENTION_DAYS;
 }
 
-/** One cron tick at `now` (the controller's scheduledTime, so a retried tick computes the same slots). */
+/** Dataflows scheduled per D1 batch: each adds its runs, its watermark and any delay alert. */
+const FLOWS_PER_BATCH = 100;
+
+/**
+ * One cron tick at `now` (the controller's scheduledTime, so a retried tick computes the same slots).
+ * Its D1 calls do not grow with the number of dataflows one by one: slots are computed in memory
+ * and written a batch of FLOWS_PER_BATCH dataflows at a time (a batch is one of the invocation's
+ * 1,000 D1 queries), so a tick with thousands of due dataflows stays within its budget.
+ */
 export async function tick(env: Env, now: Date, fetcher: typeof fetch = fetch): Promise<TickReport> {
   let enqueued = 0;
   let missed = 0;
   const maxCatchUp = Number(env.MAX_CATCH_UP ?? DEFAULT_MAX_CATCH_UP) || DEFAULT_MAX_CATCH_UP;
   // Evaluations open until now belong to this tick: "afterEvaluation" dataflows run once for them.
   await closeEvaluations(env.DB, now);
-  for (const flow of await scheduledDataflows(env.DB)) {
-    const result = await scheduleDataflow(env, flow, now, maxCatchUp);
-    enqueued += result.enqueued;
-    missed += result.missed;
+  const flows = await scheduledDataflows(env.DB);
+  const lastTickOf = (flow: DataflowRow) => new Date(flow.scheduled_through ?? flow.created_at);
+  const evaluated = flows.filter((f) => json<Schedule>(f.schedule)!.time === 'afterEvaluation');
+  const evaluations = evaluated.length > 0
+    ? await closedEvaluations(env.DB, new Date(Math.min(...evaluated.map((f) => lastTickOf(f).getTime()))), now)
+    : [];
+  for (let i = 0; i < flows.length; i += FLOWS_PER_BATCH) {
+    const statements: D1PreparedStatement[] = [];
+    const created: { runId: string; orgId: string; at: number }[] = [];
+    for (const flow of flows.slice(i, i + FLOWS_PER_BATCH)) {
+      const schedule = json<Schedule>(flow.schedule)!;
+      const lastTick = lastTickOf(flow);
+      const afterEvaluation = schedule.time === 'afterEvaluation';
+      const times = afterEvaluation ? evaluationsOf(evaluations, flow, lastTick, now) : [];
+      const due = dueRuns(schedule, lastTick, now, { maxCatchUp, evaluations: times });
+      for (const slot of due.slots) {
+        // `once` after evaluation: one run ever, whichever tick brings the first evaluation.
+        const key = afterEvaluation && schedule.frequency === 'once' ? `${flow.id}:once-after-evaluation` : runKey(flow.id, slot);
+        const { id, statement } = insertRunStatement(
+          env.DB,
+          { orgId: flow.org_id, dataflowId: flow.id, runKey: key, trigger: 'schedule', scheduledTime: slot },
+          now,
+        );
+        created.push({ runId: id, orgId: flow.org_id, at: statements.length });
+        statements.push(statement);
+      }
+      if (due.missed > 0 && flow.alert_webhook) {
+        const payload = { dataflowId: flow.id, missedSlots: due.missed, at: now.toISOString() };
+        statements.push(alertStatement(env.DB, { orgId: flow.org_id, dataflowId: flow.id, event: 'run.delayed', url: flow.alert_webhook, payload }, now));
+      }
+      statements.push(advanceStatement(env.DB, flow.id, now));
+      missed += due.missed;
+    }
+    const results = await env.DB.batch(statements);
+    for (const c of created) {
+      // INSERT OR IGNORE changed nothing: another tick owns this slot.
+      if (results[c.at]?.meta.changes !== 1) continue;
+      await env.EXPORTS.send({ runId: c.runId, orgId: c.orgId });
+      enqueued++;
+    }
   }
   const resent = await resendStale(env, now);
   await purgeIdempotencyKeys(env.DB, now);
@@ -56,42 +100,16 @@ export async function tick(env: Env, now: Date, fetcher: typeof fetch = fetch): 
   return { enqueued, missed, resent };
 }
 
-async function scheduleDataflow(
-  env: Env,
-  flow: DataflowRow,
-  now: Date,
-  maxCatchUp: number,
-): Promise<{ enqueued: number; missed: number }> {
-  const schedule = json<Schedule>(flow.schedule)!;
-  const lastTick = new Date(flow.scheduled_through ?? flow.created_at);
-  const afterEvaluation = schedule.time === 'afterEvaluation';
-  const evaluations = afterEvaluation
-    ? await evaluationTimes(env.DB, flow.org_id, json<string[]>(flow.audience_ids) ?? [], lastTick, now)
-    : [];
-  const due = dueRuns(schedule, lastTick, now, { maxCatchUp, evaluations });
-  let enqueued = 0;
-  for (const slot of due.slots) {
-    // `once` after evaluation: one run ever, whichever tick brings the first evaluation.
-    const runKeyOf = afterEvaluation && schedule.frequency === 'once' ? `${flow.id}:once-after-evaluation` : runKey(flow.id, slot);
-    const runId = await insertRun(
-      env.DB,
-      { orgId: flow.org_id, dataflowId: flow.id, runKey: runKeyOf, trigger: 'schedule', scheduledTime: slot },
-      now,
-    );
-    if (runId === undefined) continue; // another tick owns this slot
-    await env.EXPORTS.send({ runId, orgId: flow.org_id });
-    enqueued++;
+/** When evaluations touching the dataflow's audiences were closed after its last tick. */
+function evaluationsOf(evaluations: readonly ClosedEvaluation[], flow: DataflowRow, lastTick: Date, now: Date): Date[] {
+  const audiences = new Set(json<string[]>(flow.audience_ids) ?? []);
+  const times = new Set<number>();
+  for (const e of evaluations) {
+    const t = e.closedAt.getTime();
+    if (e.orgId !== flow.org_id || t <= lastTick.getTime() || t > now.getTime()) continue;
+    if (e.audienceId === null || audiences.has(e.audienceId)) times.add(t);
   }
-  if (due.missed > 0 && flow.alert_webhook) {
-    const payload = { dataflowId: flow.id, missedSlots: due.missed, at: now.toISOString() };
-    await enqueueAlert(
-      env.DB,
-      { orgId: flow.org_id, dataflowId: flow.id, event: 'run.delayed', url: flow.alert_webhook, payload },
-      now,
-    );
-  }
-  await advanceScheduledThrough(env.DB, flow.id, now);
-  return { enqueued, missed: due.missed };
+  return [...times].sort((a, b) => a - b).map((t) => new Date(t));
 }
 
 /** Re-sends runs whose message was lost or whose consumer crashed (claimRun makes duplicates harmless). */

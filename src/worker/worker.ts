@@ -8,7 +8,8 @@ import { deliverAlerts } from './alerts.ts';
 import { createApp } from './app.ts';
 import { consumeBatch } from './consumer.ts';
 import type { CronController, Env, QueueBatch, RunMessage, WaitUntil } from './env.ts';
-import { executeRun } from './execute.ts';
+import { abandonRun, executeRun } from './execute.ts';
+import { invocationBudget } from './budget.ts';
 import { servedPlatform } from './platform.ts';
 import { tick } from './scheduler.ts';
 
@@ -27,15 +28,20 @@ export interface WorkerHandlers {
 export function createWorker(base: Platform): WorkerHandlers {
   const platform = (env: Env) => servedPlatform(base, env);
   const app = createApp({ now: () => base.now(), fetch: base.fetch, platform });
+  // Every invocation gets its own budget of D1 queries (and an export its time), as on Cloudflare.
   return {
-    fetch: (request, env, ctx) => app.fetch(request, env, ctx as never),
+    fetch: (request, env, ctx) => app.fetch(request, invocationBudget(env).env, ctx as never),
     scheduled: async (controller, env) => {
-      await tick(env, new Date(controller.scheduledTime), base.fetch);
+      await tick(invocationBudget(env).env, new Date(controller.scheduledTime), base.fetch);
     },
     queue: async (batch, env) => {
-      await consumeBatch(batch, env, { executeRun: (e, run) => executeRun(e, run, platform(e)) });
+      const budget = invocationBudget(env);
+      await consumeBatch(batch, budget.env, {
+        executeRun: (e, run) => executeRun(e, run, platform(e), { pause: budget.low }),
+        abandonRun: (e, run) => abandonRun(e, run, platform(e)),
+      });
       // Alerts of these runs go out now; failures are retried by the cron with backoff.
-      await deliverAlerts(env, base.now(), base.fetch);
+      await deliverAlerts(budget.env, base.now(), base.fetch);
     },
   };
 }

@@ -69,6 +69,8 @@ export interface AudienceStateHeader {
 /** Where a run writes its new state: entries in key order as they are decided, then the header. */
 export interface StateSink {
   write(entries: readonly StateEntry[]): Promise<void>;
+  /** Stores whatever it still holds (a plan that pauses calls it: the next invocation goes on). */
+  flush?(): Promise<void>;
   close(header: AudienceStateHeader): Promise<void>;
 }
 
@@ -330,6 +332,7 @@ class Run {
   /** Stops here: flushes the state written so far and records where to go on. */
   private async stop(at: Omit<AudienceResume, 'stats' | 'stateMembers'>): Promise<void> {
     await this.flushState();
+    await this.sink?.flush?.();
     this.pausedAt = { stats: structuredClone(this.stats), stateMembers: this.stateMembers, ...at };
   }
 

@@ -73,6 +73,8 @@ export interface ChunkedAudienceState {
   readonly members: number;
   /** The run that wrote the entries. */
   readonly generation: string;
+  /** Chunks 0 … chunks-1 hold them (a retried attempt may have left more: they are not read). */
+  readonly chunks: number;
 }
 
 /** The state of the last successful export of a dataset: the last record position read. */

@@ -37,13 +37,14 @@ export function nodeSqliteDriver(db: DatabaseSync): SqliteDriver {
 export async function openDenoDatabase(
   path: string,
   migrationsDir: string,
+  options: { maxValueBytes?: number } = {},
 ): Promise<{ db: SqliteD1; applied: string[]; close(): void }> {
   // A computed specifier: @types/node 20 has no node:sqlite, Deno 2.9 has it built in.
   const specifier = 'node:sqlite';
   const { DatabaseSync } = (await import(specifier)) as { DatabaseSync: new (path: string) => DatabaseSync };
   const raw = new DatabaseSync(path);
   raw.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
-  const db = new SqliteD1(nodeSqliteDriver(raw));
+  const db = new SqliteD1(nodeSqliteDriver(raw), options.maxValueBytes);
   const names = [...Deno.readDirSync(migrationsDir)].filter((e) => e.isFile).map((e) => e.name);
   const migrations = migrationFiles(names).map((name) => ({
     name,

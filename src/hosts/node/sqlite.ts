@@ -40,13 +40,14 @@ export function betterSqliteDriver(db: BetterDatabase): SqliteDriver {
 export async function openNodeDatabase(
   path: string,
   migrationsDir: string,
+  options: { maxValueBytes?: number } = {},
 ): Promise<{ db: SqliteD1; applied: string[]; close(): void }> {
   const Database = createRequire(import.meta.url)('better-sqlite3') as BetterSqlite;
   const raw = new Database(path);
   raw.pragma('journal_mode = WAL');
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 5000');
-  const db = new SqliteD1(betterSqliteDriver(raw));
+  const db = new SqliteD1(betterSqliteDriver(raw), options.maxValueBytes);
   const migrations = migrationFiles(readdirSync(migrationsDir)).map((name) => ({
     name,
     sql: readFileSync(join(migrationsDir, name), 'utf8'),

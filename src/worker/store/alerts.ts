@@ -1,5 +1,5 @@
 /** The alerts outbox: rows written beside run changes, delivered and retried by the cron. */
-import type { D1Database } from '../env.ts';
+import type { D1Database, D1PreparedStatement } from '../env.ts';
 import { all, run } from './db.ts';
 
 export type AlertEvent = 'run.started' | 'run.succeeded' | 'run.failed' | 'run.delayed' | 'run.skipped_rate';
@@ -25,19 +25,15 @@ export interface NewAlert {
 }
 
 export async function enqueueAlert(db: D1Database, alert: NewAlert, now: Date): Promise<void> {
+  await alertStatement(db, alert, now).run();
+}
+
+/** The statement of `enqueueAlert`, for a batch. */
+export function alertStatement(db: D1Database, alert: NewAlert, now: Date): D1PreparedStatement {
   const at = now.toISOString();
-  await run(
-    db,
-    'INSERT INTO alerts (org_id, dataflow_id, run_id, event, url, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    alert.orgId,
-    alert.dataflowId,
-    alert.runId ?? null,
-    alert.event,
-    alert.url,
-    JSON.stringify({ event: alert.event, ...alert.payload }),
-    at,
-    at,
-  );
+  return db
+    .prepare('INSERT INTO alerts (org_id, dataflow_id, run_id, event, url, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    .bind(alert.orgId, alert.dataflowId, alert.runId ?? null, alert.event, alert.url, JSON.stringify({ event: alert.event, ...alert.payload }), at, at);
 }
 
 /** Undelivered alerts whose next attempt is due, oldest first. */

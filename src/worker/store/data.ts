@@ -14,7 +14,7 @@ import type { Schema } from '../../core/types.ts';
 import type { StateEntry } from '../../core/data/export-plan.ts';
 import type { SpillStore } from '../../core/data/spill.ts';
 import { ExportError } from '../../core/errors.ts';
-import type { ExportStates } from '../../service/subjects.ts';
+import { type ExportStates, utf8Bound } from '../../service/subjects.ts';
 import type { D1Database } from '../env.ts';
 import { all, first, json, run } from './db.ts';
 
@@ -187,7 +187,13 @@ const STAGED = '@staged:';
  * `<subject>@staged:<runId>`), and audience entries in chunks (`export_state_chunks`, generation =
  * run id). Promotion is one batch: staged headers become current, older generations' chunks go.
  */
-export function d1States(db: D1Database, orgId: string, dataflowId: string, runId: string): ExportStates {
+export function d1States(
+  db: D1Database,
+  orgId: string,
+  dataflowId: string,
+  runId: string,
+  maxValueBytes = D1_VALUE_BYTES,
+): ExportStates {
   const reader = d1DataReader(db, orgId);
   return {
     get: (subjectId) => reader.getExportState({ dataflowId, subjectId }),
@@ -208,13 +214,14 @@ export function d1States(db: D1Database, orgId: string, dataflowId: string, runI
     },
     chunks: {
       generation: runId,
-      read: (subjectId, generation) =>
-        chunkRows(db, 'SELECT data FROM export_state_chunks WHERE org_id = ? AND dataflow_id = ? AND subject_id = ? AND generation = ? AND seq = ?', [
-          orgId,
-          dataflowId,
-          subjectId,
-          generation,
-        ]),
+      maxBytes: Math.floor(maxValueBytes * 0.9),
+      read: (subjectId, generation, count) =>
+        chunkRows(
+          db,
+          'SELECT data FROM export_state_chunks WHERE org_id = ? AND dataflow_id = ? AND subject_id = ? AND generation = ? AND seq = ?',
+          [orgId, dataflowId, subjectId, generation],
+          count,
+        ),
       write: async (subjectId, seq, entries) => {
         await run(
           db,
@@ -232,11 +239,11 @@ export function d1States(db: D1Database, orgId: string, dataflowId: string, runI
   };
 }
 
-/** A generation's chunks one row (one query) at a time, as entries. */
-async function* chunkRows(db: D1Database, sql: string, params: readonly unknown[]): AsyncGenerator<readonly StateEntry[]> {
-  for (let seq = 0; ; seq++) {
+/** A generation's chunks 0 … count-1, one row (one query) at a time, as entries. */
+async function* chunkRows(db: D1Database, sql: string, params: readonly unknown[], count: number): AsyncGenerator<readonly StateEntry[]> {
+  for (let seq = 0; seq < count; seq++) {
     const row = await first<{ data: string }>(db, sql, ...params, seq);
-    if (!row) return;
+    if (!row) throw new ExportError('INTERNAL', `Export state chunk ${seq} of ${count} is missing`);
     yield row.data.split('\n').map((line) => {
       const tab = line.lastIndexOf('\t');
       return [line.slice(0, tab), line.slice(tab + 1)] as const;
@@ -249,17 +256,23 @@ export async function dropSpills(db: D1Database, orgId: string, runId: string): 
   await run(db, 'DELETE FROM export_spill WHERE org_id = ? AND run_id = ?', orgId, runId);
 }
 
-/** Text per spill row: under D1's 2,000,000-byte value limit even if every character took 1.3 bytes. */
-const SPILL_ROW_CHARS = 1_400_000;
+/** D1's limit on one string, BLOB or row (docs/LIMITS.md); `D1_MAX_VALUE_BYTES` lowers it for tests. */
+export const D1_VALUE_BYTES = 2_000_000;
 
 /**
  * Where a run's deduplication spills its sorted runs in D1 (`export_spill`): lines gathered into
- * rows of at most SPILL_ROW_CHARS, read back one row (one query) at a time, dropped at the end.
+ * rows of at most 90% of the value limit, read back one row (one query) at a time, dropped at the end.
  */
-export function d1Spill(db: D1Database, orgId: string, runId: string, subjectId: string): SpillStore {
+export function d1Spill(db: D1Database, orgId: string, runId: string, subjectId: string, maxValueBytes = D1_VALUE_BYTES): SpillStore {
+  const rowBytes = Math.floor(maxValueBytes * 0.9);
   const next = new Map<number, number>();
   return {
     write: async (runNo, lines) => {
+      if (!next.has(runNo)) {
+        // A run number is written once per attempt: rows a failed attempt left under it go first.
+        await run(db, 'DELETE FROM export_spill WHERE org_id = ? AND run_id = ? AND subject_id = ? AND run_no = ?', orgId, runId, subjectId, runNo);
+        next.set(runNo, 0);
+      }
       let row: string[] = [];
       let chars = 0;
       const put = async () => {
@@ -280,12 +293,13 @@ export function d1Spill(db: D1Database, orgId: string, runId: string, subjectId:
         chars = 0;
       };
       for (const line of lines) {
-        if (line.length > SPILL_ROW_CHARS) {
-          throw new ExportError('FORMAT_FAILED', `A deduplication row of ${line.length} characters is too large to sort (at most ${SPILL_ROW_CHARS})`);
+        const size = utf8Bound(line) + 1;
+        if (size > rowBytes) {
+          throw new ExportError('FORMAT_FAILED', `A deduplication row of ${size} bytes is too large to sort (at most ${rowBytes})`);
         }
-        if (chars + line.length + 1 > SPILL_ROW_CHARS) await put();
+        if (chars + size > rowBytes) await put();
         row.push(line);
-        chars += line.length + 1;
+        chars += size;
       }
       await put();
     },

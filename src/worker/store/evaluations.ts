@@ -56,23 +56,22 @@ export async function closeEvaluations(db: D1Database, now: Date): Promise<void>
   await run(db, 'UPDATE evaluations SET closed_at = ? WHERE closed_at IS NULL AND evaluated_at <= ?', now.toISOString(), now.toISOString());
 }
 
-/** When evaluations touching `audienceIds` were closed in (after, through], oldest first. */
-export async function evaluationTimes(
-  db: D1Database,
-  orgId: string,
-  audienceIds: readonly string[],
-  after: Date,
-  through: Date,
-): Promise<Date[]> {
-  const rows = await all<{ closed_at: string; audience_id: string | null }>(
+/** An evaluation a cron tick closed: of one audience, or (null) of every audience of the organization. */
+export interface ClosedEvaluation {
+  readonly orgId: string;
+  readonly audienceId: string | null;
+  readonly closedAt: Date;
+}
+
+/** Evaluations closed in (after, through], of every organization, in one query. */
+export async function closedEvaluations(db: D1Database, after: Date, through: Date): Promise<ClosedEvaluation[]> {
+  const rows = await all<{ org_id: string; closed_at: string; audience_id: string | null }>(
     db,
-    'SELECT DISTINCT closed_at, audience_id FROM evaluations WHERE org_id = ? AND closed_at > ? AND closed_at <= ? ORDER BY closed_at',
-    orgId,
+    'SELECT DISTINCT org_id, closed_at, audience_id FROM evaluations WHERE closed_at > ? AND closed_at <= ? ORDER BY closed_at',
     after.toISOString(),
     through.toISOString(),
   );
-  const mine = new Set(audienceIds);
-  return rows.filter((r) => r.audience_id === null || mine.has(r.audience_id)).map((r) => new Date(r.closed_at));
+  return rows.map((r) => ({ orgId: r.org_id, audienceId: r.audience_id, closedAt: new Date(r.closed_at) }));
 }
 
 /** Drops evaluations closed before `before` (the cron's retention). */

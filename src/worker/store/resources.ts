@@ -2,7 +2,7 @@
  * Destinations, audiences and dataflows in D1. Every statement filters by org_id: a row of another
  * organization is indistinguishable from a missing one.
  */
-import type { D1Database } from '../env.ts';
+import type { D1Database, D1PreparedStatement } from '../env.ts';
 import { all, first, newId, run } from './db.ts';
 
 export interface Page<T> {
@@ -279,12 +279,13 @@ export function scheduledDataflows(db: D1Database): Promise<DataflowRow[]> {
 
 /** Moves a dataflow's scheduling watermark forward (never back, so a slow overlapping tick cannot rewind it). */
 export async function advanceScheduledThrough(db: D1Database, id: string, through: Date): Promise<void> {
+  await advanceStatement(db, id, through).run();
+}
+
+/** The statement of `advanceScheduledThrough`, for a batch. */
+export function advanceStatement(db: D1Database, id: string, through: Date): D1PreparedStatement {
   const at = through.toISOString();
-  await run(
-    db,
-    'UPDATE dataflows SET scheduled_through = ? WHERE id = ? AND (scheduled_through IS NULL OR scheduled_through < ?)',
-    at,
-    id,
-    at,
-  );
+  return db
+    .prepare('UPDATE dataflows SET scheduled_through = ? WHERE id = ? AND (scheduled_through IS NULL OR scheduled_through < ?)')
+    .bind(at, id, at);
 }

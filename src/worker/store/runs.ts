@@ -3,7 +3,7 @@
  * owns the slot (or the delivery) and everyone else learns it already exists: exactly once, with no
  * lock. A consumer claims a run with a lease; a redelivered message may take over only an expired one.
  */
-import type { D1Database } from '../env.ts';
+import type { D1Database, D1PreparedStatement } from '../env.ts';
 import { all, first, newId, run } from './db.ts';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
@@ -23,6 +23,8 @@ export interface RunRow {
   files: string | null;
   error: string | null;
   multipart: string | null;
+  /** Where a run that outgrew one invocation stopped (JSON RunCheckpoint), until it finishes. */
+  checkpoint: string | null;
   attempts: number;
   lease_until: string | null;
   sent_at: string | null;
@@ -41,21 +43,21 @@ export interface NewRun {
 
 /** Inserts a queued run unless its key exists; returns the new run's id, or undefined when it existed. */
 export async function insertRun(db: D1Database, input: NewRun, now: Date): Promise<string | undefined> {
-  const id = newId('run');
-  const changes = await run(
-    db,
-    `INSERT OR IGNORE INTO runs (id, org_id, dataflow_id, run_key, trigger, status, scheduled_time, created_at, sent_at)
-     VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
-    id,
-    input.orgId,
-    input.dataflowId,
-    input.runKey,
-    input.trigger,
-    input.scheduledTime.toISOString(),
-    now.toISOString(),
-    now.toISOString(),
-  );
+  const { id, statement } = insertRunStatement(db, input, now);
+  const changes = (await statement.run()).meta.changes;
   return changes === 1 ? id : undefined;
+}
+
+/** The INSERT OR IGNORE of a new run, for a batch (its result's `changes` is 1 when it was new). */
+export function insertRunStatement(db: D1Database, input: NewRun, now: Date): { id: string; statement: D1PreparedStatement } {
+  const id = newId('run');
+  const statement = db
+    .prepare(
+      `INSERT OR IGNORE INTO runs (id, org_id, dataflow_id, run_key, trigger, status, scheduled_time, created_at, sent_at)
+       VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+    )
+    .bind(id, input.orgId, input.dataflowId, input.runKey, input.trigger, input.scheduledTime.toISOString(), now.toISOString(), now.toISOString());
+  return { id, statement };
 }
 
 export function getRun(db: D1Database, orgId: string, id: string): Promise<RunRow | undefined> {
@@ -109,7 +111,7 @@ export async function succeedRun(db: D1Database, id: string, outcome: RunOutcome
   await run(
     db,
     `UPDATE runs SET status = 'succeeded', rows_exported = ?, rows_skipped = ?, bytes = ?, files = ?, error = NULL,
-       multipart = NULL, lease_until = NULL, finished_at = ? WHERE id = ?`,
+       multipart = NULL, checkpoint = NULL, lease_until = NULL, finished_at = ? WHERE id = ?`,
     outcome.rows,
     JSON.stringify(outcome.skipped),
     outcome.bytes,
@@ -125,7 +127,7 @@ export async function failRun(
   error: Record<string, unknown>,
   now: Date,
 ): Promise<void> {
-  const sql = `UPDATE runs SET status = 'failed', error = ?, lease_until = NULL, finished_at = ? WHERE id = ?`;
+  const sql = `UPDATE runs SET status = 'failed', error = ?, checkpoint = NULL, lease_until = NULL, finished_at = ? WHERE id = ?`;
   await run(db, sql, JSON.stringify(error), now.toISOString(), id);
 }
 
@@ -135,6 +137,20 @@ export async function requeueRun(db: D1Database, id: string, error: Record<strin
     db,
     `UPDATE runs SET status = 'queued', error = ?, lease_until = NULL WHERE id = ?`,
     JSON.stringify(error),
+    id,
+  );
+}
+
+/**
+ * A run that outgrew its invocation goes back to the queue with its checkpoint: the next message
+ * claims it as a queued run and goes on from there.
+ */
+export async function continueRun(db: D1Database, id: string, checkpoint: unknown, now: Date): Promise<void> {
+  await run(
+    db,
+    `UPDATE runs SET status = 'queued', checkpoint = ?, lease_until = NULL, sent_at = ? WHERE id = ?`,
+    JSON.stringify(checkpoint),
+    now.toISOString(),
     id,
   );
 }

@@ -1,0 +1,93 @@
+/**
+ * An invocation's budget, enforced the way Cloudflare enforces it so a host fails here as a Worker
+ * would fail in production (docs/LIMITS.md): D1 allows 1,000 queries per invocation on the Paid plan
+ * (its "read subrequest limit": each call to D1 counts, a `batch()` being one call), and an
+ * invocation has 30 s of CPU by default. Every handler call
+ * (a request, a cron tick, a queue batch) gets its own budget; its D1 binding counts queries and
+ * refuses the one past the limit. Exports ask `low()` between pages and pause, to go on in another
+ * invocation, before either runs out.
+ */
+import type { D1Database, D1PreparedStatement, D1Result, Env } from './env.ts';
+
+/** D1's queries per Worker invocation (Workers Paid); the Free plan has 50. */
+export const D1_QUERIES_PER_INVOCATION = 1000;
+/** Queries kept for what follows a pause: finishing the current file's parts, the state, the checkpoint. */
+const QUERY_RESERVE = 100;
+/** Wall time after which an export pauses: CPU time (30 s by default) never exceeds wall time. */
+export const EXPORT_INVOCATION_SECONDS = 20;
+
+export interface InvocationBudget {
+  /** The environment with this invocation's counting D1 binding. */
+  readonly env: Env;
+  /** Queries made so far in this invocation. */
+  readonly queries: number;
+  readonly limit: number;
+  /** True once the invocation should stop and continue in another (queries or time running low). */
+  low(): boolean;
+}
+
+/**
+ * The budget of one invocation. `D1_QUERIES_PER_INVOCATION` (default 1000; 0 turns the count off)
+ * and `EXPORT_INVOCATION_SECONDS` (default 20) set it; tests set them low to make a run continue.
+ *
+ * @example const budget = invocationBudget(env); await consumeBatch(batch, budget.env, …)
+ */
+export function invocationBudget(env: Env, now: () => number = Date.now): InvocationBudget {
+  const limit = numberOr(env.D1_QUERIES_PER_INVOCATION, D1_QUERIES_PER_INVOCATION);
+  const seconds = numberOr(env.EXPORT_INVOCATION_SECONDS, EXPORT_INVOCATION_SECONDS);
+  const started = now();
+  const counter = { queries: 0 };
+  const reserve = Math.min(QUERY_RESERVE, Math.floor(limit / 5));
+  const db = limit > 0 ? countingDatabase(env.DB, counter, limit) : env.DB;
+  return {
+    env: { ...env, DB: db },
+    get queries() {
+      return counter.queries;
+    },
+    limit,
+    low: () => (limit > 0 && counter.queries >= limit - reserve) || now() - started >= seconds * 1000,
+  };
+}
+
+function numberOr(value: string | undefined, fallback: number): number {
+  const n = value === undefined || value === '' ? Number.NaN : Number(value);
+  return Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+/** A D1 binding that counts every call to D1 (a batch is one) and refuses the one past `limit`. */
+function countingDatabase(db: D1Database, counter: { queries: number }, limit: number): D1Database {
+  const spend = (n: number) => {
+    if (counter.queries + n > limit) {
+      throw new Error(
+        `D1_ERROR: this invocation reached its budget of ${limit} queries (D1 allows ${D1_QUERIES_PER_INVOCATION} per invocation on Workers Paid; D1_QUERIES_PER_INVOCATION sets it here)`,
+      );
+    }
+    counter.queries += n;
+  };
+  const wrap = (statement: D1PreparedStatement): D1PreparedStatement => {
+    const counted: D1PreparedStatement & { inner: D1PreparedStatement } = {
+      inner: statement,
+      bind: (...values) => wrap(statement.bind(...values)),
+      first: <T>() => {
+        spend(1);
+        return statement.first<T>();
+      },
+      all: <T>() => {
+        spend(1);
+        return statement.all<T>();
+      },
+      run: () => {
+        spend(1);
+        return statement.run();
+      },
+    };
+    return counted;
+  };
+  return {
+    prepare: (query) => wrap(db.prepare(query)),
+    batch: (statements): Promise<D1Result<unknown>[]> => {
+      spend(1);
+      return db.batch(statements.map((s) => (s as { inner?: D1PreparedStatement }).inner ?? s));
+    },
+  };
+}
