@@ -63,8 +63,9 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
         return EXIT.ok;
       }
       case 'test-connection': {
-        const { ok, results } = await (await loaded.service.prepare(loaded.definition)).testConnection();
-        io.out.write(`${JSON.stringify({ ok, results }, null, 2)}\n`);
+        const { ok, results, warnings } = await (await loaded.service.prepare(loaded.definition)).testConnection();
+        io.out.write(`${JSON.stringify({ ok, results, warnings }, null, 2)}\n`);
+        for (const warning of warnings) io.err.write(`edge-export test-connection: warning: ${warning}\n`);
         return ok ? EXIT.ok : EXIT.failed;
       }
       case 'policy': {

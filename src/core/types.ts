@@ -252,15 +252,29 @@ export interface PolicyDocument {
   readonly Statement: readonly PolicyStatement[];
 }
 
+/**
+ * How a probed permission turned out: `ok`; `missing` (denied, 403); `unsupported` (the store does
+ * not implement the operation: 501 NotImplemented, 405 MethodNotAllowed); `error` (anything else:
+ * wrong secret, no such bucket, network); `untested` (testing it would have left something behind).
+ */
+export type ProbeStatus = 'ok' | 'missing' | 'unsupported' | 'error' | 'untested';
+
 /** One probed permission of a connection test. */
 export interface ProbeResult {
   /** IAM action, e.g. `s3:PutObject`. */
   readonly action: string;
   /** The resource the action must be granted on (as in the generated policy). */
   readonly resource: string;
+  /** `status === 'ok'`. */
   readonly ok: boolean;
-  /** Why it failed, what to grant, or what the probe had to leave behind. */
+  /** Why it failed, what to grant, what breaks without it, or what the probe had to leave behind. */
   readonly message?: string;
+  /** Absent from sinks that only say ok or not: then `ok` ? 'ok' : 'missing'. */
+  readonly status?: ProbeStatus;
+  /** An export fails without it (default true); otherwise it is a warning and `impact` says what breaks. */
+  readonly required?: boolean;
+  /** What stops working without this permission (the export itself still succeeds). */
+  readonly impact?: string;
 }
 
 export type Stage =

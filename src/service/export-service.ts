@@ -87,12 +87,20 @@ export interface Policies {
   readonly note?: string;
 }
 
+/** A connection test: `ok` when every required permission is; the others' shortfalls are warnings. */
+export interface ConnectionTest {
+  readonly ok: boolean;
+  readonly results: ProbeResult[];
+  /** What breaks because of each permission that is missing, unsupported or untested but not required. */
+  readonly warnings: string[];
+}
+
 /** A validated, built export: run it, test its connection, print its policies. */
 export interface PreparedExport {
   readonly pipeline: Pipeline;
   readonly definition: ExportDefinition;
   run(subjects: readonly Subject[], options: RunOptions): Promise<RunReport>;
-  testConnection(): Promise<{ ok: boolean; results: ProbeResult[] }>;
+  testConnection(): Promise<ConnectionTest>;
   policies(principalArn?: string): Policies;
 }
 
@@ -268,7 +276,9 @@ function prepared(platform: Platform, definition: ExportDefinition, pipeline: Pi
       }
       const ctx = context(`probe-${platform.uuid()}`, platform.now());
       const results = await sink.probe(withCredentials(pipeline, ctx), folderPath);
-      return { ok: results.every((r) => r.ok), results };
+      const blocking = results.filter((r) => !r.ok && r.required !== false);
+      const warnings = results.filter((r) => !r.ok && r.required === false).map((r) => r.message ?? `${r.action} on ${r.resource}: ${r.status}`);
+      return { ok: blocking.length === 0, results, warnings };
     },
     policies(principalArn) {
       const sink = pipeline.sink;
