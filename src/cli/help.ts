@@ -36,7 +36,9 @@ Exit codes: 0 success, 1 export failed, 2 bad usage or invalid configuration.
   export: `Usage: edge-export export --config <file> [--dry-run]
 
 Runs one export and prints a JSON summary: files (key, size, rows, sha256), rows, bytes,
-manifest and duration.
+manifest and duration. A failed export prints {runId, failed, error, leftoverUploads}: a multipart
+upload it could not abort (the abort denied) is named there and on stderr, with its key, upload id,
+bytes stored and the aws s3api abort-multipart-upload command that removes it.
 
 Options:
   -c, --config <file>   export config (JSON), see below

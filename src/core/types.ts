@@ -277,6 +277,25 @@ export interface ProbeResult {
   readonly impact?: string;
 }
 
+/**
+ * An upload a failed run could not remove (its abort was refused or failed): where it is, how much it
+ * holds, and the command that removes it. Carried in `ExportError.details.leftoverUploads`.
+ */
+export interface LeftoverUpload {
+  /** `s3://bucket/key` */
+  readonly location: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly uploadId: string;
+  /** Bytes of the parts stored so far (as far as the run knows). */
+  readonly bytes: number;
+  readonly parts: number;
+  /** Why it could not be removed. */
+  readonly reason: string;
+  /** A shell command that removes it, e.g. `aws s3api abort-multipart-upload …`. */
+  readonly command: string;
+}
+
 export type Stage =
   | SourceStage
   | FormatStage
