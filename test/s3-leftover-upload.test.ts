@@ -143,4 +143,59 @@ describe('an export whose abort is denied', () => {
     expect((await admin.send(new ListObjectsV2Command({ Bucket: BUCKET }))).Contents ?? []).toEqual([]);
   });
 
+  it('prints a lifecycle rule scoped to the folder prefix with `edge-export policy`, as a backstop', async () => {
+    const config = join(dir, 'policy.json');
+    await writeFile(join(dir, 'none.ndjson'), '');
+    await writeFile(
+      config,
+      JSON.stringify({
+        plugins: {
+          plugins: [
+            { use: 'format/csv' },
+            { use: 'naming/segment' },
+            { use: 'auth/accessKey', options: reference },
+            { use: 'sink/s3', options: { bucket: BUCKET, region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true } },
+          ],
+        },
+        destination: { id: 'dst-leftover', name: 'leftover' },
+        audience: { id: 'aud-1', name: 'All' },
+        source: { path: join(dir, 'none.ndjson') },
+        output: { folderPath: 'exports/%SEGMENT_ID%' },
+      }),
+    );
+    const { code, out, err } = await cli('policy', '--config', config);
+    expect(code, err).toBe(0);
+    const printed = JSON.parse(out);
+    expect(printed.lifecycleConfiguration).toEqual({
+      Rules: [
+        {
+          ID: 'edge-export-abort-incomplete-uploads under exports/',
+          Status: 'Enabled',
+          Filter: { Prefix: 'exports/' },
+          AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+        },
+      ],
+    });
+    expect(printed.lifecycleNote).toContain(`aws s3api put-bucket-lifecycle-configuration --bucket ${BUCKET} --endpoint-url ${moto.endpoint}`);
+    // The rule is what S3 accepts: the bucket owner applies it exactly as printed, with awscli.
+    const file = join(dir, 'lifecycle.json');
+    await writeFile(file, JSON.stringify(printed.lifecycleConfiguration));
+    const env = {
+      PATH: process.env.PATH,
+      HOME: dir,
+      AWS_ACCESS_KEY_ID: moto.admin.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: moto.admin.secretAccessKey,
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
+    };
+    const base = ['s3api', '--endpoint-url', moto.endpoint];
+    const put = spawnSync('aws', [...base, 'put-bucket-lifecycle-configuration', '--bucket', BUCKET, '--lifecycle-configuration', `file://${file}`], { encoding: 'utf8', env });
+    expect(put.status, put.stderr).toBe(0);
+    const got = spawnSync('aws', [...base, 'get-bucket-lifecycle-configuration', '--bucket', BUCKET], { encoding: 'utf8', env });
+    expect(got.status, got.stderr).toBe(0);
+    expect(JSON.parse(got.stdout).Rules).toEqual([
+      expect.objectContaining({ ID: printed.lifecycleConfiguration.Rules[0].ID, Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
+    ]);
+  });
 });

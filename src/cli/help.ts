@@ -28,7 +28,8 @@ Commands:
   export            run one export from a JSON config and print a JSON summary
   validate          check a config and its plugin manifest without exporting
   test-connection   learn every S3 permission an export needs, leaving nothing behind
-  policy            print the least-privilege IAM permission policy (and role trust policy)
+  policy            print the least-privilege IAM permission policy, a lifecycle backstop
+                    (and the role trust policy)
 
 Run "edge-export <command> --help" for a command's options.
 Exit codes: 0 success, 1 export failed, 2 bad usage or invalid configuration.
@@ -79,8 +80,10 @@ Options:
   policy: `Usage: edge-export policy --config <file> [--principal <arn>]
 
 Prints the least-privilege permission policy for the config's sink/s3 destination (bucket and
-folder; tagging, ACL and KMS permissions when the sink uses them) and, with an auth/assumedRole
-plugin, the role trust policy allowing the platform principal with the destination's external id.
+folder; tagging, ACL and KMS permissions when the sink uses them), a lifecycle rule the bucket owner
+can add as a backstop (AbortIncompleteMultipartUpload after 1 day under the folder prefix) with how to
+add it, and, with an auth/assumedRole plugin, the role trust policy allowing the platform principal
+with the destination's external id.
 
 Options:
   -c, --config <file>   export config (JSON) with a sink/s3 plugin

@@ -126,7 +126,8 @@ function report(error: unknown, command: string, help: string, err: NodeJS.Writa
     for (const left of leftoversOf(error)) {
       err.write(
         `edge-export ${command}: a multipart upload was left open at ${left.location} (upload id ${left.uploadId}, ${left.bytes} bytes in ${left.parts} part${left.parts === 1 ? '' : 's'} stored): ${left.reason}\n` +
-          `  remove it with: ${left.command}\n`,
+          `  remove it with: ${left.command}\n` +
+          '  or let a lifecycle rule remove it: `edge-export policy` prints one\n',
       );
     }
     return error.code === 'CONFIG_INVALID' ? EXIT.usage : EXIT.failed;

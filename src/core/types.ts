@@ -234,6 +234,8 @@ export interface SinkStage extends StageChecks {
   policy?(folderPath: string): PolicyDocument;
   /** Tests each permission an export needs under `folderPath`, leaving nothing behind. */
   probe?(ctx: RunContext, folderPath: string): Promise<ProbeResult[]>;
+  /** A lifecycle rule to add as a backstop (it removes uploads left open under `folderPath`) and how to add it. */
+  lifecycle?(folderPath: string): { readonly configuration: LifecycleConfiguration; readonly note: string };
 }
 
 /** One IAM policy statement, as AWS reads it. */
@@ -275,6 +277,16 @@ export interface ProbeResult {
   readonly required?: boolean;
   /** What stops working without this permission (the export itself still succeeds). */
   readonly impact?: string;
+}
+
+/** An S3 bucket lifecycle configuration, as `aws s3api put-bucket-lifecycle-configuration` takes it. */
+export interface LifecycleConfiguration {
+  readonly Rules: readonly {
+    readonly ID: string;
+    readonly Status: 'Enabled' | 'Disabled';
+    readonly Filter: { readonly Prefix: string };
+    readonly AbortIncompleteMultipartUpload: { readonly DaysAfterInitiation: number };
+  }[];
 }
 
 /**

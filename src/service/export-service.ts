@@ -21,6 +21,7 @@ import { type Pipeline, type PluginManifest, Registry } from '../core/registry.t
 import type {
   DestinationInfo,
   ExportedFile,
+  LifecycleConfiguration,
   NamingContext,
   PolicyDocument,
   ProbeResult,
@@ -85,6 +86,10 @@ export interface Policies {
   readonly trustPolicy?: PolicyDocument;
   /** Why the trust policy is missing (no platform principal configured). */
   readonly note?: string;
+  /** A backstop the bucket owner can add: aborts multipart uploads left open under the folder. */
+  readonly lifecycleConfiguration?: LifecycleConfiguration;
+  /** How to apply the lifecycle configuration. */
+  readonly lifecycleNote?: string;
 }
 
 /** A connection test: `ok` when every required permission is; the others' shortfalls are warnings. */
@@ -284,15 +289,18 @@ function prepared(platform: Platform, definition: ExportDefinition, pipeline: Pi
       const sink = pipeline.sink;
       if (!sink?.policy) throw new ExportError('CONFIG_INVALID', 'Only an S3 sink has an IAM policy');
       const permissionPolicy = sink.policy(folderPath);
+      const backstop = sink.lifecycle?.(folderPath);
+      const lifecycle = backstop && { lifecycleConfiguration: backstop.configuration, lifecycleNote: backstop.note };
       const trusting = pipeline.auth.find((a) => a.trustPolicy);
-      if (!trusting) return { permissionPolicy };
+      if (!trusting) return { permissionPolicy, ...lifecycle };
       if (!principalArn) {
         return {
           permissionPolicy,
+          ...lifecycle,
           note: 'The trust policy needs the platform principal ARN (the identity that calls sts:AssumeRole): set PLATFORM_PRINCIPAL_ARN, or pass --principal',
         };
       }
-      return { permissionPolicy, trustPolicy: trusting.trustPolicy!(principalArn) };
+      return { permissionPolicy, ...lifecycle, trustPolicy: trusting.trustPolicy!(principalArn) };
     },
   };
 }

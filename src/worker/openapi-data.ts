@@ -104,7 +104,7 @@ export function dataPaths(): Record<string, unknown> {
         summary: 'Least-privilege IAM permission policy, and the trust policy with the external id for roles',
         parameters: idParam,
         responses: {
-          '200': { description: '{permissionPolicy, trustPolicy?, externalId?}' },
+          '200': { description: '{permissionPolicy, lifecycleConfiguration, lifecycleNote, trustPolicy?, note?, externalId?}' },
           ...batchErrors,
         },
       },

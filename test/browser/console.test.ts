@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { permissionPolicy } from '../../src/plugins/sink/s3/policy.ts';
+import { abortIncompleteUploadsRule, permissionPolicy } from '../../src/plugins/sink/s3/policy.ts';
 import { createBucket, createUser, type Moto, s3Reader, startMoto } from '../harness/moto.ts';
 import { startWorker, type WorkerServer } from './worker-server.ts';
 
@@ -189,6 +189,12 @@ describe('web console (headless Chromium)', () => {
     expect(JSON.parse(text)).toEqual(permissionPolicy({ bucket: BUCKET, folderPath: FOLDER }));
     await page.getByRole('button', { name: 'Copy permission policy' }).click();
     await page.locator('#status').filter({ hasText: 'Copied permission policy' }).waitFor();
+    // Beside it, the lifecycle rule the bucket owner can add as a backstop, and how.
+    const rule = page.locator('pre[aria-labelledby="policy-lifecycleConfiguration"]');
+    expect(JSON.parse((await rule.textContent()) ?? '')).toEqual(abortIncompleteUploadsRule(FOLDER));
+    expect(await rule.locator('xpath=following-sibling::p[1]').textContent()).toContain(
+      `aws s3api put-bucket-lifecycle-configuration --bucket ${BUCKET}`,
+    );
   });
 
   it('creates a dataflow: audience, mapping, schedule, naming, mode', async () => {

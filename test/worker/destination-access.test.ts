@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { permissionPolicy } from '../../src/plugins/sink/s3/policy.ts';
+import { abortIncompleteUploadsRule, permissionPolicy } from '../../src/plugins/sink/s3/policy.ts';
 import { trustPolicy } from '../../src/plugins/auth/assumedRole/trust.ts';
 import { call, newOrg, testEnv } from './helpers.ts';
 
@@ -94,7 +94,13 @@ describe('GET /v1/destinations/:id/policies', () => {
     // The policy the e2e writer user holds in moto is exactly this one.
     expect(res.body).toEqual({
       permissionPolicy: permissionPolicy({ bucket: moto.bucket, folderPath: moto.folder }),
+      // The backstop for uploads an export could not abort, scoped to the same prefix.
+      lifecycleConfiguration: abortIncompleteUploadsRule(moto.folder),
+      lifecycleNote: expect.stringContaining(
+        `aws s3api put-bucket-lifecycle-configuration --bucket ${moto.bucket} --endpoint-url ${moto.endpoint}`,
+      ),
     });
+    expect(res.body.lifecycleConfiguration.Rules[0].Filter).toEqual({ Prefix: 'exports/' });
   });
 
   it('adds the trust policy with the destination external id for assumed roles', async () => {

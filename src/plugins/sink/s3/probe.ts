@@ -49,7 +49,7 @@ export const IMPACT: Readonly<Record<string, string>> = {
   's3:ListMultipartUploadParts':
     'Without s3:ListMultipartUploadParts a run interrupted during a multipart upload cannot resume it, and its retry fails.',
   's3:AbortMultipartUpload':
-    'Without s3:AbortMultipartUpload a failed multipart upload stays open (its parts stored and billed) until a lifecycle rule removes it.',
+    'Without s3:AbortMultipartUpload a failed multipart upload stays open (its parts stored and billed) until a lifecycle rule removes it; `edge-export policy` prints one.',
 };
 
 /** The order results are reported in (the order of the generated policy's statements). */

@@ -175,7 +175,12 @@ function showProbe(out, result) {
       }))));
 }
 
-const POLICY_TITLES = { permissionPolicy: 'Permission policy', policy: 'Permission policy', trustPolicy: 'Trust policy (assumed role)' };
+const POLICY_TITLES = {
+  permissionPolicy: 'Permission policy', policy: 'Permission policy', trustPolicy: 'Trust policy (assumed role)',
+  lifecycleConfiguration: 'Lifecycle rule (backstop for uploads left open)',
+};
+/** Notes shown under a document: how to apply it. */
+const POLICY_NOTES = { lifecycleConfiguration: 'lifecycleNote' };
 
 function policyPanel(d) {
   const out = h('div', {}, h('p', {}, 'Loading the policies…'));
@@ -184,14 +189,16 @@ function policyPanel(d) {
     fill(out, result && result.note && h('p', { class: 'notice' }, result.note), entries.map(([key, value]) => {
       const text = typeof value === 'string' ? value : JSON.stringify(value, null, 2);
       const title = POLICY_TITLES[key] || key;
+      const note = POLICY_NOTES[key] && result[POLICY_NOTES[key]];
       return h('div', {}, h('h3', { id: 'policy-' + key }, title), copyButton('Copy ' + title.toLowerCase(), () => text),
-        h('pre', { tabindex: '0', 'aria-labelledby': 'policy-' + key, class: 'mono' }, text));
+        h('pre', { tabindex: '0', 'aria-labelledby': 'policy-' + key, class: 'mono' }, text),
+        note && h('p', { class: 'hint' }, note));
     }));
   }, (error) => {
     fill(out, h('p', { class: 'error-text' }, isMissingRoute(error) ? 'This server does not generate policies yet.' : error.message));
   });
   return h('section', { class: 'panel', 'aria-labelledby': 'policy-title' }, h('h2', { id: 'policy-title' }, 'IAM policies'),
-    h('p', {}, 'Least-privilege documents for this destination: attach the permission policy to the user or role that writes, and, for an assumed role, set the trust policy.'),
+    h('p', {}, 'Least-privilege documents for this destination: attach the permission policy to the user or role that writes, and, for an assumed role, set the trust policy. The lifecycle rule is an optional backstop the bucket owner can add.'),
     out);
 }
 `;
