@@ -37,8 +37,20 @@ export interface DemoRun {
 const RULE = 'country in ["FR", "DE", "ES", "IT", "GB"] and (vip = true or totalSpend > 1500)';
 const RUN_TIMEOUT_MS = 120_000;
 
-/** Creates (or finds) the demo tenant and loads the demo profiles; `exportNow` runs the dataflow. */
-export async function loadDemo(o: DemoOptions): Promise<{ token: string; exportNow(): Promise<DemoRun> }> {
+/** The answer of the destination's connection test (POST /v1/destinations/{id}/test). */
+export interface DemoConnectionTest {
+  ok: boolean;
+  results: { action: string; ok: boolean; status?: string }[];
+  warnings: string[];
+}
+
+/**
+ * Creates (or finds) the demo tenant and loads the demo profiles; `exportNow` runs the dataflow,
+ * `testConnection` tests the demo destination's connection to the local store.
+ */
+export async function loadDemo(
+  o: DemoOptions,
+): Promise<{ token: string; destinationId: string; exportNow(): Promise<DemoRun>; testConnection(): Promise<DemoConnectionTest> }> {
   const file = join(o.state, 'demo.json');
   let demo = existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as DemoState) : undefined;
   if (demo && (await api(o, demo.token, 'GET', `/v1/dataflows/${demo.dataflowId}`)).status === 200) {
@@ -50,8 +62,13 @@ export async function loadDemo(o: DemoOptions): Promise<{ token: string; exportN
   }
   const profiles = await readFile(join(o.root, 'fixtures/demo/profiles.ndjson'), 'utf8');
   await expectOk(api(o, demo.token, 'POST', '/v1/profiles', profiles, 'application/x-ndjson'));
-  const { token, dataflowId } = demo;
-  return { token, exportNow: () => exportNow(o, token, dataflowId) };
+  const { token, dataflowId, destinationId } = demo;
+  return {
+    token,
+    destinationId,
+    exportNow: () => exportNow(o, token, dataflowId),
+    testConnection: () => expectOk(api(o, token, 'POST', `/v1/destinations/${destinationId}/test`)),
+  };
 }
 
 async function createDemo(o: DemoOptions): Promise<DemoState> {

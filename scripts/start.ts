@@ -14,7 +14,7 @@ import S3rver from 's3rver';
 // s3rver 3.7.1 (pinned) knows one key id, "S3RVER", too short for edge-export's access-key check; it
 // verifies no SigV4 signature, only that the key id is registered, so the demo registers its own.
 import accounts from 's3rver/lib/models/account.js';
-import { loadDemo } from './demo.ts';
+import { type DemoConnectionTest, loadDemo } from './demo.ts';
 import { type LocalWorker, startLocalWorker } from './local-worker.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -58,6 +58,9 @@ async function main(): Promise<void> {
     bucket: BUCKET,
     key: DEMO_KEY,
   });
+  // The demo destination's own connection test: s3rver implements no multipart abort or listing, so
+  // those come back "not supported by this store" (warnings), never "missing".
+  const probe = await demo.testConnection();
   const run = await demo.exportNow();
   const lines = [
     '',
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
     `  API          ${worker.url}/v1   token: ${demo.token}`,
     `  OpenAPI      ${worker.url}/v1/openapi.json`,
     `  Local S3     ${s3Endpoint} (s3rver), bucket ${BUCKET}, files under ${join(state, 's3', BUCKET)}`,
+    `  Connection   ${connectionLine(probe)}`,
     `  Export run   ${run.id}: ${run.status}, ${run.rows ?? 0} rows, ${run.files?.length ?? 0} file(s)`,
     ...(run.files ?? []).flatMap((f) => [
       `    s3://${BUCKET}/${f.key}`,
@@ -94,6 +98,18 @@ async function main(): Promise<void> {
     }
   });
   process.stdout.write('Stopping…\n');
+}
+
+/** One line for a connection test: ok or failing, and what is not ok, by status. */
+function connectionLine(probe: DemoConnectionTest): string {
+  const ok = probe.results.filter((r) => r.ok).length;
+  const byStatus = new Map<string, string[]>();
+  for (const r of probe.results.filter((r) => !r.ok)) {
+    const status = r.status ?? 'missing';
+    byStatus.set(status, [...(byStatus.get(status) ?? []), r.action]);
+  }
+  const rest = [...byStatus].map(([status, actions]) => `; ${status}: ${actions.join(', ')}`).join('');
+  return `${probe.ok ? 'ok' : 'FAILING'} (${ok} of ${probe.results.length} permissions ok${rest}; POST /v1/destinations/{id}/test for details)`;
 }
 
 main()

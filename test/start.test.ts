@@ -98,6 +98,37 @@ describe('npm start (scripts/start.ts)', () => {
     expect(runs.status).toBe(200);
     // The first test's run and this one, in one organization reused from the state folder.
     expect(((await runs.json()) as { items: unknown[] }).items).toHaveLength(2);
+
+    // The demo destination passes its own connection test against the embedded store: what s3rver does
+    // not implement is told apart from a denial, and the test leaves nothing in the store.
+    const { destinationId } = JSON.parse(await readFile(join(state, 'demo.json'), 'utf8'));
+    const tested = await fetch(`${api![1]}/v1/destinations/${destinationId}/test`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${api![2]}` },
+    });
+    expect(tested.status).toBe(200);
+    const probe = (await tested.json()) as { ok: boolean; results: { action: string; status: string }[]; warnings: string[] };
+    expect(Object.fromEntries(probe.results.map((r) => [r.action, r.status])), JSON.stringify(probe, null, 1)).toEqual({
+      's3:ListBucket': 'ok',
+      's3:GetBucketLocation': 'ok',
+      's3:ListBucketMultipartUploads': 'unsupported',
+      's3:PutObject': 'ok',
+      's3:GetObject': 'ok',
+      's3:DeleteObject': 'ok',
+      's3:ListMultipartUploadParts': 'unsupported',
+      's3:AbortMultipartUpload': 'unsupported',
+    });
+    expect(probe.ok).toBe(true);
+    expect(probe.warnings).toHaveLength(3);
+    for (const w of probe.warnings) expect(w).toMatch(/^Not supported by this store: /);
+    // What the start-up printed is the same test.
+    expect(run.output()).toContain(
+      'Connection   ok (5 of 8 permissions ok; unsupported: s3:ListBucketMultipartUploads, s3:ListMultipartUploadParts, s3:AbortMultipartUpload;',
+    );
+    const bucket = join(state, 's3', 'edge-export-demo');
+    const everything = await readdir(bucket, { recursive: true });
+    expect(everything.filter((f) => f.includes('edge-export-probe'))).toEqual([]);
+    expect(everything.filter((f) => f.includes('._S3rver_uploads/'))).toEqual([]);
     const exited = once(run.child, 'exit');
     run.child.kill('SIGTERM');
     const [code] = await exited;

@@ -27,8 +27,9 @@ Usage: edge-export <command> [options]
 Commands:
   export            run one export from a JSON config and print a JSON summary
   validate          check a config and its plugin manifest without exporting
-  test-connection   probe every S3 permission an export needs; report each ok or missing
-  policy            print the least-privilege IAM permission policy (and role trust policy)
+  test-connection   learn every S3 permission an export needs, leaving nothing behind
+  policy            print the least-privilege IAM permission policy, a lifecycle backstop
+                    (and the role trust policy)
 
 Run "edge-export <command> --help" for a command's options.
 Exit codes: 0 success, 1 export failed, 2 bad usage or invalid configuration.
@@ -36,7 +37,9 @@ Exit codes: 0 success, 1 export failed, 2 bad usage or invalid configuration.
   export: `Usage: edge-export export --config <file> [--dry-run]
 
 Runs one export and prints a JSON summary: files (key, size, rows, sha256), rows, bytes,
-manifest and duration.
+manifest and duration. A failed export prints {runId, failed, error, leftoverUploads}: a multipart
+upload it could not abort (the abort denied) is named there and on stderr, with its key, upload id,
+bytes stored and the aws s3api abort-multipart-upload command that removes it.
 
 Options:
   -c, --config <file>   export config (JSON), see below
@@ -61,10 +64,14 @@ Options:
 ${CONFIG}`,
   'test-connection': `Usage: edge-export test-connection --config <file>
 
-Probes, on a throwaway object under the destination folder: s3:ListBucket, s3:GetBucketLocation, s3:ListBucketMultipartUploads,
-s3:PutObject, s3:GetObject, s3:DeleteObject, s3:ListMultipartUploadParts, s3:AbortMultipartUpload.
-Prints each as ok or missing with the IAM action and resource to grant. Exit 0 when all are ok,
-1 when any is missing. Uses the config's sink/s3 plugin and its auth plugin.
+Learns each permission an export needs, leaving nothing in the bucket: s3:ListBucket,
+s3:GetBucketLocation, s3:ListBucketMultipartUploads, s3:PutObject, s3:GetObject, s3:DeleteObject,
+s3:ListMultipartUploadParts, s3:AbortMultipartUpload. Deletes, aborts and part listings are proven on a
+missing key and a made-up upload id; a probe upload or object is only made once its removal is proven.
+Prints {ok, results, warnings}: each result has a status (ok, missing = denied, unsupported = the
+store does not implement it, error, untested) and the IAM action and resource to grant. Only
+s3:PutObject is required; any other shortfall is a warning (also on stderr) saying what breaks
+without it. Exit 0 when ok, 1 when a required permission is not ok.
 
 Options:
   -c, --config <file>   export config (JSON) with a sink/s3 plugin
@@ -73,8 +80,10 @@ Options:
   policy: `Usage: edge-export policy --config <file> [--principal <arn>]
 
 Prints the least-privilege permission policy for the config's sink/s3 destination (bucket and
-folder; tagging, ACL and KMS permissions when the sink uses them) and, with an auth/assumedRole
-plugin, the role trust policy allowing the platform principal with the destination's external id.
+folder; tagging, ACL and KMS permissions when the sink uses them), a lifecycle rule the bucket owner
+can add as a backstop (AbortIncompleteMultipartUpload after 1 day under the folder prefix) with how to
+add it, and, with an auth/assumedRole plugin, the role trust policy allowing the platform principal
+with the destination's external id.
 
 Options:
   -c, --config <file>   export config (JSON) with a sink/s3 plugin

@@ -3,7 +3,7 @@
  * 2 bad usage or invalid configuration.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, ExportError } from '../core/errors.ts';
+import { ConfigError, ExportError, leftoversOf } from '../core/errors.ts';
 import { discard } from '../plugins/sink/discard/index.ts';
 import { checkConfig, fileStates, loadConfig, scheduledTimeOf, subjectOf } from './load.ts';
 import { progressReporter } from './progress.ts';
@@ -50,21 +50,31 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
         const states = fileStates(dryRun ? undefined : args.state);
         const subject = await subjectOf(loaded, { source: prepared.pipeline.source, statePath: args.state, states });
         const progress = args.progress === false ? undefined : progressReporter({ out: io.err });
+        const runId = loaded.config.runId ?? loaded.platform.uuid();
         const report = await prepared
           .run([subject], {
-            runId: loaded.config.runId ?? loaded.platform.uuid(),
+            runId,
             scheduledTime: scheduledTimeOf(loaded.config, loaded.platform),
             ...(dryRun && { sink: discard() }),
             commit: () => states.promote([subject.id]),
             ...(progress && { onProgress: progress.onProgress }),
+          })
+          .catch((error: unknown) => {
+            // A failed export still answers with a JSON summary: the error, and what it left behind.
+            const described =
+              error instanceof ExportError ? error : { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
+            const leftoverUploads = leftoversOf(error);
+            io.out.write(`${JSON.stringify({ runId, failed: true, error: described, leftoverUploads, dryRun }, null, 2)}\n`);
+            throw error;
           })
           .finally(() => progress?.done());
         io.out.write(`${JSON.stringify({ ...report, dryRun }, null, 2)}\n`);
         return EXIT.ok;
       }
       case 'test-connection': {
-        const { ok, results } = await (await loaded.service.prepare(loaded.definition)).testConnection();
-        io.out.write(`${JSON.stringify({ ok, results }, null, 2)}\n`);
+        const { ok, results, warnings } = await (await loaded.service.prepare(loaded.definition)).testConnection();
+        io.out.write(`${JSON.stringify({ ok, results, warnings }, null, 2)}\n`);
+        for (const warning of warnings) io.err.write(`edge-export test-connection: warning: ${warning}\n`);
         return ok ? EXIT.ok : EXIT.failed;
       }
       case 'policy': {
@@ -113,6 +123,13 @@ function report(error: unknown, command: string, help: string, err: NodeJS.Writa
   }
   if (error instanceof ExportError) {
     err.write(`edge-export ${command}: [${error.code}] ${error.message}\n`);
+    for (const left of leftoversOf(error)) {
+      err.write(
+        `edge-export ${command}: a multipart upload was left open at ${left.location} (upload id ${left.uploadId}, ${left.bytes} bytes in ${left.parts} part${left.parts === 1 ? '' : 's'} stored): ${left.reason}\n` +
+          `  remove it with: ${left.command}\n` +
+          '  or let a lifecycle rule remove it: `edge-export policy` prints one\n',
+      );
+    }
     return error.code === 'CONFIG_INVALID' ? EXIT.usage : EXIT.failed;
   }
   err.write(`edge-export ${command}: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -1,3 +1,5 @@
+import type { LeftoverUpload } from './types.ts';
+
 /**
  * Errors carry a stable code, where they came from (plugin and stage), and what the user must fix.
  * Messages never contain secrets: callers pass identifiers, never key material.
@@ -88,4 +90,33 @@ export function wrapError(error: unknown, code: ErrorCode, plugin: string, stage
   if (error instanceof ExportError) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new ExportError(code, `${plugin} (${stage}): ${message}`, { plugin, stage, cause: error });
+}
+
+/** The uploads a failed run had to leave behind, as carried in `details.leftoverUploads`. */
+export function leftoversOf(error: unknown): LeftoverUpload[] {
+  const found = error instanceof ExportError ? error.details?.leftoverUploads : undefined;
+  return Array.isArray(found) ? (found as LeftoverUpload[]) : [];
+}
+
+/**
+ * The same failure, now also naming uploads that could not be removed (`details.leftoverUploads`),
+ * so whoever reports it (CLI, run record) can say what is left and how to remove it. An error that
+ * is not an ExportError becomes a SINK_FAILED one with the same message.
+ */
+export function withLeftovers(error: unknown, leftovers: readonly LeftoverUpload[]): unknown {
+  if (leftovers.length === 0) return error;
+  const known = leftoversOf(error);
+  const fresh = leftovers.filter((l) => !known.some((k) => k.uploadId === l.uploadId && k.key === l.key));
+  if (fresh.length === 0) return error;
+  const leftoverUploads = [...known, ...fresh];
+  if (!(error instanceof ExportError)) {
+    const message = error instanceof Error ? error.message : String(error);
+    return new ExportError('SINK_FAILED', message, { stage: 'sink', cause: error, details: { leftoverUploads } });
+  }
+  return new ExportError(error.code, error.message, {
+    ...(error.plugin !== undefined && { plugin: error.plugin }),
+    ...(error.stage !== undefined && { stage: error.stage }),
+    ...(error.cause !== undefined && { cause: error.cause }),
+    details: { ...error.details, leftoverUploads },
+  });
 }

@@ -15,7 +15,7 @@
  */
 import * as v from 'valibot';
 import { credentialProvider } from './auth.ts';
-import { ExportError, wrapError } from './errors.ts';
+import { ExportError, leftoversOf, withLeftovers, wrapError } from './errors.ts';
 import { baseFileName, fileNameOptions, folderPath, joinKey, renderFolder, splitFileName } from './naming.ts';
 import type { Pipeline } from './registry.ts';
 import { inferSchema } from './schema.ts';
@@ -260,8 +260,10 @@ async function writeFile(pipeline: Pipeline, sink: SinkStage, ctx: NamingContext
     await orUploadFailure(writer.close());
   } catch (error) {
     await writer.abort(error).catch(() => {});
-    await upload.catch(() => {});
-    throw formatError && error instanceof TypeError ? formatError.error : error;
+    // The upload's own failure may name uploads it could not remove: keep them on the error thrown.
+    const uploadFailure = await upload.then(() => undefined, (e: unknown) => e);
+    const thrown = formatError && error instanceof TypeError ? formatError.error : error;
+    throw uploadFailure === thrown ? thrown : withLeftovers(thrown, leftoversOf(uploadFailure));
   }
   const result = await upload;
   return {

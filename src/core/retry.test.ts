@@ -14,6 +14,8 @@ describe('retry policy', () => {
     expect(isRetryableResponse(429)).toBe(true);
     expect(isRetryableResponse(400, 'RequestTimeout')).toBe(true);
     expect(isRetryableResponse(403, 'AccessDenied')).toBe(false);
+    // A store that does not implement an operation will not implement it on the next attempt.
+    expect(isRetryableResponse(501, 'NotImplemented')).toBe(false);
     expect(isRetryableFailure(new TypeError('fetch failed'))).toBe(true);
     expect(isRetryableFailure(Object.assign(new Error('reset'), { code: 'ECONNRESET' }))).toBe(true);
     expect(isRetryableFailure(new DOMException('timed out', 'TimeoutError'))).toBe(true);

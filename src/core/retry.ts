@@ -68,8 +68,9 @@ export function backoffDelay(policy: RetryPolicy, attempt: number): number {
   return Math.floor(policy.random() * ceiling);
 }
 
-/** Whether an S3 answer (status and error code) is transient. */
+/** Whether an S3 answer (status and error code) is transient; 501 Not Implemented never is. */
 export function isRetryableResponse(status: number, code?: string): boolean {
+  if (status === 501 || code === 'NotImplemented') return false;
   return status >= 500 || status === 429 || (code !== undefined && RETRYABLE_CODES.has(code));
 }
 

@@ -234,6 +234,8 @@ export interface SinkStage extends StageChecks {
   policy?(folderPath: string): PolicyDocument;
   /** Tests each permission an export needs under `folderPath`, leaving nothing behind. */
   probe?(ctx: RunContext, folderPath: string): Promise<ProbeResult[]>;
+  /** A lifecycle rule to add as a backstop (it removes uploads left open under `folderPath`) and how to add it. */
+  lifecycle?(folderPath: string): { readonly configuration: LifecycleConfiguration; readonly note: string };
 }
 
 /** One IAM policy statement, as AWS reads it. */
@@ -252,15 +254,58 @@ export interface PolicyDocument {
   readonly Statement: readonly PolicyStatement[];
 }
 
+/**
+ * How a probed permission turned out: `ok`; `missing` (denied, 403); `unsupported` (the store does
+ * not implement the operation: 501 NotImplemented, 405 MethodNotAllowed); `error` (anything else:
+ * wrong secret, no such bucket, network); `untested` (testing it would have left something behind).
+ */
+export type ProbeStatus = 'ok' | 'missing' | 'unsupported' | 'error' | 'untested';
+
 /** One probed permission of a connection test. */
 export interface ProbeResult {
   /** IAM action, e.g. `s3:PutObject`. */
   readonly action: string;
   /** The resource the action must be granted on (as in the generated policy). */
   readonly resource: string;
+  /** `status === 'ok'`. */
   readonly ok: boolean;
-  /** Why it failed, what to grant, or what the probe had to leave behind. */
+  /** Why it failed, what to grant, what breaks without it, or what the probe had to leave behind. */
   readonly message?: string;
+  /** Absent from sinks that only say ok or not: then `ok` ? 'ok' : 'missing'. */
+  readonly status?: ProbeStatus;
+  /** An export fails without it (default true); otherwise it is a warning and `impact` says what breaks. */
+  readonly required?: boolean;
+  /** What stops working without this permission (the export itself still succeeds). */
+  readonly impact?: string;
+}
+
+/** An S3 bucket lifecycle configuration, as `aws s3api put-bucket-lifecycle-configuration` takes it. */
+export interface LifecycleConfiguration {
+  readonly Rules: readonly {
+    readonly ID: string;
+    readonly Status: 'Enabled' | 'Disabled';
+    readonly Filter: { readonly Prefix: string };
+    readonly AbortIncompleteMultipartUpload: { readonly DaysAfterInitiation: number };
+  }[];
+}
+
+/**
+ * An upload a failed run could not remove (its abort was refused or failed): where it is, how much it
+ * holds, and the command that removes it. Carried in `ExportError.details.leftoverUploads`.
+ */
+export interface LeftoverUpload {
+  /** `s3://bucket/key` */
+  readonly location: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly uploadId: string;
+  /** Bytes of the parts stored so far (as far as the run knows). */
+  readonly bytes: number;
+  readonly parts: number;
+  /** Why it could not be removed. */
+  readonly reason: string;
+  /** A shell command that removes it, e.g. `aws s3api abort-multipart-upload …`. */
+  readonly command: string;
 }
 
 export type Stage =

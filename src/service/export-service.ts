@@ -21,6 +21,7 @@ import { type Pipeline, type PluginManifest, Registry } from '../core/registry.t
 import type {
   DestinationInfo,
   ExportedFile,
+  LifecycleConfiguration,
   NamingContext,
   PolicyDocument,
   ProbeResult,
@@ -107,6 +108,18 @@ export interface Policies {
   readonly trustPolicy?: PolicyDocument;
   /** Why the trust policy is missing (no platform principal configured). */
   readonly note?: string;
+  /** A backstop the bucket owner can add: aborts multipart uploads left open under the folder. */
+  readonly lifecycleConfiguration?: LifecycleConfiguration;
+  /** How to apply the lifecycle configuration. */
+  readonly lifecycleNote?: string;
+}
+
+/** A connection test: `ok` when every required permission is; the others' shortfalls are warnings. */
+export interface ConnectionTest {
+  readonly ok: boolean;
+  readonly results: ProbeResult[];
+  /** What breaks because of each permission that is missing, unsupported or untested but not required. */
+  readonly warnings: string[];
 }
 
 /** A validated, built export: run it, test its connection, print its policies. */
@@ -114,7 +127,7 @@ export interface PreparedExport {
   readonly pipeline: Pipeline;
   readonly definition: ExportDefinition;
   run(subjects: readonly SubjectEntry[], options: RunOptions): Promise<RunReport>;
-  testConnection(): Promise<{ ok: boolean; results: ProbeResult[] }>;
+  testConnection(): Promise<ConnectionTest>;
   policies(principalArn?: string): Policies;
   /** Takes back files a run published (a continued run that is given up: its checkpoint's files). */
   remove(files: readonly { readonly key: string; readonly replaced?: boolean }[]): Promise<void>;
@@ -308,21 +321,26 @@ function prepared(platform: Platform, definition: ExportDefinition, pipeline: Pi
       }
       const ctx = context(`probe-${platform.uuid()}`, platform.now());
       const results = await sink.probe(withCredentials(pipeline, ctx), folderPath);
-      return { ok: results.every((r) => r.ok), results };
+      const blocking = results.filter((r) => !r.ok && r.required !== false);
+      const warnings = results.filter((r) => !r.ok && r.required === false).map((r) => r.message ?? `${r.action} on ${r.resource}: ${r.status}`);
+      return { ok: blocking.length === 0, results, warnings };
     },
     policies(principalArn) {
       const sink = pipeline.sink;
       if (!sink?.policy) throw new ExportError('CONFIG_INVALID', 'Only an S3 sink has an IAM policy');
       const permissionPolicy = sink.policy(folderPath);
+      const backstop = sink.lifecycle?.(folderPath);
+      const lifecycle = backstop && { lifecycleConfiguration: backstop.configuration, lifecycleNote: backstop.note };
       const trusting = pipeline.auth.find((a) => a.trustPolicy);
-      if (!trusting) return { permissionPolicy };
+      if (!trusting) return { permissionPolicy, ...lifecycle };
       if (!principalArn) {
         return {
           permissionPolicy,
+          ...lifecycle,
           note: 'The trust policy needs the platform principal ARN (the identity that calls sts:AssumeRole): set PLATFORM_PRINCIPAL_ARN, or pass --principal',
         };
       }
-      return { permissionPolicy, trustPolicy: trusting.trustPolicy!(principalArn) };
+      return { permissionPolicy, ...lifecycle, trustPolicy: trusting.trustPolicy!(principalArn) };
     },
   };
 }

@@ -3,7 +3,7 @@
  * it through an injected `executeRun`, record the outcome, and write alert outbox rows. Retryable
  * failures (network, S3 5xx) go back to the queue with a delay; others fail the run.
  */
-import { ExportError } from '../core/errors.ts';
+import { ExportError, leftoversOf } from '../core/errors.ts';
 import type { Env, QueueBatch, QueueMessage, RunMessage } from './env.ts';
 import { enqueueAlert, type AlertEvent } from './store/alerts.ts';
 import { getDataflow } from './store/resources.ts';
@@ -110,11 +110,15 @@ export function skippedRate(outcome: RunOutcome): number {
   return read === 0 ? 0 : skipped / read;
 }
 
-/** What a run records about its failure: code, message, plugin and stage; never a cause chain or stack. */
+/**
+ * What a run records about its failure: code, message, plugin and stage, and any upload it had to
+ * leave open (with the command that removes it); never a cause chain or stack.
+ */
 export function describeError(error: unknown): Record<string, unknown> {
   if (error instanceof ExportError) {
     const { code, message, plugin, stage } = error;
-    return { code, message, ...(plugin && { plugin }), ...(stage && { stage }) };
+    const leftoverUploads = leftoversOf(error);
+    return { code, message, ...(plugin && { plugin }), ...(stage && { stage }), ...(leftoverUploads.length > 0 && { leftoverUploads }) };
   }
   return {
     code: 'INTERNAL',

@@ -87,10 +87,14 @@ export function dataPaths(): Record<string, unknown> {
     },
     '/destinations/{id}/test': {
       post: {
-        summary: 'Test connection: probe every S3 permission an export needs on a throwaway object',
+        summary:
+          'Test connection: learn every S3 permission an export needs, creating nothing it cannot remove; ok when every required one is',
         parameters: idParam,
         responses: {
-          '200': { description: '{ok, results: [{action, resource, ok, message?}]}' },
+          '200': {
+            description:
+              '{ok, testedAt, results: [{action, resource, ok, status: ok|missing|unsupported|error|untested, required, impact?, message?}], warnings: [string]}',
+          },
           ...batchErrors,
         },
       },
@@ -100,7 +104,7 @@ export function dataPaths(): Record<string, unknown> {
         summary: 'Least-privilege IAM permission policy, and the trust policy with the external id for roles',
         parameters: idParam,
         responses: {
-          '200': { description: '{permissionPolicy, trustPolicy?, externalId?}' },
+          '200': { description: '{permissionPolicy, lifecycleConfiguration, lifecycleNote, trustPolicy?, note?, externalId?}' },
           ...batchErrors,
         },
       },

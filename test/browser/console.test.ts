@@ -9,10 +9,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { permissionPolicy } from '../../src/plugins/sink/s3/policy.ts';
+import { abortIncompleteUploadsRule, permissionPolicy } from '../../src/plugins/sink/s3/policy.ts';
 import { createBucket, createUser, type Moto, s3Reader, startMoto } from '../harness/moto.ts';
 import { startWorker, type WorkerServer } from './worker-server.ts';
 
@@ -40,6 +40,7 @@ let page: Page;
 let profileDir: string;
 let token: string;
 let writer: { accessKeyId: string; secretAccessKey: string };
+let reference: { accessKeyId: string; secretAccessKey: string };
 const pageErrors: string[] = [];
 
 async function shot(name: string): Promise<void> {
@@ -68,6 +69,19 @@ beforeAll(async () => {
   await createBucket(moto, BUCKET);
   // The writer holds exactly the least-privilege policy the console will show for this destination.
   writer = await createUser(moto, 'console-writer', permissionPolicy({ bucket: BUCKET, folderPath: FOLDER }));
+  // The reference product's documented policy: it exports, without GetBucketLocation (granted on objects,
+  // where it grants nothing), ListBucketMultipartUploads or AbortMultipartUpload.
+  reference = await createUser(moto, 'console-reference', {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:GetBucketLocation', 's3:ListMultipartUploadParts'],
+        Resource: `arn:aws:s3:::${BUCKET}/reference/*`,
+      },
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: `arn:aws:s3:::${BUCKET}` },
+    ],
+  });
   await moto.enableAuth();
   const secretsKey = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64');
   worker = await startWorker({ ADMIN_TOKEN, SECRETS_KEY: secretsKey });
@@ -175,6 +189,12 @@ describe('web console (headless Chromium)', () => {
     expect(JSON.parse(text)).toEqual(permissionPolicy({ bucket: BUCKET, folderPath: FOLDER }));
     await page.getByRole('button', { name: 'Copy permission policy' }).click();
     await page.locator('#status').filter({ hasText: 'Copied permission policy' }).waitFor();
+    // Beside it, the lifecycle rule the bucket owner can add as a backstop, and how.
+    const rule = page.locator('pre[aria-labelledby="policy-lifecycleConfiguration"]');
+    expect(JSON.parse((await rule.textContent()) ?? '')).toEqual(abortIncompleteUploadsRule(FOLDER));
+    expect(await rule.locator('xpath=following-sibling::p[1]').textContent()).toContain(
+      `aws s3api put-bucket-lifecycle-configuration --bucket ${BUCKET}`,
+    );
   });
 
   it('creates a dataflow: audience, mapping, schedule, naming, mode', async () => {
@@ -229,6 +249,46 @@ describe('web console (headless Chromium)', () => {
     expect(await row.locator('.badge').textContent()).toBe('succeeded');
     expect(await row.locator('td').nth(4).textContent()).toBe('2');
     await shot('10-runs');
+  });
+
+  it("tests a destination under the reference page's policy: OK, with the shortfalls as warnings", async () => {
+    const created = (await api('/destinations', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        name: 'Reference policy',
+        bucket: BUCKET,
+        folderPath: 'reference/',
+        endpoint: moto.endpoint,
+        auth: { method: 'accessKey', accessKeyId: reference.accessKeyId, secretAccessKey: reference.secretAccessKey },
+      }),
+    })) as { id: string };
+    await page.goto(`${worker.url}/#/destinations/${created.id}`);
+    await page.getByRole('heading', { name: 'Destination: Reference policy' }).waitFor();
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    const summary = page.locator('#test-result > p').first();
+    await summary.filter({ hasText: /permissions/ }).waitFor({ timeout: 30_000 });
+    expect(await summary.textContent()).toBe(
+      'Connection OK: 5 of 8 permissions OK, 3 warnings: s3:GetBucketLocation missing, s3:ListBucketMultipartUploads missing, s3:AbortMultipartUpload missing',
+    );
+    expect(await page.locator('#test-result .badge.warning').allTextContents()).toEqual([
+      '⚠ Missing (warning)',
+      '⚠ Missing (warning)',
+      '⚠ Missing (warning)',
+    ]);
+    expect(await page.locator('#test-result .badge.ok').count()).toBe(5);
+    const warnings = await page.getByRole('list', { name: 'Warnings' }).locator('li').allTextContents();
+    expect(warnings).toHaveLength(3);
+    expect(warnings[2]).toMatch(/^Without s3:AbortMultipartUpload a failed multipart upload stays open .* until a lifecycle rule removes it/);
+    expect(await page.locator('#status').textContent()).toMatch(/^Connection OK/);
+    await shot('11-test-connection-warnings');
+    // The probe left nothing in the bucket under that folder (listed as admin).
+    const s3 = s3Reader(moto);
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'reference/' }));
+    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }));
+    s3.destroy();
+    expect(listed.Contents ?? []).toEqual([]);
+    expect(uploads.Uploads ?? []).toEqual([]);
   });
 
   it('is labelled and keyboard-operable', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { permissionPolicy } from '../../src/plugins/sink/s3/policy.ts';
+import { abortIncompleteUploadsRule, permissionPolicy } from '../../src/plugins/sink/s3/policy.ts';
 import { trustPolicy } from '../../src/plugins/auth/assumedRole/trust.ts';
 import { call, newOrg, testEnv } from './helpers.ts';
 
@@ -29,6 +29,7 @@ describe('POST /v1/destinations/:id/test (moto, auth enforced)', () => {
     const res = await call(d.e, 'POST', `/destinations/${d.id}/test`, { token: d.org.token });
     expect(res.status).toBe(200);
     expect(res.body.ok).toBe(true);
+    expect(res.body.warnings).toEqual([]);
     expect(res.body.results.map((r: { action: string; ok: boolean }) => [r.action, r.ok])).toEqual([
       ['s3:ListBucket', true],
       ['s3:GetBucketLocation', true],
@@ -42,21 +43,25 @@ describe('POST /v1/destinations/:id/test (moto, auth enforced)', () => {
     expect(res.text).not.toContain(moto.writer.secretAccessKey);
   });
 
-  it('names the missing permission and the resource to grant it on', async () => {
+  it('names the missing permission and the resource to grant it on; an export works without it, so it is a warning', async () => {
     const d = await destination(moto.noDelete, `${moto.folder}nodelete/`);
     const res = await call(d.e, 'POST', `/destinations/${d.id}/test`, { token: d.org.token });
-    expect(res.body.ok).toBe(false);
+    expect(res.body.ok).toBe(true);
     const failed = res.body.results.filter((r: { ok: boolean }) => !r.ok);
     expect(failed).toEqual([
       {
         action: 's3:DeleteObject',
         resource: `arn:aws:s3:::${moto.bucket}/${moto.folder}nodelete/*`,
         ok: false,
+        status: 'missing',
+        required: false,
+        impact: expect.stringMatching(/^Without s3:DeleteObject a run that fails after publishing/),
         message: expect.stringMatching(
-          /^Missing permission: grant s3:DeleteObject on arn:aws:s3:::edge-e2e\/exports\/nodelete\/\*\./,
+          /^Missing permission: grant s3:DeleteObject on arn:aws:s3:::edge-e2e\/exports\/nodelete\/\*\. Without s3:DeleteObject/,
         ),
       },
     ]);
+    expect(res.body.warnings).toEqual([failed[0].message]);
   });
 
   it('reports a wrong secret on every probe without echoing it', async () => {
@@ -67,7 +72,7 @@ describe('POST /v1/destinations/:id/test (moto, auth enforced)', () => {
     const d = await destination(wrong, `${moto.folder}wrong/`);
     const res = await call(d.e, 'POST', `/destinations/${d.id}/test`, { token: d.org.token });
     expect(res.body.ok).toBe(false);
-    expect(res.body.results.every((r: { ok: boolean }) => !r.ok)).toBe(true);
+    expect(res.body.results.every((r: { ok: boolean; status: string }) => !r.ok && r.status === 'error')).toBe(true);
     expect(res.text).not.toContain(wrong.secretAccessKey);
   });
 
@@ -89,7 +94,13 @@ describe('GET /v1/destinations/:id/policies', () => {
     // The policy the e2e writer user holds in moto is exactly this one.
     expect(res.body).toEqual({
       permissionPolicy: permissionPolicy({ bucket: moto.bucket, folderPath: moto.folder }),
+      // The backstop for uploads an export could not abort, scoped to the same prefix.
+      lifecycleConfiguration: abortIncompleteUploadsRule(moto.folder),
+      lifecycleNote: expect.stringContaining(
+        `aws s3api put-bucket-lifecycle-configuration --bucket ${moto.bucket} --endpoint-url ${moto.endpoint}`,
+      ),
     });
+    expect(res.body.lifecycleConfiguration.Rules[0].Filter).toEqual({ Prefix: 'exports/' });
   });
 
   it('adds the trust policy with the destination external id for assumed roles', async () => {

@@ -58,6 +58,9 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .badge.succeeded, .badge.ok { color: var(--ok); }
 .badge.failed, .badge.missing { color: var(--bad); }
 .badge.queued, .badge.running { color: var(--warn); }
+.badge.warning, .badge.unsupported, .badge.untested { color: var(--warn); }
+.badge.error { color: var(--bad); }
+.warn-text { color: var(--warn); font-weight: 600; margin: .2rem 0 0; }
 pre { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: .75rem; overflow: auto; max-height: 24rem; font-size: .85rem; }
 dl.props { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
 dl.props dt { font-weight: 600; }

@@ -91,8 +91,8 @@ export function destinationRoutes(deps: AppDeps) {
     })
     .post('/:id/test', async (c) => {
       const row = await mustGet(c.env, c.get('orgId'), c.req.param('id'));
-      const { ok, results } = await (await prepare(c.env, row)).testConnection();
-      return c.json({ ok, testedAt: deps.now().toISOString(), results });
+      const { ok, results, warnings } = await (await prepare(c.env, row)).testConnection();
+      return c.json({ ok, testedAt: deps.now().toISOString(), results, warnings });
     })
     .get('/:id/policies', async (c) => {
       const row = await mustGet(c.env, c.get('orgId'), c.req.param('id'));

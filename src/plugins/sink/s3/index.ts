@@ -9,7 +9,7 @@ import { checkEndpoint, type EndpointPolicy } from '../../../core/security/ssrf.
 import type { RunContext, SinkFile, SinkResult, SinkStage } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
 import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, type S3SinkInput, type S3SinkOptions, s3SinkOptions } from './options.ts';
-import { permissionPolicy } from './policy.ts';
+import { abortIncompleteUploadsRule, lifecycleNote, permissionPolicy } from './policy.ts';
 import { testConnection } from './probe.ts';
 
 export { s3SinkOptions };
@@ -104,6 +104,10 @@ export function s3Sink(input: S3SinkInput, deps: S3SinkDeps = {}): S3SinkStage {
         acl: options.acl !== undefined,
         ...(options.kmsKeyId !== undefined && { kmsKeyId: options.kmsKeyId, region: options.region }),
       }),
+    lifecycle: (folderPath: string) => ({
+      configuration: abortIncompleteUploadsRule(joinKey(options.prefix, folderPath)),
+      note: lifecycleNote(target),
+    }),
     probe: (ctx: RunContext, folderPath: string) => testConnection({ client: client(ctx), folderPath: joinKey(options.prefix, folderPath) }),
     toJSON: () => ({
       kind: 'sink',

@@ -167,3 +167,30 @@ export async function listMultipartUploads(
     uploadId: xmlValue(b, 'UploadId') ?? '',
   }));
 }
+
+/**
+ * The awscli command that aborts an upload left open, ready to paste into a POSIX shell (every
+ * value single-quoted); a custom endpoint (MinIO, R2, moto…) is named with `--endpoint-url`.
+ *
+ * @example abortCommand({ bucket: 'acme', region: 'eu-west-1' }, 'exports/a.csv', 'VXBsb2Fk')
+ * // "aws s3api abort-multipart-upload --bucket 'acme' --key 'exports/a.csv' --upload-id 'VXBsb2Fk' --region 'eu-west-1'"
+ */
+export function abortCommand(
+  target: { readonly bucket: string; readonly region: string; readonly endpoint?: string },
+  key: string,
+  uploadId: string,
+): string {
+  const args = [
+    ['--bucket', target.bucket],
+    ['--key', key],
+    ['--upload-id', uploadId],
+    ['--region', target.region],
+    ...(target.endpoint !== undefined ? [['--endpoint-url', target.endpoint]] : []),
+  ];
+  return `aws s3api abort-multipart-upload ${args.map(([flag, value]) => `${flag} ${shellQuote(value!)}`).join(' ')}`;
+}
+
+/** A POSIX shell single-quoted word: `'` becomes `'\''`. */
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}

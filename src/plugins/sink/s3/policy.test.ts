@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { trustPolicy } from '../../auth/assumedRole/trust.ts';
-import { folderPrefix, objectArn, permissionPolicy, policyJson } from './policy.ts';
+import { abortIncompleteUploadsRule, folderPrefix, objectArn, permissionPolicy, policyJson } from './policy.ts';
 
 const golden = (name: string) =>
   readFileSync(new URL(`../../../../fixtures/iam/${name}`, import.meta.url), 'utf8');
@@ -77,5 +77,26 @@ describe('permissionPolicy extras', () => {
       Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
       Resource: 'arn:aws:kms:eu-west-1:*:key/1234abcd',
     });
+  });
+});
+
+describe('abortIncompleteUploadsRule', () => {
+  it('aborts uploads under the folder prefix (literal, up to the first macro) after a day', () => {
+    expect(abortIncompleteUploadsRule('/edge/audiences/%SEGMENT_ID%')).toEqual({
+      Rules: [
+        {
+          ID: 'edge-export-abort-incomplete-uploads under edge/audiences/',
+          Status: 'Enabled',
+          Filter: { Prefix: 'edge/audiences/' },
+          AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+        },
+      ],
+    });
+    // Lifecycle prefixes have no wildcards: a folder's literal `*` stays as it is (unlike in IAM).
+    expect(abortIncompleteUploadsRule('odd*name', 3).Rules[0]).toMatchObject({
+      Filter: { Prefix: 'odd*name/' },
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 3 },
+    });
+    expect(abortIncompleteUploadsRule('').Rules[0]).toMatchObject({ ID: 'edge-export-abort-incomplete-uploads', Filter: { Prefix: '' } });
   });
 });

@@ -3,9 +3,9 @@
  * assumed-role auth's: plugins/auth/assumedRole/trust.ts). Pure functions, plain JSON out.
  */
 
-import type { PolicyDocument, PolicyStatement } from '../../../core/types.ts';
+import type { LifecycleConfiguration, PolicyDocument, PolicyStatement } from '../../../core/types.ts';
 
-export type { PolicyDocument, PolicyStatement };
+export type { LifecycleConfiguration, PolicyDocument, PolicyStatement };
 
 /** Actions evaluated on objects under the folder (`arn:aws:s3:::bucket/prefix*`). */
 export const OBJECT_ACTIONS = [
@@ -117,6 +117,37 @@ function kmsKeyArn(input: PermissionPolicyInput): string {
   if (id.startsWith('arn:')) return id;
   const resource = id.startsWith('alias/') ? id : `key/${id}`;
   return `arn:aws:kms:${input.region ?? '*'}:${input.kmsAccount ?? '*'}:${resource}`;
+}
+
+/**
+ * The lifecycle rule to add as a backstop: S3 itself aborts multipart uploads under the folder's
+ * fixed prefix `days` after they started (an upload an export could not abort, e.g. without
+ * s3:AbortMultipartUpload). The prefix is literal here: lifecycle filters have no wildcards.
+ *
+ * @example abortIncompleteUploadsRule('exports/%SEGMENT_ID%') // Filter { Prefix: 'exports/' }, 1 day
+ */
+export function abortIncompleteUploadsRule(folderPath: string, days = 1): LifecycleConfiguration {
+  const prefix = folderPrefix(folderPath);
+  return {
+    Rules: [
+      {
+        ID: `edge-export-abort-incomplete-uploads${prefix ? ` under ${prefix}` : ''}`.slice(0, 255),
+        Status: 'Enabled',
+        Filter: { Prefix: prefix },
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: days },
+      },
+    ],
+  };
+}
+
+/** How the bucket owner adds the rule with awscli, and the one thing to watch (it replaces every rule). */
+export function lifecycleNote(target: { readonly bucket: string; readonly endpoint?: string }): string {
+  const endpoint = target.endpoint !== undefined ? ` --endpoint-url ${target.endpoint}` : '';
+  return (
+    'A backstop for multipart uploads an export could not abort: save lifecycleConfiguration as lifecycle.json, then, as the bucket owner, ' +
+    `aws s3api put-bucket-lifecycle-configuration --bucket ${target.bucket}${endpoint} --lifecycle-configuration file://lifecycle.json. ` +
+    `That call replaces the bucket's whole lifecycle configuration: first merge in the rules it already has (aws s3api get-bucket-lifecycle-configuration --bucket ${target.bucket}${endpoint}).`
+  );
 }
 
 /** Serialises a policy the way the AWS console shows it (2-space JSON), ready to paste. */

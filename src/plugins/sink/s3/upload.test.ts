@@ -90,3 +90,53 @@ describe('uploadObject orphan sweep', () => {
     expect(deletes).toEqual(['DELETE ?uploadId=u0']);
   });
 });
+
+describe('uploadObject when its abort is denied', () => {
+  it('throws the failure naming the upload left open: key, id, bytes stored and the command that removes it', async () => {
+    const calls: string[] = [];
+    const warnings: Record<string, unknown>[] = [];
+    const denied = (action: string) =>
+      new Response(`<Error><Code>AccessDenied</Code><Message>not allowed ${action}</Message></Error>`, { status: 403 });
+    const fetcher: typeof fetch = async (input, init) => {
+      const url = new URL(String(input));
+      const method = init?.method ?? 'GET';
+      calls.push(`${method} ${url.search}`);
+      if (method === 'POST' && url.searchParams.has('uploads')) return new Response('<R><UploadId>u1</UploadId></R>');
+      if (method === 'PUT' && url.searchParams.get('partNumber') === '1') return new Response('', { headers: { etag: '"p1"' } });
+      if (method === 'PUT') return new Response('<Error><Code>EntityTooLarge</Code></Error>', { status: 400 });
+      if (method === 'DELETE') return denied('abort');
+      if (method === 'GET' && url.searchParams.has('uploads')) return denied('list uploads');
+      return new Response('');
+    };
+    const big = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new Uint8Array(11 * MiB));
+        c.close();
+      },
+    });
+    const outcome = await uploadObject(client(fetcher), big, {
+      key: "exports/it's a.csv",
+      partSize: 5 * MiB,
+      concurrency: 1,
+      onWarning: (_message, fields) => warnings.push(fields),
+    }).catch((e: unknown) => e);
+    expect(outcome).toBeInstanceOf(ExportError);
+    const error = outcome as ExportError;
+    // The upload's own failure stays the error: its code and message are unchanged.
+    expect(error.details?.s3Code).toBe('EntityTooLarge');
+    expect(error.details?.leftoverUploads).toEqual([
+      {
+        location: "s3://b/exports/it's a.csv",
+        bucket: 'b',
+        key: "exports/it's a.csv",
+        uploadId: 'u1',
+        bytes: 5 * MiB,
+        parts: 1,
+        reason: expect.stringContaining('s3:AbortMultipartUpload'),
+        command: `aws s3api abort-multipart-upload --bucket 'b' --key 'exports/it'\\''s a.csv' --upload-id 'u1' --region 'us-east-1'`,
+      },
+    ]);
+    expect(calls).toContain('DELETE ?uploadId=u1');
+    expect(warnings[0]).toMatchObject({ key: "exports/it's a.csv", uploadId: 'u1', bytes: 5 * MiB });
+  });
+});

@@ -2,15 +2,19 @@
  * Publishes a byte stream at a key, atomically: a single PutObject for small bodies, otherwise a
  * streaming multipart upload (parts cut from the stream, bounded concurrency, memory bounded by
  * (concurrency + 1) × partSize) that is completed only when every part is in, and aborted on any
- * failure so nothing appears at the key and no upload stays open. Resumable via ListParts.
+ * failure so nothing appears at the key and no upload stays open. Resumable via ListParts. When an
+ * abort is refused, the error thrown names the upload left open and the command that removes it
+ * (`details.leftoverUploads`).
  */
-import { ExportError } from '../../../core/errors.ts';
+import { ExportError, withLeftovers } from '../../../core/errors.ts';
 import { concatBytes } from '../../../core/streams.ts';
+import type { LeftoverUpload } from '../../../core/types.ts';
 import type { S3Client } from './client.ts';
 import { sha256 } from './hash.ts';
 import { type ObjectSettings, objectHeaders } from './headers.ts';
 import {
   type UploadedPart,
+  abortCommand,
   abortMultipartUpload,
   completeMultipartUpload,
   createMultipartUpload,
@@ -149,16 +153,18 @@ async function multipartUpload(
     await run.report();
     const size = await run.uploadAll(reader, head);
     const etag = await complete(client, key, uploadId, run.completed(), size, signal);
+    // An orphan that cannot be aborted is only warned about: this export itself succeeded.
     await sweepOrphans(client, key, uploadId, opts);
     return { key, size, etag, uploadId, parts: run.completed().length };
   } catch (error) {
     await reader.cancel(error);
     await run.settle();
-    if (opts.abortOnFailure !== false) {
-      await abortQuietly(client, key, uploadId, opts);
-      await sweepOrphans(client, key, uploadId, opts);
-    }
-    throw error;
+    if (opts.abortOnFailure === false) throw error;
+    const parts = run.completed();
+    const size = { bytes: parts.reduce((n, p) => n + p.size, 0), parts: parts.length };
+    const left = await abortQuietly(client, key, uploadId, opts, size);
+    const orphans = await sweepOrphans(client, key, uploadId, opts);
+    throw withLeftovers(error, [...(left ? [left] : []), ...orphans]);
   }
 }
 
@@ -169,7 +175,7 @@ async function multipartUpload(
  * Needs s3:ListBucketMultipartUploads on the bucket; without it, a warning says to rely on a
  * lifecycle rule (AbortIncompleteMultipartUpload) instead.
  */
-async function sweepOrphans(client: S3Client, key: string, ours: string, opts: UploadOptions): Promise<void> {
+async function sweepOrphans(client: S3Client, key: string, ours: string, opts: UploadOptions): Promise<LeftoverUpload[]> {
   let open: { key: string; uploadId: string }[];
   try {
     open = (await listMultipartUploads(client, key)).filter((u) => u.key === key && u.uploadId !== ours);
@@ -179,9 +185,14 @@ async function sweepOrphans(client: S3Client, key: string, ours: string, opts: U
       `Could not look for orphaned multipart uploads of ${key} (grant s3:ListBucketMultipartUploads or add an AbortIncompleteMultipartUpload lifecycle rule): ${reason}`,
       { key },
     );
-    return;
+    return [];
   }
-  for (const upload of open) await abortQuietly(client, key, upload.uploadId, opts);
+  const left: LeftoverUpload[] = [];
+  for (const upload of open) {
+    const leftover = await abortQuietly(client, key, upload.uploadId, opts);
+    if (leftover) left.push(leftover);
+  }
+  return left;
 }
 
 /**
@@ -223,20 +234,29 @@ async function startOrResume(client: S3Client, opts: UploadOptions): Promise<[st
   return [await createMultipartUpload(client, opts.key, headers, opts.signal), []];
 }
 
+/**
+ * Aborts an upload; when that fails, warns and returns what is left open (`size`: the parts this run
+ * knows were stored; an orphan's are unknown) with the command that removes it.
+ */
 async function abortQuietly(
   client: S3Client,
   key: string,
   uploadId: string,
   opts: UploadOptions,
-): Promise<void> {
+  size: { bytes: number; parts: number } = { bytes: 0, parts: 0 },
+): Promise<LeftoverUpload | undefined> {
   try {
     await abortMultipartUpload(client, key, uploadId);
+    return undefined;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
+    const command = abortCommand(client.target, key, uploadId);
     opts.onWarning?.(
       `Could not abort multipart upload of ${key}; it stays open until a lifecycle rule removes it: ${reason}`,
-      { key, uploadId },
+      { key, uploadId, bytes: size.bytes, command },
     );
+    const { bucket } = client.target;
+    return { location: `s3://${bucket}/${key}`, bucket, key, uploadId, ...size, reason, command };
   }
 }
 

@@ -136,27 +136,51 @@ function testPanel(d) {
     }
   }) }, 'Test connection');
   return h('section', { class: 'panel', 'aria-labelledby': 'test-title' }, h('h2', { id: 'test-title' }, 'Connection test'),
-    h('p', {}, 'Writes, reads and deletes a small probe object under the folder, and checks every permission an export needs.'),
+    h('p', {}, 'Checks every permission an export needs without leaving anything in the bucket: a probe object or upload is only made once the permission to remove it is proven.'),
     button, out);
 }
 
-/** Renders each probed permission (ok / missing) with its resource and advice. */
+const PROBE_LABELS = { ok: 'OK', missing: 'Missing', unsupported: 'Not supported by this store', error: 'Error', untested: 'Not tested' };
+
+/**
+ * Renders each probed permission (ok / missing / unsupported / error / untested) with its resource
+ * and advice. Only a required permission that is not OK fails the test; the others are warnings.
+ */
 function showProbe(out, result) {
   const checks = Array.isArray(result) ? result : result.results || result.permissions || result.checks || [];
-  const missing = checks.filter((c) => !c.ok);
-  const summary = missing.length === 0 ? 'All ' + checks.length + ' permissions are OK' :
-    missing.length + ' of ' + checks.length + ' permissions missing: ' + missing.map((c) => c.action).join(', ');
-  status(summary, missing.length === 0 ? 'ok' : 'error');
-  fill(out, h('p', { class: missing.length ? 'error-text' : '' }, summary),
+  const statusOf = (c) => c.status || (c.ok ? 'ok' : 'missing');
+  const failing = checks.filter((c) => !c.ok && c.required !== false);
+  const warned = checks.filter((c) => !c.ok && c.required === false);
+  const passed = typeof result.ok === 'boolean' ? result.ok : failing.length === 0;
+  const okCount = checks.length - failing.length - warned.length;
+  const summary = !passed
+    ? 'Exports will fail: ' + failing.map((c) => c.action + ' ' + statusOf(c)).join(', ')
+    : warned.length === 0
+      ? 'All ' + checks.length + ' permissions are OK'
+      : 'Connection OK: ' + okCount + ' of ' + checks.length + ' permissions OK, ' + warned.length + ' warning' + (warned.length === 1 ? '' : 's') + ': ' +
+        warned.map((c) => c.action + ' ' + statusOf(c)).join(', ');
+  status(summary, passed ? 'ok' : 'error');
+  fill(out, h('p', { class: !passed ? 'error-text' : warned.length ? 'warn-text' : '' }, summary),
+    warned.length > 0 && h('ul', { class: 'warnings', 'aria-label': 'Warnings' }, warned.map((c) => h('li', {}, c.impact || c.message || c.action))),
     h('table', {}, h('caption', { class: 'sr-only' }, 'Permissions'),
       h('thead', {}, h('tr', {}, ['Action', 'Result', 'Resource', 'Detail'].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, checks.map((c) => h('tr', {},
-        h('td', { class: 'mono' }, c.action),
-        h('td', {}, h('span', { class: 'badge ' + (c.ok ? 'ok' : 'missing') }, c.ok ? '✓ OK' : '✗ Missing')),
-        h('td', { class: 'mono' }, c.resource || ''), h('td', {}, c.message || ''))))));
+      h('tbody', {}, checks.map((c) => {
+        const s = statusOf(c);
+        const warning = !c.ok && c.required === false;
+        return h('tr', {},
+          h('td', { class: 'mono' }, c.action),
+          h('td', {}, h('span', { class: 'badge ' + s + (warning ? ' warning' : '') },
+            (c.ok ? '✓ ' : warning ? '⚠ ' : '✗ ') + (PROBE_LABELS[s] || s) + (warning ? ' (warning)' : ''))),
+          h('td', { class: 'mono' }, c.resource || ''), h('td', {}, c.message || ''));
+      }))));
 }
 
-const POLICY_TITLES = { permissionPolicy: 'Permission policy', policy: 'Permission policy', trustPolicy: 'Trust policy (assumed role)' };
+const POLICY_TITLES = {
+  permissionPolicy: 'Permission policy', policy: 'Permission policy', trustPolicy: 'Trust policy (assumed role)',
+  lifecycleConfiguration: 'Lifecycle rule (backstop for uploads left open)',
+};
+/** Notes shown under a document: how to apply it. */
+const POLICY_NOTES = { lifecycleConfiguration: 'lifecycleNote' };
 
 function policyPanel(d) {
   const out = h('div', {}, h('p', {}, 'Loading the policies…'));
@@ -165,14 +189,16 @@ function policyPanel(d) {
     fill(out, result && result.note && h('p', { class: 'notice' }, result.note), entries.map(([key, value]) => {
       const text = typeof value === 'string' ? value : JSON.stringify(value, null, 2);
       const title = POLICY_TITLES[key] || key;
+      const note = POLICY_NOTES[key] && result[POLICY_NOTES[key]];
       return h('div', {}, h('h3', { id: 'policy-' + key }, title), copyButton('Copy ' + title.toLowerCase(), () => text),
-        h('pre', { tabindex: '0', 'aria-labelledby': 'policy-' + key, class: 'mono' }, text));
+        h('pre', { tabindex: '0', 'aria-labelledby': 'policy-' + key, class: 'mono' }, text),
+        note && h('p', { class: 'hint' }, note));
     }));
   }, (error) => {
     fill(out, h('p', { class: 'error-text' }, isMissingRoute(error) ? 'This server does not generate policies yet.' : error.message));
   });
   return h('section', { class: 'panel', 'aria-labelledby': 'policy-title' }, h('h2', { id: 'policy-title' }, 'IAM policies'),
-    h('p', {}, 'Least-privilege documents for this destination: attach the permission policy to the user or role that writes, and, for an assumed role, set the trust policy.'),
+    h('p', {}, 'Least-privilege documents for this destination: attach the permission policy to the user or role that writes, and, for an assumed role, set the trust policy. The lifecycle rule is an optional backstop the bucket owner can add.'),
     out);
 }
 `;
