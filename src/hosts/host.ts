@@ -34,6 +34,7 @@ const VARS = [
   'D1_QUERIES_PER_INVOCATION',
   'D1_MAX_VALUE_BYTES',
   'EXPORT_INVOCATION_SECONDS',
+  'EXPORT_PROFILE_PAGE',
 ];
 
 export interface Host {

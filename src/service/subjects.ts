@@ -124,6 +124,8 @@ export interface AudienceSubjectInput {
   readonly pause?: () => boolean;
   /** The position `paused()` returned in an earlier invocation of the run. */
   readonly resume?: unknown;
+  /** Bytes of candidates sorted in memory before a run spills (dedup only). */
+  readonly sortBudget?: number;
 }
 
 /** Where a paused audience subject goes on: the plan's position and the next state chunk. */
@@ -159,6 +161,7 @@ export async function audienceSubject(input: AudienceSubjectInput): Promise<Subj
     ...(keep && (sink ? { state: sink } : { save: (state: AudienceExportState) => states!.stage(audience.id, state) })),
     ...(input.ordered && { ordered: true }),
     ...(input.spill && { spill: input.spill }),
+    ...(input.sortBudget && { sortBudget: input.sortBudget }),
     ...(resume && { resume: resume.plan }),
     ...(input.pause && { pause: input.pause }),
   });
@@ -229,6 +232,8 @@ export interface StoredSubjectsInput {
   readonly spill?: (subjectId: string) => SpillStore;
   /** True when the invocation's budget runs low (see AudienceSubjectInput.pause). */
   readonly pause?: () => boolean;
+  /** Bytes of candidates a deduplicating subject sorts in memory before it spills a run. */
+  readonly sortBudget?: number;
 }
 
 /**
@@ -253,6 +258,7 @@ export function audienceSubjectOpeners(
         ordered: true,
         ...(input.spill && { spill: input.spill(audience.id) }),
         ...(input.pause && { pause: input.pause }),
+        ...(input.sortBudget && { sortBudget: input.sortBudget }),
         ...(resume !== undefined && { resume }),
       });
   });

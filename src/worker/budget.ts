@@ -11,8 +11,16 @@ import type { D1Database, D1PreparedStatement, D1Result, Env } from './env.ts';
 
 /** D1's queries per Worker invocation (Workers Paid); the Free plan has 50. */
 export const D1_QUERIES_PER_INVOCATION = 1000;
-/** Queries kept for what follows a pause: finishing the current file's parts, the state, the checkpoint. */
-const QUERY_RESERVE = 100;
+/**
+ * Queries kept for what follows a pause — the page in hand, a sorted run spilled, the state flushed,
+ * the current file's parts — at most this many, a third of small budgets.
+ */
+const PAUSE_RESERVE = 100;
+/**
+ * Queries only the run's bookkeeping may spend, once the export is over (`finishing()`): recording
+ * its outcome or checkpoint never fails for want of a query, so a run is never left "running".
+ */
+const FINAL_RESERVE = 10;
 /** Wall time after which an export pauses: CPU time (30 s by default) never exceeds wall time. */
 export const EXPORT_INVOCATION_SECONDS = 20;
 
@@ -24,6 +32,8 @@ export interface InvocationBudget {
   readonly limit: number;
   /** True once the invocation should stop and continue in another (queries or time running low). */
   low(): boolean;
+  /** The export is over: its bookkeeping may spend the final reserve. */
+  finishing(): void;
 }
 
 /**
@@ -36,8 +46,9 @@ export function invocationBudget(env: Env, now: () => number = Date.now): Invoca
   const limit = numberOr(env.D1_QUERIES_PER_INVOCATION, D1_QUERIES_PER_INVOCATION);
   const seconds = numberOr(env.EXPORT_INVOCATION_SECONDS, EXPORT_INVOCATION_SECONDS);
   const started = now();
-  const counter = { queries: 0 };
-  const reserve = Math.min(QUERY_RESERVE, Math.floor(limit / 5));
+  const final = Math.min(FINAL_RESERVE, Math.floor(limit / 5));
+  const counter = { queries: 0, cap: limit - final };
+  const reserve = Math.min(PAUSE_RESERVE, Math.floor(limit / 3));
   const db = limit > 0 ? countingDatabase(env.DB, counter, limit) : env.DB;
   return {
     env: { ...env, DB: db },
@@ -45,7 +56,10 @@ export function invocationBudget(env: Env, now: () => number = Date.now): Invoca
       return counter.queries;
     },
     limit,
-    low: () => (limit > 0 && counter.queries >= limit - reserve) || now() - started >= seconds * 1000,
+    low: () => (limit > 0 && counter.queries >= counter.cap - reserve) || now() - started >= seconds * 1000,
+    finishing: () => {
+      counter.cap = limit;
+    },
   };
 }
 
@@ -54,12 +68,15 @@ function numberOr(value: string | undefined, fallback: number): number {
   return Number.isFinite(n) && n >= 0 ? n : fallback;
 }
 
-/** A D1 binding that counts every call to D1 (a batch is one) and refuses the one past `limit`. */
-function countingDatabase(db: D1Database, counter: { queries: number }, limit: number): D1Database {
+/**
+ * A D1 binding that counts every call to D1 (a batch is one) and refuses the one past its cap: the
+ * limit less the final reserve, until `finishing()` opens the reserve.
+ */
+function countingDatabase(db: D1Database, counter: { queries: number; cap: number }, limit: number): D1Database {
   const spend = (n: number) => {
-    if (counter.queries + n > limit) {
+    if (counter.queries + n > counter.cap) {
       throw new Error(
-        `D1_ERROR: this invocation reached its budget of ${limit} queries (D1 allows ${D1_QUERIES_PER_INVOCATION} per invocation on Workers Paid; D1_QUERIES_PER_INVOCATION sets it here)`,
+        `D1_ERROR: this invocation reached its budget of ${counter.cap} of ${limit} queries (D1 allows ${D1_QUERIES_PER_INVOCATION} per invocation on Workers Paid; D1_QUERIES_PER_INVOCATION sets it here)`,
       );
     }
     counter.queries += n;

@@ -27,6 +27,8 @@ export type ExecuteRun = (env: Env, run: RunRow) => Promise<RunOutcome | { conti
 export interface ConsumerDeps {
   readonly executeRun: ExecuteRun;
   readonly now?: () => Date;
+  /** Called once the export is over, before its outcome is recorded (the budget's final reserve opens). */
+  readonly finishing?: () => void;
   /** Removes what earlier invocations of a run published, when the run fails for good. */
   readonly abandonRun?: (env: Env, run: RunRow) => Promise<void>;
 }
@@ -68,7 +70,7 @@ async function consume(message: QueueMessage<RunMessage>, env: Env, deps: Consum
   // A continued run already announced its start.
   if (run.checkpoint === null) await alert('run.started', {});
   try {
-    const outcome = await deps.executeRun(env, run);
+    const outcome = await deps.executeRun(env, run).finally(() => deps.finishing?.());
     if ('continued' in outcome) {
       await continueRun(env.DB, runId, outcome.continued, now());
       await env.EXPORTS.send({ runId, orgId });

@@ -73,8 +73,16 @@ export interface Env {
   readonly D1_QUERIES_PER_INVOCATION?: string;
   /** D1's value limit in bytes (default 2,000,000): state chunks and spill rows stay under it; tests lower it. */
   readonly D1_MAX_VALUE_BYTES?: string;
+  /** Profiles per D1 page an export reads (default 5,000); tests lower it to pause between more pages. */
+  readonly EXPORT_PROFILE_PAGE?: string;
   /** Seconds of wall time after which an export pauses and continues in another invocation (default 20). */
   readonly EXPORT_INVOCATION_SECONDS?: string;
+}
+
+/** D1's value limit in bytes for this environment: 2,000,000, or lower when D1_MAX_VALUE_BYTES says so. */
+export function d1ValueBytes(env: Pick<Env, 'D1_MAX_VALUE_BYTES'>): number {
+  const n = Number(env.D1_MAX_VALUE_BYTES);
+  return Number.isInteger(n) && n > 0 ? Math.min(n, 2_000_000) : 2_000_000;
 }
 
 /** The endpoint policy the environment asks for. */

@@ -13,13 +13,14 @@ export type ApiErrorCode =
   | 'BAD_REQUEST'
   | 'WEBHOOK_REFUSED'
   | 'REPLAYED'
-  | 'ROWS_INVALID';
+  | 'ROWS_INVALID'
+  | 'TOO_LARGE';
 
 /** An HTTP-level refusal with a stable code. */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 422,
+    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 422,
     readonly code: ApiErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,

@@ -13,7 +13,7 @@ import { destinationDefinition } from '../service/destination.ts';
 import { type ExportDefinition, exportService, type RunCheckpoint } from '../service/export-service.ts';
 import { audienceSubjectOpeners, datasetSubject } from '../service/subjects.ts';
 import { type StoredDestination, destinationOf, openDestination } from './destination-secrets.ts';
-import type { Env } from './env.ts';
+import { d1ValueBytes, type Env } from './env.ts';
 import { d1DataReader, d1Spill, d1States, dropSpills } from './store/data.ts';
 import { json } from './store/db.ts';
 import { getOrganization } from './store/orgs.ts';
@@ -38,7 +38,7 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
   const prepared = await exportService(platform).prepare(await definitionOf(env, row, destination, flow));
   const scheduledTime = new Date(run.scheduled_time);
   const reader = d1DataReader(env.DB, run.org_id);
-  const valueBytes = Number(env.D1_MAX_VALUE_BYTES) || undefined;
+  const valueBytes = d1ValueBytes(env);
   const states = d1States(env.DB, run.org_id, flow.id, run.id, valueBytes);
   const checkpoint = json<RunCheckpoint>(run.checkpoint);
   if (!checkpoint) {
@@ -53,6 +53,9 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
     mode: flow.export_mode,
     now: scheduledTime,
     spill: (subjectId: string) => d1Spill(env.DB, run.org_id, run.id, subjectId, valueBytes),
+    ...(Number(env.EXPORT_PROFILE_PAGE) > 0 && { pageSize: Number(env.EXPORT_PROFILE_PAGE) }),
+    // A sorted run spilled at a pause is a few rows, whatever the value limit.
+    sortBudget: Math.min(16 * 1024 * 1024, valueBytes * 8),
     ...(options.pause && { pause: options.pause }),
   };
   const audienceIds = json<string[]>(flow.audience_ids) ?? [];

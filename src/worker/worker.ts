@@ -38,6 +38,7 @@ export function createWorker(base: Platform): WorkerHandlers {
       const budget = invocationBudget(env);
       await consumeBatch(batch, budget.env, {
         executeRun: (e, run) => executeRun(e, run, platform(e), { pause: budget.low }),
+        finishing: budget.finishing,
         abandonRun: (e, run) => abandonRun(e, run, platform(e)),
       });
       // Alerts of these runs go out now; failures are retried by the cron with backoff.

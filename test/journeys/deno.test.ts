@@ -1,4 +1,6 @@
-/** The user journeys on the deno host (see journeys.ts). */
+/** The user journeys on the deno host (see journeys.ts), and the main job at size (scale.ts). */
 import { journeys } from './journeys.ts';
+import { scaleJourney } from './scale.ts';
 
 journeys('deno');
+scaleJourney('deno');

@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { startLocalWorker } from '../../scripts/local-worker.ts';
 
@@ -24,6 +25,8 @@ export interface JourneyHost {
   tick(at: Date): Promise<void>;
   /** Every byte the host persisted (its database files), to prove what is never stored. */
   storedBytes(): Promise<Buffer>;
+  /** Reads the host's database (D1 in workerd, the SQLite file of Node and Deno). */
+  sql<T>(query: string, ...params: unknown[]): Promise<T[]>;
   /** The host's own output (stdout and stderr of a child process). */
   output(): string;
   stop(): Promise<void>;
@@ -59,6 +62,10 @@ async function startWorkerd(state: string, bindings: Record<string, string>): Pr
     adminToken: ADMIN_TOKEN,
     tick: (at) => worker.tick(at),
     storedBytes: () => bytesUnder(join(state, 'd1')),
+    sql: async <T>(query: string, ...params: unknown[]) => {
+      const db = await worker.miniflare.getD1Database('DB');
+      return (await db.prepare(query).bind(...params).all<T>()).results;
+    },
     output: () => '',
     stop: async () => {
       await worker.stop();
@@ -106,6 +113,19 @@ async function startChild(kind: 'node' | 'deno', state: string, bindings: Record
       if (!res.ok) throw new Error(`tick failed: ${res.status} ${await res.text()}`);
     },
     storedBytes: () => bytesUnder(state),
+    sql: async <T>(query: string, ...params: unknown[]) => {
+      // A second connection to the host's SQLite file (WAL: readers do not block the host).
+      const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string, options: object) => {
+        prepare(sql: string): { all(...p: unknown[]): T[] };
+        close(): void;
+      };
+      const db = new Database(join(state, 'edge-export.sqlite'), { readonly: true });
+      try {
+        return db.prepare(query).all(...params);
+      } finally {
+        db.close();
+      }
+    },
     output: () => output,
     stop: async () => {
       await stopChild(child);

@@ -1,4 +1,6 @@
-/** The user journeys on the node host (see journeys.ts). */
+/** The user journeys on the node host (see journeys.ts), and the main job at size (scale.ts). */
 import { journeys } from './journeys.ts';
+import { scaleJourney } from './scale.ts';
 
 journeys('node');
+scaleJourney('node');

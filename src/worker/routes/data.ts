@@ -9,6 +9,7 @@ import { ApiError, notFound } from '../errors.ts';
 import { type AppDeps, type AppEnv, body } from '../http.ts';
 import { bodyKind, readBatch } from '../ingest.ts';
 import { profileCheck, recordCheck } from '../records.ts';
+import { d1ValueBytes } from '../env.ts';
 import { json } from '../store/db.ts';
 import { recordIngestEvaluation } from '../store/evaluations.ts';
 import {
@@ -25,7 +26,7 @@ export function profileRoutes(deps: AppDeps) {
   return new Hono<AppEnv>().post('/', async (c) => {
     const kind = bodyKind(c.req.header('Content-Type'));
     const profiles = await readBatch(c.req.raw.body, kind, profileCheck(kind));
-    await upsertProfiles(c.env.DB, c.get('orgId'), profiles, deps.now());
+    await upsertProfiles(c.env.DB, c.get('orgId'), profiles, deps.now(), d1ValueBytes(c.env));
     // Profiles changed: the organization's audiences are due for evaluation ("afterEvaluation").
     if (profiles.length > 0) await recordIngestEvaluation(c.env.DB, c.get('orgId'), deps.now());
     return c.json({ stored: profiles.length });
@@ -52,7 +53,7 @@ export function datasetRoutes(deps: AppDeps) {
         kind,
         recordCheck(kind, json<Schema>(dataset.schema) ?? []),
       );
-      await upsertRecords(c.env.DB, orgId, dataset.id, records);
+      await upsertRecords(c.env.DB, orgId, dataset.id, records, d1ValueBytes(c.env));
       return c.json({ stored: records.length });
     });
 }

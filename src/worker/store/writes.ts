@@ -8,6 +8,8 @@ import type { UploadWriter } from '../../core/data/store.ts';
 import type { Schema } from '../../core/types.ts';
 import type { D1Database, D1PreparedStatement } from '../env.ts';
 import type { ProfileInput, RecordInput } from '../records.ts';
+import { utf8Bound } from '../../service/subjects.ts';
+import { ApiError } from '../errors.ts';
 import { all, first, newId, run } from './db.ts';
 
 /** Statements per D1 batch: one round trip each, well below D1's limits. */
@@ -18,28 +20,54 @@ async function batched(db: D1Database, statements: D1PreparedStatement[]): Promi
     await db.batch(statements.slice(i, i + STATEMENTS_PER_BATCH));
 }
 
+/**
+ * Rows as JSON arrays in chunks of at most 90% of D1's value limit (the bound is computed, not
+ * guessed): one bound value per chunk, which a statement expands with `json_each` — a few
+ * statements for a batch of 10,000 profiles instead of one per profile (D1 takes at most 100 bound
+ * values a statement).
+ */
+function jsonChunks<T>(items: readonly T[], row: (item: T) => unknown[], valueBytes: number): string[] {
+  const max = Math.floor(valueBytes * 0.9);
+  const chunks: string[] = [];
+  let parts: string[] = [];
+  let bytes = 2;
+  for (const item of items) {
+    const text = JSON.stringify(row(item));
+    const size = utf8Bound(text) + 1;
+    if (size + 2 > max) throw new ApiError(413, 'TOO_LARGE', `A record of ${size} bytes is over D1's ${valueBytes}-byte value limit`);
+    if (parts.length > 0 && bytes + size > max) {
+      chunks.push(`[${parts.join(',')}]`);
+      parts = [];
+      bytes = 2;
+    }
+    parts.push(text);
+    bytes += size;
+  }
+  if (parts.length > 0) chunks.push(`[${parts.join(',')}]`);
+  return chunks;
+}
+
 /** Inserts or replaces profiles; a profile without `updatedAt` is stamped with `now`. */
 export async function upsertProfiles(
   db: D1Database,
   orgId: string,
   profiles: readonly ProfileInput[],
   now: Date,
+  valueBytes = 2_000_000,
 ): Promise<void> {
-  const sql = `INSERT INTO profiles (org_id, id, json, updated_at) VALUES (?, ?, ?, ?)
+  // Each element [id, {identities, attributes}, updatedAt]: `->` keeps the object as JSON text.
+  const sql = `INSERT INTO profiles (org_id, id, json, updated_at)
+    SELECT ?, value ->> 0, value -> 1, value ->> 2 FROM json_each(?) WHERE true
     ON CONFLICT (org_id, id) DO UPDATE SET json = excluded.json, updated_at = excluded.updated_at`;
   const at = now.toISOString();
+  const chunks = jsonChunks(profiles, (p) => [
+    p.id,
+    { identities: p.identities, attributes: p.attributes },
+    p.updatedAt ? new Date(p.updatedAt).toISOString() : at,
+  ], valueBytes);
   await batched(
     db,
-    profiles.map((p) =>
-      db
-        .prepare(sql)
-        .bind(
-          orgId,
-          p.id,
-          JSON.stringify({ identities: p.identities, attributes: p.attributes }),
-          p.updatedAt ? new Date(p.updatedAt).toISOString() : at,
-        ),
-    ),
+    chunks.map((chunk) => db.prepare(sql).bind(orgId, chunk)),
   );
 }
 
@@ -86,16 +114,15 @@ export async function upsertRecords(
   orgId: string,
   datasetId: string,
   records: readonly RecordInput[],
+  valueBytes = 2_000_000,
 ): Promise<void> {
-  const sql = `INSERT INTO dataset_records (org_id, dataset_id, id, json, updated_at) VALUES (?, ?, ?, ?, ?)
+  const sql = `INSERT INTO dataset_records (org_id, dataset_id, id, json, updated_at)
+    SELECT ?, ?, value ->> 0, value -> 1, value ->> 2 FROM json_each(?) WHERE true
     ON CONFLICT (org_id, dataset_id, id) DO UPDATE SET json = excluded.json, updated_at = excluded.updated_at`;
+  const chunks = jsonChunks(records, (r) => [r.id, r.values, new Date(r.updatedAt).toISOString()], valueBytes);
   await batched(
     db,
-    records.map((r) =>
-      db
-        .prepare(sql)
-        .bind(orgId, datasetId, r.id, JSON.stringify(r.values), new Date(r.updatedAt).toISOString()),
-    ),
+    chunks.map((chunk) => db.prepare(sql).bind(orgId, datasetId, chunk)),
   );
 }
 
