@@ -71,6 +71,15 @@ export function d1Contract(runtime: string, open: (path: string) => Promise<Open
       close();
     });
 
+    it("refuses a value over D1's 2,000,000 bytes as D1 does (SQLITE_TOOBIG), and takes one at the limit", async () => {
+      const { db, close } = await fresh();
+      const at = 'é'.repeat(1_000_000); // 2,000,000 bytes of UTF-8
+      await db.prepare('INSERT INTO t (name) VALUES (?)').bind(at).run();
+      expect(() => db.prepare('INSERT INTO t (name) VALUES (?)').bind(`${at}x`)).toThrow(/SQLITE_TOOBIG/);
+      expect(() => db.prepare('INSERT INTO t (blob) VALUES (?)').bind(new Uint8Array(2_000_001))).toThrow(/SQLITE_TOOBIG/);
+      close();
+    });
+
     it('refuses undefined as D1 does, and keeps blobs byte for byte', async () => {
       const { db, close } = await fresh();
       expect(() => db.prepare('SELECT ?').bind(undefined)).toThrow(/D1_TYPE_ERROR/);
