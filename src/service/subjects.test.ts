@@ -5,7 +5,7 @@ import type { Profile } from '../core/data/model.ts';
 import type { ExportState } from '../core/data/store.ts';
 import { importUpload } from '../core/data/upload.ts';
 import { collectRows } from '../core/streams.ts';
-import { audienceSubjects, datasetFolder, datasetSubject, type ExportStates } from './subjects.ts';
+import { audienceSubjects, datasetFolder, datasetSubject, type ExportStates, utf8Bound } from './subjects.ts';
 
 const p = (id: string, email: string, tier: string): Profile => ({
   id,
@@ -79,5 +79,15 @@ describe('subjects of stored audiences and datasets', () => {
     expect(await collectRows((await datasetSubject(input)).rows)).toEqual([{ n: 3 }]);
     await expect(datasetSubject({ ...input, datasetId: 'ds' })).rejects.toThrow('Dataset "ds" no longer exists');
     expect(datasetFolder('')).toBe('%DATASET_ID%/exportTime=%YYYY%%MM%%DD%%HH%%MI%');
+  });
+});
+
+describe('utf8Bound', () => {
+  it('is at least the UTF-8 length of any text, and exact for ASCII', () => {
+    const encoder = new TextEncoder();
+    for (const text of ['', 'plain ascii, "quoted"', 'é', 'São Paulo', '日本語', '😀 emoji', `${'a'.repeat(1000)}ß`, '\u007f\u0080']) {
+      expect(utf8Bound(text)).toBeGreaterThanOrEqual(encoder.encode(text).length);
+    }
+    expect(utf8Bound('plain ascii')).toBe(11);
   });
 });

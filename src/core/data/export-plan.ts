@@ -450,7 +450,8 @@ class Run {
           if (done) break;
           for (const profile of profilesOf(chunk)) {
             cursor = profile.id;
-            await this.scan(profile, sorter, exits);
+            // Synchronous per profile; only a spill waits.
+            if (this.scan(profile, sorter, exits)) await sorter.spill();
           }
           if (this.input.pause?.()) {
             // The candidates so far are spilled: the next invocation scans on, then merges them all.
@@ -491,30 +492,37 @@ class Run {
     }
   }
 
-  /** Adds a profile's candidates: a row per member key, an exit row per key the baseline may hold. */
-  private async scan(profile: Profile, sorter: ExternalSorter<Candidate>, exits: KeySet | undefined): Promise<void> {
+  /**
+   * Adds a profile's candidates: a row per member key, an exit row per key the baseline may hold.
+   * True when the sorter's buffer is full and should spill.
+   */
+  private scan(profile: Profile, sorter: ExternalSorter<Candidate>, exits: KeySet | undefined): boolean {
     const { membership, mapping, now } = this.input;
     this.stats.evaluated++;
     const member = membership.test(profile, now);
     if (member) this.stats.members++;
+    // A profile outside the audience matters only as a possible exit.
+    else if (!exits) return false;
     const keys = memberKeys(mapping, profile);
     if (typeof keys === 'string') {
       if (member) this.skip(keys);
-      return;
+      return false;
     }
     const u = Date.parse(profile.updatedAt);
+    let full = false;
     for (const key of keys) {
       const cells = member ? this.cells(profile, key, 'realized') : undefined;
       if (typeof cells === 'string') this.skip(cells);
       if (Array.isArray(cells)) {
         const q = Date.parse(membership.qualifiedAt(profile));
         const fp = this.#fingerprints ? this.fingerprint(cells) : '';
-        await sorter.add({ m: 1, key: key.key, q, u, pid: profile.id, fp, cells });
+        full = sorter.push({ m: 1, key: key.key, q, u, pid: profile.id, fp, cells }) || full;
       } else if (exits?.has(key.key)) {
         const exit = this.cells(profile, key, 'exited', true) as unknown[];
-        await sorter.add({ m: 0, key: key.key, q: 0, u, pid: profile.id, fp: '', cells: exit });
+        full = sorter.push({ m: 0, key: key.key, q: 0, u, pid: profile.id, fp: '', cells: exit }) || full;
       }
     }
+    return full;
   }
 
   /** One key's candidates: the best member wins (others are duplicates), else an exit if it was a member. */

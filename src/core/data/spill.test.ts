@@ -78,6 +78,11 @@ describe('encodeValue', () => {
       { $b: 'not a bigint' },
       [1, 'two', null, { nested: [new Date(0), 3n] }],
       'text with "quotes" and \u2028',
+      // Tag-like keys beside others, and tag-like text: kept as they are on either path.
+      { $d: 5, other: 1 },
+      { $n: 'NaN', when: new Date(1) },
+      ['"$n', '$b', { '"$': 1 }],
+      Object.assign(Object.create(null), { a: 1 }),
     ];
     for (const value of values) expect(decodeValue(encodeValue(value))).toEqual(value);
     expect(Object.is(decodeValue(encodeValue(-0)), -0)).toBe(true);

@@ -60,10 +60,15 @@ export class ExternalSorter<T> {
   }
 
   async add(item: T): Promise<void> {
+    if (this.push(item)) await this.spill();
+  }
+
+  /** Buffers an item without waiting; true when the buffer passed its budget and should `spill()`. */
+  push(item: T): boolean {
     const line = this.codec.encode(item);
     this.#buffer.push({ key: this.codec.key(item), line });
     this.#bytes += line.length * 2 + 64;
-    if (this.#bytes >= this.budget) await this.spill();
+    return this.#bytes >= this.budget;
   }
 
   /** Writes the buffer as one sorted run. */
@@ -193,11 +198,38 @@ class MinHeap<T> {
  * objects are themselves.
  */
 export function encodeValue(value: unknown): string {
-  return JSON.stringify(tag(value));
+  // Most values need no tag: JSON as they are, without copying them first.
+  return JSON.stringify(needsTag(value) ? tag(value) : value);
 }
 
 export function decodeValue(text: string): unknown {
-  return untag(JSON.parse(text));
+  // Every tag is an object key starting with `$`, so its text holds `"$`; text without it has none.
+  return text.includes('"$') ? untag(JSON.parse(text)) : JSON.parse(text);
+}
+
+/** Whether JSON would not give `value` back as it is (or a key could be read as a tag). */
+function needsTag(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return false;
+    case 'number':
+      return !Number.isFinite(value) || Object.is(value, -0);
+    case 'object':
+      break;
+    default:
+      return true;
+  }
+  if (value === null) return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (needsTag(item)) return true;
+    return false;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return true;
+  for (const k in value as Record<string, unknown>) {
+    if (k.startsWith('$') || needsTag((value as Record<string, unknown>)[k])) return true;
+  }
+  return false;
 }
 
 function tag(value: unknown): unknown {
