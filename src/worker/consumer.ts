@@ -14,15 +14,27 @@ import {
   continueRun,
   failRun,
   getRun,
+  HEARTBEAT_SECONDS,
+  renewLease,
   requeueRun,
   succeedRun,
+  waitingFor,
 } from './store/runs.ts';
 
 /**
  * Runs one export (or its next part); the real one is `executeRun` in execute.ts, tests inject
  * their own. `{continued}` means the run outgrew the invocation and goes on in another.
+ * `lease.lost()` turns true if the consumer lost the run's lease: the export should pause at once
+ * (its checkpoint is then refused, and the consumer that took the run over goes on).
  */
-export type ExecuteRun = (env: Env, run: RunRow) => Promise<RunOutcome | { continued: unknown }>;
+export type ExecuteRun = (env: Env, run: RunRow, lease: Lease) => Promise<RunOutcome | { continued: unknown }>;
+
+export interface Lease {
+  lost(): boolean;
+}
+
+/** How long a run waiting for another run of its dataflow waits before its message comes back. */
+export const WAIT_SECONDS = 10;
 
 export interface ConsumerDeps {
   readonly executeRun: ExecuteRun;
@@ -31,6 +43,8 @@ export interface ConsumerDeps {
   readonly finishing?: () => void;
   /** Removes what earlier invocations of a run published, when the run fails for good. */
   readonly abandonRun?: (env: Env, run: RunRow) => Promise<void>;
+  /** Seconds between lease renewals (default HEARTBEAT_SECONDS; tests shorten it). */
+  readonly heartbeatSeconds?: number;
 }
 
 /** Delivery attempts before a retryable failure becomes a failed run. */
@@ -49,8 +63,14 @@ export async function consumeBatch(
 async function consume(message: QueueMessage<RunMessage>, env: Env, deps: ConsumerDeps): Promise<void> {
   const now = deps.now ?? (() => new Date());
   const { runId, orgId } = message.body;
-  if (!(await claimRun(env.DB, orgId, runId, now()))) return message.ack();
+  if (!(await claimRun(env.DB, orgId, runId, now()))) {
+    // One run of a dataflow at a time: a run that must wait comes back later (not as a retry, so
+    // waiting never uses up its attempts); a finished or held run needs nothing.
+    if (await waitingFor(env.DB, orgId, runId)) await env.EXPORTS.send({ runId, orgId }, { delaySeconds: WAIT_SECONDS });
+    return message.ack();
+  }
   const run = (await getRun(env.DB, orgId, runId))!;
+  const attempt = run.attempts;
   const flow = await getDataflow(env.DB, orgId, run.dataflow_id);
   const alert = async (event: AlertEvent, payload: Record<string, unknown>) => {
     if (!flow?.alert_webhook) return;
@@ -69,14 +89,30 @@ async function consume(message: QueueMessage<RunMessage>, env: Env, deps: Consum
   };
   // A continued run already announced its start.
   if (run.checkpoint === null) await alert('run.started', {});
+  // The lease is renewed while the run executes; a consumer that loses it stops writing the run.
+  let lost = false;
+  let beat = Promise.resolve();
+  const heartbeat = setInterval(() => {
+    beat = beat.then(async () => {
+      if (!lost && !(await renewLease(env.DB, runId, attempt, now()).catch(() => true))) lost = true;
+    });
+  }, (deps.heartbeatSeconds ?? HEARTBEAT_SECONDS) * 1000);
+  const stopHeartbeat = async () => {
+    clearInterval(heartbeat);
+    await beat;
+  };
   try {
-    const outcome = await deps.executeRun(env, run).finally(() => deps.finishing?.());
+    const outcome = await deps
+      .executeRun(env, run, { lost: () => lost })
+      .finally(async () => {
+        await stopHeartbeat();
+        deps.finishing?.();
+      });
     if ('continued' in outcome) {
-      await continueRun(env.DB, runId, outcome.continued, now());
-      await env.EXPORTS.send({ runId, orgId });
+      if (await continueRun(env.DB, runId, outcome.continued, now(), attempt)) await env.EXPORTS.send({ runId, orgId });
       return message.ack();
     }
-    await succeedRun(env.DB, runId, outcome, now());
+    if (!(await succeedRun(env.DB, runId, outcome, now(), attempt))) return message.ack();
     await alert('run.succeeded', {
       rows: outcome.rows,
       bytes: outcome.bytes,
@@ -94,12 +130,14 @@ async function consume(message: QueueMessage<RunMessage>, env: Env, deps: Consum
       });
   } catch (thrown) {
     const error = describeError(thrown);
+    // A consumer that lost the lease leaves the run to the one that took it over.
+    if (lost) return message.ack();
     if (RETRYABLE.has(String(error.code)) && message.attempts < MAX_ATTEMPTS) {
-      await requeueRun(env.DB, runId, error);
+      if (!(await requeueRun(env.DB, runId, error, attempt))) return message.ack();
       return message.retry({ delaySeconds: 30 * message.attempts });
     }
     if (run.checkpoint !== null) await deps.abandonRun?.(env, (await getRun(env.DB, orgId, runId)) ?? run);
-    await failRun(env.DB, runId, error, now());
+    if (!(await failRun(env.DB, runId, error, now(), attempt))) return message.ack();
     await alert('run.failed', { error });
   }
   message.ack();

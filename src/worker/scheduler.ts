@@ -24,8 +24,8 @@ export interface TickReport {
   readonly resent: number;
 }
 
-/** How long after its last send a queued run (or a run with an expired lease) gets its message again. */
-const STALE_QUEUED_MS = 15 * 60_000;
+/** How long after its last send a queued run gets its message again (a run whose lease expired: at the next tick). */
+const STALE_QUEUED_MS = 5 * 60_000;
 
 const DAY_MS = 86_400_000;
 const DEFAULT_RETENTION_DAYS = 90;

@@ -35,14 +35,25 @@ export function createWorker(base: Platform): WorkerHandlers {
       await tick(invocationBudget(env).env, new Date(controller.scheduledTime), base.fetch);
     },
     queue: async (batch, env) => {
+      const started = Date.now();
       const budget = invocationBudget(env);
       await consumeBatch(batch, budget.env, {
-        executeRun: (e, run) => executeRun(e, run, platform(e), { pause: budget.low }),
+        executeRun: (e, run, lease) => executeRun(e, run, platform(e), { pause: () => budget.low() || lease.lost() }),
         finishing: budget.finishing,
         abandonRun: (e, run) => abandonRun(e, run, platform(e)),
       });
       // Alerts of these runs go out now; failures are retried by the cron with backoff.
       await deliverAlerts(budget.env, base.now(), base.fetch);
+      // One line per invocation for Workers Logs: what it spent of its budget.
+      console.log(
+        JSON.stringify({
+          message: 'queue invocation',
+          runs: batch.messages.map((m) => m.body.runId),
+          d1Queries: budget.queries,
+          d1Limit: budget.limit,
+          ms: Date.now() - started,
+        }),
+      );
     },
   };
 }

@@ -8,7 +8,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -29,7 +29,16 @@ export interface JourneyHost {
   sql<T>(query: string, ...params: unknown[]): Promise<T[]>;
   /** The host's own output (stdout and stderr of a child process). */
   output(): string;
+  /** The folder of the host's state (its database), kept by `kill`, removed by `stop`. */
+  readonly state: string;
+  /** Kills a child host with SIGKILL (no shutdown, nothing drained), keeping its state to restart on. */
+  kill(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** The state folder of a killed host, to start it again on the same database. */
+  readonly state?: string;
 }
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -44,8 +53,8 @@ const COMMANDS: Record<Exclude<HostKind, 'workerd'>, [string, string[]]> = {
 };
 
 /** Starts a host with these extra bindings (text variables and secrets). */
-export async function startJourneyHost(kind: HostKind, bindings: Record<string, string>): Promise<JourneyHost> {
-  const state = await mkdtemp(join(tmpdir(), `edge-export-journey-${kind}-`));
+export async function startJourneyHost(kind: HostKind, bindings: Record<string, string>, options: StartOptions = {}): Promise<JourneyHost> {
+  const state = options.state ?? (await mkdtemp(join(tmpdir(), `edge-export-journey-${kind}-`)));
   try {
     return kind === 'workerd' ? await startWorkerd(state, bindings) : await startChild(kind, state, bindings);
   } catch (error) {
@@ -67,6 +76,8 @@ async function startWorkerd(state: string, bindings: Record<string, string>): Pr
       return (await db.prepare(query).bind(...params).all<T>()).results;
     },
     output: () => '',
+    state,
+    kill: () => Promise.reject(new Error('kill: only child hosts')),
     stop: async () => {
       await worker.stop();
       await rm(state, { recursive: true, force: true });
@@ -76,6 +87,13 @@ async function startWorkerd(state: string, bindings: Record<string, string>): Pr
 
 async function startChild(kind: 'node' | 'deno', state: string, bindings: Record<string, string>): Promise<JourneyHost> {
   const [command, args] = COMMANDS[kind];
+  // The key of the destination secrets stays with the database: a host started again can open them.
+  const keyFile = join(state, 'secrets-key');
+  const secretsKey = await readFile(keyFile, 'utf8').catch(async () => {
+    const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+    await writeFile(keyFile, key, { mode: 0o600 });
+    return key;
+  });
   const child = spawn(command, args, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -85,7 +103,7 @@ async function startChild(kind: 'node' | 'deno', state: string, bindings: Record
       NO_COLOR: '1',
       PORT: '0',
       EDGE_EXPORT_DB: join(state, 'edge-export.sqlite'),
-      SECRETS_KEY: btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))),
+      SECRETS_KEY: secretsKey,
       ADMIN_TOKEN,
       EDGE_EXPORT_CRON: 'off',
       EDGE_EXPORT_TEST_TRIGGERS: '1',
@@ -127,6 +145,13 @@ async function startChild(kind: 'node' | 'deno', state: string, bindings: Record
       }
     },
     output: () => output,
+    state,
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    },
     stop: async () => {
       await stopChild(child);
       await rm(state, { recursive: true, force: true });

@@ -114,4 +114,52 @@ describe('queue consumer', () => {
     expect(last.acked).toEqual(['m0']);
     expect(await s.detail()).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'NETWORK' } });
   });
+
+  it('holds a run while another run of its dataflow is in flight, and sends it again later', async () => {
+    const s = await queuedRun();
+    const flowId = (await s.detail()).dataflowId as string;
+    // The first run is in flight: started (claimed) by another consumer.
+    await s.e.DB.prepare("UPDATE runs SET status = 'running', attempts = 1, started_at = ?, lease_until = ? WHERE id = ?")
+      .bind(new Date().toISOString(), new Date(Date.now() + 60_000).toISOString(), s.message.runId)
+      .run();
+    const next = await call(s.e, 'POST', `/dataflows/${flowId}/run`, { token: s.org.token });
+    expect(next.body.id).not.toBe(s.message.runId);
+    const calls: string[] = [];
+    const executeRun: ExecuteRun = async (_env, run) => {
+      calls.push(run.id);
+      return { rows: 1, skipped: {}, bytes: 1, files: [] };
+    };
+    const waiting = batch([{ runId: next.body.id, orgId: s.org.id }]);
+    s.e.EXPORTS.sent.length = 0;
+    await consumeBatch(waiting.batch, s.e, { executeRun });
+    expect(calls).toEqual([]);
+    expect(waiting.acked).toEqual(['m0']);
+    expect(s.e.EXPORTS.sent).toEqual([{ runId: next.body.id, orgId: s.org.id }]);
+    expect((await call(s.e, 'GET', `/runs/${next.body.id}`, { token: s.org.token })).body).toMatchObject({ status: 'queued', attempts: 0 });
+    // Once the first has finished, the message that comes back runs it.
+    await s.e.DB.prepare("UPDATE runs SET status = 'succeeded', finished_at = ? WHERE id = ?").bind(new Date().toISOString(), s.message.runId).run();
+    await consumeBatch(batch([{ runId: next.body.id, orgId: s.org.id }]).batch, s.e, { executeRun });
+    expect(calls).toEqual([next.body.id]);
+  });
+
+  it('renews the lease while a run executes; a consumer that lost it records nothing', async () => {
+    const s = await queuedRun();
+    const lease = async () =>
+      (await s.e.DB.prepare('SELECT lease_until, attempts FROM runs WHERE id = ?').bind(s.message.runId).first<{ lease_until: string; attempts: number }>())!;
+    const executeRun: ExecuteRun = async (_env, _run, held) => {
+      const claimed = (await lease()).lease_until;
+      // The heartbeat moves the lease on while the export works.
+      while ((await lease()).lease_until === claimed) await new Promise((r) => setTimeout(r, 5));
+      // Another consumer takes the run over (as after an expired lease): this one's claim is stale.
+      await s.e.DB.prepare('UPDATE runs SET attempts = attempts + 1 WHERE id = ?').bind(s.message.runId).run();
+      while (!held.lost()) await new Promise((r) => setTimeout(r, 5));
+      return { rows: 7, skipped: {}, bytes: 70, files: [] };
+    };
+    const b = batch([s.message]);
+    await consumeBatch(b.batch, s.e, { executeRun, heartbeatSeconds: 0.02 });
+    expect(b.acked).toEqual(['m0']);
+    // The outcome of the consumer that lost the lease is not written: the run stays with its new owner.
+    expect(await s.detail()).toMatchObject({ status: 'running', attempts: 2 });
+    expect((await s.alerts()).map((a) => a.event)).toEqual(['run.started']);
+  });
 });

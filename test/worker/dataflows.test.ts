@@ -92,7 +92,7 @@ describe('dataflows', () => {
     expect(paths(ssrf)).toEqual(['alertWebhook']);
   });
 
-  it('"export now" queues a run that the runs API lists and details; Idempotency-Key dedups', async () => {
+  it('"export now" queues a run that the runs API lists and details; Idempotency-Key dedups; clicks coalesce', async () => {
     const s = await org();
     const flow = await call(s.e, 'POST', '/dataflows', {
       token: s.token,
@@ -114,8 +114,15 @@ describe('dataflows', () => {
       headers: { 'Idempotency-Key': 'k1' },
     });
     expect(again.status).toBe(409);
-    const second = await call(s.e, 'POST', `/dataflows/${flow.body.id}/run`, { token: s.token });
+    const second = await call(s.e, 'POST', `/dataflows/${flow.body.id}/run`, {
+      token: s.token,
+      headers: { 'Idempotency-Key': 'k2' },
+    });
     expect(second.status).toBe(202);
+    // Without a key, "export now" while one is still waiting to start is that run (no new one).
+    const click = await call(s.e, 'POST', `/dataflows/${flow.body.id}/run`, { token: s.token });
+    expect(click.status).toBe(202);
+    expect([first.body.id, second.body.id]).toContain(click.body.id);
     expect(s.e.EXPORTS.sent.map((m) => m.runId)).toEqual([first.body.id, second.body.id]);
     const list = await call(s.e, 'GET', `/runs?dataflowId=${flow.body.id}&limit=1`, { token: s.token });
     expect(list.body.items).toHaveLength(1);

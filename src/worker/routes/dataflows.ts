@@ -28,7 +28,7 @@ import {
   setAlertSecret,
   updateDataflow,
 } from '../store/resources.ts';
-import { getRun, insertRun } from '../store/runs.ts';
+import { getRun, insertApiRun } from '../store/runs.ts';
 
 /** Routes of /v1/dataflows. */
 export function dataflowRoutes(deps: AppDeps) {
@@ -90,17 +90,10 @@ export function dataflowRoutes(deps: AppDeps) {
           });
         runId = result.runId;
       } else {
-        runId = await insertRun(
-          c.env.DB,
-          {
-            orgId,
-            dataflowId: flow.id,
-            runKey: `${flow.id}:api:${crypto.randomUUID()}`,
-            trigger: 'api',
-            scheduledTime: now,
-          },
-          now,
-        );
+        // An export-now while one is still waiting to start is that one (concurrent clicks: one run).
+        const created = await insertApiRun(c.env.DB, { orgId, dataflowId: flow.id, scheduledTime: now }, now);
+        runId = created.id;
+        if (!created.created) return c.json(presentRun((await getRun(c.env.DB, orgId, runId))!), 202);
       }
       await c.env.EXPORTS.send({ runId: runId!, orgId });
       return c.json(presentRun((await getRun(c.env.DB, orgId, runId!))!), 202);

@@ -60,6 +60,38 @@ export function insertRunStatement(db: D1Database, input: NewRun, now: Date): { 
   return { id, statement };
 }
 
+/**
+ * The run of an "export now" (API trigger): a new queued run, unless one of the dataflow's API runs
+ * is still queued and not started — that one will read the data as it is now, so it is the answer
+ * (concurrent clicks make one run). One statement: two requests cannot both insert.
+ */
+export async function insertApiRun(db: D1Database, input: Omit<NewRun, 'runKey' | 'trigger'>, now: Date): Promise<{ id: string; created: boolean }> {
+  const id = newId('run');
+  const at = now.toISOString();
+  const changes = await run(
+    db,
+    `INSERT INTO runs (id, org_id, dataflow_id, run_key, trigger, status, scheduled_time, created_at, sent_at)
+     SELECT ?, ?, ?, ?, 'api', 'queued', ?, ?, ?
+     WHERE NOT EXISTS (SELECT 1 FROM runs WHERE dataflow_id = ? AND trigger = 'api' AND status = 'queued' AND started_at IS NULL)`,
+    id,
+    input.orgId,
+    input.dataflowId,
+    `${input.dataflowId}:api:${id}`,
+    input.scheduledTime.toISOString(),
+    at,
+    at,
+    input.dataflowId,
+  );
+  if (changes === 1) return { id, created: true };
+  const waiting = await first<{ id: string }>(
+    db,
+    `SELECT id FROM runs WHERE dataflow_id = ? AND trigger = 'api' AND status = 'queued' AND started_at IS NULL ORDER BY created_at LIMIT 1`,
+    input.dataflowId,
+  );
+  // The waiting run started between the two statements: try once more.
+  return waiting ? { id: waiting.id, created: false } : insertApiRun(db, input, now);
+}
+
 export function getRun(db: D1Database, orgId: string, id: string): Promise<RunRow | undefined> {
   return first<RunRow>(db, 'SELECT * FROM runs WHERE org_id = ? AND id = ?', orgId, id);
 }
@@ -77,24 +109,68 @@ export function runsOfDataflow(db: D1Database, orgId: string, dataflowId: string
   );
 }
 
-/** How long a consumer owns a running run before a redelivery may take it over. */
-export const LEASE_SECONDS = 15 * 60;
+/**
+ * How long a consumer owns a running run without renewing its lease. The consumer renews it every
+ * HEARTBEAT_SECONDS while the run executes, so only a crashed consumer (a host killed, an isolate
+ * evicted) lets it expire; the cron tick then sends the run again and a new consumer resumes it.
+ */
+export const LEASE_SECONDS = 30;
+/** How often a consumer renews the lease of the run it executes. */
+export const HEARTBEAT_SECONDS = 10;
 
 /**
- * Claims a queued run (or a running one whose lease expired, after a crash) for this consumer.
- * Returns false when another consumer holds it or it already finished: a duplicate message is a no-op.
+ * Another run of the same dataflow in flight: started and not finished (running, a run paused
+ * between invocations, or one waiting for a retry). A dataflow runs one run at a time: its runs
+ * share state, and their files the same names.
+ */
+const IN_FLIGHT_SIBLING = `EXISTS (SELECT 1 FROM runs o WHERE o.dataflow_id = runs.dataflow_id AND o.id <> runs.id
+  AND o.started_at IS NOT NULL AND o.status IN ('queued', 'running'))`;
+
+/**
+ * Claims a queued run (or a running one whose lease expired, after a crash) for this consumer —
+ * unless another run of its dataflow is in flight. Returns false when another consumer holds it, it
+ * already finished (a duplicate message is a no-op), or it must wait (`waitingFor` says for which).
  */
 export async function claimRun(db: D1Database, orgId: string, id: string, now: Date): Promise<boolean> {
   const lease = new Date(now.getTime() + LEASE_SECONDS * 1000).toISOString();
   const changes = await run(
     db,
     `UPDATE runs SET status = 'running', attempts = attempts + 1, lease_until = ?, started_at = COALESCE(started_at, ?)
-     WHERE org_id = ? AND id = ? AND (status = 'queued' OR (status = 'running' AND lease_until < ?))`,
+     WHERE org_id = ? AND id = ? AND (status = 'queued' OR (status = 'running' AND lease_until < ?)) AND NOT ${IN_FLIGHT_SIBLING}`,
     lease,
     now.toISOString(),
     orgId,
     id,
     now.toISOString(),
+  );
+  return changes === 1;
+}
+
+/** The run of the same dataflow that a queued, unclaimed run waits for, if any. */
+export async function waitingFor(db: D1Database, orgId: string, id: string): Promise<string | undefined> {
+  const row = await first<{ id: string }>(
+    db,
+    `SELECT o.id FROM runs r JOIN runs o ON o.dataflow_id = r.dataflow_id AND o.id <> r.id
+     WHERE r.org_id = ? AND r.id = ? AND r.status = 'queued' AND o.started_at IS NOT NULL AND o.status IN ('queued', 'running')
+     LIMIT 1`,
+    orgId,
+    id,
+  );
+  return row?.id;
+}
+
+/**
+ * Renews the lease of a run this consumer holds (claimed as attempt `attempt`). False when the
+ * lease was lost — another consumer took the run over — and this one must stop.
+ */
+export async function renewLease(db: D1Database, id: string, attempt: number, now: Date): Promise<boolean> {
+  const lease = new Date(now.getTime() + LEASE_SECONDS * 1000).toISOString();
+  const changes = await run(
+    db,
+    `UPDATE runs SET lease_until = ? WHERE id = ? AND status = 'running' AND attempts = ?`,
+    lease,
+    id,
+    attempt,
   );
   return changes === 1;
 }
@@ -107,11 +183,17 @@ export interface RunOutcome {
   readonly files: readonly unknown[];
 }
 
-export async function succeedRun(db: D1Database, id: string, outcome: RunOutcome, now: Date): Promise<void> {
-  await run(
+/**
+ * The consumer's writes of a run's outcome take `attempt` (the claim they follow): they change the
+ * run only while that claim holds, and return false when another consumer took the run over.
+ */
+const fence = (attempt: number | undefined) => (attempt === undefined ? '' : ` AND status = 'running' AND attempts = ${Math.trunc(attempt)}`);
+
+export async function succeedRun(db: D1Database, id: string, outcome: RunOutcome, now: Date, attempt?: number): Promise<boolean> {
+  const changes = await run(
     db,
     `UPDATE runs SET status = 'succeeded', rows_exported = ?, rows_skipped = ?, bytes = ?, files = ?, error = NULL,
-       multipart = NULL, checkpoint = NULL, lease_until = NULL, finished_at = ? WHERE id = ?`,
+       multipart = NULL, checkpoint = NULL, lease_until = NULL, finished_at = ? WHERE id = ?${fence(attempt)}`,
     outcome.rows,
     JSON.stringify(outcome.skipped),
     outcome.bytes,
@@ -119,6 +201,7 @@ export async function succeedRun(db: D1Database, id: string, outcome: RunOutcome
     now.toISOString(),
     id,
   );
+  return changes === 1;
 }
 
 export async function failRun(
@@ -126,33 +209,36 @@ export async function failRun(
   id: string,
   error: Record<string, unknown>,
   now: Date,
-): Promise<void> {
-  const sql = `UPDATE runs SET status = 'failed', error = ?, checkpoint = NULL, lease_until = NULL, finished_at = ? WHERE id = ?`;
-  await run(db, sql, JSON.stringify(error), now.toISOString(), id);
+  attempt?: number,
+): Promise<boolean> {
+  const sql = `UPDATE runs SET status = 'failed', error = ?, checkpoint = NULL, lease_until = NULL, finished_at = ? WHERE id = ?${fence(attempt)}`;
+  return (await run(db, sql, JSON.stringify(error), now.toISOString(), id)) === 1;
 }
 
 /** Puts a run back in the queue after a retryable failure (the message is retried by the queue). */
-export async function requeueRun(db: D1Database, id: string, error: Record<string, unknown>): Promise<void> {
-  await run(
+export async function requeueRun(db: D1Database, id: string, error: Record<string, unknown>, attempt?: number): Promise<boolean> {
+  const changes = await run(
     db,
-    `UPDATE runs SET status = 'queued', error = ?, lease_until = NULL WHERE id = ?`,
+    `UPDATE runs SET status = 'queued', error = ?, lease_until = NULL WHERE id = ?${fence(attempt)}`,
     JSON.stringify(error),
     id,
   );
+  return changes === 1;
 }
 
 /**
  * A run that outgrew its invocation goes back to the queue with its checkpoint: the next message
  * claims it as a queued run and goes on from there.
  */
-export async function continueRun(db: D1Database, id: string, checkpoint: unknown, now: Date): Promise<void> {
-  await run(
+export async function continueRun(db: D1Database, id: string, checkpoint: unknown, now: Date, attempt?: number): Promise<boolean> {
+  const changes = await run(
     db,
-    `UPDATE runs SET status = 'queued', checkpoint = ?, lease_until = NULL, sent_at = ? WHERE id = ?`,
+    `UPDATE runs SET status = 'queued', checkpoint = ?, lease_until = NULL, sent_at = ? WHERE id = ?${fence(attempt)}`,
     JSON.stringify(checkpoint),
     now.toISOString(),
     id,
   );
+  return changes === 1;
 }
 
 /** Persists in-flight multipart uploads of a run (upload id + part ETags), so a crash resumes them. */
@@ -162,8 +248,8 @@ export async function saveMultipart(db: D1Database, id: string, state: unknown):
 
 /**
  * Runs whose message seems lost: queued and last sent before `before`, or running with an expired
- * lease (a crashed consumer). Each is marked sent at `now` with a conditional update, so overlapping
- * ticks re-send a run once.
+ * lease (a crashed consumer; not sent again within the last lease). Each is marked sent at `now`
+ * with a conditional update, so overlapping ticks re-send a run once.
  */
 export async function takeStaleRuns(
   db: D1Database,
@@ -177,7 +263,7 @@ export async function takeStaleRuns(
      LIMIT 100`,
     before.toISOString(),
     now.toISOString(),
-    before.toISOString(),
+    new Date(now.getTime() - LEASE_SECONDS * 1000).toISOString(),
   );
   const taken: { id: string; org_id: string }[] = [];
   for (const c of candidates) {
