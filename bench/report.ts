@@ -181,15 +181,16 @@ export function printTable(results: readonly Measured[], machine: Machine): void
 export const SECTION_START = '<!-- workerd:start -->';
 export const SECTION_END = '<!-- workerd:end -->';
 
-/** Replaces (or appends) the marked section of `path`, keeping the rest of the document. */
-export function writeSection(path: string, body: string): void {
+/** Replaces (or appends) the marked section `name` (default the workerd one) of `path`, keeping the rest of the document. */
+export function writeSection(path: string, body: string, name = 'workerd'): void {
   const doc = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
-  const block = `${SECTION_START}\n${body.trim()}\n${SECTION_END}\n`;
-  const start = doc.indexOf(SECTION_START);
-  const end = doc.indexOf(SECTION_END);
+  const [open, close] = name === 'workerd' ? [SECTION_START, SECTION_END] : [`<!-- ${name}:start -->`, `<!-- ${name}:end -->`];
+  const block = `${open}\n${body.trim()}\n${close}\n`;
+  const start = doc.indexOf(open);
+  const end = doc.indexOf(close);
   const next =
     start >= 0 && end > start
-      ? doc.slice(0, start) + block + doc.slice(end + SECTION_END.length + 1)
+      ? doc.slice(0, start) + block + doc.slice(end + close.length + 1)
       : `${doc.trimEnd()}\n\n${block}`;
   writeFileSync(path, next);
 }

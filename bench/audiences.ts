@@ -1,0 +1,457 @@
+/**
+ * The main job end to end at size, the way users run it: profiles ingested through `POST
+ * /v1/profiles` into D1, then a rule audience (gold, ~30 %) exported by the Worker — in workerd
+ * started by Miniflare as `npm start` does, every V8 isolate capped at 128 MB (`--max-heap-size`: V8
+ * aborts workerd past it) — to moto with auth enforced. Per profile count, against the same files:
+ *
+ * - ingest rate through the API (batches of 10,000, two in flight);
+ * - full, email-dedup and incremental (a first run, then three with changes ingested between) exports
+ *   in CSV+gzip and in Parquet, each checked against DuckDB's own computation over the profile files;
+ * - per run: wall time, invocations (queue deliveries), the most D1 queries and the longest wall time
+ *   of one invocation (the Worker logs both), workerd's CPU per invocation (the D1 simulator
+ *   included), the largest V8 heap of any isolate (from `--trace-gc`);
+ * - the CLI (`edge-export export`, a Node process) on the same profile file, rule and mapping, to the
+ *   same moto, right after the Worker's run of the same case.
+ *
+ * Run: node bin/run-ts.js bench/audiences.ts [--profiles 100000,1000000,3000000] [--heap 128] [--write]
+ *   --write puts the figures in docs/BENCHMARKS.md (section "audiences"). Profile files are kept in
+ *   bench/.data (gitignored) and reused.
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { miniflareV8Flags } from './miniflare-v8.ts';
+import { CHANGES, type Expected, type ProfileFiles, expected, exportedRows, profileFiles } from './audiences-data.ts';
+import { cpuSeconds, descendantPid } from './proc.ts';
+import { writeSection } from './report.ts';
+import { gcTrace } from './workerd-process.ts';
+
+const argv = process.argv.slice(2);
+const arg = (name: string, fallback: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && argv[i + 1] ? argv[i + 1]! : fallback;
+};
+const counts = arg('--profiles', '100000,1000000,3000000').split(',').map(Number);
+const heapCap = Number(arg('--heap', '128'));
+/** Subsets, to look at one case: `--formats parquet`, `--exports full,dedup` (incremental runs need `incremental`), `--no-cli`. */
+const formatsRun = arg('--formats', 'csv+gzip,parquet').split(',');
+const exportsRun = arg('--exports', 'full,dedup,incremental').split(',');
+const withCli = !argv.includes('--no-cli');
+const ROOT = new URL('../', import.meta.url).pathname;
+const DATA = join(ROOT, 'bench/.data');
+const BUCKET = 'audiences';
+const BATCH = 10_000;
+const IN_FLIGHT = 2;
+
+// Before Miniflare is loaded: every isolate of its workerd gets the cap, and prints its collections.
+miniflareV8Flags([...(heapCap > 0 ? [`--max-heap-size=${heapCap}`] : []), '--trace-gc']);
+const { startLocalWorker } = await import('../scripts/local-worker.ts');
+const { createBucket, createUser, s3Reader, startMoto } = await import('../test/harness/moto.ts');
+const { permissionPolicy } = await import('../src/plugins/sink/s3/policy.ts');
+
+/** workerd's output reaches this process through console.log (Miniflare pipes it): kept, not printed. */
+const workerdLines: string[] = [];
+const print = console.log.bind(console);
+console.log = (...args: unknown[]) => {
+  const line = args.map(String).join(' ');
+  if (/ms: (Scavenge|Mark-Compact|Minor Mark-Sweep|Mark-Sweep)|"queue invocation"/.test(line)) workerdLines.push(line);
+  else print(...args);
+};
+
+const MAPPING = {
+  fields: [
+    { source: 'id' },
+    { source: 'identities.email', target: 'email' },
+    { source: 'attributes.firstName' },
+    { source: 'attributes.lastName' },
+    { source: 'attributes.country' },
+    { source: 'attributes.city' },
+    { source: 'attributes.tier' },
+    { source: 'attributes.score', type: 'integer' },
+    { source: 'attributes.totalSpend', type: 'double' },
+  ],
+};
+const RULE = 'attributes.tier = "gold"';
+const FORMATS = {
+  'csv+gzip': { fileType: 'csv', compression: 'gzip' },
+  parquet: { fileType: 'parquet' },
+} as const;
+type Format = keyof typeof FORMATS;
+const KINDS = ['full', 'dedup', 'incremental'] as const;
+type Kind = (typeof KINDS)[number];
+
+interface RunFigures {
+  profiles: number;
+  format: Format;
+  kind: Kind | `incremental +${number}` | 'cli full' | 'cli dedup';
+  rows: number;
+  seconds: number;
+  invocations: number;
+  maxQueries: number;
+  maxInvocationMs: number;
+  cpuPerInvocation: number;
+  peakHeapMiB: number;
+  checked: string;
+}
+interface IngestFigures {
+  profiles: number;
+  what: string;
+  count: number;
+  seconds: number;
+}
+
+const results: RunFigures[] = [];
+const ingests: IngestFigures[] = [];
+
+// biome-ignore lint/suspicious/noExplicitAny: API answers are read field by field
+type Json = any;
+type Api = (method: string, path: string, body?: unknown, type?: string) => Promise<{ status: number; body: Json; text: string }>;
+function client(url: string, token: string): Api {
+  const send = async (method: string, path: string, body: unknown, type: string, tries = 3): Promise<Response> => {
+    try {
+      return await fetch(`${url}/v1${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${token}`, ...(body !== undefined && { 'Content-Type': type }) },
+        ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      });
+    } catch (error) {
+      // A keep-alive connection the server closed as it was reused: a GET is safe to send again.
+      if (method !== 'GET' || tries <= 1) throw error;
+      return send(method, path, body, type, tries - 1);
+    }
+  };
+  return async (method, path, body, type = 'application/json') => {
+    const res = await send(method, path, body, type);
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined, text };
+  };
+}
+
+/** Posts an NDJSON file in batches of BATCH lines, IN_FLIGHT at a time; seconds taken. */
+async function ingest(api: Api, file: string): Promise<{ count: number; seconds: number }> {
+  const t0 = performance.now();
+  const inFlight = new Set<Promise<void>>();
+  let count = 0;
+  let lines: string[] = [];
+  const post = (body: string, n: number) => {
+    const p = (async () => {
+      const res = await api('POST', '/profiles', body, 'application/x-ndjson');
+      if (res.status !== 200 || res.body.stored !== n) throw new Error(`ingest: ${res.status} ${res.text.slice(0, 300)}`);
+    })().finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    return p;
+  };
+  for await (const line of createInterface(createReadStream(file))) {
+    lines.push(line);
+    if (lines.length < BATCH) continue;
+    count += lines.length;
+    post(lines.join('\n'), lines.length);
+    lines = [];
+    if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+  }
+  if (lines.length > 0) {
+    count += lines.length;
+    post(lines.join('\n'), lines.length);
+  }
+  await Promise.all(inFlight);
+  return { count, seconds: (performance.now() - t0) / 1000 };
+}
+
+async function settle(api: Api, runId: string): Promise<Json> {
+  for (;;) {
+    const run = (await api('GET', `/runs/${runId}`)).body;
+    if (run.status === 'succeeded' || run.status === 'failed') return run;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The peak heap per isolate (V8 prints `[pid:0xisolate]` first) among collections logged from index `from` on, MiB. */
+function heapPeaks(from: number): Map<string, number> {
+  const byIsolate = new Map<string, string[]>();
+  for (const l of workerdLines.slice(from)) {
+    const isolate = /\[\d+:(0x[0-9a-f]+)\]/.exec(l)?.[1];
+    if (!isolate) continue;
+    byIsolate.set(isolate, [...(byIsolate.get(isolate) ?? []), l]);
+  }
+  return new Map([...byIsolate].map(([isolate, lines]) => [isolate, gcTrace(lines).peakUsedMiB]));
+}
+function invocationLines(from: number, runId: string): { d1Queries: number; ms: number }[] {
+  return workerdLines
+    .slice(from)
+    .filter((l) => l.includes('"queue invocation"'))
+    .map((l) => JSON.parse(l.slice(l.indexOf('{'))))
+    .filter((l: { runs: string[] }) => l.runs.includes(runId));
+}
+
+async function download(s3: S3Client, keys: string[], dir: string): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  return Promise.all(
+    keys.map(async (key, i) => {
+      const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+      const path = join(dir, `${i}-${key.split('/').pop()}`);
+      await writeFile(path, await got.Body!.transformToByteArray());
+      return path;
+    }),
+  );
+}
+
+/** Compares two sets; '' when equal, else what differs (counts and a few examples). */
+function difference(want: Set<string>, got: string[]): string {
+  const seen = new Set<string>();
+  const extra: string[] = [];
+  let repeated = 0;
+  for (const g of got) {
+    if (seen.has(g)) repeated++;
+    seen.add(g);
+    if (!want.has(g)) extra.push(g);
+  }
+  const missing = [...want].filter((w) => !seen.has(w));
+  if (missing.length === 0 && extra.length === 0 && repeated === 0) return '';
+  return `missing ${missing.length} (${missing.slice(0, 3).join(', ')}), unexpected ${extra.length} (${extra.slice(0, 3).join(', ')}), repeated ${repeated}`;
+}
+
+async function benchAt(n: number, files: ProfileFiles, want: Expected, moto: Awaited<ReturnType<typeof startMoto>>, s3: S3Client, writer: { accessKeyId: string; secretAccessKey: string }): Promise<void> {
+  const state = await mkdtemp(join(tmpdir(), 'bench-audiences-'));
+  const worker = await startLocalWorker(ROOT, state, 0, {
+    inMemory: true,
+    // Deliveries as Cloudflare makes them: one message per invocation, no batching delay.
+    queue: { maxBatchSize: 1, maxBatchTimeout: 0, maxRetries: 3 },
+  });
+  const pid = descendantPid((c) => c.startsWith('workerd'));
+  try {
+    const admin = client(worker.url, worker.adminToken);
+    const org = await admin('POST', '/admin/organizations', { name: `Bench ${n}` });
+    const api = client(worker.url, org.body.token);
+
+    const base = await ingest(api, files.base);
+    ingests.push({ profiles: n, what: 'all profiles', ...base });
+    print(`${n}: ingested ${base.count} profiles in ${base.seconds.toFixed(1)} s (${Math.round(base.count / base.seconds)}/s)`);
+
+    const audience = (await api('POST', '/audiences', { kind: 'rule', name: 'gold', rule: RULE })).body.id as string;
+    const flows = new Map<string, string>();
+    const destinations = new Map<Format, Record<string, unknown>>();
+    for (const format of Object.keys(FORMATS) as Format[]) {
+      for (const kind of KINDS) {
+        const folder = `worker/${n}/${format}/${kind}/`;
+        const destination = {
+          name: `${format} ${kind}`,
+          bucket: BUCKET,
+          folderPath: folder,
+          region: moto.region,
+          endpoint: moto.endpoint,
+          auth: { method: 'accessKey', ...writer },
+          manifest: true,
+          ...FORMATS[format],
+        };
+        destinations.set(format, destination);
+        const created = await api('POST', '/destinations', destination);
+        if (created.status !== 201) throw new Error(created.text);
+        const flow = await api('POST', '/dataflows', {
+          name: `${format} ${kind}`,
+          destinationId: created.body.id,
+          audienceIds: [audience],
+          exportMode: kind === 'incremental' ? 'incremental' : 'full',
+          mapping: kind === 'dedup' ? { ...MAPPING, dedup: { identity: 'email' } } : MAPPING,
+        });
+        if (flow.status !== 201) throw new Error(flow.text);
+        flows.set(`${format} ${kind}`, flow.body.id);
+      }
+    }
+
+    const runWorker = async (format: Format, kind: Kind, label: RunFigures['kind'], version: number) => {
+      const lineFrom = workerdLines.length;
+      const cpu0 = cpuSeconds(pid);
+      const t0 = performance.now();
+      const queued = await api('POST', `/dataflows/${flows.get(`${format} ${kind}`)}/run`);
+      if (queued.status !== 202) throw new Error(queued.text);
+      const run = await settle(api, queued.body.id);
+      const seconds = (performance.now() - t0) / 1000;
+      const cpu = cpuSeconds(pid) - cpu0;
+      if (run.status !== 'succeeded') throw new Error(`${n} ${format} ${label}: ${JSON.stringify(run.error)}`);
+      const invocations = invocationLines(lineFrom, run.id);
+      const keys = (run.files as { key: string }[]).map((f) => f.key).filter((k) => !k.includes('/manifest-'));
+      const rows = await exportedRows(await download(s3, keys, join(state, 'files', run.id)), format === 'parquet' ? 'parquet' : 'csv');
+      let checked: string;
+      if (kind === 'full') checked = difference(await want.members(version), rows.map((r) => `${r.id}|${r.email}|${r.score}`));
+      else if (kind === 'dedup') checked = difference(await want.winners(version), rows.map((r) => `${r.email}|${r.id}`));
+      else if (label === 'incremental')
+        checked = difference(new Set([...(await want.members(version))].map((m) => `${m.split('|')[0]}|realized`)), rows.map((r) => `${r.id}|${r.segmentMembership_status}`));
+      else checked = difference(await want.delta(version), rows.map((r) => `${r.id}|${r.segmentMembership_status}`));
+      const figures: RunFigures = {
+        profiles: n,
+        format,
+        kind: label,
+        rows: rows.length,
+        seconds,
+        invocations: invocations.length,
+        maxQueries: Math.max(0, ...invocations.map((i) => i.d1Queries)),
+        maxInvocationMs: Math.max(0, ...invocations.map((i) => i.ms)),
+        cpuPerInvocation: cpu / Math.max(1, invocations.length),
+        peakHeapMiB: Math.max(0, ...heapPeaks(lineFrom).values()),
+        checked: checked === '' ? 'exact' : checked,
+      };
+      results.push(figures);
+      print(`${n} ${format} ${label}: ${line(figures)} [isolates: ${[...heapPeaks(lineFrom)].map(([i, p]) => `${i.slice(-6)} ${p.toFixed(0)}`).join(', ')}]`);
+    };
+
+    const runCli = async (format: Format, kind: 'full' | 'dedup') => {
+      const config = join(state, `cli-${format}-${kind}.json`);
+      await writeFile(
+        config,
+        JSON.stringify({
+          destination: { id: 'cli', ...destinations.get(format), folderPath: `cli/${n}/${format}/${kind}/` },
+          source: { path: files.base },
+          audience: { id: 'gold', name: 'gold', rule: RULE },
+          mapping: kind === 'dedup' ? { ...MAPPING, dedup: { identity: 'email' } } : MAPPING,
+        }),
+      );
+      const t0 = performance.now();
+      const { code, out, err } = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const child = spawn(process.execPath, [join(ROOT, 'bin/edge-export.js'), 'export', '--config', config, '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.stderr.on('data', (d) => (err += d));
+        child.on('exit', (code) => resolve({ code, out, err }));
+      });
+      const seconds = (performance.now() - t0) / 1000;
+      if (code !== 0) throw new Error(`CLI ${format} ${kind}: exit ${code}\n${err}\n${out}`);
+      const summary = JSON.parse(out) as { rows: number };
+      const expectedRows = kind === 'full' ? (await want.members(0)).size : (await want.winners(0)).size;
+      const figures: RunFigures = {
+        profiles: n,
+        format,
+        kind: `cli ${kind}`,
+        rows: summary.rows,
+        seconds,
+        invocations: 0,
+        maxQueries: 0,
+        maxInvocationMs: 0,
+        cpuPerInvocation: 0,
+        peakHeapMiB: 0,
+        checked: summary.rows === expectedRows ? 'row count' : `${summary.rows} rows, expected ${expectedRows}`,
+      };
+      results.push(figures);
+      print(`${n} ${format} cli ${kind}: ${line(figures)}`);
+    };
+
+    const formats = (Object.keys(FORMATS) as Format[]).filter((f) => formatsRun.includes(f));
+    for (const format of formats) {
+      for (const kind of ['full', 'dedup'] as const) {
+        if (!exportsRun.includes(kind)) continue;
+        await runWorker(format, kind, kind, 0);
+        if (withCli) await runCli(format, kind);
+      }
+      if (exportsRun.includes('incremental')) await runWorker(format, 'incremental', 'incremental', 0);
+    }
+    for (let k = 1; k <= CHANGES && exportsRun.includes('incremental'); k++) {
+      const changed = await ingest(api, files.changes[k - 1]!);
+      ingests.push({ profiles: n, what: `change ${k}`, ...changed });
+      for (const format of formats) await runWorker(format, 'incremental', `incremental +${k}`, k);
+    }
+  } catch (error) {
+    const alive = pid !== undefined && cpuSeconds(pid) > 0;
+    print(`workerd ${alive ? 'still runs' : 'exited'}; its last lines:\n${workerdLines.slice(-12).join('\n')}`);
+    throw error;
+  } finally {
+    await worker.stop();
+    await rm(state, { recursive: true, force: true });
+  }
+}
+
+const line = (r: RunFigures) =>
+  `${r.rows} rows in ${r.seconds.toFixed(1)} s (${Math.round(r.rows / r.seconds)}/s), ${r.invocations} invocations, ≤${r.maxQueries} queries and ≤${(r.maxInvocationMs / 1000).toFixed(1)} s each, CPU ${r.cpuPerInvocation.toFixed(1)} s/invocation, heap ≤${r.peakHeapMiB.toFixed(0)} MiB, ${r.checked}`;
+
+const moto = await startMoto();
+let failed: unknown;
+try {
+  await createBucket(moto, BUCKET);
+  const user = await createUser(moto, 'bench-writer', permissionPolicy({ bucket: BUCKET, folderPath: '' }));
+  const writer = { accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey };
+  await moto.enableAuth();
+  const s3 = s3Reader(moto);
+  for (const n of counts) {
+    const files = await profileFiles(DATA, n);
+    const want = await expected(files);
+    try {
+      await benchAt(n, files, want, moto, s3, writer);
+    } finally {
+      want.close();
+    }
+  }
+  s3.destroy();
+} catch (error) {
+  failed = error;
+} finally {
+  await moto.stop();
+}
+
+const report = reportOf();
+print(report);
+if (argv.includes('--write')) writeSection(join(ROOT, 'docs/BENCHMARKS.md'), report, 'audiences');
+if (failed) {
+  print(failed);
+  process.exitCode = 1;
+}
+
+function reportOf(): string {
+  const fmt = (x: number, d = 1) => x.toFixed(d);
+  const out = [
+    '## The main job at size: ingest and audience exports through the Worker (bench/audiences.ts)',
+    '',
+    `\`node bin/run-ts.js bench/audiences.ts --profiles ${counts.join(',')} --heap ${heapCap} --write\` — ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)} at the end.`,
+    `workerd via Miniflare (as \`npm start\`), every isolate capped at ${heapCap > 0 ? `${heapCap} MB (\`--max-heap-size\`)` : 'V8’s default heap'}; D1 in memory; moto with auth enforced. Production budgets: 1,000 D1 queries and 20 s per invocation, 2,000,000-byte values.`,
+    'CPU per invocation is the workerd process (the Worker and the D1 simulator\'s SQLite); the heap is the largest of any isolate at a collection.',
+    '',
+    '| profiles | ingest | profiles/s |',
+    '|---:|---|---:|',
+    ...ingests.map((i) => `| ${i.profiles.toLocaleString('en')} | ${i.what} (${i.count.toLocaleString('en')}) in ${fmt(i.seconds)} s | ${Math.round(i.count / i.seconds).toLocaleString('en')} |`),
+    '',
+    '| profiles | format | export | rows | s | rows/s | invocations | D1 queries (max/invocation) | s (max/invocation) | CPU s/invocation | heap MiB (max) | content |',
+    '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    ...results.map(
+      (r) =>
+        `| ${r.profiles.toLocaleString('en')} | ${r.format} | ${r.kind} | ${r.rows.toLocaleString('en')} | ${fmt(r.seconds)} | ${Math.round(r.rows / r.seconds).toLocaleString('en')} | ${r.invocations || ''} | ${r.maxQueries || ''} | ${r.maxInvocationMs ? fmt(r.maxInvocationMs / 1000) : ''} | ${r.invocations ? fmt(r.cpuPerInvocation) : ''} | ${r.peakHeapMiB ? fmt(r.peakHeapMiB, 0) : ''} | ${r.checked} |`,
+    ),
+    '',
+    '### Targets (side by side in this run)',
+    '',
+    ...verdicts(),
+  ];
+  return out.join('\n');
+}
+
+function verdicts(): string[] {
+  const out: string[] = [];
+  const find = (n: number, format: Format, kind: RunFigures['kind']) => results.find((r) => r.profiles === n && r.format === format && r.kind === kind);
+  for (const n of counts) {
+    const base = ingests.find((i) => i.profiles === n && i.what === 'all profiles');
+    if (base) {
+      const rate = base.count / base.seconds;
+      out.push(`- ${n.toLocaleString('en')} profiles: ingest ${Math.round(rate).toLocaleString('en')}/s (target ≥ 40,000/s): ${rate >= 40_000 ? 'met' : 'NOT met'}`);
+    }
+    for (const format of Object.keys(FORMATS) as Format[]) {
+      const full = find(n, format, 'full');
+      const cli = find(n, format, 'cli full');
+      const dedup = find(n, format, 'dedup');
+      if (full && cli) {
+        const ratio = full.seconds / cli.seconds;
+        out.push(`- ${n.toLocaleString('en')} ${format}: Worker ${fmt(full.seconds)} s / CLI ${fmt(cli.seconds)} s = ${fmt(ratio, 2)}× (target ≤ 1.5× at 1M)${n >= 1_000_000 ? (ratio <= 1.5 ? ': met' : ': NOT met') : ''}`);
+      }
+      if (full && dedup) {
+        const ratio = dedup.seconds / full.seconds;
+        out.push(`- ${n.toLocaleString('en')} ${format}: dedup ${fmt(dedup.seconds)} s / plain ${fmt(full.seconds)} s = ${fmt(ratio, 2)}× (target ≤ 1.3×): ${ratio <= 1.3 ? 'met' : 'NOT met'}`);
+      }
+    }
+  }
+  const wrong = results.filter((r) => r.checked !== 'exact' && r.checked !== 'row count');
+  out.push(wrong.length === 0 ? `- Every export held exactly the expected members (${results.length} runs checked).` : `- ${wrong.length} runs did NOT hold the expected members.`);
+  return out;
+  function fmt(x: number, d = 1) {
+    return x.toFixed(d);
+  }
+}
