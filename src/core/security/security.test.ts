@@ -5,7 +5,7 @@ import { fromBase64, toBase64, toBase64Url } from './encoding.ts';
 import { generateSecretsKey, isSealed, maskSecret, openSecret, sealSecret } from './secrets.ts';
 import { checkEndpoint, isLoopbackHost } from './ssrf.ts';
 import { bearerToken, generateToken, hashToken, isTokenShaped } from './tokens.ts';
-import { idempotencyKey, signWebhook, verifyWebhook } from './webhook.ts';
+import { deliveryKeys, signWebhook, verifyWebhook } from './webhook.ts';
 
 const NOW = new Date('2026-04-01T12:00:00Z');
 const TS = String(NOW.getTime() / 1000);
@@ -82,14 +82,28 @@ describe('verifyWebhook', () => {
     ).toBe(true);
   });
 
-  it('derives one idempotency key per delivery whatever the signature encoding', () => {
+  it('signs the Idempotency-Key with the timestamp and the body when there is one', async () => {
+    const key = 'evaluation-2026-04-01';
+    const signature = createHmac('sha256', secret).update(`${TS}.${key}.${body}`).digest('hex');
+    expect(await signWebhook(secret, TS, body, 'hex', key)).toBe(signature);
+    const verify = (idempotencyKey: string | undefined, s = signature) =>
+      verifyWebhook({ secret, timestamp: TS, signature: s, body, idempotencyKey, now: NOW });
+    expect(await verify(key)).toEqual({ ok: true });
+    // The same signature under another key, or with the key left out, is not valid.
+    expect(await verify('another-key')).toEqual({ ok: false, reason: 'mismatch' });
+    expect(await verify(undefined)).toEqual({ ok: false, reason: 'mismatch' });
+    // A delivery signed without a key does not verify once a key is added.
+    expect(await verify(key, independent(TS, body, 'hex'))).toEqual({ ok: false, reason: 'mismatch' });
+  });
+
+  it('claims the signature of every delivery, and its Idempotency-Key too, whatever the encoding', () => {
     const hex = independent(TS, body, 'hex');
     const b64 = independent(TS, body, 'base64');
-    expect(idempotencyKey(undefined, hex)).toBe(`sig:${hex}`);
-    expect(idempotencyKey(null, b64)).toBe(`sig:${hex}`);
-    expect(idempotencyKey('order-42', hex)).toBe('key:order-42');
-    expect(idempotencyKey('has space', hex)).toBeUndefined();
-    expect(idempotencyKey('', hex)).toBeUndefined();
+    expect(deliveryKeys(undefined, hex)).toEqual([`sig:${hex}`]);
+    expect(deliveryKeys(null, b64)).toEqual([`sig:${hex}`]);
+    expect(deliveryKeys('order-42', hex)).toEqual([`sig:${hex}`, 'key:order-42']);
+    expect(deliveryKeys('has space', hex)).toBeUndefined();
+    expect(deliveryKeys('', hex)).toBeUndefined();
   });
 });
 
