@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'S3_ERROR'
   | 'AUTH_FAILED'
   | 'NETWORK'
+  | 'ENDPOINT_REFUSED'
   | 'ABORTED'
   | 'INTERNAL';
 

@@ -29,13 +29,14 @@ export function createWorker(base: Platform): WorkerHandlers {
   const app = createApp({ now: () => base.now(), fetch: base.fetch, platform });
   return {
     fetch: (request, env, ctx) => app.fetch(request, env, ctx as never),
+    // Alerts go out through the served platform's fetch: the endpoint policy applies to them too.
     scheduled: async (controller, env) => {
-      await tick(env, new Date(controller.scheduledTime), base.fetch);
+      await tick(env, new Date(controller.scheduledTime), platform(env).fetch);
     },
     queue: async (batch, env) => {
       await consumeBatch(batch, env, { executeRun: (e, run) => executeRun(e, run, platform(e)) });
       // Alerts of these runs go out now; failures are retried by the cron with backoff.
-      await deliverAlerts(env, base.now(), base.fetch);
+      await deliverAlerts(env, base.now(), platform(env).fetch);
     },
   };
 }
