@@ -26,6 +26,8 @@ export interface JourneyHost {
   storedBytes(): Promise<Buffer>;
   /** The host's own output (stdout and stderr of a child process). */
   output(): string;
+  /** The process id of a child-process host (Node, Deno), to measure its memory; undefined for workerd. */
+  readonly pid?: number;
   stop(): Promise<void>;
 }
 
@@ -107,6 +109,7 @@ async function startChild(kind: 'node' | 'deno', state: string, bindings: Record
     },
     storedBytes: () => bytesUnder(state),
     output: () => output,
+    ...(child.pid !== undefined && { pid: child.pid }),
     stop: async () => {
       await stopChild(child);
       await rm(state, { recursive: true, force: true });
