@@ -97,7 +97,9 @@ async function readUpTo(body: ReadableStream<Uint8Array>, limit: number): Promis
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
-      await reader.cancel().catch(() => {});
+      // Not cancelled: on Node, cancelling the body destroys the connection before the 413 is sent.
+      // The host discards (or drains, within its own bounds) what is left unread.
+      reader.releaseLock();
       throw payloadTooLarge(limit);
     }
     chunks.push(value);
@@ -122,12 +124,13 @@ function counted(body: ReadableStream<Uint8Array>, limit: number, onExceeded: ()
       size += value.byteLength;
       if (size > limit) {
         onExceeded();
-        await reader.cancel().catch(() => {});
+        reader.releaseLock();
         return controller.error(payloadTooLarge(limit));
       }
       controller.enqueue(value);
     },
-    cancel: (reason) => reader.cancel(reason),
+    // A handler that stops reading leaves the rest to the host, as above.
+    cancel: () => reader.releaseLock(),
   });
 }
 

@@ -70,10 +70,8 @@ async function* bounded(body: ReadableStream<Uint8Array>, maxBytes: number): Asy
       const { value, done } = await reader.read();
       if (done) return;
       size += value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw payloadTooLarge(maxBytes);
-      }
+      // The rest is left unread (not cancelled: see limitBodies in http.ts).
+      if (size > maxBytes) throw payloadTooLarge(maxBytes);
       yield value;
     }
   } finally {

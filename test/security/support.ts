@@ -155,6 +155,8 @@ export interface Upload {
   readonly text: string;
   /** Bytes written before the answer came (or the connection closed). */
   readonly sent: number;
+  /** The server closed the connection before this side read an answer (`allowReset`). */
+  readonly reset?: boolean;
 }
 
 /**
@@ -163,10 +165,23 @@ export interface Upload {
  * for it without ending the body. With `declare`, the Content-Length says `size` but only the first
  * 64 KiB are written before waiting: a server that checks the declared length answers without the
  * rest. A server that waits for the rest never answers, and the test times out.
+ *
+ * Pausing matters: a server that answers early, reads a little more and closes while this side
+ * still writes resets the connection, and a reset throws away the answer not yet read (Node's host
+ * drains up to 64 MiB or 500 ms). A client that writes 200 MB flat out may therefore see a reset
+ * instead of the 413 (`allowReset`).
  */
 export function upload(
   url: string,
-  options: { size: number; fill?: string; headers?: Record<string, string>; declare?: boolean; pauseAt?: number },
+  options: {
+    size: number;
+    fill?: string;
+    headers?: Record<string, string>;
+    declare?: boolean;
+    pauseAt?: number;
+    /** Resolve with `reset: true` when the server closes the connection while this side still writes. */
+    allowReset?: boolean;
+  },
 ): Promise<Upload> {
   const chunk = Buffer.alloc(1024 * 1024, options.fill ?? 'x');
   return new Promise((resolve, reject) => {
@@ -194,8 +209,22 @@ export function upload(
         req.destroy();
       });
     });
+    // A server that answers early and then closes may reset the connection while this side still
+    // writes: the write error can come before the client parses the answer it already received, so
+    // the raw bytes are kept and read here when that happens.
+    let raw = '';
+    req.on('socket', (socket) =>
+      socket.on('data', (data: Buffer) => {
+        if (raw.length < 65_536) raw += data.toString('latin1');
+      }),
+    );
     req.on('error', (error) => {
-      if (!answered) reject(error);
+      if (answered) return;
+      const early = earlyAnswer(raw);
+      if (early) resolve({ ...early, sent });
+      else if (options.allowReset && sent > 0 && /EPIPE|ECONNRESET/.test((error as NodeJS.ErrnoException).code ?? ''))
+        resolve({ status: 0, body: undefined, text: '', sent, reset: true });
+      else reject(error);
     });
     const stop = options.declare ? 64 * 1024 : Math.min(options.size, options.pauseAt ?? options.size);
     const pump = () => {
@@ -208,4 +237,20 @@ export function upload(
     };
     pump();
   });
+}
+
+/** The status and body of a whole HTTP/1.1 answer (with a Content-Length) in `raw`, if it is there. */
+function earlyAnswer(raw: string): { status: number; body: unknown; text: string } | undefined {
+  const head = /^HTTP\/1\.1 (\d{3})[^\r]*\r\n([\s\S]*?)\r\n\r\n/.exec(raw);
+  const length = head && /^content-length:\s*(\d+)/im.exec(head[2]!);
+  if (!head || !length) return undefined;
+  const text = Buffer.from(raw.slice(head[0].length), 'latin1').subarray(0, Number(length[1])).toString('utf8');
+  if (Buffer.byteLength(text) < Number(length[1])) return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: Number(head[1]), body, text };
 }
