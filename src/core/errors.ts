@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'S3_ERROR'
   | 'AUTH_FAILED'
   | 'NETWORK'
+  | 'ENDPOINT_REFUSED'
   | 'ABORTED'
   | 'INTERNAL';
 

@@ -7,7 +7,7 @@
  * optional ability, and a plugin that needs a missing one says so at configuration time.
  */
 import type { Plugin } from './plugin.ts';
-import type { EndpointPolicy } from './security/ssrf.ts';
+import type { EndpointPolicy, ResolveHost } from './security/ssrf.ts';
 import type { Runtime } from './types.ts';
 
 /** Page compressors a host may supply in place of the portable ones (Node: native snappy, zlib). */
@@ -48,6 +48,19 @@ export interface Platform extends Runtime {
    * tenants (SSRF). Absent: the endpoints are the operator's own (the CLI) and are not restricted.
    */
   readonly endpoints?: EndpointPolicy;
+  /**
+   * Every address a host name resolves to, as this host's connections would resolve it (Node and
+   * Deno: the system resolver, /etc/hosts included). The endpoint checks resolve user-supplied names
+   * with it and check each address. Absent (workerd: no DNS API): names are checked by their form
+   * only, and the platform's own egress keeps requests off private networks.
+   */
+  resolveHost?(name: string): Promise<readonly string[]>;
+  /**
+   * This host's fetch, connecting to the addresses `resolve` gives for a name (and failing with its
+   * error): a served host hands it a resolver that refuses internal addresses, so the check applies
+   * to the very address connected to. Absent: the host's fetch is guarded before it resolves.
+   */
+  fetchThrough?(resolve: ResolveHost): typeof fetch;
 }
 
 /**

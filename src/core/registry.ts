@@ -21,7 +21,7 @@ import type {
   Stage,
   StageKind,
 } from './types.ts';
-import { joinPath, toConfigIssues } from './validate.ts';
+import { joinPath, quote, toConfigIssues } from './validate.ts';
 
 /** One entry of a plugin manifest: which plugin, with which options. */
 export const pluginEntry = v.strictObject({
@@ -108,9 +108,9 @@ export class Registry {
         issues: [
           {
             path: `${path}.use`,
-            message: `unknown plugin "${entry.use}"`,
+            message: `unknown plugin ${quote(entry.use)}`,
             expected: this.list().map((p) => p.name).join(' | '),
-            received: JSON.stringify(entry.use),
+            received: quote(entry.use),
           },
         ],
       };

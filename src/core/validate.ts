@@ -1,7 +1,45 @@
 import * as v from 'valibot';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 
-/** Turns valibot issues into path/expected/received issues under a path prefix. */
+/**
+ * The longest string a user sent that an error may quote back. Shorter than any secret edge-export
+ * accepts (an alert secret has at least 16 characters, an AWS secret key 40, an API token 47), so a
+ * secret pasted into the wrong field (a bucket, `auth.method`, a region) never comes back in a 4xx;
+ * a longer value is described by its length. Short values ("xml", "eu-west-1", "UTF-32") still are
+ * quoted, because they say what went wrong.
+ */
+export const MAX_ECHO = 15;
+
+/**
+ * How an error shows a value the user sent: strings up to MAX_ECHO characters quoted, longer ones
+ * by their length; numbers, booleans and null as themselves; objects and lists by their kind.
+ *
+ * @example quote('xml') // '"xml"'; quote('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY') // 'a 40-character string'
+ */
+export function quote(value: unknown): string {
+  if (typeof value === 'string') return value.length <= MAX_ECHO ? JSON.stringify(value) : `a ${value.length}-character string`;
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  return typeof value;
+}
+
+/**
+ * An issue that quotes no submitted string longer than MAX_ECHO: a quoted `received` ("…", as
+ * valibot and the plugins write it) becomes its length, and the same text is replaced wherever the
+ * message repeats it (only quoted or verbatim copies longer than MAX_ECHO, so nothing else in the
+ * message is touched). The one filter every issue passes before it reaches a caller.
+ */
+export function withoutEcho(issue: ConfigIssue): ConfigIssue {
+  const received = issue.received;
+  const inner = received !== undefined && /^"[\s\S]*"$/.test(received) ? received.slice(1, -1) : undefined;
+  if (inner === undefined || inner.length <= MAX_ECHO) return issue;
+  const described = `a ${inner.length}-character string`;
+  const message = issue.message.split(received!).join(described).split(inner).join(described);
+  return { ...issue, message, received: described };
+}
+
+/** Turns valibot issues into path/expected/received issues under a path prefix, echoing no long value. */
 export function toConfigIssues(issues: readonly v.BaseIssue<unknown>[], prefix = ''): ConfigIssue[] {
   return issues.map((issue) => {
     const path = joinPath(prefix, issuePath(issue));
@@ -11,16 +49,25 @@ export function toConfigIssues(issues: readonly v.BaseIssue<unknown>[], prefix =
     };
     if (issue.expected != null) out.expected = issue.expected;
     if (issue.received != null) out.received = issue.received;
-    return out;
+    return withoutEcho(out);
   });
 }
 
+/**
+ * The dotted path of an issue. A key that is itself the problem (an unknown field, a bad record key)
+ * was chosen by the user: like any submitted string it is shown only when short (MAX_ECHO), else as
+ * `<a 40-character key>`, so a secret pasted as a field name does not come back either.
+ */
 function issuePath(issue: v.BaseIssue<unknown>): string {
   let path = '';
   for (const item of issue.path ?? []) {
     const key = item.key;
+    const origin = (item as { origin?: string }).origin;
     if (typeof key === 'number') path += `[${key}]`;
-    else if (typeof key === 'string') path += path ? `.${key}` : key;
+    else if (typeof key === 'string') {
+      const shown = origin === 'key' && key.length > MAX_ECHO ? `<a ${key.length}-character key>` : key;
+      path += path ? `.${shown}` : shown;
+    }
   }
   return path;
 }

@@ -11,7 +11,7 @@
  */
 import { denoPlatform } from './deno/platform.ts';
 import { openDenoDatabase } from './deno/sqlite.ts';
-import { createHost, maxValueBytes } from './host.ts';
+import { createHost, maxValueBytes, testPlatformOverrides } from './host.ts';
 
 declare const Deno: {
   env: { toObject(): Record<string, string> };
@@ -27,7 +27,7 @@ const vars = Deno.env.toObject();
 const migrations = new URL('../../migrations', import.meta.url).pathname;
 const database = await openDenoDatabase(vars.EDGE_EXPORT_DB ?? 'edge-export.sqlite', migrations, maxValueBytes(vars));
 if (database.applied.length > 0) console.log(`migrations applied: ${database.applied.join(', ')}`);
-const host = createHost(database.db, vars, denoPlatform());
+const host = createHost(database.db, vars, denoPlatform({}, testPlatformOverrides(vars)));
 // Deno.cron gives no scheduled time: the minute it fires in stands for it, as a Cron Trigger's would.
 // EDGE_EXPORT_CRON=off leaves the ticks to something else (as on Node).
 if (vars.EDGE_EXPORT_CRON !== 'off') {

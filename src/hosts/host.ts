@@ -71,6 +71,33 @@ function base64Length(text: string): number {
   }
 }
 
+/**
+ * Test-only platform members from the environment: with EDGE_EXPORT_TEST_TRIGGERS=1,
+ * `EDGE_EXPORT_TEST_HOSTS="name=addr[,addr];name2=addr"` replaces the system resolver by that table
+ * (names it lacks do not resolve; address literals resolve to themselves), so tests give a name any
+ * address without /etc/hosts and without sending a DNS query anywhere. Empty otherwise.
+ *
+ * @example nodePlatform(process.env, testPlatformOverrides(process.env))
+ */
+export function testPlatformOverrides(source: Record<string, string | undefined>): Partial<Platform> {
+  const table = source.EDGE_EXPORT_TEST_TRIGGERS === '1' ? source.EDGE_EXPORT_TEST_HOSTS : undefined;
+  if (table === undefined) return {};
+  const names = new Map<string, string[]>();
+  for (const entry of table.split(';')) {
+    const [name, addresses] = entry.split('=');
+    if (name && addresses) names.set(name.trim().toLowerCase(), addresses.split(',').map((a) => a.trim()));
+  }
+  return {
+    resolveHost: async (name) => {
+      const key = name.toLowerCase().replace(/\.$/, '');
+      if (/^[\d.]+$|:/.test(key)) return [key];
+      const found = names.get(key);
+      if (!found) throw Object.assign(new Error(`no test address for ${name}`), { code: 'ENOTFOUND' });
+      return found;
+    },
+  };
+}
+
 /** Wires the Worker's handlers, on this host's platform, to a database and environment variables. */
 export function createHost(db: D1Database, source: Record<string, string | undefined>, platform: Platform): Host {
   const worker = createWorker(platform);

@@ -10,7 +10,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
-import { createHost, maxValueBytes } from './host.ts';
+import { createHost, maxValueBytes, testPlatformOverrides } from './host.ts';
 import { nodePlatform } from './node/platform.ts';
 import { openNodeDatabase } from './node/sqlite.ts';
 import { everyMinute } from './ticker.ts';
@@ -20,7 +20,7 @@ const migrations = fileURLToPath(new URL('../../migrations', import.meta.url));
 const database = await openNodeDatabase(process.env.EDGE_EXPORT_DB ?? 'edge-export.sqlite', migrations, maxValueBytes(process.env));
 if (database.applied.length > 0) console.log(`migrations applied: ${database.applied.join(', ')}`);
 // The same platform as the CLI: fetch without body copies, native hashing, zlib, snappy, zstd.
-const host = createHost(database.db, process.env, nodePlatform());
+const host = createHost(database.db, process.env, nodePlatform({}, testPlatformOverrides(process.env)));
 // EDGE_EXPORT_CRON=off leaves the ticks to something else (an external cron, or tests through
 // POST /cdn-cgi/handler/scheduled with EDGE_EXPORT_TEST_TRIGGERS=1).
 const stopTicker =

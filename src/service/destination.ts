@@ -13,6 +13,7 @@ import type { ConfigIssue } from '../core/errors.ts';
 import type { OutputOptions } from '../core/pipeline.ts';
 import type { PluginManifest } from '../core/registry.ts';
 import type { DestinationInfo } from '../core/types.ts';
+import { quote } from '../core/validate.ts';
 import type { ExportDefinition } from './export-service.ts';
 
 const name = v.pipe(
@@ -157,9 +158,9 @@ function unavailable(entry: Entry, issue: ConfigIssue): ConfigIssue {
   const list = offered.length > 1 ? `${offered.slice(0, -1).join(', ')} or ${offered.at(-1)}` : (offered[0] ?? 'none');
   return {
     path: entry.field,
-    message: `${entry.field}: "${entry.choice}" is not available on this host; expected ${list}`,
+    message: `${entry.field}: ${quote(entry.choice)} is not available on this host; expected ${list}`,
     expected: offered.join(' | '),
-    received: JSON.stringify(entry.choice),
+    received: quote(entry.choice),
   };
 }
 

@@ -1,12 +1,17 @@
 /**
  * Alert delivery: a JSON POST to the dataflow's alert webhook for each outbox row, retried with
- * growing delays. The URL is checked against SSRF again at send time (the policy may have changed).
+ * growing delays. The URL is checked against SSRF again at send time (the policy may have changed),
+ * and the served platform's fetch checks the addresses its name resolves to as it connects. A failed
+ * delivery records the class of failure (HTTP status, refused, timed out, TLS, DNS), never the
+ * runtime's error text (it names addresses) nor the receiver's answer.
  * When the dataflow has an alert secret, the body is signed like inbound webhooks: HMAC-SHA256 over
  * `${timestamp}.${body}`, hex, in X-Edge-Export-Signature beside X-Edge-Export-Timestamp, so a
  * receiver can check it with `verifyWebhook`.
  */
 import { openSecret } from '../core/security/secrets.ts';
-import { checkEndpoint } from '../core/security/ssrf.ts';
+import { ConfigError, ExportError } from '../core/errors.ts';
+import { networkFailure } from '../core/security/failure.ts';
+import { checkEndpoint, endpointRefusal } from '../core/security/ssrf.ts';
 import { signWebhook } from '../core/security/webhook.ts';
 import { endpointPolicy, type Env } from './env.ts';
 import { alertSecretContext } from './routes/dataflows.ts';
@@ -60,7 +65,12 @@ async function send(
     await response.body?.cancel();
     return response.ok ? undefined : `HTTP ${response.status}`;
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    if (error instanceof ConfigError) return `refused by the endpoint policy: ${error.issues[0]?.message ?? 'not a public https URL'}`;
+    const refused = endpointRefusal(error);
+    if (refused) return refused.message;
+    // Our own errors (an alert secret that cannot be opened) say what they are; a fetch's say too much.
+    if (error instanceof ExportError) return error.message;
+    return networkFailure(error);
   }
 }
 

@@ -1,12 +1,13 @@
 /**
- * The /v1 HTTP API: one Hono app, bearer-token auth on every resource route, one error mapper.
- * Webhooks authenticate by signature and the admin routes by ADMIN_TOKEN instead.
+ * The /v1 HTTP API: one Hono app, a body-size limit on every route, bearer-token auth on every
+ * resource route, one error mapper. Webhooks authenticate by signature and the admin routes by
+ * ADMIN_TOKEN instead.
  */
 import { Hono } from 'hono';
 import { requireToken } from './auth.ts';
 import { mountConsole } from './console/index.ts';
 import { toErrorResponse } from './errors.ts';
-import type { AppDeps, AppEnv } from './http.ts';
+import { type AppDeps, type AppEnv, limitBodies } from './http.ts';
 import { servedPlatform, workerdPlatform } from './platform.ts';
 import { openApiDocument } from './openapi.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -39,7 +40,8 @@ export function createApp(deps: Partial<AppDeps> = {}): Hono<AppEnv> {
     .route('/datasets', datasetRoutes(resolved))
     .route('/runs', runRoutes());
 
-  const app = mountConsole(new Hono<AppEnv>()).basePath('/v1');
+  // Body limits first: before authentication, before any lookup, on every route.
+  const app = mountConsole(new Hono<AppEnv>().use('*', limitBodies)).basePath('/v1');
   app.onError((error, c) => {
     const { status, body } = toErrorResponse(error);
     // Log the code only: messages of unexpected errors may carry anything.

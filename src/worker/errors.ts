@@ -1,9 +1,11 @@
 /**
  * One error mapper for the API: every failure becomes `{error: {code, message, issues?}}` with a 4xx or
- * 5xx status. Never a stack trace, never a secret: issues on secret fields lose their received value,
- * and unexpected errors are reported as "internal error" only.
+ * 5xx status. Never a stack trace, never a secret: no issue quotes a submitted string longer than
+ * MAX_ECHO characters (withoutEcho), issues on secret fields quote nothing they received, and
+ * unexpected errors are reported as "internal error" only.
  */
 import { ConfigError, type ConfigIssue, ExportError } from '../core/errors.ts';
+import { withoutEcho } from '../core/validate.ts';
 
 export type ApiErrorCode =
   | 'UNAUTHORIZED'
@@ -14,7 +16,7 @@ export type ApiErrorCode =
   | 'WEBHOOK_REFUSED'
   | 'REPLAYED'
   | 'ROWS_INVALID'
-  | 'TOO_LARGE';
+  | 'PAYLOAD_TOO_LARGE';
 
 /** An HTTP-level refusal with a stable code. */
 export class ApiError extends Error {
@@ -32,6 +34,23 @@ export class ApiError extends Error {
 /** A resource the caller's organization does not have (whether or not another one does). */
 export function notFound(what: string, id: string): ApiError {
   return new ApiError(404, 'NOT_FOUND', `${what} "${id}" was not found`);
+}
+
+/** A request body over its route's limit: 413, naming the limit (the body is not read further). */
+export function payloadTooLarge(limit: number): ApiError {
+  return new ApiError(
+    413,
+    'PAYLOAD_TOO_LARGE',
+    `The request body is larger than this route accepts (${formatBytes(limit)}); send less (several batches) or a smaller document`,
+    { limitBytes: limit },
+  );
+}
+
+/** `16 MiB`, `64 KiB`, `100 bytes`. */
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
 }
 
 export interface ErrorBody {
@@ -52,7 +71,7 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorBo
     };
   }
   if (error instanceof ConfigError) {
-    const issues = error.issues.map(redactIssue);
+    const issues = error.issues.map(withoutEcho).map(redactIssue);
     const message = `Invalid request (${issues.length} problem${issues.length === 1 ? '' : 's'}): ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`;
     return { status: 400, body: { error: { code: error.code, message, issues } } };
   }
@@ -66,8 +85,14 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorBo
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } } };
 }
 
+/**
+ * An issue at a secret field without the value: a quoted `received` is withheld, and so is its quoted
+ * copy in the message. Only the quoted form is replaced, so a received length ("0") never mangles the
+ * message's own digits.
+ */
 function redactIssue(issue: ConfigIssue): ConfigIssue {
-  if (!SECRET_FIELD.test(issue.path) || issue.received === undefined) return issue;
-  const message = issue.message.split(issue.received).join('[redacted]');
-  return { ...issue, message, received: '[redacted]' };
+  const received = issue.received;
+  if (!SECRET_FIELD.test(issue.path) || received === undefined || !/^"[\s\S]*"$/.test(received)) return issue;
+  const withheld = 'a value (withheld: the field is secret)';
+  return { ...issue, message: issue.message.split(received).join(withheld), received: withheld };
 }

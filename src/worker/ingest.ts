@@ -4,12 +4,22 @@
  * all-or-nothing: the route writes only when no record is bad.
  */
 import * as v from 'valibot';
-import { toConfigIssues } from '../core/validate.ts';
+import { quote, toConfigIssues } from '../core/validate.ts';
 import { CsvParser, type CsvRecord, CsvSyntaxError } from '../core/csv-parser.ts';
-import { ApiError } from './errors.ts';
+import { MAX_JSON_DEPTH, jsonDepthExceeds } from '../core/json-depth.ts';
+import { lineSplitter } from '../core/streams.ts';
+import { ApiError, payloadTooLarge } from './errors.ts';
+
+const DEPTH_MESSAGE = `nested deeper than ${MAX_JSON_DEPTH} levels of objects and lists`;
+const tooDeep = (value: unknown) => jsonDepthExceeds(value, MAX_JSON_DEPTH);
 
 /** Most records one request may carry; larger loads are sent as several batches. */
 export const MAX_BATCH_RECORDS = 10_000;
+/**
+ * Most bytes one batch body may hold (16 MiB, 1.6 KB a record at 10,000 records): a batch is checked
+ * whole before anything is written, so it is held in memory, and a Worker has 128 MB.
+ */
+export const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 /** Most bad records listed in an error response (all are counted). */
 export const MAX_LISTED_ERRORS = 100;
 
@@ -34,63 +44,78 @@ export function bodyKind(contentType: string | undefined): BodyKind {
   throw new ApiError(
     400,
     'BAD_REQUEST',
-    `Content-Type: expected application/x-ndjson or text/csv, received ${JSON.stringify(type || '(none)')}`,
+    `Content-Type: expected application/x-ndjson or text/csv, received ${type ? quote(type) : '(none)'}`,
   );
 }
 
-/** Records of an NDJSON or CSV body, in order, streamed. CSV rows become `{header: cell}` objects. */
+/**
+ * Records of an NDJSON or CSV body, in order, streamed. CSV rows become `{header: cell}` objects.
+ * Stops with a 413 as soon as more than `maxBytes` have arrived, whatever the body holds.
+ */
 export async function* readRecords(
   body: ReadableStream<Uint8Array>,
   kind: BodyKind,
+  maxBytes: number = MAX_BATCH_BYTES,
 ): AsyncGenerator<RawRecord> {
-  const text = decodeText(body);
-  yield* kind === 'ndjson' ? ndjsonRecords(text) : csvRecords(text);
+  const bytes = bounded(body, maxBytes);
+  yield* kind === 'ndjson' ? ndjsonRecords(bytes) : csvRecords(decodeText(bytes));
 }
 
-async function* decodeText(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
+/** The body's chunks, counted: a 413 once more than `maxBytes` arrived (the rest is never read). */
+async function* bounded(body: ReadableStream<Uint8Array>, maxBytes: number): AsyncGenerator<Uint8Array> {
   const reader = body.getReader();
+  let size = 0;
   try {
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) break;
-      yield decoder.decode(value, { stream: true });
+      if (done) return;
+      size += value.byteLength;
+      // The rest is left unread (not cancelled: see limitBodies in http.ts).
+      if (size > maxBytes) throw payloadTooLarge(maxBytes);
+      yield value;
     }
-    yield decoder.decode();
   } finally {
     reader.releaseLock();
   }
 }
 
-async function* ndjsonRecords(chunks: AsyncGenerator<string>): AsyncGenerator<RawRecord> {
+async function* decodeText(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  for await (const chunk of chunks) yield decoder.decode(chunk, { stream: true });
+  yield decoder.decode();
+}
+
+/** One JSON value per line; lines are split by the core's linear splitter, however long they are. */
+async function* ndjsonRecords(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<RawRecord> {
+  const split = lineSplitter();
   let line = 0;
-  let rest = '';
   const parse = (text: string): RawRecord | undefined => {
     line++;
     const trimmed = text.trim();
     if (trimmed === '') return undefined;
+    let value: unknown;
     try {
-      return { line, value: JSON.parse(trimmed) };
+      value = JSON.parse(trimmed);
     } catch (error) {
       return { line, error: `not valid JSON: ${(error as Error).message}` };
     }
+    return tooDeep(value) ? { line, error: DEPTH_MESSAGE } : { line, value };
   };
   try {
     for await (const chunk of chunks) {
-      const parts = (rest + chunk).split('\n');
-      rest = parts.pop()!;
-      for (const part of parts) {
-        const record = parse(part);
+      for (const text of split(chunk)) {
+        const record = parse(text);
         if (record) yield record;
       }
+    }
+    for (const text of split(null)) {
+      const record = parse(text);
+      if (record) yield record;
     }
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
     yield { line: line + 1, error: 'the body is not valid UTF-8' };
-    return;
   }
-  const last = parse(rest);
-  if (last) yield last;
 }
 
 async function* csvRecords(chunks: AsyncGenerator<string>): AsyncGenerator<RawRecord> {
@@ -140,18 +165,19 @@ export function schemaCheck<S extends v.GenericSchema>(schema: S): Check<v.Infer
 
 /**
  * Reads and checks a whole batch; throws a 400 listing every bad line (the first MAX_LISTED_ERRORS)
- * when any record is bad, so nothing is written.
+ * when any record is bad, so nothing is written, and a 413 as soon as the body passes `maxBytes`.
  */
 export async function readBatch<T>(
   body: ReadableStream<Uint8Array> | null,
   kind: BodyKind,
   check: Check<T>,
+  maxBytes: number = MAX_BATCH_BYTES,
 ): Promise<T[]> {
   const items: T[] = [];
   const errors: LineError[] = [];
   let errorCount = 0;
   if (body) {
-    for await (const raw of readRecords(body, kind)) {
+    for await (const raw of readRecords(body, kind, maxBytes)) {
       if (items.length + errorCount >= MAX_BATCH_RECORDS)
         throw new ApiError(400, 'BAD_REQUEST', `A batch holds at most ${MAX_BATCH_RECORDS} records`);
       const result = 'error' in raw ? [{ line: raw.line, message: raw.error }] : check(raw.value, raw.line);

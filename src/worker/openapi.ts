@@ -69,6 +69,7 @@ const errors = {
   '400': { description: 'Invalid input; every problem listed with its path', ...json(ref('Error')) },
   '401': { description: 'Missing or invalid credentials', ...json(ref('Error')) },
   '404': { description: 'Not found in this organization', ...json(ref('Error')) },
+  '413': { description: 'Request body over the route\'s limit (docs/SECURITY.md)', ...json(ref('Error')) },
 };
 const idParam = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }];
 
@@ -158,7 +159,7 @@ export function openApiDocument(): Record<string, unknown> {
       '/webhooks/{id}': {
         post: {
           summary:
-            'Signed trigger: HMAC-SHA256 over "<timestamp>.<raw body>", hex or base64; 5-minute window',
+            'Signed trigger: HMAC-SHA256 over "<timestamp>.<raw body>", or "<timestamp>.<Idempotency-Key>.<raw body>" when that header is sent; hex or base64; 5-minute window; accepted once',
           security: [],
           parameters: [
             ...idParam,
@@ -169,12 +170,17 @@ export function openApiDocument(): Record<string, unknown> {
               required: true,
               schema: { type: 'string', description: 'Unix seconds' },
             },
-            { name: 'Idempotency-Key', in: 'header', schema: { type: 'string' } },
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              schema: { type: 'string', description: 'Part of the signed message when sent' },
+            },
           ],
           responses: {
             '202': { description: 'The queued run' },
             '401': { description: 'Bad, expired or missing signature', ...json(ref('Error')) },
             '409': { description: 'Replayed or duplicate delivery', ...json(ref('Error')) },
+            '413': { description: 'Body over 64 KiB', ...json(ref('Error')) },
           },
         },
       },

@@ -3,6 +3,7 @@
  * Worker's entry (index.ts) hands over the zstd wasm, which Workers import as a compiled module.
  */
 import type { Platform } from '../core/platform.ts';
+import { type EndpointPolicy, guardedFetch, vettedResolver } from '../core/security/ssrf.ts';
 import type { RuntimeSha256 } from '../core/types.ts';
 import { endpointPolicy, type Env } from './env.ts';
 
@@ -34,11 +35,14 @@ export function workerdPlatform(zstd?: WebAssembly.Module): Platform {
 
 /**
  * A host's platform with what its bindings add: the platform identity that assumes customer roles
- * (and its ARN, for trust policies) and the endpoint policy (SSRF) of a multi-tenant host.
+ * (and its ARN, for trust policies), the endpoint policy (SSRF) of a multi-tenant host, and a fetch
+ * that keeps every request the host makes (S3, STS, alerts) to endpoints that policy allows.
  */
 export function servedPlatform(base: Platform, env: Env): Platform {
+  const policy = endpointPolicy(env);
   return {
     ...base,
+    fetch: egressFetch(base, policy),
     env: {
       ...base.env,
       EDGE_EXPORT_AWS_ACCESS_KEY_ID: env.EDGE_EXPORT_AWS_ACCESS_KEY_ID,
@@ -46,8 +50,20 @@ export function servedPlatform(base: Platform, env: Env): Platform {
       EDGE_EXPORT_AWS_SESSION_TOKEN: env.EDGE_EXPORT_AWS_SESSION_TOKEN,
       PLATFORM_PRINCIPAL_ARN: env.PLATFORM_PRINCIPAL_ARN,
     },
-    endpoints: endpointPolicy(env),
+    endpoints: policy,
   };
+}
+
+/**
+ * The served host's fetch: each URL checked by form (scheme, literal addresses, internal names), and
+ * each host name's addresses checked where the host can resolve — at connect time when its fetch
+ * connects through a resolver (Node, Deno: a name re-pointed after the configuration check is still
+ * refused), else before the fetch. workerd resolves nothing: its egress stays off private networks.
+ */
+function egressFetch(base: Platform, policy: EndpointPolicy): typeof fetch {
+  const resolveHost = base.resolveHost && ((name: string) => base.resolveHost!(name));
+  if (base.fetchThrough && resolveHost) return guardedFetch(base.fetchThrough(vettedResolver(policy, resolveHost)), policy);
+  return guardedFetch(base.fetch, policy, resolveHost);
 }
 
 /** workerd's native incremental digest (a Cloudflare extension of Web Crypto). */

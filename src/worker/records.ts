@@ -4,9 +4,13 @@
  * with its line and path.
  */
 import * as v from 'valibot';
+import { quote } from '../core/validate.ts';
 import { datasetRecordSchema, idSchema, profileSchema } from '../core/data/model.ts';
 import type { ColumnType, Schema } from '../core/types.ts';
+import { MAX_JSON_DEPTH, jsonDepthExceeds } from '../core/json-depth.ts';
 import { type Check, type LineError, schemaCheck } from './ingest.ts';
+
+const TOO_DEEP = `nested deeper than ${MAX_JSON_DEPTH} levels of objects and lists`;
 
 /** A profile as ingested: `updatedAt` defaults to the time of the write. */
 export const profileInputSchema = v.object({
@@ -70,20 +74,23 @@ function attributeValue(cell: string, type: string): unknown {
       const n = Number(cell);
       return cell.trim() !== '' && Number.isFinite(n)
         ? n
-        : new Error(`expected a number, received "${cell}"`);
+        : new Error(`expected a number, received ${quote(cell)}`);
     }
     case 'boolean':
       return cell === 'true'
         ? true
         : cell === 'false'
           ? false
-          : new Error(`expected true or false, received "${cell}"`);
-    case 'json':
+          : new Error(`expected true or false, received ${quote(cell)}`);
+    case 'json': {
+      let value: unknown;
       try {
-        return JSON.parse(cell);
+        value = JSON.parse(cell);
       } catch {
-        return new Error(`expected JSON, received "${cell}"`);
+        return new Error(`expected JSON, received ${quote(cell)}`);
       }
+      return jsonDepthExceeds(value) ? new Error(TOO_DEEP) : value;
+    }
     default:
       return new Error(`unknown type "${type}"; expected ${ATTRIBUTE_TYPES.join(', ')}`);
   }
@@ -123,10 +130,13 @@ export function recordCheck(kind: 'ndjson' | 'csv', schema: Schema): Check<Recor
       const head = schemaCheck(recordCsvHead)({ id, updatedAt }, line);
       if (Array.isArray(head)) return head;
       const values: Record<string, unknown> = {};
+      const deep: LineError[] = [];
       for (const [name, cell] of Object.entries(cells)) {
         const column = columns.get(name);
         values[name] = column && cell !== '' ? fromCell(cell, column.type) : cell === '' ? null : cell;
+        if (jsonDepthExceeds(values[name])) deep.push({ line, path: `values.${name}`, message: `values.${name}: ${TOO_DEEP}` });
       }
+      if (deep.length > 0) return deep;
       record = { ...head, values };
     }
     if (Array.isArray(record)) return record;
@@ -164,7 +174,7 @@ export function valueErrors(values: Record<string, unknown>, schema: Schema, lin
     }
     const problem = typeProblem(value, column.type);
     if (problem)
-      errors.push({ line, path, message: `${path}: ${problem}, received ${JSON.stringify(value)}` });
+      errors.push({ line, path, message: `${path}: ${problem}, received ${quote(value)}` });
   }
   return errors;
 }

@@ -31,8 +31,9 @@ export function createWorker(base: Platform): WorkerHandlers {
   // Every invocation gets its own budget of D1 queries (and an export its time), as on Cloudflare.
   return {
     fetch: (request, env, ctx) => app.fetch(request, invocationBudget(env).env, ctx as never),
+    // Alerts go out through the served platform's fetch: the endpoint policy applies to them too.
     scheduled: async (controller, env) => {
-      await tick(invocationBudget(env).env, new Date(controller.scheduledTime), base.fetch);
+      await tick(invocationBudget(env).env, new Date(controller.scheduledTime), platform(env).fetch);
     },
     queue: async (batch, env) => {
       const started = Date.now();
@@ -43,7 +44,7 @@ export function createWorker(base: Platform): WorkerHandlers {
         abandonRun: (e, run) => abandonRun(e, run, platform(e)),
       });
       // Alerts of these runs go out now; failures are retried by the cron with backoff.
-      await deliverAlerts(budget.env, base.now(), base.fetch);
+      await deliverAlerts(budget.env, base.now(), platform(env).fetch);
       // One line per invocation for Workers Logs: what it spent of its budget.
       console.log(
         JSON.stringify({

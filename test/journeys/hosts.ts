@@ -33,6 +33,8 @@ export interface JourneyHost {
   readonly state: string;
   /** Kills a child host with SIGKILL (no shutdown, nothing drained), keeping its state to restart on. */
   kill(): Promise<void>;
+  /** The process id of a child-process host (Node, Deno), to measure its memory; undefined for workerd. */
+  readonly pid?: number;
   stop(): Promise<void>;
 }
 
@@ -152,6 +154,7 @@ async function startChild(kind: 'node' | 'deno', state: string, bindings: Record
       child.kill('SIGKILL');
       await exited;
     },
+    ...(child.pid !== undefined && { pid: child.pid }),
     stop: async () => {
       await stopChild(child);
       await rm(state, { recursive: true, force: true });

@@ -151,10 +151,13 @@ describe('webhooks', () => {
     expect((await send(String(now), good, body)).status).toBe(202);
     const replays = [await send(String(now), good, body), await send(String(now), good, body)];
     for (const res of replays) expect(res.body.error.code).toBe('REPLAYED');
-    // Same Idempotency-Key re-signed later: still one delivery.
+    // The delivery resent with an Idempotency-Key added: the signature does not cover it.
+    expect((await send(String(now), good, body, 'k-new')).status).toBe(401);
+    // Same Idempotency-Key (signed) re-signed later: still one delivery.
     const later = String(now + 5);
-    expect((await send(String(now), good, body, 'k-1')).status).toBe(202);
-    expect((await send(later, await signWebhook(r.secret, later, body), body, 'k-1')).status).toBe(409);
+    const keyed = (ts: string) => signWebhook(r.secret, ts, body, 'hex', 'k-1');
+    expect((await send(String(now), await keyed(String(now)), body, 'k-1')).status).toBe(202);
+    expect((await send(later, await keyed(later), body, 'k-1')).status).toBe(409);
     expect(e.EXPORTS.sent.length - before).toBe(2);
   });
 });

@@ -34,24 +34,24 @@ async function deliver(
   options: {
     body?: string;
     timestamp?: string;
-    sign?: { secret?: string; timestamp?: string; body?: string };
+    sign?: { secret?: string; timestamp?: string; body?: string; key?: string | null };
     encoding?: 'hex' | 'base64';
     headers?: Record<string, string>;
   } = {},
 ) {
   const body = options.body ?? '{"event":"audience.evaluated"}';
   const timestamp = options.timestamp ?? seconds();
+  // The Idempotency-Key sent is the one signed, unless the test signs another (or none: null).
+  const key = options.sign?.key === undefined ? options.headers?.['Idempotency-Key'] : (options.sign.key ?? undefined);
   const signature = await signWebhook(
     options.sign?.secret ?? s.secret,
     options.sign?.timestamp ?? timestamp,
     options.sign?.body ?? body,
     options.encoding,
+    key,
   );
-  return call(s.e, 'POST', `/webhooks/${s.flowId}`, {
-    raw: body,
-    now,
-    headers: { [SIGNATURE_HEADER]: signature, [TIMESTAMP_HEADER]: timestamp, ...options.headers },
-  });
+  const headers = { [SIGNATURE_HEADER]: signature, [TIMESTAMP_HEADER]: timestamp, ...options.headers };
+  return { ...(await call(s.e, 'POST', `/webhooks/${s.flowId}`, { raw: body, now, headers })), request: headers };
 }
 
 describe('POST /v1/webhooks/:dataflowId', () => {
@@ -102,6 +102,51 @@ describe('POST /v1/webhooks/:dataflowId', () => {
     const again = await deliver(s, { headers, timestamp: seconds(5), body: '{"retry":true}' });
     expect(again.status).toBe(409);
     expect(s.e.EXPORTS.sent).toHaveLength(1);
+  });
+
+  it('accepts a delivery once whatever its headers: a new, changed or dropped Idempotency-Key makes no run', async () => {
+    const s = await setup();
+    const first = await deliver(s, { headers: { 'Idempotency-Key': 'k-1' } });
+    expect(first.status).toBe(202);
+    const signature = first.request[SIGNATURE_HEADER];
+    const timestamp = first.request[TIMESTAMP_HEADER];
+    const resend = (headers: Record<string, string>, body = '{"event":"audience.evaluated"}') =>
+      call(s.e, 'POST', `/webhooks/${s.flowId}`, {
+        raw: body,
+        now,
+        headers: { [SIGNATURE_HEADER]: signature, [TIMESTAMP_HEADER]: timestamp, ...headers },
+      });
+    // The key is signed: another key, or none, does not verify.
+    expect((await resend({ 'Idempotency-Key': 'k-2' })).status).toBe(401);
+    expect((await resend({})).status).toBe(401);
+    // The same bytes signed another way (the key moved into the body) verify, but are the same signature.
+    const moved = await resend({}, 'k-1.{"event":"audience.evaluated"}');
+    expect(moved.status).toBe(409);
+    expect(moved.body.error).toMatchObject({ code: 'REPLAYED', details: { runId: first.body.id } });
+    // Unkeyed deliveries replayed with a key added do not verify either.
+    const plain = await deliver(s, { body: '{"n":2}' });
+    expect(plain.status).toBe(202);
+    const added = await call(s.e, 'POST', `/webhooks/${s.flowId}`, {
+      raw: '{"n":2}',
+      now,
+      headers: { ...plain.request, 'Idempotency-Key': 'k-3' },
+    });
+    expect(added.status).toBe(401);
+    expect(s.e.EXPORTS.sent).toHaveLength(2);
+  });
+
+  it('a refused retry claims nothing: its signature stays free', async () => {
+    const s = await setup();
+    const headers = { 'Idempotency-Key': 'k-1' };
+    expect((await deliver(s, { headers })).status).toBe(202);
+    // A re-signed retry under the same key is refused …
+    const retry = await deliver(s, { headers, timestamp: seconds(5) });
+    expect(retry.status).toBe(409);
+    const row = await s.e.DB.prepare("SELECT COUNT(*) AS n FROM idempotency_keys WHERE scope = ? AND key LIKE 'sig:%'")
+      .bind(`webhook:${s.flowId}`)
+      .first<{ n: number }>();
+    // … and only the first delivery's signature is claimed.
+    expect(row!.n).toBe(1);
   });
 
   it('answers an unknown dataflow like a bad signature', async () => {

@@ -3,9 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, ExportError } from '../errors.ts';
 import { fromBase64, toBase64, toBase64Url } from './encoding.ts';
 import { generateSecretsKey, isSealed, maskSecret, openSecret, sealSecret } from './secrets.ts';
-import { checkEndpoint, isLoopbackHost } from './ssrf.ts';
+import { quote } from '../validate.ts';
+import { networkFailure } from './failure.ts';
+import {
+  checkEndpoint,
+  checkResolvedEndpoint,
+  endpointRefusal,
+  guardedFetch,
+  isLoopbackHost,
+  vettedResolver,
+} from './ssrf.ts';
 import { bearerToken, generateToken, hashToken, isTokenShaped } from './tokens.ts';
-import { idempotencyKey, signWebhook, verifyWebhook } from './webhook.ts';
+import { deliveryKeys, signWebhook, verifyWebhook } from './webhook.ts';
 
 const NOW = new Date('2026-04-01T12:00:00Z');
 const TS = String(NOW.getTime() / 1000);
@@ -82,14 +91,28 @@ describe('verifyWebhook', () => {
     ).toBe(true);
   });
 
-  it('derives one idempotency key per delivery whatever the signature encoding', () => {
+  it('signs the Idempotency-Key with the timestamp and the body when there is one', async () => {
+    const key = 'evaluation-2026-04-01';
+    const signature = createHmac('sha256', secret).update(`${TS}.${key}.${body}`).digest('hex');
+    expect(await signWebhook(secret, TS, body, 'hex', key)).toBe(signature);
+    const verify = (idempotencyKey: string | undefined, s = signature) =>
+      verifyWebhook({ secret, timestamp: TS, signature: s, body, idempotencyKey, now: NOW });
+    expect(await verify(key)).toEqual({ ok: true });
+    // The same signature under another key, or with the key left out, is not valid.
+    expect(await verify('another-key')).toEqual({ ok: false, reason: 'mismatch' });
+    expect(await verify(undefined)).toEqual({ ok: false, reason: 'mismatch' });
+    // A delivery signed without a key does not verify once a key is added.
+    expect(await verify(key, independent(TS, body, 'hex'))).toEqual({ ok: false, reason: 'mismatch' });
+  });
+
+  it('claims the signature of every delivery, and its Idempotency-Key too, whatever the encoding', () => {
     const hex = independent(TS, body, 'hex');
     const b64 = independent(TS, body, 'base64');
-    expect(idempotencyKey(undefined, hex)).toBe(`sig:${hex}`);
-    expect(idempotencyKey(null, b64)).toBe(`sig:${hex}`);
-    expect(idempotencyKey('order-42', hex)).toBe('key:order-42');
-    expect(idempotencyKey('has space', hex)).toBeUndefined();
-    expect(idempotencyKey('', hex)).toBeUndefined();
+    expect(deliveryKeys(undefined, hex)).toEqual([`sig:${hex}`]);
+    expect(deliveryKeys(null, b64)).toEqual([`sig:${hex}`]);
+    expect(deliveryKeys('order-42', hex)).toEqual([`sig:${hex}`, 'key:order-42']);
+    expect(deliveryKeys('has space', hex)).toBeUndefined();
+    expect(deliveryKeys('', hex)).toBeUndefined();
   });
 });
 
@@ -193,6 +216,24 @@ describe('checkEndpoint (SSRF)', () => {
     ['https://2130706433', /loopback/],
     ['https://[::1]', /loopback/],
     ['https://[::ffff:127.0.0.1]', /loopback/],
+    ['https://[::ffff:0:127.0.0.1]', /loopback/],
+    ['https://[0:0:0:0:0:ffff:7f00:1]', /loopback/],
+    ['https://[::127.0.0.1]', /loopback/],
+    ['https://0x7f.1', /loopback/],
+    ['https://0177.0.0.1', /loopback/],
+    ['https://127.0.0.1.', /loopback/],
+    ['https://localhost.', /loopback/],
+    ['https://metadata.google.internal', /\.internal/],
+    ['https://METADATA.google.internal.', /\.internal/],
+    ['https://metadata', /single-label/],
+    ['https://kubernetes.default.svc', /\.svc/],
+    ['https://minio.exports.svc.cluster.local', /\.local/],
+    ['https://printer.local', /\.local/],
+    ['https://router.home.arpa', /\.home\.arpa/],
+    ['https://s3.corp', /\.corp/],
+    ['https://[::ffff:8.8.8.8]', /global unicast/],
+    ['https://[64:ff9b:1::a00:1]', /10\.0\.0\.0/],
+    ['https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]', /192\.0\.2\.0/],
     ['https://10.1.2.3', /10\.0\.0\.0\/8/],
     ['https://172.16.0.1', /172\.16\.0\.0\/12/],
     ['https://172.31.255.255', /172\.16\.0\.0\/12/],
@@ -219,7 +260,8 @@ describe('checkEndpoint (SSRF)', () => {
     const issue = (error as ConfigError).issues[0]!;
     expect(issue.path).toBe('destination.endpoint');
     expect(issue.message).toMatch(message);
-    expect(issue.received).toBe(JSON.stringify(url));
+    // The URL is quoted only when short (MAX_ECHO): a secret pasted as a URL never comes back.
+    expect(issue.received).toBe(quote(url));
   });
 
   it('allows loopback (and http on it) only with allowLoopback', () => {
@@ -232,7 +274,87 @@ describe('checkEndpoint (SSRF)', () => {
   it('tells loopback hosts apart', () => {
     expect(isLoopbackHost('127.8.9.10')).toBe(true);
     expect(isLoopbackHost('[::1]')).toBe(true);
+    expect(isLoopbackHost('[::ffff:0:7f00:1]')).toBe(true);
     expect(isLoopbackHost('128.0.0.1')).toBe(false);
     expect(isLoopbackHost('localhost.example.com')).toBe(false);
+  });
+});
+
+describe('endpoint names resolved (SSRF by name)', () => {
+  /** A resolver from a table; names it does not know do not resolve. Nothing leaves the process. */
+  const table: Record<string, string[]> = {
+    'exports.acme-storage.com': ['203.0.114.10', '2a05:d018::10'],
+    'loopback.acme-storage.com': ['127.0.0.1'],
+    'mapped.acme-storage.com': ['::ffff:127.0.0.1'],
+    'mixed.acme-storage.com': ['203.0.114.11', '10.0.0.7'],
+    'metadata.acme-storage.com': ['169.254.169.254'],
+    'v6private.acme-storage.com': ['fd00:ec2::254'],
+  };
+  const resolve = async (name: string) => {
+    const found = table[name];
+    if (!found) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
+    return found;
+  };
+
+  it('accepts a name whose every address is public', async () => {
+    const url = await checkResolvedEndpoint('https://exports.acme-storage.com', 'endpoint', {}, resolve);
+    expect(url.hostname).toBe('exports.acme-storage.com');
+  });
+
+  it.each([
+    ['loopback', /resolves to a loopback address/],
+    ['mapped', /resolves to a loopback address/],
+    ['mixed', /private, link-local or reserved/],
+    ['metadata', /private, link-local or reserved/],
+    ['v6private', /private, link-local or reserved/],
+    ['unknown', /does not resolve/],
+  ])('refuses %s.acme-storage.com, naming no address', async (name, message) => {
+    const error = await checkResolvedEndpoint(`https://${name}.acme-storage.com`, 'endpoint', {}, resolve).catch((e) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    const text = JSON.stringify(error.issues);
+    expect(text).toMatch(message);
+    expect(text).not.toMatch(/127\.0\.0\.1|10\.0\.0\.7|169\.254|fd00|ENOTFOUND/);
+  });
+
+  it('allows a name resolving to loopback only with allowLoopback, and never to a private address', async () => {
+    const allow = { allowLoopback: true };
+    expect((await checkResolvedEndpoint('https://loopback.acme-storage.com:9000', 'e', allow, resolve)).port).toBe('9000');
+    await expect(checkResolvedEndpoint('https://mixed.acme-storage.com', 'e', allow, resolve)).rejects.toThrow(/private/);
+  });
+
+  it('a vetted resolver answers only for allowed names; a guarded fetch never calls fetch for the others', async () => {
+    const vetted = vettedResolver({}, resolve);
+    expect(await vetted('exports.acme-storage.com')).toEqual(table['exports.acme-storage.com']);
+    const refused = await vetted('mixed.acme-storage.com').catch((e) => e);
+    expect(refused).toMatchObject({ code: 'ENDPOINT_REFUSED' });
+    expect(endpointRefusal(new TypeError('fetch failed', { cause: refused }))).toBe(refused);
+    const called: string[] = [];
+    const fetcher = guardedFetch(async (input) => {
+      called.push(String(input));
+      return new Response('ok');
+    }, {}, resolve);
+    expect((await fetcher('https://exports.acme-storage.com/x')).status).toBe(200);
+    for (const url of ['https://loopback.acme-storage.com/', 'https://127.1/', 'http://exports.acme-storage.com/', 'https://metadata.google.internal/']) {
+      const error = await fetcher(url).catch((e) => e);
+      expect(error, url).toMatchObject({ code: 'ENDPOINT_REFUSED' });
+      expect(networkFailure(error)).toBe('refused by the endpoint policy');
+    }
+    expect(called).toEqual(['https://exports.acme-storage.com/x']);
+  });
+});
+
+describe('networkFailure', () => {
+  it.each([
+    ['Node refused', { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 10.0.0.5:8080' }, 'connection refused'],
+    ['Node DNS', { code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND internal' }, 'DNS lookup failed'],
+    ['plain HTTP behind https', { code: 'ERR_SSL_WRONG_VERSION_NUMBER', message: 'wrong version number' }, 'TLS handshake failed'],
+    ['self-signed', { code: 'DEPTH_ZERO_SELF_SIGNED_CERT', message: 'self-signed certificate' }, 'TLS handshake failed'],
+    ['reset', { code: 'ECONNRESET', message: 'socket hang up' }, 'connection reset'],
+    ['timeout', new DOMException('The operation timed out.', 'TimeoutError'), 'timed out'],
+    ['Deno refused', new Error('error sending request for url (https://10.0.0.5:8080/): tcp connect error: Connection refused (os error 111)'), 'connection refused'],
+    ['Deno TLS', new Error('invalid peer certificate: UnknownIssuer'), 'TLS handshake failed'],
+    ['anything else', new Error('something else at 10.0.0.5'), 'network failure'],
+  ])('classes %s', (_name, cause, kind) => {
+    expect(networkFailure(new TypeError('fetch failed', { cause }))).toBe(kind);
   });
 });

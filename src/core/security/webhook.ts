@@ -1,7 +1,15 @@
 /**
- * Signed webhooks: the sender signs `${timestamp}.${body}` with HMAC-SHA256 under a shared secret; we
- * accept the signature in hex or base64 (optionally prefixed `sha256=`), within a time window, and
- * compare in constant time. Replays inside the window are stopped by idempotency keys (see below).
+ * Signed webhooks. The sender signs, with HMAC-SHA256 under the dataflow's webhook secret, everything
+ * that decides what a delivery does:
+ *
+ *   `${timestamp}.${body}`                    without an Idempotency-Key header
+ *   `${timestamp}.${idempotencyKey}.${body}`  with one (the header's exact value)
+ *
+ * We accept the signature in hex or base64 (optionally prefixed `sha256=`) within a time window and
+ * compare in constant time. A verified delivery is accepted once: its signature is always claimed as
+ * an idempotency key, and its Idempotency-Key too when it has one (see `deliveryKeys`), so resending
+ * a captured delivery with any header changed either fails the signature or finds it taken.
+ * docs/SECURITY.md has the scheme and a verification example.
  */
 import { bufferOf, fromBase64, fromHex, timingSafeEqual, toBase64, toHex } from './encoding.ts';
 
@@ -18,6 +26,8 @@ export interface WebhookInput {
   readonly signature: string | null | undefined;
   /** The raw request body, exactly as received. */
   readonly body: string;
+  /** The Idempotency-Key header, when the delivery has one: it is part of the signed message. */
+  readonly idempotencyKey?: string | null | undefined;
   readonly now: Date;
   readonly toleranceSeconds?: number;
 }
@@ -30,22 +40,33 @@ export async function verifyWebhook(input: WebhookInput): Promise<WebhookVerdict
   if (!given) return { ok: false, reason: 'malformed' };
   const skew = Math.abs(input.now.getTime() / 1000 - Number(input.timestamp));
   if (skew > (input.toleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS)) return { ok: false, reason: 'expired' };
-  const expected = await hmac(input.secret, `${input.timestamp}.${input.body}`);
+  const expected = await hmac(input.secret, webhookMessage(input.timestamp, input.body, input.idempotencyKey));
   return timingSafeEqual(expected, given) ? { ok: true } : { ok: false, reason: 'mismatch' };
+}
+
+/**
+ * The signed message of a delivery: `${timestamp}.${body}`, or `${timestamp}.${key}.${body}` when it
+ * carries an Idempotency-Key. (That a body starting with `key.` signs the same bytes as a keyed
+ * delivery does no harm: both are the same signature, which is accepted once.)
+ */
+export function webhookMessage(timestamp: string, body: string, idempotencyKey?: string | null): string {
+  return idempotencyKey === undefined || idempotencyKey === null ? `${timestamp}.${body}` : `${timestamp}.${idempotencyKey}.${body}`;
 }
 
 /**
  * Signs a delivery the way `verifyWebhook` expects: for senders, tests and the docs.
  *
  * @example signWebhook(secret, String(Math.floor(Date.now() / 1000)), body) // → hex
+ * @example signWebhook(secret, timestamp, body, 'hex', 'evaluation-2026-04-01') // with an Idempotency-Key
  */
 export async function signWebhook(
   secret: string,
   timestamp: string,
   body: string,
   encoding: 'hex' | 'base64' = 'hex',
+  idempotencyKey?: string,
 ): Promise<string> {
-  const mac = await hmac(secret, `${timestamp}.${body}`);
+  const mac = await hmac(secret, webhookMessage(timestamp, body, idempotencyKey));
   return encoding === 'hex' ? toHex(mac) : toBase64(mac);
 }
 
@@ -69,21 +90,28 @@ function decodeSignature(signature: string): Uint8Array | undefined {
 }
 
 /**
- * The idempotency contract of webhook deliveries. A delivery's key is its `Idempotency-Key` header when
- * present, else its signature (a replayed request carries the same one). The host stores the key with
- * a UNIQUE constraint per (organization, scope) before it enqueues anything: the first insert wins and
- * exports; every later delivery with the same key is answered with the first run and exports nothing.
- * Keys live at least as long as the timestamp window, so a replay can never outlive its key.
+ * The idempotency contract of webhook deliveries. Every verified delivery claims its signature (as
+ * bytes, whatever the encoding), and its Idempotency-Key when it has one, in a UNIQUE (organization,
+ * scope, key) table, all claims and the run in one transaction: a run is created only when every
+ * claim is new, so a replay (the same signature under any headers) and a re-signed retry of one
+ * logical delivery (a new timestamp, the same key) both find a claim taken and export nothing. Keys
+ * live far longer than the timestamp window, so a replay can never outlive its claim.
  */
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** How long a stored idempotency key is kept (well past the 5-minute window). */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
-/** The idempotency key of a delivery, or undefined when the given header is malformed. */
-export function idempotencyKey(header: string | null | undefined, signature: string): string | undefined {
-  if (header !== null && header !== undefined)
-    return IDEMPOTENCY_KEY.test(header) ? `key:${header}` : undefined;
+/**
+ * The idempotency keys a verified delivery claims: `sig:<hex>` always, `key:<header>` too when it has
+ * an Idempotency-Key; undefined when that header is malformed.
+ *
+ * @example deliveryKeys('order-42', signature) // ['sig:3f…', 'key:order-42']
+ */
+export function deliveryKeys(header: string | null | undefined, signature: string): string[] | undefined {
   const bytes = decodeSignature(signature);
-  return bytes ? `sig:${toHex(bytes)}` : undefined;
+  if (!bytes) return undefined;
+  const own = `sig:${toHex(bytes)}`;
+  if (header === null || header === undefined) return [own];
+  return IDEMPOTENCY_KEY.test(header) ? [own, `key:${header}`] : undefined;
 }

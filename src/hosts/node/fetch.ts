@@ -9,10 +9,17 @@
  * that is absent, a string, bytes or an ArrayBuffer, and `redirect: 'manual'` (every S3
  * request). Anything else (a Request, a stream or form body, redirects to follow) goes to the
  * built-in fetch. Responses are not decompressed: no Accept-Encoding is sent, so none is compressed.
+ *
+ * `nodeFetchThrough(resolve)` is the same fetch connecting only to the addresses `resolve` gives
+ * (node:http's `lookup`), for hosts that vet every address they connect to (SSRF); it follows no
+ * redirect, and what it cannot send itself it refuses unless `resolve` accepts the host first.
  */
+import { Buffer } from 'node:buffer';
+import type { LookupFunction } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { ResolveHost } from '../../core/security/ssrf.ts';
 
 /** Status codes whose responses have no body (the fetch standard's null body statuses). */
 const NULL_BODY = new Set([101, 204, 205, 304]);
@@ -25,14 +32,53 @@ export const nodeFetch: typeof fetch = (input, init = {}) => {
   if (input instanceof Request || init.redirect !== 'manual' || body === undefined) return fetch(input, init);
   const url = new URL(input);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return fetch(input, init);
+  return send(url, requestOf(init, body), init.signal ?? undefined);
+};
+
+/**
+ * `nodeFetch` connecting through `resolve`: every host name is looked up with it (a rejection fails
+ * the request as "fetch failed" with that error as its cause), redirects are answered, not followed.
+ * Requests nodeFetch would pass to the built-in fetch are sent by it only after `resolve` accepted
+ * the host (the built-in fetch then resolves again).
+ *
+ * @example nodeFetchThrough(vettedResolver(policy, resolveHost))
+ */
+export function nodeFetchThrough(resolve: ResolveHost): typeof fetch {
+  const lookup: LookupFunction = (hostname, options, callback) => {
+    resolve(hostname).then(
+      (addresses) => {
+        const all = addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+        if (options.all) (callback as (e: null, all: { address: string; family: number }[]) => void)(null, all);
+        else callback(null, all[0]!.address, all[0]!.family);
+      },
+      (error: Error) => callback(error as NodeJS.ErrnoException, '', 0),
+    );
+  };
+  return async (input, init = {}) => {
+    const body = bodyBytes(init.body);
+    const url = new URL(input instanceof Request ? input.url : input);
+    if (input instanceof Request || body === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      try {
+        await resolve(url.hostname.replace(/^\[|\]$/g, ''));
+      } catch (error) {
+        throw new TypeError('fetch failed', { cause: error });
+      }
+      return fetch(input, { ...init, redirect: 'manual' });
+    }
+    return send(url, requestOf(init, body), init.signal ?? undefined, lookup);
+  };
+}
+
+/** Method and headers of a request nodeFetch sends itself. */
+function requestOf(init: RequestInit, body: Uint8Array | null): { method: string; headers: Headers; body: Uint8Array | null } {
   const method = (init.method ?? 'GET').toUpperCase();
   const headers = new Headers(init.headers);
   if (typeof init.body === 'string' && !headers.has('content-type'))
     headers.set('content-type', 'text/plain;charset=UTF-8');
   if (body !== null) headers.set('content-length', String(body.byteLength));
   else if (method === 'POST' || method === 'PUT') headers.set('content-length', '0');
-  return send(url, method, headers, body, init.signal ?? undefined);
-};
+  return { method, headers, body };
+}
 
 /** The body as bytes, null for none, undefined for a kind left to the built-in fetch. */
 function bodyBytes(body: RequestInit['body']): Uint8Array | null | undefined {
@@ -45,10 +91,9 @@ function bodyBytes(body: RequestInit['body']): Uint8Array | null | undefined {
 
 function send(
   url: URL,
-  method: string,
-  headers: Headers,
-  body: Uint8Array | null,
+  { method, headers, body }: { method: string; headers: Headers; body: Uint8Array | null },
   signal: AbortSignal | undefined,
+  lookup?: LookupFunction,
 ): Promise<Response> {
   return new Promise<Response>((resolve, reject) => {
     if (signal?.aborted) return reject(abortReason(signal));
@@ -56,6 +101,7 @@ function send(
       method,
       headers: Object.fromEntries(headers),
       ...(signal && { signal }),
+      ...(lookup && { lookup }),
     });
     request.on('error', (error) => {
       reject(signal?.aborted ? abortReason(signal) : new TypeError('fetch failed', { cause: error }));

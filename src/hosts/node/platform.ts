@@ -1,7 +1,8 @@
 /**
  * The Node platform: what Node gives the engine, for the CLI and the Node host alike — fetch over
- * node:http(s) without undici's body copies, node:crypto SHA-256, zlib gzip, native snappy and zlib
- * Parquet pages, the zstd wasm read from node_modules, and the local-folder sink.
+ * node:http(s) without undici's body copies (and connecting through a given resolver, for the
+ * endpoint checks of a served host), the system resolver, node:crypto SHA-256, zlib gzip, native
+ * snappy and zlib Parquet pages, the zstd wasm read from node_modules, and the local-folder sink.
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -9,9 +10,10 @@ import { join } from 'node:path';
 import type { Platform } from '../../core/platform.ts';
 import { ZSTD_WASM_PATH } from '../../plugins/format/parquet/zstd.ts';
 import { plugin as localSink } from '../../plugins/sink/local/index.ts';
-import { nodeFetch } from './fetch.ts';
+import { nodeFetch, nodeFetchThrough } from './fetch.ts';
 import { zlibGzip } from './gzip.ts';
 import { nodeParquetCodecs } from './parquet-codecs.ts';
+import { systemResolveHost } from './resolve.ts';
 import { nodeSha256 } from './sha256.ts';
 
 /** The wasm file inside the installed package (its `exports` map does not expose it). */
@@ -23,7 +25,8 @@ export function zstdWasmFile(): string {
 
 /**
  * Node's platform. `env` supplies the platform identity for assumed roles (EDGE_EXPORT_AWS_*);
- * `overrides` replace members (a host adds its endpoint policy, a test its clock).
+ * `overrides` replace members (a host adds its endpoint policy, a test its clock or its resolver). A
+ * replaced `fetch` takes `fetchThrough` with it: a served host then guards the given fetch instead.
  *
  * @example exportService(nodePlatform(process.env))
  */
@@ -38,6 +41,8 @@ export function nodePlatform(
     now: () => new Date(),
     uuid: () => crypto.randomUUID(),
     fetch: nodeFetch,
+    ...(overrides.fetch === undefined && { fetchThrough: nodeFetchThrough }),
+    resolveHost: systemResolveHost,
     sha256: nodeSha256,
     plugins: [localSink],
     codecs: nodeParquetCodecs,

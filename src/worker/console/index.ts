@@ -75,7 +75,9 @@ function serve(c: Context, item: Asset): Response {
 export function mountConsole<E extends Env>(app: Hono<E>): Hono<E> {
   app.get('/', (c) => serve(c, PAGE));
   app.get('/console/:file', (c) => {
-    const item = CONSOLE_ASSETS[c.req.param('file') ?? ''];
+    // An own-property lookup: `__proto__`, `constructor`, `toString` … are names, not assets (404, not 500).
+    const file = c.req.param('file') ?? '';
+    const item = Object.hasOwn(CONSOLE_ASSETS, file) ? CONSOLE_ASSETS[file] : undefined;
     return item ? serve(c, item) : c.text('Not found', 404);
   });
   return app;

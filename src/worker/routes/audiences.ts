@@ -4,6 +4,7 @@ import type { Audience } from '../../core/data/model.ts';
 import type { DataStore } from '../../core/data/store.ts';
 import { importUpload } from '../../core/data/upload.ts';
 import { ConfigError } from '../../core/errors.ts';
+import { quote } from '../../core/validate.ts';
 import { RuleSyntaxError, compileRule } from '../../core/rules/index.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { type AppDeps, type AppEnv, body, pageQuery } from '../http.ts';
@@ -52,7 +53,7 @@ export function audienceRoutes(deps: AppDeps) {
         throw new ApiError(409, 'CONFLICT', 'Only audiences of kind "upload" take uploaded members');
       const type = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim();
       if (type !== 'text/csv')
-        throw new ApiError(400, 'BAD_REQUEST', `Content-Type: expected text/csv, received "${type}"`);
+        throw new ApiError(400, 'BAD_REQUEST', `Content-Type: expected text/csv, received ${type ? quote(type) : '(none)'}`);
       const result = await importUpload(
         uploadStore(c.env.DB, orgId, row, deps.now()),
         row.id,
@@ -94,10 +95,10 @@ function checkRule(input: AudienceInput): AudienceInput {
     compileRule(input.rule);
   } catch (error) {
     if (!(error instanceof RuleSyntaxError)) throw error;
-    throw new ConfigError(
-      [{ path: 'rule', message: error.message, expected: error.expected, received: error.found }],
-      'audience',
-    );
+    // Where and what, without the excerpt of the rule's text: an error body never repeats more than a
+    // short piece of what was sent (the found token is quoted only when short, see withoutEcho).
+    const message = `Rule error at line ${error.line}, column ${error.column}: expected ${error.expected}, found ${error.found}`;
+    throw new ConfigError([{ path: 'rule', message, expected: error.expected, received: error.found }], 'audience');
   }
   return input;
 }

@@ -3,7 +3,8 @@ import { Hono } from 'hono';
 import { ConfigError, type ConfigIssue } from '../../core/errors.ts';
 import { toBase64Url } from '../../core/security/encoding.ts';
 import { sealSecret } from '../../core/security/secrets.ts';
-import { checkEndpoint } from '../../core/security/ssrf.ts';
+import { endpointIssues } from '../../core/security/ssrf.ts';
+import { quote } from '../../core/validate.ts';
 import { IDEMPOTENCY_KEY } from '../../core/security/webhook.ts';
 import { endpointPolicy, type Env } from '../env.ts';
 import { ApiError, notFound } from '../errors.ts';
@@ -116,7 +117,7 @@ async function columns(env: Env, deps: AppDeps, orgId: string, input: DataflowIn
     issues.push({
       path: 'destinationId',
       message: 'destinationId: no such destination',
-      received: JSON.stringify(input.destinationId),
+      received: quote(input.destinationId),
     });
   }
   const audienceIds = [...new Set(input.audienceIds ?? [])];
@@ -130,7 +131,7 @@ async function columns(env: Env, deps: AppDeps, orgId: string, input: DataflowIn
     issues.push({
       path: 'datasetId',
       message: 'datasetId: no such dataset',
-      received: JSON.stringify(input.datasetId),
+      received: quote(input.datasetId),
     });
   }
   if (input.schedule?.time === 'afterEvaluation' && input.datasetId !== undefined) {
@@ -157,12 +158,9 @@ async function columns(env: Env, deps: AppDeps, orgId: string, input: DataflowIn
     }
   }
   if (input.alertWebhook !== undefined) {
-    try {
-      checkEndpoint(input.alertWebhook, 'alertWebhook', endpointPolicy(env));
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      issues.push(...error.issues);
-    }
+    // The alert URL's name is resolved where the host can, every address checked (SSRF).
+    const platform = deps.platform(env);
+    issues.push(...(await endpointIssues(input.alertWebhook, 'alertWebhook', endpointPolicy(env), platform.resolveHost && ((name) => platform.resolveHost!(name)))));
   }
   if (issues.length > 0) throw new ConfigError(issues, 'dataflow');
   return {

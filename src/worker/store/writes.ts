@@ -34,7 +34,7 @@ function jsonChunks<T>(items: readonly T[], row: (item: T) => unknown[], valueBy
   for (const item of items) {
     const text = JSON.stringify(row(item));
     const size = utf8Bound(text) + 1;
-    if (size + 2 > max) throw new ApiError(413, 'TOO_LARGE', `A record of ${size} bytes is over D1's ${valueBytes}-byte value limit`);
+    if (size + 2 > max) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `A record of ${size} bytes is over D1's ${valueBytes}-byte value limit`);
     if (parts.length > 0 && bytes + size > max) {
       chunks.push(`[${parts.join(',')}]`);
       parts = [];

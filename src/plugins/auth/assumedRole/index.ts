@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { ConfigError, type ConfigIssue } from '../../../core/errors.ts';
 import { definePlugin } from '../../../core/plugin.ts';
 import { type AssumeRoleParams, CredentialCache, assumeRole } from './sts.ts';
-import { checkEndpoint, type EndpointPolicy } from '../../../core/security/ssrf.ts';
+import { checkEndpoint, type EndpointPolicy, endpointIssues, type ResolveHost } from '../../../core/security/ssrf.ts';
 import type { AuthStage, Credentials, RunContext } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
 import { keyPairSchema } from '../credentials.ts';
@@ -103,6 +103,7 @@ export function assumedRole(
   input: AssumedRoleOptions,
   env: Readonly<Record<string, string | undefined>> = {},
   endpoints?: EndpointPolicy,
+  resolveHost?: ResolveHost,
 ): AuthStage {
   const options = parse(assumedRoleOptions, input, 'auth/assumedRole options');
   // A custom STS endpoint is a URL the platform calls on the customer's say: the host's SSRF policy applies.
@@ -133,7 +134,13 @@ export function assumedRole(
     name: 'assumedRole',
     credentials: (ctx: RunContext, opts?: { forceRefresh?: boolean }) =>
       cache.get(ctx.now(), load(ctx), opts?.forceRefresh),
-    check: async () => (platformCredentials(options, env) ? [] : [NO_PLATFORM_IDENTITY]),
+    check: async () => [
+      ...(platformCredentials(options, env) ? [] : [NO_PLATFORM_IDENTITY]),
+      // A custom STS endpoint's addresses, resolved where the host can (the fetch checks again).
+      ...(options.stsEndpoint !== undefined && endpoints
+        ? await endpointIssues(options.stsEndpoint, 'stsEndpoint', endpoints, resolveHost)
+        : []),
+    ],
     trustPolicy: (principalArn: string) => trustPolicy({ platformPrincipalArn: principalArn, externalId: options.externalId }),
     toJSON: () => ({
       kind: 'auth',
@@ -155,5 +162,11 @@ export const plugin = definePlugin({
   description: "Assumes the customer's IAM role (with an external id) using the platform's own AWS identity.",
   options: assumedRoleOptions,
   secrets: ['platformCredentials.secretAccessKey', 'platformCredentials.sessionToken'],
-  create: (options, platform) => assumedRole(options, platform.env, platform.endpoints),
+  create: (options, platform) =>
+    assumedRole(
+      options,
+      platform.env,
+      platform.endpoints,
+      platform.resolveHost && ((name: string) => platform.resolveHost!(name)),
+    ),
 });

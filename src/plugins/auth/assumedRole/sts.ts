@@ -14,6 +14,8 @@ import {
   withRetry,
 } from '../../../core/retry.ts';
 import { xmlBlocks, xmlValue } from '../../../core/xml.ts';
+import { networkFailure } from '../../../core/security/failure.ts';
+import { endpointRefusal } from '../../../core/security/ssrf.ts';
 
 /** Where STS lives: the global endpoint by default, or a regional / test endpoint. */
 export interface StsTarget {
@@ -89,9 +91,14 @@ async function attempt(
   }).sign();
   let response: Response;
   try {
-    response = await deps.fetch(signed.url.toString(), { method: 'POST', headers: signed.headers, body });
+    // STS never redirects: a redirect is answered, not followed (a custom endpoint must not bounce the
+    // platform's signed request to another host).
+    response = await deps.fetch(signed.url.toString(), { method: 'POST', headers: signed.headers, body, redirect: 'manual' });
   } catch (cause) {
-    throw new ExportError('NETWORK', `Cannot reach STS at ${signed.url.origin}: ${String(cause)}`, {
+    const refused = endpointRefusal(cause);
+    if (refused) throw new ExportError('ENDPOINT_REFUSED', `STS: the endpoint was ${refused.message}`, { cause, stage: 'auth', details: { retryable: false } });
+    // The class of failure only: the runtime's text names the address it tried.
+    throw new ExportError('NETWORK', `Cannot reach STS: ${networkFailure(cause)}`, {
       cause,
       stage: 'auth',
       details: { retryable: isRetryableFailure(cause) },
@@ -125,6 +132,8 @@ export function parseAssumeRoleResponse(xml: string): TemporaryCredentials {
   };
 }
 
+const STS_CODE = /^[A-Z][A-Za-z0-9.]{1,63}$/;
+
 /** Turns an STS error response into a message naming what the user (or operator) must fix. */
 export function stsError(
   status: number,
@@ -132,9 +141,13 @@ export function stsError(
   params: AssumeRoleParams,
   platformKeyId: string,
 ): ExportError {
-  const code = xmlValue(xml, 'Code') ?? `HTTP ${status}`;
+  // Only what has the shape STS gives is used: its error code, request id and the caller's ARN; its
+  // message text is never repeated (an STS endpoint may be the user's choice, and anything's answer).
+  const given = xmlValue(xml, 'Code')?.trim();
+  const code = given && STS_CODE.test(given) ? given : `HTTP ${status}`;
   const raw = xmlValue(xml, 'Message') ?? '';
-  const requestId = xmlValue(xml, 'RequestId');
+  const id = xmlValue(xml, 'RequestId')?.trim();
+  const requestId = id && /^[A-Za-z0-9-]{1,128}$/.test(id) ? id : undefined;
   const retryable = isRetryableResponse(status, code);
   const details = {
     status,
@@ -144,7 +157,7 @@ export function stsError(
     ...(requestId && { requestId }),
   };
   const options = { stage: 'auth', details };
-  const caller = /User: (\S+)/.exec(raw)?.[1] ?? 'the platform identity';
+  const caller = /User: (arn:aws[a-z-]*:(?:iam|sts)::\d{12}:[\w+=,.@/-]{1,512})/.exec(raw)?.[1] ?? 'the platform identity';
   switch (code) {
     case 'AccessDenied': {
       const ext = params.externalId === undefined ? 'no external id' : `external id "${params.externalId}"`;
@@ -180,13 +193,13 @@ export function stsError(
     case 'RegionDisabledException':
       return new ExportError(
         'AUTH_FAILED',
-        `STS is not activated in this region for the role's account: ${raw}`,
+        "STS is not activated in this region for the role's account: activate it in the account's IAM settings, or set stsRegion to a region where it is.",
         options,
       );
     default:
       return new ExportError(
         retryable ? 'NETWORK' : 'AUTH_FAILED',
-        `STS AssumeRole failed for ${params.roleArn} (${code}): ${raw}`,
+        `STS AssumeRole failed for ${params.roleArn} (${code}).`,
         options,
       );
   }

@@ -1,9 +1,14 @@
 /**
  * Turns S3 error answers into ExportErrors that say what the user must fix: which IAM action on
  * which resource, which credential is wrong, which region the bucket really lives in.
- * Messages carry identifiers (bucket, key, access key id), never secrets.
+ * Messages carry identifiers (bucket, key, access key id), never secrets, and nothing the remote
+ * server wrote in its own words (its `<Message>`) nor the address a failed connection tried: an
+ * endpoint is the user's choice, and its answers must not make the API a way to read other servers.
+ * What the remote says is used only when it has the shape of what S3 sends (an error code, a region).
  */
 import { type ErrorCode, ExportError } from '../../../core/errors.ts';
+import { networkFailure } from '../../../core/security/failure.ts';
+import { endpointRefusal } from '../../../core/security/ssrf.ts';
 import { resourceArn } from './keys.ts';
 import { isRetryableResponse } from '../../../core/retry.ts';
 import { xmlValue } from '../../../core/xml.ts';
@@ -23,10 +28,15 @@ export interface S3Failure {
   readonly endpoint?: string;
 }
 
+/** An S3 error code (`AccessDenied`, `SlowDown`): a short CamelCase word, else not one. */
+const S3_CODE = /^[A-Z][A-Za-z0-9.]{1,63}$/;
+const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
+const REQUEST_ID = /^[A-Za-z0-9+/=_-]{1,128}$/;
+
 /** The S3 error code of a failure, inferred from the status when the body has none (HEAD). */
 export function s3ErrorCode(status: number, body: string): string | undefined {
-  const code = xmlValue(body, 'Code');
-  if (code) return code;
+  const code = xmlValue(body, 'Code')?.trim();
+  if (code) return S3_CODE.test(code) ? code : undefined;
   if (status === 301) return 'PermanentRedirect';
   if (status === 403) return 'AccessDenied';
   if (status === 404) return 'NotFound';
@@ -35,12 +45,13 @@ export function s3ErrorCode(status: number, body: string): string | undefined {
 
 /** The region a bucket really lives in, from S3's header or error body. */
 export function bucketRegion(headers: Headers, body: string): string | undefined {
-  const header = headers.get('x-amz-bucket-region');
-  if (header) return header;
-  const region = xmlValue(body, 'Region');
-  if (region) return region;
+  const header = headers.get('x-amz-bucket-region')?.trim();
+  if (header) return REGION.test(header) ? header : undefined;
+  const region = xmlValue(body, 'Region')?.trim();
+  if (region) return REGION.test(region) ? region : undefined;
   const endpoint = xmlValue(body, 'Endpoint');
-  return endpoint ? /s3[.-]([a-z0-9-]+)\.amazonaws\.com/.exec(endpoint)?.[1] : undefined;
+  const named = endpoint ? /s3[.-]([a-z0-9-]+)\.amazonaws\.com/.exec(endpoint)?.[1] : undefined;
+  return named && REGION.test(named) ? named : undefined;
 }
 
 /** Builds the user-facing error for a failed S3 request. */
@@ -55,7 +66,7 @@ export function translateS3Error(failure: S3Failure): ExportError {
       s3Code: code,
       action: failure.action,
       resource,
-      requestId: failure.headers.get('x-amz-request-id') ?? xmlValue(failure.body, 'RequestId'),
+      requestId: requestIdOf(failure),
       retryable: isRetryableResponse(failure.status, code),
     },
   });
@@ -99,10 +110,7 @@ function describe(f: S3Failure, code: string | undefined, resource: string): [Er
     case 'IllegalLocationConstraintException':
       return ['S3_WRONG_REGION', wrongRegion(f)];
     default:
-      return [
-        'S3_ERROR',
-        `S3 ${f.action} on ${resource} failed: HTTP ${f.status}${code ? ` ${code}` : ''}${messageOf(f.body)}.`,
-      ];
+      return ['S3_ERROR', `S3 ${f.action} on ${resource} failed: HTTP ${f.status}${code ? ` ${code}` : ''}.`];
   }
 }
 
@@ -113,20 +121,27 @@ function wrongRegion(f: S3Failure): string {
   return `Bucket "${f.bucket}" is not in region ${f.region}: set the destination's region to the bucket's region.`;
 }
 
-function messageOf(body: string): string {
-  const message = xmlValue(body, 'Message');
-  return message ? `: ${message}` : '';
+/** S3's request id, when the answer has one of the shape S3 sends. */
+function requestIdOf(f: S3Failure): string | undefined {
+  const id = (f.headers.get('x-amz-request-id') ?? xmlValue(f.body, 'RequestId'))?.trim();
+  return id && REQUEST_ID.test(id) ? id : undefined;
 }
 
-/** Builds the error for a request that never got an answer (network failure, timeout). */
-export function translateFetchFailure(error: unknown, action: string, endpoint: string): ExportError {
-  const reason =
-    error instanceof Error
-      ? error.cause instanceof Error
-        ? error.cause.message
-        : error.message
-      : String(error);
-  return new ExportError('NETWORK', `S3 ${action} could not reach ${endpoint}: ${reason}`, {
+/**
+ * Builds the error for a request that never got an answer: the class of the failure (connection
+ * refused, timed out, TLS, DNS, reset), never the runtime's text, which names the address it tried.
+ * A refusal by the host's endpoint policy is final (not retried).
+ */
+export function translateFetchFailure(error: unknown, action: string, _endpoint?: string): ExportError {
+  const refused = endpointRefusal(error);
+  if (refused) {
+    return new ExportError('ENDPOINT_REFUSED', `S3 ${action}: the endpoint was ${refused.message}`, {
+      stage: 'sink',
+      cause: error,
+      details: { action, retryable: false },
+    });
+  }
+  return new ExportError('NETWORK', `S3 ${action} could not reach the endpoint: ${networkFailure(error)}`, {
     stage: 'sink',
     cause: error,
     details: { action, retryable: true },

@@ -5,7 +5,7 @@ import type { CredentialProvider } from '../../../core/types.ts';
 import { verifyBucketRegion } from './bucket.ts';
 import type { RetryPolicy } from '../../../core/retry.ts';
 import { type MultipartState, uploadObject } from './upload.ts';
-import { checkEndpoint, type EndpointPolicy } from '../../../core/security/ssrf.ts';
+import { checkEndpoint, type EndpointPolicy, endpointIssues, type ResolveHost } from '../../../core/security/ssrf.ts';
 import type { RunContext, SinkFile, SinkResult, SinkStage } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
 import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, type S3SinkInput, type S3SinkOptions, s3SinkOptions } from './options.ts';
@@ -21,6 +21,8 @@ export interface S3SinkDeps {
   readonly retry?: RetryPolicy;
   /** Which endpoints this host may call (SSRF); absent: unrestricted (the operator's own CLI). */
   readonly endpoints?: EndpointPolicy;
+  /** The host's resolver: a custom endpoint's addresses are checked too when it has one. */
+  readonly resolveHost?: ResolveHost;
 }
 
 /** The S3 sink stage, with `remove` for replacing a run's files. */
@@ -67,6 +69,12 @@ export function s3Sink(input: S3SinkInput, deps: S3SinkDeps = {}): S3SinkStage {
     kind: 'sink',
     name: 's3',
     bucket: options.bucket,
+    // A custom endpoint's name is resolved at configuration time and each address checked (the
+    // served host's fetch checks again as it connects).
+    check: async () =>
+      options.endpoint !== undefined && deps.endpoints
+        ? endpointIssues(options.endpoint, 'endpoint', deps.endpoints, deps.resolveHost)
+        : [],
     async write(ctx: RunContext, file: SinkFile): Promise<SinkResult> {
       const key = fullKey(file.key);
       await checkRegion(ctx);
@@ -170,6 +178,9 @@ export const plugin = definePlugin({
         partSize: options.partSize ?? platform.multipart?.partSize ?? DEFAULT_PART_SIZE,
         concurrency: options.concurrency ?? platform.multipart?.concurrency ?? DEFAULT_CONCURRENCY,
       },
-      { ...(platform.endpoints && { endpoints: platform.endpoints }) },
+      {
+        ...(platform.endpoints && { endpoints: platform.endpoints }),
+        ...(platform.resolveHost && { resolveHost: (name: string) => platform.resolveHost!(name) }),
+      },
     ),
 });

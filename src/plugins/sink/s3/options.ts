@@ -1,6 +1,7 @@
 /** Valibot schema of `sink/s3` options; every message names what was expected. */
 import * as v from 'valibot';
 import { confine } from '../../../core/naming.ts';
+import { MAX_ECHO } from '../../../core/validate.ts';
 import { MIN_PART_SIZE } from './upload.ts';
 import { accessKeyIdSchema, secretSchema } from '../../auth/credentials.ts';
 
@@ -22,6 +23,22 @@ export const RESERVED_BUCKET_SUFFIXES = {
  *
  * @example v.parse(bucketSchema, 'acme-exports') // 'acme-exports'
  */
+/**
+ * What a bucket name holds besides `a-z 0-9 . -`: the characters themselves when the name is short
+ * enough to quote (MAX_ECHO), else only their kinds, so a secret pasted here is not spelled out.
+ */
+function otherCharacters(name: string): string {
+  const others = [...new Set(name.replace(/[a-z0-9.-]/g, ''))].join('');
+  if (name.length <= MAX_ECHO) return JSON.stringify(others);
+  const kinds = [
+    /[A-Z]/.test(others) && 'upper-case letters',
+    /_/.test(others) && 'underscores',
+    /\s/.test(others) && 'spaces',
+    /[^A-Z_\s]/.test(others) && 'other characters',
+  ].filter(Boolean);
+  return kinds.join(', ');
+}
+
 export const bucketSchema = v.pipe(
   v.string('Expected the bucket name as a string'),
   v.check(
@@ -30,10 +47,7 @@ export const bucketSchema = v.pipe(
   ),
   v.check(
     (b) => /^[a-z0-9.-]*$/.test(b),
-    (issue) =>
-      `Expected only lowercase letters, digits, dots and hyphens in a bucket name, got ${JSON.stringify(
-        [...new Set((issue.input as string).replace(/[a-z0-9.-]/g, ''))].join(''),
-      )}`,
+    (issue) => `Expected only lowercase letters, digits, dots and hyphens in a bucket name, got ${otherCharacters(issue.input as string)}`,
   ),
   v.check(
     (b) => b === '' || (/^[a-z0-9]/.test(b) && /[a-z0-9]$/.test(b)),

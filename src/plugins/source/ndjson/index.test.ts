@@ -21,4 +21,10 @@ describe('source/ndjson', () => {
     const { rows: broken } = await ndjsonSource().open(ctx, new Blob(['{"a":1}\n{oops}']));
     await expect(collect(broken)).rejects.toMatchObject({ code: 'SOURCE_INVALID', details: { line: 2 } });
   });
+
+  it('refuses a line nested deeper than the JSON depth limit, naming it', async () => {
+    const deep = `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    const { rows } = await ndjsonSource().open(ctx, chunks('{"a":1}\n', `${deep}\n`));
+    await expect(collect(rows)).rejects.toMatchObject({ code: 'SOURCE_INVALID', details: { line: 2 } });
+  });
 });

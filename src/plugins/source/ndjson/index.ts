@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { ExportError } from '../../../core/errors.ts';
+import { MAX_JSON_DEPTH, jsonDepthExceeds } from '../../../core/json-depth.ts';
 import { definePlugin } from '../../../core/plugin.ts';
 import { lineBatches, pipeThrough } from '../../../core/streams.ts';
 import type { Row, RowBatch, SourceStage } from '../../../core/types.ts';
@@ -61,6 +62,13 @@ function parseLine(text: string, line: number): Row {
         details: { line },
       },
     );
+  }
+  if (jsonDepthExceeds(value, MAX_JSON_DEPTH)) {
+    throw new ExportError('SOURCE_INVALID', `NDJSON line ${line}: nested deeper than ${MAX_JSON_DEPTH} levels of objects and lists`, {
+      plugin: 'source/ndjson',
+      stage: 'source',
+      details: { line },
+    });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ExportError('SOURCE_INVALID', `NDJSON line ${line}: expected a JSON object`, {
