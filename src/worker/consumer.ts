@@ -51,23 +51,33 @@ export interface ConsumerDeps {
 export const MAX_ATTEMPTS = 3;
 const RETRYABLE = new Set(['NETWORK', 'S3_ERROR']);
 
-/** Handles a batch message by message (max_batch_size is 1, but any size works). */
+/**
+ * Handles a batch message by message (max_batch_size is 1, but any size works); returns the runs it
+ * executed (claimed and ran, whatever the outcome).
+ */
 export async function consumeBatch(
   batch: QueueBatch<RunMessage>,
   env: Env,
   deps: ConsumerDeps,
-): Promise<void> {
-  for (const message of batch.messages) await consume(message, env, deps);
+): Promise<string[]> {
+  const executed: string[] = [];
+  for (const message of batch.messages) {
+    const { runId } = message.body;
+    if (await consume(message, env, deps)) executed.push(runId);
+  }
+  return executed;
 }
 
-async function consume(message: QueueMessage<RunMessage>, env: Env, deps: ConsumerDeps): Promise<void> {
+/** True when the run was claimed and executed. */
+async function consume(message: QueueMessage<RunMessage>, env: Env, deps: ConsumerDeps): Promise<boolean> {
   const now = deps.now ?? (() => new Date());
   const { runId, orgId } = message.body;
   if (!(await claimRun(env.DB, orgId, runId, now()))) {
     // One run of a dataflow at a time: a run that must wait comes back later (not as a retry, so
     // waiting never uses up its attempts); a finished or held run needs nothing.
     if (await waitingFor(env.DB, orgId, runId)) await env.EXPORTS.send({ runId, orgId }, { delaySeconds: WAIT_SECONDS });
-    return message.ack();
+    message.ack();
+    return false;
   }
   const run = (await getRun(env.DB, orgId, runId))!;
   const attempt = run.attempts;
@@ -110,9 +120,9 @@ async function consume(message: QueueMessage<RunMessage>, env: Env, deps: Consum
       });
     if ('continued' in outcome) {
       if (await continueRun(env.DB, runId, outcome.continued, now(), attempt)) await env.EXPORTS.send({ runId, orgId });
-      return message.ack();
+      return settle(() => message.ack());
     }
-    if (!(await succeedRun(env.DB, runId, outcome, now(), attempt))) return message.ack();
+    if (!(await succeedRun(env.DB, runId, outcome, now(), attempt))) return settle(() => message.ack());
     await alert('run.succeeded', {
       rows: outcome.rows,
       bytes: outcome.bytes,
@@ -131,16 +141,23 @@ async function consume(message: QueueMessage<RunMessage>, env: Env, deps: Consum
   } catch (thrown) {
     const error = describeError(thrown);
     // A consumer that lost the lease leaves the run to the one that took it over.
-    if (lost) return message.ack();
+    if (lost) return settle(() => message.ack());
     if (RETRYABLE.has(String(error.code)) && message.attempts < MAX_ATTEMPTS) {
-      if (!(await requeueRun(env.DB, runId, error, attempt))) return message.ack();
-      return message.retry({ delaySeconds: 30 * message.attempts });
+      if (!(await requeueRun(env.DB, runId, error, attempt))) return settle(() => message.ack());
+      return settle(() => message.retry({ delaySeconds: 30 * message.attempts }));
     }
     if (run.checkpoint !== null) await deps.abandonRun?.(env, (await getRun(env.DB, orgId, runId)) ?? run);
-    if (!(await failRun(env.DB, runId, error, now(), attempt))) return message.ack();
+    if (!(await failRun(env.DB, runId, error, now(), attempt))) return settle(() => message.ack());
     await alert('run.failed', { error });
   }
   message.ack();
+  return true;
+}
+
+/** Settles a message of an executed run. */
+function settle(how: () => void): true {
+  how();
+  return true;
 }
 
 /** Skipped rows as a share of the rows read (exported + skipped); 0 for an empty run. */

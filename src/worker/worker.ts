@@ -38,18 +38,19 @@ export function createWorker(base: Platform): WorkerHandlers {
     queue: async (batch, env) => {
       const started = Date.now();
       const budget = invocationBudget(env);
-      await consumeBatch(batch, budget.env, {
+      const executed = await consumeBatch(batch, budget.env, {
         executeRun: (e, run, lease) => executeRun(e, run, platform(e), { pause: () => budget.low() || lease.lost() }),
         finishing: budget.finishing,
         abandonRun: (e, run) => abandonRun(e, run, platform(e)),
       });
       // Alerts of these runs go out now; failures are retried by the cron with backoff.
       await deliverAlerts(budget.env, base.now(), platform(env).fetch);
-      // One line per invocation for Workers Logs: what it spent of its budget.
+      // One line per invocation that ran an export, for Workers Logs: what it spent of its budget.
+      if (executed.length === 0) return;
       console.log(
         JSON.stringify({
           message: 'queue invocation',
-          runs: batch.messages.map((m) => m.body.runId),
+          runs: executed,
           d1Queries: budget.queries,
           d1Limit: budget.limit,
           ms: Date.now() - started,

@@ -135,6 +135,8 @@ function bodyStream(incoming: IncomingMessage, signal: AbortSignal | undefined):
   return new ReadableStream<Uint8Array>({
     start(controller) {
       incoming.on('data', (chunk: Buffer) => {
+        // Deno's node:http may still emit data after the stream was cancelled (and destroyed).
+        if (settled) return;
         controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         if ((controller.desiredSize ?? 0) <= 0) incoming.pause();
       });
