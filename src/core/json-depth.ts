@@ -9,19 +9,26 @@
 export const MAX_JSON_DEPTH = 64;
 
 /**
- * True when `value` nests objects or lists deeper than `max` levels. Iterative, so it cannot itself
- * overflow the stack, and it stops at the first path that is too deep.
+ * True when `value` nests objects or lists deeper than `max` levels. It recurses at most `max + 1`
+ * levels (it stops where a path gets too deep), so it cannot itself overflow the stack, and it
+ * allocates nothing: it runs on every ingested record.
  *
  * @example jsonDepthExceeds(JSON.parse('[[[]]]'), 2) // true
  */
 export function jsonDepthExceeds(value: unknown, max: number = MAX_JSON_DEPTH): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  const stack: [object, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (depth > max) return true;
-    const children = Array.isArray(node) ? node : Object.values(node);
-    for (const child of children) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  return value !== null && typeof value === 'object' && deeper(value, 1, max);
+}
+
+function deeper(node: object, depth: number, max: number): boolean {
+  if (depth > max) return true;
+  if (Array.isArray(node)) {
+    for (const child of node) if (child !== null && typeof child === 'object' && deeper(child, depth + 1, max)) return true;
+    return false;
+  }
+  for (const key in node) {
+    if (!Object.hasOwn(node, key)) continue;
+    const child = (node as Record<string, unknown>)[key];
+    if (child !== null && typeof child === 'object' && deeper(child, depth + 1, max)) return true;
   }
   return false;
 }
