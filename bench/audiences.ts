@@ -187,7 +187,8 @@ function workerHeap(from: number): { peak: number; live: number } {
   const busiest = [...byIsolate.values()].sort((a, b) => b.length - a.length)[0];
   if (!busiest) return { peak: 0, live: 0 };
   const trace = gcTrace(busiest);
-  return { peak: trace.peakUsedMiB, live: Math.max(trace.lastAfterMiB, ...trace.liveAfterFullGcMiB) };
+  // Live: only a full collection tells (a scavenge leaves old-space garbage counted); 0 when none ran.
+  return { peak: trace.peakUsedMiB, live: Math.max(0, ...trace.liveAfterFullGcMiB) };
 }
 
 function invocationLines(from: number, runId: string): { d1Queries: number; ms: number }[] {
@@ -427,7 +428,7 @@ function reportOf(): string {
     '',
     `\`node bin/run-ts.js bench/audiences.ts --profiles ${counts.join(',')} --heap ${heapCap} --repeat ${repeat} --write\` — ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)} at the end. Full and dedup exports, Worker and CLI, ran ${repeat}× side by side (alternating); the table shows the fastest of each.`,
     `workerd via Miniflare (as \`npm start\`), every isolate capped at ${heapCap > 0 ? `${heapCap} MB (\`--max-heap-size\`)` : 'V8’s default heap'}; D1 in memory; moto with auth enforced. Production budgets: 1,000 D1 queries and 20 s per invocation, 2,000,000-byte values.`,
-    'CPU per invocation is the workerd process (the Worker and the D1 simulator\'s SQLite). Heap: of the isolate that collected most during the run (the Worker), its largest heap at a collection — V8 lets garbage build up towards the cap before a full collection — and its largest live heap after a full collection.',
+    'CPU per invocation is the workerd process (the Worker and the D1 simulator\'s SQLite). Heap: of the isolate that collected most during the run (the Worker), its largest heap at a collection — V8 lets garbage build up towards the cap before a full collection — and its largest live heap after a full collection (– when V8 ran none during the run).',
     '',
     '| profiles | ingest | profiles/s |',
     '|---:|---|---:|',
@@ -437,7 +438,7 @@ function reportOf(): string {
     '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...results.map(
       (r) =>
-        `| ${r.profiles.toLocaleString('en')} | ${r.format} | ${r.kind} | ${r.rows.toLocaleString('en')} | ${fmt(r.seconds)} | ${Math.round(r.rows / r.seconds).toLocaleString('en')} | ${r.invocations || ''} | ${r.maxQueries || ''} | ${r.maxInvocationMs ? fmt(r.maxInvocationMs / 1000) : ''} | ${r.invocations ? fmt(r.cpuPerInvocation) : ''} | ${r.peakHeapMiB ? `${fmt(r.peakHeapMiB, 0)} / ${fmt(r.liveHeapMiB, 0)}` : ''} | ${r.checked} |`,
+        `| ${r.profiles.toLocaleString('en')} | ${r.format} | ${r.kind} | ${r.rows.toLocaleString('en')} | ${fmt(r.seconds)} | ${Math.round(r.rows / r.seconds).toLocaleString('en')} | ${r.invocations || ''} | ${r.maxQueries || ''} | ${r.maxInvocationMs ? fmt(r.maxInvocationMs / 1000) : ''} | ${r.invocations ? fmt(r.cpuPerInvocation) : ''} | ${r.peakHeapMiB ? `${fmt(r.peakHeapMiB, 0)} / ${r.liveHeapMiB ? fmt(r.liveHeapMiB, 0) : '–'}` : ''} | ${r.checked} |`,
     ),
     '',
     '"content": *exact* — the members in the files (id, email, score; for dedup email and id; for incremental runs id and status) are exactly those DuckDB computes from the same profile files; *row count* — the CLI\'s summary has DuckDB\'s number of rows.',
