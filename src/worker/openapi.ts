@@ -134,9 +134,11 @@ export function openApiDocument(): Record<string, unknown> {
       '/dataflows/{id}/run': {
         post: {
           summary: 'Export now: enqueue a run',
+          description:
+            'A dataflow runs one run at a time: a new run waits while another is in flight. Without an Idempotency-Key, a call made while one of the dataflow\'s manual runs is still waiting to start answers with that run.',
           parameters: [...idParam, { name: 'Idempotency-Key', in: 'header', schema: { type: 'string' } }],
           responses: {
-            '202': { description: 'The queued run' },
+            '202': { description: 'The queued run (a new one, or the manual run still waiting to start)' },
             '409': { description: 'Idempotency-Key already used', ...json(ref('Error')) },
             ...errors,
           },
