@@ -17,6 +17,7 @@
  *   --write puts the figures in docs/BENCHMARKS.md (section "audiences"). Profile files are kept in
  *   bench/.data (gitignored) and reused.
  */
+import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -114,17 +115,23 @@ const ingests: IngestFigures[] = [];
 type Json = any;
 type Api = (method: string, path: string, body?: unknown, type?: string) => Promise<{ status: number; body: Json; text: string }>;
 function client(url: string, token: string): Api {
-  const send = async (method: string, path: string, body: unknown, type: string, tries = 3): Promise<Response> => {
+  // Starting a run carries an Idempotency-Key, so it is as safe to send again as a GET.
+  const once = (method: string, path: string) => (method === 'POST' && path.endsWith('/run') ? randomUUID() : undefined);
+  const send = async (method: string, path: string, body: unknown, type: string, key = once(method, path), tries = 3): Promise<Response> => {
     try {
       return await fetch(`${url}/v1${path}`, {
         method,
-        headers: { Authorization: `Bearer ${token}`, ...(body !== undefined && { 'Content-Type': type }) },
+        headers: {
+          Authorization: `Bearer ${token}`,
+          ...(body !== undefined && { 'Content-Type': type }),
+          ...(key && { 'Idempotency-Key': key }),
+        },
         ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
       });
     } catch (error) {
-      // A keep-alive connection the server closed as it was reused: a GET is safe to send again.
-      if (method !== 'GET' || tries <= 1) throw error;
-      return send(method, path, body, type, tries - 1);
+      // A keep-alive connection the server closed as it was reused: a GET or a keyed POST is sent again.
+      if ((method !== 'GET' && !key) || tries <= 1) throw error;
+      return send(method, path, body, type, key, tries - 1);
     }
   };
   return async (method, path, body, type = 'application/json') => {

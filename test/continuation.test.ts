@@ -29,6 +29,8 @@ const specs = [
     label: 'dedup by email',
     mapping: compileMapping({ fields: [{ source: 'identities.email', target: 'email' }, { source: 'id' }], dedup: { identity: 'email' } }),
   },
+  // Neither the key nor the profile id is a column: the sort's lines carry them in full.
+  { label: 'dedup by email, unmapped', mapping: compileMapping({ fields: [{ source: 'attributes.name' }], dedup: { identity: 'email' } }) },
 ];
 
 /** A state kept the way a host keeps it: entries appended across invocations, then a header. */

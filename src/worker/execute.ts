@@ -54,8 +54,10 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
     now: scheduledTime,
     spill: (subjectId: string) => d1Spill(env.DB, run.org_id, run.id, subjectId, valueBytes),
     ...(Number(env.EXPORT_PROFILE_PAGE) > 0 && { pageSize: Number(env.EXPORT_PROFILE_PAGE) }),
-    // A sorted run spilled at a pause is a few rows, whatever the value limit.
-    sortBudget: Math.min(16 * 1024 * 1024, valueBytes * 8),
+    // Dedup sorts 48 MiB of candidates (about 26 MB of heap for ASCII text) before it spills a run,
+    // and merges the last run from memory; a run spilled at a pause is a dozen rows of ASCII text
+    // (up to ~40 beyond it), whatever the value limit, within the pause reserve (budget.ts).
+    sortBudget: Math.min(48 * 1024 * 1024, valueBytes * 24),
     ...(options.pause && { pause: options.pause }),
   };
   const audienceIds = json<string[]>(flow.audience_ids) ?? [];

@@ -155,6 +155,8 @@ interface Candidate {
   /** 1: a member's row; 0: the exit row of a key the baseline holds. */
   readonly m: 0 | 1;
   readonly key: string;
+  /** The key's parts (the key is their JSON), when known: a line refers to a cell equal to the only part. */
+  readonly parts?: readonly string[];
   /** qualifiedAt and updatedAt (ms), profile id: who wins a key. */
   readonly q: number;
   readonly u: number;
@@ -163,12 +165,30 @@ interface Candidate {
   readonly cells: readonly unknown[];
 }
 
+/**
+ * A candidate as one line of the sort. The line is what a deduplicating export spills and reads
+ * back, so it is kept short: a key of one part, or a profile id, equal to one of the cells is that
+ * cell's index, and updatedAt is its distance from qualifiedAt (often the same instant).
+ */
 const candidateCodec = {
   key: (c: Candidate) => c.key,
-  encode: (c: Candidate) => encodeValue([c.m, c.key, c.q, c.u, c.pid, c.fp, c.cells]),
+  encode: (c: Candidate) => {
+    const k = c.parts?.length === 1 ? c.cells.indexOf(c.parts[0]) : -1;
+    const p = c.cells.indexOf(c.pid);
+    const du = Number.isFinite(c.q) && Number.isFinite(c.u) ? c.q - c.u : [c.u];
+    return encodeValue([c.m, k >= 0 ? k : c.key, c.q, du, p >= 0 ? p : c.pid, c.fp, c.cells]);
+  },
   decode: (line: string): Candidate => {
-    const [m, key, q, u, pid, fp, cells] = decodeValue(line) as [0 | 1, string, number, number, string, string, unknown[]];
-    return { m, key, q, u, pid, fp, cells };
+    const [m, k, q, du, p, fp, cells] = decodeValue(line) as [0 | 1, string | number, number, number | [number], string | number, string, unknown[]];
+    return {
+      m,
+      key: typeof k === 'number' ? JSON.stringify([cells[k]]) : k,
+      q,
+      u: typeof du === 'number' ? q - du : du[0],
+      pid: typeof p === 'number' ? (cells[p] as string) : p,
+      fp,
+      cells,
+    };
   },
 };
 
@@ -375,7 +395,8 @@ class Run {
         if (Array.isArray(cells)) {
           const fp = this.#fingerprints ? this.fingerprint(cells) : '';
           if (this.classify(before, fp)) this.emit(cells);
-          await this.keep(key!.key, fp);
+          const wait = this.keep(key!.key, fp);
+          if (wait) await wait;
         } else if (before !== undefined) {
           this.exit(this.cells(profile, key!, 'exited', true) as unknown[]);
         }
@@ -462,27 +483,31 @@ class Run {
             return;
           }
         }
-        // The scan is done: from here a pause resumes the merge, so every run is on the store.
-        if (this.input.pause) await sorter.spill();
+        // The scan is done. The last candidates stay in memory for the merge; a pause in the
+        // merge spills them first, so the next invocation finds every run on the store.
       }
       const through = resume?.decidedThrough;
       await this.skipBaseline(through);
       let group: Candidate[] = [];
-      for await (const candidate of sorter.sorted()) {
-        if (through !== undefined && candidate.key <= through) continue;
-        if (group.length > 0 && group[0]!.key !== candidate.key) {
-          await this.decide(group);
-          const key = group[0]!.key;
-          group = [];
-          if (this.#out.length >= BATCH_ROWS) yield this.drain();
-          if (this.input.pause?.()) {
-            await this.stop({ runs: sorter.runs, scanned: true, decidedThrough: key });
-            keep = true;
-            if (this.#out.length > 0) yield this.drain();
-            return;
+      for await (const batch of sorter.sortedBatches()) {
+        for (const candidate of batch) {
+          if (through !== undefined && candidate.key <= through) continue;
+          if (group.length > 0 && group[0]!.key !== candidate.key) {
+            const wait = this.decide(group);
+            if (wait) await wait;
+            const key = group[0]!.key;
+            group = [];
+            if (this.#out.length >= BATCH_ROWS) yield this.drain();
+            if (this.input.pause?.()) {
+              await sorter.spill();
+              await this.stop({ runs: sorter.runs, scanned: true, decidedThrough: key });
+              keep = true;
+              if (this.#out.length > 0) yield this.drain();
+              return;
+            }
           }
+          group.push(candidate);
         }
-        group.push(candidate);
       }
       if (group.length > 0) await this.decide(group);
       yield* this.remainingExits();
@@ -516,28 +541,38 @@ class Run {
       if (Array.isArray(cells)) {
         const q = Date.parse(membership.qualifiedAt(profile));
         const fp = this.#fingerprints ? this.fingerprint(cells) : '';
-        full = sorter.push({ m: 1, key: key.key, q, u, pid: profile.id, fp, cells }) || full;
+        full = sorter.push({ m: 1, key: key.key, parts: key.parts, q, u, pid: profile.id, fp, cells }) || full;
       } else if (exits?.has(key.key)) {
         const exit = this.cells(profile, key, 'exited', true) as unknown[];
-        full = sorter.push({ m: 0, key: key.key, q: 0, u, pid: profile.id, fp: '', cells: exit }) || full;
+        full = sorter.push({ m: 0, key: key.key, parts: key.parts, q: 0, u, pid: profile.id, fp: '', cells: exit }) || full;
       }
     }
     return full;
   }
 
-  /** One key's candidates: the best member wins (others are duplicates), else an exit if it was a member. */
-  private async decide(group: readonly Candidate[]): Promise<void> {
+  /**
+   * One key's candidates: the best member wins (others are duplicates), else an exit if it was a
+   * member. Synchronous unless the baseline or the state sink must be waited for.
+   */
+  private decide(group: readonly Candidate[]): Promise<void> | undefined {
+    return this.baseline ? this.decideAgainstBaseline(group) : this.settle(group, undefined);
+  }
+
+  private async decideAgainstBaseline(group: readonly Candidate[]): Promise<void> {
     const key = group[0]!.key;
     const base = this.#baseline;
     let before: string | undefined;
-    if (this.baseline) {
+    if (base.empty) await base.fill();
+    while (base.peek() !== undefined && base.peek()![0] < key) {
+      this.keyOnlyExit(base.next()[0]);
       if (base.empty) await base.fill();
-      while (base.peek() !== undefined && base.peek()![0] < key) {
-        this.keyOnlyExit(base.next()[0]);
-        if (base.empty) await base.fill();
-      }
-      if (base.peek()?.[0] === key) before = base.next()[1];
     }
+    if (base.peek()?.[0] === key) before = base.next()[1];
+    await this.settle(group, before);
+  }
+
+  /** Decides a key's candidates given its baseline fingerprint (`before`, if it was a member). */
+  private settle(group: readonly Candidate[], before: string | undefined): Promise<void> | undefined {
     let winner: Candidate | undefined;
     let exitSource: Candidate | undefined;
     for (const c of group) {
@@ -548,11 +583,13 @@ class Run {
     }
     if (winner) {
       if (this.classify(before, winner.fp)) this.emit(winner.cells);
-      await this.keep(key, winner.fp);
-    } else if (before !== undefined) {
-      if (exitSource) this.exit(exitSource.cells);
-      else this.keyOnlyExit(key);
+      return this.keep(group[0]!.key, winner.fp);
     }
+    if (before !== undefined) {
+      if (exitSource) this.exit(exitSource.cells);
+      else this.keyOnlyExit(group[0]!.key);
+    }
+    return undefined;
   }
 
   /** Baseline members left once every profile is decided: they exited, only their keys are known. */
@@ -579,11 +616,11 @@ class Run {
   }
 
   /** Records a member of the new state (in key order), flushing to the sink in chunks. */
-  private async keep(key: string, fp: string): Promise<void> {
-    if (!this.sink) return;
+  private keep(key: string, fp: string): Promise<void> | undefined {
+    if (!this.sink) return undefined;
     this.stateMembers++;
     this.#state.push([key, fp]);
-    if (this.#state.length >= 4096) await this.flushState();
+    return this.#state.length >= 4096 ? this.flushState() : undefined;
   }
 
   private async flushState(): Promise<void> {

@@ -57,9 +57,36 @@ describe('ExternalSorter', () => {
     const sorter = new ExternalSorter(store, codec, 2_000, 5);
     for (let i = 0; i < 200; i++) await sorter.add({ k: `k${(i * 37) % 200}`, v: i });
     expect(sorter.runs).toBeGreaterThan(5);
+    const spilled = store.lines;
     const out = await drain(sorter.sorted());
     expect(out).toHaveLength(200);
-    expect(store.lines).toBe(200);
+    // The last buffer is merged from memory: nothing more went to the store.
+    expect(store.lines).toBe(spilled);
+    expect(spilled).toBeLessThan(200);
+    expect(spilled).toBeGreaterThan(150);
+  });
+
+  it('spills the buffer when a caller stops halfway through the merge, and a resumed sorter reads it all', async () => {
+    const store = counted();
+    const items = Array.from({ length: 500 }, (_, i) => ({ k: `k${String((i * 7919) % 500).padStart(3, '0')}`, v: i }));
+    const sorter = new ExternalSorter(store, codec, 5_000);
+    for (const item of items) await sorter.add(item);
+    const runsBefore = sorter.runs;
+    const seen: string[] = [];
+    for await (const batch of sorter.sortedBatches(50)) {
+      seen.push(...batch.map((i) => i.k));
+      if (seen.length >= 100) {
+        await sorter.spill();
+        break;
+      }
+    }
+    expect(sorter.runs).toBe(runsBefore + 1);
+    expect(store.lines).toBe(500);
+    const decided = seen.at(-1)!;
+    const resumed = new ExternalSorter(store, codec, 5_000, undefined, sorter.runs);
+    const rest = (await drain(resumed.sorted())).map((i) => i.k).filter((k) => k > decided);
+    const all = items.map((i) => i.k).sort();
+    expect([...seen.filter((k) => k <= decided), ...rest]).toEqual(all);
   });
 });
 

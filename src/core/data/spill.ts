@@ -36,7 +36,9 @@ export function memorySpill(): SpillStore {
 
 /**
  * Sorts items by `key` through a spill store: `add` buffers, and spills a sorted run whenever the
- * buffer passes `budget` bytes of encoded lines; `sorted()` yields every item in key order.
+ * buffer passes `budget` bytes of encoded lines; `sortedBatches()` yields every item in key order.
+ * The last buffer is never spilled to be read back: it is sorted in place and merged from memory
+ * (`spill()` still writes it when a caller must stop halfway through the merge).
  */
 export class ExternalSorter<T> {
   readonly #buffer: { key: string; line: string }[] = [];
@@ -47,7 +49,8 @@ export class ExternalSorter<T> {
     private readonly store: SpillStore,
     private readonly codec: { encode(item: T): string; decode(line: string): T; key(item: T): string },
     private readonly budget = 16 * 1024 * 1024,
-    private readonly chunkLines = 4096,
+    /** Lines per `store.write` call (a store packs them into rows as it sees fit). */
+    private readonly chunkLines = 65_536,
     /** Runs already on the store (an earlier invocation spilled them): they are merged too. */
     runs = 0,
   ) {
@@ -71,54 +74,101 @@ export class ExternalSorter<T> {
     return this.#bytes >= this.budget;
   }
 
-  /** Writes the buffer as one sorted run. */
+  /** Writes the buffer as one sorted run (the whole buffer, even while `sortedBatches()` reads it). */
   async spill(): Promise<void> {
-    if (this.#buffer.length === 0) return;
-    this.#buffer.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const buffer = this.#buffer;
+    if (buffer.length === 0) return;
+    buffer.sort(byKey);
     const run = this.#runs++;
-    for (let i = 0; i < this.#buffer.length; i += this.chunkLines) {
-      await this.store.write(
-        run,
-        this.#buffer.slice(i, i + this.chunkLines).map((e) => e.line),
-      );
+    for (let i = 0; i < buffer.length; i += this.chunkLines) {
+      const end = Math.min(buffer.length, i + this.chunkLines);
+      const lines = new Array<string>(end - i);
+      for (let j = i; j < end; j++) lines[j - i] = buffer[j]!.line;
+      await this.store.write(run, lines);
     }
-    this.#buffer.length = 0;
+    buffer.length = 0;
     this.#bytes = 0;
   }
 
-  /**
-   * Every item in key order (items of one key in no particular order). With one run's worth of
-   * items nothing is spilled: the buffer is sorted in place.
-   */
+  /** Every item in key order (items of one key in no particular order), one at a time. */
   async *sorted(): AsyncGenerator<T> {
-    if (this.#runs === 0 && this.#buffer.length > 0) {
-      this.#buffer.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-      for (const { line } of this.#buffer.splice(0)) yield this.codec.decode(line);
-      this.#bytes = 0;
-      return;
-    }
-    await this.spill();
-    const cursors = await Promise.all(
+    for await (const batch of this.sortedBatches()) yield* batch;
+  }
+
+  /**
+   * Every item in key order, in batches of up to `size`: the spilled runs and the buffer, merged.
+   * A caller that stops before the end and must go on later calls `spill()` and reads no further:
+   * the buffer is then a run like the others, read from its start (the caller skips what it had decided).
+   */
+  async *sortedBatches(size = 1024): AsyncGenerator<T[]> {
+    const buffer = this.#buffer;
+    buffer.sort(byKey);
+    const cursors: Cursor<T>[] = await Promise.all(
       Array.from({ length: this.#runs }, async (_, run) => {
         const cursor = new RunCursor(this.store.read(run)[Symbol.asyncIterator](), this.codec);
         await cursor.advance();
         return cursor;
       }),
     );
-    const heap = new MinHeap<RunCursor<T>>((a, b) => a.key! < b.key!);
+    if (buffer.length > 0) {
+      const memory = new MemoryCursor(buffer, this.codec);
+      memory.advance();
+      cursors.push(memory);
+    }
+    const heap = new MinHeap<Cursor<T>>((a, b) => a.key! < b.key!);
     for (const c of cursors) if (c.item !== undefined) heap.push(c);
+    let batch: T[] = [];
     while (heap.size > 0) {
       const top = heap.peek()!;
-      yield top.item!;
-      await top.advance();
+      batch.push(top.item!);
+      // Only a run cursor at the end of its chunk waits: every other step is synchronous.
+      const wait = top.advance();
+      if (wait) await wait;
       if (top.item === undefined) heap.pop();
       else heap.replaceTop(top);
+      if (batch.length >= size) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
+    if (this.#buffer === buffer) {
+      buffer.length = 0;
+      this.#bytes = 0;
     }
   }
 }
 
+const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/** The head of one sorted sequence; `advance()` returns a promise only when it must wait. */
+interface Cursor<T> {
+  item: T | undefined;
+  key: string | undefined;
+  advance(): Promise<void> | undefined;
+}
+
+/** The head of the buffer, sorted in memory: its keys are known without decoding. */
+class MemoryCursor<T> implements Cursor<T> {
+  item: T | undefined;
+  key: string | undefined;
+  #at = 0;
+
+  constructor(
+    private readonly entries: readonly { key: string; line: string }[],
+    private readonly codec: { decode(line: string): T },
+  ) {}
+
+  advance(): undefined {
+    const entry = this.entries[this.#at++];
+    this.item = entry && this.codec.decode(entry.line);
+    this.key = entry?.key;
+    return undefined;
+  }
+}
+
 /** The head of one spilled run. */
-class RunCursor<T> {
+class RunCursor<T> implements Cursor<T> {
   item: T | undefined;
   key: string | undefined;
   #lines: readonly string[] = [];
@@ -129,7 +179,14 @@ class RunCursor<T> {
     private readonly codec: { decode(line: string): T; key(item: T): string },
   ) {}
 
-  async advance(): Promise<void> {
+  advance(): Promise<void> | undefined {
+    if (this.#at >= this.#lines.length) return this.next();
+    this.item = this.codec.decode(this.#lines[this.#at++]!);
+    this.key = this.codec.key(this.item);
+    return undefined;
+  }
+
+  private async next(): Promise<void> {
     while (this.#at >= this.#lines.length) {
       const next = await this.chunks.next();
       if (next.done) {

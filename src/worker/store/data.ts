@@ -261,11 +261,14 @@ export const D1_VALUE_BYTES = 2_000_000;
 
 /**
  * Where a run's deduplication spills its sorted runs in D1 (`export_spill`): lines gathered into
- * rows of at most 90% of the value limit, read back one row (one query) at a time, dropped at the end.
+ * rows of at most 90% of the value limit (the fewer the rows, the fewer the queries), read back one
+ * row (one query) at a time, dropped at the end.
  */
 export function d1Spill(db: D1Database, orgId: string, runId: string, subjectId: string, maxValueBytes = D1_VALUE_BYTES): SpillStore {
   const rowBytes = Math.floor(maxValueBytes * 0.9);
   const next = new Map<number, number>();
+  const encoder = new TextEncoder();
+  let scratch: Uint8Array | undefined;
   return {
     write: async (runNo, lines) => {
       if (!next.has(runNo)) {
@@ -273,10 +276,7 @@ export function d1Spill(db: D1Database, orgId: string, runId: string, subjectId:
         await run(db, 'DELETE FROM export_spill WHERE org_id = ? AND run_id = ? AND subject_id = ? AND run_no = ?', orgId, runId, subjectId, runNo);
         next.set(runNo, 0);
       }
-      let row: string[] = [];
-      let chars = 0;
-      const put = async () => {
-        if (row.length === 0) return;
+      const put = async (text: string) => {
         const seq = next.get(runNo) ?? 0;
         next.set(runNo, seq + 1);
         await run(
@@ -287,21 +287,44 @@ export function d1Spill(db: D1Database, orgId: string, runId: string, subjectId:
           subjectId,
           runNo,
           seq,
-          row.join('\n'),
+          text,
         );
-        row = [];
-        chars = 0;
       };
-      for (const line of lines) {
-        const size = utf8Bound(line) + 1;
-        if (size > rowBytes) {
-          throw new ExportError('FORMAT_FAILED', `A deduplication row of ${size} bytes is too large to sort (at most ${rowBytes})`);
+      // Lines gathered by length (a lower bound of their UTF-8 size), then each row measured once;
+      // a row that turns out too large (text beyond ASCII) is packed again line by line, measured.
+      const putLines = async (from: number, to: number): Promise<void> => {
+        const text = lines.slice(from, to).join('\n');
+        // Encoding into a buffer of the row's size answers "does it fit" natively, without a copy.
+        scratch ??= new Uint8Array(rowBytes);
+        if (encoder.encodeInto(text, scratch).read === text.length) return put(text);
+        let start = from;
+        let bytes = 0;
+        for (let i = from; i < to; i++) {
+          const size = utf8Bound(lines[i]!) + 1;
+          if (size > rowBytes) {
+            throw new ExportError('FORMAT_FAILED', `A deduplication row of ${size} bytes is too large to sort (at most ${rowBytes})`);
+          }
+          if (bytes + size > rowBytes) {
+            await put(lines.slice(start, i).join('\n'));
+            start = i;
+            bytes = 0;
+          }
+          bytes += size;
         }
-        if (chars + size > rowBytes) await put();
-        row.push(line);
+        await put(lines.slice(start, to).join('\n'));
+      };
+      let from = 0;
+      let chars = 0;
+      for (let i = 0; i < lines.length; i++) {
+        const size = lines[i]!.length + 1;
+        if (chars + size > rowBytes && i > from) {
+          await putLines(from, i);
+          from = i;
+          chars = 0;
+        }
         chars += size;
       }
-      await put();
+      if (lines.length > from) await putLines(from, lines.length);
     },
     read: (runNo) =>
       (async function* () {
