@@ -186,7 +186,10 @@ export function memberKeys(mapping: CompiledMapping, profile: Profile): MemberKe
   const dedup = mapping.dedup;
   if (!dedup) return [{ key: JSON.stringify([profile.id]), parts: [profile.id] }];
   if ('identity' in dedup) {
-    const values = [...new Set(profile.identities[dedup.identity] ?? [])].filter((x) => x !== '');
+    const list = profile.identities[dedup.identity] ?? [];
+    // Most profiles hold one value of an identity: no set to build.
+    let values: readonly string[] = list.length === 1 ? list : [...new Set(list)];
+    if (values.includes('')) values = values.filter((x) => x !== '');
     if (values.length === 0) return `missing:identities.${dedup.identity}`;
     return values.map((value) => ({
       key: JSON.stringify([value]),
