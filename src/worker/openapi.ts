@@ -8,7 +8,8 @@ import { profileInputSchema } from './records.ts';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from './routes/webhooks.ts';
 import { destinationSchema } from '../service/destination.ts';
 import { builtinPlugins } from '../plugins/index.ts';
-import { audienceSchema, dataflowSchema, organizationSchema } from './schemas.ts';
+import { scopesDescription, tokenInfoSchema, tokenPaths } from './openapi-tokens.ts';
+import { audienceSchema, dataflowSchema, organizationSchema, tokenSchema } from './schemas.ts';
 
 const convert = (schema: v.GenericSchema) =>
   toJsonSchema(schema, { target: 'draft-2020-12', typeMode: 'input', errorMode: 'ignore' });
@@ -68,6 +69,7 @@ const json = (schema: unknown) => ({ content: { 'application/json': { schema } }
 const errors = {
   '400': { description: 'Invalid input; every problem listed with its path', ...json(ref('Error')) },
   '401': { description: 'Missing or invalid credentials', ...json(ref('Error')) },
+  '403': { description: 'The token lacks the scope this route needs (the error names it)', ...json(ref('Error')) },
   '404': { description: 'Not found in this organization', ...json(ref('Error')) },
   '413': { description: 'Request body over the route\'s limit (docs/SECURITY.md)', ...json(ref('Error')) },
 };
@@ -112,7 +114,7 @@ export function openApiDocument(): Record<string, unknown> {
     servers: [{ url: '/v1' }],
     security: [{ bearer: [] }],
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token eex_…' } },
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: scopesDescription() } },
       schemas: {
         Error: errorSchema,
         DestinationCreate: destinationJsonSchema(),
@@ -124,6 +126,8 @@ export function openApiDocument(): Record<string, unknown> {
         Profile: convert(profileInputSchema),
         Dataset: convert(datasetSchema),
         DatasetRecord: convert(datasetRecordSchema),
+        Token: convert(tokenSchema),
+        TokenInfo: tokenInfoSchema,
       },
     },
     paths: {
@@ -131,6 +135,7 @@ export function openApiDocument(): Record<string, unknown> {
       ...crud('dataflows', 'Dataflow'),
       ...crud('audiences', 'Audience'),
       ...dataPaths(),
+      ...tokenPaths(),
       '/dataflows/{id}/run': {
         post: {
           summary: 'Export now: enqueue a run',
