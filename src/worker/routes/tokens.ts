@@ -38,7 +38,7 @@ export function tokenRoutes(deps: AppDeps) {
       return c.json({ ...present(c, token), token: secret }, 201);
     })
     .get('/', async (c) => c.json({ items: (await listTokens(c.env.DB, c.get('orgId'))).map((t) => present(c, t)) }))
-    .get('/current', async (c) => c.json(present(c, (await getToken(c.env.DB, c.get('orgId'), c.get('token').id))!)))
+    .get('/current', async (c) => c.json(present(c, await mustGet(c, c.get('token').id))))
     .post('/:id/rotate', async (c) => {
       const target = await mustGet(c, c.req.param('id'));
       mayHandle(c, target.scopes, 'rotate');
