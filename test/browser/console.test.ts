@@ -376,6 +376,33 @@ describe('web console (headless Chromium)', () => {
     await shot('15-tokens-revoked');
   });
 
+  it('signs in with a narrow token and says which scope a page needs', async () => {
+    const narrow = (await api('/tokens', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'runs only', scopes: ['runs:read'] }),
+    })) as { token: string };
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').fill(narrow.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // Back on the page it was on (Tokens), which needs tokens:manage; then Destinations.
+    const refusal = page.locator('main .error-text');
+    await page.getByRole('heading', { name: 'Not allowed with this token', level: 1 }).waitFor();
+    expect(await refusal.textContent()).toBe('This token lacks the scope "tokens:manage" that GET /v1/tokens needs');
+    await page.getByRole('link', { name: 'Destinations' }).click();
+    await refusal.filter({ hasText: 'destinations:read' }).waitFor();
+    expect(await refusal.textContent()).toBe('This token lacks the scope "destinations:read" that GET /v1/destinations needs');
+    await shot('16-not-allowed');
+    // The run history needs runs:read only (dataflows are then shown by id).
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await page.getByRole('heading', { name: 'History' }).waitFor();
+    expect(await page.locator('table tbody tr').first().locator('td').nth(1).textContent()).toMatch(/^dfl_/);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
+  });
+
   it('is labelled and keyboard-operable', async () => {
     await page.goto(`${worker.url}/#/destinations/new`);
     await page.getByRole('heading', { name: 'New destination' }).waitFor();
