@@ -1,5 +1,5 @@
 /** OpenAPI paths of /v1/tokens (split from openapi.ts to keep it short); scopes: src/worker/scopes.ts. */
-import { SCOPES } from './scopes.ts';
+import { ANY_TOKEN, ROUTE_ACCESS, SCOPES } from './scopes.ts';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
@@ -82,4 +82,22 @@ export function tokenPaths(): Record<string, unknown> {
       },
     },
   };
+}
+
+/** `/v1/destinations/:id` and `/destinations/{id}` alike: `/destinations/{}`. */
+const shape = (path: string) => path.replace(/^\/v1(?=\/)/, '').replace(/:[A-Za-z]+|\{[^}]+\}/g, '{}');
+
+/**
+ * Sets each token-authenticated operation's `security` to the scope scopes.ts declares for it
+ * (OpenAPI 3.1 lets a bearer requirement list role names); operations taking any token keep `[]`
+ * scopes, and those taking none are left as they are.
+ */
+export function withScopes(paths: Record<string, Record<string, Record<string, unknown>>>): void {
+  for (const [key, access] of Object.entries(ROUTE_ACCESS)) {
+    const [method, path] = key.split(' ') as [string, string];
+    if (!path.startsWith('/v1/') || !(access === ANY_TOKEN || Object.hasOwn(SCOPES, access))) continue;
+    const doc = Object.keys(paths).find((p) => shape(p) === shape(path));
+    const operation = doc ? paths[doc]?.[method.toLowerCase()] : undefined;
+    if (operation) operation.security = [{ bearer: access === ANY_TOKEN ? [] : [access] }];
+  }
 }

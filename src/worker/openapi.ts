@@ -8,7 +8,7 @@ import { profileInputSchema } from './records.ts';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from './routes/webhooks.ts';
 import { destinationSchema } from '../service/destination.ts';
 import { builtinPlugins } from '../plugins/index.ts';
-import { scopesDescription, tokenInfoSchema, tokenPaths } from './openapi-tokens.ts';
+import { scopesDescription, tokenInfoSchema, tokenPaths, withScopes } from './openapi-tokens.ts';
 import { audienceSchema, dataflowSchema, organizationSchema, tokenSchema } from './schemas.ts';
 
 const convert = (schema: v.GenericSchema) =>
@@ -104,7 +104,7 @@ function crud(name: string, create: string, update = create) {
 
 /** Builds the document (cheap; built per request so it always matches the deployed schemas). */
 export function openApiDocument(): Record<string, unknown> {
-  return {
+  const document = {
     openapi: '3.1.0',
     info: {
       title: 'edge-export API',
@@ -200,4 +200,6 @@ export function openApiDocument(): Record<string, unknown> {
       },
     },
   };
+  withScopes(document.paths as Parameters<typeof withScopes>[0]);
+  return document;
 }

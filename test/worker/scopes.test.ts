@@ -10,6 +10,7 @@ import { createApp } from '../../src/worker/app.ts';
 import { requireToken } from '../../src/worker/auth.ts';
 import { toErrorResponse } from '../../src/worker/errors.ts';
 import type { AppEnv } from '../../src/worker/http.ts';
+import { openApiDocument } from '../../src/worker/openapi.ts';
 import {
   ADMIN_TOKEN,
   ANY_TOKEN,
@@ -52,6 +53,15 @@ describe('the scope table', () => {
     expect(registered.filter((key) => !declared.includes(key)), 'routes without a declared scope').toEqual([]);
     expect(declared.filter((key) => !registered.includes(key)), 'declared routes the app lacks').toEqual([]);
     expect(tokenRoutes.length).toBeGreaterThanOrEqual(30);
+  });
+
+  it('is what the OpenAPI document says each operation needs (bearer with the scope as its role)', () => {
+    const paths = openApiDocument().paths as Record<string, Record<string, { security?: unknown }>>;
+    for (const route of tokenRoutes) {
+      const access = ROUTE_ACCESS[route.key]!;
+      const operation = paths[route.path.replace(/^\/v1/, '').replace(/:(\w+)/g, '{$1}')]?.[route.method.toLowerCase()];
+      expect(operation?.security, route.key).toEqual([{ bearer: access === ANY_TOKEN ? [] : [access] }]);
+    }
   });
 
   it('refuses a token-authenticated route the table does not declare, whatever the token holds (fail closed)', async () => {
