@@ -306,6 +306,7 @@ describe('web console (headless Chromium)', () => {
     await page.locator('#tok-name-error').filter({ hasText: /must not be empty/ }).waitFor();
     expect(await page.locator('#tok-scopes-error').textContent()).toMatch(/at least one/);
     expect(await page.locator('#tok-scopes').getAttribute('aria-invalid')).toBe('true');
+    await shot('12-tokens-errors');
 
     await page.getByLabel('Name', { exact: true }).fill('ci ingest');
     await page.getByLabel('ingest', { exact: true }).check();
@@ -322,7 +323,7 @@ describe('web console (headless Chromium)', () => {
     expect(await rows.nth(1).locator('ul.scopes li').allTextContents()).toEqual(['ingest', 'runs:read']);
     expect(await status(ci, '/runs')).toBe(200);
     expect(await status(ci, '/destinations')).toBe(403);
-    await shot('12-tokens-created');
+    await shot('13-tokens-created');
 
     // At 375 px: rows become cards, nothing is wider than the screen (the secret wraps).
     await page.setViewportSize({ width: 375, height: 800 });
@@ -339,7 +340,7 @@ describe('web console (headless Chromium)', () => {
     expect((await overflow()).page).toBeLessThanOrEqual(375);
     expect((await overflow()).widest).toBeLessThanOrEqual(375);
     expect(await page.locator('table.stack td').first().evaluate((el) => getComputedStyle(el).display)).toBe('grid');
-    await shot('13-tokens-375px');
+    await shot('14-tokens-375px');
 
     // Rotate: the old secret is refused at once, the new one shown once.
     page.once('dialog', (dialog) => dialog.accept());
@@ -351,7 +352,7 @@ describe('web console (headless Chromium)', () => {
     expect(await status(ci, '/runs')).toBe(401);
     expect(await status(rotated, '/runs')).toBe(200);
     expect((await overflow()).widest).toBeLessThanOrEqual(375);
-    await shot('14-tokens-rotated-375px');
+    await shot('15-tokens-rotated-375px');
 
     // Rotating the console's own token: the console carries on with the new secret.
     page.once('dialog', (dialog) => dialog.accept());
@@ -373,7 +374,7 @@ describe('web console (headless Chromium)', () => {
     expect(await status(rotated, '/runs')).toBe(401);
     expect(await page.locator('main').textContent()).not.toContain('eex_');
     await page.setViewportSize({ width: 1200, height: 900 });
-    await shot('15-tokens-revoked');
+    await shot('16-tokens-revoked');
   });
 
   it('signs in with a narrow token and says which scope a page needs', async () => {
@@ -392,7 +393,7 @@ describe('web console (headless Chromium)', () => {
     await page.getByRole('link', { name: 'Destinations' }).click();
     await refusal.filter({ hasText: 'destinations:read' }).waitFor();
     expect(await refusal.textContent()).toBe('This token lacks the scope "destinations:read" that GET /v1/destinations needs');
-    await shot('16-not-allowed');
+    await shot('17-not-allowed');
     // The run history needs runs:read only (dataflows are then shown by id).
     await page.getByRole('link', { name: 'Runs' }).click();
     await page.getByRole('heading', { name: 'History' }).waitFor();
