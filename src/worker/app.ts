@@ -1,7 +1,7 @@
 /**
- * The /v1 HTTP API: one Hono app, a body-size limit on every route, bearer-token auth on every
- * resource route, one error mapper. Webhooks authenticate by signature and the admin routes by
- * ADMIN_TOKEN instead.
+ * The /v1 HTTP API: one Hono app, a body-size limit on every route, bearer-token auth and the
+ * route's scope (scopes.ts) on every resource route, one error mapper. Webhooks authenticate by
+ * signature and the admin routes by ADMIN_TOKEN instead.
  */
 import { Hono } from 'hono';
 import { requireToken } from './auth.ts';
@@ -9,6 +9,7 @@ import { mountConsole } from './console/index.ts';
 import { toErrorResponse } from './errors.ts';
 import { type AppDeps, type AppEnv, limitBodies } from './http.ts';
 import { servedPlatform, workerdPlatform } from './platform.ts';
+import { requireScope } from './scopes.ts';
 import { openApiDocument } from './openapi.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { audienceRoutes } from './routes/audiences.ts';
@@ -16,6 +17,7 @@ import { datasetRoutes, profileRoutes } from './routes/data.ts';
 import { dataflowRoutes } from './routes/dataflows.ts';
 import { destinationRoutes } from './routes/destinations.ts';
 import { runRoutes } from './routes/runs.ts';
+import { tokenRoutes } from './routes/tokens.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 
 /**
@@ -31,14 +33,16 @@ export function createApp(deps: Partial<AppDeps> = {}): Hono<AppEnv> {
     fetch: fetcher,
     platform: deps.platform ?? ((env) => servedPlatform({ ...base, now, fetch: fetcher }, env)),
   };
+  // Who calls (401 otherwise), then whether its token holds the scope the route declares in scopes.ts.
   const api = new Hono<AppEnv>()
-    .use('*', requireToken)
+    .use('*', requireToken(now), requireScope())
     .route('/destinations', destinationRoutes(resolved))
     .route('/dataflows', dataflowRoutes(resolved))
     .route('/audiences', audienceRoutes(resolved))
     .route('/profiles', profileRoutes(resolved))
     .route('/datasets', datasetRoutes(resolved))
-    .route('/runs', runRoutes());
+    .route('/runs', runRoutes())
+    .route('/tokens', tokenRoutes(resolved));
 
   // Body limits first: before authentication, before any lookup, on every route.
   const app = mountConsole(new Hono<AppEnv>().use('*', limitBodies)).basePath('/v1');

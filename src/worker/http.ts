@@ -9,11 +9,13 @@ import type { Platform } from '../core/platform.ts';
 import type { Env } from './env.ts';
 import { payloadTooLarge, toErrorResponse } from './errors.ts';
 import { MAX_BATCH_BYTES } from './ingest.ts';
+import type { Scope } from './scopes.ts';
 import type { PageQuery } from './store/resources.ts';
 
 export interface AppEnv {
   Bindings: Env;
-  Variables: { orgId: string };
+  /** Set by requireToken: the caller's organization, and its token's id and scopes. */
+  Variables: { orgId: string; token: { id: string; scopes: Scope[] } };
 }
 export type Ctx = Context<AppEnv>;
 

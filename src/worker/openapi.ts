@@ -8,7 +8,8 @@ import { profileInputSchema } from './records.ts';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from './routes/webhooks.ts';
 import { destinationSchema } from '../service/destination.ts';
 import { builtinPlugins } from '../plugins/index.ts';
-import { audienceSchema, dataflowSchema, organizationSchema } from './schemas.ts';
+import { scopesDescription, tokenInfoSchema, tokenPaths, withScopes } from './openapi-tokens.ts';
+import { audienceSchema, dataflowSchema, organizationSchema, tokenSchema } from './schemas.ts';
 
 const convert = (schema: v.GenericSchema) =>
   toJsonSchema(schema, { target: 'draft-2020-12', typeMode: 'input', errorMode: 'ignore' });
@@ -68,6 +69,7 @@ const json = (schema: unknown) => ({ content: { 'application/json': { schema } }
 const errors = {
   '400': { description: 'Invalid input; every problem listed with its path', ...json(ref('Error')) },
   '401': { description: 'Missing or invalid credentials', ...json(ref('Error')) },
+  '403': { description: 'The token lacks the scope this route needs (the error names it)', ...json(ref('Error')) },
   '404': { description: 'Not found in this organization', ...json(ref('Error')) },
   '413': { description: 'Request body over the route\'s limit (docs/SECURITY.md)', ...json(ref('Error')) },
 };
@@ -102,7 +104,7 @@ function crud(name: string, create: string, update = create) {
 
 /** Builds the document (cheap; built per request so it always matches the deployed schemas). */
 export function openApiDocument(): Record<string, unknown> {
-  return {
+  const document = {
     openapi: '3.1.0',
     info: {
       title: 'edge-export API',
@@ -112,7 +114,7 @@ export function openApiDocument(): Record<string, unknown> {
     servers: [{ url: '/v1' }],
     security: [{ bearer: [] }],
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token eex_…' } },
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: scopesDescription() } },
       schemas: {
         Error: errorSchema,
         DestinationCreate: destinationJsonSchema(),
@@ -124,6 +126,8 @@ export function openApiDocument(): Record<string, unknown> {
         Profile: convert(profileInputSchema),
         Dataset: convert(datasetSchema),
         DatasetRecord: convert(datasetRecordSchema),
+        Token: convert(tokenSchema),
+        TokenInfo: tokenInfoSchema,
       },
     },
     paths: {
@@ -131,6 +135,7 @@ export function openApiDocument(): Record<string, unknown> {
       ...crud('dataflows', 'Dataflow'),
       ...crud('audiences', 'Audience'),
       ...dataPaths(),
+      ...tokenPaths(),
       '/dataflows/{id}/run': {
         post: {
           summary: 'Export now: enqueue a run',
@@ -195,4 +200,6 @@ export function openApiDocument(): Record<string, unknown> {
       },
     },
   };
+  withScopes(document.paths as Parameters<typeof withScopes>[0]);
+  return document;
 }

@@ -9,6 +9,7 @@ import { idSchema } from '../core/data/model.ts';
 import { mappingSchema } from '../core/data/mapping.ts';
 import { fileNameOptions } from '../core/naming.ts';
 import { scheduleSchema } from '../core/schedule/model.ts';
+import { SCOPE_NAMES } from './scopes.ts';
 
 const name = v.pipe(
   v.string('name: expected a string'),
@@ -104,5 +105,17 @@ export const organizationSchema = v.strictObject({
   /** The sandbox name file names may carry (`naming.sandbox`); default `prod`. */
   sandbox: v.optional(
     v.pipe(v.string('sandbox: expected a string'), v.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'sandbox: expected 1–63 lowercase letters, digits and hyphens')),
+  ),
+});
+
+/** Body of POST /v1/tokens: a name (unique among the organization's live tokens) and its scopes. */
+export const tokenSchema = v.strictObject({
+  name,
+  scopes: v.pipe(
+    v.array(
+      v.picklist(SCOPE_NAMES, `scopes: expected one of ${SCOPE_NAMES.join(', ')}`),
+      'scopes: expected a list of scope names',
+    ),
+    v.minLength(1, 'scopes: at least one (a token without scopes could call nothing)'),
   ),
 });

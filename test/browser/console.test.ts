@@ -2,7 +2,8 @@
  * The web console in real headless Chromium (Debian's /usr/bin/chromium driven by playwright-core),
  * served by the real Worker in workerd, exporting to a real moto S3 with signatures and IAM enforced:
  * sign in, create an audience and a destination (after an inline validation error), test the
- * connection, read the policies, create a dataflow, export now, and see the run succeed with its files.
+ * connection, read the policies, create a dataflow, export now, and see the run succeed with its files;
+ * then manage API tokens (create, rotate, revoke) at desktop width and at 375 px.
  * Screenshots of every step go to test-results/console/.
  */
 import { existsSync } from 'node:fs';
@@ -289,6 +290,118 @@ describe('web console (headless Chromium)', () => {
     s3.destroy();
     expect(listed.Contents ?? []).toEqual([]);
     expect(uploads.Uploads ?? []).toEqual([]);
+  });
+
+  it('manages API tokens: create (secret shown once), rotate, revoke, at desktop width and at 375 px', async () => {
+    const status = async (secret: string, path: string) =>
+      (await fetch(`${worker.url}/v1${path}`, { headers: { Authorization: `Bearer ${secret}` } })).status;
+    await page.getByRole('link', { name: 'Tokens' }).click();
+    await page.getByRole('heading', { name: 'API tokens', level: 1 }).waitFor();
+    const rows = page.locator('table.stack tbody tr');
+    expect(await rows.count()).toBe(1);
+    expect(await rows.first().locator('td').first().textContent()).toBe('default this token');
+
+    // Nothing filled in: both fields say what is wrong, next to them.
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await page.locator('#tok-name-error').filter({ hasText: /must not be empty/ }).waitFor();
+    expect(await page.locator('#tok-scopes-error').textContent()).toMatch(/at least one/);
+    expect(await page.locator('#tok-scopes').getAttribute('aria-invalid')).toBe('true');
+    await shot('12-tokens-errors');
+
+    await page.getByLabel('Name', { exact: true }).fill('ci ingest');
+    await page.getByLabel('ingest', { exact: true }).check();
+    await page.getByLabel('runs:read', { exact: true }).check();
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const secret = page.locator('#new-secret');
+    await secret.waitFor();
+    const ci = (await secret.textContent()) ?? '';
+    expect(ci).toMatch(/^eex_[A-Za-z0-9_-]{43}$/);
+    expect(await page.locator('.notice.secret').textContent()).toContain('is not shown again');
+    await page.getByRole('button', { name: 'Copy secret' }).click();
+    await page.locator('#status').filter({ hasText: 'Copied secret' }).waitFor();
+    expect(await rows.count()).toBe(2);
+    expect(await rows.nth(1).locator('ul.scopes li').allTextContents()).toEqual(['ingest', 'runs:read']);
+    expect(await status(ci, '/runs')).toBe(200);
+    expect(await status(ci, '/destinations')).toBe(403);
+    await shot('13-tokens-created');
+
+    // At 375 px: rows become cards, nothing is wider than the screen (the secret wraps).
+    await page.setViewportSize({ width: 375, height: 800 });
+    const overflow = () =>
+      page.evaluate(() => ({
+        page: document.documentElement.scrollWidth,
+        // What is painted: the header row of a stacked table is there for screen readers only (clipped).
+        widest: Math.max(
+          ...[...document.querySelectorAll('main *')]
+            .filter((el) => !el.closest('table.stack thead'))
+            .map((el) => el.getBoundingClientRect().right),
+        ),
+      }));
+    expect((await overflow()).page).toBeLessThanOrEqual(375);
+    expect((await overflow()).widest).toBeLessThanOrEqual(375);
+    expect(await page.locator('table.stack td').first().evaluate((el) => getComputedStyle(el).display)).toBe('grid');
+    await shot('14-tokens-375px');
+
+    // Rotate: the old secret is refused at once, the new one shown once.
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.getByRole('button', { name: 'Rotate ci ingest' }).click();
+    await page.locator('.notice.secret').filter({ hasText: 'was rotated' }).waitFor();
+    const rotated = (await secret.textContent()) ?? '';
+    expect(rotated).toMatch(/^eex_/);
+    expect(rotated).not.toBe(ci);
+    expect(await status(ci, '/runs')).toBe(401);
+    expect(await status(rotated, '/runs')).toBe(200);
+    expect((await overflow()).widest).toBeLessThanOrEqual(375);
+    await shot('15-tokens-rotated-375px');
+
+    // Rotating the console's own token: the console carries on with the new secret.
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.getByRole('button', { name: 'Rotate default' }).click();
+    await page.locator('.notice.secret').filter({ hasText: '"default"' }).waitFor();
+    const own = (await secret.textContent()) ?? '';
+    expect(await page.evaluate(() => sessionStorage.getItem('edge-export.token'))).toBe(own);
+    expect(await status(token, '/runs')).toBe(401);
+    token = own;
+
+    // Revoke: gone from the list, refused at once; a dismissed confirmation changes nothing.
+    page.once('dialog', (dialog) => dialog.dismiss());
+    await page.getByRole('button', { name: 'Revoke ci ingest' }).click();
+    expect(await status(rotated, '/runs')).toBe(200);
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.getByRole('button', { name: 'Revoke ci ingest' }).click();
+    await page.locator('#status').filter({ hasText: 'Token ci ingest revoked' }).waitFor();
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await status(rotated, '/runs')).toBe(401);
+    expect(await page.locator('main').textContent()).not.toContain('eex_');
+    await page.setViewportSize({ width: 1200, height: 900 });
+    await shot('16-tokens-revoked');
+  });
+
+  it('signs in with a narrow token and says which scope a page needs', async () => {
+    const narrow = (await api('/tokens', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'runs only', scopes: ['runs:read'] }),
+    })) as { token: string };
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').fill(narrow.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // Back on the page it was on (Tokens), which needs tokens:manage; then Destinations.
+    const refusal = page.locator('main .error-text');
+    await page.getByRole('heading', { name: 'Not allowed with this token', level: 1 }).waitFor();
+    expect(await refusal.textContent()).toBe('This token lacks the scope "tokens:manage" that GET /v1/tokens needs');
+    await page.getByRole('link', { name: 'Destinations' }).click();
+    await refusal.filter({ hasText: 'destinations:read' }).waitFor();
+    expect(await refusal.textContent()).toBe('This token lacks the scope "destinations:read" that GET /v1/destinations needs');
+    await shot('17-not-allowed');
+    // The run history needs runs:read only (dataflows are then shown by id).
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await page.getByRole('heading', { name: 'History' }).waitFor();
+    expect(await page.locator('table tbody tr').first().locator('td').nth(1).textContent()).toMatch(/^dfl_/);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
   });
 
   it('is labelled and keyboard-operable', async () => {

@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import type { SqliteD1 } from '../../src/hosts/sqlite-d1.ts';
 import { createOrganization } from '../../src/worker/store/orgs.ts';
 import { claimRun, getRun, insertRun } from '../../src/worker/store/runs.ts';
+import { callerOf, createToken, listTokens, revokeToken, rotateToken } from '../../src/worker/store/tokens.ts';
+import { hashToken } from '../../src/core/security/tokens.ts';
 
 export interface Opened {
   readonly db: SqliteD1;
@@ -146,6 +148,26 @@ export function d1Contract(runtime: string, open: (path: string) => Promise<Open
       expect(await claimRun(db, org.id, id!, now)).toBe(true);
       expect(await claimRun(db, org.id, id!, now)).toBe(false);
       expect(await getRun(db, org.id, id!)).toMatchObject({ status: 'running', attempts: 1 });
+      close();
+    });
+
+    it("runs the Worker's token store: scopes, rotation, and the last-manager guard (json_each)", async () => {
+      const { db, close } = await open(temp());
+      const now = new Date('2026-12-01T00:00:00Z');
+      const org = await createOrganization(db, 'Acme', now);
+      expect(await callerOf(db, await hashToken(org.token))).toMatchObject({ orgId: org.id, scopes: ['all'] });
+      expect(await revokeToken(db, org.id, org.tokenId, now)).toBe('last manager');
+      const reader = await createToken(db, org.id, { name: 'reader', scopes: ['runs:read'] }, now);
+      expect(await createToken(db, org.id, { name: 'reader', scopes: ['ingest'] }, now)).toEqual({ refused: 'name taken' });
+      const manager = await createToken(db, org.id, { name: 'manager', scopes: ['tokens:manage'] }, now);
+      if (!('token' in reader) || !('token' in manager)) throw new Error('tokens were refused');
+      const rotated = await rotateToken(db, org.id, reader.token.id, now);
+      expect(await callerOf(db, await hashToken(reader.token.secret))).toBeUndefined();
+      expect(await callerOf(db, await hashToken(rotated!.secret))).toMatchObject({ scopes: ['runs:read'] });
+      expect(await revokeToken(db, org.id, org.tokenId, now)).toBe('revoked');
+      expect(await revokeToken(db, org.id, manager.token.id, now)).toBe('last manager');
+      expect(await revokeToken(db, org.id, reader.token.id, now)).toBe('revoked');
+      expect((await listTokens(db, org.id)).map((t) => t.name)).toEqual(['manager']);
       close();
     });
   });

@@ -11,6 +11,7 @@ import { DATAFLOWS_JS } from './client/dataflows.ts';
 import { DESTINATIONS_JS } from './client/destinations.ts';
 import { MAPPING_JS } from './client/mapping.ts';
 import { RUNS_JS } from './client/runs.ts';
+import { TOKENS_JS } from './client/tokens.ts';
 import { UI_JS } from './client/ui.ts';
 import { CONSOLE_CSS } from './styles.ts';
 import { PAGE_HTML } from './page.ts';
@@ -45,6 +46,7 @@ export const CONSOLE_ASSETS: Readonly<Record<string, Asset>> = {
   'mapping.js': asset(MAPPING_JS, JS),
   'runs.js': asset(RUNS_JS, JS),
   'chart.js': asset(CHART_JS, JS),
+  'tokens.js': asset(TOKENS_JS, JS),
 };
 const PAGE = asset(PAGE_HTML, 'text/html; charset=utf-8');
 

@@ -72,4 +72,15 @@ dl.props dd { margin: 0; }
 .chart text { fill: var(--muted); font-size: 11px; }
 .chart line { stroke: var(--line); }
 .panel { border: 1px solid var(--line); border-radius: 8px; padding: .25rem 1rem 1rem; margin: 1.5rem 0; }
+button.danger { background: var(--bg); color: var(--bad); border-color: var(--bad); }
+.bar.tight { margin: 0; gap: .5rem; }
+ul.scopes { list-style: none; margin: 0; padding: 0; }
+.notice.secret code { display: block; padding: .4rem .5rem; background: var(--bg); border: 1px solid var(--line); border-radius: 6px; }
+/* Narrow screens: a table.stack shows each row as a card of label: value lines (labels from data-label). */
+@media (max-width: 40rem) {
+  table.stack thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  table.stack tr { display: block; border-bottom: 1px solid var(--line); padding: .5rem 0; }
+  table.stack td { display: grid; grid-template-columns: 6.5rem minmax(0, 1fr); gap: .5rem; border: none; padding: .15rem 0; }
+  table.stack td::before { content: attr(data-label); font-weight: 600; }
+}
 `;

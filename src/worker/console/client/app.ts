@@ -6,11 +6,12 @@ import { busy, clearIssues, field, fill, formatTime, h, heading, showIssues, sta
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const signout = document.getElementById('signout');
-const SECTIONS = [['destinations', 'Destinations'], ['dataflows', 'Dataflows'], ['runs', 'Runs'], ['audiences', 'Audiences']];
+const SECTIONS = [['destinations', 'Destinations'], ['dataflows', 'Dataflows'], ['runs', 'Runs'], ['audiences', 'Audiences'], ['tokens', 'Tokens']];
 const VIEWS = {
   destinations: () => import('./destinations.js'),
   dataflows: () => import('./dataflows.js'),
   runs: () => import('./runs.js'),
+  tokens: () => import('./tokens.js'),
 };
 
 /** Each view may return a cleanup (stop polling) run when the user navigates away. */
@@ -30,7 +31,9 @@ async function route() {
     else fill(main, heading('Not found'), h('p', {}, 'No page at ' + location.hash));
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return;
-    fill(main, heading('Something went wrong'), h('p', { class: 'error-text' }, error.message));
+    // 403: the token lacks this page's scope; the message names it.
+    const title = error instanceof ApiError && error.status === 403 ? 'Not allowed with this token' : 'Something went wrong';
+    fill(main, heading(title), h('p', { class: 'error-text' }, error.message));
   }
   main.querySelector('h1')?.focus();
 }
@@ -57,7 +60,8 @@ function signIn(message) {
     await busy(button, async () => {
       try {
         if (!token) throw new ApiError(400, { message: 'Enter your API token', issues: [{ path: 'token', message: 'Enter your API token' }] });
-        await api('GET', '/destinations?limit=1', undefined, token);
+        // Any valid token may read itself, whatever its scopes.
+        await api('GET', '/tokens/current', undefined, token);
         session.signIn(token);
         status('Signed in', 'ok');
         if (!location.hash || location.hash === '#/') location.hash = '#/destinations';
