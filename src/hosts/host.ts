@@ -35,6 +35,7 @@ const VARS = [
   'D1_MAX_VALUE_BYTES',
   'EXPORT_INVOCATION_SECONDS',
   'EXPORT_PROFILE_PAGE',
+  'EXPORT_SORT_BUDGET',
 ];
 
 export interface Host {

@@ -88,6 +88,8 @@ export function scaleJourney(kind: HostKind): void {
         D1_MAX_VALUE_BYTES: '20000',
         D1_QUERIES_PER_INVOCATION: '80',
         EXPORT_PROFILE_PAGE: '100',
+        // ~3,000 dedup candidates of ~160 heap bytes each: about 6 sorted runs spill, then merge.
+        EXPORT_SORT_BUDGET: '80000',
       });
     }, 120_000);
 

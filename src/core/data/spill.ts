@@ -36,7 +36,7 @@ export function memorySpill(): SpillStore {
 
 /**
  * Sorts items by `key` through a spill store: `add` buffers, and spills a sorted run whenever the
- * buffer passes `budget` bytes of encoded lines; `sortedBatches()` yields every item in key order.
+ * buffer passes `budget` bytes of heap; `sortedBatches()` yields every item in key order.
  * The last buffer is never spilled to be read back: it is sorted in place and merged from memory
  * (`spill()` still writes it when a caller must stop halfway through the merge).
  */
@@ -66,11 +66,17 @@ export class ExternalSorter<T> {
     if (this.push(item)) await this.spill();
   }
 
-  /** Buffers an item without waiting; true when the buffer passed its budget and should `spill()`. */
+  /**
+   * Buffers an item without waiting; true when the buffer passed its budget and should `spill()`.
+   * The budget counts heap bytes as V8 keeps them: a string of Latin-1 text takes a byte a character,
+   * any other two; each entry adds its object, its array slot and two string headers (64 at most).
+   */
   push(item: T): boolean {
     const line = this.codec.encode(item);
-    this.#buffer.push({ key: this.codec.key(item), line });
-    this.#bytes += line.length * 2 + 64;
+    const key = this.codec.key(item);
+    this.#buffer.push({ key, line });
+    const width = WIDE.test(line) || WIDE.test(key) ? 2 : 1;
+    this.#bytes += (line.length + key.length) * width + 64;
     return this.#bytes >= this.budget;
   }
 
@@ -138,6 +144,9 @@ export class ExternalSorter<T> {
     }
   }
 }
+
+/** A character beyond Latin-1: V8 then keeps the whole string at two bytes a character. */
+const WIDE = /[^\x00-\xff]/;
 
 const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
