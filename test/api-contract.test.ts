@@ -82,6 +82,7 @@ describe('the OpenAPI document', () => {
     const doc = documentOf();
     const text = JSON.stringify(doc);
     expect(text).not.toContain('$defs');
+    for (const name of Object.keys(doc.components.schemas)) expect(name).toMatch(/^[A-Z][A-Za-z]+$/);
     const refs = new Set([...text.matchAll(/"\$ref":"([^"]+)"/g)].map((m) => m[1]!));
     for (const ref of refs) {
       expect(ref).toMatch(/^#\/components\/schemas\//);

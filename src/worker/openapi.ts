@@ -116,6 +116,10 @@ function convertComponents(): Record<string, JsonObject> {
   properties.fileType = { ...properties.fileType, examples: choices('format'), description: 'A format plugin: csv, json, parquet, or a registered plugin name' };
   properties.compression = { ...properties.compression, examples: ['none', ...choices('compression').filter((c) => c !== 'none')] };
   properties.auth = authJsonSchema();
+  // A schema reached through v.lazy but not named in COMPONENTS comes back as a component with a
+  // generated name ("0"): refuse it, so every component has a name a client can use.
+  const unnamed = Object.keys(converted).filter((name) => !(name in COMPONENTS));
+  if (unnamed.length > 0) throw new Error(`openapi: schemas named ${unnamed.join(', ')} by the converter; add them to COMPONENTS in openapi.ts`);
   return converted;
 }
 
