@@ -834,6 +834,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @description The dataflow's id */
                 dataflowId: string;
             };
             cookie?: never;
@@ -1064,6 +1065,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The destination's id */
                 id: string;
             };
             cookie?: never;
@@ -1113,6 +1115,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The destination's id */
                 id: string;
             };
             cookie?: never;
@@ -1184,6 +1187,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The destination's id */
                 id: string;
             };
             cookie?: never;
@@ -1240,6 +1244,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The destination's id */
                 id: string;
             };
             cookie?: never;
@@ -1298,6 +1303,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The destination's id */
                 id: string;
             };
             cookie?: never;
@@ -1450,6 +1456,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The dataflow's id */
                 id: string;
             };
             cookie?: never;
@@ -1499,6 +1506,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The dataflow's id */
                 id: string;
             };
             cookie?: never;
@@ -1570,6 +1578,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The dataflow's id */
                 id: string;
             };
             cookie?: never;
@@ -1620,6 +1629,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @description The dataflow's id */
                 id: string;
             };
             cookie?: never;
@@ -1799,6 +1809,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The audience's id */
                 id: string;
             };
             cookie?: never;
@@ -1848,6 +1859,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The audience's id */
                 id: string;
             };
             cookie?: never;
@@ -1919,6 +1931,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The audience's id */
                 id: string;
             };
             cookie?: never;
@@ -1966,6 +1979,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The audience's id */
                 id: string;
             };
             cookie?: never;
@@ -2047,6 +2061,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The audience's id */
                 id: string;
             };
             cookie?: never;
@@ -2274,6 +2289,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The dataset's id */
                 id: string;
             };
             cookie?: never;
@@ -2323,6 +2339,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The dataset's id */
                 id: string;
             };
             cookie?: never;
@@ -2441,6 +2458,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The run's id */
                 id: string;
             };
             cookie?: never;

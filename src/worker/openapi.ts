@@ -188,7 +188,14 @@ const parameter = (where: 'query' | 'header') => (p: Param) => ({
 /** One operation object. */
 function operationObject({ method, path, operation: op }: ApiOperation): JsonObject {
   const where = `${method} ${path}`;
-  const pathParams = [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+  const pathParams = [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+    name,
+    in: 'path',
+    required: true,
+    // `/dataflows/{id}` → the dataflow's id; `{dataflowId}` says it itself.
+    description: name === 'id' ? `The ${op.tag.toLowerCase().replace(/s$/, '')}'s id` : `The ${name!.replace(/Id$/, '')}'s id`,
+    schema: { type: 'string' },
+  }));
   const parameters = [...pathParams, ...(op.query ?? []).map(parameter('query')), ...(op.headers ?? []).map(parameter('header'))];
   const body = op.body;
   const requestBody =
