@@ -839,7 +839,12 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description The delivery: any body up to 64 KiB, covered by the signature (its content is not read) */
+        requestBody: {
+            content: {
+                "*/*": string;
+            };
+        };
         responses: {
             /** @description The queued run */
             202: {

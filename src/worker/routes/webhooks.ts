@@ -34,6 +34,10 @@ export function webhookRoutes(deps: AppDeps) {
       description:
         'Authenticated by the dataflow\'s webhook secret (securitySchemes.webhookSignature), not by a token. Unknown dataflows and bad signatures get the same 401. The body (at most 64 KiB) is only signed, never read for content.',
       security: 'webhookSignature',
+      body: {
+        description: 'The delivery: any body up to 64 KiB, covered by the signature (its content is not read)',
+        content: { '*/*': 'Any text, e.g. the event that triggered the delivery as JSON' },
+      },
       headers: [
         { name: TIMESTAMP_HEADER, required: true, description: 'Unix seconds; within 5 minutes of the server clock' },
         { name: IDEMPOTENCY_HEADER, description: 'Part of the signed message when sent: one run per key' },
