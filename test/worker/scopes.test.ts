@@ -55,12 +55,23 @@ describe('the scope table', () => {
     expect(tokenRoutes.length).toBeGreaterThanOrEqual(30);
   });
 
-  it('is what the OpenAPI document says each operation needs (bearer with the scope as its role)', () => {
-    const paths = openApiDocument().paths as Record<string, Record<string, { security?: unknown }>>;
+  it('is what the OpenAPI document says each operation needs (apiToken with the scope as its role, 403 naming it)', () => {
+    type Op = { security?: unknown; responses: Record<string, { description: string }> };
+    const paths = openApiDocument(createApp().routes).paths as Record<string, Record<string, Op>>;
+    const operationOf = (route: { method: string; path: string }) =>
+      paths[route.path.replace(/^\/v1/, '').replace(/:(\w+)/g, '{$1}')]?.[route.method.toLowerCase()];
     for (const route of tokenRoutes) {
       const access = ROUTE_ACCESS[route.key]!;
-      const operation = paths[route.path.replace(/^\/v1/, '').replace(/:(\w+)/g, '{$1}')]?.[route.method.toLowerCase()];
-      expect(operation?.security, route.key).toEqual([{ bearer: access === ANY_TOKEN ? [] : [access] }]);
+      const operation = operationOf(route);
+      expect(operation?.security, route.key).toEqual([{ apiToken: access === ANY_TOKEN ? [] : [access] }]);
+      if (access === ANY_TOKEN) expect(operation?.responses['403'], route.key).toBeUndefined();
+      else expect(operation?.responses['403']?.description, route.key).toContain(`"${access}"`);
+    }
+    // The routes no API token calls: by signature, by ADMIN_TOKEN, or by anyone.
+    const others = { [WEBHOOK_SIGNATURE]: [{ webhookSignature: [] }], [ADMIN_TOKEN]: [{ adminToken: [] }], [PUBLIC]: [] };
+    for (const route of routes.filter((r) => r.path.startsWith('/v1/') && !tokenRoutes.includes(r))) {
+      const access = ROUTE_ACCESS[route.key] as keyof typeof others;
+      expect(operationOf(route)?.security, route.key).toEqual(others[access]);
     }
   });
 

@@ -4,6 +4,8 @@ import type { Audience } from '../../core/data/model.ts';
 import type { DataStore } from '../../core/data/store.ts';
 import { importUpload } from '../../core/data/upload.ts';
 import { ConfigError } from '../../core/errors.ts';
+import { describe, PAGE_QUERY } from '../api-spec.ts';
+import * as views from '../api-views.ts';
 import { quote } from '../../core/validate.ts';
 import { RuleSyntaxError, compileRule } from '../../core/rules/index.ts';
 import { ApiError, notFound } from '../errors.ts';
@@ -23,29 +25,80 @@ import { d1UploadWriter, uploadMemberCount } from '../store/writes.ts';
 /** Routes of /v1/audiences. */
 export function audienceRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
-    .post('/', async (c) => {
+    .post(
+      '/',
+      describe({
+        operationId: 'createAudience',
+        tag: 'Audiences',
+        summary: 'Create a rule audience (its rule is parsed first) or an upload audience',
+        body: audienceSchema,
+        success: { status: 201, description: 'The audience', schema: views.audienceView },
+      }),
+      async (c) => {
       const input = checkRule(await body(c, audienceSchema, 'audience'));
       const id = await insertAudience(c.env.DB, c.get('orgId'), input, deps.now());
       return c.json(present((await getAudience(c.env.DB, c.get('orgId'), id))!), 201);
     })
-    .get('/', async (c) => {
+    .get(
+      '/',
+      describe({
+        operationId: 'listAudiences',
+        tag: 'Audiences',
+        summary: 'List audiences',
+        query: PAGE_QUERY,
+        success: { status: 200, description: 'A page of audiences', schema: views.audiencePage },
+      }),
+      async (c) => {
       const result = await page<AudienceRow>(c.env.DB, 'audiences', c.get('orgId'), pageQuery(c));
       return c.json({ items: result.items.map(present), ...(result.cursor && { cursor: result.cursor }) });
     })
-    .get('/:id', async (c) => {
+    .get(
+      '/:id',
+      describe({
+        operationId: 'getAudience',
+        tag: 'Audiences',
+        summary: 'Read an audience (upload audiences: with their member count)',
+        success: { status: 200, description: 'The audience', schema: views.audienceView },
+      }),
+      async (c) => {
       const row = await getAudience(c.env.DB, c.get('orgId'), c.req.param('id'));
       if (!row) throw notFound('audience', c.req.param('id'));
       const members =
         row.kind === 'upload' ? await uploadMemberCount(c.env.DB, row.org_id, row.id) : undefined;
       return c.json({ ...present(row), ...(members !== undefined && { members }) });
     })
-    .put('/:id', async (c) => {
+    .put(
+      '/:id',
+      describe({
+        operationId: 'updateAudience',
+        tag: 'Audiences',
+        summary: 'Replace an audience',
+        body: audienceSchema,
+        success: { status: 200, description: 'The audience', schema: views.audienceView },
+      }),
+      async (c) => {
       const input = checkRule(await body(c, audienceSchema, 'audience'));
       if (!(await updateAudience(c.env.DB, c.get('orgId'), c.req.param('id'), input, deps.now())))
         throw notFound('audience', c.req.param('id'));
       return c.json(present((await getAudience(c.env.DB, c.get('orgId'), c.req.param('id')))!));
     })
-    .post('/:id/members', async (c) => {
+    .post(
+      '/:id/members',
+      describe({
+        operationId: 'uploadAudienceMembers',
+        tag: 'Audiences',
+        summary: 'Replace the members of an upload audience, all-or-nothing',
+        body: {
+          description: 'The member list, streamed (at most 64 MiB)',
+          content: { 'text/csv': 'A header row namespace,value[,column…], then one member per row' },
+        },
+        success: { status: 200, description: 'Imported: the upload is an evaluation of the audience', schema: views.uploadResult },
+        errors: {
+          400: 'Not text/csv, or invalid rows: nothing imported; details.errors lists each bad row',
+          409: 'Not an upload audience',
+        },
+      }),
+      async (c) => {
       const orgId = c.get('orgId');
       const row = await getAudience(c.env.DB, orgId, c.req.param('id'));
       if (!row) throw notFound('audience', c.req.param('id'));
@@ -73,7 +126,15 @@ export function audienceRoutes(deps: AppDeps) {
       const evaluationId = await recordEvaluation(c.env.DB, orgId, row.id, 'upload', deps.now());
       return c.json({ imported: result.imported, rows: result.rows, evaluationId });
     })
-    .post('/:id/evaluate', async (c) => {
+    .post(
+      '/:id/evaluate',
+      describe({
+        operationId: 'evaluateAudience',
+        tag: 'Audiences',
+        summary: 'Record an evaluation of the audience: "afterEvaluation" dataflows run once at the next cron tick',
+        success: { status: 202, description: 'The evaluation, recorded', schema: views.evaluation },
+      }),
+      async (c) => {
       const orgId = c.get('orgId');
       const row = await getAudience(c.env.DB, orgId, c.req.param('id'));
       if (!row) throw notFound('audience', c.req.param('id'));
@@ -81,7 +142,15 @@ export function audienceRoutes(deps: AppDeps) {
       const evaluationId = await recordEvaluation(c.env.DB, orgId, row.id, 'api', deps.now());
       return c.json({ evaluationId, audienceId: row.id, evaluatedAt: deps.now().toISOString() }, 202);
     })
-    .delete('/:id', async (c) => {
+    .delete(
+      '/:id',
+      describe({
+        operationId: 'deleteAudience',
+        tag: 'Audiences',
+        summary: 'Delete an audience',
+        success: { status: 204, description: 'Deleted' },
+      }),
+      async (c) => {
       if (!(await deleteAudience(c.env.DB, c.get('orgId'), c.req.param('id'))))
         throw notFound('audience', c.req.param('id'));
       return c.body(null, 204);

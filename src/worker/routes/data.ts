@@ -5,6 +5,8 @@
 import { Hono } from 'hono';
 import { datasetSchema } from '../../core/data/model.ts';
 import type { Schema } from '../../core/types.ts';
+import { describe } from '../api-spec.ts';
+import * as views from '../api-views.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { type AppDeps, type AppEnv, body } from '../http.ts';
 import { bodyKind, readBatch } from '../ingest.ts';
@@ -23,7 +25,23 @@ import {
 
 /** Routes of /v1/profiles. */
 export function profileRoutes(deps: AppDeps) {
-  return new Hono<AppEnv>().post('/', async (c) => {
+  return new Hono<AppEnv>().post(
+    '/',
+    describe({
+      operationId: 'upsertProfiles',
+      tag: 'Profiles',
+      summary: 'Upsert a batch of profiles (at most 10,000), all-or-nothing',
+      body: {
+        description: 'A batch, streamed: NDJSON (one Profile per line) or CSV with a header row',
+        content: {
+          'application/x-ndjson': 'One Profile JSON object per line (see components.schemas.Profile)',
+          'text/csv': 'Columns: id, updatedAt, identities.<namespace> (values separated by |), attributes.<path>[:string|number|boolean|json]',
+        },
+      },
+      success: { status: 200, description: 'Every record stored', schema: views.stored },
+      errors: { 400: 'Invalid batch: nothing stored; details.errors lists each bad record with line, path, message' },
+    }),
+    async (c) => {
     const kind = bodyKind(c.req.header('Content-Type'));
     const profiles = await readBatch(c.req.raw.body, kind, profileCheck(kind));
     await upsertProfiles(c.env.DB, c.get('orgId'), profiles, deps.now(), d1ValueBytes(c.env));
@@ -36,15 +54,57 @@ export function profileRoutes(deps: AppDeps) {
 /** Routes of /v1/datasets. */
 export function datasetRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
-    .post('/', async (c) => {
+    .post(
+      '/',
+      describe({
+        operationId: 'createDataset',
+        tag: 'Datasets',
+        summary: 'Create a dataset with its column schema',
+        body: datasetSchema,
+        success: { status: 201, description: 'The dataset', schema: views.datasetView },
+        errors: { 409: 'The id is taken' },
+      }),
+      async (c) => {
       const input = await body(c, datasetSchema, 'dataset');
       if (!(await insertDataset(c.env.DB, c.get('orgId'), input, deps.now())))
         throw new ApiError(409, 'CONFLICT', `dataset "${input.id}" already exists`);
       return c.json(present((await getDatasetRow(c.env.DB, c.get('orgId'), input.id))!), 201);
     })
-    .get('/', async (c) => c.json({ items: (await listDatasetRows(c.env.DB, c.get('orgId'))).map(present) }))
-    .get('/:id', async (c) => c.json(present(await mustGet(c.env.DB, c.get('orgId'), c.req.param('id')))))
-    .post('/:id/records', async (c) => {
+    .get(
+      '/',
+      describe({
+        operationId: 'listDatasets',
+        tag: 'Datasets',
+        summary: 'List datasets',
+        success: { status: 200, description: 'Every dataset', schema: views.datasetList },
+      }),
+      async (c) => c.json({ items: (await listDatasetRows(c.env.DB, c.get('orgId'))).map(present) }))
+    .get(
+      '/:id',
+      describe({
+        operationId: 'getDataset',
+        tag: 'Datasets',
+        summary: 'Read a dataset',
+        success: { status: 200, description: 'The dataset', schema: views.datasetView },
+      }),
+      async (c) => c.json(present(await mustGet(c.env.DB, c.get('orgId'), c.req.param('id')))))
+    .post(
+      '/:id/records',
+      describe({
+        operationId: 'upsertDatasetRecords',
+        tag: 'Datasets',
+        summary: "Upsert a batch of records, checked against the dataset's schema, all-or-nothing",
+        body: {
+          description: 'A batch, streamed: NDJSON (one DatasetRecord per line) or CSV with a header row',
+          content: {
+            'application/x-ndjson': 'One DatasetRecord JSON object per line (see components.schemas.DatasetRecord)',
+            'text/csv': 'Columns: id, updatedAt, then the dataset columns (empty = null)',
+          },
+        },
+        success: { status: 200, description: 'Every record stored', schema: views.stored },
+        errors: { 400: 'Invalid batch: nothing stored; details.errors lists each bad record with line, path, message' },
+      }),
+      async (c) => {
       const orgId = c.get('orgId');
       const dataset = await mustGet(c.env.DB, orgId, c.req.param('id'));
       const kind = bodyKind(c.req.header('Content-Type'));

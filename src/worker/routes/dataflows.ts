@@ -1,6 +1,8 @@
 /** /v1/dataflows: CRUD, plus "export now" (POST /:id/run) which enqueues a run. */
 import { Hono } from 'hono';
 import { ConfigError, type ConfigIssue } from '../../core/errors.ts';
+import { describe, PAGE_QUERY } from '../api-spec.ts';
+import * as views from '../api-views.ts';
 import { toBase64Url } from '../../core/security/encoding.ts';
 import { sealSecret } from '../../core/security/secrets.ts';
 import { endpointIssues } from '../../core/security/ssrf.ts';
@@ -34,7 +36,16 @@ import { getRun, insertApiRun } from '../store/runs.ts';
 /** Routes of /v1/dataflows. */
 export function dataflowRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
-    .post('/', async (c) => {
+    .post(
+      '/',
+      describe({
+        operationId: 'createDataflow',
+        tag: 'Dataflows',
+        summary: 'Create a dataflow: audiences or a dataset, to a destination, on a schedule or on demand',
+        body: dataflowSchema,
+        success: { status: 201, description: 'The dataflow, with its webhook secret (shown only here)', schema: views.createdDataflowView },
+      }),
+      async (c) => {
       const orgId = c.get('orgId');
       const input = await body(c, dataflowSchema, 'dataflow');
       const cols = await columns(c.env, deps, orgId, input);
@@ -46,12 +57,38 @@ export function dataflowRoutes(deps: AppDeps) {
       // The webhook secret is shown once, here; afterwards only its existence is.
       return c.json({ ...present((await getDataflow(c.env.DB, orgId, id))!), webhookSecret }, 201);
     })
-    .get('/', async (c) => {
+    .get(
+      '/',
+      describe({
+        operationId: 'listDataflows',
+        tag: 'Dataflows',
+        summary: 'List dataflows',
+        query: PAGE_QUERY,
+        success: { status: 200, description: 'A page of dataflows', schema: views.dataflowPage },
+      }),
+      async (c) => {
       const result = await page<DataflowRow>(c.env.DB, 'dataflows', c.get('orgId'), pageQuery(c));
       return c.json({ items: result.items.map(present), ...(result.cursor && { cursor: result.cursor }) });
     })
-    .get('/:id', async (c) => c.json(present(await mustGet(c.env, c.get('orgId'), c.req.param('id')))))
-    .put('/:id', async (c) => {
+    .get(
+      '/:id',
+      describe({
+        operationId: 'getDataflow',
+        tag: 'Dataflows',
+        summary: 'Read a dataflow',
+        success: { status: 200, description: 'The dataflow', schema: views.dataflowView },
+      }),
+      async (c) => c.json(present(await mustGet(c.env, c.get('orgId'), c.req.param('id')))))
+    .put(
+      '/:id',
+      describe({
+        operationId: 'updateDataflow',
+        tag: 'Dataflows',
+        summary: 'Replace a dataflow (alertSecret omitted keeps it, null clears it)',
+        body: dataflowSchema,
+        success: { status: 200, description: 'The dataflow', schema: views.dataflowView },
+      }),
+      async (c) => {
       const orgId = c.get('orgId');
       const id = c.req.param('id');
       await mustGet(c.env, orgId, id);
@@ -60,12 +97,32 @@ export function dataflowRoutes(deps: AppDeps) {
       await storeAlertSecret(c.env, orgId, id, input.alertSecret);
       return c.json(present(await mustGet(c.env, orgId, id)));
     })
-    .delete('/:id', async (c) => {
+    .delete(
+      '/:id',
+      describe({
+        operationId: 'deleteDataflow',
+        tag: 'Dataflows',
+        summary: 'Delete a dataflow',
+        success: { status: 204, description: 'Deleted' },
+      }),
+      async (c) => {
       if (!(await deleteDataflow(c.env.DB, c.get('orgId'), c.req.param('id'))))
         throw notFound('dataflow', c.req.param('id'));
       return c.body(null, 204);
     })
-    .post('/:id/run', async (c) => {
+    .post(
+      '/:id/run',
+      describe({
+        operationId: 'exportNow',
+        tag: 'Dataflows',
+        summary: 'Export now: enqueue a run',
+        description:
+          "A dataflow runs one run at a time: a new run waits while another is in flight. Without an Idempotency-Key, a call made while one of the dataflow's manual runs is still waiting to start answers with that run.",
+        headers: [{ name: 'Idempotency-Key', description: '1–255 printable ASCII characters: the run is created once per key' }],
+        success: { status: 202, description: 'The queued run (a new one, or the manual run still waiting to start)', schema: views.runView },
+        errors: { 400: 'Malformed Idempotency-Key', 409: 'This Idempotency-Key was already used (details.runId names its run)' },
+      }),
+      async (c) => {
       const orgId = c.get('orgId');
       const flow = await mustGet(c.env, orgId, c.req.param('id'));
       const now = deps.now();

@@ -6,6 +6,8 @@
  */
 import { Hono } from 'hono';
 import { ConfigError, type ConfigIssue } from '../../core/errors.ts';
+import { describe, PAGE_QUERY } from '../api-spec.ts';
+import * as views from '../api-views.ts';
 import { type Destination, destinationSchema } from '../../service/destination.ts';
 import { exportService } from '../../service/export-service.ts';
 import {
@@ -57,7 +59,16 @@ export function destinationRoutes(deps: AppDeps) {
     exportService(deps.platform(env)).prepare(await definitionOf(env, row, await openDestination(env, row)), options);
 
   return new Hono<AppEnv>()
-    .post('/', async (c) => {
+    .post(
+      '/',
+      describe({
+        operationId: 'createDestination',
+        tag: 'Destinations',
+        summary: 'Create a destination (checked as an export would run it; secrets sealed)',
+        body: destinationSchema,
+        success: { status: 201, description: 'The destination, secrets masked', schema: views.destinationView },
+      }),
+      async (c) => {
       const input = await body(c, destinationSchema, 'destination');
       const id = newId('dst');
       const stored = await accept(c.env, c.get('orgId'), id, input);
@@ -71,15 +82,41 @@ export function destinationRoutes(deps: AppDeps) {
       await insertDestination(c.env.DB, row);
       return c.json(presentDestination({ ...row, updated_at: row.created_at }), 201);
     })
-    .get('/', async (c) => {
+    .get(
+      '/',
+      describe({
+        operationId: 'listDestinations',
+        tag: 'Destinations',
+        summary: 'List destinations',
+        query: PAGE_QUERY,
+        success: { status: 200, description: 'A page of destinations', schema: views.destinationPage },
+      }),
+      async (c) => {
       const result = await page<DestinationRow>(c.env.DB, 'destinations', c.get('orgId'), pageQuery(c));
       return c.json({
         items: result.items.map(presentDestination),
         ...(result.cursor && { cursor: result.cursor }),
       });
     })
-    .get('/:id', async (c) => c.json(presentDestination(await mustGet(c.env, c.get('orgId'), c.req.param('id')))))
-    .put('/:id', async (c) => {
+    .get(
+      '/:id',
+      describe({
+        operationId: 'getDestination',
+        tag: 'Destinations',
+        summary: 'Read a destination',
+        success: { status: 200, description: 'The destination, secrets masked', schema: views.destinationView },
+      }),
+      async (c) => c.json(presentDestination(await mustGet(c.env, c.get('orgId'), c.req.param('id')))))
+    .put(
+      '/:id',
+      describe({
+        operationId: 'updateDestination',
+        tag: 'Destinations',
+        summary: 'Replace a destination (masked or omitted secrets keep their stored value)',
+        body: destinationSchema,
+        success: { status: 200, description: 'The destination, secrets masked', schema: views.destinationView },
+      }),
+      async (c) => {
       const { DB } = c.env;
       const orgId = c.get('orgId');
       const id = c.req.param('id');
@@ -89,19 +126,44 @@ export function destinationRoutes(deps: AppDeps) {
       await updateDestination(DB, orgId, id, input.name, JSON.stringify(stored), deps.now());
       return c.json(presentDestination((await getDestination(DB, orgId, id))!));
     })
-    .post('/:id/test', async (c) => {
+    .post(
+      '/:id/test',
+      describe({
+        operationId: 'testDestination',
+        tag: 'Destinations',
+        summary: 'Test the connection: probe every S3 permission an export needs, creating nothing it cannot remove',
+        success: { status: 200, description: 'Each permission probed; ok when every required one is', schema: views.connectionTest },
+      }),
+      async (c) => {
       const row = await mustGet(c.env, c.get('orgId'), c.req.param('id'));
       const { ok, results, warnings } = await (await prepare(c.env, row)).testConnection();
       return c.json({ ok, testedAt: deps.now().toISOString(), results, warnings });
     })
-    .get('/:id/policies', async (c) => {
+    .get(
+      '/:id/policies',
+      describe({
+        operationId: 'getDestinationPolicies',
+        tag: 'Destinations',
+        summary: 'The least-privilege IAM permission policy, and for roles the trust policy with the external id',
+        success: { status: 200, description: 'The policies', schema: views.policies },
+      }),
+      async (c) => {
       const row = await mustGet(c.env, c.get('orgId'), c.req.param('id'));
       const stored = JSON.parse(row.config) as StoredDestination;
       // Policies call nothing and need no credentials: the stages' own checks are skipped.
       const policies = (await prepare(c.env, row, { stageChecks: false })).policies(c.env.PLATFORM_PRINCIPAL_ARN || undefined);
       return c.json({ ...policies, ...(stored.externalId !== undefined && { externalId: stored.externalId }) });
     })
-    .delete('/:id', async (c) => {
+    .delete(
+      '/:id',
+      describe({
+        operationId: 'deleteDestination',
+        tag: 'Destinations',
+        summary: 'Delete a destination no dataflow uses',
+        success: { status: 204, description: 'Deleted' },
+        errors: { 409: 'A dataflow uses the destination' },
+      }),
+      async (c) => {
       const outcome = await deleteDestination(c.env.DB, c.get('orgId'), c.req.param('id'));
       if (outcome === 'missing') throw notFound('destination', c.req.param('id'));
       if (outcome === 'in-use')

@@ -1,5 +1,7 @@
 /** /v1/runs: list (optionally by dataflow) and detail with files, rows, skipped counts, bytes, error. */
 import { Hono } from 'hono';
+import { describe, PAGE_QUERY } from '../api-spec.ts';
+import * as views from '../api-views.ts';
 import { notFound } from '../errors.ts';
 import { type AppEnv, pageQuery } from '../http.ts';
 import { json } from '../store/db.ts';
@@ -9,13 +11,30 @@ import { type RunRow, getRun } from '../store/runs.ts';
 /** Routes of /v1/runs. */
 export function runRoutes() {
   return new Hono<AppEnv>()
-    .get('/', async (c) => {
+    .get(
+      '/',
+      describe({
+        operationId: 'listRuns',
+        tag: 'Runs',
+        summary: 'List runs, newest first',
+        query: [{ name: 'dataflowId', description: "Only this dataflow's runs" }, ...PAGE_QUERY],
+        success: { status: 200, description: 'A page of runs', schema: views.runPage },
+      }),
+      async (c) => {
       const dataflowId = c.req.query('dataflowId');
       const filter = dataflowId ? { where: ' AND dataflow_id = ?', params: [dataflowId] } : undefined;
       const result = await page<RunRow>(c.env.DB, 'runs', c.get('orgId'), pageQuery(c), filter);
       return c.json({ items: result.items.map(presentRun), ...(result.cursor && { cursor: result.cursor }) });
     })
-    .get('/:id', async (c) => {
+    .get(
+      '/:id',
+      describe({
+        operationId: 'getRun',
+        tag: 'Runs',
+        summary: 'Read a run: status, rows, skipped rows by reason, files, bytes, duration, error',
+        success: { status: 200, description: 'The run', schema: views.runView },
+      }),
+      async (c) => {
       const row = await getRun(c.env.DB, c.get('orgId'), c.req.param('id'));
       if (!row) throw notFound('run', c.req.param('id'));
       return c.json(presentRun(row));

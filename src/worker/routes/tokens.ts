@@ -4,6 +4,8 @@
  * cannot be revoked. What each route needs is in scopes.ts.
  */
 import { Hono } from 'hono';
+import { describe } from '../api-spec.ts';
+import * as views from '../api-views.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { type AppDeps, type AppEnv, type Ctx, body } from '../http.ts';
 import { type Scope, missingScopes } from '../scopes.ts';
@@ -21,7 +23,20 @@ import {
 /** Routes of /v1/tokens. */
 export function tokenRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
-    .post('/', async (c) => {
+    .post(
+      '/',
+      describe({
+        operationId: 'createToken',
+        tag: 'Tokens',
+        summary: 'Issue a named token with scopes the caller holds; its secret is shown in this answer only',
+        body: tokenSchema,
+        success: { status: 201, description: 'The token and its secret (shown once)', schema: views.issuedToken },
+        errors: {
+          403: 'or a scope it would grant that the calling token does not hold (details.scopes)',
+          409: 'A live token already has this name, or the organization holds 100 live tokens',
+        },
+      }),
+      async (c) => {
       const input = await body(c, tokenSchema, 'token');
       mayHandle(c, input.scopes, 'grant');
       const result = await createToken(c.env.DB, c.get('orgId'), input, deps.now());
@@ -37,9 +52,37 @@ export function tokenRoutes(deps: AppDeps) {
       // The secret is in this response only; the database keeps its hash.
       return c.json({ ...present(c, token), token: secret }, 201);
     })
-    .get('/', async (c) => c.json({ items: (await listTokens(c.env.DB, c.get('orgId'))).map((t) => present(c, t)) }))
-    .get('/current', async (c) => c.json(present(c, await mustGet(c, c.get('token').id))))
-    .post('/:id/rotate', async (c) => {
+    .get(
+      '/',
+      describe({
+        operationId: 'listTokens',
+        tag: 'Tokens',
+        summary: "List the organization's live tokens (never their secrets)",
+        success: { status: 200, description: 'Every live token, oldest first', schema: views.tokenList },
+      }),
+      async (c) => c.json({ items: (await listTokens(c.env.DB, c.get('orgId'))).map((t) => present(c, t)) }),
+    )
+    .get(
+      '/current',
+      describe({
+        operationId: 'getCurrentToken',
+        tag: 'Tokens',
+        summary: 'The calling token: its id, name and scopes (any valid token may ask)',
+        success: { status: 200, description: 'The calling token', schema: views.tokenView },
+        errors: { 404: 'The token was revoked while the request ran' },
+      }),
+      async (c) => c.json(present(c, await mustGet(c, c.get('token').id))),
+    )
+    .post(
+      '/:id/rotate',
+      describe({
+        operationId: 'rotateToken',
+        tag: 'Tokens',
+        summary: 'Replace a token\'s secret: the old one is refused from now on; the new one is shown in this answer only',
+        success: { status: 200, description: 'The token and its new secret (shown once)', schema: views.issuedToken },
+        errors: { 403: 'or the token to rotate has a scope the calling token does not hold (details.scopes)' },
+      }),
+      async (c) => {
       const target = await mustGet(c, c.req.param('id'));
       mayHandle(c, target.scopes, 'rotate');
       const rotated = await rotateToken(c.env.DB, c.get('orgId'), target.id, deps.now());
@@ -47,7 +90,19 @@ export function tokenRoutes(deps: AppDeps) {
       const { secret, ...token } = rotated;
       return c.json({ ...present(c, token), token: secret });
     })
-    .delete('/:id', async (c) => {
+    .delete(
+      '/:id',
+      describe({
+        operationId: 'revokeToken',
+        tag: 'Tokens',
+        summary: 'Revoke a token: it is refused from now on',
+        success: { status: 204, description: 'Revoked' },
+        errors: {
+          403: 'or the token to revoke has a scope the calling token does not hold (details.scopes)',
+          409: "The organization's last live token able to manage tokens (issue its successor first)",
+        },
+      }),
+      async (c) => {
       const target = await mustGet(c, c.req.param('id'));
       mayHandle(c, target.scopes, 'revoke');
       const outcome = await revokeToken(c.env.DB, c.get('orgId'), target.id, deps.now());

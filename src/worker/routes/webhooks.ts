@@ -9,6 +9,8 @@
 import { Hono } from 'hono';
 import { openSecret } from '../../core/security/secrets.ts';
 import { deliveryKeys, verifyWebhook } from '../../core/security/webhook.ts';
+import { describe } from '../api-spec.ts';
+import * as views from '../api-views.ts';
 import { ApiError } from '../errors.ts';
 import type { AppDeps, AppEnv } from '../http.ts';
 import { createRunOnce } from '../store/idempotency.ts';
@@ -23,7 +25,26 @@ export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 
 /** Routes of /v1/webhooks. */
 export function webhookRoutes(deps: AppDeps) {
-  return new Hono<AppEnv>().post('/:dataflowId', async (c) => {
+  return new Hono<AppEnv>().post(
+    '/:dataflowId',
+    describe({
+      operationId: 'triggerWebhook',
+      tag: 'Webhooks',
+      summary: 'A signed delivery: export the dataflow now',
+      description:
+        'Authenticated by the dataflow\'s webhook secret (securitySchemes.webhookSignature), not by a token. Unknown dataflows and bad signatures get the same 401. The body (at most 64 KiB) is only signed, never read for content.',
+      body: {
+        description: 'The delivery: any body up to 64 KiB, covered by the signature (its content is not read)',
+        content: { '*/*': 'Any text, e.g. the event that triggered the delivery as JSON' },
+      },
+      headers: [
+        { name: TIMESTAMP_HEADER, required: true, description: 'Unix seconds; within 5 minutes of the server clock' },
+        { name: IDEMPOTENCY_HEADER, description: 'Part of the signed message when sent: one run per key' },
+      ],
+      success: { status: 202, description: 'The queued run', schema: views.runView },
+      errors: { 400: 'Malformed Idempotency-Key', 409: 'Replayed or duplicate delivery, or the dataflow is disabled' },
+    }),
+    async (c) => {
     const now = deps.now();
     const raw = await c.req.text();
     const signature = c.req.header(SIGNATURE_HEADER);

@@ -154,7 +154,7 @@ export async function updateAudience(
 }
 
 export async function deleteAudience(db: D1Database, orgId: string, id: string): Promise<boolean> {
-  return (await run(db, 'DELETE FROM audiences WHERE org_id = ? AND id = ?', orgId, id)) === 1;
+  return (await run(db, 'DELETE FROM audiences WHERE org_id = ? AND id = ?', orgId, id)) > 0;
 }
 
 /** How many of `ids` exist in the organization (to refuse dangling references). */
@@ -269,7 +269,7 @@ export async function setAlertSecret(
 }
 
 export async function deleteDataflow(db: D1Database, orgId: string, id: string): Promise<boolean> {
-  return (await run(db, 'DELETE FROM dataflows WHERE org_id = ? AND id = ?', orgId, id)) === 1;
+  return (await run(db, 'DELETE FROM dataflows WHERE org_id = ? AND id = ?', orgId, id)) > 0;
 }
 
 /** Every enabled dataflow with a schedule, across organizations: the cron's work list. */

@@ -1,0 +1,192 @@
+/**
+ * What the /v1 API answers, as valibot schemas: the routes' `present*` views, pages, and results.
+ * They feed the OpenAPI document (and so the typed client); the typed-client test parses real
+ * answers with them, so a view that drifts from its schema fails there.
+ */
+import * as v from 'valibot';
+import { datasetSchema } from '../core/data/model.ts';
+import { mappingSchema } from '../core/data/mapping.ts';
+import { fileNameOptions } from '../core/naming.ts';
+import { scheduleSchema } from '../core/schedule/model.ts';
+import { destinationSchema } from '../service/destination.ts';
+import { SCOPE_NAMES } from './scopes.ts';
+
+const time = v.pipe(v.string(), v.description('ISO 8601 UTC time'));
+const id = v.string();
+const page = <S extends v.GenericSchema>(item: S) =>
+  v.object({ items: v.array(item), cursor: v.optional(v.pipe(v.string(), v.description('Pass as ?cursor= for the next page; absent on the last'))) });
+
+const { auth: _auth, ...destinationFields } = destinationSchema.entries;
+
+/** A destination as stored: its settings with defaults applied, secrets masked. */
+export const destinationView = v.object({
+  ...destinationFields,
+  id,
+  name: v.string(),
+  bucket: v.string(),
+  folderPath: v.string(),
+  region: v.string(),
+  fileType: v.string(),
+  compression: v.string(),
+  manifest: v.boolean(),
+  auth: v.pipe(
+    v.looseObject({ method: v.string() }),
+    v.description('The auth settings; secret fields are masked (e.g. "****abcd"), never returned'),
+  ),
+  externalId: v.optional(v.pipe(v.string(), v.description('Assumed-role destinations: put it in the role trust policy'))),
+  createdAt: time,
+  updatedAt: time,
+});
+export const destinationPage = page(destinationView);
+
+const dataflowFields = {
+  id,
+  name: v.string(),
+  destinationId: id,
+  audienceIds: v.optional(v.array(id)),
+  datasetId: v.optional(id),
+  mapping: v.union([mappingSchema, v.object({})]),
+  schedule: v.optional(scheduleSchema),
+  naming: fileNameOptions,
+  exportMode: v.picklist(['full', 'incremental']),
+  alertWebhook: v.optional(v.string()),
+  alertSigned: v.pipe(v.boolean(), v.description('Whether alert bodies are signed (the secret is never returned)')),
+  skippedRateThreshold: v.optional(v.number()),
+  enabled: v.boolean(),
+  webhookUrl: v.pipe(v.string(), v.description('Where signed webhook deliveries trigger this dataflow')),
+  createdAt: time,
+  updatedAt: time,
+};
+/** A dataflow; its webhook and alert secrets are never part of it. */
+export const dataflowView = v.object(dataflowFields);
+/** A dataflow just created, with its webhook secret (shown this once). */
+export const createdDataflowView = v.object({ ...dataflowFields, webhookSecret: v.pipe(v.string(), v.description('Signs webhook deliveries; shown only here')) });
+export const dataflowPage = page(dataflowView);
+
+/** An audience; upload audiences read one by one also carry their member count. */
+export const audienceView = v.object({
+  id,
+  name: v.string(),
+  kind: v.picklist(['rule', 'upload']),
+  rule: v.optional(v.string()),
+  members: v.optional(v.pipe(v.number(), v.description('Upload audiences, GET by id only: members imported'))),
+  createdAt: time,
+  updatedAt: time,
+});
+export const audiencePage = page(audienceView);
+
+const exportedFile = v.looseObject({
+  key: v.string(),
+  sinkPath: v.string(),
+  name: v.string(),
+  size: v.number(),
+  rows: v.number(),
+  sha256: v.string(),
+});
+
+/** A run: its status, trigger and, once finished, rows, skipped rows by reason, files and error. */
+export const runView = v.object({
+  id,
+  dataflowId: id,
+  trigger: v.picklist(['schedule', 'webhook', 'api']),
+  status: v.picklist(['queued', 'running', 'succeeded', 'failed']),
+  scheduledTime: time,
+  rows: v.optional(v.number()),
+  skipped: v.optional(v.pipe(v.record(v.string(), v.number()), v.description('Rows skipped, by reason'))),
+  bytes: v.optional(v.number()),
+  files: v.optional(v.array(exportedFile)),
+  error: v.optional(v.looseObject({ code: v.optional(v.string()), message: v.optional(v.string()) })),
+  attempts: v.number(),
+  createdAt: time,
+  startedAt: v.optional(time),
+  finishedAt: v.optional(time),
+  durationMs: v.optional(v.number()),
+});
+export const runPage = page(runView);
+
+export const datasetView = v.object({ ...datasetSchema.entries, createdAt: time });
+export const datasetList = v.object({ items: v.array(datasetView) });
+
+export const stored = v.object({ stored: v.pipe(v.number(), v.description('Records stored')) });
+export const uploadResult = v.object({
+  imported: v.number(),
+  rows: v.number(),
+  evaluationId: v.pipe(v.string(), v.description('The upload counts as an evaluation of the audience')),
+});
+export const evaluation = v.object({ evaluationId: v.string(), audienceId: id, evaluatedAt: time });
+
+/** A connection test: ok when every required permission is. */
+export const connectionTest = v.object({
+  ok: v.boolean(),
+  testedAt: time,
+  results: v.array(
+    v.object({
+      action: v.pipe(v.string(), v.description('IAM action, e.g. s3:PutObject')),
+      resource: v.string(),
+      ok: v.boolean(),
+      status: v.optional(v.picklist(['ok', 'missing', 'unsupported', 'error', 'untested'])),
+      required: v.optional(v.boolean()),
+      impact: v.optional(v.string()),
+      message: v.optional(v.string()),
+    }),
+  ),
+  warnings: v.array(v.string()),
+});
+
+const policyDocument = v.pipe(v.looseObject({ Version: v.string(), Statement: v.array(v.looseObject({})) }), v.description('An IAM policy document'));
+export const policies = v.object({
+  permissionPolicy: policyDocument,
+  trustPolicy: v.optional(policyDocument),
+  note: v.optional(v.string()),
+  lifecycleConfiguration: v.optional(v.looseObject({})),
+  lifecycleNote: v.optional(v.string()),
+  externalId: v.optional(v.string()),
+});
+
+/** An organization just created, with its first API token (shown this once). */
+export const createdOrganization = v.object({
+  id,
+  name: v.string(),
+  sandbox: v.string(),
+  token: v.pipe(v.string(), v.description('The API token eex_… (scope all); only its hash is kept')),
+  tokenId: v.pipe(id, v.description('That token\'s id, to rotate or revoke it (/tokens/{id})')),
+});
+
+/** An API token as listed: never its secret nor the secret's hash. */
+export const tokenView = v.object({
+  id,
+  name: v.string(),
+  scopes: v.array(v.picklist(SCOPE_NAMES)),
+  createdAt: time,
+  lastUsedAt: v.optional(v.pipe(time, v.description('Written at most once a minute'))),
+  rotatedAt: v.optional(time),
+  current: v.pipe(v.boolean(), v.description('This is the token that made the request')),
+});
+export const tokenList = v.object({ items: v.array(tokenView) });
+/** A token just created or rotated, with its secret (shown this once; only its hash is kept). */
+export const issuedToken = v.object({
+  ...tokenView.entries,
+  token: v.pipe(v.string(), v.description('The secret eex_…: shown in this response only')),
+});
+
+/** The OpenAPI document itself. */
+export const openApiView = v.looseObject({ openapi: v.string() });
+
+/** Every refusal: a stable code, a message, and for invalid input each problem with its path. */
+export const errorView = v.object({
+  error: v.object({
+    code: v.string(),
+    message: v.string(),
+    issues: v.optional(
+      v.array(
+        v.object({
+          path: v.pipe(v.string(), v.description('The field, e.g. auth.roleArn; empty for the whole body')),
+          message: v.string(),
+          expected: v.optional(v.string()),
+          received: v.optional(v.string()),
+        }),
+      ),
+    ),
+    details: v.optional(v.record(v.string(), v.unknown())),
+  }),
+});
