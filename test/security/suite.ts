@@ -135,7 +135,15 @@ export function securitySuite(kind: HostKind): void {
               declare,
               pauseAt: limit + MiB,
               headers: { ...headers, Authorization: `Bearer ${open.token}` },
+              // A chunked body past the limit is answered 413 and the connection closed with the
+              // client's bytes unread: the kernel may then reset it before the client reads the
+              // answer (workerd does not drain). A reset is a refusal too, if the host still serves.
+              allowReset: !declare,
             });
+            if (res.reset) {
+              expect((await fetch(`${open.host.url}/v1/openapi.json`)).status).toBe(200);
+              return;
+            }
             expect(res.status, res.text).toBe(413);
             expect(res.body.error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', details: { limitBytes: limit } });
             expect(res.body.error.message).toMatch(/larger than this route accepts/);
