@@ -54,11 +54,12 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
     now: scheduledTime,
     spill: (subjectId: string) => d1Spill(env.DB, run.org_id, run.id, subjectId, valueBytes),
     ...(Number(env.EXPORT_PROFILE_PAGE) > 0 && { pageSize: Number(env.EXPORT_PROFILE_PAGE) }),
-    // Dedup holds up to 56 MiB of candidates in the heap (at 2,000,000-byte values) before it spills a
-    // sorted run, and merges the last run from memory: an audience of ~300k members (1M profiles in
-    // the bench) never spills. A run spilled at a pause is ~17 rows of ASCII text, at most ~47 of
-    // text beyond Latin-1 (3 UTF-8 bytes for 2 heap bytes), within the pause reserve (budget.ts).
-    sortBudget: Number(env.EXPORT_SORT_BUDGET) > 0 ? Number(env.EXPORT_SORT_BUDGET) : Math.min(56 * 1024 * 1024, valueBytes * 28),
+    // Dedup holds up to 64 MiB of candidates (as ExternalSorter counts them; ~56 MiB of workerd's
+    // heap for ASCII text) before it spills a sorted run, and merges the last run from memory: an
+    // audience of ~300k members of 9 columns (1M profiles in the bench, ~54 MiB) never spills. A run
+    // spilled at a pause is ~25 rows of ASCII text, at most ~54 of text beyond Latin-1 (3 UTF-8 bytes
+    // for 2 heap bytes), within the pause reserve (budget.ts).
+    sortBudget: Number(env.EXPORT_SORT_BUDGET) > 0 ? Number(env.EXPORT_SORT_BUDGET) : Math.min(64 * 1024 * 1024, valueBytes * 32),
     ...(options.pause && { pause: options.pause }),
   };
   const audienceIds = json<string[]>(flow.audience_ids) ?? [];
