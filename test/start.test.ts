@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoAudienceEmails } from './support/demo-audience.ts';
 
 const SUFFIX = '._S3rver_object';
 let state: string;
@@ -41,19 +42,6 @@ async function storedFiles(dir: string): Promise<string[]> {
   return entries.filter((f) => f.endsWith(SUFFIX)).map((f) => f.slice(0, -SUFFIX.length));
 }
 
-/** The demo audience, evaluated independently: EU country and (VIP or spend above 1500). */
-async function expectedEmails(): Promise<Set<string>> {
-  const text = await readFile('fixtures/demo/profiles.ndjson', 'utf8');
-  const emails = new Set<string>();
-  for (const line of text.split('\n').filter(Boolean)) {
-    const p = JSON.parse(line);
-    const a = p.attributes;
-    if (['FR', 'DE', 'ES', 'IT', 'GB'].includes(a.country) && (a.vip === true || a.totalSpend > 1500))
-      emails.add(p.identities.email[0]);
-  }
-  return emails;
-}
-
 describe('npm start (scripts/start.ts)', () => {
   it('exports the demo audience to the local S3 store, prints where it landed, and exits 0 with START_ONCE', async () => {
     const run = start({ EDGE_EXPORT_START_ONCE: '1' });
@@ -80,7 +68,7 @@ describe('npm start (scripts/start.ts)', () => {
     expect(parsed.meta.fields).toEqual(expect.arrayContaining(['email', 'first_name', 'country']));
     const emails = parsed.data.map((r) => r.email);
     expect(new Set(emails).size).toBe(emails.length);
-    expect(new Set(emails)).toEqual(await expectedEmails());
+    expect(new Set(emails)).toEqual(await demoAudienceEmails());
   });
 
   it('restarts on the persisted state, keeps serving, and stops cleanly on SIGTERM', async () => {

@@ -23,7 +23,7 @@ type BetterSqlite = new (path: string) => BetterDatabase;
 
 /** Why the Node host cannot start without better-sqlite3, and what to do instead: one line. */
 export const MISSING_SQLITE =
-  'The Node host needs better-sqlite3, an optional dependency that is not installed (with no prebuilt binary for this platform it compiles from source, which needs a C/C++ toolchain): install one and run `npm install better-sqlite3`, or use `npm start`, `npm run dev` or `npm run host:deno`, which do not need it.';
+  'The Node host needs better-sqlite3, an optional dependency that is not installed (with no prebuilt binary for this platform it compiles from source, which needs a C/C++ toolchain): install one and run `npm install` again, or use `npm start`, `npm run dev` or `npm run host:deno`, which do not need it.';
 
 /**
  * Loads better-sqlite3 when the Node host opens its database, not at import: it is an optional
