@@ -21,7 +21,10 @@ const env = { ...process.env, WRANGLER_SEND_METRICS: process.env.WRANGLER_SEND_M
 
 /** Values `npm run dev` generates into a new `.dev.vars`. */
 export function freshSecrets(): Record<string, string> {
-  return { SECRETS_KEY: randomBytes(32).toString('base64'), ADMIN_TOKEN: randomBytes(24).toString('base64url') };
+  return {
+    SECRETS_KEY: randomBytes(32).toString('base64'),
+    ADMIN_TOKEN: randomBytes(24).toString('base64url'),
+  };
 }
 
 /** The example file with each generated variable's value replaced; every other line kept. */

@@ -40,7 +40,10 @@ async function freePort(): Promise<number> {
 
 /** The files a clone would have (tracked, plus new ones not ignored), copied into `to`. */
 async function copyProject(to: string): Promise<void> {
-  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: ROOT, encoding: 'utf8' })
+  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  })
     .split('\0')
     .filter(Boolean);
   for (const file of files) {
@@ -54,7 +57,8 @@ async function copyProject(to: string): Promise<void> {
 
 /** Stops `npm run dev` and everything under it (npm, the script, wrangler, workerd) by process group. */
 async function stopDev(): Promise<number | null> {
-  if (!dev || dev.exitCode !== null || dev.signalCode !== null || dev.pid === undefined) return dev?.exitCode ?? null;
+  if (!dev || dev.exitCode !== null || dev.signalCode !== null || dev.pid === undefined)
+    return dev?.exitCode ?? null;
   const exited = once(dev, 'exit');
   process.kill(-dev.pid, 'SIGTERM');
   const [code] = await exited;
