@@ -55,6 +55,10 @@ describe('npm start (scripts/start.ts)', () => {
     expect(csv).toHaveLength(1);
     expect(files.filter((f) => /manifest-.*\.json$/.test(f))).toHaveLength(1);
     expect(run.output()).toContain(`s3://edge-export-demo/${csv[0]}`);
+    // The banner counts the data files apart from the manifest, as the console's run page does.
+    expect(run.output()).toMatch(/Export run {3}run_\w+: succeeded, \d+ rows, 1 file\(s\) and a manifest\n/);
+    expect(run.output()).toMatch(/s3:\/\/edge-export-demo\/\S*manifest-\S+\.json {3}\(manifest\)\n/);
+    expect(run.output()).toMatch(/Console {6}http:\/\/127\.0\.0\.1:\d+\/ /);
     expect(run.output()).toContain(join(bucket, `${csv[0]}${SUFFIX}`));
 
     const parsed = Papa.parse<Record<string, string>>(
@@ -84,6 +88,12 @@ describe('npm start (scripts/start.ts)', () => {
     expect(api).not.toBeNull();
     const runs = await fetch(`${api![1]}/v1/runs`, { headers: { Authorization: `Bearer ${api![2]}` } });
     expect(runs.status).toBe(200);
+    // The console is where the banner says.
+    const consoleUrl = /Console {6}(http:\/\/127\.0\.0\.1:\d+\/) /.exec(run.output());
+    expect(consoleUrl?.[1]).toBe(`${api![1]}/`);
+    const page = await fetch(consoleUrl![1]!);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toContain('<title>');
     // The first test's run and this one, in one organization reused from the state folder.
     expect(((await runs.json()) as { items: unknown[] }).items).toHaveLength(2);
 
