@@ -105,15 +105,8 @@ describe('npm start (scripts/start.ts)', () => {
       headers: { Authorization: `Bearer ${api![2]}` },
     });
     expect(tested.status).toBe(200);
-    const probe = (await tested.json()) as {
-      ok: boolean;
-      results: { action: string; status: string }[];
-      warnings: string[];
-    };
-    expect(
-      Object.fromEntries(probe.results.map((r) => [r.action, r.status])),
-      JSON.stringify(probe, null, 1),
-    ).toEqual({
+    const probe = (await tested.json()) as { ok: boolean; results: { action: string; status: string }[]; warnings: string[] };
+    expect(Object.fromEntries(probe.results.map((r) => [r.action, r.status])), JSON.stringify(probe, null, 1)).toEqual({
       's3:ListBucket': 'ok',
       's3:GetBucketLocation': 'ok',
       's3:ListBucketMultipartUploads': 'unsupported',
