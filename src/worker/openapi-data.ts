@@ -78,6 +78,32 @@ export function dataPaths(): Record<string, unknown> {
         },
       },
     },
+    '/audiences/{id}/preview': {
+      post: {
+        summary:
+          'Audience size before activation: members now, and how many a draft mapping would skip (mandatory field missing, invalid value, no dedup key)',
+        parameters: idParam,
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: { mapping: { type: 'object', description: 'A dataflow mapping, as in Dataflow.mapping' } },
+                additionalProperties: false,
+              },
+            },
+          },
+        },
+        responses: {
+          '200': {
+            description:
+              '{audienceId, profiles, members, skipped, skippedBy: {"missing:<field>": n}, complete, sample?: {profiles, members, skipped}}: past 100,000 profiles the counts are scaled from the first 100,000 (complete: false)',
+          },
+          ...batchErrors,
+        },
+      },
+    },
     '/audiences/{id}/evaluate': {
       post: {
         summary: 'Record an evaluation of the audience: "afterEvaluation" dataflows run once at the next cron tick',

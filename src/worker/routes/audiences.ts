@@ -1,5 +1,7 @@
 /** /v1/audiences: rule audiences (the rule text is parsed before it is stored) and upload audiences. */
 import { Hono } from 'hono';
+import * as v from 'valibot';
+import { compileMapping, mappingSchema } from '../../core/data/mapping.ts';
 import type { Audience } from '../../core/data/model.ts';
 import type { DataStore } from '../../core/data/store.ts';
 import { importUpload } from '../../core/data/upload.ts';
@@ -19,6 +21,10 @@ import {
 } from '../store/resources.ts';
 import { recordEvaluation } from '../store/evaluations.ts';
 import { d1UploadWriter, uploadMemberCount } from '../store/writes.ts';
+import { previewAudience } from '../preview.ts';
+
+/** POST /v1/audiences/{id}/preview: the draft mapping whose skips are counted (none: members only). */
+const previewSchema = v.strictObject({ mapping: v.optional(mappingSchema) });
 
 /** Routes of /v1/audiences. */
 export function audienceRoutes(deps: AppDeps) {
@@ -72,6 +78,20 @@ export function audienceRoutes(deps: AppDeps) {
       // A new member list is an evaluation of this audience ("afterEvaluation" dataflows run).
       const evaluationId = await recordEvaluation(c.env.DB, orgId, row.id, 'upload', deps.now());
       return c.json({ imported: result.imported, rows: result.rows, evaluationId });
+    })
+    .post('/:id/preview', async (c) => {
+      const orgId = c.get('orgId');
+      const row = await getAudience(c.env.DB, orgId, c.req.param('id'));
+      if (!row) throw notFound('audience', c.req.param('id'));
+      const input = await body(c, previewSchema, 'audience preview');
+      const audience: Audience =
+        row.kind === 'rule'
+          ? { id: row.id, name: row.name, kind: 'rule', rule: row.rule ?? '' }
+          : { id: row.id, name: row.name, kind: 'upload' };
+      const mapping = input.mapping && compileMapping(input.mapping);
+      const max = Number(c.env.PREVIEW_MAX_PROFILES);
+      const limit = Number.isInteger(max) && max > 0 ? max : undefined;
+      return c.json(await previewAudience(c.env.DB, orgId, audience, mapping, deps.now(), limit));
     })
     .post('/:id/evaluate', async (c) => {
       const orgId = c.get('orgId');
