@@ -2,8 +2,9 @@
  * The web console in real headless Chromium (Debian's /usr/bin/chromium driven by playwright-core),
  * served by the real Worker in workerd, exporting to a real moto S3 with signatures and IAM enforced:
  * sign in, create an audience and a destination (after an inline validation error), test the
- * connection, read the policies, create a dataflow, export now, and see the run succeed with its files.
- * Screenshots of every step go to test-results/console/.
+ * connection, read the policies, create a dataflow through its review step (summary and audience size
+ * preview) and activate it, export now, and see the run succeed with its files; then the same review
+ * and activation on a 375 px wide screen. Screenshots of every step go to test-results/console/.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -42,6 +43,26 @@ let token: string;
 let writer: { accessKeyId: string; secretAccessKey: string };
 let reference: { accessKeyId: string; secretAccessKey: string };
 const pageErrors: string[] = [];
+
+/** The page itself never scrolls sideways. */
+async function expectNoPageOverflow(): Promise<void> {
+  const { scroll, width } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    width: document.documentElement.clientWidth,
+  }));
+  expect(scroll).toBeLessThanOrEqual(width);
+}
+
+/** The table holding `selector` is wider than its scroller, which scrolls (the page does not). */
+async function expectScrollsInOwnBox(selector: string): Promise<void> {
+  const box = await page.locator(selector).first().evaluate((el) => {
+    const wrap = el.closest('.table-wrap') as HTMLElement | null;
+    return wrap && { scroll: wrap.scrollWidth, width: wrap.clientWidth, overflow: getComputedStyle(wrap).overflowX };
+  });
+  expect(box).not.toBeNull();
+  expect(box!.overflow).toBe('auto');
+  expect(box!.scroll).toBeGreaterThan(box!.width);
+}
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
@@ -96,6 +117,8 @@ beforeAll(async () => {
     { id: 'p1', identities: { email: ['ada@example.com'] }, attributes: { tier: 'gold', country: 'FR' } },
     { id: 'p2', identities: { email: ['bob@example.com'] }, attributes: { tier: 'silver', country: 'DE' } },
     { id: 'p3', identities: { email: ['cy@example.com'] }, attributes: { tier: 'gold', country: 'DE' } },
+    // Gold, but without the country the dataflow makes mandatory: a member the export skips.
+    { id: 'p4', identities: { email: ['di@example.com'] }, attributes: { tier: 'gold' } },
   ];
   await api('/profiles', {
     method: 'POST',
@@ -197,7 +220,7 @@ describe('web console (headless Chromium)', () => {
     );
   });
 
-  it('creates a dataflow: audience, mapping, schedule, naming, mode', async () => {
+  it('reviews a dataflow (audience, mapping, schedule, naming, mode, audience size) and activates it', async () => {
     await page.getByRole('link', { name: 'Dataflows' }).click();
     await page.getByRole('link', { name: 'New dataflow' }).click();
     await page.getByLabel('Name', { exact: true }).fill('Gold to S3');
@@ -208,15 +231,66 @@ describe('web console (headless Chromium)', () => {
     await page.keyboard.type('attributes.country');
     await page.getByRole('button', { name: 'Move column 3 up' }).click();
     expect(await page.locator('#map-src-1').inputValue()).toBe('attributes.country');
+    await page.getByLabel('Column 2 is mandatory').check();
     await page.getByLabel('Frequency').selectOption('daily');
     await page.getByLabel('Time of day (UTC)').fill('06:30');
     await page.getByLabel('Custom text (optional)').fill('gold');
     await page.getByLabel('Full files every time').check();
     await shot('07-dataflow-form');
-    await page.getByRole('button', { name: 'Create dataflow' }).click();
+    await page.getByRole('button', { name: 'Review' }).click();
+
+    // The review: what was chosen, and the audience's size now (p1, p3, p4 are gold; p4 has no country).
+    await page.getByRole('heading', { name: 'Review before activating' }).waitFor();
+    expect(await page.locator('form[aria-label="Dataflow settings"]').isHidden()).toBe(true);
+    const props = await page.locator('#review-summary').evaluate((dl) =>
+      Object.fromEntries(
+        [...dl.querySelectorAll('dt')].map((dt) => [dt.textContent, (dt.nextElementSibling as HTMLElement).innerText]),
+      ),
+    );
+    expect(props.Destination).toBe(`Moto bucket: s3://${BUCKET}/${FOLDER}`);
+    expect(props.Exports).toBe('Gold members');
+    expect(props.Schedule).toMatch(/^daily at 06:30 UTC from \d{4}-\d{2}-\d{2}$/);
+    expect(props['Export mode']).toBe('Full files every time');
+    expect(await page.locator('#review-mapping li').allInnerTexts()).toEqual([
+      'email ← identities.email',
+      'country ← attributes.country (mandatory)',
+      'segmentMembership_status ← segmentMembership.status',
+    ]);
+    const audienceId = ((await api('/audiences')) as { items: { id: string; name: string }[] }).items.find(
+      (a) => a.name === 'Gold members',
+    )!.id;
+    expect(props['File names']).toBe(`Moto_bucket_${audienceId}_YYYYMMDD_HHMMSS_gold.csv`);
+    expect(props.Enabled).toMatch(/^Yes/);
+    const sizes = await page.locator('#review-sizes tbody tr td').allInnerTexts();
+    expect(sizes).toEqual(['Gold members', '3', '1', '2']);
+    expect(await page.locator('#review-skips li').allInnerTexts()).toEqual([
+      'Gold members: 1 without attributes.country (mandatory or deduplication key)',
+    ]);
+    await expectNoPageOverflow();
+    await shot('08-dataflow-review');
+
+    await page.getByRole('button', { name: 'Activate' }).click();
     await page.getByRole('heading', { name: 'Dataflow: Gold to S3' }).waitFor();
     expect(await page.locator('.notice').textContent()).toContain('whsec_');
-    await shot('08-dataflow-saved');
+    expect(await page.locator('#status').textContent()).toBe('Dataflow Gold to S3 activated');
+    await shot('08b-dataflow-activated');
+  });
+
+  it('shows a bad mapping on the form instead of a review', async () => {
+    await page.getByRole('link', { name: 'Dataflows' }).click();
+    await page.getByRole('link', { name: 'New dataflow' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Broken mapping');
+    await page.getByLabel('Gold members (rule)').check();
+    await page.getByLabel('Source of column 1').fill('attributes..country');
+    await page.getByRole('button', { name: 'Review' }).click();
+    await page.locator('#map-src-0-error').filter({ hasText: /\S/ }).waitFor();
+    expect(await page.locator('#map-src-0').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('#review').count()).toBe(0);
+    // Nothing was created.
+    const flows = (await api('/dataflows')) as { items: { name: string }[] };
+    expect(flows.items.map((f) => f.name)).toEqual(['Gold to S3']);
+    await page.getByRole('link', { name: 'Dataflows' }).click();
+    await page.getByRole('heading', { name: 'Dataflows', level: 1 }).waitFor();
   });
 
   it('exports now and shows the succeeded run with its files and manifest', async () => {
@@ -224,6 +298,10 @@ describe('web console (headless Chromium)', () => {
     await page.getByRole('heading', { name: /^Run run_/ }).waitFor();
     await page.locator('#run-props .badge.succeeded').waitFor({ timeout: 60_000 });
     expect(await page.locator('#status').textContent()).toMatch(/Run succeeded: 2 rows in 1 file/);
+    // What the review's preview said: 3 members, 1 skipped for want of a country, 2 exported.
+    const runId = ((await page.locator('h1').textContent()) ?? '').replace(/^Run /, '');
+    const run = (await api(`/runs/${runId}`)) as { rows: number; skipped: Record<string, number> };
+    expect(run).toMatchObject({ rows: 2, skipped: { 'missing:attributes.country': 1 } });
     const names = await page.locator('#run-files tbody tr td:first-child').allTextContents();
     expect(names).toHaveLength(1);
     expect(names[0]).toMatch(/gold.*\.csv$/);
@@ -289,6 +367,50 @@ describe('web console (headless Chromium)', () => {
     s3.destroy();
     expect(listed.Contents ?? []).toEqual([]);
     expect(uploads.Uploads ?? []).toEqual([]);
+  });
+
+  it('reviews and activates a dataflow on a 375 px wide screen: forms stack, tables scroll in their own box', async () => {
+    await page.setViewportSize({ width: 375, height: 812 });
+    try {
+      await page.goto(`${worker.url}/#/dataflows/new`);
+      await page.getByRole('heading', { name: 'New dataflow' }).waitFor();
+      await page.getByLabel('Name', { exact: true }).fill('Phone flow');
+      await page.getByLabel('Gold members (rule)').check();
+      await page.getByLabel('Frequency').selectOption('weekly');
+      await expectNoPageOverflow();
+      // The mapping editor keeps its columns and scrolls sideways inside its own region.
+      await expectScrollsInOwnBox('#map-rows');
+      await shot('12-dataflow-form-375');
+
+      await page.getByRole('button', { name: 'Review' }).click();
+      await page.getByRole('heading', { name: 'Review before activating' }).waitFor();
+      expect(await page.locator('#review-sizes tbody tr td').allInnerTexts()).toEqual(['Gold members', '3', '0', '3']);
+      await expectNoPageOverflow();
+      await expectScrollsInOwnBox('#review-sizes');
+      // Terms above their values, one column.
+      const [term, value] = await page.locator('#review-summary').evaluate((dl) =>
+        [dl.querySelector('dt')!, dl.querySelector('dd')!].map((el) => el.getBoundingClientRect().left),
+      );
+      expect(value).toBe(term);
+      await shot('13-dataflow-review-375');
+
+      // Back to edit keeps what was typed; the second review activates.
+      await page.getByRole('button', { name: 'Back to edit' }).click();
+      expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe('Phone flow');
+      await page.getByRole('button', { name: 'Review' }).click();
+      await page.getByRole('button', { name: 'Activate' }).click();
+      await page.getByRole('heading', { name: 'Dataflow: Phone flow' }).waitFor();
+      await expectNoPageOverflow();
+      await shot('14-dataflow-activated-375');
+
+      await page.getByRole('link', { name: 'Runs', exact: true }).click();
+      await page.getByRole('heading', { name: 'History' }).waitFor();
+      await expectNoPageOverflow();
+      await expectScrollsInOwnBox('table tbody');
+      await shot('15-runs-375');
+    } finally {
+      await page.setViewportSize({ width: 1200, height: 900 });
+    }
   });
 
   it('is labelled and keyboard-operable', async () => {

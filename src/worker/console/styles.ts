@@ -32,7 +32,7 @@ button.small { padding: .15rem .5rem; font-size: .875rem; }
 button.link { background: none; border: none; color: var(--accent); text-decoration: underline; padding: .25rem; }
 button[disabled] { opacity: .6; cursor: progress; }
 form { max-width: 48rem; }
-fieldset { border: 1px solid var(--line); border-radius: 8px; padding: .75rem 1rem 1rem; margin: 0 0 1rem; }
+fieldset { border: 1px solid var(--line); border-radius: 8px; padding: .75rem 1rem 1rem; margin: 0 0 1rem; min-width: 0; }
 legend { font-weight: 600; padding: 0 .25rem; }
 .field { margin: .6rem 0; }
 .field > label, .field > .label { display: block; font-weight: 600; margin-bottom: .2rem; }
@@ -72,4 +72,22 @@ dl.props dd { margin: 0; }
 .chart text { fill: var(--muted); font-size: 11px; }
 .chart line { stroke: var(--line); }
 .panel { border: 1px solid var(--line); border-radius: 8px; padding: .25rem 1rem 1rem; margin: 1.5rem 0; }
+.table-wrap { overflow-x: auto; max-width: 100%; margin: .5rem 0 1rem; }
+.table-wrap > table { margin: 0; }
+.review { border: 2px solid var(--accent); border-radius: 8px; padding: .25rem 1rem 1rem; max-width: 48rem; }
+.review ol { margin: 0; padding-left: 1.25rem; }
+.review .skips { color: var(--warn); }
+/* Phones (375 px and up): forms stack, tables keep readable columns and scroll in their own box. */
+@media (max-width: 40rem) {
+  .top { padding: .5rem .75rem; gap: .25rem 1rem; }
+  nav a { padding: .3rem .5rem; }
+  main { padding: .75rem .75rem 2rem; }
+  .status { padding: 0 .75rem; }
+  h1 { font-size: 1.35rem; word-break: break-word; }
+  fieldset { padding: .5rem .6rem .75rem; }
+  dl.props { grid-template-columns: 1fr; gap: 0; }
+  dl.props dd { margin-bottom: .5rem; overflow-wrap: anywhere; }
+  .table-wrap > table { min-width: 34rem; }
+  .review { padding: .25rem .75rem .75rem; }
+}
 `;
