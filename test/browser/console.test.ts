@@ -244,7 +244,7 @@ describe('web console (headless Chromium)', () => {
     expect(await page.locator('form[aria-label="Dataflow settings"]').isHidden()).toBe(true);
     const props = await page.locator('#review-summary').evaluate((dl) =>
       Object.fromEntries(
-        [...dl.querySelectorAll('dt')].map((dt) => [dt.textContent, (dt.nextElementSibling as HTMLElement).innerText]),
+        [...dl.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent]),
       ),
     );
     expect(props.Destination).toBe(`Moto bucket: s3://${BUCKET}/${FOLDER}`);

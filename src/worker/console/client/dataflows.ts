@@ -3,7 +3,6 @@
  * mode), export now. A new dataflow is reviewed before it is activated: a summary of what was chosen
  * and each audience's size now (members, and those the mapping's mandatory fields would skip).
  */
-// biome-ignore lint/complexity/noUselessStringRaw: browser source; raw keeps any later escape literal
 export const DATAFLOWS_JS = String.raw`
 import { api, listAll } from './api.js';
 import { busy, clearIssues, copyButton, field, fill, formatNumber, h, heading, radioValue, radios, showIssues, status, val } from './ui.js';
