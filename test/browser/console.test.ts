@@ -44,6 +44,14 @@ let writer: { accessKeyId: string; secretAccessKey: string };
 let reference: { accessKeyId: string; secretAccessKey: string };
 const pageErrors: string[] = [];
 
+/** Opens a new dataflow's form from the Dataflows page, named, exporting the gold audience. */
+async function newGoldDataflow(name: string): Promise<void> {
+  await page.getByRole('link', { name: 'Dataflows' }).click();
+  await page.getByRole('link', { name: 'New dataflow' }).click();
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Gold members (rule)').check();
+}
+
 /** The page itself never scrolls sideways. */
 async function expectNoPageOverflow(): Promise<void> {
   const { scroll, width } = await page.evaluate(() => ({
@@ -221,10 +229,7 @@ describe('web console (headless Chromium)', () => {
   });
 
   it('reviews a dataflow (audience, mapping, schedule, naming, mode, audience size) and activates it', async () => {
-    await page.getByRole('link', { name: 'Dataflows' }).click();
-    await page.getByRole('link', { name: 'New dataflow' }).click();
-    await page.getByLabel('Name', { exact: true }).fill('Gold to S3');
-    await page.getByLabel('Gold members (rule)').check();
+    await newGoldDataflow('Gold to S3');
     await page.getByLabel('Header of column 1').fill('email');
     await page.getByRole('button', { name: 'Add field' }).click();
     // Focus lands on the new row's source: the editor is keyboard-driven.
@@ -277,10 +282,7 @@ describe('web console (headless Chromium)', () => {
   });
 
   it('shows a bad mapping on the form instead of a review', async () => {
-    await page.getByRole('link', { name: 'Dataflows' }).click();
-    await page.getByRole('link', { name: 'New dataflow' }).click();
-    await page.getByLabel('Name', { exact: true }).fill('Broken mapping');
-    await page.getByLabel('Gold members (rule)').check();
+    await newGoldDataflow('Broken mapping');
     await page.getByLabel('Source of column 1').fill('attributes..country');
     await page.getByRole('button', { name: 'Review' }).click();
     await page.locator('#map-src-0-error').filter({ hasText: /\S/ }).waitFor();
