@@ -34,7 +34,10 @@ afterAll(async () => {
 });
 
 /** Writes a config whose source stalls after its rows, and starts `edge-export export` on it. */
-async function exportUntilStalled(name: string, plugins: object[]): Promise<{ child: ChildProcess; stderr: () => string }> {
+async function exportUntilStalled(
+  name: string,
+  plugins: object[],
+): Promise<{ child: ChildProcess; stderr: () => string }> {
   const config = join(dir, `${name}.json`);
   await writeFile(
     config,
@@ -57,9 +60,13 @@ async function exportUntilStalled(name: string, plugins: object[]): Promise<{ ch
 }
 
 /** Waits until `ready()` holds (a file open, an upload started); the export cannot end meanwhile. */
-async function until(ready: () => Promise<boolean>, run: { child: ChildProcess; stderr: () => string }): Promise<void> {
+async function until(
+  ready: () => Promise<boolean>,
+  run: { child: ChildProcess; stderr: () => string },
+): Promise<void> {
   while (!(await ready())) {
-    if (run.child.exitCode !== null) throw new Error(`the export ended early (${run.child.exitCode}): ${run.stderr()}`);
+    if (run.child.exitCode !== null)
+      throw new Error(`the export ended early (${run.child.exitCode}): ${run.stderr()}`);
     await delay(20);
   }
 }
@@ -100,11 +107,18 @@ describe('edge-export export on SIGINT', () => {
       { use: 'auth/accessKey', options: writer },
       {
         use: 'sink/s3',
-        options: { bucket: BUCKET, region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true, partSize: 5 * 1024 * 1024 },
+        options: {
+          bucket: BUCKET,
+          region: 'us-east-1',
+          endpoint: moto.endpoint,
+          forcePathStyle: true,
+          partSize: 5 * 1024 * 1024,
+        },
       },
     ]);
     const exited = once(run.child, 'exit');
-    const uploads = async () => (await reader.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads ?? [];
+    const uploads = async () =>
+      (await reader.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads ?? [];
     await until(async () => (await uploads()).length > 0, run);
     run.child.kill('SIGINT');
     const [code] = await exited;

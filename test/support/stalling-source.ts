@@ -38,6 +38,9 @@ export function stallingSource(rows: number, pad = 0): SourceStage {
 export default definePlugin({
   name: 'test/stalling',
   description: 'Gives some rows, then stalls until cancelled (tests only)',
-  options: v.optional(v.strictObject({ rows: v.optional(v.number(), 1000), pad: v.optional(v.number(), 0) }), {}),
+  options: v.optional(
+    v.strictObject({ rows: v.optional(v.number(), 1000), pad: v.optional(v.number(), 0) }),
+    {},
+  ),
   create: (options) => stallingSource(options.rows ?? 1000, options.pad ?? 0),
 });
