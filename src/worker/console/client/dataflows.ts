@@ -1,12 +1,13 @@
 /**
  * Browser module `dataflows.js`: list, create/edit (audiences or dataset, mapping, schedule, naming,
- * mode), export now. A new dataflow is reviewed before it is activated: a summary of what was chosen
- * and each audience's size now (members, and those the mapping's mandatory fields would skip).
+ * mode), export now. A new dataflow is reviewed (review.js) before it is activated.
  */
+// biome-ignore lint/complexity/noUselessStringRaw: browser source; raw keeps any later escape literal
 export const DATAFLOWS_JS = String.raw`
 import { api, listAll } from './api.js';
 import { busy, clearIssues, copyButton, field, fill, formatNumber, h, heading, radioValue, radios, showIssues, status, val } from './ui.js';
 import { mappingEditor, readMapping } from './mapping.js';
+import { audienceSizes, reviewSummary } from './review.js';
 
 let created;
 
@@ -178,8 +179,8 @@ async function review(event, f, destinations, audiences) {
     const activate = h('button', { type: 'button', id: 'activate' }, body.enabled ? 'Activate' : 'Create (not enabled)');
     const panel = h('section', { class: 'review', id: 'review', 'aria-labelledby': 'review-heading' },
       h('h2', { id: 'review-heading', tabindex: '-1' }, 'Review before activating'),
-      h('dl', { class: 'props', id: 'review-summary' }, summary(body, destination, chosen).map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
-      chosen.length > 0 && sizes(chosen, previews, body.mapping),
+      reviewSummary(body, destination, chosen, body.schedule ? describe(body.schedule) : 'On demand only (export now, webhook)'),
+      chosen.length > 0 && audienceSizes(chosen, previews, body.mapping),
       h('div', { class: 'bar' }, activate, back));
     const edit = () => {
       panel.remove();
@@ -203,69 +204,6 @@ async function review(event, f, destinations, audiences) {
     f.after(panel);
     panel.querySelector('h2').focus();
   });
-}
-
-/** What the review lists: destination, what is exported, schedule, mode, mapping, file names, alerts. */
-function summary(body, destination, chosen) {
-  const m = body.mapping;
-  const columns = m ? h('ol', { id: 'review-mapping' }, m.fields.map((f) => h('li', {},
-    h('code', { class: 'mono' }, headerOf(f)), ' ← ', h('code', { class: 'mono' }, f.source), f.mandatory ? ' (mandatory)' : ''))) : 'None';
-  const dedup = m && m.dedup ? (m.dedup.identity ? 'identity ' + m.dedup.identity : 'attributes ' + m.dedup.attributes.join(' + ')) : 'none';
-  return [
-    ['Destination', destination ? destination.name + ': s3://' + destination.bucket + '/' + (destination.folderPath || '') : body.destinationId || 'none chosen'],
-    ['Exports', body.datasetId ? 'Dataset ' + body.datasetId : chosen.length ? chosen.map((a) => a.name).join(', ') : 'no audience chosen'],
-    ['Schedule', body.schedule ? describe(body.schedule) : 'On demand only (export now, webhook)'],
-    ['Export mode', body.exportMode === 'incremental' ? 'First full, then incremental' : 'Full files every time'],
-    ['Mapping', [columns, m ? h('p', { class: 'hint' }, 'Deduplication key: ' + dedup) : '']],
-    ['File names', h('code', { class: 'mono', id: 'review-name' }, exampleName(body.naming, destination, chosen[0]))],
-    ['Alerts', body.alertWebhook || 'none'],
-    ['Enabled', body.enabled ? 'Yes: scheduled runs happen' : 'No: only on demand'],
-  ];
-}
-
-/** A header as the export names it: the target, else the source without "attributes.", "." → "_". */
-function headerOf(f) {
-  return (f.target || f.source.replace(/^attributes\./, '')).replaceAll('.', '_');
-}
-
-/** The first file's name, in the parts' order (src/core/naming.ts), with placeholders for what a run sets. */
-function exampleName(naming, destination, audience) {
-  const n = naming || {};
-  const parts = [destination ? destination.name : 'destination', audience ? audience.id : '<dataset id>'];
-  if (n.audienceName && audience) parts.push(audience.name);
-  if (n.dateTime === 'datetime') parts.push('YYYYMMDD_HHMMSS');
-  if (n.dateTime === 'unix') parts.push('<unix seconds>');
-  if (n.customText) parts.push(n.customText);
-  if (n.destinationId && destination) parts.push(destination.id);
-  if (n.organization) parts.push('<organization>');
-  if (n.sandbox) parts.push('<sandbox>');
-  const ext = destination ? '.' + destination.fileType + (destination.compression === 'gzip' ? '.gz' : '') : '';
-  return parts.map((p) => String(p).replace(/\s+/g, '_')).join('_') + ext;
-}
-
-/** Each audience's size now, and what the mapping's mandatory fields would skip. */
-function sizes(chosen, previews, mapping) {
-  const estimated = previews.find((p) => !p.complete);
-  return [
-    h('h3', { id: 'sizes-heading' }, 'Audience size now'),
-    h('table', { id: 'review-sizes', 'aria-labelledby': 'sizes-heading' },
-      h('thead', {}, h('tr', {}, [['Audience', ''], ['Members', 'num'], ['Skipped', 'num'], ['Would be exported', 'num']].map(([t, c]) => h('th', { scope: 'col', class: c }, t)))),
-      h('tbody', {}, previews.map((p, i) => h('tr', {},
-        h('td', {}, chosen[i].name),
-        h('td', { class: 'num' }, formatNumber(p.members)),
-        h('td', { class: 'num' }, formatNumber(p.skipped)),
-        h('td', { class: 'num' }, formatNumber(p.members - p.skipped)))))),
-    previews.some((p) => p.skipped > 0) && h('ul', { class: 'skips', id: 'review-skips', 'aria-label': 'Why members would be skipped' },
-      previews.flatMap((p, i) => Object.entries(p.skippedBy).map(([reason, n]) => h('li', {}, chosen[i].name + ': ' + formatNumber(n) + ' ' + skipText(reason))))),
-    h('p', { class: 'hint' }, mapping ? 'Members are profiles in the audience now; skipped ones lack a mandatory field, hold a value its column cannot take, or have no deduplication key.' : 'Members are profiles in the audience now.',
-      estimated ? ' Estimated from the first ' + formatNumber(estimated.sample.profiles) + ' of ' + formatNumber(estimated.profiles) + ' profiles.' : ''),
-  ];
-}
-
-/** "missing:attributes.email" → "without attributes.email (mandatory)". */
-function skipText(reason) {
-  const [kind, field] = [reason.slice(0, reason.indexOf(':')), reason.slice(reason.indexOf(':') + 1)];
-  return kind === 'missing' ? 'without ' + field + ' (mandatory or deduplication key)' : kind === 'invalid' ? 'with a value of ' + field + ' its column cannot hold' : reason;
 }
 
 async function save(event, f, flow) {
