@@ -14,7 +14,7 @@ import S3rver from 's3rver';
 // s3rver 3.7.1 (pinned) knows one key id, "S3RVER", too short for edge-export's access-key check; it
 // verifies no SigV4 signature, only that the key id is registered, so the demo registers its own.
 import accounts from 's3rver/lib/models/account.js';
-import { type DemoConnectionTest, loadDemo } from './demo.ts';
+import { type DemoConnectionTest, type DemoRun, loadDemo } from './demo.ts';
 import { type LocalWorker, startLocalWorker } from './local-worker.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -69,9 +69,10 @@ async function main(): Promise<void> {
     `  OpenAPI      ${worker.url}/v1/openapi.json`,
     `  Local S3     ${s3Endpoint} (s3rver), bucket ${BUCKET}, files under ${join(state, 's3', BUCKET)}`,
     `  Connection   ${connectionLine(probe)}`,
-    `  Export run   ${run.id}: ${run.status}, ${run.rows ?? 0} rows, ${run.files?.length ?? 0} file(s)`,
+    `  Console      ${worker.url}/   (sign in with the API token above)`,
+    `  Export run   ${run.id}: ${run.status}, ${run.rows ?? 0} rows, ${runSummary(run)}`,
     ...(run.files ?? []).flatMap((f) => [
-      `    s3://${BUCKET}/${f.key}`,
+      `    s3://${BUCKET}/${f.key}${isManifest(f.key) ? '   (manifest)' : ''}`,
       `      local file: ${join(state, 's3', BUCKET, `${f.key}._S3rver_object`)}`,
     ]),
   ];
@@ -98,6 +99,16 @@ async function main(): Promise<void> {
     }
   });
   process.stdout.write('Stopping…\n');
+}
+
+/** A run's manifest is listed with its files; the console counts it apart, and so does the banner. */
+const isManifest = (key: string) => /(^|\/)manifest-[^/]*\.json$/.test(key);
+
+/** "1 file(s) and a manifest", as the console shows the same run. */
+function runSummary(run: DemoRun): string {
+  const keys = (run.files ?? []).map((f) => f.key);
+  const data = keys.filter((k) => !isManifest(k)).length;
+  return `${data} file(s)${keys.length > data ? ' and a manifest' : ''}`;
 }
 
 /** One line for a connection test: ok or failing, and what is not ok, by status. */

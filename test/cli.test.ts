@@ -49,6 +49,15 @@ describe('edge-export CLI', () => {
     expect((await cli('--help')).out).toContain('Commands:');
   });
 
+  it('prints its version with --version, -v and version', async () => {
+    const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
+    for (const flag of ['--version', '-v', 'version']) {
+      const { code, out } = await cli(flag);
+      expect(code).toBe(0);
+      expect(out).toBe(`edge-export ${version}\n`);
+    }
+  });
+
   it('exits 2 on usage errors', async () => {
     expect((await cli()).code).toBe(2);
     expect((await cli('nope')).err).toContain('unknown command "nope"');

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoAudienceEmails } from './support/demo-audience.ts';
 
 const SUFFIX = '._S3rver_object';
 let state: string;
@@ -41,19 +42,6 @@ async function storedFiles(dir: string): Promise<string[]> {
   return entries.filter((f) => f.endsWith(SUFFIX)).map((f) => f.slice(0, -SUFFIX.length));
 }
 
-/** The demo audience, evaluated independently: EU country and (VIP or spend above 1500). */
-async function expectedEmails(): Promise<Set<string>> {
-  const text = await readFile('fixtures/demo/profiles.ndjson', 'utf8');
-  const emails = new Set<string>();
-  for (const line of text.split('\n').filter(Boolean)) {
-    const p = JSON.parse(line);
-    const a = p.attributes;
-    if (['FR', 'DE', 'ES', 'IT', 'GB'].includes(a.country) && (a.vip === true || a.totalSpend > 1500))
-      emails.add(p.identities.email[0]);
-  }
-  return emails;
-}
-
 describe('npm start (scripts/start.ts)', () => {
   it('exports the demo audience to the local S3 store, prints where it landed, and exits 0 with START_ONCE', async () => {
     const run = start({ EDGE_EXPORT_START_ONCE: '1' });
@@ -67,6 +55,10 @@ describe('npm start (scripts/start.ts)', () => {
     expect(csv).toHaveLength(1);
     expect(files.filter((f) => /manifest-.*\.json$/.test(f))).toHaveLength(1);
     expect(run.output()).toContain(`s3://edge-export-demo/${csv[0]}`);
+    // The banner counts the data files apart from the manifest, as the console's run page does.
+    expect(run.output()).toMatch(/Export run {3}run_\w+: succeeded, \d+ rows, 1 file\(s\) and a manifest\n/);
+    expect(run.output()).toMatch(/s3:\/\/edge-export-demo\/\S*manifest-\S+\.json {3}\(manifest\)\n/);
+    expect(run.output()).toMatch(/Console {6}http:\/\/127\.0\.0\.1:\d+\/ /);
     expect(run.output()).toContain(join(bucket, `${csv[0]}${SUFFIX}`));
 
     const parsed = Papa.parse<Record<string, string>>(
@@ -80,7 +72,7 @@ describe('npm start (scripts/start.ts)', () => {
     expect(parsed.meta.fields).toEqual(expect.arrayContaining(['email', 'first_name', 'country']));
     const emails = parsed.data.map((r) => r.email);
     expect(new Set(emails).size).toBe(emails.length);
-    expect(new Set(emails)).toEqual(await expectedEmails());
+    expect(new Set(emails)).toEqual(await demoAudienceEmails());
   });
 
   it('restarts on the persisted state, keeps serving, and stops cleanly on SIGTERM', async () => {
@@ -96,6 +88,12 @@ describe('npm start (scripts/start.ts)', () => {
     expect(api).not.toBeNull();
     const runs = await fetch(`${api![1]}/v1/runs`, { headers: { Authorization: `Bearer ${api![2]}` } });
     expect(runs.status).toBe(200);
+    // The console is where the banner says.
+    const consoleUrl = /Console {6}(http:\/\/127\.0\.0\.1:\d+\/) /.exec(run.output());
+    expect(consoleUrl?.[1]).toBe(`${api![1]}/`);
+    const page = await fetch(consoleUrl![1]!);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toContain('<title>');
     // The first test's run and this one, in one organization reused from the state folder.
     expect(((await runs.json()) as { items: unknown[] }).items).toHaveLength(2);
 

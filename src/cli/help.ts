@@ -31,8 +31,9 @@ Commands:
   policy            print the least-privilege IAM permission policy, a lifecycle backstop
                     (and the role trust policy)
 
-Run "edge-export <command> --help" for a command's options.
-Exit codes: 0 success, 1 export failed, 2 bad usage or invalid configuration.
+Run "edge-export <command> --help" for a command's options; "edge-export --version" prints the version.
+Exit codes: 0 success, 1 export failed, 2 bad usage or invalid configuration, 130 interrupted
+(Ctrl-C: the export stops and removes the files it had written).
 `,
   export: `Usage: edge-export export --config <file> [--dry-run]
 

@@ -2,6 +2,7 @@
  * `edge-export` — one-off exports from the command line. Exit codes: 0 success, 1 the export failed,
  * 2 bad usage or invalid configuration.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, ExportError, leftoversOf } from '../core/errors.ts';
 import { discard } from '../plugins/sink/discard/index.ts';
@@ -9,11 +10,20 @@ import { checkConfig, fileStates, loadConfig, scheduledTimeOf, subjectOf } from 
 import { progressReporter } from './progress.ts';
 import { HELP } from './help.ts';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+/** The version in package.json (`edge-export --version`). */
+export function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
 export async function main(argv: readonly string[], io = { out: process.stdout, err: process.stderr }): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === '--version' || command === '-v' || command === 'version') {
+    io.out.write(`edge-export ${version()}\n`);
+    return EXIT.ok;
+  }
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     io.out.write(HELP.main);
     return command ? EXIT.ok : EXIT.usage;
@@ -51,15 +61,19 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
         const subject = await subjectOf(loaded, { source: prepared.pipeline.source, statePath: args.state, states });
         const progress = args.progress === false ? undefined : progressReporter({ out: io.err });
         const runId = loaded.config.runId ?? loaded.platform.uuid();
+        // Ctrl-C (or SIGTERM) aborts the run: the file being written is removed, not left `.partial`.
+        const interrupt = interruptOnSignals();
         const report = await prepared
           .run([subject], {
             runId,
             scheduledTime: scheduledTimeOf(loaded.config, loaded.platform),
+            signal: interrupt.signal,
             ...(dryRun && { sink: discard() }),
             commit: () => states.promote([subject.id]),
             ...(progress && { onProgress: progress.onProgress }),
           })
           .catch((error: unknown) => {
+            if (interrupt.received) throw new Interrupted(interrupt.received, leftoversOf(error));
             // A failed export still answers with a JSON summary: the error, and what it left behind.
             const described =
               error instanceof ExportError ? error : { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
@@ -67,7 +81,10 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
             io.out.write(`${JSON.stringify({ runId, failed: true, error: described, leftoverUploads, dryRun }, null, 2)}\n`);
             throw error;
           })
-          .finally(() => progress?.done());
+          .finally(() => {
+            interrupt.dispose();
+            progress?.done();
+          });
         io.out.write(`${JSON.stringify({ ...report, dryRun }, null, 2)}\n`);
         return EXIT.ok;
       }
@@ -94,6 +111,42 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
 
 class UsageError extends Error {}
 
+/** The export stopped on a signal; what it could not remove is still reported. */
+class Interrupted extends Error {
+  constructor(
+    readonly signal: NodeJS.Signals,
+    readonly leftovers: ReturnType<typeof leftoversOf>,
+  ) {
+    super(`interrupted (${signal}): the export stopped and removed the files it had written`);
+  }
+}
+
+/**
+ * An abort signal raised by the first SIGINT or SIGTERM while an export runs; a second one exits at
+ * once. `dispose()` restores the default handling.
+ */
+function interruptOnSignals(): { signal: AbortSignal; received: NodeJS.Signals | undefined; dispose(): void } {
+  const controller = new AbortController();
+  const state = { received: undefined as NodeJS.Signals | undefined };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (state.received) process.exit(EXIT.interrupted);
+    state.received = signal;
+    controller.abort(new ExportError('ABORTED', `Export interrupted (${signal})`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    get received() {
+      return state.received;
+    },
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
 function parseCommandArgs(args: readonly string[]) {
   const { values } = parseArgs({
     args: [...args],
@@ -113,6 +166,11 @@ function parseCommandArgs(args: readonly string[]) {
 }
 
 function report(error: unknown, command: string, help: string, err: NodeJS.WritableStream): number {
+  if (error instanceof Interrupted) {
+    err.write(`edge-export ${command}: ${error.message}\n`);
+    for (const left of error.leftovers) err.write(`  a multipart upload was left open at ${left.location}: remove it with ${left.command}\n`);
+    return EXIT.interrupted;
+  }
   if (error instanceof UsageError) {
     err.write(`edge-export ${command}: ${error.message}\n\n${help}`);
     return EXIT.usage;

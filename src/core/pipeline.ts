@@ -182,6 +182,17 @@ export async function runExport(pipeline: Pipeline, job: ExportJob, runtime: Run
   }
 }
 
+/** `promise`, or the signal's reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 /** File extensions contributed by the stages, in order: `csv`, `gz`, `gpg`. */
 export function extensionsOf(pipeline: Pipeline): string[] {
   return [pipeline.format.extension, pipeline.compression?.extension ?? '', pipeline.encryption?.extension ?? ''].filter(Boolean);
@@ -243,7 +254,8 @@ async function writeFile(pipeline: Pipeline, sink: SinkStage, ctx: NamingContext
     limited?.limitBytes(maxBytes!);
     const step = maxBytes === undefined || limited ? Number.POSITIVE_INFINITY : BYTES_STEP;
     while (rows < maxRows && (maxBytes === undefined || limited || formattedBytes.n < maxBytes)) {
-      if (!(await plan.rows.fill())) break;
+      // Waiting for rows is where a run spends its time: an abort (Ctrl-C in the CLI) ends it there.
+      if (!(await untilAborted(plan.rows.fill(), ctx.signal))) break;
       const batch = plan.rows.take(Math.min(maxRows - rows, step));
       await orUploadFailure(writer.ready);
       let taken = batch.length;

@@ -12,12 +12,18 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { createHost, maxValueBytes, testPlatformOverrides } from './host.ts';
 import { nodePlatform } from './node/platform.ts';
-import { openNodeDatabase } from './node/sqlite.ts';
+import { MISSING_SQLITE, openNodeDatabase } from './node/sqlite.ts';
 import { everyMinute } from './ticker.ts';
 
 const migrations = fileURLToPath(new URL('../../migrations', import.meta.url));
 // D1's limits hold here too (a value over 2,000,000 bytes is refused as D1 refuses it); tests lower it.
-const database = await openNodeDatabase(process.env.EDGE_EXPORT_DB ?? 'edge-export.sqlite', migrations, maxValueBytes(process.env));
+const database = await openNodeDatabase(process.env.EDGE_EXPORT_DB ?? 'edge-export.sqlite', migrations, maxValueBytes(process.env)).catch(
+  (error: unknown) => {
+    if (!(error instanceof Error && error.message === MISSING_SQLITE)) throw error;
+    process.stderr.write(`${MISSING_SQLITE}\n`);
+    process.exit(1);
+  },
+);
 if (database.applied.length > 0) console.log(`migrations applied: ${database.applied.join(', ')}`);
 // The same platform as the CLI: fetch without body copies, native hashing, zlib, snappy, zstd.
 const host = createHost(database.db, process.env, nodePlatform({}, testPlatformOverrides(process.env)));

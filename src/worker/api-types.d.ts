@@ -239,6 +239,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audiences/{id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Audience size before activation: members now, and how many a draft mapping would skip (mandatory field missing, invalid value, no dedup key) */
+        post: operations["previewAudience"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/audiences/{id}/evaluate": {
         parameters: {
             query?: never;
@@ -753,6 +770,30 @@ export interface components {
             audienceId: string;
             /** @description ISO 8601 UTC time */
             evaluatedAt: string;
+        };
+        AudiencePreviewInput: {
+            mapping?: components["schemas"]["Mapping"];
+        };
+        AudiencePreview: {
+            audienceId: string;
+            /** @description Profiles in the organization */
+            profiles: number;
+            /** @description Members now (scaled when not complete) */
+            members: number;
+            /** @description Members the draft mapping would skip (scaled when not complete); 0 without a mapping */
+            skipped: number;
+            /** @description Skipped members by reason, "missing:<field>" or "invalid:<field>" (counted part only) */
+            skippedBy: {
+                [key: string]: number;
+            };
+            /** @description True when every profile was counted */
+            complete: boolean;
+            /** @description What was counted, when not every profile was */
+            sample?: {
+                profiles: number;
+                members: number;
+                skipped: number;
+            };
         };
         Profile: {
             id: string;
@@ -2311,6 +2352,87 @@ export interface operations {
             };
             /** @description Not an upload audience */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body over the route's limit (docs/SECURITY.md) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (the message says no more) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    previewAudience: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The audience's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AudiencePreviewInput"];
+            };
+        };
+        responses: {
+            /** @description The counts; past 100,000 profiles (PREVIEW_MAX_PROFILES) they are scaled from the first ones counted (complete: false) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AudiencePreview"];
+                };
+            };
+            /** @description Invalid input: every problem is listed in error.issues with its path */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown, revoked or rotated-away token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: the token lacks the scope "audiences:read" (the error names it) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this organization */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -115,6 +115,26 @@ export const uploadResult = v.object({
 });
 export const evaluation = v.object({ evaluationId: v.string(), audienceId: id, evaluatedAt: time });
 
+const count = (description: string) => v.pipe(v.number(), v.description(description));
+/** An audience's size before activation (src/worker/preview.ts). */
+export const audiencePreview = v.object({
+  audienceId: id,
+  profiles: count('Profiles in the organization'),
+  members: count('Members now (scaled when not complete)'),
+  skipped: count('Members the draft mapping would skip (scaled when not complete); 0 without a mapping'),
+  skippedBy: v.pipe(
+    v.record(v.string(), v.number()),
+    v.description('Skipped members by reason, "missing:<field>" or "invalid:<field>" (counted part only)'),
+  ),
+  complete: v.pipe(v.boolean(), v.description('True when every profile was counted')),
+  sample: v.optional(
+    v.pipe(
+      v.object({ profiles: v.number(), members: v.number(), skipped: v.number() }),
+      v.description('What was counted, when not every profile was'),
+    ),
+  ),
+});
+
 /** A connection test: ok when every required permission is. */
 export const connectionTest = v.object({
   ok: v.boolean(),

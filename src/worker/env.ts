@@ -79,6 +79,8 @@ export interface Env {
   readonly EXPORT_SORT_BUDGET?: string;
   /** Seconds of wall time after which an export pauses and continues in another invocation (default 20). */
   readonly EXPORT_INVOCATION_SECONDS?: string;
+  /** Profiles an audience preview counts before it scales (default 100,000); tests lower it. */
+  readonly PREVIEW_MAX_PROFILES?: string;
 }
 
 /** D1's value limit in bytes for this environment: 2,000,000, or lower when D1_MAX_VALUE_BYTES says so. */

@@ -17,7 +17,7 @@ import { type ErrorStatus, type Operation, operationOf, type Param, type Securit
 import * as views from './api-views.ts';
 import { profileInputSchema } from './records.ts';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from './routes/webhooks.ts';
-import { audienceSchema, dataflowSchema, organizationSchema, tokenSchema } from './schemas.ts';
+import { audiencePreviewSchema, audienceSchema, dataflowSchema, organizationSchema, tokenSchema } from './schemas.ts';
 import { ADMIN_TOKEN, ANY_TOKEN, type Access, PUBLIC, ROUTE_ACCESS, SCOPES, WEBHOOK_SIGNATURE } from './scopes.ts';
 
 /** Every schema the document names, by component name; a route's schema must be one of these. */
@@ -40,6 +40,8 @@ const COMPONENTS = {
   AudiencePage: views.audiencePage,
   UploadResult: views.uploadResult,
   Evaluation: views.evaluation,
+  AudiencePreviewInput: audiencePreviewSchema,
+  AudiencePreview: views.audiencePreview,
   Profile: profileInputSchema,
   DatasetInput: datasetSchema,
   Dataset: views.datasetView,

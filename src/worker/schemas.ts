@@ -99,6 +99,9 @@ export const audienceSchema = v.variant(
 );
 export type AudienceInput = v.InferOutput<typeof audienceSchema>;
 
+/** Body of POST /v1/audiences/{id}/preview: the draft mapping whose skips are counted (none: members only). */
+export const audiencePreviewSchema = v.strictObject({ mapping: v.optional(mappingSchema) });
+
 /** Body of POST /v1/admin/organizations. */
 export const organizationSchema = v.strictObject({
   name,

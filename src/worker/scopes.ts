@@ -62,6 +62,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'POST /v1/audiences': 'audiences:write',
   'PUT /v1/audiences/:id': 'audiences:write',
   'DELETE /v1/audiences/:id': 'audiences:write',
+  'POST /v1/audiences/:id/preview': 'audiences:read',
   'POST /v1/audiences/:id/evaluate': 'audiences:write',
   'POST /v1/audiences/:id/members': 'ingest',
 

@@ -2,9 +2,10 @@
  * The web console in real headless Chromium (Debian's /usr/bin/chromium driven by playwright-core),
  * served by the real Worker in workerd, exporting to a real moto S3 with signatures and IAM enforced:
  * sign in, create an audience and a destination (after an inline validation error), test the
- * connection, read the policies, create a dataflow, export now, and see the run succeed with its files;
- * then manage API tokens (create, rotate, revoke) at desktop width and at 375 px.
- * Screenshots of every step go to test-results/console/.
+ * connection, read the policies, create a dataflow through its review step (summary and audience size
+ * preview) and activate it, export now, and see the run succeed with its files; then the same review
+ * and activation on a 375 px wide screen; then manage API tokens (create, rotate, revoke) at desktop
+ * width and at 375 px. Screenshots of every step go to test-results/console/.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -43,6 +44,34 @@ let token: string;
 let writer: { accessKeyId: string; secretAccessKey: string };
 let reference: { accessKeyId: string; secretAccessKey: string };
 const pageErrors: string[] = [];
+
+/** Opens a new dataflow's form from the Dataflows page, named, exporting the gold audience. */
+async function newGoldDataflow(name: string): Promise<void> {
+  await page.getByRole('link', { name: 'Dataflows' }).click();
+  await page.getByRole('link', { name: 'New dataflow' }).click();
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Gold members (rule)').check();
+}
+
+/** The page itself never scrolls sideways. */
+async function expectNoPageOverflow(): Promise<void> {
+  const { scroll, width } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    width: document.documentElement.clientWidth,
+  }));
+  expect(scroll).toBeLessThanOrEqual(width);
+}
+
+/** The table holding `selector` is wider than its scroller, which scrolls (the page does not). */
+async function expectScrollsInOwnBox(selector: string): Promise<void> {
+  const box = await page.locator(selector).first().evaluate((el) => {
+    const wrap = el.closest('.table-wrap') as HTMLElement | null;
+    return wrap && { scroll: wrap.scrollWidth, width: wrap.clientWidth, overflow: getComputedStyle(wrap).overflowX };
+  });
+  expect(box).not.toBeNull();
+  expect(box!.overflow).toBe('auto');
+  expect(box!.scroll).toBeGreaterThan(box!.width);
+}
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
@@ -97,6 +126,8 @@ beforeAll(async () => {
     { id: 'p1', identities: { email: ['ada@example.com'] }, attributes: { tier: 'gold', country: 'FR' } },
     { id: 'p2', identities: { email: ['bob@example.com'] }, attributes: { tier: 'silver', country: 'DE' } },
     { id: 'p3', identities: { email: ['cy@example.com'] }, attributes: { tier: 'gold', country: 'DE' } },
+    // Gold, but without the country the dataflow makes mandatory: a member the export skips.
+    { id: 'p4', identities: { email: ['di@example.com'] }, attributes: { tier: 'gold' } },
   ];
   await api('/profiles', {
     method: 'POST',
@@ -198,26 +229,71 @@ describe('web console (headless Chromium)', () => {
     );
   });
 
-  it('creates a dataflow: audience, mapping, schedule, naming, mode', async () => {
-    await page.getByRole('link', { name: 'Dataflows' }).click();
-    await page.getByRole('link', { name: 'New dataflow' }).click();
-    await page.getByLabel('Name', { exact: true }).fill('Gold to S3');
-    await page.getByLabel('Gold members (rule)').check();
+  it('reviews a dataflow (audience, mapping, schedule, naming, mode, audience size) and activates it', async () => {
+    await newGoldDataflow('Gold to S3');
     await page.getByLabel('Header of column 1').fill('email');
     await page.getByRole('button', { name: 'Add field' }).click();
     // Focus lands on the new row's source: the editor is keyboard-driven.
     await page.keyboard.type('attributes.country');
     await page.getByRole('button', { name: 'Move column 3 up' }).click();
     expect(await page.locator('#map-src-1').inputValue()).toBe('attributes.country');
+    await page.getByLabel('Column 2 is mandatory').check();
     await page.getByLabel('Frequency').selectOption('daily');
     await page.getByLabel('Time of day (UTC)').fill('06:30');
     await page.getByLabel('Custom text (optional)').fill('gold');
     await page.getByLabel('Full files every time').check();
     await shot('07-dataflow-form');
-    await page.getByRole('button', { name: 'Create dataflow' }).click();
+    await page.getByRole('button', { name: 'Review' }).click();
+
+    // The review: what was chosen, and the audience's size now (p1, p3, p4 are gold; p4 has no country).
+    await page.getByRole('heading', { name: 'Review before activating' }).waitFor();
+    expect(await page.locator('form[aria-label="Dataflow settings"]').isHidden()).toBe(true);
+    const props = await page.locator('#review-summary').evaluate((dl) =>
+      Object.fromEntries(
+        [...dl.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent]),
+      ),
+    );
+    expect(props.Destination).toBe(`Moto bucket: s3://${BUCKET}/${FOLDER}`);
+    expect(props.Exports).toBe('Gold members');
+    expect(props.Schedule).toMatch(/^daily at 06:30 UTC from \d{4}-\d{2}-\d{2}$/);
+    expect(props['Export mode']).toBe('Full files every time');
+    expect(await page.locator('#review-mapping li').allInnerTexts()).toEqual([
+      'email ← identities.email',
+      'country ← attributes.country (mandatory)',
+      'segmentMembership_status ← segmentMembership.status',
+    ]);
+    const audienceId = ((await api('/audiences')) as { items: { id: string; name: string }[] }).items.find(
+      (a) => a.name === 'Gold members',
+    )!.id;
+    expect(props['File names']).toBe(`Moto_bucket_${audienceId}_YYYYMMDD_HHMMSS_gold.csv`);
+    expect(props.Enabled).toMatch(/^Yes/);
+    const sizes = await page.locator('#review-sizes tbody tr td').allInnerTexts();
+    expect(sizes).toEqual(['Gold members', '3', '1', '2']);
+    expect(await page.locator('#review-skips li').allInnerTexts()).toEqual([
+      'Gold members: 1 without attributes.country (mandatory or deduplication key)',
+    ]);
+    await expectNoPageOverflow();
+    await shot('08-dataflow-review');
+
+    await page.getByRole('button', { name: 'Activate' }).click();
     await page.getByRole('heading', { name: 'Dataflow: Gold to S3' }).waitFor();
     expect(await page.locator('.notice').textContent()).toContain('whsec_');
-    await shot('08-dataflow-saved');
+    expect(await page.locator('#status').textContent()).toBe('Dataflow Gold to S3 activated');
+    await shot('08b-dataflow-activated');
+  });
+
+  it('shows a bad mapping on the form instead of a review', async () => {
+    await newGoldDataflow('Broken mapping');
+    await page.getByLabel('Source of column 1').fill('attributes..country');
+    await page.getByRole('button', { name: 'Review' }).click();
+    await page.locator('#map-src-0-error').filter({ hasText: /\S/ }).waitFor();
+    expect(await page.locator('#map-src-0').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('#review').count()).toBe(0);
+    // Nothing was created.
+    const flows = (await api('/dataflows')) as { items: { name: string }[] };
+    expect(flows.items.map((f) => f.name)).toEqual(['Gold to S3']);
+    await page.getByRole('link', { name: 'Dataflows' }).click();
+    await page.getByRole('heading', { name: 'Dataflows', level: 1 }).waitFor();
   });
 
   it('exports now and shows the succeeded run with its files and manifest', async () => {
@@ -225,6 +301,10 @@ describe('web console (headless Chromium)', () => {
     await page.getByRole('heading', { name: /^Run run_/ }).waitFor();
     await page.locator('#run-props .badge.succeeded').waitFor({ timeout: 60_000 });
     expect(await page.locator('#status').textContent()).toMatch(/Run succeeded: 2 rows in 1 file/);
+    // What the review's preview said: 3 members, 1 skipped for want of a country, 2 exported.
+    const runId = ((await page.locator('h1').textContent()) ?? '').replace(/^Run /, '');
+    const run = (await api(`/runs/${runId}`)) as { rows: number; skipped: Record<string, number> };
+    expect(run).toMatchObject({ rows: 2, skipped: { 'missing:attributes.country': 1 } });
     const names = await page.locator('#run-files tbody tr td:first-child').allTextContents();
     expect(names).toHaveLength(1);
     expect(names[0]).toMatch(/gold.*\.csv$/);
@@ -292,6 +372,50 @@ describe('web console (headless Chromium)', () => {
     expect(uploads.Uploads ?? []).toEqual([]);
   });
 
+  it('reviews and activates a dataflow on a 375 px wide screen: forms stack, tables scroll in their own box', async () => {
+    await page.setViewportSize({ width: 375, height: 812 });
+    try {
+      await page.goto(`${worker.url}/#/dataflows/new`);
+      await page.getByRole('heading', { name: 'New dataflow' }).waitFor();
+      await page.getByLabel('Name', { exact: true }).fill('Phone flow');
+      await page.getByLabel('Gold members (rule)').check();
+      await page.getByLabel('Frequency').selectOption('weekly');
+      await expectNoPageOverflow();
+      // The mapping editor keeps its columns and scrolls sideways inside its own region.
+      await expectScrollsInOwnBox('#map-rows');
+      await shot('12-dataflow-form-375');
+
+      await page.getByRole('button', { name: 'Review' }).click();
+      await page.getByRole('heading', { name: 'Review before activating' }).waitFor();
+      expect(await page.locator('#review-sizes tbody tr td').allInnerTexts()).toEqual(['Gold members', '3', '0', '3']);
+      await expectNoPageOverflow();
+      await expectScrollsInOwnBox('#review-sizes');
+      // Terms above their values, one column.
+      const [term, value] = await page.locator('#review-summary').evaluate((dl) =>
+        [dl.querySelector('dt')!, dl.querySelector('dd')!].map((el) => el.getBoundingClientRect().left),
+      );
+      expect(value).toBe(term);
+      await shot('13-dataflow-review-375');
+
+      // Back to edit keeps what was typed; the second review activates.
+      await page.getByRole('button', { name: 'Back to edit' }).click();
+      expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe('Phone flow');
+      await page.getByRole('button', { name: 'Review' }).click();
+      await page.getByRole('button', { name: 'Activate' }).click();
+      await page.getByRole('heading', { name: 'Dataflow: Phone flow' }).waitFor();
+      await expectNoPageOverflow();
+      await shot('14-dataflow-activated-375');
+
+      await page.getByRole('link', { name: 'Runs', exact: true }).click();
+      await page.getByRole('heading', { name: 'History' }).waitFor();
+      await expectNoPageOverflow();
+      await expectScrollsInOwnBox('table tbody');
+      await shot('15-runs-375');
+    } finally {
+      await page.setViewportSize({ width: 1200, height: 900 });
+    }
+  });
+
   it('manages API tokens: create (secret shown once), rotate, revoke, at desktop width and at 375 px', async () => {
     const status = async (secret: string, path: string) =>
       (await fetch(`${worker.url}/v1${path}`, { headers: { Authorization: `Bearer ${secret}` } })).status;
@@ -306,7 +430,7 @@ describe('web console (headless Chromium)', () => {
     await page.locator('#tok-name-error').filter({ hasText: /must not be empty/ }).waitFor();
     expect(await page.locator('#tok-scopes-error').textContent()).toMatch(/at least one/);
     expect(await page.locator('#tok-scopes').getAttribute('aria-invalid')).toBe('true');
-    await shot('12-tokens-errors');
+    await shot('16-tokens-errors');
 
     await page.getByLabel('Name', { exact: true }).fill('ci ingest');
     await page.getByLabel('ingest', { exact: true }).check();
@@ -323,7 +447,7 @@ describe('web console (headless Chromium)', () => {
     expect(await rows.nth(1).locator('ul.scopes li').allTextContents()).toEqual(['ingest', 'runs:read']);
     expect(await status(ci, '/runs')).toBe(200);
     expect(await status(ci, '/destinations')).toBe(403);
-    await shot('13-tokens-created');
+    await shot('17-tokens-created');
 
     // At 375 px: rows become cards, nothing is wider than the screen (the secret wraps).
     await page.setViewportSize({ width: 375, height: 800 });
@@ -340,7 +464,7 @@ describe('web console (headless Chromium)', () => {
     expect((await overflow()).page).toBeLessThanOrEqual(375);
     expect((await overflow()).widest).toBeLessThanOrEqual(375);
     expect(await page.locator('table.stack td').first().evaluate((el) => getComputedStyle(el).display)).toBe('grid');
-    await shot('14-tokens-375px');
+    await shot('18-tokens-375px');
 
     // Rotate: the old secret is refused at once, the new one shown once.
     page.once('dialog', (dialog) => dialog.accept());
@@ -352,7 +476,7 @@ describe('web console (headless Chromium)', () => {
     expect(await status(ci, '/runs')).toBe(401);
     expect(await status(rotated, '/runs')).toBe(200);
     expect((await overflow()).widest).toBeLessThanOrEqual(375);
-    await shot('15-tokens-rotated-375px');
+    await shot('19-tokens-rotated-375px');
 
     // Rotating the console's own token: the console carries on with the new secret.
     page.once('dialog', (dialog) => dialog.accept());
@@ -374,7 +498,7 @@ describe('web console (headless Chromium)', () => {
     expect(await status(rotated, '/runs')).toBe(401);
     expect(await page.locator('main').textContent()).not.toContain('eex_');
     await page.setViewportSize({ width: 1200, height: 900 });
-    await shot('16-tokens-revoked');
+    await shot('20-tokens-revoked');
   });
 
   it('signs in with a narrow token and says which scope a page needs', async () => {
@@ -393,7 +517,7 @@ describe('web console (headless Chromium)', () => {
     await page.getByRole('link', { name: 'Destinations' }).click();
     await refusal.filter({ hasText: 'destinations:read' }).waitFor();
     expect(await refusal.textContent()).toBe('This token lacks the scope "destinations:read" that GET /v1/destinations needs');
-    await shot('17-not-allowed');
+    await shot('21-not-allowed');
     // The run history needs runs:read only (dataflows are then shown by id).
     await page.getByRole('link', { name: 'Runs' }).click();
     await page.getByRole('heading', { name: 'History' }).waitFor();

@@ -181,6 +181,19 @@ describe('the generated typed client', () => {
     await client.GET('/audiences', {});
     await client.PUT('/audiences/{id}', { ...id(rule.id), body: { kind: 'rule', name: 'gold', rule: 'attributes.tier != "silver"' } });
     await client.POST('/audiences/{id}/evaluate', id(rule.id));
+    // ada is gold, bob silver: one member, skipped by a mandatory field no profile has.
+    const preview = await client.POST('/audiences/{id}/preview', {
+      ...id(rule.id),
+      body: { mapping: { fields: [{ source: 'id' }, { source: 'attributes.nickname', mandatory: true }] } },
+    });
+    expect(preview.data).toEqual({
+      audienceId: rule.id,
+      profiles: 2,
+      members: 1,
+      skipped: 1,
+      skippedBy: { 'missing:attributes.nickname': 1 },
+      complete: true,
+    });
     const upload = (await client.POST('/audiences', { body: { kind: 'upload', name: 'list' } })).data!;
     const imported = await client.POST('/audiences/{id}/members', {
       ...id(upload.id),

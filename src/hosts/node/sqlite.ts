@@ -21,6 +21,29 @@ interface BetterDatabase {
 }
 type BetterSqlite = new (path: string) => BetterDatabase;
 
+/** Why the Node host cannot start without better-sqlite3, and what to do instead: one line. */
+export const MISSING_SQLITE =
+  'The Node host needs better-sqlite3, an optional dependency that is not installed (with no prebuilt binary for this platform it compiles from source, which needs a C/C++ toolchain): install one and run `npm install` again, or use `npm start`, `npm run dev` or `npm run host:deno`, which do not need it.';
+
+/**
+ * Loads better-sqlite3 when the Node host opens its database, not at import: it is an optional
+ * dependency (a fresh `npm install` without a compiler skips it), and nothing else needs it.
+ */
+export function loadBetterSqlite(
+  load: (id: string) => unknown = createRequire(import.meta.url),
+): BetterSqlite {
+  try {
+    return load('better-sqlite3') as BetterSqlite;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    // MODULE_NOT_FOUND: not installed; the `bindings` lookup: installed, but its native build is missing.
+    if (code === 'MODULE_NOT_FOUND' || /Could not locate the bindings file/.test(String(error))) {
+      throw new Error(MISSING_SQLITE, { cause: error });
+    }
+    throw error;
+  }
+}
+
 /** better-sqlite3 as the adapter's driver; blobs go in as Buffers, which is what it binds. */
 export function betterSqliteDriver(db: BetterDatabase): SqliteDriver {
   const bind = (params: readonly SqlValue[]) =>
@@ -42,7 +65,7 @@ export async function openNodeDatabase(
   migrationsDir: string,
   options: { maxValueBytes?: number } = {},
 ): Promise<{ db: SqliteD1; applied: string[]; close(): void }> {
-  const Database = createRequire(import.meta.url)('better-sqlite3') as BetterSqlite;
+  const Database = loadBetterSqlite();
   const raw = new Database(path);
   raw.pragma('journal_mode = WAL');
   raw.pragma('foreign_keys = ON');

@@ -10,6 +10,7 @@ import { CHART_JS } from './client/chart.ts';
 import { DATAFLOWS_JS } from './client/dataflows.ts';
 import { DESTINATIONS_JS } from './client/destinations.ts';
 import { MAPPING_JS } from './client/mapping.ts';
+import { REVIEW_JS } from './client/review.ts';
 import { RUNS_JS } from './client/runs.ts';
 import { TOKENS_JS } from './client/tokens.ts';
 import { UI_JS } from './client/ui.ts';
@@ -44,6 +45,7 @@ export const CONSOLE_ASSETS: Readonly<Record<string, Asset>> = {
   'destinations.js': asset(DESTINATIONS_JS, JS),
   'dataflows.js': asset(DATAFLOWS_JS, JS),
   'mapping.js': asset(MAPPING_JS, JS),
+  'review.js': asset(REVIEW_JS, JS),
   'runs.js': asset(RUNS_JS, JS),
   'chart.js': asset(CHART_JS, JS),
   'tokens.js': asset(TOKENS_JS, JS),

@@ -32,7 +32,7 @@ button.small { padding: .15rem .5rem; font-size: .875rem; }
 button.link { background: none; border: none; color: var(--accent); text-decoration: underline; padding: .25rem; }
 button[disabled] { opacity: .6; cursor: progress; }
 form { max-width: 48rem; }
-fieldset { border: 1px solid var(--line); border-radius: 8px; padding: .75rem 1rem 1rem; margin: 0 0 1rem; }
+fieldset { border: 1px solid var(--line); border-radius: 8px; padding: .75rem 1rem 1rem; margin: 0 0 1rem; min-width: 0; }
 legend { font-weight: 600; padding: 0 .25rem; }
 .field { margin: .6rem 0; }
 .field > label, .field > .label { display: block; font-weight: 600; margin-bottom: .2rem; }
@@ -76,8 +76,24 @@ button.danger { background: var(--bg); color: var(--bad); border-color: var(--ba
 .bar.tight { margin: 0; gap: .5rem; }
 ul.scopes { list-style: none; margin: 0; padding: 0; }
 .notice.secret code { display: block; padding: .4rem .5rem; background: var(--bg); border: 1px solid var(--line); border-radius: 6px; }
-/* Narrow screens: a table.stack shows each row as a card of label: value lines (labels from data-label). */
+.table-wrap { overflow-x: auto; max-width: 100%; margin: .5rem 0 1rem; }
+.table-wrap > table { margin: 0; }
+.review { border: 2px solid var(--accent); border-radius: 8px; padding: .25rem 1rem 1rem; max-width: 48rem; }
+.review ol { margin: 0; padding-left: 1.25rem; }
+.review .skips { color: var(--warn); }
+/* Narrow screens (375 px and up): forms stack; a table.stack shows each row as a card of label: value
+   lines (labels from data-label); other tables keep readable columns and scroll in their own box. */
 @media (max-width: 40rem) {
+  .top { padding: .5rem .75rem; gap: .25rem 1rem; }
+  nav a { padding: .3rem .5rem; }
+  main { padding: .75rem .75rem 2rem; }
+  .status { padding: 0 .75rem; }
+  h1 { font-size: 1.35rem; word-break: break-word; }
+  fieldset { padding: .5rem .6rem .75rem; }
+  dl.props { grid-template-columns: 1fr; gap: 0; }
+  dl.props dd { margin-bottom: .5rem; overflow-wrap: anywhere; }
+  .table-wrap > table { min-width: 34rem; }
+  .review { padding: .25rem .75rem .75rem; }
   table.stack thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
   table.stack tr { display: block; border-bottom: 1px solid var(--line); padding: .5rem 0; }
   table.stack td { display: grid; grid-template-columns: 6.5rem minmax(0, 1fr); gap: .5rem; border: none; padding: .15rem 0; }

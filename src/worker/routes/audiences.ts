@@ -1,5 +1,6 @@
 /** /v1/audiences: rule audiences (the rule text is parsed before it is stored) and upload audiences. */
 import { Hono } from 'hono';
+import { compileMapping } from '../../core/data/mapping.ts';
 import type { Audience } from '../../core/data/model.ts';
 import type { DataStore } from '../../core/data/store.ts';
 import { importUpload } from '../../core/data/upload.ts';
@@ -10,7 +11,7 @@ import { quote } from '../../core/validate.ts';
 import { RuleSyntaxError, compileRule } from '../../core/rules/index.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { type AppDeps, type AppEnv, body, pageQuery } from '../http.ts';
-import { type AudienceInput, audienceSchema } from '../schemas.ts';
+import { type AudienceInput, audiencePreviewSchema, audienceSchema } from '../schemas.ts';
 import {
   type AudienceRow,
   deleteAudience,
@@ -21,6 +22,7 @@ import {
 } from '../store/resources.ts';
 import { recordEvaluation } from '../store/evaluations.ts';
 import { d1UploadWriter, uploadMemberCount } from '../store/writes.ts';
+import { PREVIEW_MAX_PROFILES, previewAudience } from '../preview.ts';
 
 /** Routes of /v1/audiences. */
 export function audienceRoutes(deps: AppDeps) {
@@ -125,6 +127,34 @@ export function audienceRoutes(deps: AppDeps) {
       // A new member list is an evaluation of this audience ("afterEvaluation" dataflows run).
       const evaluationId = await recordEvaluation(c.env.DB, orgId, row.id, 'upload', deps.now());
       return c.json({ imported: result.imported, rows: result.rows, evaluationId });
+    })
+    .post(
+      '/:id/preview',
+      describe({
+        operationId: 'previewAudience',
+        tag: 'Audiences',
+        summary:
+          'Audience size before activation: members now, and how many a draft mapping would skip (mandatory field missing, invalid value, no dedup key)',
+        body: audiencePreviewSchema,
+        success: {
+          status: 200,
+          description: `The counts; past ${PREVIEW_MAX_PROFILES.toLocaleString('en')} profiles (PREVIEW_MAX_PROFILES) they are scaled from the first ones counted (complete: false)`,
+          schema: views.audiencePreview,
+        },
+      }),
+      async (c) => {
+      const orgId = c.get('orgId');
+      const row = await getAudience(c.env.DB, orgId, c.req.param('id'));
+      if (!row) throw notFound('audience', c.req.param('id'));
+      const input = await body(c, audiencePreviewSchema, 'audience preview');
+      const audience: Audience =
+        row.kind === 'rule'
+          ? { id: row.id, name: row.name, kind: 'rule', rule: row.rule ?? '' }
+          : { id: row.id, name: row.name, kind: 'upload' };
+      const mapping = input.mapping && compileMapping(input.mapping);
+      const max = Number(c.env.PREVIEW_MAX_PROFILES);
+      const limit = Number.isInteger(max) && max > 0 ? max : undefined;
+      return c.json(await previewAudience(c.env.DB, orgId, audience, mapping, deps.now(), limit));
     })
     .post(
       '/:id/evaluate',

@@ -1,9 +1,10 @@
 /** Browser module `app.js`: sign-in, navigation, the hash router, and the small Audiences page. */
 export const APP_JS = String.raw`
 import { api, ApiError, listAll, session, whenUnauthorized } from './api.js';
-import { busy, clearIssues, field, fill, formatTime, h, heading, showIssues, status, val } from './ui.js';
+import { busy, clearIssues, field, fill, formatTime, h, heading, scrollTables, showIssues, status, val } from './ui.js';
 
 const main = document.getElementById('main');
+scrollTables(main);
 const nav = document.getElementById('nav');
 const signout = document.getElementById('signout');
 const SECTIONS = [['destinations', 'Destinations'], ['dataflows', 'Dataflows'], ['runs', 'Runs'], ['audiences', 'Audiences'], ['tokens', 'Tokens']];

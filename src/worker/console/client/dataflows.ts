@@ -1,9 +1,13 @@
-/** Browser module `dataflows.js`: list, create/edit (audiences or dataset, mapping, schedule, naming, mode), export now. */
+/**
+ * Browser module `dataflows.js`: list, create/edit (audiences or dataset, mapping, schedule, naming,
+ * mode), export now. A new dataflow is reviewed (review.js) before it is activated.
+ */
 // biome-ignore lint/complexity/noUselessStringRaw: browser source; raw keeps any later escape literal
 export const DATAFLOWS_JS = String.raw`
 import { api, listAll } from './api.js';
 import { busy, clearIssues, copyButton, field, fill, formatNumber, h, heading, radioValue, radios, showIssues, status, val } from './ui.js';
 import { mappingEditor, readMapping } from './mapping.js';
+import { audienceSizes, reviewSummary } from './review.js';
 
 let created;
 
@@ -117,8 +121,8 @@ function form(flow, destinations, audiences, datasets) {
       field({ id: 'df-alert', label: 'Alert webhook (optional)', path: 'alertWebhook', type: 'url', value: flow?.alertWebhook,
         hint: 'Receives run started, succeeded, failed, delayed and skipped-rate alerts.' }),
       field({ id: 'df-enabled', label: 'Enabled (scheduled runs happen)', path: 'enabled', type: 'checkbox', value: flow ? flow.enabled : true })),
-    h('div', { class: 'bar' }, h('button', { type: 'submit' }, flow ? 'Save changes' : 'Create dataflow'), h('a', { href: '#/dataflows' }, 'Cancel')));
-  f.addEventListener('submit', (event) => save(event, f, flow));
+    h('div', { class: 'bar' }, h('button', { type: 'submit' }, flow ? 'Save changes' : 'Review'), h('a', { href: '#/dataflows' }, 'Cancel')));
+  f.addEventListener('submit', (event) => (flow ? save(event, f, flow) : review(event, f, destinations, audiences)));
   queueMicrotask(toggle);
   return f;
 }
@@ -147,6 +151,59 @@ function collect() {
   if (val('df-n-customText')) body.naming.customText = val('df-n-customText');
   if (val('df-alert')) body.alertWebhook = val('df-alert');
   return body;
+}
+
+/**
+ * The review step of a new dataflow: the audiences' sizes are asked first (the API checks the mapping
+ * then, so a bad field is shown on the form at once), then the summary replaces the form until
+ * "Activate" (which creates it) or "Back to edit".
+ */
+async function review(event, f, destinations, audiences) {
+  event.preventDefault();
+  const submit = f.querySelector('button[type=submit]');
+  await busy(submit, async () => {
+    clearIssues(f);
+    const body = collect();
+    const chosen = audiences.filter((a) => (body.audienceIds || []).includes(a.id));
+    let previews;
+    try {
+      previews = await Promise.all(chosen.map((a) =>
+        api('POST', '/audiences/' + encodeURIComponent(a.id) + '/preview', body.mapping ? { mapping: body.mapping } : {})));
+    } catch (error) {
+      showIssues(f, error);
+      status('Nothing to review yet: see the problems listed', 'error');
+      return;
+    }
+    const destination = destinations.find((d) => d.id === body.destinationId);
+    const back = h('button', { type: 'button', class: 'secondary' }, 'Back to edit');
+    const activate = h('button', { type: 'button', id: 'activate' }, body.enabled ? 'Activate' : 'Create (not enabled)');
+    const panel = h('section', { class: 'review', id: 'review', 'aria-labelledby': 'review-heading' },
+      h('h2', { id: 'review-heading', tabindex: '-1' }, 'Review before activating'),
+      reviewSummary(body, destination, chosen, body.schedule ? describe(body.schedule) : 'On demand only (export now, webhook)'),
+      chosen.length > 0 && audienceSizes(chosen, previews, body.mapping),
+      h('div', { class: 'bar' }, activate, back));
+    const edit = () => {
+      panel.remove();
+      f.hidden = false;
+      submit.focus();
+    };
+    back.addEventListener('click', edit);
+    activate.addEventListener('click', () => busy(activate, async () => {
+      try {
+        const saved = await api('POST', '/dataflows', body);
+        status('Dataflow ' + saved.name + (saved.enabled ? ' activated' : ' created'), 'ok');
+        created = saved;
+        location.hash = '#/dataflows/' + saved.id;
+      } catch (error) {
+        edit();
+        showIssues(f, error);
+        status('The dataflow was not activated: see the problems listed', 'error');
+      }
+    }));
+    f.hidden = true;
+    f.after(panel);
+    panel.querySelector('h2').focus();
+  });
 }
 
 async function save(event, f, flow) {

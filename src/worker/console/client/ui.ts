@@ -199,6 +199,26 @@ export function skippedTotal(skipped) {
   return skipped ? Object.values(skipped).reduce((a, b) => a + b, 0) : undefined;
 }
 
+/**
+ * Puts every table under root, now and later, in its own horizontal scroller: on a narrow screen the
+ * table scrolls sideways, not the page. The scroller is a labelled region that takes focus, so the
+ * keyboard can scroll it too. A table.stack is left alone: on a narrow screen its rows become cards.
+ */
+export function scrollTables(root) {
+  const wrap = () => {
+    for (const table of root.querySelectorAll('table:not(.stack)')) {
+      if (table.parentElement.classList.contains('table-wrap')) continue;
+      const named = table.getAttribute('aria-labelledby');
+      const label = (named && document.getElementById(named)?.textContent) || table.querySelector('caption')?.textContent || 'Table';
+      const box = h('div', { class: 'table-wrap', role: 'region', tabindex: '0', 'aria-label': label });
+      table.before(box);
+      box.append(table);
+    }
+  };
+  wrap();
+  new MutationObserver(wrap).observe(root, { childList: true, subtree: true });
+}
+
 /** The page heading: sets the title and takes focus after navigation. */
 export function heading(text) {
   document.title = text + ' · edge-export';
