@@ -37,7 +37,7 @@ function segmentMacrosTrail(path: string): boolean {
 }
 
 /** The file-name options of a destination (destination name and audience id are always present). */
-export const fileNameOptions = v.object({
+export const fileNameOptions = v.strictObject({
   audienceName: v.optional(v.boolean(), false),
   /** `datetime` → `YYYYMMDD_HHMMSS`, `unix` → seconds, `none` → overwrite the previous export. */
   dateTime: v.optional(v.picklist(['datetime', 'unix', 'none']), 'datetime'),

@@ -191,7 +191,7 @@ function buildOnly(registry: Registry, manifest: PluginManifest, platform: Platf
 /** Output options, folder macros and naming parts that the pipeline or the destination cannot fill. */
 function outputIssues(definition: ExportDefinition, pipeline: Pipeline | undefined): ConfigIssue[] {
   const parsed = v.safeParse(outputOptions, definition.output);
-  if (!parsed.success) return toConfigIssues(parsed.issues, 'output');
+  if (!parsed.success) return toConfigIssues(parsed.issues, 'output', outputOptions);
   const issues: ConfigIssue[] = [];
   const { folderPath, fileName } = parsed.output;
   if (pipeline) {
