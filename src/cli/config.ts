@@ -56,6 +56,11 @@ export const exportConfig = v.strictObject({
     /** Source plugin to read it with; defaults from the file extension (.ndjson/.jsonl, .csv, .parquet). */
     use: v.optional(v.string()),
     options: v.optional(v.unknown()),
+    /**
+     * The attribute names (top-level) and `identities.<namespace>` names the profiles have, when a
+     * rule or mapping names one too rare to be in the first profiles `validate` reads (SAMPLED_PROFILES).
+     */
+    attributes: v.optional(v.array(v.pipe(v.string('source.attributes: expected attribute names'), v.minLength(1)))),
   }),
   audience: v.optional(
     v.strictObject({
