@@ -11,7 +11,7 @@ import { emptyNames, learnNames, mappingNames, ruleNames, unknownNames } from '.
 import { compileMapping } from '../core/data/mapping.ts';
 import { profileFile } from '../core/data/profile-rows.ts';
 import type { ExportState } from '../core/data/store.ts';
-import { ConfigError, type ConfigIssue, ExportError } from '../core/errors.ts';
+import { ConfigError, type ConfigIssue } from '../core/errors.ts';
 import type { Platform } from '../core/platform.ts';
 import type { Plugin } from '../core/plugin.ts';
 import { type PluginManifest, pluginManifest, type Registry } from '../core/registry.ts';
