@@ -6,7 +6,9 @@ import { importUpload } from '../../core/data/upload.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { quote } from '../../core/validate.ts';
 import { RuleSyntaxError, compileRule } from '../../core/rules/index.ts';
+import { ruleNames } from '../../core/data/attributes.ts';
 import { ApiError, notFound } from '../errors.ts';
+import { nameWarnings } from '../warnings.ts';
 import { type AppDeps, type AppEnv, body, pageQuery } from '../http.ts';
 import { type AudienceInput, audienceSchema } from '../schemas.ts';
 import {
@@ -26,7 +28,8 @@ export function audienceRoutes(deps: AppDeps) {
     .post('/', async (c) => {
       const input = checkRule(await body(c, audienceSchema, 'audience'));
       const id = await insertAudience(c.env.DB, c.get('orgId'), input, deps.now());
-      return c.json(present((await getAudience(c.env.DB, c.get('orgId'), id))!), 201);
+      const warnings = await ruleWarnings(c.env.DB, c.get('orgId'), input);
+      return c.json({ ...present((await getAudience(c.env.DB, c.get('orgId'), id))!), ...warnings }, 201);
     })
     .get('/', async (c) => {
       const result = await page<AudienceRow>(c.env.DB, 'audiences', c.get('orgId'), pageQuery(c));
@@ -43,7 +46,8 @@ export function audienceRoutes(deps: AppDeps) {
       const input = checkRule(await body(c, audienceSchema, 'audience'));
       if (!(await updateAudience(c.env.DB, c.get('orgId'), c.req.param('id'), input, deps.now())))
         throw notFound('audience', c.req.param('id'));
-      return c.json(present((await getAudience(c.env.DB, c.get('orgId'), c.req.param('id')))!));
+      const warnings = await ruleWarnings(c.env.DB, c.get('orgId'), input);
+      return c.json({ ...present((await getAudience(c.env.DB, c.get('orgId'), c.req.param('id')))!), ...warnings });
     })
     .post('/:id/members', async (c) => {
       const orgId = c.get('orgId');
@@ -101,6 +105,11 @@ function checkRule(input: AudienceInput): AudienceInput {
     throw new ConfigError([{ path: 'rule', message, expected: error.expected, received: error.found }], 'audience');
   }
   return input;
+}
+
+/** `{warnings}` for the attributes a rule names that no profile of the organization has (see nameWarnings). */
+function ruleWarnings(db: AppEnv['Bindings']['DB'], orgId: string, input: AudienceInput) {
+  return nameWarnings(db, orgId, input.kind === 'rule' ? ruleNames(input.rule, 'rule') : []);
 }
 
 /** The two store operations an upload needs, over D1 (importUpload reads nothing else). */

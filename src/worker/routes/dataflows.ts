@@ -7,7 +7,9 @@ import { endpointIssues } from '../../core/security/ssrf.ts';
 import { quote } from '../../core/validate.ts';
 import { IDEMPOTENCY_KEY } from '../../core/security/webhook.ts';
 import { endpointPolicy, type Env } from '../env.ts';
+import { mappingNames } from '../../core/data/attributes.ts';
 import { ApiError, notFound } from '../errors.ts';
+import { nameWarnings } from '../warnings.ts';
 import { type AppDeps, type AppEnv, body, pageQuery } from '../http.ts';
 import { presentRun } from './runs.ts';
 import { type DataflowInput, dataflowSchema } from '../schemas.ts';
@@ -43,8 +45,9 @@ export function dataflowRoutes(deps: AppDeps) {
       const sealed = await sealSecret(c.env.SECRETS_KEY, webhookSecret, webhookSecretContext(id));
       await insertDataflow(c.env.DB, orgId, id, cols, sealed, deps.now());
       await storeAlertSecret(c.env, orgId, id, input.alertSecret);
+      const warnings = await mappingWarnings(c.env.DB, orgId, input);
       // The webhook secret is shown once, here; afterwards only its existence is.
-      return c.json({ ...present((await getDataflow(c.env.DB, orgId, id))!), webhookSecret }, 201);
+      return c.json({ ...present((await getDataflow(c.env.DB, orgId, id))!), webhookSecret, ...warnings }, 201);
     })
     .get('/', async (c) => {
       const result = await page<DataflowRow>(c.env.DB, 'dataflows', c.get('orgId'), pageQuery(c));
@@ -58,7 +61,7 @@ export function dataflowRoutes(deps: AppDeps) {
       const input = await body(c, dataflowSchema, 'dataflow');
       await updateDataflow(c.env.DB, orgId, id, await columns(c.env, deps, orgId, input), deps.now());
       await storeAlertSecret(c.env, orgId, id, input.alertSecret);
-      return c.json(present(await mustGet(c.env, orgId, id)));
+      return c.json({ ...present(await mustGet(c.env, orgId, id)), ...(await mappingWarnings(c.env.DB, orgId, input)) });
     })
     .delete('/:id', async (c) => {
       if (!(await deleteDataflow(c.env.DB, c.get('orgId'), c.req.param('id'))))
@@ -99,6 +102,11 @@ export function dataflowRoutes(deps: AppDeps) {
       await c.env.EXPORTS.send({ runId: runId!, orgId });
       return c.json(presentRun((await getRun(c.env.DB, orgId, runId!))!), 202);
     });
+}
+
+/** `{warnings}` for mapped attributes and namespaces no profile of the organization has (audience dataflows). */
+function mappingWarnings(db: Env['DB'], orgId: string, input: DataflowInput) {
+  return nameWarnings(db, orgId, input.mapping && input.datasetId === undefined ? mappingNames(input.mapping, 'mapping') : []);
 }
 
 async function mustGet(env: Env, orgId: string, id: string): Promise<DataflowRow> {
