@@ -82,6 +82,13 @@ export async function checkConfig(loaded: LoadedConfig): Promise<ConfigIssue[]> 
   const issues = await loaded.service.check(loaded.definition);
   const unreadable = await sourceFileIssue(loaded);
   if (unreadable) issues.push(unreadable);
+  // The source plugin the export will read with, unless the manifest brings its own.
+  try {
+    if (!loaded.definition.manifest.plugins.some((p) => p.use.startsWith('source/'))) sourceFor(loaded.service.registry, config, loaded.platform);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    issues.push(...error.issues);
+  }
   if (config.audience?.rule !== undefined) {
     try {
       compileRule(config.audience.rule);

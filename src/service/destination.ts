@@ -13,6 +13,7 @@ import type { ConfigIssue } from '../core/errors.ts';
 import type { OutputOptions } from '../core/pipeline.ts';
 import type { PluginManifest } from '../core/registry.ts';
 import type { DestinationInfo } from '../core/types.ts';
+import { didYouMean } from '../core/suggest.ts';
 import { quote } from '../core/validate.ts';
 import type { ExportDefinition } from './export-service.ts';
 
@@ -158,7 +159,7 @@ function unavailable(entry: Entry, issue: ConfigIssue): ConfigIssue {
   const list = offered.length > 1 ? `${offered.slice(0, -1).join(', ')} or ${offered.at(-1)}` : (offered[0] ?? 'none');
   return {
     path: entry.field,
-    message: `${entry.field}: ${quote(entry.choice)} is not available on this host; expected ${list}`,
+    message: `${entry.field}: ${quote(entry.choice)} is not available on this host; expected ${list}${didYouMean(entry.choice!, offered)}`,
     expected: offered.join(' | '),
     received: quote(entry.choice),
   };

@@ -31,6 +31,7 @@ import type {
   SinkStage,
   UploadStateStore,
 } from '../core/types.ts';
+import { didYouMean } from '../core/suggest.ts';
 import { toConfigIssues } from '../core/validate.ts';
 import { builtinPlugins } from '../plugins/index.ts';
 import type { Subject } from './subjects.ts';
@@ -200,7 +201,7 @@ function outputIssues(definition: ExportDefinition, pipeline: Pipeline | undefin
       const known = Object.keys(pipeline.macros).map((m) => `%${m}%`);
       issues.push({
         path: 'output.folderPath',
-        message: `folderPath: unknown macro %${name}%`,
+        message: `unknown macro %${name}%${didYouMean(`%${name}%`, known) || ` (known: ${known.join(' ') || 'none'})`}`,
         expected: known.join(' ') || 'no macros (no naming plugin)',
         received: `%${name}%`,
       });
