@@ -20,7 +20,7 @@ const id = (field: string) =>
 
 export const destinationInfo = v.strictObject({
   id: id('destination.id'),
-  name: v.pipe(id('destination.name'), v.regex(/^[^/\\]+$/, 'destination.name: must not contain / or \\')),
+  name: v.pipe(id('destination.name'), v.regex(/^[^/\\]*$/, 'destination.name: must not contain / or \\')),
   organization: v.optional(v.string()),
   sandbox: v.optional(v.string()),
 });

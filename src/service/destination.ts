@@ -22,7 +22,7 @@ const name = v.pipe(
   v.trim(),
   v.minLength(1, 'name: must not be empty'),
   v.maxLength(128, 'name: at most 128 characters'),
-  v.regex(/^[^/\\]+$/, 'name: must not contain / or \\'),
+  v.regex(/^[^/\\]*$/, 'name: must not contain / or \\'),
 );
 const text = (field: string) => v.string(`${field}: expected a string`);
 const options = (field: string) =>
