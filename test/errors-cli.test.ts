@@ -7,26 +7,14 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.ts';
+import { runCli } from './support/cli.ts';
 
 const root = resolve(import.meta.dirname, '..');
 let dir: string;
 // biome-ignore lint/suspicious/noExplicitAny: configs are mutated freely by the cases
 let base: any;
 
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const sink = (append: (s: string) => void) => ({
-    write(s: string) {
-      append(s);
-      return true;
-    },
-  });
-  const io = { out: sink((s) => (out += s)), err: sink((s) => (err += s)) } as unknown as Parameters<typeof main>[1];
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const cli = runCli;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cli-errors-'));
