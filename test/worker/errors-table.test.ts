@@ -45,6 +45,7 @@ const REFUSED: [string, string, string, () => unknown, string, string][] = [
   ['naming enum', 'POST', '/dataflows', () => dataflow({ naming: { dateTime: 'unx' } }), 'naming.dateTime', 'did you mean "unix"?'],
   ['naming key typo', 'POST', '/dataflows', () => dataflow({ naming: { audienceNme: true } }), 'naming.audienceNme', 'did you mean "audienceName"?'],
   ['dataflow top-level typo', 'POST', '/dataflows', () => dataflow({ shedule: {} }), 'shedule', 'unknown field "shedule" (did you mean "schedule"?)'],
+  ['unknown audience, at its index', 'POST', '/dataflows', () => dataflow({ audienceIds: [audienceId, 'aud_nope'] }), 'audienceIds[1]', 'no such audience in this organization, received "aud_nope"'],
   ['mapping field type', 'POST', '/dataflows', () => dataflow({ mapping: { fields: [{ source: 'id', type: 'strng' }] } }), 'mapping.fields[0].type', 'received "strng"'],
   ['destination file type', 'POST', '/destinations', () => destinationBody({ fileType: 'parquett' }), 'fileType', 'did you mean "parquet"?'],
   ['destination auth method', 'POST', '/destinations', () => destinationBody({ auth: { method: 'accesKey', accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: SECRET } }), 'auth.method', 'did you mean "accessKey"?'],

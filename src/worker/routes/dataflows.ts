@@ -22,7 +22,7 @@ import { createRunOnce } from '../store/idempotency.ts';
 import {
   type DataflowColumns,
   type DataflowRow,
-  countAudiences,
+  existingAudienceIds,
   deleteDataflow,
   getDataflow,
   getDestination,
@@ -129,9 +129,10 @@ async function columns(env: Env, deps: AppDeps, orgId: string, input: DataflowIn
     });
   }
   const audienceIds = [...new Set(input.audienceIds ?? [])];
-  if (audienceIds.length > 0 && (await countAudiences(env.DB, orgId, audienceIds)) !== audienceIds.length) {
-    issues.push({ path: 'audienceIds', message: 'audienceIds: one or more audiences do not exist' });
-  }
+  const existing = await existingAudienceIds(env.DB, orgId, audienceIds);
+  (input.audienceIds ?? []).forEach((id, i) => {
+    if (!existing.has(id)) issues.push({ path: `audienceIds[${i}]`, message: `no such audience in this organization, received ${quote(id)}`, expected: 'the id of an audience (GET /v1/audiences)', received: quote(id) });
+  });
   if (
     input.datasetId !== undefined &&
     !(await first(env.DB, 'SELECT id FROM datasets WHERE org_id = ? AND id = ?', orgId, input.datasetId))
