@@ -57,6 +57,8 @@ const CASES: [string, Edit, string, string][] = [
   ['destination fileType', withDestination({ fileType: 'csvv' }), 'destination.fileType', '"csvv" is not available on this host; expected csv, json or parquet (did you mean "csv"?)'],
   ['destination auth method', withDestination({ auth: { method: 'assumedRol', roleArn: 'arn:aws:iam::123456789012:role/x' } }), 'destination.auth.method', 'did you mean "assumedRole"?'],
   ['destination compression', withDestination({ compression: 'gzp' }), 'destination.compression', 'did you mean "gzip"?'],
+  ['destination without its bucket', withDestination({ bucket: undefined }), 'destination.bucket', 'required field "bucket" is missing'],
+  ['plugins of the wrong kind', (c) => { c.plugins = c.plugins.plugins; }, 'plugins', 'expected a plugin manifest object or a path to one, received a list'],
   ['destination key typo', withDestination({ regoin: 'eu-west-1' }), 'destination.regoin', 'did you mean "region"?'],
 ];
 

@@ -39,6 +39,15 @@ export function isFullDestination(value: ExportConfig['destination']): value is 
   return 'bucket' in value;
 }
 
+/**
+ * Whether a config's destination is meant as a whole destination: it names a bucket, or any field only
+ * a whole destination has (so a forgotten bucket is reported as missing, not `region` as unknown).
+ */
+function isDestinationLike(input: unknown): boolean {
+  if (typeof input !== 'object' || input === null) return false;
+  return Object.keys(input).some((key) => key in fullDestination.entries && !(key in destinationInfo.entries));
+}
+
 export const exportConfig = v.strictObject({
   /**
    * The plugin manifest inline, or the path of a JSON file holding it (host-resolved). With a whole
@@ -46,9 +55,7 @@ export const exportConfig = v.strictObject({
    */
   plugins: v.optional(v.union([pluginManifest, v.string()], 'plugins: expected a plugin manifest object or a path to one')),
   /** A whole destination when it names a bucket; otherwise who exports, for a `plugins` manifest. */
-  destination: v.lazy((input) =>
-    typeof input === 'object' && input !== null && 'bucket' in input ? fullDestination : destinationInfo,
-  ),
+  destination: v.lazy((input) => (isDestinationLike(input) ? fullDestination : destinationInfo)),
   output: v.optional(outputOptions, {}),
   source: v.strictObject({
     /** A file path (CLI) or an uploaded object key (API). */

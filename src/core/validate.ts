@@ -62,15 +62,22 @@ export function toConfigIssues(issues: readonly v.BaseIssue<unknown>[], prefix =
       out.message = `${own ?? `unknown field ${JSON.stringify(unknownKey)}`}${hint}`;
       if (known.length > 0) out.expected = known.join(' | ');
       else delete out.expected;
+    } else if (issue.message.startsWith('Invalid key:') && issue.received === 'undefined') {
+      out.message = `required field ${issue.expected} is missing`;
     } else {
       // A wrong type or value says what it received, when the schema's own message does not.
-      if ((issue.kind === 'schema' || out.received?.startsWith('"')) && out.received !== undefined && !/received/i.test(out.message)) out.message += `, received ${out.received}`;
+      if ((issue.kind === 'schema' || out.received?.startsWith('"')) && out.received !== undefined && !/received/i.test(out.message)) {
+        out.message += `, received ${RECEIVED_KIND[out.received] ?? out.received}`;
+      }
       const allowed = typeof issue.input === 'string' ? allowedStrings(issue.expected) : [];
       if (allowed.length > 0) out.message += didYouMean(issue.input as string, allowed);
     }
     return withoutEcho(withoutLabel(out));
   });
 }
+
+/** valibot's names for what it received, as a message says them. */
+const RECEIVED_KIND: Record<string, string> = { Array: 'a list', Object: 'an object', undefined: 'nothing' };
 
 /** The key a strict object refused (valibot's "Expected never"), or undefined for other issues. */
 function unknownKeyOf(issue: v.BaseIssue<unknown>): string | undefined {

@@ -38,6 +38,7 @@ const REFUSED: [string, string, string, () => unknown, string, string][] = [
   ['audience kind', 'POST', '/audiences', () => ({ kind: 'rul', name: 'x', rule: 'a = 1' }), 'kind', 'received "rul" (did you mean "rule"?)'],
   ['audience key typo', 'POST', '/audiences', () => ({ kind: 'rule', name: 'x', rlue: 'a = 1', rule: 'a = 1' }), 'rlue', 'unknown field "rlue" (did you mean "rule"?)'],
   ['empty name, label said once', 'POST', '/audiences', () => ({ kind: 'rule', name: ' ', rule: 'tier = "gold"' }), 'name', 'must not be empty'],
+  ['missing rule', 'POST', '/audiences', () => ({ kind: 'rule', name: 'x' }), 'rule', 'required field "rule" is missing'],
   ['rule syntax', 'POST', '/audiences', () => ({ kind: 'rule', name: 'x', rule: 'tier = = 1' }), 'rule', 'line 1, column'],
   ['schedule kind', 'POST', '/dataflows', () => dataflow({ schedule: { frequency: 'dayly', startDate: '2026-01-01' } }), 'schedule.frequency', 'received "dayly" (did you mean "daily"?)'],
   ['schedule key typo', 'POST', '/dataflows', () => dataflow({ schedule: { frequency: 'daily', startdate: '2026-01-01', startDate: '2026-01-01' } }), 'schedule.startdate', 'did you mean "startDate"?'],
