@@ -5,6 +5,7 @@
  * resource. The CLI half is test/errors-cli.test.ts.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { D1Database } from '../../src/worker/env.ts';
 import { type Call, SECRET, call, destinationBody, newOrg, testEnv } from './helpers.ts';
 
 const e = testEnv();
@@ -110,5 +111,32 @@ describe('API warnings: names no profile has', () => {
     await call(e, 'POST', '/profiles', { token: empty, raw: '{"id":"a","attributes":{"country":"FR"}}', headers: { 'Content-Type': 'application/x-ndjson' } });
     const again = await call(e, 'POST', '/audiences', { token: empty, body: { kind: 'rule', name: 'y', rule: 'country = "FR"' } });
     expect(again.body.warnings).toBeUndefined();
+  });
+});
+
+describe('profile names on ingest', () => {
+  it('cost one statement in the profiles\' own batch per request, however many profiles and names', async () => {
+    const queries: string[] = [];
+    let batches = 0;
+    const db: D1Database = {
+      prepare: (query) => {
+        queries.push(query);
+        return e.DB.prepare(query);
+      },
+      batch: (statements) => {
+        batches++;
+        return e.DB.batch(statements);
+      },
+    };
+    const counted = testEnv({ DB: db });
+    const org = await newOrg(counted, 'Many names');
+    queries.length = 0;
+    const body = Array.from({ length: 2000 }, (_, i) => JSON.stringify({ id: `p${i}`, identities: { [`ns${i % 7}`]: ['x'] }, attributes: { [`attr${i}`]: i } })).join('\n');
+    const res = await call(counted, 'POST', '/profiles', { token: org.token, raw: body, headers: { 'Content-Type': 'application/x-ndjson' } });
+    expect(res.status, res.text).toBe(200);
+    expect(batches).toBe(1);
+    expect(queries.filter((q) => q.includes('profile_names'))).toHaveLength(1);
+    const names = await e.DB.prepare('SELECT kind, COUNT(*) AS n FROM profile_names WHERE org_id = ? GROUP BY kind ORDER BY kind').bind(org.id).all<{ kind: string; n: number }>();
+    expect(names.results).toEqual([{ kind: 'attribute', n: 2000 }, { kind: 'identity', n: 7 }]);
   });
 });
