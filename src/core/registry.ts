@@ -210,7 +210,8 @@ function withheld(issues: ConfigIssue[], plugin: Plugin, path: string): ConfigIs
   const secret = new Set((plugin.secrets ?? []).map((name) => `${path}.options.${name}`));
   return issues.map((issue) => {
     if (!secret.has(issue.path) || !issue.received?.startsWith('"')) return issue;
-    return { ...issue, received: `a ${issue.received.length - 2}-character value (withheld: the field is secret)` };
+    const withheld = `a ${issue.received.length - 2}-character value (withheld: the field is secret)`;
+    return { ...issue, message: issue.message.split(issue.received).join(withheld), received: withheld };
   });
 }
 
