@@ -8,6 +8,7 @@
  * Environment: PORT (API, default 8787), S3_PORT (default 4569), EDGE_EXPORT_STATE_DIR (default
  * .state), EDGE_EXPORT_START_ONCE=1 (export once, then stop and exit 0).
  */
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import S3rver from 's3rver';
@@ -33,20 +34,43 @@ async function stopAll(): Promise<void> {
   for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
 }
 
+/** A port conflict, said in one line naming the variable that moves it (no stack trace). */
+class PortInUse extends Error {}
+
+/** The port `variable` asks for, after checking that 127.0.0.1 has it free (0: any free port). */
+async function freePort(variable: 'PORT' | 'S3_PORT', fallback: number): Promise<number> {
+  const text = process.env[variable] ?? String(fallback);
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) throw new PortInUse(`${variable}: expected a port number 0–65535, received ${JSON.stringify(text)}`);
+  if (port === 0) return 0;
+  const server = createServer();
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(port, '127.0.0.1', () => server.close(() => done()));
+  }).catch((error: NodeJS.ErrnoException) => {
+    const why = error.code === 'EADDRINUSE' ? 'is already in use' : `cannot be used (${error.code ?? error.message})`;
+    throw new PortInUse(`port ${port} on 127.0.0.1 ${why}: set ${variable} to a free port (e.g. ${variable}=${port + 1} npm start, or ${variable}=0 for any)`);
+  });
+  return port;
+}
+
 async function main(): Promise<void> {
   accounts.DUMMY_ACCOUNT.createKeyPair(DEMO_KEY.accessKeyId, DEMO_KEY.secretAccessKey);
+  // Both ports checked before anything starts: a busy one is one line, not a server's stack trace.
+  const s3Port = await freePort('S3_PORT', 4569);
+  const apiPort = await freePort('PORT', 8787);
   const s3 = new S3rver({
     address: '127.0.0.1',
-    port: Number(process.env.S3_PORT ?? 4569),
+    port: s3Port,
     silent: true,
     directory: join(state, 's3'),
     configureBuckets: [{ name: BUCKET }],
   });
-  const { port: s3Port } = await s3.run();
+  const { port: s3Listening } = await s3.run();
   stops.push(() => s3.close());
-  const s3Endpoint = `http://127.0.0.1:${s3Port}`;
+  const s3Endpoint = `http://127.0.0.1:${s3Listening}`;
 
-  const worker: LocalWorker = await startLocalWorker(ROOT, state, Number(process.env.PORT ?? 8787));
+  const worker: LocalWorker = await startLocalWorker(ROOT, state, apiPort);
   stops.push(() => worker.stop());
 
   const demo = await loadDemo({
@@ -129,7 +153,17 @@ main()
     process.exit(0);
   })
   .catch(async (error: unknown) => {
-    process.stderr.write(`npm start failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    // A port taken between the check and the listen still reads as a port conflict.
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    const message =
+      error instanceof PortInUse
+        ? error.message
+        : code === 'EADDRINUSE'
+          ? 'a port is already in use: set PORT (API) or S3_PORT (local S3) to free ones'
+          : error instanceof Error
+            ? error.message
+            : String(error);
+    process.stderr.write(`npm start failed: ${message}\n`);
     await stopAll();
     process.exit(1);
   });

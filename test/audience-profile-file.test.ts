@@ -88,7 +88,7 @@ describe('audiences over profile files', () => {
 
   it('names the row and every problem of an invalid profile row', () => {
     expect(() => rowToProfile({ id: '', updatedAt: 'soon' }, 4)).toThrow(
-      /Profile row 5 is invalid: id: id: 1–128 characters.*; updatedAt: updatedAt: expected an ISO-8601 timestamp/,
+      /Profile row 5 is invalid: id: 1–128 characters.*; updatedAt: expected an ISO-8601 timestamp/,
     );
     expect(rowToProfile({ id: 7, 'identities.email': ['a@x.io', ''], 'a.b': 1 }, 0)).toEqual({
       id: '7',

@@ -3,32 +3,12 @@ import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.ts';
+import { runCli } from './support/cli.ts';
 
 const root = resolve(import.meta.dirname, '..');
 let dir: string;
 
-/** Runs the CLI in-process and captures its output. */
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const io = {
-    out: {
-      write(s: string) {
-        out += s;
-        return true;
-      },
-    },
-    err: {
-      write(s: string) {
-        err += s;
-        return true;
-      },
-    },
-  } as unknown as Parameters<typeof main>[1];
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const cli = runCli;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cli-'));

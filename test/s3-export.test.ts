@@ -13,7 +13,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { gunzipSync } from 'node:zlib';
 import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.ts';
+import { runCli } from './support/cli.ts';
 import { keyPair } from './harness/data.ts';
 import { type Moto, createBucket, createUser, s3Reader, startMoto } from './harness/moto.ts';
 
@@ -24,19 +24,7 @@ let reader: S3Client;
 let dir: string;
 let user: { accessKeyId: string; secretAccessKey: string };
 
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const sink = (append: (s: string) => void) => ({
-    write(s: string) {
-      append(s);
-      return true;
-    },
-  });
-  const io = { out: sink((s) => (out += s)), err: sink((s) => (err += s)) } as unknown as Parameters<typeof main>[1];
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const cli = runCli;
 
 /** Writes an export config for `plugins` (format and extras) against moto with `creds`. */
 async function config(name: string, format: object[], creds: { accessKeyId: string; secretAccessKey: string }, rows: number) {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.ts';
+import { runCli } from './support/cli.ts';
 import type { LeftoverUpload } from '../src/core/types.ts';
 import { keyPair } from './harness/data.ts';
 import { type Moto, createBucket, createUser, s3Reader, startMoto } from './harness/moto.ts';
@@ -23,19 +23,7 @@ let admin: S3Client;
 let dir: string;
 let reference: { accessKeyId: string; secretAccessKey: string };
 
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const sink = (append: (s: string) => void) => ({
-    write(s: string) {
-      append(s);
-      return true;
-    },
-  });
-  const io = { out: sink((s) => (out += s)), err: sink((s) => (err += s)) } as unknown as Parameters<typeof main>[1];
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const cli = runCli;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 's3-leftover-'));

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { type AddressInfo, createServer } from 'node:net';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +74,24 @@ describe('npm start (scripts/start.ts)', () => {
     const emails = parsed.data.map((r) => r.email);
     expect(new Set(emails).size).toBe(emails.length);
     expect(new Set(emails)).toEqual(await demoAudienceEmails());
+  });
+
+  it('a busy PORT or S3_PORT is one line naming the variable to change, no stack trace, exit 1', async () => {
+    const held = createServer();
+    await new Promise<void>((done) => held.listen(0, '127.0.0.1', done));
+    const port = String((held.address() as AddressInfo).port);
+    try {
+      for (const variable of ['PORT', 'S3_PORT']) {
+        const run = start({ EDGE_EXPORT_START_ONCE: '1', [variable]: port });
+        const [code] = await once(run.child, 'exit');
+        expect(code).toBe(1);
+        expect(run.output().trim()).toBe(
+          `npm start failed: port ${port} on 127.0.0.1 is already in use: set ${variable} to a free port (e.g. ${variable}=${Number(port) + 1} npm start, or ${variable}=0 for any)`,
+        );
+      }
+    } finally {
+      await new Promise((done) => held.close(done));
+    }
   });
 
   it('restarts on the persisted state, keeps serving, and stops cleanly on SIGTERM', async () => {

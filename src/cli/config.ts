@@ -20,7 +20,7 @@ const id = (field: string) =>
 
 export const destinationInfo = v.strictObject({
   id: id('destination.id'),
-  name: v.pipe(id('destination.name'), v.regex(/^[^/\\]+$/, 'destination.name: must not contain / or \\')),
+  name: v.pipe(id('destination.name'), v.regex(/^[^/\\]*$/, 'destination.name: must not contain / or \\')),
   organization: v.optional(v.string()),
   sandbox: v.optional(v.string()),
 });
@@ -39,6 +39,15 @@ export function isFullDestination(value: ExportConfig['destination']): value is 
   return 'bucket' in value;
 }
 
+/**
+ * Whether a config's destination is meant as a whole destination: it names a bucket, or any field only
+ * a whole destination has (so a forgotten bucket is reported as missing, not `region` as unknown).
+ */
+function isDestinationLike(input: unknown): boolean {
+  if (typeof input !== 'object' || input === null) return false;
+  return Object.keys(input).some((key) => key in fullDestination.entries && !(key in destinationInfo.entries));
+}
+
 export const exportConfig = v.strictObject({
   /**
    * The plugin manifest inline, or the path of a JSON file holding it (host-resolved). With a whole
@@ -46,9 +55,7 @@ export const exportConfig = v.strictObject({
    */
   plugins: v.optional(v.union([pluginManifest, v.string()], 'plugins: expected a plugin manifest object or a path to one')),
   /** A whole destination when it names a bucket; otherwise who exports, for a `plugins` manifest. */
-  destination: v.lazy((input) =>
-    typeof input === 'object' && input !== null && 'bucket' in input ? fullDestination : destinationInfo,
-  ),
+  destination: v.lazy((input) => (isDestinationLike(input) ? fullDestination : destinationInfo)),
   output: v.optional(outputOptions, {}),
   source: v.strictObject({
     /** A file path (CLI) or an uploaded object key (API). */
@@ -56,6 +63,11 @@ export const exportConfig = v.strictObject({
     /** Source plugin to read it with; defaults from the file extension (.ndjson/.jsonl, .csv, .parquet). */
     use: v.optional(v.string()),
     options: v.optional(v.unknown()),
+    /**
+     * The attribute names (top-level) and `identities.<namespace>` names the profiles have, when a
+     * rule or mapping names one too rare to be in the first profiles `validate` reads (SAMPLED_PROFILES).
+     */
+    attributes: v.optional(v.array(v.pipe(v.string('source.attributes: expected attribute names'), v.minLength(1)))),
   }),
   audience: v.optional(
     v.strictObject({

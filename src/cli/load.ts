@@ -3,20 +3,21 @@
  * Worker and the Node and Deno hosts call), and the config's source file into the run's subject.
  */
 import { openAsBlob } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ruleMembership } from '../core/data/audience.ts';
+import { emptyNames, learnNames, mappingNames, ruleNames, unknownNames } from '../core/data/attributes.ts';
 import { compileMapping } from '../core/data/mapping.ts';
 import { profileFile } from '../core/data/profile-rows.ts';
 import type { ExportState } from '../core/data/store.ts';
-import { ConfigError, type ConfigIssue, ExportError } from '../core/errors.ts';
+import { ConfigError, type ConfigIssue } from '../core/errors.ts';
 import type { Platform } from '../core/platform.ts';
 import type { Plugin } from '../core/plugin.ts';
 import { type PluginManifest, pluginManifest, type Registry } from '../core/registry.ts';
 import { compileRule } from '../core/rules/index.ts';
 import type { RunContext, SourceStage } from '../core/types.ts';
-import { parse } from '../core/validate.ts';
+import { parse, quote } from '../core/validate.ts';
 import { nodePlatform } from '../hosts/node/platform.ts';
 import { destinationDefinition } from '../service/destination.ts';
 import { type ExportDefinition, type ExportService, exportService, hostRegistry } from '../service/export-service.ts';
@@ -79,12 +80,15 @@ function definitionOf(config: ExportConfig, manifest: PluginManifest | undefined
 export async function checkConfig(loaded: LoadedConfig): Promise<ConfigIssue[]> {
   const { config } = loaded;
   const issues = await loaded.service.check(loaded.definition);
-  const sourcePath = sourcePathOf(loaded);
-  await readFile(sourcePath, { flag: 'r' })
-    .then(() => undefined)
-    .catch((error: NodeJS.ErrnoException) =>
-      issues.push({ path: 'source.path', message: `source.path: cannot read ${sourcePath} (${error.code ?? error.message})`, expected: 'a readable file' }),
-    );
+  const unreadable = await sourceFileIssue(loaded);
+  if (unreadable) issues.push(unreadable);
+  // The source plugin the export will read with, unless the manifest brings its own.
+  try {
+    if (!loaded.definition.manifest.plugins.some((p) => p.use.startsWith('source/'))) sourceFor(loaded.service.registry, config, loaded.platform);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    issues.push(...error.issues);
+  }
   if (config.audience?.rule !== undefined) {
     try {
       compileRule(config.audience.rule);
@@ -92,6 +96,7 @@ export async function checkConfig(loaded: LoadedConfig): Promise<ConfigIssue[]> 
       issues.push({ path: 'audience.rule', message: `audience.rule: ${(error as Error).message}` });
     }
   }
+  if (!unreadable) issues.push(...(await attributeIssues(loaded)));
   if (config.mode === 'incremental' && config.dataset === undefined && !(config.mapping || config.audience?.rule)) {
     issues.push({ path: 'mode', message: 'mode: incremental needs an audience (rule or mapping) or a dataset' });
   }
@@ -106,10 +111,9 @@ export async function subjectOf(
   const { config, platform } = loaded;
   const { statePath, states } = options;
   const source = options.source ?? sourceFor(loaded.service.registry, config, platform);
-  const sourcePath = sourcePathOf(loaded);
-  const blob = await openAsBlob(sourcePath).catch((error: NodeJS.ErrnoException) => {
-    throw new ExportError('SOURCE_INVALID', `source.path: cannot read ${sourcePath} (${error.code ?? error.message})`);
-  });
+  const unreadable = await sourceFileIssue(loaded);
+  if (unreadable) throw new ConfigError([unreadable], 'export config');
+  const blob = await openAsBlob(sourcePathOf(loaded));
   const now = scheduledTimeOf(config, platform);
   const ctx: RunContext = { ...platform, runId: 'source', scheduledTime: now };
   if (config.mapping || config.audience?.rule) {
@@ -186,6 +190,68 @@ async function readStates(path: string | undefined): Promise<Record<string, Expo
 
 /** The key an earlier release's single-audience state file is read under. */
 const LEGACY = '*';
+
+/** How many profiles of the source file `validate` and `export` read to learn which attributes exist. */
+export const SAMPLED_PROFILES = 1000;
+
+/**
+ * Attributes and identity namespaces the rule or mapping names that no profile has: checked against
+ * `source.attributes` when declared, else against the first SAMPLED_PROFILES profiles of the source.
+ * Nothing is reported when the source cannot be read as profiles (the export reports why).
+ */
+export async function attributeIssues(loaded: LoadedConfig, source?: SourceStage): Promise<ConfigIssue[]> {
+  const { config, platform } = loaded;
+  const uses = [
+    ...(config.audience?.rule ? ruleNames(config.audience.rule, 'audience.rule') : []),
+    ...(config.mapping ? mappingNames(config.mapping, 'mapping') : []),
+  ];
+  if (uses.length === 0) return [];
+  const names = emptyNames();
+  const declared = config.source.attributes;
+  if (declared) {
+    for (const name of declared) {
+      if (name.startsWith('identities.')) names.identities.add(name.slice('identities.'.length));
+      else names.attributes.add(name.replace(/^attributes\./, '').split('.')[0]!);
+    }
+    return unknownNames(uses, names, 'source.attributes does not list it');
+  }
+  try {
+    const stage = source ?? sourceFor(loaded.service.registry, config, platform);
+    const blob = await openAsBlob(sourcePathOf(loaded));
+    const ctx: RunContext = { ...platform, runId: 'source', scheduledTime: scheduledTimeOf(config, platform) };
+    const reader = profileFile(stage, ctx, () => blob)().getReader();
+    let read = 0;
+    while (read < SAMPLED_PROFILES) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      for (const profile of value.slice(0, SAMPLED_PROFILES - read)) learnNames(names, profile);
+      read += value.length;
+    }
+    await reader.cancel().catch(() => undefined);
+    if (read === 0) return [];
+    const first = read < SAMPLED_PROFILES ? `none of the ${read} profiles` : `none of the first ${SAMPLED_PROFILES} profiles`;
+    return unknownNames(uses, names, `${first} of ${config.source.path} has it (list rarer ones in source.attributes)`);
+  } catch {
+    return [];
+  }
+}
+
+/** The problem with the config's source file (missing, a folder, unreadable), naming the field and the path. */
+async function sourceFileIssue(loaded: LoadedConfig): Promise<ConfigIssue | undefined> {
+  const path = sourcePathOf(loaded);
+  const problem = await open(path, 'r')
+    .then(async (handle) => {
+      const isFile = (await handle.stat()).isFile();
+      await handle.close();
+      return isFile ? undefined : 'is not a file';
+    })
+    .catch((error: NodeJS.ErrnoException) =>
+      error.code === 'ENOENT' ? 'no such file' : error.code === 'EACCES' ? 'not readable (permission denied)' : `cannot be read (${error.code ?? error.message})`,
+    );
+  if (problem === undefined) return undefined;
+  const from = isAbsolute(loaded.config.source.path) ? '' : " (a relative path starts at the config's folder)";
+  return { path: 'source.path', message: `${problem}: ${path}${from}`, expected: 'a readable file', received: quote(loaded.config.source.path) };
+}
 
 function sourcePathOf(loaded: LoadedConfig): string {
   const { path } = loaded.config.source;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, ExportError, leftoversOf } from '../core/errors.ts';
 import { discard } from '../plugins/sink/discard/index.ts';
-import { checkConfig, fileStates, loadConfig, scheduledTimeOf, subjectOf } from './load.ts';
+import { attributeIssues, checkConfig, fileStates, loadConfig, scheduledTimeOf, subjectOf } from './load.ts';
 import { progressReporter } from './progress.ts';
 import { HELP } from './help.ts';
 
@@ -59,6 +59,9 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
         const dryRun = args['dry-run'] ?? false;
         const states = fileStates(dryRun ? undefined : args.state);
         const subject = await subjectOf(loaded, { source: prepared.pipeline.source, statePath: args.state, states });
+        // Exported anyway (an attribute may be rarer than the profiles read), but never silently.
+        const warnings = (await attributeIssues(loaded, prepared.pipeline.source)).map((i) => `${i.path}: ${i.message}`);
+        for (const warning of warnings) io.err.write(`edge-export export: warning: ${warning}\n`);
         const progress = args.progress === false ? undefined : progressReporter({ out: io.err });
         const runId = loaded.config.runId ?? loaded.platform.uuid();
         // Ctrl-C (or SIGTERM) aborts the run: the file being written is removed, not left `.partial`.
@@ -85,7 +88,10 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
             interrupt.dispose();
             progress?.done();
           });
-        io.out.write(`${JSON.stringify({ ...report, dryRun }, null, 2)}\n`);
+        if (report.rows === 0 && warnings.length > 0) {
+          io.err.write('edge-export export: warning: 0 rows exported; the warnings above may say why\n');
+        }
+        io.out.write(`${JSON.stringify({ ...report, dryRun, ...(warnings.length > 0 && { warnings }) }, null, 2)}\n`);
         return EXIT.ok;
       }
       case 'test-connection': {
@@ -176,7 +182,9 @@ function report(error: unknown, command: string, help: string, err: NodeJS.Writa
     return EXIT.usage;
   }
   if (error instanceof ConfigError) {
-    err.write(`edge-export ${command}: ${error.message}\n`);
+    // One problem, one line: the field, then what to fix.
+    const [only, ...more] = error.issues;
+    err.write(`edge-export ${command}: ${only && more.length === 0 ? `${only.path || '(root)'}: ${only.message}` : error.message}\n`);
     return EXIT.usage;
   }
   if (error instanceof ExportError) {

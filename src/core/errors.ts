@@ -71,11 +71,26 @@ export interface ConfigIssue {
   readonly received?: string;
 }
 
+/**
+ * An issue whose message does not repeat its own field: schemas write messages such as
+ * `name: must not be empty` so they read alone, but every caller shows `path: message` (and the
+ * console `Label: message`), which would say the field twice. A leading label equal to the path, or
+ * to its last part(s), is dropped.
+ *
+ * @example withoutLabel({ path: 'mapping.dedup.attributes', message: 'dedup.attributes: give one or two' }).message // 'give one or two'
+ */
+export function withoutLabel<I extends ConfigIssue>(issue: I): I {
+  const label = /^([A-Za-z_$][\w$]*(?:(?:\.[A-Za-z_$][\w$]*)|\[\d+\])*): /.exec(issue.message)?.[1];
+  if (label === undefined || !(issue.path === label || issue.path.endsWith(`.${label}`))) return issue;
+  return { ...issue, message: issue.message.slice(label.length + 2) };
+}
+
 /** Every problem of a configuration at once, each with its path. */
 export class ConfigError extends ExportError {
   readonly issues: readonly ConfigIssue[];
 
-  constructor(issues: readonly ConfigIssue[], subject = 'configuration') {
+  constructor(given: readonly ConfigIssue[], subject = 'configuration') {
+    const issues = given.map(withoutLabel);
     const lines = issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`);
     super('CONFIG_INVALID', `Invalid ${subject} (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`);
     this.issues = issues;

@@ -3,6 +3,7 @@
  * and the proof that a rendered key stays under its folder.
  */
 import * as v from 'valibot';
+import { didYouMean } from './suggest.ts';
 import { ExportError } from './errors.ts';
 import type { NamingContext, NamingStage } from './types.ts';
 
@@ -37,7 +38,7 @@ function segmentMacrosTrail(path: string): boolean {
 }
 
 /** The file-name options of a destination (destination name and audience id are always present). */
-export const fileNameOptions = v.object({
+export const fileNameOptions = v.strictObject({
   audienceName: v.optional(v.boolean(), false),
   /** `datetime` → `YYYYMMDD_HHMMSS`, `unix` → seconds, `none` → overwrite the previous export. */
   dateTime: v.optional(v.picklist(['datetime', 'unix', 'none']), 'datetime'),
@@ -105,7 +106,7 @@ export function renderFolder(
   const rendered = template.replace(MACRO, (whole, name: string) => {
     const fn = macros[name];
     if (!fn) {
-      throw new ExportError('CONFIG_INVALID', `folderPath: unknown macro ${whole}; known: ${Object.keys(macros).map((m) => `%${m}%`).join(', ') || 'none'}`);
+      throw new ExportError('CONFIG_INVALID', `folderPath: unknown macro ${whole}${didYouMean(whole, Object.keys(macros).map((m) => `%${m}%`))}; known: ${Object.keys(macros).map((m) => `%${m}%`).join(', ') || 'none'}`);
     }
     return safeSegment(fn(ctx));
   });

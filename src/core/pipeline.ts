@@ -36,11 +36,11 @@ import { fromIterable, pipeThrough } from './streams.ts';
 import { parse } from './validate.ts';
 
 /** Where and how files are written: the destination half of an export job (validated). */
-export const outputOptions = v.object({
+export const outputOptions = v.strictObject({
   folderPath: v.optional(folderPath, ''),
   fileName: v.optional(fileNameOptions, {}),
   split: v.optional(
-    v.object({
+    v.strictObject({
       /** Rows per file before a new file starts (reference default: 5,000,000). */
       maxRows: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 5_000_000),
       /**

@@ -21,6 +21,7 @@ import type {
   Stage,
   StageKind,
 } from './types.ts';
+import { didYouMean } from './suggest.ts';
 import { joinPath, quote, toConfigIssues } from './validate.ts';
 
 /** One entry of a plugin manifest: which plugin, with which options. */
@@ -108,7 +109,7 @@ export class Registry {
         issues: [
           {
             path: `${path}.use`,
-            message: `unknown plugin ${quote(entry.use)}`,
+            message: `unknown plugin ${quote(entry.use)}${didYouMean(entry.use, this.list().map((p) => p.name))}`,
             expected: this.list().map((p) => p.name).join(' | '),
             received: quote(entry.use),
           },
@@ -116,7 +117,7 @@ export class Registry {
       };
     }
     const options = v.safeParse(plugin.options, entry.options);
-    if (!options.success) return { issues: withheld(toConfigIssues(options.issues, `${path}.options`), plugin, path) };
+    if (!options.success) return { issues: withheld(toConfigIssues(options.issues, `${path}.options`, plugin.options), plugin, path) };
     try {
       const stages = plugin.create(options.output, platform);
       return { stages: (Array.isArray(stages) ? stages : [stages as Stage]).map((s) => Object.freeze(s)) };
@@ -155,7 +156,7 @@ export class Registry {
 
   #assemble(manifest: unknown, platform: Platform): { pipeline: Pipeline; created: { stage: Stage; path: string }[] } | { issues: ConfigIssue[] } {
     const parsed = v.safeParse(pluginManifest, manifest);
-    if (!parsed.success) return { issues: toConfigIssues(parsed.issues) };
+    if (!parsed.success) return { issues: toConfigIssues(parsed.issues, '', pluginManifest) };
 
     const issues: ConfigIssue[] = [];
     const created: { stage: Stage; path: string }[] = [];
@@ -209,7 +210,8 @@ function withheld(issues: ConfigIssue[], plugin: Plugin, path: string): ConfigIs
   const secret = new Set((plugin.secrets ?? []).map((name) => `${path}.options.${name}`));
   return issues.map((issue) => {
     if (!secret.has(issue.path) || !issue.received?.startsWith('"')) return issue;
-    return { ...issue, received: `a ${issue.received.length - 2}-character value (withheld: the field is secret)` };
+    const withheld = `a ${issue.received.length - 2}-character value (withheld: the field is secret)`;
+    return { ...issue, message: issue.message.split(issue.received).join(withheld), received: withheld };
   });
 }
 

@@ -1,5 +1,6 @@
 import * as v from 'valibot';
-import { ConfigError, type ConfigIssue } from './errors.ts';
+import { ConfigError, type ConfigIssue, withoutLabel } from './errors.ts';
+import { didYouMean } from './suggest.ts';
 
 /**
  * The longest string a user sent that an error may quote back. Shorter than any secret edge-export
@@ -39,8 +40,12 @@ export function withoutEcho(issue: ConfigIssue): ConfigIssue {
   return { ...issue, message, received: described };
 }
 
-/** Turns valibot issues into path/expected/received issues under a path prefix, echoing no long value. */
-export function toConfigIssues(issues: readonly v.BaseIssue<unknown>[], prefix = ''): ConfigIssue[] {
+/**
+ * Turns valibot issues into path/expected/received issues under a path prefix, echoing no long value.
+ * With the `schema` that was parsed, an unknown key names the known ones and the closest ("did you
+ * mean"); a value outside a list of allowed strings (picklist, literal, variant) suggests the closest.
+ */
+export function toConfigIssues(issues: readonly v.BaseIssue<unknown>[], prefix = '', schema?: v.GenericSchema): ConfigIssue[] {
   return issues.map((issue) => {
     const path = joinPath(prefix, issuePath(issue));
     const out: { path: string; message: string; expected?: string; received?: string } = {
@@ -49,8 +54,75 @@ export function toConfigIssues(issues: readonly v.BaseIssue<unknown>[], prefix =
     };
     if (issue.expected != null) out.expected = issue.expected;
     if (issue.received != null) out.received = issue.received;
-    return withoutEcho(out);
+    const unknownKey = unknownKeyOf(issue);
+    if (unknownKey !== undefined) {
+      const known = schema ? keysAt(schema, issue.path!, 0) : [];
+      const hint = didYouMean(unknownKey, known) || (known.length > 0 ? ` (expected one of: ${known.join(', ')})` : '');
+      const own = issue.message.startsWith('Invalid key:') ? undefined : issue.message;
+      out.message = `${own ?? `unknown field ${JSON.stringify(unknownKey)}`}${hint}`;
+      if (known.length > 0) out.expected = known.join(' | ');
+      else delete out.expected;
+    } else if (issue.message.startsWith('Invalid key:') && issue.received === 'undefined') {
+      out.message = `required field ${issue.expected} is missing`;
+    } else {
+      // A wrong type or value says what it received, when the schema's own message does not.
+      if ((issue.kind === 'schema' || out.received?.startsWith('"')) && out.received !== undefined && !/received/i.test(out.message)) {
+        out.message += `, received ${RECEIVED_KIND[out.received] ?? out.received}`;
+      }
+      const allowed = typeof issue.input === 'string' ? allowedStrings(issue.expected) : [];
+      if (allowed.length > 0) out.message += didYouMean(issue.input as string, allowed);
+    }
+    return withoutEcho(withoutLabel(out));
   });
+}
+
+/** valibot's names for what it received, as a message says them. */
+const RECEIVED_KIND: Record<string, string> = { Array: 'a list', Object: 'an object', undefined: 'nothing' };
+
+/** The key a strict object refused (valibot's "Expected never"), or undefined for other issues. */
+function unknownKeyOf(issue: v.BaseIssue<unknown>): string | undefined {
+  const last = issue.path?.at(-1) as { key?: unknown; origin?: string } | undefined;
+  return issue.expected === 'never' && last?.origin === 'key' && typeof last.key === 'string' ? last.key : undefined;
+}
+
+/** The strings of an expectation such as `("full" | "incremental")`, or none when it is anything else. */
+function allowedStrings(expected: string | null): string[] {
+  const parts = (expected ?? '').replace(/^\((.*)\)$/s, '$1').split(' | ');
+  const strings: string[] = [];
+  for (const part of parts) {
+    if (!/^"(?:[^"\\]|\\.)*"$/.test(part)) return [];
+    strings.push(JSON.parse(part) as string);
+  }
+  return strings;
+}
+
+type AnySchema = {
+  entries?: Record<string, AnySchema>;
+  wrapped?: AnySchema;
+  getter?: (input: unknown) => AnySchema;
+  options?: readonly AnySchema[];
+  item?: AnySchema;
+};
+
+/**
+ * The keys the object at `path` (an unknown key's path: its last item is the key itself) accepts,
+ * found by walking the schema along the path: through optional/nullable wrappers, lazy schemas (with
+ * the value at that level) and every option of a union or variant.
+ */
+function keysAt(schema: v.GenericSchema, path: readonly v.IssuePathItem[], depth: number): string[] {
+  const keys = new Set<string>();
+  const walk = (node: AnySchema | undefined, i: number): void => {
+    const item = path[i] as { key?: unknown; input?: unknown } | undefined;
+    if (!node) return;
+    if (node.wrapped) walk(node.wrapped, i);
+    else if (node.getter) walk(node.getter(item?.input), i);
+    else if (node.options) for (const option of node.options) walk(option, i);
+    else if (node.item && typeof item?.key === 'number') walk(node.item, i + 1);
+    else if (node.entries && i === path.length - 1) for (const key of Object.keys(node.entries)) keys.add(key);
+    else if (node.entries && typeof item?.key === 'string') walk(node.entries[item.key], i + 1);
+  };
+  walk(schema as AnySchema, depth);
+  return [...keys];
 }
 
 /**
@@ -92,5 +164,5 @@ export function parse<S extends v.GenericSchema>(
 ): v.InferOutput<S> {
   const result = v.safeParse(schema, input);
   if (result.success) return result.output;
-  throw new ConfigError(toConfigIssues(result.issues, prefix), subject);
+  throw new ConfigError(toConfigIssues(result.issues, prefix, schema), subject);
 }

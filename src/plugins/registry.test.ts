@@ -85,4 +85,23 @@ describe('Registry.build', () => {
     const issues = issuesOf(() => registry().register(selfCompressing, gz).build({ plugins: [{ use: 'acme/packed' }, { use: 'acme/gz' }] }));
     expect(issues[0]!.message).toMatch(/compresses internally/);
   });
+
+  it('suggests the closest plugin and option, and never quotes a secret option back, however short', () => {
+    const keyed = definePlugin({
+      name: 'acme/keyed',
+      description: 'test',
+      options: v.strictObject({ token: v.pipe(v.string(), v.regex(/^tok_/, 'token: expected tok_…')), label: v.optional(v.string()) }),
+      secrets: ['token'],
+      create: () => ({ kind: 'auth', name: 'keyed', credentials: async () => null }),
+    });
+    const issues = issuesOf(() =>
+      registry().register(keyed).build({ plugins: [{ use: 'format/jsn' }, { use: 'acme/keyed', options: { token: 'hunter2', lable: 'x' } }] }),
+    );
+    expect(issues.map((i) => [i.path, i.message])).toEqual([
+      ['plugins[0].use', 'unknown plugin "format/jsn" (did you mean "format/json"?)'],
+      ['plugins[1].options.token', 'expected tok_…, received a 7-character value (withheld: the field is secret)'],
+      ['plugins[1].options.lable', 'unknown field "lable" (did you mean "label"?)'],
+    ]);
+    expect(JSON.stringify(issues)).not.toContain('hunter2');
+  });
 });

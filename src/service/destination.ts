@@ -13,6 +13,7 @@ import type { ConfigIssue } from '../core/errors.ts';
 import type { OutputOptions } from '../core/pipeline.ts';
 import type { PluginManifest } from '../core/registry.ts';
 import type { DestinationInfo } from '../core/types.ts';
+import { didYouMean } from '../core/suggest.ts';
 import { quote } from '../core/validate.ts';
 import type { ExportDefinition } from './export-service.ts';
 
@@ -21,7 +22,7 @@ const name = v.pipe(
   v.trim(),
   v.minLength(1, 'name: must not be empty'),
   v.maxLength(128, 'name: at most 128 characters'),
-  v.regex(/^[^/\\]+$/, 'name: must not contain / or \\'),
+  v.regex(/^[^/\\]*$/, 'name: must not contain / or \\'),
 );
 const text = (field: string) => v.string(`${field}: expected a string`);
 const options = (field: string) =>
@@ -158,7 +159,7 @@ function unavailable(entry: Entry, issue: ConfigIssue): ConfigIssue {
   const list = offered.length > 1 ? `${offered.slice(0, -1).join(', ')} or ${offered.at(-1)}` : (offered[0] ?? 'none');
   return {
     path: entry.field,
-    message: `${entry.field}: ${quote(entry.choice)} is not available on this host; expected ${list}`,
+    message: `${entry.field}: ${quote(entry.choice)} is not available on this host; expected ${list}${didYouMean(entry.choice!, offered)}`,
     expected: offered.join(' | '),
     received: quote(entry.choice),
   };

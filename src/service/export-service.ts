@@ -31,6 +31,7 @@ import type {
   SinkStage,
   UploadStateStore,
 } from '../core/types.ts';
+import { didYouMean } from '../core/suggest.ts';
 import { toConfigIssues } from '../core/validate.ts';
 import { builtinPlugins } from '../plugins/index.ts';
 import type { Subject } from './subjects.ts';
@@ -191,7 +192,7 @@ function buildOnly(registry: Registry, manifest: PluginManifest, platform: Platf
 /** Output options, folder macros and naming parts that the pipeline or the destination cannot fill. */
 function outputIssues(definition: ExportDefinition, pipeline: Pipeline | undefined): ConfigIssue[] {
   const parsed = v.safeParse(outputOptions, definition.output);
-  if (!parsed.success) return toConfigIssues(parsed.issues, 'output');
+  if (!parsed.success) return toConfigIssues(parsed.issues, 'output', outputOptions);
   const issues: ConfigIssue[] = [];
   const { folderPath, fileName } = parsed.output;
   if (pipeline) {
@@ -200,7 +201,7 @@ function outputIssues(definition: ExportDefinition, pipeline: Pipeline | undefin
       const known = Object.keys(pipeline.macros).map((m) => `%${m}%`);
       issues.push({
         path: 'output.folderPath',
-        message: `folderPath: unknown macro %${name}%`,
+        message: `unknown macro %${name}%${didYouMean(`%${name}%`, known) || ` (known: ${known.join(' ') || 'none'})`}`,
         expected: known.join(' ') || 'no macros (no naming plugin)',
         received: `%${name}%`,
       });

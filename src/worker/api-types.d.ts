@@ -465,6 +465,12 @@ export interface components {
                 };
             };
         };
+        Warning: {
+            /** @description The field, e.g. rule or mapping.fields[0].source */
+            path: string;
+            /** @description What is wrong, with the closest real name where one is close */
+            message: string;
+        };
         DestinationInput: {
             name: string;
             description?: string;
@@ -686,6 +692,33 @@ export interface components {
             updatedAt: string;
             /** @description Signs webhook deliveries; shown only here */
             webhookSecret: string;
+            /** @description Present when a rule or mapping names an attribute or identity namespace no profile of the organization has (or none could be checked yet); the resource is saved anyway */
+            warnings?: components["schemas"]["Warning"][];
+        };
+        SavedDataflow: {
+            id: string;
+            name: string;
+            destinationId: string;
+            audienceIds?: string[];
+            datasetId?: string;
+            mapping: components["schemas"]["Mapping"] | Record<string, never>;
+            schedule?: components["schemas"]["Schedule"];
+            naming: components["schemas"]["FileNaming"];
+            /** @enum {string} */
+            exportMode: "full" | "incremental";
+            alertWebhook?: string;
+            /** @description Whether alert bodies are signed (the secret is never returned) */
+            alertSigned: boolean;
+            skippedRateThreshold?: number;
+            enabled: boolean;
+            /** @description Where signed webhook deliveries trigger this dataflow */
+            webhookUrl: string;
+            /** @description ISO 8601 UTC time */
+            createdAt: string;
+            /** @description ISO 8601 UTC time */
+            updatedAt: string;
+            /** @description Present when a rule or mapping names an attribute or identity namespace no profile of the organization has (or none could be checked yet); the resource is saved anyway */
+            warnings?: components["schemas"]["Warning"][];
         };
         DataflowPage: {
             items: components["schemas"]["Dataflow"][];
@@ -753,6 +786,21 @@ export interface components {
             createdAt: string;
             /** @description ISO 8601 UTC time */
             updatedAt: string;
+        };
+        SavedAudience: {
+            id: string;
+            name: string;
+            /** @enum {string} */
+            kind: "rule" | "upload";
+            rule?: string;
+            /** @description Upload audiences, GET by id only: members imported */
+            members?: number;
+            /** @description ISO 8601 UTC time */
+            createdAt: string;
+            /** @description ISO 8601 UTC time */
+            updatedAt: string;
+            /** @description Present when a rule or mapping names an attribute or identity namespace no profile of the organization has (or none could be checked yet); the resource is saved anyway */
+            warnings?: components["schemas"]["Warning"][];
         };
         AudiencePage: {
             items: components["schemas"]["Audience"][];
@@ -1628,7 +1676,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The dataflow, with its webhook secret (shown only here) */
+            /** @description The dataflow, with its webhook secret (shown only here) and warnings about its mapping if any */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1759,13 +1807,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The dataflow */
+            /** @description The dataflow, with warnings about its mapping if any */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Dataflow"];
+                    "application/json": components["schemas"]["SavedDataflow"];
                 };
             };
             /** @description Invalid input: every problem is listed in error.issues with its path */
@@ -2035,13 +2083,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The audience */
+            /** @description The audience, with warnings about its rule if any */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Audience"];
+                    "application/json": components["schemas"]["SavedAudience"];
                 };
             };
             /** @description Invalid input: every problem is listed in error.issues with its path */
@@ -2166,13 +2214,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The audience */
+            /** @description The audience, with warnings about its rule if any */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Audience"];
+                    "application/json": components["schemas"]["SavedAudience"];
                 };
             };
             /** @description Invalid input: every problem is listed in error.issues with its path */

@@ -39,6 +39,18 @@ export const destinationView = v.object({
 });
 export const destinationPage = page(destinationView);
 
+/** A problem the API accepted anyway (src/worker/warnings.ts): a rule or mapping name no profile of the organization has. */
+export const warningView = v.object({
+  path: v.pipe(v.string(), v.description('The field, e.g. rule or mapping.fields[0].source')),
+  message: v.pipe(v.string(), v.description('What is wrong, with the closest real name where one is close')),
+});
+const warnings = v.optional(
+  v.pipe(
+    v.array(warningView),
+    v.description('Present when a rule or mapping names an attribute or identity namespace no profile of the organization has (or none could be checked yet); the resource is saved anyway'),
+  ),
+);
+
 const dataflowFields = {
   id,
   name: v.string(),
@@ -60,7 +72,13 @@ const dataflowFields = {
 /** A dataflow; its webhook and alert secrets are never part of it. */
 export const dataflowView = v.object(dataflowFields);
 /** A dataflow just created, with its webhook secret (shown this once). */
-export const createdDataflowView = v.object({ ...dataflowFields, webhookSecret: v.pipe(v.string(), v.description('Signs webhook deliveries; shown only here')) });
+export const createdDataflowView = v.object({
+  ...dataflowFields,
+  webhookSecret: v.pipe(v.string(), v.description('Signs webhook deliveries; shown only here')),
+  warnings,
+});
+/** A dataflow just replaced, with any warnings about its mapping. */
+export const savedDataflowView = v.object({ ...dataflowFields, warnings });
 export const dataflowPage = page(dataflowView);
 
 /** An audience; upload audiences read one by one also carry their member count. */
@@ -74,6 +92,8 @@ export const audienceView = v.object({
   updatedAt: time,
 });
 export const audiencePage = page(audienceView);
+/** An audience just created or replaced, with any warnings about its rule. */
+export const savedAudienceView = v.object({ ...audienceView.entries, warnings });
 
 const exportedFile = v.looseObject({
   key: v.string(),

@@ -96,3 +96,4 @@ function redactIssue(issue: ConfigIssue): ConfigIssue {
   const withheld = 'a value (withheld: the field is secret)';
   return { ...issue, message: issue.message.split(received).join(withheld), received: withheld };
 }
+

@@ -159,7 +159,7 @@ export function schemaCheck<S extends v.GenericSchema>(schema: S): Check<v.Infer
   return (raw, line) => {
     const result = v.safeParse(schema, raw);
     if (result.success) return result.output;
-    return toConfigIssues(result.issues).map((i) => ({ line, path: i.path, message: i.message }));
+    return toConfigIssues(result.issues, '', schema).map((i) => ({ line, path: i.path, message: i.message }));
   };
 }
 

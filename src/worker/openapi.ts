@@ -23,6 +23,7 @@ import { ADMIN_TOKEN, ANY_TOKEN, type Access, PUBLIC, ROUTE_ACCESS, SCOPES, WEBH
 /** Every schema the document names, by component name; a route's schema must be one of these. */
 const COMPONENTS = {
   Error: views.errorView,
+  Warning: views.warningView,
   DestinationInput: destinationSchema,
   Destination: views.destinationView,
   DestinationPage: views.destinationPage,
@@ -31,12 +32,14 @@ const COMPONENTS = {
   DataflowInput: dataflowSchema,
   Dataflow: views.dataflowView,
   CreatedDataflow: views.createdDataflowView,
+  SavedDataflow: views.savedDataflowView,
   DataflowPage: views.dataflowPage,
   Mapping: mappingSchema,
   Schedule: scheduleSchema,
   FileNaming: fileNameOptions,
   AudienceInput: audienceSchema,
   Audience: views.audienceView,
+  SavedAudience: views.savedAudienceView,
   AudiencePage: views.audiencePage,
   UploadResult: views.uploadResult,
   Evaluation: views.evaluation,

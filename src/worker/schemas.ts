@@ -16,7 +16,7 @@ const name = v.pipe(
   v.trim(),
   v.minLength(1, 'name: must not be empty'),
   v.maxLength(128, 'name: at most 128 characters'),
-  v.regex(/^[^/\\]+$/, 'name: must not contain / or \\'),
+  v.regex(/^[^/\\]*$/, 'name: must not contain / or \\'),
 );
 const httpsUrl = (field: string) =>
   v.pipe(v.string(`${field}: expected a URL string`), v.url(`${field}: expected an absolute URL`));

@@ -122,7 +122,7 @@ describe('model schemas', () => {
           { name: 'a', type: 'string' },
         ],
       }),
-    ).toThrow(/schema\[0\]\.type: type: expected string, integer/);
+    ).toThrow(/schema\[0\]\.type: expected string, integer.*, received "text"/);
     expect(() => parse(audienceSchema, { id: 'a', name: 'A', kind: 'rule', rule: ' ' })).toThrow(
       'rule: must not be empty',
     );

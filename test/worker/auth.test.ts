@@ -125,8 +125,9 @@ describe('organization isolation', () => {
     expect(sneaky.status).toBe(400);
     expect(sneaky.body.error.issues.map((i: { path: string }) => i.path)).toEqual([
       'destinationId',
-      'audienceIds',
+      'audienceIds[0]',
     ]);
+    expect(sneaky.body.error.issues[1].message).toMatch(/^no such audience in this organization/);
     // A still sees everything it owns.
     expect((await call(e, 'GET', `/destinations/${dest.body.id}`, { token: a.token })).status).toBe(200);
     expect((await call(e, 'GET', `/runs/${run.body.id}`, { token: a.token })).body.status).toBe('queued');

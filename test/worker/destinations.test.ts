@@ -135,7 +135,7 @@ describe('destinations', () => {
     const byPath = Object.fromEntries(res.body.error.issues.map((i: { path: string }) => [i.path, i]));
     expect(Object.keys(byPath).sort()).toEqual(['bucket', 'fileType', 'folderPath', 'region']);
     expect(byPath.bucket.received).toBe('"Bad_Bucket"');
-    expect(byPath.fileType.message).toBe('fileType: "xml" is not available on this host; expected csv, json or parquet');
+    expect(byPath.fileType.message).toBe('"xml" is not available on this host; expected csv, json or parquet');
     expect(byPath.fileType.received).toBe('"xml"');
     expect(res.text).not.toContain(SECRET);
   });

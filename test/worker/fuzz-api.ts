@@ -144,7 +144,7 @@ export class Tally {
     expect(error.message.length, label).toBeGreaterThan(0);
     this.byCode.set(error.code, (this.byCode.get(error.code) ?? 0) + 1);
     for (const issue of error.issues ?? []) {
-      if (issue.path === '' && objectBody && /received ""/.test(issue.message)) this.emptyKeyIssues++;
+      if (issue.path === '' && objectBody && /received ""|unknown field ""/.test(issue.message)) this.emptyKeyIssues++;
       else if (issue.path === '') {
         // A root issue is acceptable only when the body was not an object at all.
         this.rootIssues++;

@@ -122,9 +122,9 @@ describe('mapping', () => {
     } catch (error) {
       const issues = (error as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
       expect(issues).toEqual([
-        expect.stringMatching(/^fields\[1\]\.source: source: expected one of id, updatedAt/),
-        expect.stringMatching(/^fields\[3\]\.type: type: expected string, integer/),
-        'dedup.attributes: dedup.attributes: give one or two attributes',
+        expect.stringMatching(/^fields\[1\]\.source: expected one of id, updatedAt/),
+        expect.stringMatching(/^fields\[3\]\.type: expected string, integer/),
+        'dedup.attributes: give one or two attributes',
       ]);
     }
     expect(() =>

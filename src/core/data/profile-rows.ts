@@ -25,7 +25,7 @@ export function rowToProfile(row: Row, index: number, options: ProfileRowOptions
   const candidate = isProfileShaped(row) ? row : flatProfile(row, options);
   const result = v.safeParse(profileSchema, candidate);
   if (result.success) return result.output;
-  const issues = toConfigIssues(result.issues);
+  const issues = toConfigIssues(result.issues, '', profileSchema);
   const list = issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ');
   throw new ExportError('SOURCE_INVALID', `Profile row ${index + 1} is invalid: ${list}`, {
     stage: 'source',

@@ -71,6 +71,8 @@ describe('syntax errors', () => {
     ['a = 1 = 2', 1, 7, 'comparisons do not chain', '"="'],
     ['country equals "FR"', 1, 9, 'an operator (=, !=', '"equals"'],
     ['name startswith "A"', 1, 6, 'did you mean startsWith?', '"startswith"'],
+    ['name startswth "A"', 1, 6, 'did you mean startsWith?', '"startswth"'],
+    ['lowr(a) = "x"', 1, 1, 'a known function (did you mean lower?)', '"lowr"'],
     ['t > now - 30x', 1, 13, 'a duration unit', '"x"'],
     ['t > @2024-13-01', 1, 5, 'a real calendar date', '"@2024-13-01"'],
     ['t > @yesterday', 1, 5, 'an ISO 8601 date', '"@yesterday"'],

@@ -2,6 +2,7 @@ import { type CompareOp, type Expr, KEYWORDS } from './ast.ts';
 import { RuleSyntaxError, describe } from './errors.ts';
 import { type Token, tokenize } from './lexer.ts';
 import { builtinRegistry, type RuleRegistry } from './registry.ts';
+import { closest } from '../suggest.ts';
 
 /** Deepest nesting accepted: keeps every recursive pass (compile, print) far from the stack limit. */
 export const MAX_DEPTH = 200;
@@ -100,7 +101,7 @@ class Parser {
     }
     if (t.text === 'and' || t.text === 'or') return left;
     const known = ['in', ...this.registry.operatorNames];
-    const near = known.find((k) => k.toLowerCase() === t.text.toLowerCase());
+    const near = closest(t.text, known);
     const expected = near
       ? `an operator (did you mean ${near}?)`
       : `an operator (=, !=, <, <=, >, >=, ${known.join(', ')}, exists)`;
@@ -197,8 +198,9 @@ class Parser {
   #call(name: Token & { kind: 'ident' }): Expr {
     const def = this.registry.function(name.text);
     if (!def) {
+      const near = closest(name.text, this.registry.functionNames);
       const names = this.registry.functionNames.join(', ');
-      return this.#fail(`a known function (${names || 'none registered'})`, name);
+      return this.#fail(near ? `a known function (did you mean ${near}?)` : `a known function (${names || 'none registered'})`, name);
     }
     this.#at++;
     const args = this.#items(')', () => this.#or());

@@ -9,7 +9,9 @@ import { describe, PAGE_QUERY } from '../api-spec.ts';
 import * as views from '../api-views.ts';
 import { quote } from '../../core/validate.ts';
 import { RuleSyntaxError, compileRule } from '../../core/rules/index.ts';
+import { ruleNames } from '../../core/data/attributes.ts';
 import { ApiError, notFound } from '../errors.ts';
+import { nameWarnings } from '../warnings.ts';
 import { type AppDeps, type AppEnv, body, pageQuery } from '../http.ts';
 import { type AudienceInput, audiencePreviewSchema, audienceSchema } from '../schemas.ts';
 import {
@@ -34,12 +36,13 @@ export function audienceRoutes(deps: AppDeps) {
         tag: 'Audiences',
         summary: 'Create a rule audience (its rule is parsed first) or an upload audience',
         body: audienceSchema,
-        success: { status: 201, description: 'The audience', schema: views.audienceView },
+        success: { status: 201, description: 'The audience, with warnings about its rule if any', schema: views.savedAudienceView },
       }),
       async (c) => {
       const input = checkRule(await body(c, audienceSchema, 'audience'));
       const id = await insertAudience(c.env.DB, c.get('orgId'), input, deps.now());
-      return c.json(present((await getAudience(c.env.DB, c.get('orgId'), id))!), 201);
+      const warnings = await ruleWarnings(c.env.DB, c.get('orgId'), input);
+      return c.json({ ...present((await getAudience(c.env.DB, c.get('orgId'), id))!), ...warnings }, 201);
     })
     .get(
       '/',
@@ -76,13 +79,14 @@ export function audienceRoutes(deps: AppDeps) {
         tag: 'Audiences',
         summary: 'Replace an audience',
         body: audienceSchema,
-        success: { status: 200, description: 'The audience', schema: views.audienceView },
+        success: { status: 200, description: 'The audience, with warnings about its rule if any', schema: views.savedAudienceView },
       }),
       async (c) => {
       const input = checkRule(await body(c, audienceSchema, 'audience'));
       if (!(await updateAudience(c.env.DB, c.get('orgId'), c.req.param('id'), input, deps.now())))
         throw notFound('audience', c.req.param('id'));
-      return c.json(present((await getAudience(c.env.DB, c.get('orgId'), c.req.param('id')))!));
+      const warnings = await ruleWarnings(c.env.DB, c.get('orgId'), input);
+      return c.json({ ...present((await getAudience(c.env.DB, c.get('orgId'), c.req.param('id')))!), ...warnings });
     })
     .post(
       '/:id/members',
@@ -200,6 +204,11 @@ function checkRule(input: AudienceInput): AudienceInput {
     throw new ConfigError([{ path: 'rule', message, expected: error.expected, received: error.found }], 'audience');
   }
   return input;
+}
+
+/** `{warnings}` for the attributes a rule names that no profile of the organization has (see nameWarnings). */
+function ruleWarnings(db: AppEnv['Bindings']['DB'], orgId: string, input: AudienceInput) {
+  return nameWarnings(db, orgId, input.kind === 'rule' ? ruleNames(input.rule, 'rule') : []);
 }
 
 /** The two store operations an upload needs, over D1 (importUpload reads nothing else). */

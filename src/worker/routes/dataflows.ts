@@ -9,7 +9,9 @@ import { endpointIssues } from '../../core/security/ssrf.ts';
 import { quote } from '../../core/validate.ts';
 import { IDEMPOTENCY_KEY } from '../../core/security/webhook.ts';
 import { endpointPolicy, type Env } from '../env.ts';
+import { mappingNames } from '../../core/data/attributes.ts';
 import { ApiError, notFound } from '../errors.ts';
+import { nameWarnings } from '../warnings.ts';
 import { type AppDeps, type AppEnv, body, pageQuery } from '../http.ts';
 import { presentRun } from './runs.ts';
 import { type DataflowInput, dataflowSchema } from '../schemas.ts';
@@ -22,7 +24,7 @@ import { createRunOnce } from '../store/idempotency.ts';
 import {
   type DataflowColumns,
   type DataflowRow,
-  countAudiences,
+  existingAudienceIds,
   deleteDataflow,
   getDataflow,
   getDestination,
@@ -43,7 +45,7 @@ export function dataflowRoutes(deps: AppDeps) {
         tag: 'Dataflows',
         summary: 'Create a dataflow: audiences or a dataset, to a destination, on a schedule or on demand',
         body: dataflowSchema,
-        success: { status: 201, description: 'The dataflow, with its webhook secret (shown only here)', schema: views.createdDataflowView },
+        success: { status: 201, description: 'The dataflow, with its webhook secret (shown only here) and warnings about its mapping if any', schema: views.createdDataflowView },
       }),
       async (c) => {
       const orgId = c.get('orgId');
@@ -54,8 +56,9 @@ export function dataflowRoutes(deps: AppDeps) {
       const sealed = await sealSecret(c.env.SECRETS_KEY, webhookSecret, webhookSecretContext(id));
       await insertDataflow(c.env.DB, orgId, id, cols, sealed, deps.now());
       await storeAlertSecret(c.env, orgId, id, input.alertSecret);
+      const warnings = await mappingWarnings(c.env.DB, orgId, input);
       // The webhook secret is shown once, here; afterwards only its existence is.
-      return c.json({ ...present((await getDataflow(c.env.DB, orgId, id))!), webhookSecret }, 201);
+      return c.json({ ...present((await getDataflow(c.env.DB, orgId, id))!), webhookSecret, ...warnings }, 201);
     })
     .get(
       '/',
@@ -86,7 +89,7 @@ export function dataflowRoutes(deps: AppDeps) {
         tag: 'Dataflows',
         summary: 'Replace a dataflow (alertSecret omitted keeps it, null clears it)',
         body: dataflowSchema,
-        success: { status: 200, description: 'The dataflow', schema: views.dataflowView },
+        success: { status: 200, description: 'The dataflow, with warnings about its mapping if any', schema: views.savedDataflowView },
       }),
       async (c) => {
       const orgId = c.get('orgId');
@@ -95,7 +98,7 @@ export function dataflowRoutes(deps: AppDeps) {
       const input = await body(c, dataflowSchema, 'dataflow');
       await updateDataflow(c.env.DB, orgId, id, await columns(c.env, deps, orgId, input), deps.now());
       await storeAlertSecret(c.env, orgId, id, input.alertSecret);
-      return c.json(present(await mustGet(c.env, orgId, id)));
+      return c.json({ ...present(await mustGet(c.env, orgId, id)), ...(await mappingWarnings(c.env.DB, orgId, input)) });
     })
     .delete(
       '/:id',
@@ -158,6 +161,11 @@ export function dataflowRoutes(deps: AppDeps) {
     });
 }
 
+/** `{warnings}` for mapped attributes and namespaces no profile of the organization has (audience dataflows). */
+function mappingWarnings(db: Env['DB'], orgId: string, input: DataflowInput) {
+  return nameWarnings(db, orgId, input.mapping && input.datasetId === undefined ? mappingNames(input.mapping, 'mapping') : []);
+}
+
 async function mustGet(env: Env, orgId: string, id: string): Promise<DataflowRow> {
   const row = await getDataflow(env.DB, orgId, id);
   if (!row) throw notFound('dataflow', id);
@@ -178,9 +186,10 @@ async function columns(env: Env, deps: AppDeps, orgId: string, input: DataflowIn
     });
   }
   const audienceIds = [...new Set(input.audienceIds ?? [])];
-  if (audienceIds.length > 0 && (await countAudiences(env.DB, orgId, audienceIds)) !== audienceIds.length) {
-    issues.push({ path: 'audienceIds', message: 'audienceIds: one or more audiences do not exist' });
-  }
+  const existing = await existingAudienceIds(env.DB, orgId, audienceIds);
+  (input.audienceIds ?? []).forEach((id, i) => {
+    if (!existing.has(id)) issues.push({ path: `audienceIds[${i}]`, message: `no such audience in this organization, received ${quote(id)}`, expected: 'the id of an audience (GET /v1/audiences)', received: quote(id) });
+  });
   if (
     input.datasetId !== undefined &&
     !(await first(env.DB, 'SELECT id FROM datasets WHERE org_id = ? AND id = ?', orgId, input.datasetId))

@@ -158,15 +158,16 @@ export async function deleteAudience(db: D1Database, orgId: string, id: string):
 }
 
 /** How many of `ids` exist in the organization (to refuse dangling references). */
-export async function countAudiences(db: D1Database, orgId: string, ids: readonly string[]): Promise<number> {
-  if (ids.length === 0) return 0;
-  const row = await first<{ n: number }>(
+/** Which of `ids` are audiences of the organization (the ids as one JSON value: D1 binds at most 100). */
+export async function existingAudienceIds(db: D1Database, orgId: string, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await all<{ id: string }>(
     db,
-    `SELECT COUNT(*) AS n FROM audiences WHERE org_id = ? AND id IN (${ids.map(() => '?').join(', ')})`,
+    'SELECT a.id FROM json_each(?) j JOIN audiences a ON a.org_id = ? AND a.id = j.value',
+    JSON.stringify(ids),
     orgId,
-    ...ids,
   );
-  return row?.n ?? 0;
+  return new Set(rows.map((r) => r.id));
 }
 
 export interface DataflowRow {

@@ -3,6 +3,7 @@
  * datasets, and the staged writer of upload audiences (members are written under a fresh upload id and
  * become visible only when `audience_uploads` points at it, in one batch with the old rows' removal).
  */
+import { emptyNames, learnNames, type ProfileNames } from '../../core/data/attributes.ts';
 import type { UploadMember } from '../../core/data/model.ts';
 import type { UploadWriter } from '../../core/data/store.ts';
 import type { Schema } from '../../core/types.ts';
@@ -65,10 +66,28 @@ export async function upsertProfiles(
     { identities: p.identities, attributes: p.attributes },
     p.updatedAt ? new Date(p.updatedAt).toISOString() : at,
   ], valueBytes);
-  await batched(
-    db,
-    chunks.map((chunk) => db.prepare(sql).bind(orgId, chunk)),
-  );
+  // The names these profiles have, for warnings on rules and mappings (profile_names): one more
+  // statement in the same batches, not one per profile.
+  const names = emptyNames();
+  for (const p of profiles) learnNames(names, p);
+  const named = [
+    ...[...names.attributes].map((n) => ['attribute', n]),
+    ...[...names.identities].map((n) => ['identity', n]),
+  ];
+  const nameSql = `INSERT OR IGNORE INTO profile_names (org_id, kind, name)
+    SELECT ?, value ->> 0, value ->> 1 FROM json_each(?)`;
+  await batched(db, [
+    ...chunks.map((chunk) => db.prepare(sql).bind(orgId, chunk)),
+    ...jsonChunks(named, (n) => n, valueBytes).map((chunk) => db.prepare(nameSql).bind(orgId, chunk)),
+  ]);
+}
+
+/** The names the organization's profiles have or had (none: no profile was ingested). */
+export async function profileNames(db: D1Database, orgId: string): Promise<ProfileNames> {
+  const names = emptyNames();
+  for (const row of await all<{ kind: string; name: string }>(db, 'SELECT kind, name FROM profile_names WHERE org_id = ?', orgId))
+    (row.kind === 'identity' ? names.identities : names.attributes).add(row.name);
+  return names;
 }
 
 export interface DatasetRow {

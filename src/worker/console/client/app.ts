@@ -1,7 +1,7 @@
 /** Browser module `app.js`: sign-in, navigation, the hash router, and the small Audiences page. */
 export const APP_JS = String.raw`
 import { api, ApiError, listAll, session, whenUnauthorized } from './api.js';
-import { busy, clearIssues, field, fill, formatTime, h, heading, scrollTables, showIssues, status, val } from './ui.js';
+import { busy, clearIssues, field, fill, formatTime, h, heading, savedStatus, scrollTables, showIssues, status, val } from './ui.js';
 
 const main = document.getElementById('main');
 scrollTables(main);
@@ -93,7 +93,7 @@ async function audiences() {
       try {
         clearIssues(form);
         const created = await api('POST', '/audiences', { kind: 'rule', name: val('aud-name'), rule: val('aud-rule') });
-        status('Audience ' + created.name + ' created', 'ok');
+        savedStatus('Audience ' + created.name + ' created', created);
         await route();
       } catch (error) {
         showIssues(form, error);

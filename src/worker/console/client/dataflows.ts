@@ -5,7 +5,7 @@
 // biome-ignore lint/complexity/noUselessStringRaw: browser source; raw keeps any later escape literal
 export const DATAFLOWS_JS = String.raw`
 import { api, listAll } from './api.js';
-import { busy, clearIssues, copyButton, field, fill, formatNumber, h, heading, radioValue, radios, showIssues, status, val } from './ui.js';
+import { busy, clearIssues, copyButton, field, fill, formatNumber, h, heading, radioValue, radios, savedStatus, showIssues, status, val } from './ui.js';
 import { mappingEditor, readMapping } from './mapping.js';
 import { audienceSizes, reviewSummary } from './review.js';
 
@@ -84,12 +84,13 @@ function form(flow, destinations, audiences, datasets) {
         options: destinations.map((d) => [d.id, d.name + ' (' + d.bucket + ')']) })),
     radios({ name: 'df-subject', legend: 'What to export', path: 'subject', value: subject, onchange: toggle,
       options: [['audiences', 'Audiences'], ['dataset', 'A dataset']] }),
-    h('fieldset', { id: 'part-audiences' }, h('legend', {}, 'Audiences'),
+    // The list is the audienceIds field: its errors sit under the list, labelled "Audiences".
+    h('fieldset', { id: 'part-audiences', 'data-path': 'audienceIds', tabindex: '-1', 'aria-describedby': 'part-audiences-error' }, h('legend', {}, 'Audiences'),
       audiences.length === 0 ? h('p', {}, 'No audiences yet: ', h('a', { href: '#/audiences' }, 'create one'), '.') :
         audiences.map((a) => h('div', { class: 'field check' },
-          h('input', { type: 'checkbox', id: 'df-aud-' + a.id, class: 'aud', value: a.id, checked: chosen.has(a.id), 'data-path': 'audienceIds' }),
+          h('input', { type: 'checkbox', id: 'df-aud-' + a.id, class: 'aud', value: a.id, checked: chosen.has(a.id) }),
           h('label', { for: 'df-aud-' + a.id }, a.name + ' (' + a.kind + ')'))),
-      h('p', { class: 'error-text' })),
+      h('p', { class: 'error-text', id: 'part-audiences-error' })),
     h('div', { id: 'part-dataset' },
       field({ id: 'df-dataset', label: 'Dataset ID', path: 'datasetId', value: flow?.datasetId, attrs: { list: 'df-datasets' },
         hint: 'Exported whole (then incrementally), as JSON or Parquet, into <folder>/<datasetId>/exportTime=YYYYMMDDHHMM/.' }),
@@ -212,7 +213,7 @@ async function save(event, f, flow) {
     try {
       clearIssues(f);
       const saved = flow ? await api('PUT', '/dataflows/' + flow.id, collect()) : await api('POST', '/dataflows', collect());
-      status('Dataflow ' + saved.name + ' saved', 'ok');
+      savedStatus('Dataflow ' + saved.name + ' saved', saved);
       if (flow) await render(document.getElementById('main'), flow.id);
       else {
         created = saved;

@@ -90,7 +90,7 @@ function collect(editing) {
   try {
     formatOptions = JSON.parse(val('d-options') || '{}');
   } catch (error) {
-    throw { issues: [{ path: 'formatOptions', message: 'formatOptions: not valid JSON (' + error.message + ')' }] };
+    throw { issues: [{ path: 'formatOptions', message: 'not valid JSON (' + error.message + ')' }] };
   }
   const method = radioValue('d-auth');
   const auth = method === 'assumedRole' ? { method, roleArn: val('d-role') } : { method: 'accessKey', accessKeyId: val('d-akid') };

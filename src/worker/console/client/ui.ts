@@ -30,6 +30,16 @@ export function fill(el, ...children) {
   return el;
 }
 
+/**
+ * Announces that something was saved, with the API's warnings when it returned any (a rule or mapping
+ * naming an attribute no profile has): those stay on screen instead of fading.
+ */
+export function savedStatus(message, saved) {
+  const warnings = (saved && saved.warnings) || [];
+  if (warnings.length === 0) return status(message, 'ok');
+  status(message + '. Warning: ' + warnings.map((w) => w.message).join('; '));
+}
+
 let statusTimer;
 /** Announces a message in the polite live region (kind: 'ok' | 'error' | undefined). */
 export function status(message, kind) {
