@@ -179,7 +179,11 @@ describe('the generated typed client', () => {
 
     const rule = (await client.POST('/audiences', { body: { kind: 'rule', name: 'gold', rule: 'attributes.tier = "gold"' } })).data!;
     await client.GET('/audiences', {});
-    await client.PUT('/audiences/{id}', { ...id(rule.id), body: { kind: 'rule', name: 'gold', rule: 'attributes.tier != "silver"' } });
+    // A misspelt attribute is saved with warnings (declared, so the schema check covers them), then fixed.
+    const misspelt = await client.PUT('/audiences/{id}', { ...id(rule.id), body: { kind: 'rule', name: 'gold', rule: 'attributes.teir != "silver"' } });
+    expect(misspelt.data?.warnings?.map((w) => w.path)).toEqual(['rule']);
+    const fixed = await client.PUT('/audiences/{id}', { ...id(rule.id), body: { kind: 'rule', name: 'gold', rule: 'attributes.tier != "silver"' } });
+    expect(fixed.data?.warnings).toBeUndefined();
     await client.POST('/audiences/{id}/evaluate', id(rule.id));
     // ada is gold, bob silver: one member, skipped by a mandatory field no profile has.
     const preview = await client.POST('/audiences/{id}/preview', {
@@ -218,6 +222,8 @@ describe('the generated typed client', () => {
     const flow = (await client.POST('/dataflows', { body: flowBody })).data!;
     await client.GET('/dataflows', {});
     await client.GET('/dataflows/{id}', id(flow.id));
+    const mistyped = await client.PUT('/dataflows/{id}', { ...id(flow.id), body: { ...flowBody, mapping: { fields: [{ source: 'id' }, { source: 'attributes.teir' }] } } });
+    expect(mistyped.data?.warnings?.map((w) => w.path)).toEqual(['mapping.fields[1].source']);
     await client.PUT('/dataflows/{id}', { ...id(flow.id), body: { ...flowBody, exportMode: 'incremental', schedule: { frequency: 'daily', time: '06:00', startDate: '2026-04-01' } } });
     const body = '{"event":"audience.evaluated"}';
     const timestamp = String(Math.floor(Date.now() / 1000));
