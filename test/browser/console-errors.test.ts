@@ -96,7 +96,10 @@ describe('console error display (headless Chromium)', () => {
     await page.goto(`${worker.url}/#/dataflows/new`);
     await page.getByRole('heading', { name: 'New dataflow' }).waitFor();
     await page.getByLabel('Name', { exact: true }).fill('No audience chosen');
-    await page.getByRole('button', { name: 'Create dataflow' }).click();
+    // A new dataflow is reviewed first; nothing to preview without audiences, so the API's refusal
+    // comes with "Activate" and the form returns with it.
+    await page.getByRole('button', { name: 'Review' }).click();
+    await page.getByRole('button', { name: 'Activate' }).click();
     const listError = page.locator('#part-audiences-error');
     await listError.filter({ hasText: /at least one/ }).waitFor();
     expect(await page.locator('#part-audiences').getAttribute('aria-invalid')).toBe('true');

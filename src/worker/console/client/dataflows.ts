@@ -192,7 +192,7 @@ async function review(event, f, destinations, audiences) {
     activate.addEventListener('click', () => busy(activate, async () => {
       try {
         const saved = await api('POST', '/dataflows', body);
-        status('Dataflow ' + saved.name + (saved.enabled ? ' activated' : ' created'), 'ok');
+        savedStatus('Dataflow ' + saved.name + (saved.enabled ? ' activated' : ' created'), saved);
         created = saved;
         location.hash = '#/dataflows/' + saved.id;
       } catch (error) {
