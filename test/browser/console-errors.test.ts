@@ -112,4 +112,17 @@ describe('console error display (headless Chromium)', () => {
     await page.locator('.summary[role=alert] li a', { hasText: 'Audiences: ' }).click();
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('part-audiences');
   });
+
+  it('keeps a warning about a misspelt mapping source on screen after "Activate"', async () => {
+    await page.getByLabel('First audience (rule)').check();
+    await page.getByRole('button', { name: 'Add field' }).click();
+    await page.keyboard.type('attributes.contry');
+    await page.getByRole('button', { name: 'Review' }).click();
+    await page.getByRole('heading', { name: 'Review before activating' }).waitFor();
+    await page.getByRole('button', { name: 'Activate' }).click();
+    await page.getByRole('heading', { name: 'Dataflow: No audience chosen' }).waitFor();
+    expect(await page.locator('#status').textContent()).toMatch(
+      /^Dataflow No audience chosen activated\. Warning: unknown attribute "contry" \(did you mean "country"\?\) in mapping/,
+    );
+  });
 });
