@@ -138,10 +138,8 @@ export class ExternalSorter<T> {
       }
     }
     if (batch.length > 0) yield batch;
-    if (this.#buffer === buffer) {
-      buffer.length = 0;
-      this.#bytes = 0;
-    }
+    buffer.length = 0;
+    this.#bytes = 0;
   }
 }
 

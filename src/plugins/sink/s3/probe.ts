@@ -21,7 +21,7 @@ import { ExportError } from '../../../core/errors.ts';
 import type { ProbeResult, ProbeStatus } from '../../../core/types.ts';
 import type { S3Client, S3Request } from './client.ts';
 import { abortCommand } from './multipart.ts';
-import { bucketArn, folderPrefix, objectArn } from './policy.ts';
+import { BUCKET_ACTIONS, bucketArn, folderPrefix, OBJECT_ACTIONS, objectArn } from './policy.ts';
 import { xmlValue } from '../../../core/xml.ts';
 
 export type { ProbeResult, ProbeStatus };
@@ -52,17 +52,8 @@ export const IMPACT: Readonly<Record<string, string>> = {
     'Without s3:AbortMultipartUpload a failed multipart upload stays open (its parts stored and billed) until a lifecycle rule removes it; `edge-export policy` prints one.',
 };
 
-/** The order results are reported in (the order of the generated policy's statements). */
-const ORDER = [
-  's3:ListBucket',
-  's3:GetBucketLocation',
-  's3:ListBucketMultipartUploads',
-  's3:PutObject',
-  's3:GetObject',
-  's3:DeleteObject',
-  's3:ListMultipartUploadParts',
-  's3:AbortMultipartUpload',
-] as const;
+/** The order results are reported in: the bucket's actions, then the objects' (the lists policy.ts grants). */
+const ORDER = [...BUCKET_ACTIONS, ...OBJECT_ACTIONS];
 
 /** One answer: allowed (with the response when there is one), or why not. */
 type Outcome =
