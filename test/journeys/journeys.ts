@@ -426,6 +426,8 @@ export function journeys(kind: HostKind): void {
       expect(more1).toEqual([]);
       expect(list1).toMatchObject({ trigger: 'schedule', scheduledTime: t1.toISOString(), audienceIds: [uploaded] });
       expect(list1.files.map((f: { key: string }) => f.key)).toEqual([`${folder}peraudience/${uploaded}/Acme_peraudience_${uploaded}_listfeed_staging.csv`]);
+      // A repeated tick makes no second run of the slot.
+      expect(await tickRuns(new Date(t1.getTime() + minute))).toEqual([]);
       // t2: only gold, on its own slot, with its name, unix time and custom text.
       const [gold2, ...more2] = await tickRuns(new Date(t2.getTime() + minute));
       expect(more2).toEqual([]);

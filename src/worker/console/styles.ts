@@ -39,6 +39,7 @@ legend { font-weight: 600; padding: 0 .25rem; }
 .field.check > label { display: inline; font-weight: 400; margin-left: .35rem; }
 .aud-own { margin: 0 0 .6rem 1.6rem; }
 .aud-own fieldset { margin: .25rem 0 0; }
+.wrap { overflow-wrap: anywhere; }
 .hint { color: var(--muted); font-size: .875rem; margin: .15rem 0 0; }
 input[type=text], input[type=password], input[type=url], input[type=date], input[type=time], select, textarea {
   font: inherit; width: 100%; max-width: 36rem; padding: .4rem .5rem; border: 1px solid #8c959f; border-radius: 6px; background: var(--bg); color: var(--fg); }

@@ -32,7 +32,7 @@ function perAudience(s, destination, chosen) {
   const parts = [];
   if (s.schedule !== undefined) parts.push(s.schedule ? describeSchedule(s.schedule) : 'on demand only');
   if (s.naming) parts.push('files ' + exampleName(s.naming, destination, a));
-  return h('li', {}, a.name + ': ' + parts.join('; '));
+  return h('li', { class: 'wrap' }, a.name + ': ' + parts.join('; '));
 }
 
 /** A header as the export names it: the target, else the source without "attributes.", "." → "_". */
