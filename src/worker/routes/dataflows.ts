@@ -223,11 +223,13 @@ async function columns(env: Env, deps: AppDeps, orgId: string, input: DataflowIn
       else if (issue.path === 'folderPath' && input.datasetId !== undefined)
         issues.push({ ...issue, path: 'datasetId', message: `datasetId: the dataset layout <folder>/<datasetId>/exportTime=… does not fit the destination's folder (${issue.message})` });
     }
-    // Each audience's own naming, checked the same way, reported at audiences[i].naming.
+    // Each audience's own naming, checked the same way (once per distinct naming), reported at audiences[i].naming.
+    const checked = new Map<string, ConfigIssue[]>();
     for (const [i, a] of (input.audiences ?? []).entries()) {
       if (!a.naming) continue;
-      const own = await service.check({ ...definition, output: { ...definition.output, fileName: a.naming } });
-      for (const issue of own) if (issue.path.startsWith('naming')) issues.push({ ...issue, path: `audiences[${i}].${issue.path}` });
+      const key = JSON.stringify(a.naming);
+      if (!checked.has(key)) checked.set(key, await service.check({ ...definition, output: { ...definition.output, fileName: a.naming } }));
+      for (const issue of checked.get(key)!) if (issue.path.startsWith('naming')) issues.push({ ...issue, path: `audiences[${i}].${issue.path}` });
     }
   }
   if (input.alertWebhook !== undefined) {
