@@ -448,6 +448,13 @@ export function journeys(kind: HostKind): void {
       expect(now.files.map((f: { key: string }) => f.key.split('/').at(-1)).sort()).toEqual(
         [`Acme_peraudience_${gold}_Gold_tier_${Math.floor(Date.parse(now.scheduledTime) / 1000)}_goldfeed.csv`, `Acme_peraudience_${uploaded}_listfeed_staging.csv`].sort(),
       );
+      // Without a dataflow schedule, gold still runs on its own slots; the list only on demand.
+      const { schedule: _dropped, ...unscheduled } = body;
+      const put = await api('PUT', `/dataflows/${flow.id}`, { ...unscheduled, mapping: { fields: [{ source: 'id' }] } });
+      expect(put.status, put.text).toBe(200);
+      const [gold4, ...more4] = await tickRuns(new Date(t2.getTime() + 24 * hour + minute));
+      expect(more4).toEqual([]);
+      expect(gold4).toMatchObject({ scheduledTime: new Date(t2.getTime() + 24 * hour).toISOString(), audienceIds: [gold] });
     });
 
     it('left nothing open in the bucket: every run published whole', async () => {
