@@ -628,6 +628,11 @@ export interface components {
             name: string;
             destinationId: string;
             audienceIds?: string[];
+            audiences?: {
+                id: string;
+                schedule?: components["schemas"]["Schedule"] | null;
+                naming?: components["schemas"]["FileNaming"];
+            }[];
             datasetId?: string;
             mapping?: components["schemas"]["Mapping"];
             schedule?: components["schemas"]["Schedule"];
@@ -650,6 +655,12 @@ export interface components {
             name: string;
             destinationId: string;
             audienceIds?: string[];
+            /** @description Audiences with their own schedule (null: only on demand) or file naming; the others follow the dataflow's */
+            audiences?: {
+                id: string;
+                schedule?: components["schemas"]["Schedule"] | null;
+                naming?: components["schemas"]["FileNaming"];
+            }[];
             datasetId?: string;
             mapping: components["schemas"]["Mapping"] | Record<string, never>;
             schedule?: components["schemas"]["Schedule"];
@@ -673,6 +684,12 @@ export interface components {
             name: string;
             destinationId: string;
             audienceIds?: string[];
+            /** @description Audiences with their own schedule (null: only on demand) or file naming; the others follow the dataflow's */
+            audiences?: {
+                id: string;
+                schedule?: components["schemas"]["Schedule"] | null;
+                naming?: components["schemas"]["FileNaming"];
+            }[];
             datasetId?: string;
             mapping: components["schemas"]["Mapping"] | Record<string, never>;
             schedule?: components["schemas"]["Schedule"];
@@ -700,6 +717,12 @@ export interface components {
             name: string;
             destinationId: string;
             audienceIds?: string[];
+            /** @description Audiences with their own schedule (null: only on demand) or file naming; the others follow the dataflow's */
+            audiences?: {
+                id: string;
+                schedule?: components["schemas"]["Schedule"] | null;
+                naming?: components["schemas"]["FileNaming"];
+            }[];
             datasetId?: string;
             mapping: components["schemas"]["Mapping"] | Record<string, never>;
             schedule?: components["schemas"]["Schedule"];
@@ -898,6 +921,8 @@ export interface components {
             status: "queued" | "running" | "succeeded" | "failed";
             /** @description ISO 8601 UTC time */
             scheduledTime: string;
+            /** @description The audiences this run exports (a per-audience schedule's slot); absent: all of the dataflow's */
+            audienceIds?: string[];
             rows?: number;
             /** @description Rows skipped, by reason */
             skipped?: {

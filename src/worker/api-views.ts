@@ -56,6 +56,12 @@ const dataflowFields = {
   name: v.string(),
   destinationId: id,
   audienceIds: v.optional(v.array(id)),
+  audiences: v.optional(
+    v.pipe(
+      v.array(v.object({ id, schedule: v.optional(v.nullable(scheduleSchema)), naming: v.optional(fileNameOptions) })),
+      v.description("Audiences with their own schedule (null: only on demand) or file naming; the others follow the dataflow's"),
+    ),
+  ),
   datasetId: v.optional(id),
   mapping: v.union([mappingSchema, v.object({})]),
   schedule: v.optional(scheduleSchema),
@@ -111,6 +117,7 @@ export const runView = v.object({
   trigger: v.picklist(['schedule', 'webhook', 'api']),
   status: v.picklist(['queued', 'running', 'succeeded', 'failed']),
   scheduledTime: time,
+  audienceIds: v.optional(v.pipe(v.array(id), v.description("The audiences this run exports (a per-audience schedule's slot); absent: all of the dataflow's"))),
   rows: v.optional(v.number()),
   skipped: v.optional(v.pipe(v.record(v.string(), v.number()), v.description('Rows skipped, by reason'))),
   bytes: v.optional(v.number()),

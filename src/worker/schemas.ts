@@ -21,6 +21,17 @@ const name = v.pipe(
 const httpsUrl = (field: string) =>
   v.pipe(v.string(`${field}: expected a URL string`), v.url(`${field}: expected an absolute URL`));
 
+/**
+ * One audience's own settings in a dataflow, as the reference's activation sets them per audience:
+ * its schedule (null: only on demand) and its file naming, each replacing the dataflow's when given.
+ */
+export const audienceSettingsSchema = v.strictObject({
+  id: idSchema,
+  schedule: v.optional(v.nullable(scheduleSchema)),
+  naming: v.optional(fileNameOptions),
+});
+export type AudienceSettings = v.InferOutput<typeof audienceSettingsSchema>;
+
 /** Body of POST/PUT /v1/dataflows. Exactly one of audienceIds or datasetId. */
 export const dataflowSchema = v.pipe(
   v.strictObject({
@@ -31,6 +42,13 @@ export const dataflowSchema = v.pipe(
         v.array(idSchema),
         v.minLength(1, 'audienceIds: at least one'),
         v.maxLength(250, 'audienceIds: at most 250'),
+      ),
+    ),
+    /** Per-audience schedule and naming; audiences not listed follow the dataflow's. */
+    audiences: v.optional(
+      v.pipe(
+        v.array(audienceSettingsSchema, 'audiences: expected a list of {id, schedule?, naming?}'),
+        v.maxLength(250, 'audiences: at most 250'),
       ),
     ),
     datasetId: v.optional(idSchema),

@@ -372,6 +372,91 @@ export function journeys(kind: HostKind): void {
       expect(stored.includes(Buffer.from(gpg.keys.ecc.split('\n').find((l) => l.length > 40)!))).toBe(true);
     });
 
+    it('runs two audiences of one dataflow on their own slots, each with its own file names', async () => {
+      const dst = await destination('peraudience', { folderPath: `${folder}peraudience/%SEGMENT_ID%` });
+      const hour = 3_600_000;
+      // Slots a day ahead of every other journey's ticks: the list follows the dataflow's daily slot
+      // t1 with its own naming; gold has its own daily slot an hour later, and its own naming too.
+      const t1 = new Date(Math.ceil((Date.now() + 30 * hour) / hour) * hour);
+      const t2 = new Date(t1.getTime() + hour);
+      const daily = (at: Date) => ({ frequency: 'daily', time: at.toISOString().slice(11, 16), startDate: at.toISOString().slice(0, 10) });
+      const body = {
+        name: 'per audience',
+        destinationId: dst,
+        audienceIds: [gold, uploaded],
+        schedule: daily(t1),
+        naming: { dateTime: 'datetime' },
+        audiences: [
+          { id: gold, schedule: daily(t2), naming: { audienceName: true, dateTime: 'unix', customText: 'goldfeed' } },
+          { id: uploaded, naming: { dateTime: 'none', customText: 'listfeed', sandbox: true } },
+        ],
+      };
+      // Bad per-audience settings are refused, each at its own field.
+      const refused = await api('POST', '/dataflows', {
+        ...body,
+        mapping: { fields: [{ source: 'id' }] },
+        audiences: [{ id: 'aud_elsewhere' }, { id: uploaded, schedule: { frequency: 'fortnightly', startDate: '2026-01-01' }, naming: { customText: 'a b' } }],
+      });
+      expect(refused.status, refused.text).toBe(400);
+      const paths = (refused.body.error.issues as { path: string }[]).map((i) => i.path).sort();
+      expect(paths).toEqual(['audiences[1].naming.customText', 'audiences[1].schedule.frequency']);
+      const orphan = await api('POST', '/dataflows', { ...body, mapping: { fields: [{ source: 'id' }] }, audiences: [{ id: 'aud_elsewhere' }] });
+      expect(orphan.status, orphan.text).toBe(400);
+      expect(orphan.body.error.issues).toEqual([expect.objectContaining({ path: 'audiences[0].id', message: expect.stringContaining('not one of audienceIds') })]);
+
+      const flow = await dataflow(body);
+      expect((await api('GET', `/dataflows/${flow.id}`)).body.audiences).toEqual([
+        { id: gold, schedule: { ...daily(t2), time: daily(t2).time }, naming: { audienceName: true, dateTime: 'unix', customText: 'goldfeed', destinationId: false, organization: false, sandbox: false } },
+        { id: uploaded, naming: { audienceName: false, dateTime: 'none', customText: 'listfeed', destinationId: false, organization: false, sandbox: true } },
+      ]);
+      const minute = 60_000;
+      /** Ticks at `at` and returns the runs of the dataflow this tick created, settled. */
+      const tickRuns = async (at: Date) => {
+        const before = new Set((await runsOf(flow.id)).map((r) => r.id));
+        await host.tick(at);
+        const fresh = (await runsOf(flow.id)).filter((r) => !before.has(r.id));
+        const runs = [];
+        for (const r of fresh) runs.push(await settledRun(api, r.id));
+        for (const run of runs) expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
+        return runs;
+      };
+      expect(await tickRuns(new Date(t1.getTime() - minute))).toEqual([]);
+      // t1: only the list, on the dataflow's slot, named by its own options.
+      const [list1, ...more1] = await tickRuns(new Date(t1.getTime() + minute));
+      expect(more1).toEqual([]);
+      expect(list1).toMatchObject({ trigger: 'schedule', scheduledTime: t1.toISOString(), audienceIds: [uploaded] });
+      expect(list1.files.map((f: { key: string }) => f.key)).toEqual([`${folder}peraudience/${uploaded}/Acme_peraudience_${uploaded}_listfeed_staging.csv`]);
+      // A repeated tick makes no second run of the slot.
+      expect(await tickRuns(new Date(t1.getTime() + minute))).toEqual([]);
+      // t2: only gold, on its own slot, with its name, unix time and custom text.
+      const [gold2, ...more2] = await tickRuns(new Date(t2.getTime() + minute));
+      expect(more2).toEqual([]);
+      expect(gold2).toMatchObject({ trigger: 'schedule', scheduledTime: t2.toISOString(), audienceIds: [gold] });
+      const goldKey = `${folder}peraudience/${gold}/Acme_peraudience_${gold}_Gold_tier_${t2.getTime() / 1000}_goldfeed.csv`;
+      expect(gold2.files.map((f: { key: string }) => f.key)).toEqual([goldKey]);
+      // The next day's t1: the list again, not gold.
+      const [list3, ...more3] = await tickRuns(new Date(t1.getTime() + 24 * hour + minute));
+      expect(more3).toEqual([]);
+      expect(list3).toMatchObject({ scheduledTime: new Date(t1.getTime() + 24 * hour).toISOString(), audienceIds: [uploaded] });
+      // In the bucket: each audience's objects under its own names, with its own members.
+      expect(await keysUnder(`${folder}peraudience/`)).toEqual([`${folder}peraudience/${uploaded}/Acme_peraudience_${uploaded}_listfeed_staging.csv`, goldKey].sort());
+      expect(csvIds((await object(goldKey)).toString())).toEqual([...GOLD, 'p12'].sort());
+      expect(csvIds((await object(list3.files[0].key)).toString())).toEqual(['p01']);
+      // "Export now" exports both audiences, each still named by its own options.
+      const now = await runNow(flow.id);
+      expect(now.audienceIds).toBeUndefined();
+      expect(now.files.map((f: { key: string }) => f.key.split('/').at(-1)).sort()).toEqual(
+        [`Acme_peraudience_${gold}_Gold_tier_${Math.floor(Date.parse(now.scheduledTime) / 1000)}_goldfeed.csv`, `Acme_peraudience_${uploaded}_listfeed_staging.csv`].sort(),
+      );
+      // Without a dataflow schedule, gold still runs on its own slots; the list only on demand.
+      const { schedule: _dropped, ...unscheduled } = body;
+      const put = await api('PUT', `/dataflows/${flow.id}`, { ...unscheduled, mapping: { fields: [{ source: 'id' }] } });
+      expect(put.status, put.text).toBe(200);
+      const [gold4, ...more4] = await tickRuns(new Date(t2.getTime() + 24 * hour + minute));
+      expect(more4).toEqual([]);
+      expect(gold4).toMatchObject({ scheduledTime: new Date(t2.getTime() + 24 * hour).toISOString(), audienceIds: [gold] });
+    });
+
     it('left nothing open in the bucket: every run published whole', async () => {
       expect(await keysUnder(`${folder}x/`)).toEqual([]);
     });

@@ -17,6 +17,8 @@ export interface RunRow {
   trigger: RunTrigger;
   status: RunStatus;
   scheduled_time: string;
+  /** JSON list of the audiences this run exports; null: all of its dataflow's. */
+  audience_ids: string | null;
   rows_exported: number | null;
   rows_skipped: string | null;
   bytes: number | null;
@@ -39,6 +41,8 @@ export interface NewRun {
   readonly runKey: string;
   readonly trigger: RunTrigger;
   readonly scheduledTime: Date;
+  /** The audiences it exports (a per-audience schedule's slot); absent: all of the dataflow's. */
+  readonly audienceIds?: readonly string[] | undefined;
 }
 
 /** Inserts a queued run unless its key exists; returns the new run's id, or undefined when it existed. */
@@ -53,10 +57,20 @@ export function insertRunStatement(db: D1Database, input: NewRun, now: Date): { 
   const id = newId('run');
   const statement = db
     .prepare(
-      `INSERT OR IGNORE INTO runs (id, org_id, dataflow_id, run_key, trigger, status, scheduled_time, created_at, sent_at)
-       VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+      `INSERT OR IGNORE INTO runs (id, org_id, dataflow_id, run_key, trigger, status, scheduled_time, audience_ids, created_at, sent_at)
+       VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
     )
-    .bind(id, input.orgId, input.dataflowId, input.runKey, input.trigger, input.scheduledTime.toISOString(), now.toISOString(), now.toISOString());
+    .bind(
+      id,
+      input.orgId,
+      input.dataflowId,
+      input.runKey,
+      input.trigger,
+      input.scheduledTime.toISOString(),
+      input.audienceIds ? JSON.stringify(input.audienceIds) : null,
+      now.toISOString(),
+      now.toISOString(),
+    );
   return { id, statement };
 }
 
