@@ -5,7 +5,7 @@
  */
 import { ExportError, leftoversOf } from '../core/errors.ts';
 import type { Env, QueueBatch, QueueMessage, RunMessage } from './env.ts';
-import { enqueueAlert, type AlertEvent } from './store/alerts.ts';
+import { alertEventsOf, enqueueAlert, type AlertEvent } from './store/alerts.ts';
 import { getDataflow } from './store/resources.ts';
 import {
   type RunOutcome,
@@ -82,8 +82,10 @@ async function consume(message: QueueMessage<RunMessage>, env: Env, deps: Consum
   const run = (await getRun(env.DB, orgId, runId))!;
   const attempt = run.attempts;
   const flow = await getDataflow(env.DB, orgId, run.dataflow_id);
+  const wanted = flow ? alertEventsOf(flow) : new Set<AlertEvent>();
   const alert = async (event: AlertEvent, payload: Record<string, unknown>) => {
-    if (!flow?.alert_webhook) return;
+    // Events the dataflow does not alert on are never written to the outbox.
+    if (!flow?.alert_webhook || !wanted.has(event)) return;
     const body = {
       runId,
       dataflowId: run.dataflow_id,
