@@ -18,7 +18,8 @@ export function reviewSummary(body, destination, chosen, scheduleText) {
     ['Export mode', body.exportMode === 'incremental' ? 'First full, then incremental' : 'Full files every time'],
     ['Mapping', [columns, m ? h('p', { class: 'hint' }, 'Deduplication key: ' + dedup) : '']],
     ['File names', h('code', { class: 'mono', id: 'review-name' }, exampleName(body.naming, destination, chosen[0]))],
-    ['Alerts', body.alertWebhook || 'none'],
+    ['Alerts', body.alertWebhook ? body.alertWebhook + ' (' + (body.alertFormat === 'slack' ? 'Slack' : 'JSON') + '): ' + body.alertEvents.join(', ') +
+      (body.lateAfterMinutes ? '; late after ' + body.lateAfterMinutes + ' minutes' : '') : 'none'],
     ['Enabled', body.enabled ? 'Yes: scheduled runs happen' : 'No: only on demand'],
   ];
   return h('dl', { class: 'props', id: 'review-summary' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
