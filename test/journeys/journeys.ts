@@ -410,26 +410,26 @@ export function journeys(kind: HostKind): void {
           alertEvents: ['run.delayed'],
           alertSecret: ALERT_SECRET,
         });
-        const after = (slot: Date, minutes: number) => host.tick(new Date(slot.getTime() + minutes * 60_000));
+        const tickAt = (slot: Date, minutes: number) => host.tick(new Date(slot.getTime() + minutes * 60_000));
         const early = new Date(base.getTime() - 2 * 3_600_000);
         const onTime = await dataflow({ name: 'on time', destinationId: await destination('alerts-on-time'), alertWebhook: `${receiver.url}/on-time`, ...watched(early) });
-        await after(early, 1);
+        await tickAt(early, 1);
         const [onTimeRun] = await runsOf(onTime.id);
         expect((await settledRun(api, onTimeRun!.id)).status).toBe('succeeded');
         // A tick delivers what it wrote before it returns: what arrived by then is all there is.
-        for (const minutes of [29, 31, 90]) await after(early, minutes);
+        for (const minutes of [29, 31, 90]) await tickAt(early, minutes);
         expect(receiver.at('/on-time')).toEqual([]);
         expect(await host.sql('SELECT id FROM alerts WHERE dataflow_id = ?', onTime.id)).toEqual([]);
 
         // Late: its uploads wait at a closed gate, so at 30 minutes past its slot the run is unfinished.
         const late = await dataflow({ name: 'late', destinationId: await destination('alerts-late', { endpoint: gate.endpoint }), alertWebhook: `${receiver.url}/late`, ...watched(base) });
-        await after(base, 1);
+        await tickAt(base, 1);
         const [lateRun] = await runsOf(late.id);
-        await after(base, 29);
+        await tickAt(base, 29);
         expect(receiver.at('/late')).toEqual([]);
-        await after(base, 31);
-        await after(base, 31);
-        await after(base, 45);
+        await tickAt(base, 31);
+        await tickAt(base, 31);
+        await tickAt(base, 45);
         expect(receiver.at('/late')).toHaveLength(1);
         const alert = JSON.parse(receiver.at('/late')[0]!.body);
         expect(alert).toMatchObject({ event: 'run.delayed', reason: 'late', runId: lateRun!.id, dataflowId: late.id, scheduledTime: base.toISOString(), lateAfterMinutes: 30 });
@@ -438,7 +438,7 @@ export function journeys(kind: HostKind): void {
         gate.open();
         expect((await settledRun(api, lateRun!.id)).status).toBe('succeeded');
         expect(gate.held()).toBeGreaterThan(0);
-        await after(base, 60);
+        await tickAt(base, 60);
         expect(receiver.at('/late')).toHaveLength(1);
       } finally {
         gate.open();
