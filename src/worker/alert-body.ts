@@ -64,7 +64,7 @@ export function slackMessage(alert: AlertPayload, context: AlertContext): { text
   const flow = context.dataflowName ? `${context.dataflowName} (${alert.dataflowId})` : alert.dataflowId;
   const title = `edge-export: ${TITLES[alert.event] ?? alert.event}`;
   const what = summary(alert);
-  const text = limit(`${title}: dataflow ${flow}${alert.runId ? `, run ${alert.runId}` : ''}. ${what}`, 3000);
+  const text = limit(mrkdwn(`${title}: dataflow ${flow}${alert.runId ? `, run ${alert.runId}` : ''}. ${what}`), 3000);
   const fields = [
     ['Dataflow', flow],
     ['Run', alert.runId],
