@@ -18,6 +18,7 @@ describe('alert bodies', () => {
       'run.failed': { error: { code: 'S3_ACCESS_DENIED', message: 'no s3:PutObject' } },
       'run.delayed': { reason: 'late', lateAfterMinutes: 30, status: 'running' },
       'run.skipped_rate': { skippedRate: 0.25, threshold: 0.1 },
+      'run.recovered': { rows: 10, bytes: 99, files: 1, skipped: {}, failedRunId: 'run_0' },
     };
     const said = ALERT_EVENTS.map((event) => {
       const message = slackMessage({ event, ...base, ...extra[event] }, { format: 'slack', dataflowName: 'Gold' });
@@ -30,6 +31,7 @@ describe('alert bodies', () => {
       'edge-export: Run failed: dataflow Gold (dfl_1), run run_1. Error S3_ACCESS_DENIED: no s3:PutObject',
       'edge-export: Run delayed: dataflow Gold (dfl_1), run run_1. Not finished 30 minutes after its slot (status: running).',
       'edge-export: Skipped rows above the threshold: dataflow Gold (dfl_1), run run_1. Skipped 25 % of the rows read (threshold 10 %).',
+      'edge-export: Run succeeded after a failure: dataflow Gold (dfl_1), run run_1. 10 rows in 1 file(s), 99 bytes; the run before, run_0, had failed.',
     ]);
     const missed = slackMessage({ event: 'run.delayed', dataflowId: 'dfl_1', reason: 'missedSlots', missedSlots: 2 }, { format: 'slack' });
     expect(slackProblems(missed)).toEqual([]);

@@ -39,6 +39,7 @@ interface AlertPayload {
   files?: number;
   skippedRate?: number;
   threshold?: number;
+  failedRunId?: string;
   error?: { code?: string; message?: string };
 }
 
@@ -48,6 +49,7 @@ const TITLES: Record<AlertEvent, string> = {
   'run.failed': 'Run failed',
   'run.delayed': 'Run delayed',
   'run.skipped_rate': 'Skipped rows above the threshold',
+  'run.recovered': 'Run succeeded after a failure',
 };
 
 /** Slack's limits: section text 3,000 characters, a header 150, a field 2,000. */
@@ -89,6 +91,8 @@ function summary(a: AlertPayload): string {
       return `Error${a.error?.code ? ` ${a.error.code}` : ''}: ${a.error?.message ?? 'unknown'}`;
     case 'run.succeeded':
       return `${a.rows ?? 0} rows in ${a.files ?? 0} file(s), ${a.bytes ?? 0} bytes.`;
+    case 'run.recovered':
+      return `${a.rows ?? 0} rows in ${a.files ?? 0} file(s), ${a.bytes ?? 0} bytes; the run before, ${a.failedRunId ?? 'unknown'}, had failed.`;
     case 'run.skipped_rate':
       return `Skipped ${percent(a.skippedRate)} of the rows read (threshold ${percent(a.threshold)}).`;
     case 'run.delayed':

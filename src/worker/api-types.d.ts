@@ -642,7 +642,7 @@ export interface components {
             alertWebhook?: string;
             alertSecret?: string | null;
             skippedRateThreshold?: number;
-            alertEvents?: ("run.started" | "run.succeeded" | "run.failed" | "run.delayed" | "run.skipped_rate")[];
+            alertEvents?: ("run.started" | "run.succeeded" | "run.failed" | "run.delayed" | "run.skipped_rate" | "run.recovered")[];
             /**
              * @default signed-json
              * @enum {string}
@@ -668,7 +668,7 @@ export interface components {
             alertSigned: boolean;
             skippedRateThreshold?: number;
             /** @description The events that post to alertWebhook */
-            alertEvents: ("run.started" | "run.succeeded" | "run.failed" | "run.delayed" | "run.skipped_rate")[];
+            alertEvents: ("run.started" | "run.succeeded" | "run.failed" | "run.delayed" | "run.skipped_rate" | "run.recovered")[];
             /**
              * @description signed-json: the event as JSON (signed when alertSigned); slack: a Slack incoming-webhook message
              * @enum {string}
@@ -700,7 +700,7 @@ export interface components {
             alertSigned: boolean;
             skippedRateThreshold?: number;
             /** @description The events that post to alertWebhook */
-            alertEvents: ("run.started" | "run.succeeded" | "run.failed" | "run.delayed" | "run.skipped_rate")[];
+            alertEvents: ("run.started" | "run.succeeded" | "run.failed" | "run.delayed" | "run.skipped_rate" | "run.recovered")[];
             /**
              * @description signed-json: the event as JSON (signed when alertSigned); slack: a Slack incoming-webhook message
              * @enum {string}
@@ -736,7 +736,7 @@ export interface components {
             alertSigned: boolean;
             skippedRateThreshold?: number;
             /** @description The events that post to alertWebhook */
-            alertEvents: ("run.started" | "run.succeeded" | "run.failed" | "run.delayed" | "run.skipped_rate")[];
+            alertEvents: ("run.started" | "run.succeeded" | "run.failed" | "run.delayed" | "run.skipped_rate" | "run.recovered")[];
             /**
              * @description signed-json: the event as JSON (signed when alertSigned); slack: a Slack incoming-webhook message
              * @enum {string}

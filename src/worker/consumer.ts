@@ -15,6 +15,7 @@ import {
   failRun,
   getRun,
   HEARTBEAT_SECONDS,
+  previousFinishedRun,
   renewLease,
   requeueRun,
   succeedRun,
@@ -125,12 +126,12 @@ async function consume(message: QueueMessage<RunMessage>, env: Env, deps: Consum
       return settle(() => message.ack());
     }
     if (!(await succeedRun(env.DB, runId, outcome, now(), attempt))) return settle(() => message.ack());
-    await alert('run.succeeded', {
-      rows: outcome.rows,
-      bytes: outcome.bytes,
-      skipped: outcome.skipped,
-      files: outcome.files.length,
-    });
+    const summary = { rows: outcome.rows, bytes: outcome.bytes, skipped: outcome.skipped, files: outcome.files.length };
+    await alert('run.succeeded', summary);
+    if (wanted.has('run.recovered')) {
+      const previous = await previousFinishedRun(env.DB, run);
+      if (previous?.status === 'failed') await alert('run.recovered', { ...summary, failedRunId: previous.id });
+    }
     const rate = skippedRate(outcome);
     const threshold = flow?.skipped_rate_threshold;
     if (threshold !== null && threshold !== undefined && rate > threshold)

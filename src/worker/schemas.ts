@@ -65,7 +65,7 @@ export const dataflowSchema = v.pipe(
         v.maxValue(1, 'skippedRateThreshold: expected a number between 0 and 1'),
       ),
     ),
-    /** The events that post to alertWebhook (default: every one). */
+    /** The events that post to alertWebhook (default: all but run.recovered, as before the field existed). */
     alertEvents: v.optional(
       v.pipe(
         v.array(

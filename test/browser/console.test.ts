@@ -343,6 +343,8 @@ describe('web console (headless Chromium)', () => {
     await page.getByLabel('Alert format').selectOption('slack');
     await page.getByLabel('Run started').uncheck();
     await page.getByLabel('Run succeeded').uncheck();
+    expect(await page.getByLabel('Recovered (a success after a failure)').isChecked()).toBe(false);
+    await page.getByLabel('Recovered (a success after a failure)').check();
     await page.getByLabel('Late after, minutes (optional)').fill('0');
     await page.getByRole('button', { name: 'Save changes' }).click();
     await page.locator('#df-late-error').filter({ hasText: /\S/ }).waitFor();
@@ -356,7 +358,7 @@ describe('web console (headless Chromium)', () => {
     expect(saved).toMatchObject({
       alertWebhook: 'https://hooks.example.com/slack-incoming',
       alertFormat: 'slack',
-      alertEvents: ['run.failed', 'run.delayed', 'run.skipped_rate'],
+      alertEvents: ['run.failed', 'run.delayed', 'run.skipped_rate', 'run.recovered'],
       lateAfterMinutes: 45,
       schedule: expect.objectContaining({ frequency: 'daily', time: '06:30' }),
     });
@@ -367,12 +369,13 @@ describe('web console (headless Chromium)', () => {
     expect(await page.getByLabel('Alert format').inputValue()).toBe('slack');
     expect(await page.getByLabel('Late after, minutes (optional)').inputValue()).toBe('45');
     expect(await page.getByLabel('Run started').isChecked()).toBe(false);
-    for (const label of ['Run failed', 'Run delayed (missed slots, or late)', 'Skipped rows above the threshold']) await page.getByLabel(label).uncheck();
+    for (const label of ['Run failed', 'Run delayed (missed slots, or late)', 'Skipped rows above the threshold', 'Recovered (a success after a failure)'])
+      await page.getByLabel(label).uncheck();
     await page.getByLabel('Late after, minutes (optional)').fill('');
     await page.getByRole('button', { name: 'Save changes' }).click();
     await page.locator('#df-alert-events-error').filter({ hasText: /\S/ }).waitFor();
     expect(await page.locator('#df-alert-events-error').textContent()).toContain('at least one event');
-    expect(((await api(`/dataflows/${id}`)) as { alertEvents: string[] }).alertEvents).toEqual(['run.failed', 'run.delayed', 'run.skipped_rate']);
+    expect(((await api(`/dataflows/${id}`)) as { alertEvents: string[] }).alertEvents).toEqual(['run.failed', 'run.delayed', 'run.skipped_rate', 'run.recovered']);
   });
 
   it("tests a destination under the reference page's policy: OK, with the shortfalls as warnings", async () => {

@@ -86,12 +86,36 @@ describe('alert routing', () => {
     expect(posts[0]!.headers.get('X-Edge-Export-Event')).toBe('run.failed');
   });
 
-  it('keeps today\'s behaviour by default: every event, listed in the dataflow', async () => {
+  it('keeps today\'s behaviour by default: every event but run.recovered, listed in the dataflow', async () => {
     const s = await flowWithAlerts({});
     expect(s.flow.body.alertEvents).toEqual(['run.started', 'run.succeeded', 'run.failed', 'run.delayed', 'run.skipped_rate']);
     const T = at('2026-04-02T11:00:00Z');
     await s.runNow(succeeds, T);
     expect((await s.delivered(T)).map((p) => JSON.parse(p.body).event)).toEqual(['run.started', 'run.succeeded']);
+  });
+
+  it('posts run.recovered for a success after a failure, once, when chosen', async () => {
+    const s = await flowWithAlerts({ alertEvents: ['run.recovered', 'run.failed'] });
+    const T = at('2026-04-02T13:00:00Z');
+    const failed = await s.runNow(fails, T);
+    const recovered = await s.runNow(succeeds, minutes(T, 10));
+    await s.runNow(succeeds, minutes(T, 20));
+    const posts = (await s.delivered(minutes(T, 20))).map((p) => JSON.parse(p.body));
+    expect(posts.map((p) => [p.event, p.runId])).toEqual([
+      ['run.failed', failed],
+      ['run.recovered', recovered],
+    ]);
+    expect(posts[1]).toMatchObject({ failedRunId: failed, rows: 3, bytes: 42, files: 0 });
+    // Not among the default events: a dataflow that never chose gets no run.recovered.
+    const quiet = await flowWithAlerts({});
+    await quiet.runNow(fails, T);
+    await quiet.runNow(succeeds, minutes(T, 10));
+    expect((await quiet.delivered(minutes(T, 10))).map((p) => JSON.parse(p.body).event)).toEqual([
+      'run.started',
+      'run.failed',
+      'run.started',
+      'run.succeeded',
+    ]);
   });
 
   it('sends a Slack message Block Kit accepts, signed over the body sent, with the error and a console link, no secret', async () => {

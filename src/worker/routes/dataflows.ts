@@ -34,7 +34,7 @@ import {
   updateDataflow,
 } from '../store/resources.ts';
 import { getRun, insertApiRun } from '../store/runs.ts';
-import { ALERT_EVENTS } from '../store/alerts.ts';
+import { DEFAULT_ALERT_EVENTS } from '../store/alerts.ts';
 
 /** Routes of /v1/dataflows. */
 export function dataflowRoutes(deps: AppDeps) {
@@ -286,7 +286,7 @@ export function present(row: DataflowRow): Record<string, unknown> {
     ...(row.alert_webhook !== null && { alertWebhook: row.alert_webhook }),
     alertSigned: row.alert_secret !== null,
     ...(row.skipped_rate_threshold !== null && { skippedRateThreshold: row.skipped_rate_threshold }),
-    alertEvents: json<string[]>(row.alert_events) ?? [...ALERT_EVENTS],
+    alertEvents: json<string[]>(row.alert_events) ?? [...DEFAULT_ALERT_EVENTS],
     alertFormat: row.alert_format ?? 'signed-json',
     ...(row.late_after_minutes !== null && { lateAfterMinutes: row.late_after_minutes }),
     enabled: row.enabled === 1,

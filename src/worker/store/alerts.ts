@@ -3,17 +3,21 @@ import type { D1Database, D1PreparedStatement } from '../env.ts';
 import { all, run } from './db.ts';
 
 /**
- * Every event a dataflow can alert on, in a run's order; a dataflow's `alertEvents` picks among them
- * (default: all). `run.delayed` covers both kinds of delay: slots a late cron tick dropped
- * (`reason: "missedSlots"`) and a run not finished `lateAfterMinutes` after its slot (`reason: "late"`).
+ * Every event a dataflow can alert on, in a run's order; a dataflow's `alertEvents` picks among them.
+ * `run.delayed` covers both kinds of delay: slots a late cron tick dropped (`reason: "missedSlots"`)
+ * and a run not finished `lateAfterMinutes` after its slot (`reason: "late"`). `run.recovered`: a run
+ * succeeded and the dataflow's run before it had failed.
  */
-export const ALERT_EVENTS = ['run.started', 'run.succeeded', 'run.failed', 'run.delayed', 'run.skipped_rate'] as const;
+export const ALERT_EVENTS = ['run.started', 'run.succeeded', 'run.failed', 'run.delayed', 'run.skipped_rate', 'run.recovered'] as const;
 export type AlertEvent = (typeof ALERT_EVENTS)[number];
 
-/** The events a dataflow row alerts on (its stored choice, or every event); none without a webhook. */
+/** The events of a dataflow that never chose: those every dataflow sent before `alertEvents` existed. */
+export const DEFAULT_ALERT_EVENTS: readonly AlertEvent[] = ALERT_EVENTS.filter((e) => e !== 'run.recovered');
+
+/** The events a dataflow row alerts on (its stored choice, or the default ones); none without a webhook. */
 export function alertEventsOf(flow: { alert_webhook: string | null; alert_events: string | null }): ReadonlySet<AlertEvent> {
   if (!flow.alert_webhook) return new Set();
-  return new Set(flow.alert_events === null ? ALERT_EVENTS : (JSON.parse(flow.alert_events) as AlertEvent[]));
+  return new Set(flow.alert_events === null ? DEFAULT_ALERT_EVENTS : (JSON.parse(flow.alert_events) as AlertEvent[]));
 }
 
 export interface AlertRow {

@@ -139,10 +139,12 @@ function form(flow, destinations, audiences, datasets) {
 
 /** The events the alert webhook receives (the alertEvents field: its errors sit under the group). */
 const ALERT_EVENTS = [['run.started', 'Run started'], ['run.succeeded', 'Run succeeded'], ['run.failed', 'Run failed'],
-  ['run.delayed', 'Run delayed (missed slots, or late)'], ['run.skipped_rate', 'Skipped rows above the threshold']];
+  ['run.delayed', 'Run delayed (missed slots, or late)'], ['run.skipped_rate', 'Skipped rows above the threshold'],
+  ['run.recovered', 'Recovered (a success after a failure)']];
 
 function alertEventChoices(flow) {
-  const chosen = new Set(flow?.alertEvents ?? ALERT_EVENTS.map(([e]) => e));
+  // A new dataflow starts with the API's default: every event but run.recovered.
+  const chosen = new Set(flow?.alertEvents ?? ALERT_EVENTS.map(([e]) => e).filter((e) => e !== 'run.recovered'));
   return h('fieldset', { id: 'df-alert-events', 'data-path': 'alertEvents', tabindex: '-1', 'aria-describedby': 'df-alert-events-error' },
     h('legend', {}, 'Alert on'),
     ALERT_EVENTS.map(([event, label]) => h('div', { class: 'field check' },
