@@ -1,13 +1,14 @@
 /**
  * Alert delivery: a JSON POST to the dataflow's alert webhook for each outbox row (the event as JSON,
- * or a Slack message: alert-body.ts), retried with growing delays. The URL is checked against SSRF
- * again at send time (the policy may have changed),
- * and the served platform's fetch checks the addresses its name resolves to as it connects. A failed
- * delivery records the class of failure (HTTP status, refused, timed out, TLS, DNS), never the
- * runtime's error text (it names addresses) nor the receiver's answer.
+ * or a Slack message: alert-body.ts), retried with growing delays. Each due row is claimed first, so
+ * a cron tick and a queue consumer delivering at once send it once. The URL is checked against SSRF
+ * again at send time (the policy may have changed), and the served platform's fetch checks the
+ * addresses its name resolves to as it connects. A failed delivery records the class of failure
+ * (HTTP status, refused, timed out, TLS, DNS), never the runtime's error text (it names addresses)
+ * nor the receiver's answer.
  * When the dataflow has an alert secret, the body sent (either format) is signed like inbound
- * webhooks: HMAC-SHA256 over `${timestamp}.${body}`, hex, in X-Edge-Export-Signature beside X-Edge-Export-Timestamp, so a
- * receiver can check it with `verifyWebhook`.
+ * webhooks: HMAC-SHA256 over `${timestamp}.${body}`, hex, in X-Edge-Export-Signature beside
+ * X-Edge-Export-Timestamp, so a receiver can check it with `verifyWebhook`.
  */
 import { openSecret } from '../core/security/secrets.ts';
 import { ConfigError, ExportError } from '../core/errors.ts';

@@ -3,7 +3,7 @@ import type { D1Database, D1PreparedStatement } from '../env.ts';
 import { all, run } from './db.ts';
 
 /**
- * Every event a dataflow can alert on, in a run's order; a dataflow's `alertEvents` picks among them.
+ * Every event a dataflow can alert on; a dataflow's `alertEvents` picks among them.
  * `run.delayed` covers both kinds of delay: slots a late cron tick dropped (`reason: "missedSlots"`)
  * and a run not finished `lateAfterMinutes` after its slot (`reason: "late"`). `run.recovered`: a run
  * succeeded and the dataflow's run before it had failed.
