@@ -386,7 +386,8 @@ export function journeys(kind: HostKind): void {
           return post.headers['x-edge-export-signature'] === createHmac('sha256', ALERT_SECRET).update(`${ts}.${post.body}`).digest('hex');
         };
         // Slack, failures only: a wrong secret key fails the run at its first S3 request.
-        const wrong = await destination('alerts-wrong', { auth: { method: 'accessKey', accessKeyId: writer.accessKeyId, secretAccessKey: 'not-the-writer-secret-0123456789abcdefgh' } });
+        const wrongSecret = 'not-the-writer-secret-0123456789abcdefgh';
+        const wrong = await destination('alerts-wrong', { auth: { method: 'accessKey', accessKeyId: writer.accessKeyId, secretAccessKey: wrongSecret } });
         const slack = await dataflow({ name: 'Slack alerts', destinationId: wrong, audienceIds: [gold], alertWebhook: `${receiver.url}/slack`, alertFormat: 'slack', alertSecret: ALERT_SECRET, alertEvents: ['run.failed'] });
         const failed = await settledRun(api, (await api('POST', `/dataflows/${slack.id}/run`)).body.id);
         expect(failed.status).toBe('failed');
@@ -395,7 +396,7 @@ export function journeys(kind: HostKind): void {
         expect(slackProblems(message)).toEqual([]);
         for (const part of ['Run failed', 'Slack alerts', failed.id, failed.error.code]) expect(message.text).toContain(part);
         expect(post.body).toContain(`https://console.example.com/#/runs/${failed.id}|`);
-        expect(post.body).not.toContain(ALERT_SECRET);
+        for (const secret of [ALERT_SECRET, wrongSecret, writer.secretAccessKey]) expect(post.body).not.toContain(secret);
         expect(signed(post)).toBe(true);
         expect(signed({ ...post, body: post.body.replace('Run failed', 'Run fine') })).toBe(false);
         // run.started was not chosen: it never entered the outbox.
