@@ -647,6 +647,13 @@ export interface components {
             alertWebhook?: string;
             alertSecret?: string | null;
             skippedRateThreshold?: number;
+            alertEvents?: ("run.started" | "run.succeeded" | "run.failed" | "run.delayed" | "run.skipped_rate" | "run.recovered")[];
+            /**
+             * @default signed-json
+             * @enum {string}
+             */
+            alertFormat?: "signed-json" | "slack";
+            lateAfterMinutes?: number;
             /** @default true */
             enabled?: boolean;
         };
@@ -671,6 +678,15 @@ export interface components {
             /** @description Whether alert bodies are signed (the secret is never returned) */
             alertSigned: boolean;
             skippedRateThreshold?: number;
+            /** @description The events that post to alertWebhook */
+            alertEvents: ("run.started" | "run.succeeded" | "run.failed" | "run.delayed" | "run.skipped_rate" | "run.recovered")[];
+            /**
+             * @description signed-json: the event as JSON (signed when alertSigned); slack: a Slack incoming-webhook message
+             * @enum {string}
+             */
+            alertFormat: "signed-json" | "slack";
+            /** @description Minutes after its slot a scheduled run must have finished by, or run.delayed (reason "late") posts once */
+            lateAfterMinutes?: number;
             enabled: boolean;
             /** @description Where signed webhook deliveries trigger this dataflow */
             webhookUrl: string;
@@ -700,6 +716,15 @@ export interface components {
             /** @description Whether alert bodies are signed (the secret is never returned) */
             alertSigned: boolean;
             skippedRateThreshold?: number;
+            /** @description The events that post to alertWebhook */
+            alertEvents: ("run.started" | "run.succeeded" | "run.failed" | "run.delayed" | "run.skipped_rate" | "run.recovered")[];
+            /**
+             * @description signed-json: the event as JSON (signed when alertSigned); slack: a Slack incoming-webhook message
+             * @enum {string}
+             */
+            alertFormat: "signed-json" | "slack";
+            /** @description Minutes after its slot a scheduled run must have finished by, or run.delayed (reason "late") posts once */
+            lateAfterMinutes?: number;
             enabled: boolean;
             /** @description Where signed webhook deliveries trigger this dataflow */
             webhookUrl: string;
@@ -733,6 +758,15 @@ export interface components {
             /** @description Whether alert bodies are signed (the secret is never returned) */
             alertSigned: boolean;
             skippedRateThreshold?: number;
+            /** @description The events that post to alertWebhook */
+            alertEvents: ("run.started" | "run.succeeded" | "run.failed" | "run.delayed" | "run.skipped_rate" | "run.recovered")[];
+            /**
+             * @description signed-json: the event as JSON (signed when alertSigned); slack: a Slack incoming-webhook message
+             * @enum {string}
+             */
+            alertFormat: "signed-json" | "slack";
+            /** @description Minutes after its slot a scheduled run must have finished by, or run.delayed (reason "late") posts once */
+            lateAfterMinutes?: number;
             enabled: boolean;
             /** @description Where signed webhook deliveries trigger this dataflow */
             webhookUrl: string;

@@ -10,6 +10,8 @@ import { fileNameOptions } from '../core/naming.ts';
 import { scheduleSchema } from '../core/schedule/model.ts';
 import { destinationSchema } from '../service/destination.ts';
 import { SCOPE_NAMES } from './scopes.ts';
+import { ALERT_FORMATS } from './schemas.ts';
+import { ALERT_EVENTS } from './store/alerts.ts';
 
 const time = v.pipe(v.string(), v.description('ISO 8601 UTC time'));
 const id = v.string();
@@ -70,6 +72,9 @@ const dataflowFields = {
   alertWebhook: v.optional(v.string()),
   alertSigned: v.pipe(v.boolean(), v.description('Whether alert bodies are signed (the secret is never returned)')),
   skippedRateThreshold: v.optional(v.number()),
+  alertEvents: v.pipe(v.array(v.picklist(ALERT_EVENTS)), v.description('The events that post to alertWebhook')),
+  alertFormat: v.pipe(v.picklist(ALERT_FORMATS), v.description('signed-json: the event as JSON (signed when alertSigned); slack: a Slack incoming-webhook message')),
+  lateAfterMinutes: v.optional(v.pipe(v.number(), v.description('Minutes after its slot a scheduled run must have finished by, or run.delayed (reason "late") posts once'))),
   enabled: v.boolean(),
   webhookUrl: v.pipe(v.string(), v.description('Where signed webhook deliveries trigger this dataflow')),
   createdAt: time,

@@ -4,7 +4,8 @@
  * and each audience's own, exporting that audience — with
  * INSERT OR IGNORE on its run key and enqueue only the runs this tick created. Overlapping, repeated
  * and late ticks therefore enqueue each slot exactly once. The tick also re-sends runs whose message
- * was lost, purges expired idempotency keys and old run history, and delivers pending alerts.
+ * was lost, writes lateness alerts (lateness.ts), purges expired idempotency keys and old run history,
+ * and delivers pending alerts.
  */
 import { type AudienceSchedule, dueAudienceRuns } from '../core/schedule/audiences.ts';
 import { DEFAULT_MAX_CATCH_UP } from '../core/schedule/due.ts';
@@ -13,7 +14,8 @@ import { deliverAlerts } from './alerts.ts';
 import type { D1PreparedStatement, Env } from './env.ts';
 import { json } from './store/db.ts';
 import { type ClosedEvaluation, closedEvaluations, closeEvaluations, purgeEvaluations } from './store/evaluations.ts';
-import { alertStatement } from './store/alerts.ts';
+import { alertEventsOf, alertStatement } from './store/alerts.ts';
+import { lateRunAlerts } from './lateness.ts';
 import { purgeIdempotencyKeys } from './store/idempotency.ts';
 import { type DataflowRow, advanceStatement, scheduledDataflows } from './store/resources.ts';
 import { insertRunStatement, purgeHistory, takeStaleRuns } from './store/runs.ts';
@@ -89,8 +91,8 @@ export async function tick(env: Env, now: Date, fetcher: typeof fetch = fetch): 
         created.push({ runId: id, orgId: flow.org_id, at: statements.length });
         statements.push(statement);
       }
-      if (due.missed > 0 && flow.alert_webhook) {
-        const payload = { dataflowId: flow.id, missedSlots: due.missed, at: now.toISOString() };
+      if (due.missed > 0 && flow.alert_webhook && alertEventsOf(flow).has('run.delayed')) {
+        const payload = { dataflowId: flow.id, reason: 'missedSlots', missedSlots: due.missed, at: now.toISOString() };
         statements.push(alertStatement(env.DB, { orgId: flow.org_id, dataflowId: flow.id, event: 'run.delayed', url: flow.alert_webhook, payload }, now));
       }
       statements.push(advanceStatement(env.DB, flow.id, now));
@@ -105,6 +107,7 @@ export async function tick(env: Env, now: Date, fetcher: typeof fetch = fetch): 
     }
   }
   const resent = await resendStale(env, now);
+  await lateRunAlerts(env, now);
   await purgeIdempotencyKeys(env.DB, now);
   await purgeHistory(env.DB, new Date(now.getTime() - retentionDays(env) * DAY_MS));
   await purgeEvaluations(env.DB, new Date(now.getTime() - retentionDays(env) * DAY_MS));

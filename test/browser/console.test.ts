@@ -332,6 +332,52 @@ describe('web console (headless Chromium)', () => {
     await shot('10-runs');
   });
 
+  it('routes a dataflow\'s alerts from its form: Slack, chosen events, lateness; bad values shown at their fields', async () => {
+    const flows = (await api('/dataflows')) as { items: { id: string; name: string }[] };
+    const id = flows.items.find((f) => f.name === 'Gold to S3')!.id;
+    await page.goto(`${worker.url}/#/dataflows/${id}`);
+    await page.getByRole('heading', { name: 'Dataflow: Gold to S3' }).waitFor();
+    // Every event is chosen by default (today's behaviour).
+    expect(await page.locator('input.alert-event:checked').count()).toBe(5);
+    await page.getByLabel('Alert webhook (optional)').fill('https://hooks.example.com/slack-incoming');
+    await page.getByLabel('Alert format').selectOption('slack');
+    await page.getByLabel('Run started').uncheck();
+    await page.getByLabel('Run succeeded').uncheck();
+    expect(await page.getByLabel('Recovered (a success after a failure)').isChecked()).toBe(false);
+    await page.getByLabel('Recovered (a success after a failure)').check();
+    await page.getByLabel('Late after, minutes (optional)').fill('0');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('#df-late-error').filter({ hasText: /\S/ }).waitFor();
+    expect(await page.locator('#df-late-error').textContent()).toBe('expected a whole number of minutes from 1 to 10080 (a week)');
+    expect(await page.locator('#df-late').getAttribute('aria-invalid')).toBe('true');
+
+    await page.getByLabel('Late after, minutes (optional)').fill('45');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('#status').filter({ hasText: 'Dataflow Gold to S3 saved' }).waitFor();
+    const saved = (await api(`/dataflows/${id}`)) as Record<string, unknown>;
+    expect(saved).toMatchObject({
+      alertWebhook: 'https://hooks.example.com/slack-incoming',
+      alertFormat: 'slack',
+      alertEvents: ['run.failed', 'run.delayed', 'run.skipped_rate', 'run.recovered'],
+      lateAfterMinutes: 45,
+      schedule: expect.objectContaining({ frequency: 'daily', time: '06:30' }),
+    });
+    await shot('10b-dataflow-alerts');
+    // The form shows what was saved; choosing no event at all is refused under the group.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Dataflow: Gold to S3' }).waitFor();
+    expect(await page.getByLabel('Alert format').inputValue()).toBe('slack');
+    expect(await page.getByLabel('Late after, minutes (optional)').inputValue()).toBe('45');
+    expect(await page.getByLabel('Run started').isChecked()).toBe(false);
+    for (const label of ['Run failed', 'Run delayed (missed slots, or late)', 'Skipped rows above the threshold', 'Recovered (a success after a failure)'])
+      await page.getByLabel(label).uncheck();
+    await page.getByLabel('Late after, minutes (optional)').fill('');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('#df-alert-events-error').filter({ hasText: /\S/ }).waitFor();
+    expect(await page.locator('#df-alert-events-error').textContent()).toContain('at least one event');
+    expect(((await api(`/dataflows/${id}`)) as { alertEvents: string[] }).alertEvents).toEqual(['run.failed', 'run.delayed', 'run.skipped_rate', 'run.recovered']);
+  });
+
   it("tests a destination under the reference page's policy: OK, with the shortfalls as warnings", async () => {
     const created = (await api('/destinations', {
       method: 'POST',

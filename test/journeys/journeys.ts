@@ -15,11 +15,15 @@ import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { permissionPolicy } from '../../src/plugins/sink/s3/policy.ts';
 import { type Gpg, startGpg } from '../harness/gpg.ts';
+import { type ReceivedAlert, startAlertReceiver } from '../harness/alert-receiver.ts';
+import { startGateProxy } from '../harness/gate-proxy.ts';
+import { slackProblems } from '../harness/slack.ts';
 import { type Moto, createBucket, createRole, createUser, s3Reader, startMoto } from '../harness/moto.ts';
 import { type Api, apiClient, type HostKind, type JourneyHost, settledRun, startJourneyHost } from './hosts.ts';
 
 const BUCKET = 'journeys';
 const ORG = 'Acme Retail';
+const ALERT_SECRET = 'journey-alert-secret-0123456789';
 
 /** Twelve profiles: even ones gold, odd ones silver; emails p<i>@example.com. */
 function profiles(from: number, to: number, tier = (i: number) => (i % 2 === 0 ? 'gold' : 'silver')): string {
@@ -65,6 +69,7 @@ export function journeys(kind: HostKind): void {
         EDGE_EXPORT_AWS_ACCESS_KEY_ID: platform.accessKeyId,
         EDGE_EXPORT_AWS_SECRET_ACCESS_KEY: platform.secretAccessKey,
         PLATFORM_PRINCIPAL_ARN: platformArn,
+        CONSOLE_URL: 'https://console.example.com/',
       });
     }, 120_000);
 
@@ -455,6 +460,77 @@ export function journeys(kind: HostKind): void {
       const [gold4, ...more4] = await tickRuns(new Date(t2.getTime() + 24 * hour + minute));
       expect(more4).toEqual([]);
       expect(gold4).toMatchObject({ scheduledTime: new Date(t2.getTime() + 24 * hour).toISOString(), audienceIds: [gold] });
+    });
+
+    it('routes alerts: only the chosen events, a Slack message signed like JSON, one lateness alert per late slot', async () => {
+      const receiver = await startAlertReceiver();
+      const gate = await startGateProxy(moto.endpoint);
+      try {
+        const signed = (post: ReceivedAlert) => {
+          const ts = String(post.headers['x-edge-export-timestamp']);
+          return post.headers['x-edge-export-signature'] === createHmac('sha256', ALERT_SECRET).update(`${ts}.${post.body}`).digest('hex');
+        };
+        // Slack, failures only: a wrong secret key fails the run at its first S3 request.
+        const wrongSecret = 'not-the-writer-secret-0123456789abcdefgh';
+        const wrong = await destination('alerts-wrong', { auth: { method: 'accessKey', accessKeyId: writer.accessKeyId, secretAccessKey: wrongSecret } });
+        const slack = await dataflow({ name: 'Slack alerts', destinationId: wrong, audienceIds: [gold], alertWebhook: `${receiver.url}/slack`, alertFormat: 'slack', alertSecret: ALERT_SECRET, alertEvents: ['run.failed'] });
+        const failed = await settledRun(api, (await api('POST', `/dataflows/${slack.id}/run`)).body.id);
+        expect(failed.status).toBe('failed');
+        const post = await receiver.next('/slack');
+        const message = JSON.parse(post.body);
+        expect(slackProblems(message)).toEqual([]);
+        for (const part of ['Run failed', 'Slack alerts', failed.id, failed.error.code]) expect(message.text).toContain(part);
+        expect(post.body).toContain(`https://console.example.com/#/runs/${failed.id}|`);
+        for (const secret of [ALERT_SECRET, wrongSecret, writer.secretAccessKey]) expect(post.body).not.toContain(secret);
+        expect(signed(post)).toBe(true);
+        expect(signed({ ...post, body: post.body.replace('Run failed', 'Run fine') })).toBe(false);
+        // run.started was not chosen: it never entered the outbox.
+        expect(await host.sql('SELECT event FROM alerts WHERE dataflow_id = ?', slack.id)).toEqual([{ event: 'run.failed' }]);
+
+        // Lateness, signed JSON. On time first: a run finished before its deadline posts nothing.
+        const base = new Date(Math.ceil((Date.now() + 3 * 3_600_000) / 60_000) * 60_000);
+        const watched = (slot: Date) => ({
+          audienceIds: [gold],
+          schedule: { frequency: 'daily', time: slot.toISOString().slice(11, 16), startDate: slot.toISOString().slice(0, 10) },
+          lateAfterMinutes: 30,
+          alertEvents: ['run.delayed'],
+          alertSecret: ALERT_SECRET,
+        });
+        const tickAt = (slot: Date, minutes: number) => host.tick(new Date(slot.getTime() + minutes * 60_000));
+        const early = new Date(base.getTime() - 2 * 3_600_000);
+        const onTime = await dataflow({ name: 'on time', destinationId: await destination('alerts-on-time'), alertWebhook: `${receiver.url}/on-time`, ...watched(early) });
+        await tickAt(early, 1);
+        const [onTimeRun] = await runsOf(onTime.id);
+        expect((await settledRun(api, onTimeRun!.id)).status).toBe('succeeded');
+        // A tick delivers what it wrote before it returns: what arrived by then is all there is.
+        for (const minutes of [29, 31, 90]) await tickAt(early, minutes);
+        expect(receiver.at('/on-time')).toEqual([]);
+        expect(await host.sql('SELECT id FROM alerts WHERE dataflow_id = ?', onTime.id)).toEqual([]);
+
+        // Late: its uploads wait at a closed gate, so at 30 minutes past its slot the run is unfinished.
+        const late = await dataflow({ name: 'late', destinationId: await destination('alerts-late', { endpoint: gate.endpoint }), alertWebhook: `${receiver.url}/late`, ...watched(base) });
+        await tickAt(base, 1);
+        const [lateRun] = await runsOf(late.id);
+        await tickAt(base, 29);
+        expect(receiver.at('/late')).toEqual([]);
+        await tickAt(base, 31);
+        await tickAt(base, 31);
+        await tickAt(base, 45);
+        expect(receiver.at('/late')).toHaveLength(1);
+        const alert = JSON.parse(receiver.at('/late')[0]!.body);
+        expect(alert).toMatchObject({ event: 'run.delayed', reason: 'late', runId: lateRun!.id, dataflowId: late.id, scheduledTime: base.toISOString(), lateAfterMinutes: 30 });
+        expect(['queued', 'running']).toContain(alert.status);
+        expect(signed(receiver.at('/late')[0]!)).toBe(true);
+        gate.open();
+        expect((await settledRun(api, lateRun!.id)).status).toBe('succeeded');
+        expect(gate.held()).toBeGreaterThan(0);
+        await tickAt(base, 60);
+        expect(receiver.at('/late')).toHaveLength(1);
+      } finally {
+        gate.open();
+        await gate.stop();
+        await receiver.stop();
+      }
     });
 
     it('left nothing open in the bucket: every run published whole', async () => {

@@ -41,7 +41,7 @@ legend { font-weight: 600; padding: 0 .25rem; }
 .aud-own fieldset { margin: .25rem 0 0; }
 .wrap { overflow-wrap: anywhere; }
 .hint { color: var(--muted); font-size: .875rem; margin: .15rem 0 0; }
-input[type=text], input[type=password], input[type=url], input[type=date], input[type=time], select, textarea {
+input[type=text], input[type=password], input[type=url], input[type=date], input[type=time], input[type=number], select, textarea {
   font: inherit; width: 100%; max-width: 36rem; padding: .4rem .5rem; border: 1px solid #8c959f; border-radius: 6px; background: var(--bg); color: var(--fg); }
 textarea { min-height: 6rem; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .875rem; }
 [aria-invalid="true"] { border-color: var(--bad); border-width: 2px; }

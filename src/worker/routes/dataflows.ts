@@ -34,6 +34,7 @@ import {
   updateDataflow,
 } from '../store/resources.ts';
 import { getRun, insertApiRun } from '../store/runs.ts';
+import { DEFAULT_ALERT_EVENTS } from '../store/alerts.ts';
 
 /** Routes of /v1/dataflows. */
 export function dataflowRoutes(deps: AppDeps) {
@@ -250,6 +251,9 @@ async function columns(env: Env, deps: AppDeps, orgId: string, input: DataflowIn
     export_mode: input.exportMode,
     alert_webhook: input.alertWebhook ?? null,
     skipped_rate_threshold: input.skippedRateThreshold ?? null,
+    alert_events: input.alertEvents ? JSON.stringify([...new Set(input.alertEvents)]) : null,
+    alert_format: input.alertFormat,
+    late_after_minutes: input.lateAfterMinutes ?? null,
     enabled: input.enabled ? 1 : 0,
   };
 }
@@ -310,6 +314,9 @@ export function present(row: DataflowRow): Record<string, unknown> {
     ...(row.alert_webhook !== null && { alertWebhook: row.alert_webhook }),
     alertSigned: row.alert_secret !== null,
     ...(row.skipped_rate_threshold !== null && { skippedRateThreshold: row.skipped_rate_threshold }),
+    alertEvents: json<string[]>(row.alert_events) ?? [...DEFAULT_ALERT_EVENTS],
+    alertFormat: row.alert_format ?? 'signed-json',
+    ...(row.late_after_minutes !== null && { lateAfterMinutes: row.late_after_minutes }),
     enabled: row.enabled === 1,
     webhookUrl: `/v1/webhooks/${row.id}`,
     createdAt: row.created_at,

@@ -186,6 +186,11 @@ export interface DataflowRow {
   alert_webhook: string | null;
   alert_secret: string | null;
   skipped_rate_threshold: number | null;
+  /** JSON list of AlertEvent names; null: every event. */
+  alert_events: string | null;
+  /** 'signed-json' or 'slack'; null: 'signed-json'. */
+  alert_format: string | null;
+  late_after_minutes: number | null;
   webhook_secret: string;
   enabled: number;
   scheduled_through: string | null;
@@ -207,6 +212,9 @@ export type DataflowColumns = Pick<
   | 'export_mode'
   | 'alert_webhook'
   | 'skipped_rate_threshold'
+  | 'alert_events'
+  | 'alert_format'
+  | 'late_after_minutes'
   | 'enabled'
 >;
 const DATAFLOW_COLUMNS = [
@@ -221,6 +229,9 @@ const DATAFLOW_COLUMNS = [
   'export_mode',
   'alert_webhook',
   'skipped_rate_threshold',
+  'alert_events',
+  'alert_format',
+  'late_after_minutes',
   'enabled',
 ] as const;
 

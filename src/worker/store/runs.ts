@@ -218,6 +218,19 @@ export async function succeedRun(db: D1Database, id: string, outcome: RunOutcome
   return changes === 1;
 }
 
+/** The dataflow's run created last before `run` that has finished (succeeded or failed), if any. */
+export function previousFinishedRun(db: D1Database, run: Pick<RunRow, 'org_id' | 'dataflow_id' | 'created_at' | 'id'>): Promise<Pick<RunRow, 'id' | 'status'> | undefined> {
+  return first<Pick<RunRow, 'id' | 'status'>>(
+    db,
+    `SELECT id, status FROM runs WHERE org_id = ? AND dataflow_id = ? AND created_at <= ? AND id != ?
+       AND status IN ('succeeded', 'failed') ORDER BY created_at DESC LIMIT 1`,
+    run.org_id,
+    run.dataflow_id,
+    run.created_at,
+    run.id,
+  );
+}
+
 export async function failRun(
   db: D1Database,
   id: string,

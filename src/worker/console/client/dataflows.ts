@@ -1,6 +1,6 @@
 /**
  * Browser module `dataflows.js`: list, create/edit (audiences or dataset, mapping, schedule, naming,
- * mode), export now. A new dataflow is reviewed (review.js) before it is activated.
+ * mode, alerts), export now. A new dataflow is reviewed (review.js) before it is activated.
  */
 // biome-ignore lint/complexity/noUselessStringRaw: browser source; raw keeps any later escape literal
 export const DATAFLOWS_JS = String.raw`
@@ -109,12 +109,37 @@ function form(flow, destinations, audiences, datasets) {
       options: [['full', 'Full files every time'], ['incremental', 'First full, then incremental (includes exited members)']] }),
     h('fieldset', {}, h('legend', {}, 'Alerts and state'),
       field({ id: 'df-alert', label: 'Alert webhook (optional)', path: 'alertWebhook', type: 'url', value: flow?.alertWebhook,
-        hint: 'Receives run started, succeeded, failed, delayed and skipped-rate alerts.' }),
+        hint: 'Receives the alerts chosen below, as signed JSON or as a Slack message.' }),
+      field({ id: 'df-alert-format', label: 'Alert format', path: 'alertFormat', type: 'select', value: flow?.alertFormat ?? 'signed-json',
+        options: [['signed-json', 'JSON (signed when a secret is set)'], ['slack', 'Slack incoming webhook']] }),
+      alertEventChoices(flow),
+      field({ id: 'df-alert-secret', label: 'Alert signing secret (optional)', path: 'alertSecret', type: 'password',
+        hint: flow?.alertSigned ? 'Set: leave empty to keep it.' : 'At least 16 characters; alerts then carry X-Edge-Export-Signature.' }),
+      field({ id: 'df-late', label: 'Late after, minutes (optional)', path: 'lateAfterMinutes', type: 'number', value: flow?.lateAfterMinutes,
+        attrs: { min: 1, max: 10080, step: 1 }, hint: 'A scheduled run not finished this long after its slot sends one "Run delayed" alert.' }),
+      field({ id: 'df-skipped', label: 'Skipped-rate threshold, 0 to 1 (optional)', path: 'skippedRateThreshold', type: 'number', value: flow?.skippedRateThreshold,
+        attrs: { min: 0, max: 1, step: 0.01 }, hint: 'Alert when skipped rows exceed this share of the rows read.' }),
       field({ id: 'df-enabled', label: 'Enabled (scheduled runs happen)', path: 'enabled', type: 'checkbox', value: flow ? flow.enabled : true })),
     h('div', { class: 'bar' }, h('button', { type: 'submit' }, flow ? 'Save changes' : 'Review'), h('a', { href: '#/dataflows' }, 'Cancel')));
   f.addEventListener('submit', (event) => (flow ? save(event, f, flow) : review(event, f, destinations, audiences)));
   queueMicrotask(toggle);
   return f;
+}
+
+/** The events the alert webhook receives (the alertEvents field: its errors sit under the group). */
+const ALERT_EVENTS = [['run.started', 'Run started'], ['run.succeeded', 'Run succeeded'], ['run.failed', 'Run failed'],
+  ['run.delayed', 'Run delayed (missed slots, or late)'], ['run.skipped_rate', 'Skipped rows above the threshold'],
+  ['run.recovered', 'Recovered (a success after a failure)']];
+
+function alertEventChoices(flow) {
+  // A new dataflow starts with the API's default: every event but run.recovered.
+  const chosen = new Set(flow?.alertEvents ?? ALERT_EVENTS.map(([e]) => e).filter((e) => e !== 'run.recovered'));
+  return h('fieldset', { id: 'df-alert-events', 'data-path': 'alertEvents', tabindex: '-1', 'aria-describedby': 'df-alert-events-error' },
+    h('legend', {}, 'Alert on'),
+    ALERT_EVENTS.map(([event, label]) => h('div', { class: 'field check' },
+      h('input', { type: 'checkbox', id: 'df-ev-' + event, class: 'alert-event', value: event, checked: chosen.has(event) }),
+      h('label', { for: 'df-ev-' + event }, label))),
+    h('p', { class: 'error-text', id: 'df-alert-events-error' }));
 }
 
 function toggle() {
@@ -137,7 +162,14 @@ function collect() {
   if (mapping) body.mapping = mapping;
   if (val('df-freq')) body.schedule = readSchedule('df', val('df-freq'));
   body.naming = readNaming('df');
-  if (val('df-alert')) body.alertWebhook = val('df-alert');
+  if (val('df-alert')) {
+    body.alertWebhook = val('df-alert');
+    body.alertFormat = val('df-alert-format');
+    body.alertEvents = [...document.querySelectorAll('input.alert-event:checked')].map((el) => el.value);
+  }
+  if (val('df-alert-secret')) body.alertSecret = val('df-alert-secret');
+  if (val('df-late') !== '') body.lateAfterMinutes = Number(val('df-late'));
+  if (val('df-skipped') !== '') body.skippedRateThreshold = Number(val('df-skipped'));
   return body;
 }
 

@@ -20,7 +20,8 @@ export function reviewSummary(body, destination, chosen, scheduleText) {
     ['Mapping', [columns, m ? h('p', { class: 'hint' }, 'Deduplication key: ' + dedup) : '']],
     ['File names', h('code', { class: 'mono', id: 'review-name' }, exampleName(body.naming, destination, chosen[0]))],
     ...(body.audiences ? [['Per audience', h('ul', { id: 'review-audiences' }, body.audiences.map((s) => perAudience(s, destination, chosen)))]] : []),
-    ['Alerts', body.alertWebhook || 'none'],
+    ['Alerts', body.alertWebhook ? body.alertWebhook + ' (' + (body.alertFormat === 'slack' ? 'Slack' : 'JSON') + '): ' + body.alertEvents.join(', ') +
+      (body.lateAfterMinutes ? '; late after ' + body.lateAfterMinutes + ' minutes' : '') : 'none'],
     ['Enabled', body.enabled ? 'Yes: scheduled runs happen' : 'No: only on demand'],
   ];
   return h('dl', { class: 'props', id: 'review-summary' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
