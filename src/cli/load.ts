@@ -20,8 +20,8 @@ import type { RunContext, SourceStage } from '../core/types.ts';
 import { parse, quote } from '../core/validate.ts';
 import { nodePlatform } from '../hosts/node/platform.ts';
 import { destinationDefinition } from '../service/destination.ts';
-import { type ExportDefinition, type ExportService, exportService, hostRegistry } from '../service/export-service.ts';
-import { audienceSubject, datasetFolder, type ExportStates, type Subject } from '../service/subjects.ts';
+import { type ExportDefinition, type ExportService, exportService, hostRegistry, type SubjectEntry } from '../service/export-service.ts';
+import { audienceSubject, datasetFolder, deltaSeries, type ExportStates, type Subject } from '../service/subjects.ts';
 import { cliConfig, type ExportConfig, isFullDestination } from './config.ts';
 
 const SOURCE_BY_EXTENSION: Record<string, string> = {
@@ -97,13 +97,36 @@ export async function checkConfig(loaded: LoadedConfig): Promise<ConfigIssue[]> 
     }
   }
   if (!unreadable) issues.push(...(await attributeIssues(loaded)));
-  if (config.mode === 'incremental' && config.dataset === undefined && !(config.mapping || config.audience?.rule)) {
-    issues.push({ path: 'mode', message: 'mode: incremental needs an audience (rule or mapping) or a dataset' });
-  }
+  const modeProblem = modeIssue(config);
+  if (modeProblem) issues.push(modeProblem);
   return issues;
 }
 
-/** The run's one subject: the audience (rule → mapping), the dataset, or the source rows as they are. */
+/** A mode the config's subject cannot export in: the stateful modes compare an audience's members (incremental also a dataset's records). */
+function modeIssue(config: ExportConfig): ConfigIssue | undefined {
+  if (config.mapping || config.audience?.rule || config.mode === 'full') return undefined;
+  if (config.mode === 'incremental') {
+    return config.dataset === undefined ? { path: 'mode', message: 'mode: incremental needs an audience (rule or mapping) or a dataset' } : undefined;
+  }
+  return { path: 'mode', message: `mode: ${config.mode} needs an audience (rule or mapping): it compares member keys with the last run's state` };
+}
+
+/**
+ * The run's subject: the audience (rule → mapping; in diff mode its added, changed and removed rows,
+ * see `deltaSeries`), the dataset, or the source rows as they are.
+ */
+export async function subjectsOf(
+  loaded: LoadedConfig,
+  options: { source?: SourceStage | undefined; statePath?: string | undefined; states: ExportStates },
+): Promise<{ id: string; entries: SubjectEntry[] }> {
+  const subject = await subjectOf(loaded, options);
+  const { config } = loaded;
+  const modeProblem = config.mode === 'insert-only' || config.mode === 'diff' ? modeIssue(config) : undefined;
+  if (modeProblem) throw new ConfigError([modeProblem], 'export config');
+  return { id: subject.id, entries: deltaSeries(config.mode, async () => subject) };
+}
+
+/** The run's one subject (in diff mode, its added rows): see `subjectsOf`. */
 export async function subjectOf(
   loaded: LoadedConfig,
   options: { source?: SourceStage | undefined; statePath?: string | undefined; states: ExportStates },
@@ -117,8 +140,8 @@ export async function subjectOf(
   const now = scheduledTimeOf(config, platform);
   const ctx: RunContext = { ...platform, runId: 'source', scheduledTime: now };
   if (config.mapping || config.audience?.rule) {
-    if (config.mode === 'incremental' && !statePath) {
-      throw new ConfigError([{ path: 'mode', message: 'incremental exports need --state <file> to remember the last run' }], 'export config');
+    if (config.mode !== 'full' && !statePath) {
+      throw new ConfigError([{ path: 'mode', message: `${config.mode} exports need --state <file> to remember the last run` }], 'export config');
     }
     const audience = config.audience ?? { id: 'audience', name: 'audience' };
     return audienceSubject({

@@ -10,15 +10,18 @@ import {
   uploadMembership,
 } from '../core/data/audience.ts';
 import { planDatasetExport } from '../core/data/dataset-export.ts';
+import { type DeltaLog, type DeltaLogPosition, deltaLog, type LoggedKind } from '../core/data/delta-log.ts';
 import {
   type AudienceResume,
+  type DeltaKind,
   type ExportMode,
   type ProfileChunk,
   planAudienceExport,
+  STATEFUL_MODES,
   type StateEntry,
   type StateSink,
 } from '../core/data/export-plan.ts';
-import type { SpillStore } from '../core/data/spill.ts';
+import { memorySpill, type SpillStore } from '../core/data/spill.ts';
 import type { CompiledMapping } from '../core/data/mapping.ts';
 import type { Audience } from '../core/data/model.ts';
 import {
@@ -42,6 +45,10 @@ export interface Subject {
   readonly dataset?: { readonly id: string };
   /** A folder template used instead of the output's (a dataset's `exportTime=` layout). */
   readonly folderPath?: string;
+  /** A diff export's share of the subject: its files are named `…_<kind>` (see `deltaSeries`). */
+  readonly kind?: DeltaKind;
+  /** Diff mode, the added rows' subject: the changed or removed rows, once its rows were read. */
+  logged?(kind: LoggedKind): Subject;
   /** Columns in order; inferred from the first row when absent. */
   readonly schema?: Schema;
   readonly rows: ReadableStream<RowBatch>;
@@ -130,21 +137,25 @@ export interface AudienceSubjectInput {
   readonly resume?: unknown;
   /** Bytes of candidates sorted in memory before a run spills (dedup only). */
   readonly sortBudget?: number;
+  /** Diff mode: where the changed and removed rows wait for their files (memory by default). */
+  readonly deltaSpill?: (kind: LoggedKind) => SpillStore;
 }
 
-/** Where a paused audience subject goes on: the plan's position and the next state chunk. */
+/** Where a paused audience subject goes on: the plan's position, the next state chunk, the delta log's length. */
 interface AudiencePosition {
   readonly plan: AudienceResume;
   readonly stateSeq: number;
+  readonly deltas?: DeltaLogPosition;
 }
 
 /** An audience subject over any profile stream; its state goes to `states` when given. */
 export async function audienceSubject(input: AudienceSubjectInput): Promise<Subject> {
   const { audience, states } = input;
   const found = await states?.get(audience.id);
-  const keep = states !== undefined && (input.keepState ?? input.mode === 'incremental');
+  const keep = states !== undefined && (input.keepState ?? STATEFUL_MODES.includes(input.mode));
   const chunks = states?.chunks;
   const resume = input.resume as AudiencePosition | undefined;
+  let log: DeltaLog | undefined;
   const sink = keep && chunks ? chunkSink(states!, chunks, audience.id, resume?.stateSeq ?? 0) : undefined;
   const chunked = found?.kind === 'audience' && found.version === 2 ? found : undefined;
   const plan = planAudienceExport({
@@ -168,21 +179,52 @@ export async function audienceSubject(input: AudienceSubjectInput): Promise<Subj
     ...(input.sortBudget && { sortBudget: input.sortBudget }),
     ...(resume && { resume: resume.plan }),
     ...(input.pause && { pause: input.pause }),
+    ...(input.mode === 'diff' && { divert: (kind: LoggedKind, rows: RowBatch) => log!.write(kind, rows) }),
   });
+  if (input.mode === 'diff') {
+    const spill = input.deltaSpill ?? ((): SpillStore => memorySpill());
+    log = deltaLog({ changed: spill('changed'), removed: spill('removed') }, plan.schema, resume?.deltas);
+  }
   return {
     id: audience.id,
     audience,
     schema: plan.schema,
     rows: plan.rows,
+    ...(log && { kind: 'added' as const }),
     skipped: () => ({ ...plan.stats.skipped }),
     stage: async () => {
       await plan.commit();
     },
     paused: () => {
       const at = plan.paused();
-      return at && ({ plan: at, stateSeq: sink?.seq ?? 0 } satisfies AudiencePosition);
+      return at && ({ plan: at, stateSeq: sink?.seq ?? 0, ...(log && { deltas: log.position() }) } satisfies AudiencePosition);
     },
+    ...(log && {
+      logged: (kind: LoggedKind): Subject => ({
+        id: audience.id,
+        audience,
+        kind,
+        schema: plan.schema,
+        rows: log!.read(kind),
+        skipped: () => ({}),
+      }),
+    }),
   };
+}
+
+/**
+ * A subject's entries in a run: itself, or in diff mode its added rows, then its changed rows, then
+ * its removed rows (each opened once the one before was written), so each kind has its own files.
+ */
+export function deltaSeries(mode: ExportMode, open: (resume?: unknown) => Promise<Subject>): ((resume?: unknown) => Promise<Subject>)[] {
+  if (mode !== 'diff') return [open];
+  let added: Subject | undefined;
+  const logged = (kind: LoggedKind) => async () => {
+    // A run resumes only inside the added rows (the logged ones cannot pause): they were opened here.
+    if (!added?.logged) throw new ExportError('INTERNAL', `The ${kind} rows of a diff export were opened before its added rows`);
+    return added.logged(kind);
+  };
+  return [async (resume?: unknown) => (added = await open(resume)), logged('changed'), logged('removed')];
 }
 
 /** A state sink writing this run's entries in chunks (from `seq`), then staging the header. */
@@ -238,6 +280,8 @@ export interface StoredSubjectsInput {
   readonly pause?: () => boolean;
   /** Bytes of candidates a deduplicating subject sorts in memory before it spills a run. */
   readonly sortBudget?: number;
+  /** Where a diff export's changed and removed rows wait for their files (memory by default). */
+  readonly deltaSpill?: (subjectId: string, kind: LoggedKind) => SpillStore;
 }
 
 /**
@@ -247,7 +291,7 @@ export interface StoredSubjectsInput {
 export function audienceSubjectOpeners(
   input: StoredSubjectsInput & { readonly audienceIds: readonly string[]; readonly mapping: CompiledMapping },
 ): ((resume?: unknown) => Promise<Subject>)[] {
-  return input.audienceIds.map((id) => async (resume?: unknown) => {
+  return input.audienceIds.flatMap((id) => deltaSeries(input.mode, async (resume?: unknown) => {
     const audience = await input.data.getAudience(id);
     if (!audience) throw new ExportError('CONFIG_INVALID', `Audience "${id}" no longer exists`);
     return audienceSubject({
@@ -263,9 +307,10 @@ export function audienceSubjectOpeners(
         ...(input.spill && { spill: input.spill(audience.id) }),
         ...(input.pause && { pause: input.pause }),
         ...(input.sortBudget && { sortBudget: input.sortBudget }),
+        ...(input.deltaSpill && { deltaSpill: (kind: LoggedKind) => input.deltaSpill!(audience.id, kind) }),
         ...(resume !== undefined && { resume }),
       });
-  });
+  }));
 }
 
 /** Subjects for stored audiences, all opened now (see `audienceSubjectOpeners`). */
@@ -286,6 +331,7 @@ export async function datasetSubject(
 ): Promise<Subject> {
   const dataset = await input.data.getDataset(input.datasetId);
   if (!dataset) throw new ExportError('CONFIG_INVALID', `Dataset "${input.datasetId}" no longer exists`);
+  if (input.mode !== 'full' && input.mode !== 'incremental') throw new ExportError('CONFIG_INVALID', DATASET_MODES);
   const found = await input.states.get(dataset.id);
   const plan = planDatasetExport({
     store: input.data,
@@ -307,6 +353,10 @@ export async function datasetSubject(
     },
   };
 }
+
+/** Why a dataset cannot export in insert-only or diff mode (configuration checks say the same). */
+export const DATASET_MODES =
+  "exportMode: a dataset exports in full or incremental mode; insert-only and diff compare member keys with the last run's state, which only audiences keep";
 
 /**
  * The reference's dataset layout as a folder template: `<folder>/%DATASET_ID%/exportTime=%YYYY%%MM%%DD%%HH%%MI%`
