@@ -637,7 +637,7 @@ export interface components {
              * @default full
              * @enum {string}
              */
-            exportMode?: "full" | "incremental";
+            exportMode?: "full" | "incremental" | "insert-only" | "diff";
             /** Format: uri */
             alertWebhook?: string;
             alertSecret?: string | null;
@@ -655,7 +655,7 @@ export interface components {
             schedule?: components["schemas"]["Schedule"];
             naming: components["schemas"]["FileNaming"];
             /** @enum {string} */
-            exportMode: "full" | "incremental";
+            exportMode: "full" | "incremental" | "insert-only" | "diff";
             alertWebhook?: string;
             /** @description Whether alert bodies are signed (the secret is never returned) */
             alertSigned: boolean;
@@ -678,7 +678,7 @@ export interface components {
             schedule?: components["schemas"]["Schedule"];
             naming: components["schemas"]["FileNaming"];
             /** @enum {string} */
-            exportMode: "full" | "incremental";
+            exportMode: "full" | "incremental" | "insert-only" | "diff";
             alertWebhook?: string;
             /** @description Whether alert bodies are signed (the secret is never returned) */
             alertSigned: boolean;
@@ -705,7 +705,7 @@ export interface components {
             schedule?: components["schemas"]["Schedule"];
             naming: components["schemas"]["FileNaming"];
             /** @enum {string} */
-            exportMode: "full" | "incremental";
+            exportMode: "full" | "incremental" | "insert-only" | "diff";
             alertWebhook?: string;
             /** @description Whether alert bodies are signed (the secret is never returned) */
             alertSigned: boolean;
@@ -911,6 +911,11 @@ export interface components {
                 size: number;
                 rows: number;
                 sha256: string;
+                /**
+                 * @description Diff exports: the kind of rows the file holds
+                 * @enum {string}
+                 */
+                kind?: "added" | "changed" | "removed";
             }[];
             error?: {
                 code?: string;
