@@ -22,6 +22,7 @@ import {
   type StateSink,
 } from '../core/data/export-plan.ts';
 import { memorySpill, type SpillStore } from '../core/data/spill.ts';
+import { pipeThrough } from '../core/streams.ts';
 import type { CompiledMapping } from '../core/data/mapping.ts';
 import type { Audience } from '../core/data/model.ts';
 import {
@@ -45,10 +46,8 @@ export interface Subject {
   readonly dataset?: { readonly id: string };
   /** A folder template used instead of the output's (a dataset's `exportTime=` layout). */
   readonly folderPath?: string;
-  /** A diff export's share of the subject: its files are named `…_<kind>` (see `deltaSeries`). */
+  /** A diff export's share of the subject: its files are named `…_<kind>` (see `audienceSeries`). */
   readonly kind?: DeltaKind;
-  /** Diff mode, the added rows' subject: the changed or removed rows, once its rows were read. */
-  logged?(kind: LoggedKind): Subject;
   /** Columns in order; inferred from the first row when absent. */
   readonly schema?: Schema;
   readonly rows: ReadableStream<RowBatch>;
@@ -138,7 +137,13 @@ export interface AudienceSubjectInput {
   /** Bytes of candidates sorted in memory before a run spills (dedup only). */
   readonly sortBudget?: number;
   /** Diff mode: where the changed and removed rows wait for their files (memory by default). */
-  readonly deltaSpill?: (kind: LoggedKind) => SpillStore;
+  readonly deltaSpills?: Readonly<Record<LoggedKind, SpillStore>>;
+}
+
+/** An audience's subject; in diff mode, its added rows, with the log of the others. */
+export interface AudienceSubject extends Subject {
+  /** Diff mode, once `rows` ended: how much of each logged kind there is to read. */
+  deltas?(): DeltaLogPosition;
 }
 
 /** Where a paused audience subject goes on: the plan's position, the next state chunk, the delta log's length. */
@@ -149,7 +154,7 @@ interface AudiencePosition {
 }
 
 /** An audience subject over any profile stream; its state goes to `states` when given. */
-export async function audienceSubject(input: AudienceSubjectInput): Promise<Subject> {
+export async function audienceSubject(input: AudienceSubjectInput): Promise<AudienceSubject> {
   const { audience, states } = input;
   const found = await states?.get(audience.id);
   const keep = states !== undefined && (input.keepState ?? STATEFUL_MODES.includes(input.mode));
@@ -182,49 +187,90 @@ export async function audienceSubject(input: AudienceSubjectInput): Promise<Subj
     ...(input.mode === 'diff' && { divert: (kind: LoggedKind, rows: RowBatch) => log!.write(kind, rows) }),
   });
   if (input.mode === 'diff') {
-    const spill = input.deltaSpill ?? ((): SpillStore => memorySpill());
-    log = deltaLog({ changed: spill('changed'), removed: spill('removed') }, plan.schema, resume?.deltas);
+    const spills = input.deltaSpills ?? { changed: memorySpill(), removed: memorySpill() };
+    log = deltaLog(spills, plan.schema, resume?.deltas);
   }
+  const delta = log;
   return {
     id: audience.id,
     audience,
     schema: plan.schema,
-    rows: plan.rows,
-    ...(log && { kind: 'added' as const }),
+    // The last logged rows are written when the rows end (a pause ends them too).
+    rows: delta ? pipeThrough(plan.rows, new TransformStream<RowBatch, RowBatch>({ flush: () => delta.flush() })) : plan.rows,
+    ...(delta && { kind: 'added' as const, deltas: () => delta.position() }),
     skipped: () => ({ ...plan.stats.skipped }),
     stage: async () => {
       await plan.commit();
     },
     paused: () => {
       const at = plan.paused();
-      return at && ({ plan: at, stateSeq: sink?.seq ?? 0, ...(log && { deltas: log.position() }) } satisfies AudiencePosition);
+      return at && ({ plan: at, stateSeq: sink?.seq ?? 0, ...(delta && { deltas: delta.position() }) } satisfies AudiencePosition);
     },
-    ...(log && {
-      logged: (kind: LoggedKind): Subject => ({
-        id: audience.id,
-        audience,
-        kind,
-        schema: plan.schema,
-        rows: log!.read(kind),
-        skipped: () => ({}),
-      }),
-    }),
   };
 }
 
+/** What reading an audience's logged rows needs: nothing is evaluated again. */
+export interface LoggedInput {
+  readonly audience: { readonly id: string; readonly name: string };
+  readonly mapping: CompiledMapping;
+  /** Where the diff's changed and removed rows wait (the same stores its added subject wrote to). */
+  readonly spills: Readonly<Record<LoggedKind, SpillStore>>;
+  /** True when the invocation's budget runs low: reading stops between runs of the log. */
+  readonly pause?: () => boolean;
+}
+
+/** Where a paused logged subject goes on: the log's length, and the next run of it to read. */
+interface LoggedPosition {
+  readonly deltas: DeltaLogPosition;
+  readonly next: number;
+}
+
 /**
- * A subject's entries in a run: itself, or in diff mode its added rows, then its changed rows, then
- * its removed rows (each opened once the one before was written), so each kind has its own files.
+ * An audience's entries in a run: its subject, or in diff mode its added rows, then its changed
+ * rows, then its removed rows, each kind its own files. The added rows are exported as they are
+ * decided, the others logged meanwhile and read back after (each may pause and resume on its own).
+ * `base` gives what the logged kinds need, and is called once: both see the same spill stores.
  */
-export function deltaSeries(mode: ExportMode, open: (resume?: unknown) => Promise<Subject>): ((resume?: unknown) => Promise<Subject>)[] {
-  if (mode !== 'diff') return [open];
-  let added: Subject | undefined;
-  const logged = (kind: LoggedKind) => async () => {
-    // A run resumes only inside the added rows (the logged ones cannot pause): they were opened here.
-    if (!added?.logged) throw new ExportError('INTERNAL', `The ${kind} rows of a diff export were opened before its added rows`);
-    return added.logged(kind);
+export function audienceSeries(
+  mode: ExportMode,
+  open: (resume?: unknown) => Promise<AudienceSubjectInput>,
+  base: () => Promise<LoggedInput>,
+): ((resume?: unknown) => Promise<Subject>)[] {
+  if (mode !== 'diff') return [async (resume?: unknown) => audienceSubject(await open(resume))];
+  let based: Promise<LoggedInput> | undefined;
+  const common = () => (based ??= base());
+  let deltas: DeltaLogPosition | undefined;
+  const added = async (resume?: unknown): Promise<Subject> => {
+    const subject = await audienceSubject({ ...(await open(resume)), deltaSpills: (await common()).spills });
+    return {
+      ...subject,
+      stage: async () => {
+        await subject.stage?.();
+        deltas = subject.deltas?.();
+      },
+    };
   };
-  return [async (resume?: unknown) => (added = await open(resume)), logged('changed'), logged('removed')];
+  const logged = (kind: LoggedKind) => async (resume?: unknown): Promise<Subject> => {
+    const at = resume as LoggedPosition | undefined;
+    deltas = at?.deltas ?? deltas;
+    if (!deltas) throw new ExportError('INTERNAL', `The ${kind} rows of a diff export were opened before its added rows were written`);
+    const input = await common();
+    const from = deltas;
+    const read = deltaLog(input.spills, input.mapping.schema, from).read(kind, at?.next ?? 0, input.pause);
+    return {
+      id: input.audience.id,
+      audience: input.audience,
+      kind,
+      schema: input.mapping.schema,
+      rows: read.rows,
+      skipped: () => ({}),
+      paused: () => {
+        const next = read.stoppedAt();
+        return next === undefined ? undefined : ({ deltas: from, next } satisfies LoggedPosition);
+      },
+    };
+  };
+  return [added, logged('changed'), logged('removed')];
 }
 
 /** A state sink writing this run's entries in chunks (from `seq`), then staging the header. */
@@ -291,26 +337,44 @@ export interface StoredSubjectsInput {
 export function audienceSubjectOpeners(
   input: StoredSubjectsInput & { readonly audienceIds: readonly string[]; readonly mapping: CompiledMapping },
 ): ((resume?: unknown) => Promise<Subject>)[] {
-  return input.audienceIds.flatMap((id) => deltaSeries(input.mode, async (resume?: unknown) => {
-    const audience = await input.data.getAudience(id);
-    if (!audience) throw new ExportError('CONFIG_INVALID', `Audience "${id}" no longer exists`);
-    return audienceSubject({
-        audience: { id: audience.id, name: audience.name },
-        membership: await membershipOf(input.data, audience),
-        profiles: (after) =>
-          pageBatches((request) => input.data.listProfiles(request), input.pageSize ?? PROFILE_PAGE, { prefetch: true, after }),
-        mapping: input.mapping,
-        mode: input.mode,
-        now: input.now,
-        states: input.states,
-        ordered: true,
-        ...(input.spill && { spill: input.spill(audience.id) }),
-        ...(input.pause && { pause: input.pause }),
-        ...(input.sortBudget && { sortBudget: input.sortBudget }),
-        ...(input.deltaSpill && { deltaSpill: (kind: LoggedKind) => input.deltaSpill!(audience.id, kind) }),
-        ...(resume !== undefined && { resume }),
-      });
-  }));
+  return input.audienceIds.flatMap((id) => {
+    const audienceOf = async () => {
+      const audience = await input.data.getAudience(id);
+      if (!audience) throw new ExportError('CONFIG_INVALID', `Audience "${id}" no longer exists`);
+      return audience;
+    };
+    const spill = input.deltaSpill ?? (() => memorySpill());
+    return audienceSeries(
+      input.mode,
+      async (resume?: unknown) => {
+        const audience = await audienceOf();
+        return {
+          audience: { id: audience.id, name: audience.name },
+          membership: await membershipOf(input.data, audience),
+          profiles: (after?: string) =>
+            pageBatches((request) => input.data.listProfiles(request), input.pageSize ?? PROFILE_PAGE, { prefetch: true, after }),
+          mapping: input.mapping,
+          mode: input.mode,
+          now: input.now,
+          states: input.states,
+          ordered: true,
+          ...(input.spill && { spill: input.spill(audience.id) }),
+          ...(input.pause && { pause: input.pause }),
+          ...(input.sortBudget && { sortBudget: input.sortBudget }),
+          ...(resume !== undefined && { resume }),
+        };
+      },
+      async () => {
+        const audience = await audienceOf();
+        return {
+          audience: { id: audience.id, name: audience.name },
+          mapping: input.mapping,
+          spills: { changed: spill(audience.id, 'changed'), removed: spill(audience.id, 'removed') },
+          ...(input.pause && { pause: input.pause }),
+        };
+      },
+    );
+  });
 }
 
 /** Subjects for stored audiences, all opened now (see `audienceSubjectOpeners`). */

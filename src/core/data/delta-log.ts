@@ -1,7 +1,8 @@
 /**
  * The changed and removed rows of a diff export, kept while its added rows are written and read back
- * afterwards as their own files. Each batch the plan diverts is one run of a spill store (D1 rows on
- * a Worker, memory in the CLI), so memory stays bounded and a paused run goes on appending.
+ * afterwards as their own files. Rows are buffered and written in runs of a spill store (D1 rows on a
+ * Worker, memory in the CLI), so memory stays bounded; a paused run goes on appending, and a paused
+ * read goes on from the run it stopped before.
  */
 import { fromIterable } from '../streams.ts';
 import type { Row, RowBatch, Schema } from '../types.ts';
@@ -10,15 +11,30 @@ import { decodeValue, encodeValue, type SpillStore } from './spill.ts';
 
 export type LoggedKind = Exclude<DeltaKind, 'added'>;
 
-/** Batches logged so far, by kind: where a paused run goes on. */
+/** Runs written so far, by kind: where a paused run goes on. */
 export type DeltaLogPosition = Readonly<Record<LoggedKind, number>>;
 
+/** Rows buffered per kind before they are written as one run (a few hundred KB of text). */
+const RUN_ROWS = 4096;
+
+/** Reading one kind back: its rows from run `from`, and where it stopped when `pause` asked. */
+export interface DeltaRead {
+  readonly rows: ReadableStream<RowBatch>;
+  /** After `rows` ended: the next run to read when it paused, else undefined. */
+  stoppedAt(): number | undefined;
+}
+
 export interface DeltaLog {
-  /** Appends a batch of rows of one kind. */
+  /** Appends rows of one kind (buffered: `flush()` writes what is left). */
   write(kind: LoggedKind, rows: RowBatch): Promise<void>;
-  /** The rows of one kind in the order written, a batch at a time. */
-  read(kind: LoggedKind): ReadableStream<RowBatch>;
-  /** Batches written so far (kept in a paused run's position). */
+  /** Writes the buffered rows. */
+  flush(): Promise<void>;
+  /**
+   * The rows of one kind in the order written, a run at a time, from run `from`; `pause` is asked
+   * between runs (a paused reader goes on from `stoppedAt()` in another invocation).
+   */
+  read(kind: LoggedKind, from?: number, pause?: () => boolean): DeltaRead;
+  /** Runs written so far (after `flush()`: everything). */
   position(): DeltaLogPosition;
 }
 
@@ -28,32 +44,46 @@ export interface DeltaLog {
  * @example const log = deltaLog({ changed: memorySpill(), removed: memorySpill() }, schema)
  */
 export function deltaLog(spills: Readonly<Record<LoggedKind, SpillStore>>, schema: Schema, from?: DeltaLogPosition): DeltaLog {
-  const batches = { changed: from?.changed ?? 0, removed: from?.removed ?? 0 };
+  const runs = { changed: from?.changed ?? 0, removed: from?.removed ?? 0 };
+  const pending: Record<LoggedKind, string[]> = { changed: [], removed: [] };
   const names = schema.map((c) => c.name);
+  const put = async (kind: LoggedKind) => {
+    if (pending[kind].length === 0) return;
+    const lines = pending[kind];
+    pending[kind] = [];
+    await spills[kind].write(runs[kind]++, lines);
+  };
+  const decode = (line: string): Row => {
+    const cells = decodeValue(line) as unknown[];
+    const row: Row = {};
+    for (let i = 0; i < names.length; i++) row[names[i]!] = cells[i];
+    return row;
+  };
   return {
     async write(kind, rows) {
-      if (rows.length === 0) return;
-      await spills[kind].write(batches[kind]++, rows.map((row) => encodeValue(names.map((n) => row[n]))));
+      for (const row of rows) pending[kind].push(encodeValue(names.map((n) => row[n])));
+      if (pending[kind].length >= RUN_ROWS) await put(kind);
     },
-    read(kind) {
-      const count = batches[kind];
-      return fromIterable(
+    async flush() {
+      await put('changed');
+      await put('removed');
+    },
+    read(kind, start = 0, pause) {
+      const count = runs[kind];
+      let stopped: number | undefined;
+      const rows = fromIterable(
         (async function* () {
-          for (let run = 0; run < count; run++) {
-            for await (const lines of spills[kind].read(run)) {
-              yield lines.map((line) => {
-                const cells = decodeValue(line) as unknown[];
-                const row: Row = {};
-                names.forEach((n, i) => {
-                  row[n] = cells[i];
-                });
-                return row;
-              });
+          for (let run = start; run < count; run++) {
+            if (run > start && pause?.()) {
+              stopped = run;
+              return;
             }
+            for await (const lines of spills[kind].read(run)) yield lines.map(decode);
           }
         })(),
       );
+      return { rows, stoppedAt: () => stopped };
     },
-    position: () => ({ ...batches }),
+    position: () => ({ ...runs }),
   };
 }
