@@ -634,6 +634,7 @@ export interface components {
             /** @default {} */
             naming?: components["schemas"]["FileNaming"];
             /**
+             * @description full: every member; incremental: joined, changed and exited members with a status column; insert-only: joined members only; diff: added, changed and removed members as <name>_added/_changed/_removed files (audiences only; see docs/API.md, Export modes)
              * @default full
              * @enum {string}
              */

@@ -41,7 +41,15 @@ export const dataflowSchema = v.pipe(
     schedule: v.optional(scheduleSchema),
     naming: v.optional(fileNameOptions, {}),
     /** incremental, insert-only and diff keep a state between runs (see docs/API.md, Export modes). */
-    exportMode: v.optional(v.picklist(EXPORT_MODES, `exportMode: expected ${EXPORT_MODES.join(', ')}`), 'full'),
+    exportMode: v.optional(
+      v.pipe(
+        v.picklist(EXPORT_MODES, `exportMode: expected ${EXPORT_MODES.join(', ')}`),
+        v.description(
+          'full: every member; incremental: joined, changed and exited members with a status column; insert-only: joined members only; diff: added, changed and removed members as <name>_added/_changed/_removed files (audiences only; see docs/API.md, Export modes)',
+        ),
+      ),
+      'full',
+    ),
     alertWebhook: v.optional(httpsUrl('alertWebhook')),
     /** Signs alert bodies (HMAC-SHA256, like inbound webhooks); write-only. Omitted keeps it, null clears it. */
     alertSecret: v.optional(
