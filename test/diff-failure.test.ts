@@ -7,13 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { compileMapping } from '../src/core/data/mapping.ts';
 import type { Profile } from '../src/core/data/model.ts';
 import { memorySpill } from '../src/core/data/spill.ts';
-import { type ExportState, pageBatches } from '../src/core/data/store.ts';
+import { pageBatches } from '../src/core/data/store.ts';
 import { collectRows } from '../src/core/streams.ts';
 import { nodePlatform } from '../src/hosts/node/platform.ts';
 import { exportService, type SubjectEntry } from '../src/service/export-service.ts';
-import { audienceSeries, audienceSubjectOpeners, type ExportStates } from '../src/service/subjects.ts';
+import { audienceSeries, audienceSubjectOpeners } from '../src/service/subjects.ts';
 import { memorySink } from './support/memory-sink.ts';
 import { MemoryStore } from './support/memory-store.ts';
+import { memoryStates } from './support/memory-states.ts';
 
 const p = (id: string, tier: string, name: string): Profile => ({
   id,
@@ -21,23 +22,6 @@ const p = (id: string, tier: string, name: string): Profile => ({
   attributes: { tier, name },
   updatedAt: '2026-01-01T00:00:00Z',
 });
-
-function memoryStates() {
-  const committed = new Map<string, ExportState>();
-  const staged = new Map<string, ExportState>();
-  const states: ExportStates = {
-    get: async (id) => committed.get(id),
-    stage: async (id, state) => {
-      staged.set(id, state);
-    },
-    promote: async (ids) => {
-      for (const id of ids) if (staged.has(id)) committed.set(id, staged.get(id)!);
-      staged.clear();
-    },
-    discard: async () => staged.clear(),
-  };
-  return { states, committed };
-}
 
 const mapping = compileMapping({ fields: [{ source: 'id' }, { source: 'attributes.name', target: 'name' }] });
 
