@@ -377,10 +377,11 @@ export function audienceSubjectOpeners(
   });
 }
 
-/** Subjects for stored audiences, all opened now (see `audienceSubjectOpeners`). */
+/** Subjects for stored audiences, all opened now (see `audienceSubjectOpeners`; not in diff mode, whose kinds open in turn). */
 export async function audienceSubjects(
   input: StoredSubjectsInput & { readonly audienceIds: readonly string[]; readonly mapping: CompiledMapping },
 ): Promise<Subject[]> {
+  if (input.mode === 'diff') throw new ExportError('INTERNAL', 'A diff export opens its kinds one after another: use audienceSubjectOpeners');
   const subjects: Subject[] = [];
   for (const open of audienceSubjectOpeners(input)) subjects.push(await open());
   return subjects;
