@@ -106,6 +106,11 @@ export interface ExportJob {
   readonly firstFileIndex?: number;
   /** Write no file at all when there are no rows (default: one file, even empty). */
   readonly skipEmpty?: boolean;
+  /**
+   * What the rows are in a diff export (`added`, `changed`, `removed`): file names end with
+   * `_<kind>` (before a split index: `name_added_2.csv`) and each file, in the manifest too, says it.
+   */
+  readonly kind?: string;
 }
 
 /** Running totals of an export in progress. */
@@ -146,7 +151,7 @@ export async function runExport(pipeline: Pipeline, job: ExportJob, runtime: Run
   // Auth stages sign for the sink: the first that applies wins.
   const ctx: NamingContext = pipeline.auth.length > 0 ? { ...run, credentials: credentialProvider(pipeline.auth, run) } : run;
   const folder = renderFolder(output.folderPath, pipeline.macros, ctx);
-  const base = baseFileName(output.fileName, ctx);
+  const base = baseFileName(output.fileName, ctx) + (job.kind ? `_${job.kind}` : '');
   const reader = job.rows.getReader();
   const published: ExportedFile[] = [];
   try {
@@ -159,7 +164,8 @@ export async function runExport(pipeline: Pipeline, job: ExportJob, runtime: Run
     const nothing = job.skipEmpty === true && (await rows.done());
     while (!nothing) {
       const name = splitFileName(base, extensionsOf(pipeline), index);
-      published.push(await writeFile(pipeline, sink, ctx, { folder, name, schema, index, rows, split: output.split, progress, onProgress }));
+      const file = await writeFile(pipeline, sink, ctx, { folder, name, schema, index, rows, split: output.split, progress, onProgress });
+      published.push(job.kind ? { ...file, kind: job.kind } : file);
       progress.files++;
       onProgress?.(progress);
       index++;

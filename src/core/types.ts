@@ -334,4 +334,6 @@ export interface ExportedFile {
   readonly location: string;
   /** Set when the file replaced an object already at its key (see SinkResult.replaced). */
   readonly replaced?: boolean;
+  /** A diff export's file: the kind of rows it holds (`added`, `changed` or `removed`). */
+  readonly kind?: string;
 }

@@ -80,6 +80,8 @@ export interface RunOptions {
 /** One subject's share of a run. */
 export interface SubjectReport {
   readonly id: string;
+  /** A diff export's share of the subject: `added`, `changed` or `removed`. */
+  readonly kind?: string;
   readonly rows: number;
   readonly files: number;
   readonly skipped: Record<string, number>;
@@ -269,8 +271,10 @@ function prepared(platform: Platform, definition: ExportDefinition, pipeline: Pi
               },
               rows: subject.rows,
               // A resumed subject goes on with its next file; with files already out, no empty one.
+              // A diff export writes a kind's files only when it has rows.
               firstFileIndex: earlier.files + 1,
-              ...(earlier.files > 0 && { skipEmpty: true }),
+              ...((earlier.files > 0 || subject.kind) && { skipEmpty: true }),
+              ...(subject.kind && { kind: subject.kind }),
               ...(subject.schema && { schema: subject.schema }),
               ...(subject.audience && { audience: subject.audience }),
               ...(subject.dataset && { dataset: subject.dataset }),
@@ -299,7 +303,13 @@ function prepared(platform: Platform, definition: ExportDefinition, pipeline: Pi
             return { ...summary(options, files, reports, started), continued: checkpoint };
           }
           await subject.stage?.();
-          reports.push({ id: subject.id, rows: earlier.rows + result.rows, files: earlier.files + result.files.length, skipped: subject.skipped() });
+          reports.push({
+            id: subject.id,
+            ...(subject.kind && { kind: subject.kind }),
+            rows: earlier.rows + result.rows,
+            files: earlier.files + result.files.length,
+            skipped: subject.skipped(),
+          });
         }
         if (output.manifest && pipeline.manifest) {
           const ctx: NamingContext = { ...base, destination: definition.destination };

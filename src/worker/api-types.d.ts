@@ -639,10 +639,11 @@ export interface components {
             /** @default {} */
             naming?: components["schemas"]["FileNaming"];
             /**
+             * @description full: every member; incremental: joined, changed and exited members with a status column; insert-only: joined members only; diff: added, changed and removed members as <name>_added/_changed/_removed files (audiences only; see docs/API.md, Export modes)
              * @default full
              * @enum {string}
              */
-            exportMode?: "full" | "incremental";
+            exportMode?: "full" | "incremental" | "insert-only" | "diff";
             /** Format: uri */
             alertWebhook?: string;
             alertSecret?: string | null;
@@ -673,7 +674,7 @@ export interface components {
             schedule?: components["schemas"]["Schedule"];
             naming: components["schemas"]["FileNaming"];
             /** @enum {string} */
-            exportMode: "full" | "incremental";
+            exportMode: "full" | "incremental" | "insert-only" | "diff";
             alertWebhook?: string;
             /** @description Whether alert bodies are signed (the secret is never returned) */
             alertSigned: boolean;
@@ -711,7 +712,7 @@ export interface components {
             schedule?: components["schemas"]["Schedule"];
             naming: components["schemas"]["FileNaming"];
             /** @enum {string} */
-            exportMode: "full" | "incremental";
+            exportMode: "full" | "incremental" | "insert-only" | "diff";
             alertWebhook?: string;
             /** @description Whether alert bodies are signed (the secret is never returned) */
             alertSigned: boolean;
@@ -753,7 +754,7 @@ export interface components {
             schedule?: components["schemas"]["Schedule"];
             naming: components["schemas"]["FileNaming"];
             /** @enum {string} */
-            exportMode: "full" | "incremental";
+            exportMode: "full" | "incremental" | "insert-only" | "diff";
             alertWebhook?: string;
             /** @description Whether alert bodies are signed (the secret is never returned) */
             alertSigned: boolean;
@@ -970,6 +971,11 @@ export interface components {
                 size: number;
                 rows: number;
                 sha256: string;
+                /**
+                 * @description Diff exports: the kind of rows the file holds
+                 * @enum {string}
+                 */
+                kind?: "added" | "changed" | "removed";
             }[];
             error?: {
                 code?: string;

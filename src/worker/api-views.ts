@@ -4,6 +4,7 @@
  * answers with them, so a view that drifts from its schema fails there.
  */
 import * as v from 'valibot';
+import { EXPORT_MODES } from '../core/data/export-plan.ts';
 import { datasetSchema } from '../core/data/model.ts';
 import { mappingSchema } from '../core/data/mapping.ts';
 import { fileNameOptions } from '../core/naming.ts';
@@ -68,7 +69,7 @@ const dataflowFields = {
   mapping: v.union([mappingSchema, v.object({})]),
   schedule: v.optional(scheduleSchema),
   naming: fileNameOptions,
-  exportMode: v.picklist(['full', 'incremental']),
+  exportMode: v.picklist(EXPORT_MODES),
   alertWebhook: v.optional(v.string()),
   alertSigned: v.pipe(v.boolean(), v.description('Whether alert bodies are signed (the secret is never returned)')),
   skippedRateThreshold: v.optional(v.number()),
@@ -113,6 +114,7 @@ const exportedFile = v.looseObject({
   size: v.number(),
   rows: v.number(),
   sha256: v.string(),
+  kind: v.optional(v.pipe(v.picklist(['added', 'changed', 'removed']), v.description('Diff exports: the kind of rows the file holds'))),
 });
 
 /** A run: its status, trigger and, once finished, rows, skipped rows by reason, files and error. */

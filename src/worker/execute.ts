@@ -17,7 +17,7 @@ import { d1ValueBytes, type Env } from './env.ts';
 import { d1DataReader, d1Spill, d1States, dropSpills } from './store/data.ts';
 import { json } from './store/db.ts';
 import { getOrganization } from './store/orgs.ts';
-import { type DataflowRow, type DestinationRow, getDataflow, getDestination } from './store/resources.ts';
+import { type DataflowRow, type DestinationRow, exportModeOf, getDataflow, getDestination } from './store/resources.ts';
 import { type RunOutcome, type RunRow, saveMultipart } from './store/runs.ts';
 import type { AudienceSettings } from './schemas.ts';
 
@@ -51,9 +51,11 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
   const input = {
     data: reader,
     states,
-    mode: flow.export_mode,
+    mode: exportModeOf(flow),
     now: scheduledTime,
     spill: (subjectId: string) => d1Spill(env.DB, run.org_id, run.id, subjectId, valueBytes),
+    // A diff run's changed and removed rows wait beside its sorted runs (dropped with them).
+    deltaSpill: (subjectId: string, kind: string) => d1Spill(env.DB, run.org_id, run.id, `${subjectId}:${kind}`, valueBytes),
     ...(Number(env.EXPORT_PROFILE_PAGE) > 0 && { pageSize: Number(env.EXPORT_PROFILE_PAGE) }),
     // Dedup holds up to 64 MiB of candidates (as ExternalSorter counts them; ~56 MiB of workerd's
     // heap for ASCII text) before it spills a sorted run, and merges the last run from memory: an

@@ -5,10 +5,12 @@
  * document is generated from these.
  */
 import * as v from 'valibot';
+import { EXPORT_MODES } from '../core/data/export-plan.ts';
 import { idSchema } from '../core/data/model.ts';
 import { mappingSchema } from '../core/data/mapping.ts';
 import { fileNameOptions } from '../core/naming.ts';
 import { scheduleSchema } from '../core/schedule/model.ts';
+import { DATASET_MODES } from '../service/subjects.ts';
 import { SCOPE_NAMES } from './scopes.ts';
 import { ALERT_EVENTS } from './store/alerts.ts';
 
@@ -60,8 +62,14 @@ export const dataflowSchema = v.pipe(
     /** Absent: the dataflow runs only on demand (API or webhook). */
     schedule: v.optional(scheduleSchema),
     naming: v.optional(fileNameOptions, {}),
+    /** incremental, insert-only and diff keep a state between runs (see docs/API.md, Export modes). */
     exportMode: v.optional(
-      v.picklist(['full', 'incremental'], 'exportMode: expected full or incremental'),
+      v.pipe(
+        v.picklist(EXPORT_MODES, `exportMode: expected ${EXPORT_MODES.join(', ')}`),
+        v.description(
+          'full: every member; incremental: joined, changed and exited members with a status column; insert-only: joined members only; diff: added, changed and removed members as <name>_added/_changed/_removed files (audiences only; see docs/API.md, Export modes)',
+        ),
+      ),
       'full',
     ),
     alertWebhook: v.optional(httpsUrl('alertWebhook')),
@@ -129,6 +137,10 @@ export const dataflowSchema = v.pipe(
       'audienceIds: give audienceIds or datasetId, not both',
     ),
     ['audienceIds'],
+  ),
+  v.forward(
+    v.check((d) => d.datasetId === undefined || d.exportMode === 'full' || d.exportMode === 'incremental', DATASET_MODES),
+    ['exportMode'],
   ),
   v.forward(
     v.check(

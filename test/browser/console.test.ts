@@ -378,6 +378,27 @@ describe('web console (headless Chromium)', () => {
     expect(((await api(`/dataflows/${id}`)) as { alertEvents: string[] }).alertEvents).toEqual(['run.failed', 'run.delayed', 'run.skipped_rate', 'run.recovered']);
   });
 
+  it('creates a diff dataflow with the mode picker; its first run writes the added file', async () => {
+    await newGoldDataflow('Gold diff');
+    await page.getByLabel('Diff: added, changed and removed members as separate files (audiences)').check();
+    await page.getByRole('button', { name: 'Review' }).click();
+    await page.getByRole('heading', { name: 'Review before activating' }).waitFor();
+    const mode = await page.locator('#review-summary dt', { hasText: 'Export mode' }).evaluate((dt) => dt.nextElementSibling?.textContent);
+    expect(mode).toBe('Diff: added, changed and removed files');
+    await page.getByRole('button', { name: 'Activate' }).click();
+    await page.getByRole('heading', { name: 'Dataflow: Gold diff' }).waitFor();
+    const flows = (await api('/dataflows')) as { items: { name: string; exportMode: string }[] };
+    expect(flows.items.find((f) => f.name === 'Gold diff')?.exportMode).toBe('diff');
+    await page.getByRole('link', { name: 'Dataflows' }).click();
+    await page.getByRole('button', { name: 'Export now: Gold diff' }).click();
+    await page.getByRole('heading', { name: /^Run run_/ }).waitFor();
+    await page.locator('#run-props .badge.succeeded').waitFor({ timeout: 60_000 });
+    // A first diff run: every member is added, in one `_added` file; no changed or removed file.
+    const names = await page.locator('#run-files tbody tr td:first-child').allTextContents();
+    expect(names).toHaveLength(1);
+    expect(names[0]).toMatch(/_added\.csv$/);
+  });
+
   it("tests a destination under the reference page's policy: OK, with the shortfalls as warnings", async () => {
     const created = (await api('/destinations', {
       method: 'POST',

@@ -533,6 +533,96 @@ export function journeys(kind: HostKind): void {
       }
     });
 
+    it('exports diff and insert-only dataflows over three runs, matching DuckDB\'s EXCEPT over the snapshots', async () => {
+      // Profiles q00–q11 on a plan, ingested three times with joins, changes and leaves between runs.
+      type Q = { id: string; email: string; plan: string; seats: number };
+      const step1: Q[] = Array.from({ length: 12 }, (_, i) => ({ id: `q${String(i).padStart(2, '0')}`, email: `q${i}@example.com`, plan: i % 2 === 0 ? 'pro' : 'free', seats: i }));
+      const edit = (snap: Q[], changes: Record<string, Partial<Q>>, extra: Q[] = []) => [...snap.map((q) => ({ ...q, ...changes[q.id] })), ...extra];
+      const step2 = edit(step1, { q01: { plan: 'pro' }, q02: { plan: 'free' }, q04: { seats: 40 }, q06: { email: 'q6@new.example.com' } }, [
+        { id: 'q12', email: 'q12@example.com', plan: 'pro', seats: 12 },
+      ]);
+      const step3 = edit(step2, { q02: { plan: 'pro', seats: 20 }, q08: { plan: 'free' }, q10: { seats: 100 } });
+      const pro = await api('POST', '/audiences', { kind: 'rule', name: 'Pro plan', rule: 'attributes.plan = "pro"' });
+      expect(pro.status, pro.text).toBe(201);
+      const list = await api('POST', '/audiences', { kind: 'upload', name: 'Diff list' });
+      const uploads = [['q01', 'q02', 'q03'], ['q02', 'q03', 'q05'], ['q03', 'q05', 'q07']];
+      const mapping = { fields: [{ source: 'id' }, { source: 'attributes.seats', target: 'seats', type: 'integer' }] };
+      const dst = await destination('diff', { fileType: 'json', manifest: true });
+      const diff = await dataflow({ name: 'diff', destinationId: dst, audienceIds: [pro.body.id, list.body.id], exportMode: 'diff', mapping });
+      const inserts = await dataflow({
+        name: 'insert only',
+        destinationId: dst,
+        audienceIds: [pro.body.id],
+        exportMode: 'insert-only',
+        mapping: { ...mapping, dedup: { identity: 'email' } },
+      });
+      expect((await api('GET', `/dataflows/${diff.id}`)).body.exportMode).toBe('diff');
+      const duck = await (await DuckDBInstance.create(':memory:')).connect();
+      const query = async (sql: string) => (await duck.runAndReadAll(sql)).getRows().map((r) => r.map(String));
+      await duck.run('CREATE TABLE m0 (id VARCHAR, email VARCHAR, seats BIGINT)');
+      try {
+        for (const [n, snap] of [step1, step2, step3].entries()) {
+          const k = n + 1;
+          const ndjson = snap.map((q) => JSON.stringify({ id: q.id, identities: { email: [q.email] }, attributes: { plan: q.plan, seats: q.seats } })).join('\n');
+          expect((await api('POST', '/profiles', ndjson, 'application/x-ndjson')).status).toBe(200);
+          const csv = `namespace,value\n${uploads[n]!.map((id) => `email,${snap.find((q) => q.id === id)!.email}`).join('\n')}\n`;
+          expect((await api('POST', `/audiences/${list.body.id}/members`, csv, 'text/csv')).status).toBe(200);
+          await writeFile(join(dir.path, `diff-snap${k}.ndjson`), `${ndjson}\n`);
+          await duck.run(
+            `CREATE TABLE m${k} AS SELECT id, identities.email[1] AS email, attributes.seats AS seats
+               FROM read_json('${join(dir.path, `diff-snap${k}.ndjson`)}') WHERE attributes.plan = 'pro'`,
+          );
+          const [now, before] = [`m${k}`, `m${k - 1}`];
+          const want = {
+            added: await query(`SELECT id, seats FROM ${now} WHERE id IN (SELECT id FROM ${now} EXCEPT SELECT id FROM ${before}) ORDER BY ALL`),
+            // Changed: the exported columns (id, seats) differ; q06's new email is not exported.
+            changed: await query(`SELECT id, seats FROM ${now} WHERE id IN (SELECT id FROM ${before}) EXCEPT SELECT id, seats FROM ${before} ORDER BY ALL`),
+            removed: await query(`SELECT id FROM ${before} EXCEPT SELECT id FROM ${now} ORDER BY ALL`),
+            newEmails: await query(`SELECT email FROM ${now} EXCEPT SELECT email FROM ${before} ORDER BY ALL`),
+          };
+          if (k > 1) for (const kind of ['added', 'changed', 'removed'] as const) expect(want[kind].length, `step ${k} ${kind}`).toBeGreaterThan(0);
+
+          const run = await runNow(diff.id);
+          const files = (run.files as { key: string; name: string; rows: number; kind?: string }[]).filter((f) => !f.key.includes('/manifest-'));
+          const got = async (audience: string, kind: string) => {
+            const rows: string[][] = [];
+            for (const f of files.filter((f) => f.kind === kind && f.name.includes(`_${audience}_`))) {
+              expect(f.name).toMatch(new RegExp(`_${kind}\\.json$`));
+              const lines = (await object(f.key)).toString().trim().split('\n').map((l) => JSON.parse(l));
+              expect(lines).toHaveLength(f.rows);
+              rows.push(...lines.map((r) => (kind === 'removed' ? [r.id] : [r.id, String(r.seats)])));
+            }
+            return rows.sort();
+          };
+          expect(await got(pro.body.id, 'added')).toEqual(want.added);
+          expect(await got(pro.body.id, 'changed')).toEqual(want.changed);
+          expect(await got(pro.body.id, 'removed')).toEqual(want.removed);
+          // The upload list: members come and go with each upload; their values never change.
+          const previous = n === 0 ? [] : uploads[n - 1]!;
+          expect((await got(list.body.id, 'added')).map((r) => r[0])).toEqual(uploads[n]!.filter((id) => !previous.includes(id)));
+          expect(await got(list.body.id, 'changed')).toEqual([]);
+          expect((await got(list.body.id, 'removed')).map((r) => r[0])).toEqual(previous.filter((id) => !uploads[n]!.includes(id)));
+          const manifest = JSON.parse((await object(`${folder}diff/manifest-${dst}-${run.id}.json`)).toString());
+          expect(manifest.exportResults.map((r: { name: string; kind: string; rows: number }) => [r.name, r.kind, r.rows])).toEqual(
+            files.map((f) => [f.name, f.kind, f.rows]),
+          );
+
+          // Insert-only, deduplicated by email: one file of the members whose email is new.
+          const inserted = await runNow(inserts.id);
+          const file = (inserted.files as { key: string; name: string }[]).find((f) => !f.key.includes('/manifest-'))!;
+          expect(jsonIds((await object(file.key)).toString())).toEqual(
+            (await query(`SELECT id FROM ${now} WHERE email IN (${want.newEmails.map((e) => `'${e[0]}'`).join(', ') || 'NULL'}) ORDER BY id`)).map((r) => r[0]),
+          );
+        }
+      } finally {
+        duck.closeSync();
+      }
+      // A dataset cannot export a diff: the API says so at configuration time.
+      const refused = await api('POST', '/dataflows', { name: 'no', destinationId: dst, datasetId: 'orders', exportMode: 'diff' });
+      expect(refused.status).toBe(400);
+      expect(refused.text).toContain('exportMode: a dataset exports in full or incremental mode');
+    });
+
     it('left nothing open in the bucket: every run published whole', async () => {
       expect(await keysUnder(`${folder}x/`)).toEqual([]);
     });

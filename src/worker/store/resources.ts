@@ -2,6 +2,7 @@
  * Destinations, audiences and dataflows in D1. Every statement filters by org_id: a row of another
  * organization is indistinguishable from a missing one.
  */
+import type { ExportMode } from '../../core/data/export-plan.ts';
 import type { D1Database, D1PreparedStatement } from '../env.ts';
 import { all, first, newId, run } from './db.ts';
 
@@ -183,6 +184,8 @@ export interface DataflowRow {
   schedule: string | null;
   naming: string;
   export_mode: 'full' | 'incremental';
+  /** insert-only or diff (export_mode is then 'incremental'); see `exportModeOf`. */
+  delta_mode: 'insert-only' | 'diff' | null;
   alert_webhook: string | null;
   alert_secret: string | null;
   skipped_rate_threshold: number | null;
@@ -198,6 +201,16 @@ export interface DataflowRow {
   updated_at: string;
 }
 
+/** A dataflow's export mode, from its two columns. */
+export function exportModeOf(row: Pick<DataflowRow, 'export_mode' | 'delta_mode'>): ExportMode {
+  return row.delta_mode ?? row.export_mode;
+}
+
+/** The columns of an export mode: insert-only and diff are incremental exports that write other rows. */
+export function exportModeColumns(mode: ExportMode): Pick<DataflowRow, 'export_mode' | 'delta_mode'> {
+  return mode === 'insert-only' || mode === 'diff' ? { export_mode: 'incremental', delta_mode: mode } : { export_mode: mode, delta_mode: null };
+}
+
 /** The columns a dataflow's API input maps to. */
 export type DataflowColumns = Pick<
   DataflowRow,
@@ -210,6 +223,7 @@ export type DataflowColumns = Pick<
   | 'schedule'
   | 'naming'
   | 'export_mode'
+  | 'delta_mode'
   | 'alert_webhook'
   | 'skipped_rate_threshold'
   | 'alert_events'
@@ -227,6 +241,7 @@ const DATAFLOW_COLUMNS = [
   'schedule',
   'naming',
   'export_mode',
+  'delta_mode',
   'alert_webhook',
   'skipped_rate_threshold',
   'alert_events',

@@ -6,6 +6,13 @@ export const REVIEW_JS = String.raw`
 import { formatNumber, h } from './ui.js';
 import { describeSchedule } from './schedule.js';
 
+const MODE_LABELS = {
+  full: 'Full files every time',
+  incremental: 'First full, then incremental',
+  'insert-only': 'Insert only: members that joined since the last run',
+  diff: 'Diff: added, changed and removed files',
+};
+
 /** What the review lists: destination, what is exported, schedule, mode, mapping, file names, alerts. */
 export function reviewSummary(body, destination, chosen, scheduleText) {
   const m = body.mapping;
@@ -16,7 +23,7 @@ export function reviewSummary(body, destination, chosen, scheduleText) {
     ['Destination', destination ? destination.name + ': s3://' + destination.bucket + '/' + (destination.folderPath || '') : body.destinationId || 'none chosen'],
     ['Exports', body.datasetId ? 'Dataset ' + body.datasetId : chosen.length ? chosen.map((a) => a.name).join(', ') : 'no audience chosen'],
     ['Schedule', scheduleText],
-    ['Export mode', body.exportMode === 'incremental' ? 'First full, then incremental' : 'Full files every time'],
+    ['Export mode', MODE_LABELS[body.exportMode] ?? body.exportMode],
     ['Mapping', [columns, m ? h('p', { class: 'hint' }, 'Deduplication key: ' + dedup) : '']],
     ['File names', h('code', { class: 'mono', id: 'review-name' }, exampleName(body.naming, destination, chosen[0]))],
     ...(body.audiences ? [['Per audience', h('ul', { id: 'review-audiences' }, body.audiences.map((s) => perAudience(s, destination, chosen)))]] : []),
