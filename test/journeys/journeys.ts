@@ -338,14 +338,18 @@ export function journeys(kind: HostKind): void {
       const refused = async (extra: Record<string, unknown>) => {
         const res = await api('POST', '/destinations', { name: 'bad', bucket: BUCKET, region: moto.region, endpoint: moto.endpoint, auth: { method: 'accessKey', ...writer }, ...extra });
         expect(res.status, res.text).toBe(400);
-        return (res.body.error.issues as { path: string; message: string }[]).map((i) => `${i.path}: ${i.message}`);
+        return res.body.error.issues as { path: string; message: string }[];
       };
-      expect(await refused({ fileType: 'avrro' })).toEqual([expect.stringMatching(/^fileType: fileType: "avrro" is not available on this host; expected .*avro.* \(did you mean "avro"\?\)/)]);
-      expect(await refused({ fileType: 'avro', formatOptions: { codec: 'lz4', blockRows: 0 } })).toEqual([
-        expect.stringMatching(/^formatOptions\.codec: .*expected one of null, deflate, snappy/),
-        expect.stringMatching(/^formatOptions\.blockRows: /),
+      expect(await refused({ fileType: 'avrro' })).toMatchObject([
+        { path: 'fileType', message: expect.stringMatching(/"avrro" is not available on this host; expected .*avro.* \(did you mean "avro"\?\)$/) },
       ]);
-      expect(await refused({ fileType: 'avro', compression: 'gzip' })).toEqual(['compression: format "avro" compresses internally; use its codec option instead of an outer compression']);
+      expect(await refused({ fileType: 'avro', formatOptions: { codec: 'lz4', blockRows: 0 } })).toMatchObject([
+        { path: 'formatOptions.codec', message: expect.stringMatching(/expected one of null, deflate, snappy/) },
+        { path: 'formatOptions.blockRows' },
+      ]);
+      expect(await refused({ fileType: 'avro', compression: 'gzip' })).toMatchObject([
+        { path: 'compression', message: expect.stringMatching(/format "avro" compresses internally; use its codec option instead of an outer compression/) },
+      ]);
 
       const members = [...GOLD, 'p12'].sort();
       for (const codec of ['deflate', 'snappy'] as const) {
