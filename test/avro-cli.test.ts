@@ -90,6 +90,25 @@ describe('format/avro through the CLI', () => {
     );
   });
 
+  it('splits at maxRows into files that are each a whole container file', async () => {
+    const config = await destinationConfig('split', { fileType: 'avro', formatOptions: { codec: 'deflate' } });
+    const parsed = JSON.parse(await readFile(config, 'utf8'));
+    parsed.output.split = { maxRows: 100 };
+    await writeFile(config, JSON.stringify(parsed));
+    const { code, out, err } = await runCli('export', '--config', config);
+    expect(code, err).toBe(0);
+    const keys = (JSON.parse(out) as { files: { key: string }[] }).files.map((f) => f.key);
+    expect(keys).toEqual(['exports/Avro_all.avro', 'exports/Avro_all_2.avro', 'exports/Avro_all_3.avro']);
+    const ids: unknown[] = [];
+    for (const key of keys) {
+      const got = await reader.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+      const file = await readAvro(await got.Body!.transformToByteArray());
+      expect(file.codec).toBe('deflate');
+      ids.push(...file.records.map((r) => r.id));
+    }
+    expect(ids).toEqual(ROWS.map((r) => r.id));
+  });
+
   it('validate refuses a misspelt file type and bad Avro options at the destination fields, exit 2', async () => {
     const misspelt = await runCli('validate', '--config', await destinationConfig('misspelt', { fileType: 'avor' }));
     expect(misspelt.code).toBe(2);

@@ -174,6 +174,34 @@ describe('format/avro read back by avsc', () => {
     expect(read.records.map((r) => r.id)).toEqual(wide.map((r) => r.id));
   });
 
+  it('streams: a full block is sent on before the file ends, and no chunk is larger than a block', async () => {
+    const stage = avro({ codec: 'null', blockRows: 1000, blockBytes: 65_536 });
+    const pair = stage.open({ schema: COLUMNS, fileIndex: 1 } as unknown as FormatContext);
+    const reader = pair.readable.getReader();
+    const writer = pair.writable.getWriter();
+    const written = writer.write(rows(1000));
+    // Header, then the block's count and size, its rows and the sync marker, while the file is still open.
+    const chunks: Uint8Array[] = [];
+    for (let i = 0; i < 4; i++) chunks.push((await reader.read()).value!);
+    await written;
+    expect(chunks[0]!.subarray(0, 4)).toEqual(new Uint8Array([0x4f, 0x62, 0x6a, 0x01]));
+    expect(chunks[3]).toEqual(chunks[0]!.subarray(-16));
+    // 20,000 more rows: every chunk stays under one block (64 KiB of rows, plus the row that crossed it).
+    const more = (async () => {
+      for (let i = 0; i < 20; i++) await writer.write(rows(1000));
+      await writer.close();
+    })();
+    let largest = 0;
+    let blocks = 1;
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      largest = Math.max(largest, r.value.byteLength);
+      if (r.value.byteLength === 16) blocks++;
+    }
+    await more;
+    expect(largest).toBeLessThan(65_536 + 1024);
+    expect(blocks).toBeGreaterThan(20);
+  });
+
   it('deflate blocks are raw RFC 1951 deflate: node:zlib inflates them to the uncompressed blocks', async () => {
     const input = rows(30);
     const plain = blocksOf(await encode({ codec: 'null', blockRows: 20 }, [input]));
