@@ -261,7 +261,12 @@ function prepared(platform: Platform, definition: ExportDefinition, pipeline: Pi
               runId: options.runId,
               scheduledTime: options.scheduledTime,
               destination: definition.destination,
-              output: { ...output, folderPath: subject.folderPath ?? folderPath, manifest: false },
+              output: {
+                ...output,
+                folderPath: subject.folderPath ?? folderPath,
+                ...(subject.fileName && { fileName: v.parse(fileNameOptions, subject.fileName) }),
+                manifest: false,
+              },
               rows: subject.rows,
               // A resumed subject goes on with its next file; with files already out, no empty one.
               firstFileIndex: earlier.files + 1,

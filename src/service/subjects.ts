@@ -33,6 +33,7 @@ import {
 import { ExportError } from '../core/errors.ts';
 import { compileRule } from '../core/rules/index.ts';
 import type { RowBatch, Schema } from '../core/types.ts';
+import type { FileNameOptions } from '../core/naming.ts';
 
 /** One exported subject of a run. */
 export interface Subject {
@@ -42,6 +43,8 @@ export interface Subject {
   readonly dataset?: { readonly id: string };
   /** A folder template used instead of the output's (a dataset's `exportTime=` layout). */
   readonly folderPath?: string;
+  /** File-name options used instead of the output's (an audience with its own naming in a dataflow). */
+  readonly fileName?: FileNameOptions;
   /** Columns in order; inferred from the first row when absent. */
   readonly schema?: Schema;
   readonly rows: ReadableStream<RowBatch>;

@@ -645,6 +645,11 @@ export interface components {
             name: string;
             destinationId: string;
             audienceIds?: string[];
+            audiences?: {
+                id: string;
+                schedule?: components["schemas"]["Schedule"] | null;
+                naming?: components["schemas"]["FileNaming"];
+            }[];
             datasetId?: string;
             mapping?: components["schemas"]["Mapping"];
             schedule?: components["schemas"]["Schedule"];
@@ -659,6 +664,13 @@ export interface components {
             alertWebhook?: string;
             alertSecret?: string | null;
             skippedRateThreshold?: number;
+            alertEvents?: ("run.started" | "run.succeeded" | "run.failed" | "run.delayed" | "run.skipped_rate" | "run.recovered")[];
+            /**
+             * @default signed-json
+             * @enum {string}
+             */
+            alertFormat?: "signed-json" | "slack";
+            lateAfterMinutes?: number;
             /** @default true */
             enabled?: boolean;
         };
@@ -667,6 +679,12 @@ export interface components {
             name: string;
             destinationId: string;
             audienceIds?: string[];
+            /** @description Audiences with their own schedule (null: only on demand) or file naming; the others follow the dataflow's */
+            audiences?: {
+                id: string;
+                schedule?: components["schemas"]["Schedule"] | null;
+                naming?: components["schemas"]["FileNaming"];
+            }[];
             datasetId?: string;
             mapping: components["schemas"]["Mapping"] | Record<string, never>;
             schedule?: components["schemas"]["Schedule"];
@@ -677,6 +695,15 @@ export interface components {
             /** @description Whether alert bodies are signed (the secret is never returned) */
             alertSigned: boolean;
             skippedRateThreshold?: number;
+            /** @description The events that post to alertWebhook */
+            alertEvents: ("run.started" | "run.succeeded" | "run.failed" | "run.delayed" | "run.skipped_rate" | "run.recovered")[];
+            /**
+             * @description signed-json: the event as JSON (signed when alertSigned); slack: a Slack incoming-webhook message
+             * @enum {string}
+             */
+            alertFormat: "signed-json" | "slack";
+            /** @description Minutes after its slot a scheduled run must have finished by, or run.delayed (reason "late") posts once */
+            lateAfterMinutes?: number;
             enabled: boolean;
             /** @description Where signed webhook deliveries trigger this dataflow */
             webhookUrl: string;
@@ -690,6 +717,12 @@ export interface components {
             name: string;
             destinationId: string;
             audienceIds?: string[];
+            /** @description Audiences with their own schedule (null: only on demand) or file naming; the others follow the dataflow's */
+            audiences?: {
+                id: string;
+                schedule?: components["schemas"]["Schedule"] | null;
+                naming?: components["schemas"]["FileNaming"];
+            }[];
             datasetId?: string;
             mapping: components["schemas"]["Mapping"] | Record<string, never>;
             schedule?: components["schemas"]["Schedule"];
@@ -700,6 +733,15 @@ export interface components {
             /** @description Whether alert bodies are signed (the secret is never returned) */
             alertSigned: boolean;
             skippedRateThreshold?: number;
+            /** @description The events that post to alertWebhook */
+            alertEvents: ("run.started" | "run.succeeded" | "run.failed" | "run.delayed" | "run.skipped_rate" | "run.recovered")[];
+            /**
+             * @description signed-json: the event as JSON (signed when alertSigned); slack: a Slack incoming-webhook message
+             * @enum {string}
+             */
+            alertFormat: "signed-json" | "slack";
+            /** @description Minutes after its slot a scheduled run must have finished by, or run.delayed (reason "late") posts once */
+            lateAfterMinutes?: number;
             enabled: boolean;
             /** @description Where signed webhook deliveries trigger this dataflow */
             webhookUrl: string;
@@ -717,6 +759,12 @@ export interface components {
             name: string;
             destinationId: string;
             audienceIds?: string[];
+            /** @description Audiences with their own schedule (null: only on demand) or file naming; the others follow the dataflow's */
+            audiences?: {
+                id: string;
+                schedule?: components["schemas"]["Schedule"] | null;
+                naming?: components["schemas"]["FileNaming"];
+            }[];
             datasetId?: string;
             mapping: components["schemas"]["Mapping"] | Record<string, never>;
             schedule?: components["schemas"]["Schedule"];
@@ -727,6 +775,15 @@ export interface components {
             /** @description Whether alert bodies are signed (the secret is never returned) */
             alertSigned: boolean;
             skippedRateThreshold?: number;
+            /** @description The events that post to alertWebhook */
+            alertEvents: ("run.started" | "run.succeeded" | "run.failed" | "run.delayed" | "run.skipped_rate" | "run.recovered")[];
+            /**
+             * @description signed-json: the event as JSON (signed when alertSigned); slack: a Slack incoming-webhook message
+             * @enum {string}
+             */
+            alertFormat: "signed-json" | "slack";
+            /** @description Minutes after its slot a scheduled run must have finished by, or run.delayed (reason "late") posts once */
+            lateAfterMinutes?: number;
             enabled: boolean;
             /** @description Where signed webhook deliveries trigger this dataflow */
             webhookUrl: string;
@@ -915,6 +972,8 @@ export interface components {
             status: "queued" | "running" | "succeeded" | "failed";
             /** @description ISO 8601 UTC time */
             scheduledTime: string;
+            /** @description The audiences this run exports (a per-audience schedule's slot); absent: all of the dataflow's */
+            audienceIds?: string[];
             rows?: number;
             /** @description Rows skipped, by reason */
             skipped?: {

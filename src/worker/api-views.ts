@@ -10,6 +10,8 @@ import { fileNameOptions } from '../core/naming.ts';
 import { scheduleSchema } from '../core/schedule/model.ts';
 import { destinationSchema } from '../service/destination.ts';
 import { SCOPE_NAMES } from './scopes.ts';
+import { ALERT_FORMATS } from './schemas.ts';
+import { ALERT_EVENTS } from './store/alerts.ts';
 
 const time = v.pipe(v.string(), v.description('ISO 8601 UTC time'));
 const id = v.string();
@@ -56,6 +58,12 @@ const dataflowFields = {
   name: v.string(),
   destinationId: id,
   audienceIds: v.optional(v.array(id)),
+  audiences: v.optional(
+    v.pipe(
+      v.array(v.object({ id, schedule: v.optional(v.nullable(scheduleSchema)), naming: v.optional(fileNameOptions) })),
+      v.description("Audiences with their own schedule (null: only on demand) or file naming; the others follow the dataflow's"),
+    ),
+  ),
   datasetId: v.optional(id),
   mapping: v.union([mappingSchema, v.object({})]),
   schedule: v.optional(scheduleSchema),
@@ -64,6 +72,9 @@ const dataflowFields = {
   alertWebhook: v.optional(v.string()),
   alertSigned: v.pipe(v.boolean(), v.description('Whether alert bodies are signed (the secret is never returned)')),
   skippedRateThreshold: v.optional(v.number()),
+  alertEvents: v.pipe(v.array(v.picklist(ALERT_EVENTS)), v.description('The events that post to alertWebhook')),
+  alertFormat: v.pipe(v.picklist(ALERT_FORMATS), v.description('signed-json: the event as JSON (signed when alertSigned); slack: a Slack incoming-webhook message')),
+  lateAfterMinutes: v.optional(v.pipe(v.number(), v.description('Minutes after its slot a scheduled run must have finished by, or run.delayed (reason "late") posts once'))),
   enabled: v.boolean(),
   webhookUrl: v.pipe(v.string(), v.description('Where signed webhook deliveries trigger this dataflow')),
   createdAt: time,
@@ -111,6 +122,7 @@ export const runView = v.object({
   trigger: v.picklist(['schedule', 'webhook', 'api']),
   status: v.picklist(['queued', 'running', 'succeeded', 'failed']),
   scheduledTime: time,
+  audienceIds: v.optional(v.pipe(v.array(id), v.description("The audiences this run exports (a per-audience schedule's slot); absent: all of the dataflow's"))),
   rows: v.optional(v.number()),
   skipped: v.optional(v.pipe(v.record(v.string(), v.number()), v.description('Rows skipped, by reason'))),
   bytes: v.optional(v.number()),

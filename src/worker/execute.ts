@@ -19,6 +19,7 @@ import { json } from './store/db.ts';
 import { getOrganization } from './store/orgs.ts';
 import { type DataflowRow, type DestinationRow, getDataflow, getDestination } from './store/resources.ts';
 import { type RunOutcome, type RunRow, saveMultipart } from './store/runs.ts';
+import type { AudienceSettings } from './schemas.ts';
 
 export interface ExecuteOptions {
   /** True when the invocation's budget runs low: the run pauses between pages and continues later. */
@@ -62,11 +63,16 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
     sortBudget: Number(env.EXPORT_SORT_BUDGET) > 0 ? Number(env.EXPORT_SORT_BUDGET) : Math.min(64 * 1024 * 1024, valueBytes * 32),
     ...(options.pause && { pause: options.pause }),
   };
-  const audienceIds = json<string[]>(flow.audience_ids) ?? [];
+  const audienceIds = runAudiences(flow, run);
+  const namings = new Map((json<AudienceSettings[]>(flow.audience_settings) ?? []).flatMap((a) => (a.naming ? [[a.id, a.naming] as const] : [])));
   const subjects =
     flow.dataset_id !== null
       ? [await datasetSubject({ ...input, datasetId: flow.dataset_id, folderPath: destination.folderPath })]
-      : audienceSubjectOpeners({ ...input, audienceIds, mapping: compileMapping(json(flow.mapping)) });
+      : audienceSubjectOpeners({ ...input, audienceIds, mapping: compileMapping(json(flow.mapping)) }).map((open, i) => {
+          // An audience with its own file naming: its files are named by it, not by the dataflow's.
+          const fileName = namings.get(audienceIds[i]!);
+          return fileName ? async (resume?: unknown) => ({ ...(await open(resume)), fileName }) : open;
+        });
   const report = await prepared.run(subjects, {
     runId: run.id,
     scheduledTime,
@@ -84,6 +90,19 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
     files: [...report.files, ...(report.manifest ? [report.manifest] : [])],
     skipped: report.skipped,
   };
+}
+
+/**
+ * The audiences a run exports: the dataflow's, or those its slot was for (a per-audience schedule)
+ * that are still in the dataflow.
+ */
+function runAudiences(flow: DataflowRow, run: RunRow): string[] {
+  const all = json<string[]>(flow.audience_ids) ?? [];
+  const only = json<string[]>(run.audience_ids);
+  if (!only) return all;
+  const kept = all.filter((id) => only.includes(id));
+  if (kept.length === 0) throw new ExportError('CONFIG_INVALID', `The audiences of this run (${only.join(', ')}) are no longer in the dataflow`);
+  return kept;
 }
 
 /**

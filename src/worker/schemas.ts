@@ -10,6 +10,7 @@ import { mappingSchema } from '../core/data/mapping.ts';
 import { fileNameOptions } from '../core/naming.ts';
 import { scheduleSchema } from '../core/schedule/model.ts';
 import { SCOPE_NAMES } from './scopes.ts';
+import { ALERT_EVENTS } from './store/alerts.ts';
 
 const name = v.pipe(
   v.string('name: expected a string'),
@@ -21,6 +22,20 @@ const name = v.pipe(
 const httpsUrl = (field: string) =>
   v.pipe(v.string(`${field}: expected a URL string`), v.url(`${field}: expected an absolute URL`));
 
+/**
+ * One audience's own settings in a dataflow, as the reference's activation sets them per audience:
+ * its schedule (null: only on demand) and its file naming, each replacing the dataflow's when given.
+ */
+export const audienceSettingsSchema = v.strictObject({
+  id: idSchema,
+  schedule: v.optional(v.nullable(scheduleSchema)),
+  naming: v.optional(fileNameOptions),
+});
+export type AudienceSettings = v.InferOutput<typeof audienceSettingsSchema>;
+
+/** Shapes of an alert body (src/worker/alert-body.ts). */
+export const ALERT_FORMATS = ['signed-json', 'slack'] as const;
+
 /** Body of POST/PUT /v1/dataflows. Exactly one of audienceIds or datasetId. */
 export const dataflowSchema = v.pipe(
   v.strictObject({
@@ -31,6 +46,13 @@ export const dataflowSchema = v.pipe(
         v.array(idSchema),
         v.minLength(1, 'audienceIds: at least one'),
         v.maxLength(250, 'audienceIds: at most 250'),
+      ),
+    ),
+    /** Per-audience schedule and naming; audiences not listed follow the dataflow's. */
+    audiences: v.optional(
+      v.pipe(
+        v.array(audienceSettingsSchema, 'audiences: expected a list of {id, schedule?, naming?}'),
+        v.maxLength(250, 'audiences: at most 250'),
       ),
     ),
     datasetId: v.optional(idSchema),
@@ -61,8 +83,46 @@ export const dataflowSchema = v.pipe(
         v.maxValue(1, 'skippedRateThreshold: expected a number between 0 and 1'),
       ),
     ),
+    /** The events that post to alertWebhook (default: all but run.recovered, as before the field existed). */
+    alertEvents: v.optional(
+      v.pipe(
+        v.array(
+          v.picklist(ALERT_EVENTS, `alertEvents: expected one of ${ALERT_EVENTS.join(', ')}`),
+          'alertEvents: expected a list of event names',
+        ),
+        v.minLength(1, 'alertEvents: at least one event (leave alertWebhook out to send none)'),
+      ),
+    ),
+    /** How an alert body is shaped: the signed JSON event, or a Slack incoming-webhook message. */
+    alertFormat: v.optional(
+      v.picklist(ALERT_FORMATS, `alertFormat: expected ${ALERT_FORMATS.map((f) => `"${f}"`).join(' or ')}`),
+      'signed-json',
+    ),
+    /** A scheduled run not finished this many minutes after its slot posts run.delayed (reason "late"), once. */
+    lateAfterMinutes: v.optional(
+      v.pipe(
+        v.number('lateAfterMinutes: expected a whole number of minutes from 1 to 10080 (a week)'),
+        v.integer('lateAfterMinutes: expected a whole number of minutes from 1 to 10080 (a week)'),
+        v.minValue(1, 'lateAfterMinutes: expected a whole number of minutes from 1 to 10080 (a week)'),
+        v.maxValue(10_080, 'lateAfterMinutes: expected a whole number of minutes from 1 to 10080 (a week)'),
+      ),
+    ),
     enabled: v.optional(v.boolean('enabled: expected true or false'), true),
   }),
+  v.forward(
+    v.check(
+      (d) => d.lateAfterMinutes === undefined || d.schedule !== undefined,
+      'lateAfterMinutes: only a scheduled dataflow can be late (give a schedule, or leave lateAfterMinutes out)',
+    ),
+    ['lateAfterMinutes'],
+  ),
+  v.forward(
+    v.check(
+      (d) => d.lateAfterMinutes === undefined || d.alertEvents === undefined || d.alertEvents.includes('run.delayed'),
+      'lateAfterMinutes: the lateness alert is a run.delayed event, which alertEvents leaves out',
+    ),
+    ['lateAfterMinutes'],
+  ),
   v.forward(
     v.check(
       (d) => (d.audienceIds === undefined) !== (d.datasetId === undefined),

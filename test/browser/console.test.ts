@@ -335,6 +335,52 @@ describe('web console (headless Chromium)', () => {
     await shot('10-runs');
   });
 
+  it('routes a dataflow\'s alerts from its form: Slack, chosen events, lateness; bad values shown at their fields', async () => {
+    const flows = (await api('/dataflows')) as { items: { id: string; name: string }[] };
+    const id = flows.items.find((f) => f.name === 'Gold to S3')!.id;
+    await page.goto(`${worker.url}/#/dataflows/${id}`);
+    await page.getByRole('heading', { name: 'Dataflow: Gold to S3' }).waitFor();
+    // Every event is chosen by default (today's behaviour).
+    expect(await page.locator('input.alert-event:checked').count()).toBe(5);
+    await page.getByLabel('Alert webhook (optional)').fill('https://hooks.example.com/slack-incoming');
+    await page.getByLabel('Alert format').selectOption('slack');
+    await page.getByLabel('Run started').uncheck();
+    await page.getByLabel('Run succeeded').uncheck();
+    expect(await page.getByLabel('Recovered (a success after a failure)').isChecked()).toBe(false);
+    await page.getByLabel('Recovered (a success after a failure)').check();
+    await page.getByLabel('Late after, minutes (optional)').fill('0');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('#df-late-error').filter({ hasText: /\S/ }).waitFor();
+    expect(await page.locator('#df-late-error').textContent()).toBe('expected a whole number of minutes from 1 to 10080 (a week)');
+    expect(await page.locator('#df-late').getAttribute('aria-invalid')).toBe('true');
+
+    await page.getByLabel('Late after, minutes (optional)').fill('45');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('#status').filter({ hasText: 'Dataflow Gold to S3 saved' }).waitFor();
+    const saved = (await api(`/dataflows/${id}`)) as Record<string, unknown>;
+    expect(saved).toMatchObject({
+      alertWebhook: 'https://hooks.example.com/slack-incoming',
+      alertFormat: 'slack',
+      alertEvents: ['run.failed', 'run.delayed', 'run.skipped_rate', 'run.recovered'],
+      lateAfterMinutes: 45,
+      schedule: expect.objectContaining({ frequency: 'daily', time: '06:30' }),
+    });
+    await shot('10b-dataflow-alerts');
+    // The form shows what was saved; choosing no event at all is refused under the group.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Dataflow: Gold to S3' }).waitFor();
+    expect(await page.getByLabel('Alert format').inputValue()).toBe('slack');
+    expect(await page.getByLabel('Late after, minutes (optional)').inputValue()).toBe('45');
+    expect(await page.getByLabel('Run started').isChecked()).toBe(false);
+    for (const label of ['Run failed', 'Run delayed (missed slots, or late)', 'Skipped rows above the threshold', 'Recovered (a success after a failure)'])
+      await page.getByLabel(label).uncheck();
+    await page.getByLabel('Late after, minutes (optional)').fill('');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('#df-alert-events-error').filter({ hasText: /\S/ }).waitFor();
+    expect(await page.locator('#df-alert-events-error').textContent()).toContain('at least one event');
+    expect(((await api(`/dataflows/${id}`)) as { alertEvents: string[] }).alertEvents).toEqual(['run.failed', 'run.delayed', 'run.skipped_rate', 'run.recovered']);
+  });
+
   it("tests a destination under the reference page's policy: OK, with the shortfalls as warnings", async () => {
     const created = (await api('/destinations', {
       method: 'POST',
@@ -554,6 +600,107 @@ describe('web console (headless Chromium)', () => {
     expect(await page.getByRole('link', { name: 'Skip to content' }).getAttribute('href')).toBe('#main');
     expect(pageErrors).toEqual([]);
   });
+  it('sets two audiences with their own schedules and file names in one dataflow, and sees each run on its own slot', async () => {
+    await api('/audiences', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ kind: 'rule', name: 'Silver members', rule: 'attributes.tier = "silver"' }),
+    });
+    const hour = 3_600_000;
+    // Slots well after every other dataflow's first ones: the dataflow's (silver follows it) and gold's own, an hour later.
+    const t1 = new Date(Math.ceil((Date.now() + 30 * hour) / hour) * hour);
+    const t2 = new Date(t1.getTime() + hour);
+    const day = (t: Date) => t.toISOString().slice(0, 10);
+    const hhmm = (t: Date) => t.toISOString().slice(11, 16);
+    await page.goto(`${worker.url}/#/dataflows/new`);
+    await page.getByRole('heading', { name: 'New dataflow' }).waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('Per audience');
+    await page.getByLabel('Destination', { exact: true }).selectOption({ label: `Moto bucket (${BUCKET})` });
+    await page.getByLabel('Gold members (rule)').check();
+    await page.getByLabel('Silver members (rule)').check();
+    await page.getByLabel('Frequency').selectOption('daily');
+    await page.getByLabel('Time of day (UTC)').fill(hhmm(t1));
+    await page.getByLabel('Start date', { exact: true }).fill(day(t1));
+    // Gold: its own daily slot an hour later, and its own file names.
+    await page.getByRole('button', { name: 'Own schedule and file names for Gold members' }).click();
+    await page.getByLabel('Gold members: schedule').selectOption('daily');
+    await page.getByLabel('Gold members: time (UTC)').fill(hhmm(t2));
+    await page.getByLabel('Gold members: start date').fill(day(t2));
+    await page.getByLabel('Gold members: file names').selectOption('own');
+    await page.getByLabel('Gold members: date and time').selectOption('unix');
+    await page.getByLabel('Gold members: custom text').fill('goldfeed');
+    // Silver: the dataflow's schedule, its own file names.
+    await page.getByRole('button', { name: 'Own schedule and file names for Silver members' }).click();
+    await page.getByLabel('Silver members: file names').selectOption('own');
+    await page.getByLabel('Silver members: date and time').selectOption('none');
+    await page.getByLabel('Silver members: custom text').fill('silverfeed');
+    await shot('22-per-audience-form');
+    await page.getByRole('button', { name: 'Review' }).click();
+    await page.getByRole('heading', { name: 'Review before activating' }).waitFor();
+    const audiences = (await api('/audiences')) as { items: { id: string; name: string }[] };
+    const idOf = (name: string) => audiences.items.find((a) => a.name === name)!.id;
+    const [gold, silver] = [idOf('Gold members'), idOf('Silver members')];
+    // In the order of the audience list (newest first).
+    expect(await page.locator('#review-audiences li').allInnerTexts()).toEqual([
+      `Silver members: files Moto_bucket_${silver}_silverfeed.csv`,
+      `Gold members: daily at ${hhmm(t2)} UTC from ${day(t2)}; files Moto_bucket_${gold}_<unix_seconds>_goldfeed.csv`,
+    ]);
+    await shot('23-per-audience-review');
+    await page.getByRole('button', { name: 'Activate' }).click();
+    await page.getByRole('heading', { name: 'Dataflow: Per audience' }).waitFor();
+    const flowId = ((await api('/dataflows')) as { items: { id: string; name: string }[] }).items.find((f) => f.name === 'Per audience')!.id;
+
+    // The runs page of this dataflow, after cron ticks at chosen times (the Worker's scheduled handler).
+    const runsPage = async (rows: number) => {
+      await page.goto(`${worker.url}/#/dataflows/${flowId}`);
+      await page.getByRole('link', { name: 'Runs of this dataflow' }).click();
+      await page.getByRole('heading', { name: 'History' }).waitFor();
+      await expect.poll(() => page.locator('table tbody tr .badge').allTextContents(), { timeout: 30_000 }).toEqual(Array(rows).fill('succeeded'));
+      return page.locator('table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(2).map((td) => td.textContent)));
+    };
+    const utc = (t: Date) => t.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+    await worker.tick(new Date(t1.getTime() - 60_000));
+    await worker.tick(new Date(t1.getTime() + 60_000));
+    // t1: silver alone, on the dataflow's slot (gold's slot is still ahead).
+    const first = await runsPage(1);
+    expect(first.map((r) => [r[0], r[2], r[6], r[7]])).toEqual([['schedule', '1', utc(t1), 'Silver members']]);
+    await worker.tick(new Date(t2.getTime() + 60_000));
+    // t2: gold alone, on its own slot; the history lists both, newest first.
+    const both = await runsPage(2);
+    expect(both.map((r) => [r[0], r[2], r[6], r[7]])).toEqual([
+      ['schedule', '3', utc(t2), 'Gold members'],
+      ['schedule', '1', utc(t1), 'Silver members'],
+    ]);
+    await shot('24-per-audience-runs');
+    // Each run's file is named by its audience's own options, as the bucket holds it.
+    const runs = (await api(`/runs?dataflowId=${flowId}`)) as { items: { id: string; audienceIds: string[]; files: { key: string }[] }[] };
+    const names = runs.items.map((r) => [r.audienceIds, r.files.map((f) => f.key.split('/').at(-1))]);
+    expect(names).toEqual([
+      [[gold], [`Moto_bucket_${gold}_${t2.getTime() / 1000}_goldfeed.csv`, expect.stringMatching(new RegExp(`^manifest-dst_[0-9a-f]+-${runs.items[0]!.id}[.]json$`))]],
+      [[silver], [`Moto_bucket_${silver}_silverfeed.csv`, expect.stringMatching(new RegExp(`^manifest-dst_[0-9a-f]+-${runs.items[1]!.id}[.]json$`))]],
+    ]);
+    const s3 = s3Reader(moto);
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
+    s3.destroy();
+    const keys = (listed.Contents ?? []).map((o) => o.Key ?? '');
+    for (const run of runs.items) for (const file of run.files) expect(keys).toContain(file.key);
+
+    // The saved settings, open on the dataflow's page, fit a 375 px screen.
+    await page.setViewportSize({ width: 375, height: 812 });
+    try {
+      await page.goto(`${worker.url}/#/dataflows/${flowId}`);
+      await page.getByRole('heading', { name: 'Dataflow: Per audience' }).waitFor();
+      await page.getByLabel('Gold members: time (UTC)').waitFor();
+      expect(await page.getByLabel('Gold members: time (UTC)').inputValue()).toBe(hhmm(t2));
+      expect(await page.getByLabel('Silver members: schedule').inputValue()).toBe('inherit');
+      expect(await page.getByLabel('Silver members: custom text').inputValue()).toBe('silverfeed');
+      await expectNoPageOverflow();
+      await shot('25-per-audience-form-375');
+    } finally {
+      await page.setViewportSize({ width: 1200, height: 900 });
+    }
+    expect(pageErrors).toEqual([]);
+  });
 
   it("offers Avro from the server's registered plugins, checks its options, and exports files avsc reads", async () => {
     await page.goto(`${worker.url}/#/destinations/new`);
@@ -578,7 +725,7 @@ describe('web console (headless Chromium)', () => {
     await page.getByLabel('Format options (JSON)').fill('{"codec": "snappy"}');
     await page.getByRole('button', { name: 'Create destination' }).click();
     await page.getByRole('heading', { name: 'Destination: Avro bucket' }).waitFor();
-    await shot('22-avro-destination');
+    await shot('26-avro-destination');
 
     await newGoldDataflow('Gold to Avro');
     await page.getByLabel('Header of column 1').fill('email');
@@ -600,7 +747,7 @@ describe('web console (headless Chromium)', () => {
     s3.destroy();
     expect(file.codec).toBe('snappy');
     expect(file.records.map((r) => r.email).sort()).toEqual(['ada@example.com', 'cy@example.com', 'di@example.com']);
-    await shot('23-avro-run');
+    await shot('27-avro-run');
     expect(pageErrors).toEqual([]);
   });
 });

@@ -16,11 +16,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAvro } from '../../packages/edge-export-avro/test/read-back.ts';
 import { permissionPolicy } from '../../src/plugins/sink/s3/policy.ts';
 import { type Gpg, startGpg } from '../harness/gpg.ts';
+import { type ReceivedAlert, startAlertReceiver } from '../harness/alert-receiver.ts';
+import { startGateProxy } from '../harness/gate-proxy.ts';
+import { slackProblems } from '../harness/slack.ts';
 import { type Moto, createBucket, createRole, createUser, s3Reader, startMoto } from '../harness/moto.ts';
 import { type Api, apiClient, type HostKind, type JourneyHost, settledRun, startJourneyHost } from './hosts.ts';
 
 const BUCKET = 'journeys';
 const ORG = 'Acme Retail';
+const ALERT_SECRET = 'journey-alert-secret-0123456789';
 
 /** Twelve profiles: even ones gold, odd ones silver; emails p<i>@example.com. */
 function profiles(from: number, to: number, tier = (i: number) => (i % 2 === 0 ? 'gold' : 'silver')): string {
@@ -66,6 +70,7 @@ export function journeys(kind: HostKind): void {
         EDGE_EXPORT_AWS_ACCESS_KEY_ID: platform.accessKeyId,
         EDGE_EXPORT_AWS_SECRET_ACCESS_KEY: platform.secretAccessKey,
         PLATFORM_PRINCIPAL_ARN: platformArn,
+        CONSOLE_URL: 'https://console.example.com/',
       });
     }, 120_000);
 
@@ -413,6 +418,162 @@ export function journeys(kind: HostKind): void {
       for (const line of secretLines) expect(stored.includes(Buffer.from(line))).toBe(false);
       // Sanity: what a good key looks like in storage is found by the same search.
       expect(stored.includes(Buffer.from(gpg.keys.ecc.split('\n').find((l) => l.length > 40)!))).toBe(true);
+    });
+
+    it('runs two audiences of one dataflow on their own slots, each with its own file names', async () => {
+      const dst = await destination('peraudience', { folderPath: `${folder}peraudience/%SEGMENT_ID%` });
+      const hour = 3_600_000;
+      // Slots a day ahead of every other journey's ticks: the list follows the dataflow's daily slot
+      // t1 with its own naming; gold has its own daily slot an hour later, and its own naming too.
+      const t1 = new Date(Math.ceil((Date.now() + 30 * hour) / hour) * hour);
+      const t2 = new Date(t1.getTime() + hour);
+      const daily = (at: Date) => ({ frequency: 'daily', time: at.toISOString().slice(11, 16), startDate: at.toISOString().slice(0, 10) });
+      const body = {
+        name: 'per audience',
+        destinationId: dst,
+        audienceIds: [gold, uploaded],
+        schedule: daily(t1),
+        naming: { dateTime: 'datetime' },
+        audiences: [
+          { id: gold, schedule: daily(t2), naming: { audienceName: true, dateTime: 'unix', customText: 'goldfeed' } },
+          { id: uploaded, naming: { dateTime: 'none', customText: 'listfeed', sandbox: true } },
+        ],
+      };
+      // Bad per-audience settings are refused, each at its own field.
+      const refused = await api('POST', '/dataflows', {
+        ...body,
+        mapping: { fields: [{ source: 'id' }] },
+        audiences: [{ id: 'aud_elsewhere' }, { id: uploaded, schedule: { frequency: 'fortnightly', startDate: '2026-01-01' }, naming: { customText: 'a b' } }],
+      });
+      expect(refused.status, refused.text).toBe(400);
+      const paths = (refused.body.error.issues as { path: string }[]).map((i) => i.path).sort();
+      expect(paths).toEqual(['audiences[1].naming.customText', 'audiences[1].schedule.frequency']);
+      const orphan = await api('POST', '/dataflows', { ...body, mapping: { fields: [{ source: 'id' }] }, audiences: [{ id: 'aud_elsewhere' }] });
+      expect(orphan.status, orphan.text).toBe(400);
+      expect(orphan.body.error.issues).toEqual([expect.objectContaining({ path: 'audiences[0].id', message: expect.stringContaining('not one of audienceIds') })]);
+
+      const flow = await dataflow(body);
+      expect((await api('GET', `/dataflows/${flow.id}`)).body.audiences).toEqual([
+        { id: gold, schedule: { ...daily(t2), time: daily(t2).time }, naming: { audienceName: true, dateTime: 'unix', customText: 'goldfeed', destinationId: false, organization: false, sandbox: false } },
+        { id: uploaded, naming: { audienceName: false, dateTime: 'none', customText: 'listfeed', destinationId: false, organization: false, sandbox: true } },
+      ]);
+      const minute = 60_000;
+      /** Ticks at `at` and returns the runs of the dataflow this tick created, settled. */
+      const tickRuns = async (at: Date) => {
+        const before = new Set((await runsOf(flow.id)).map((r) => r.id));
+        await host.tick(at);
+        const fresh = (await runsOf(flow.id)).filter((r) => !before.has(r.id));
+        const runs = [];
+        for (const r of fresh) runs.push(await settledRun(api, r.id));
+        for (const run of runs) expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
+        return runs;
+      };
+      expect(await tickRuns(new Date(t1.getTime() - minute))).toEqual([]);
+      // t1: only the list, on the dataflow's slot, named by its own options.
+      const [list1, ...more1] = await tickRuns(new Date(t1.getTime() + minute));
+      expect(more1).toEqual([]);
+      expect(list1).toMatchObject({ trigger: 'schedule', scheduledTime: t1.toISOString(), audienceIds: [uploaded] });
+      expect(list1.files.map((f: { key: string }) => f.key)).toEqual([`${folder}peraudience/${uploaded}/Acme_peraudience_${uploaded}_listfeed_staging.csv`]);
+      // A repeated tick makes no second run of the slot.
+      expect(await tickRuns(new Date(t1.getTime() + minute))).toEqual([]);
+      // t2: only gold, on its own slot, with its name, unix time and custom text.
+      const [gold2, ...more2] = await tickRuns(new Date(t2.getTime() + minute));
+      expect(more2).toEqual([]);
+      expect(gold2).toMatchObject({ trigger: 'schedule', scheduledTime: t2.toISOString(), audienceIds: [gold] });
+      const goldKey = `${folder}peraudience/${gold}/Acme_peraudience_${gold}_Gold_tier_${t2.getTime() / 1000}_goldfeed.csv`;
+      expect(gold2.files.map((f: { key: string }) => f.key)).toEqual([goldKey]);
+      // The next day's t1: the list again, not gold.
+      const [list3, ...more3] = await tickRuns(new Date(t1.getTime() + 24 * hour + minute));
+      expect(more3).toEqual([]);
+      expect(list3).toMatchObject({ scheduledTime: new Date(t1.getTime() + 24 * hour).toISOString(), audienceIds: [uploaded] });
+      // In the bucket: each audience's objects under its own names, with its own members.
+      expect(await keysUnder(`${folder}peraudience/`)).toEqual([`${folder}peraudience/${uploaded}/Acme_peraudience_${uploaded}_listfeed_staging.csv`, goldKey].sort());
+      expect(csvIds((await object(goldKey)).toString())).toEqual([...GOLD, 'p12'].sort());
+      expect(csvIds((await object(list3.files[0].key)).toString())).toEqual(['p01']);
+      // "Export now" exports both audiences, each still named by its own options.
+      const now = await runNow(flow.id);
+      expect(now.audienceIds).toBeUndefined();
+      expect(now.files.map((f: { key: string }) => f.key.split('/').at(-1)).sort()).toEqual(
+        [`Acme_peraudience_${gold}_Gold_tier_${Math.floor(Date.parse(now.scheduledTime) / 1000)}_goldfeed.csv`, `Acme_peraudience_${uploaded}_listfeed_staging.csv`].sort(),
+      );
+      // Without a dataflow schedule, gold still runs on its own slots; the list only on demand.
+      const { schedule: _dropped, ...unscheduled } = body;
+      const put = await api('PUT', `/dataflows/${flow.id}`, { ...unscheduled, mapping: { fields: [{ source: 'id' }] } });
+      expect(put.status, put.text).toBe(200);
+      const [gold4, ...more4] = await tickRuns(new Date(t2.getTime() + 24 * hour + minute));
+      expect(more4).toEqual([]);
+      expect(gold4).toMatchObject({ scheduledTime: new Date(t2.getTime() + 24 * hour).toISOString(), audienceIds: [gold] });
+    });
+
+    it('routes alerts: only the chosen events, a Slack message signed like JSON, one lateness alert per late slot', async () => {
+      const receiver = await startAlertReceiver();
+      const gate = await startGateProxy(moto.endpoint);
+      try {
+        const signed = (post: ReceivedAlert) => {
+          const ts = String(post.headers['x-edge-export-timestamp']);
+          return post.headers['x-edge-export-signature'] === createHmac('sha256', ALERT_SECRET).update(`${ts}.${post.body}`).digest('hex');
+        };
+        // Slack, failures only: a wrong secret key fails the run at its first S3 request.
+        const wrongSecret = 'not-the-writer-secret-0123456789abcdefgh';
+        const wrong = await destination('alerts-wrong', { auth: { method: 'accessKey', accessKeyId: writer.accessKeyId, secretAccessKey: wrongSecret } });
+        const slack = await dataflow({ name: 'Slack alerts', destinationId: wrong, audienceIds: [gold], alertWebhook: `${receiver.url}/slack`, alertFormat: 'slack', alertSecret: ALERT_SECRET, alertEvents: ['run.failed'] });
+        const failed = await settledRun(api, (await api('POST', `/dataflows/${slack.id}/run`)).body.id);
+        expect(failed.status).toBe('failed');
+        const post = await receiver.next('/slack');
+        const message = JSON.parse(post.body);
+        expect(slackProblems(message)).toEqual([]);
+        for (const part of ['Run failed', 'Slack alerts', failed.id, failed.error.code]) expect(message.text).toContain(part);
+        expect(post.body).toContain(`https://console.example.com/#/runs/${failed.id}|`);
+        for (const secret of [ALERT_SECRET, wrongSecret, writer.secretAccessKey]) expect(post.body).not.toContain(secret);
+        expect(signed(post)).toBe(true);
+        expect(signed({ ...post, body: post.body.replace('Run failed', 'Run fine') })).toBe(false);
+        // run.started was not chosen: it never entered the outbox.
+        expect(await host.sql('SELECT event FROM alerts WHERE dataflow_id = ?', slack.id)).toEqual([{ event: 'run.failed' }]);
+
+        // Lateness, signed JSON. On time first: a run finished before its deadline posts nothing.
+        const base = new Date(Math.ceil((Date.now() + 3 * 3_600_000) / 60_000) * 60_000);
+        const watched = (slot: Date) => ({
+          audienceIds: [gold],
+          schedule: { frequency: 'daily', time: slot.toISOString().slice(11, 16), startDate: slot.toISOString().slice(0, 10) },
+          lateAfterMinutes: 30,
+          alertEvents: ['run.delayed'],
+          alertSecret: ALERT_SECRET,
+        });
+        const tickAt = (slot: Date, minutes: number) => host.tick(new Date(slot.getTime() + minutes * 60_000));
+        const early = new Date(base.getTime() - 2 * 3_600_000);
+        const onTime = await dataflow({ name: 'on time', destinationId: await destination('alerts-on-time'), alertWebhook: `${receiver.url}/on-time`, ...watched(early) });
+        await tickAt(early, 1);
+        const [onTimeRun] = await runsOf(onTime.id);
+        expect((await settledRun(api, onTimeRun!.id)).status).toBe('succeeded');
+        // A tick delivers what it wrote before it returns: what arrived by then is all there is.
+        for (const minutes of [29, 31, 90]) await tickAt(early, minutes);
+        expect(receiver.at('/on-time')).toEqual([]);
+        expect(await host.sql('SELECT id FROM alerts WHERE dataflow_id = ?', onTime.id)).toEqual([]);
+
+        // Late: its uploads wait at a closed gate, so at 30 minutes past its slot the run is unfinished.
+        const late = await dataflow({ name: 'late', destinationId: await destination('alerts-late', { endpoint: gate.endpoint }), alertWebhook: `${receiver.url}/late`, ...watched(base) });
+        await tickAt(base, 1);
+        const [lateRun] = await runsOf(late.id);
+        await tickAt(base, 29);
+        expect(receiver.at('/late')).toEqual([]);
+        await tickAt(base, 31);
+        await tickAt(base, 31);
+        await tickAt(base, 45);
+        expect(receiver.at('/late')).toHaveLength(1);
+        const alert = JSON.parse(receiver.at('/late')[0]!.body);
+        expect(alert).toMatchObject({ event: 'run.delayed', reason: 'late', runId: lateRun!.id, dataflowId: late.id, scheduledTime: base.toISOString(), lateAfterMinutes: 30 });
+        expect(['queued', 'running']).toContain(alert.status);
+        expect(signed(receiver.at('/late')[0]!)).toBe(true);
+        gate.open();
+        expect((await settledRun(api, lateRun!.id)).status).toBe('succeeded');
+        expect(gate.held()).toBeGreaterThan(0);
+        await tickAt(base, 60);
+        expect(receiver.at('/late')).toHaveLength(1);
+      } finally {
+        gate.open();
+        await gate.stop();
+        await receiver.stop();
+      }
     });
 
     it('left nothing open in the bucket: every run published whole', async () => {

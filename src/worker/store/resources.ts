@@ -176,6 +176,8 @@ export interface DataflowRow {
   name: string;
   destination_id: string;
   audience_ids: string;
+  /** JSON [{id, schedule?, naming?}]: audiences with their own schedule or naming. */
+  audience_settings: string;
   dataset_id: string | null;
   mapping: string;
   schedule: string | null;
@@ -184,6 +186,11 @@ export interface DataflowRow {
   alert_webhook: string | null;
   alert_secret: string | null;
   skipped_rate_threshold: number | null;
+  /** JSON list of AlertEvent names; null: every event. */
+  alert_events: string | null;
+  /** 'signed-json' or 'slack'; null: 'signed-json'. */
+  alert_format: string | null;
+  late_after_minutes: number | null;
   webhook_secret: string;
   enabled: number;
   scheduled_through: string | null;
@@ -197,6 +204,7 @@ export type DataflowColumns = Pick<
   | 'name'
   | 'destination_id'
   | 'audience_ids'
+  | 'audience_settings'
   | 'dataset_id'
   | 'mapping'
   | 'schedule'
@@ -204,12 +212,16 @@ export type DataflowColumns = Pick<
   | 'export_mode'
   | 'alert_webhook'
   | 'skipped_rate_threshold'
+  | 'alert_events'
+  | 'alert_format'
+  | 'late_after_minutes'
   | 'enabled'
 >;
 const DATAFLOW_COLUMNS = [
   'name',
   'destination_id',
   'audience_ids',
+  'audience_settings',
   'dataset_id',
   'mapping',
   'schedule',
@@ -217,6 +229,9 @@ const DATAFLOW_COLUMNS = [
   'export_mode',
   'alert_webhook',
   'skipped_rate_threshold',
+  'alert_events',
+  'alert_format',
+  'late_after_minutes',
   'enabled',
 ] as const;
 
@@ -273,9 +288,13 @@ export async function deleteDataflow(db: D1Database, orgId: string, id: string):
   return (await run(db, 'DELETE FROM dataflows WHERE org_id = ? AND id = ?', orgId, id)) > 0;
 }
 
-/** Every enabled dataflow with a schedule, across organizations: the cron's work list. */
+/** Every enabled dataflow with a schedule (its own or an audience's), across organizations: the cron's work list. */
 export function scheduledDataflows(db: D1Database): Promise<DataflowRow[]> {
-  return all<DataflowRow>(db, 'SELECT * FROM dataflows WHERE enabled = 1 AND schedule IS NOT NULL');
+  return all<DataflowRow>(
+    db,
+    `SELECT * FROM dataflows WHERE enabled = 1 AND (schedule IS NOT NULL
+       OR EXISTS (SELECT 1 FROM json_each(audience_settings) s WHERE json_type(s.value, '$.schedule') = 'object'))`,
+  );
 }
 
 /** Moves a dataflow's scheduling watermark forward (never back, so a slow overlapping tick cannot rewind it). */

@@ -4,6 +4,7 @@
  */
 export const REVIEW_JS = String.raw`
 import { formatNumber, h } from './ui.js';
+import { describeSchedule } from './schedule.js';
 
 /** What the review lists: destination, what is exported, schedule, mode, mapping, file names, alerts. */
 export function reviewSummary(body, destination, chosen, scheduleText) {
@@ -18,10 +19,21 @@ export function reviewSummary(body, destination, chosen, scheduleText) {
     ['Export mode', body.exportMode === 'incremental' ? 'First full, then incremental' : 'Full files every time'],
     ['Mapping', [columns, m ? h('p', { class: 'hint' }, 'Deduplication key: ' + dedup) : '']],
     ['File names', h('code', { class: 'mono', id: 'review-name' }, exampleName(body.naming, destination, chosen[0]))],
-    ['Alerts', body.alertWebhook || 'none'],
+    ...(body.audiences ? [['Per audience', h('ul', { id: 'review-audiences' }, body.audiences.map((s) => perAudience(s, destination, chosen)))]] : []),
+    ['Alerts', body.alertWebhook ? body.alertWebhook + ' (' + (body.alertFormat === 'slack' ? 'Slack' : 'JSON') + '): ' + body.alertEvents.join(', ') +
+      (body.lateAfterMinutes ? '; late after ' + body.lateAfterMinutes + ' minutes' : '') : 'none'],
     ['Enabled', body.enabled ? 'Yes: scheduled runs happen' : 'No: only on demand'],
   ];
   return h('dl', { class: 'props', id: 'review-summary' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+}
+
+/** "Gold members: daily at 07:00 UTC from …; files Moto_bucket_aud_1_….csv" (what differs from the dataflow's). */
+function perAudience(s, destination, chosen) {
+  const a = chosen.find((c) => c.id === s.id) || { id: s.id, name: s.id };
+  const parts = [];
+  if (s.schedule !== undefined) parts.push(s.schedule ? describeSchedule(s.schedule) : 'on demand only');
+  if (s.naming) parts.push('files ' + exampleName(s.naming, destination, a));
+  return h('li', { class: 'wrap' }, a.name + ': ' + parts.join('; '));
 }
 
 /** A header as the export names it: the target, else the source without "attributes.", "." → "_". */
