@@ -30,9 +30,26 @@ const codecs = {
   },
 };
 
-/** Reads a whole Avro object container file with avsc. */
-export async function readAvro(bytes: Uint8Array): Promise<ReadBack> {
-  const decoder = new avsc.streams.BlockDecoder({ codecs });
+/** avsc's `long` as a bigint: exact over the whole signed 64-bit range (its default stops at 2^53). */
+const bigLong = avsc.types.LongType.__with({
+  fromBuffer: (buffer: Buffer) => buffer.readBigInt64LE(0),
+  toBuffer: (n: bigint) => {
+    const buffer = Buffer.alloc(8);
+    buffer.writeBigInt64LE(n);
+    return buffer;
+  },
+  fromJSON: (n: number | string) => BigInt(n),
+  toJSON: (n: bigint) => Number(n),
+  isValid: (n: unknown) => typeof n === 'bigint',
+  compare: (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0),
+});
+
+/** Reads a whole Avro object container file with avsc; `bigints` reads longs as bigints. */
+export async function readAvro(bytes: Uint8Array, options: { bigints?: boolean } = {}): Promise<ReadBack> {
+  const decoder = new avsc.streams.BlockDecoder({
+    codecs,
+    ...(options.bigints && { parseHook: (schema: avsc.Schema) => avsc.Type.forSchema(schema, { registry: { long: bigLong } }) }),
+  });
   let schema: unknown;
   let codec = '';
   // The schema as written in the header (avsc's own view of it drops docs, defaults and logical types).
