@@ -19,6 +19,8 @@ import { type PluginManifest, pluginManifest, type Registry } from '../core/regi
 import { compileRule } from '../core/rules/index.ts';
 import type { RunContext, SourceStage } from '../core/types.ts';
 import { parse, quote } from '../core/validate.ts';
+import { installedPlugins } from '../../edge-export.plugins.ts';
+import { withPlugins } from '../core/platform.ts';
 import { nodePlatform } from '../hosts/node/platform.ts';
 import { destinationDefinition } from '../service/destination.ts';
 import { type ExportDefinition, type ExportService, exportService, hostRegistry, type SubjectEntry } from '../service/export-service.ts';
@@ -49,10 +51,14 @@ export async function loadConfig(
 ): Promise<LoadedConfig> {
   const config = parse(cliConfig, await readJson(configPath), 'export config');
   const baseDir = dirname(resolve(configPath));
-  const platform = nodePlatform(options.env);
+  // The deployment's installed plugins (edge-export.plugins.ts), as on every host; `modules` add more.
+  const platform = withPlugins(nodePlatform(options.env), installedPlugins);
   const { manifest, manifestDir } = await resolveManifest(config, baseDir);
   const registry = hostRegistry(platform);
-  for (const module of manifest?.modules ?? []) registry.register(...(await importPlugins(module, manifestDir)));
+  for (const module of manifest?.modules ?? []) {
+    // A module that is also installed (the very same plugin object) is registered once.
+    registry.register(...(await importPlugins(module, manifestDir)).filter((p) => registry.get(p.name) !== p));
+  }
   return { config, definition: definitionOf(config, manifest), service: exportService(platform, registry), platform, baseDir };
 }
 
@@ -330,7 +336,8 @@ async function importPlugins(specifier: string, baseDir: string): Promise<Plugin
   } catch (error) {
     throw new ConfigError([{ path: 'modules', message: `cannot import ${specifier}: ${(error as Error).message}` }], 'plugin manifest');
   }
-  const found = [module.default, module.plugin, ...(Array.isArray(module.plugins) ? module.plugins : [])].flat().filter(isPlugin);
+  // A module may export one plugin twice (as default and as `plugin`): each object counts once.
+  const found = [...new Set([module.default, module.plugin, ...(Array.isArray(module.plugins) ? module.plugins : [])].flat().filter(isPlugin))];
   if (found.length === 0) {
     throw new ConfigError([{ path: 'modules', message: `${specifier} exports no plugin (expected default, plugin or plugins)` }], 'plugin manifest');
   }

@@ -445,6 +445,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/plugins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The plugins this host offers: formats, compressions, auth methods, … with their options */
+        get: operations["listPlugins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -509,7 +526,7 @@ export interface components {
                 };
             };
             /**
-             * @description A format plugin: csv, json, parquet, or a registered plugin name
+             * @description A format plugin: csv, json, parquet, or another registered one (GET /v1/plugins?kind=format lists them: avro when edge-export-avro is installed)
              * @default csv
              * @example csv
              * @example json
@@ -1045,6 +1062,28 @@ export interface components {
         };
         OpenApiDocument: {
             openapi: string;
+        };
+        Plugin: {
+            /** @description `<kind>/<name>` (format/csv) or a third party's own name */
+            name: string;
+            /** @description format, compression, encryption, auth, naming, manifest, sink or source */
+            kind: string;
+            description: string;
+            /** @description The plugin's options, as JSON Schema (draft 2020-12) */
+            options: {
+                [key: string]: unknown;
+            };
+            /** @description How a destination picks it: `fileType: "avro"`; its options go in formatOptions, compressionOptions or beside auth.method */
+            destination?: {
+                /** @enum {string} */
+                field: "fileType" | "compression" | "auth.method";
+                value: string;
+            };
+            /** @description Options that hold secrets: sealed at rest, masked in answers */
+            secrets?: string[];
+        };
+        PluginList: {
+            items: components["schemas"]["Plugin"][];
         };
     };
     responses: never;
@@ -3380,6 +3419,47 @@ export interface operations {
             };
             /** @description The organization's last live token able to manage tokens (issue its successor first) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (the message says no more) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listPlugins: {
+        parameters: {
+            query?: {
+                /** @description Only plugins of this kind (format, compression, auth, …) */
+                kind?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The registered plugins, by name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PluginList"];
+                };
+            };
+            /** @description Missing, unknown, revoked or rotated-away token */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -223,6 +223,23 @@ export const issuedToken = v.object({
   token: v.pipe(v.string(), v.description('The secret eex_…: shown in this response only')),
 });
 
+/** A registered plugin: its options as JSON Schema, and the destination field and value that pick it. */
+export const pluginView = v.object({
+  name: v.pipe(v.string(), v.description('`<kind>/<name>` (format/csv) or a third party\'s own name')),
+  kind: v.pipe(v.string(), v.description('format, compression, encryption, auth, naming, manifest, sink or source')),
+  description: v.string(),
+  options: v.pipe(v.record(v.string(), v.unknown()), v.description("The plugin's options, as JSON Schema (draft 2020-12)")),
+  destination: v.optional(
+    v.pipe(
+      v.object({ field: v.picklist(['fileType', 'compression', 'auth.method']), value: v.string() }),
+      v.description('How a destination picks it: `fileType: "avro"`; its options go in formatOptions, compressionOptions or beside auth.method'),
+    ),
+  ),
+  secrets: v.optional(v.pipe(v.array(v.string()), v.description('Options that hold secrets: sealed at rest, masked in answers'))),
+});
+export type PluginView = v.InferOutput<typeof pluginView>;
+export const pluginList = v.object({ items: v.array(pluginView) });
+
 /** The OpenAPI document itself. */
 export const openApiView = v.looseObject({ openapi: v.string() });
 

@@ -5,15 +5,18 @@
  * connection, read the policies, create a dataflow through its review step (summary and audience size
  * preview) and activate it, export now, and see the run succeed with its files; then the same review
  * and activation on a 375 px wide screen; then manage API tokens (create, rotate, revoke) at desktop
- * width and at 375 px. Screenshots of every step go to test-results/console/.
+ * width and at 375 px; then create an Avro destination from the file types the server's plugins offer
+ * (edge-export-avro) and export through it, read back by avsc. Screenshots of every step go to
+ * test-results/console/.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAvro } from '../../packages/edge-export-avro/test/read-back.ts';
 import { abortIncompleteUploadsRule, permissionPolicy } from '../../src/plugins/sink/s3/policy.ts';
 import { createBucket, createUser, type Moto, s3Reader, startMoto } from '../harness/moto.ts';
 import { startWorker, type WorkerServer } from './worker-server.ts';
@@ -717,6 +720,55 @@ describe('web console (headless Chromium)', () => {
     } finally {
       await page.setViewportSize({ width: 1200, height: 900 });
     }
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("offers Avro from the server's registered plugins, checks its options, and exports files avsc reads", async () => {
+    await page.goto(`${worker.url}/#/destinations/new`);
+    await page.getByRole('heading', { name: 'New destination' }).waitFor();
+    // The file types are the server's format plugins (edge-export-avro's among them), not a list of the console's.
+    const registered = ((await api('/plugins?kind=format')) as { items: { destination: { value: string } }[] }).items;
+    const offered = await page.locator('#d-type option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
+    expect(offered).toEqual(registered.map((p) => p.destination.value));
+    expect(offered).toContain('avro');
+    await page.getByLabel('File type').selectOption('avro');
+    expect(await page.locator('#d-options-hint').textContent()).toMatch(/Avro object container files.*codec \(null \| deflate \| snappy\)/);
+    await page.getByLabel('Name', { exact: true }).fill('Avro bucket');
+    await page.getByLabel('Bucket', { exact: true }).fill(BUCKET);
+    await page.getByLabel('Folder path (optional)').fill('exports/avro');
+    await page.getByLabel('S3-compatible endpoint (optional)').fill(moto.endpoint);
+    await page.getByLabel('Access key ID').fill(writer.accessKeyId);
+    await page.getByLabel('Secret access key').fill(writer.secretAccessKey);
+    // The plugin's own schema checks formatOptions; the error sits under the field.
+    await page.getByLabel('Format options (JSON)').fill('{"codec": "lz4"}');
+    await page.getByRole('button', { name: 'Create destination' }).click();
+    await page.locator('#d-options-error').filter({ hasText: /expected one of null, deflate, snappy/ }).waitFor();
+    await page.getByLabel('Format options (JSON)').fill('{"codec": "snappy"}');
+    await page.getByRole('button', { name: 'Create destination' }).click();
+    await page.getByRole('heading', { name: 'Destination: Avro bucket' }).waitFor();
+    await shot('26-avro-destination');
+
+    await newGoldDataflow('Gold to Avro');
+    await page.getByLabel('Header of column 1').fill('email');
+    await page.getByLabel('Destination', { exact: true }).selectOption({ label: `Avro bucket (${BUCKET})` });
+    await page.getByRole('button', { name: 'Review' }).click();
+    await page.getByRole('button', { name: 'Activate' }).click();
+    await page.getByRole('heading', { name: 'Dataflow: Gold to Avro' }).waitFor();
+    await page.getByRole('link', { name: 'Dataflows' }).click();
+    await page.getByRole('button', { name: 'Export now: Gold to Avro' }).click();
+    await page.locator('#run-props .badge.succeeded').waitFor({ timeout: 60_000 });
+    const names = await page.locator('#run-files tbody tr td:first-child').allTextContents();
+    expect(names).toHaveLength(1);
+    expect(names[0]).toMatch(/^Avro_bucket_.*\.avro$/);
+
+    // An independent reader (avsc) reads the file from the bucket: the gold members, snappy blocks.
+    const s3 = s3Reader(moto);
+    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `exports/avro/${names[0]}` }));
+    const file = await readAvro(await got.Body!.transformToByteArray());
+    s3.destroy();
+    expect(file.codec).toBe('snappy');
+    expect(file.records.map((r) => r.email).sort()).toEqual(['ada@example.com', 'cy@example.com', 'di@example.com']);
+    await shot('27-avro-run');
     expect(pageErrors).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
  * The user journeys, run the same way against every host (the Worker in workerd, the Node host and
  * the Deno host), through the HTTP API only, against moto with authentication enforced and a
  * least-privilege writer. What lands in the bucket is read back with independent tools:
- * @aws-sdk/client-s3, papaparse, zlib, DuckDB for Parquet and GnuPG for encrypted files.
+ * @aws-sdk/client-s3, papaparse, zlib, DuckDB for Parquet, avsc for Avro and GnuPG for encrypted files.
  */
 import { gunzipSync } from 'node:zlib';
 import { createHmac } from 'node:crypto';
@@ -13,6 +13,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { DuckDBInstance } from '@duckdb/node-api';
 import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAvro } from '../../packages/edge-export-avro/test/read-back.ts';
 import { permissionPolicy } from '../../src/plugins/sink/s3/policy.ts';
 import { type Gpg, startGpg } from '../harness/gpg.ts';
 import { type ReceivedAlert, startAlertReceiver } from '../harness/alert-receiver.ts';
@@ -329,6 +330,48 @@ export function journeys(kind: HostKind): void {
         duck.closeSync();
       }
     }
+
+    it('exports Avro through a third-party plugin (packages/edge-export-avro): listed, validated by its schema, read back by avsc', async () => {
+      // Discovered from the host's registry, with its option schema: what the console's form offers.
+      const formats = (await api('GET', '/plugins?kind=format')).body.items as { name: string; destination: { field: string; value: string }; options: { properties: Record<string, { enum?: string[] }> } }[];
+      const plugin = formats.find((p) => p.name === 'format/avro')!;
+      expect(plugin.destination).toEqual({ field: 'fileType', value: 'avro' });
+      expect(plugin.options.properties.codec!.enum).toEqual(['null', 'deflate', 'snappy']);
+      expect(formats.map((p) => p.destination.value)).toEqual(expect.arrayContaining(['csv', 'json', 'parquet', 'avro']));
+      // Refused at configuration time, at the user's field: a misspelt file type, the plugin's own option
+      // schema, and an outer compression for a format that compresses inside the file.
+      const refused = async (extra: Record<string, unknown>) => {
+        const res = await api('POST', '/destinations', { name: 'bad', bucket: BUCKET, region: moto.region, endpoint: moto.endpoint, auth: { method: 'accessKey', ...writer }, ...extra });
+        expect(res.status, res.text).toBe(400);
+        return res.body.error.issues as { path: string; message: string }[];
+      };
+      expect(await refused({ fileType: 'avrro' })).toMatchObject([
+        { path: 'fileType', message: expect.stringMatching(/"avrro" is not available on this host; expected .*avro.* \(did you mean "avro"\?\)$/) },
+      ]);
+      expect(await refused({ fileType: 'avro', formatOptions: { codec: 'lz4', blockRows: 0 } })).toMatchObject([
+        { path: 'formatOptions.codec', message: expect.stringMatching(/expected one of null, deflate, snappy/) },
+        { path: 'formatOptions.blockRows' },
+      ]);
+      expect(await refused({ fileType: 'avro', compression: 'gzip' })).toMatchObject([
+        { path: 'compression', message: expect.stringMatching(/format "avro" compresses internally; use its codec option instead of an outer compression/) },
+      ]);
+
+      const members = [...GOLD, 'p12'].sort();
+      for (const codec of ['deflate', 'snappy'] as const) {
+        const dst = await destination(`avro-${codec}`, { fileType: 'avro', formatOptions: { codec, blockRows: 4 } });
+        const flow = await dataflow({ name: `avro ${codec}`, destinationId: dst, audienceIds: [gold] });
+        const run = await runNow(flow.id);
+        const [file] = run.files as { key: string; rows: number }[];
+        expect(file!.key).toMatch(/\.avro$/);
+        const read = await readAvro(await object(file!.key));
+        expect(read.codec).toBe(codec);
+        expect(read.blocks).toEqual([4, 3]);
+        expect(read.schema).toMatchObject({ type: 'record', fields: [{ name: 'id' }, { name: 'email' }, { name: 'spend', type: ['null', 'double'] }] });
+        expect(read.records.sort((a, b) => String(a.id).localeCompare(String(b.id)))).toEqual(
+          members.map((id) => ({ id, email: `p${Number(id.slice(1))}@example.com`, spend: Number(id.slice(1)) * 10.5 })),
+        );
+      }
+    });
 
     it('exports through an assumed role (STS at a custom endpoint) set up from its own trust policy', async () => {
       const role = { method: 'assumedRole', roleArn: 'arn:aws:iam::123456789012:role/edge-export-writer', stsEndpoint: moto.endpoint };
