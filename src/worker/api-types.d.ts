@@ -524,6 +524,7 @@ export interface components {
              * @default none
              * @example none
              * @example gzip
+             * @example zstd
              */
             compression?: string;
             /** @default {} */

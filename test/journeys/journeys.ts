@@ -2,8 +2,10 @@
  * The user journeys, run the same way against every host (the Worker in workerd, the Node host and
  * the Deno host), through the HTTP API only, against moto with authentication enforced and a
  * least-privilege writer. What lands in the bucket is read back with independent tools:
- * @aws-sdk/client-s3, papaparse, zlib, DuckDB for Parquet and GnuPG for encrypted files.
+ * @aws-sdk/client-s3, papaparse, zlib, the `zstd` tool, DuckDB for Parquet and zstd CSV/JSON, and
+ * GnuPG for encrypted files.
  */
+import { spawnSync } from 'node:child_process';
 import { gunzipSync } from 'node:zlib';
 import { createHmac } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -308,6 +310,43 @@ export function journeys(kind: HostKind): void {
         const flow = await dataflow({ name, destinationId: dst, audienceIds: [gold] });
         const run = await runNow(flow.id);
         expect(await read(await object(run.files[0].key), run.files[0].key), name).toEqual(members);
+      }
+    });
+
+    it('compresses CSV and JSON with zstd, alone and under PGP: zstd -t, zstd -d and DuckDB read them back', async () => {
+      const members = [...GOLD, 'p12'].sort();
+      const cases: [string, Record<string, unknown>, RegExp][] = [
+        ['csv', { fileType: 'csv', compression: 'zstd', compressionOptions: { level: 7 } }, /\.csv\.zst$/],
+        ['json', { fileType: 'json', compression: 'zstd' }, /\.json\.zst$/],
+        ['csv-pgp', { fileType: 'csv', compression: 'zstd', pgpPublicKey: gpg.keys.ecc }, /\.csv\.zst\.gpg$/],
+      ];
+      for (const [name, options, extension] of cases) {
+        const dst = await destination(`zstd-${name}`, options);
+        const flow = await dataflow({ name: `zstd ${name}`, destinationId: dst, audienceIds: [gold] });
+        const [file] = (await runNow(flow.id)).files as { key: string; size: number }[];
+        expect(file!.key, name).toMatch(extension);
+        const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: file!.key }));
+        expect(got.ContentEncoding, name).toBe(name.endsWith('pgp') ? undefined : 'zstd');
+        let bytes: Uint8Array = await got.Body!.transformToByteArray();
+        expect(bytes.byteLength, name).toBe(file!.size);
+        if (name.endsWith('pgp')) {
+          const { plaintext, status } = await gpg.decrypt(bytes);
+          expect(status).toContain('DECRYPTION_OKAY');
+          bytes = plaintext;
+        }
+        const path = join(dir.path, `${kind}-${name}.${name.startsWith('csv') ? 'csv' : 'json'}.zst`);
+        await writeFile(path, bytes);
+        expect(spawnSync('zstd', ['-q', '-t', path]).status, name).toBe(0);
+        const plain = spawnSync('zstd', ['-q', '-dc', path], { encoding: 'utf8' }).stdout;
+        expect(name.startsWith('csv') ? csvIds(plain) : jsonIds(plain), name).toEqual(members);
+        const duck = await (await DuckDBInstance.create(':memory:')).connect();
+        try {
+          const reader = name.startsWith('csv') ? `read_csv('${path}', header = true)` : `read_json('${path}', format = 'newline_delimited')`;
+          const ids = (await duck.runAndReadAll(`SELECT id FROM ${reader} ORDER BY id`)).getRowObjectsJson().map((r) => String(r.id));
+          expect(ids, name).toEqual(members);
+        } finally {
+          duck.closeSync();
+        }
       }
     });
 

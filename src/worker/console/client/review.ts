@@ -51,7 +51,7 @@ function exampleName(naming, destination, audience) {
   if (n.destinationId && destination) parts.push(destination.id);
   if (n.organization) parts.push('<organization>');
   if (n.sandbox) parts.push('<sandbox>');
-  const ext = destination ? '.' + destination.fileType + (destination.compression === 'gzip' ? '.gz' : '') : '';
+  const ext = destination ? '.' + destination.fileType + ({ gzip: '.gz', zstd: '.zst' }[destination.compression] ?? '') : '';
   return parts.map((p) => String(p).replace(/\s+/g, '_')).join('_') + ext;
 }
 
