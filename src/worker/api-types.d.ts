@@ -755,6 +755,10 @@ export interface components {
                 target?: string;
                 type?: components["schemas"]["ColumnType"];
                 mandatory?: boolean;
+                transforms?: (string | {
+                    name: string;
+                    separator?: string;
+                })[];
             }[];
             dedup?: {
                 identity: string;
