@@ -83,6 +83,41 @@ describe('zstd edge cases', () => {
   });
 });
 
+describe('zstd memory', () => {
+  it("does not grow with the file: the wasm memory after ~90 MiB is what it was after the first frames", async () => {
+    // Catch the instance's memory as the stage instantiates the wasm.
+    const Instance = WebAssembly.Instance;
+    let memory: WebAssembly.Memory | undefined;
+    WebAssembly.Instance = class extends Instance {
+      constructor(module: WebAssembly.Module, imports?: WebAssembly.Imports) {
+        super(module, imports);
+        memory = Object.values(this.exports).find((e) => e instanceof WebAssembly.Memory);
+      }
+    };
+    try {
+      const stage = zstd({ level: 3 }, nodePlatform());
+      const sizes: number[] = [];
+      const data = byteInput(1536, (i) => {
+        if (i === 128 || i === 1535) sizes.push(memory!.buffer.byteLength); // after 8 MiB, and at the end
+        return textChunk(i).subarray(0, 65536);
+      });
+      let compressed = 0;
+      const count = new WritableStream<Uint8Array>({
+        write(chunk) {
+          compressed += chunk.byteLength;
+        },
+      });
+      await data.stream.pipeThrough(stage.open(ctx)!).pipeTo(count);
+      expect(data.size()).toBeGreaterThan(80 * 1024 * 1024);
+      expect(compressed).toBeLessThan(data.size() / 3);
+      expect(sizes[1]).toBe(sizes[0]);
+      expect(sizes[1]).toBeLessThanOrEqual(32 * 1024 * 1024);
+    } finally {
+      WebAssembly.Instance = Instance;
+    }
+  });
+});
+
 describe('an export with compression/zstd', () => {
   const SCHEMA: Schema = [
     { name: 'id', type: 'integer', nullable: false },
