@@ -541,6 +541,7 @@ export interface components {
              * @default none
              * @example none
              * @example gzip
+             * @example zstd
              */
             compression?: string;
             /** @default {} */
@@ -806,6 +807,10 @@ export interface components {
                 target?: string;
                 type?: components["schemas"]["ColumnType"];
                 mandatory?: boolean;
+                transforms?: (string | {
+                    name: string;
+                    separator?: string;
+                })[];
             }[];
             dedup?: {
                 identity: string;

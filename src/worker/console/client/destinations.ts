@@ -21,7 +21,7 @@ async function list(main) {
         h('tbody', {}, items.map((d) => h('tr', {},
           h('td', {}, h('a', { href: '#/destinations/' + d.id }, d.name)),
           h('td', { class: 'mono' }, d.bucket), h('td', { class: 'mono' }, d.folderPath || '–'),
-          h('td', {}, d.fileType + (d.compression === 'gzip' ? ' + gzip' : '')),
+          h('td', {}, d.fileType + (d.compression && d.compression !== 'none' ? ' + ' + d.compression : '')),
           h('td', {}, d.auth.method === 'assumedRole' ? 'Assumed role' : 'Access key'),
           h('td', {}, formatTime(d.updatedAt)))))));
 }
@@ -98,7 +98,7 @@ function form(d, formats = BUILT_IN_FORMATS) {
         options: choices.map((f) => [f.value, f.label]),
         attrs: { onchange: (event) => { document.getElementById('d-options-hint').textContent = formatHint(choices, event.target.value); } } }),
       field({ id: 'd-compression', label: 'Compression', path: 'compression', type: 'select', value: d?.compression ?? 'none',
-        options: [['none', 'None'], ['gzip', 'gzip']], hint: 'Parquet compresses inside the file: set formatOptions.codec instead.' }),
+        options: [['none', 'None'], ['gzip', 'gzip'], ['zstd', 'zstd']], hint: 'For CSV and JSON. Parquet compresses inside the file: set formatOptions.codec instead.' }),
       field({ id: 'd-options', label: 'Format options (JSON)', path: 'formatOptions', type: 'textarea',
         value: JSON.stringify(d?.formatOptions ?? {}, null, 2), hint: formatHint(choices, fileType) }),
       field({ id: 'd-manifest', label: 'Write a manifest file after each run', path: 'manifest', type: 'checkbox', value: d ? d.manifest : true }),

@@ -17,7 +17,8 @@ const MODE_LABELS = {
 export function reviewSummary(body, destination, chosen, scheduleText) {
   const m = body.mapping;
   const columns = m ? h('ol', { id: 'review-mapping' }, m.fields.map((f) => h('li', {},
-    h('code', { class: 'mono' }, headerOf(f)), ' ← ', h('code', { class: 'mono' }, f.source), f.mandatory ? ' (mandatory)' : ''))) : 'None';
+    h('code', { class: 'mono' }, headerOf(f)), ' ← ', h('code', { class: 'mono' }, f.source), f.transforms && f.transforms.length ? ' → ' + f.transforms.map((t) => (typeof t === 'string' ? t : t.name)).join(' → ') : '',
+    f.mandatory ? ' (mandatory)' : ''))) : 'None';
   const dedup = m && m.dedup ? (m.dedup.identity ? 'identity ' + m.dedup.identity : 'attributes ' + m.dedup.attributes.join(' + ')) : 'none';
   const rows = [
     ['Destination', destination ? destination.name + ': s3://' + destination.bucket + '/' + (destination.folderPath || '') : body.destinationId || 'none chosen'],
@@ -59,7 +60,7 @@ function exampleName(naming, destination, audience) {
   if (n.destinationId && destination) parts.push(destination.id);
   if (n.organization) parts.push('<organization>');
   if (n.sandbox) parts.push('<sandbox>');
-  const ext = destination ? '.' + destination.fileType + (destination.compression === 'gzip' ? '.gz' : '') : '';
+  const ext = destination ? '.' + destination.fileType + ({ gzip: '.gz', zstd: '.zst' }[destination.compression] ?? '') : '';
   return parts.map((p) => String(p).replace(/\s+/g, '_')).join('_') + ext;
 }
 
