@@ -5,6 +5,7 @@
 import { transform } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/worker/app.ts';
+import { gzipSync } from 'node:zlib';
 import { CONSOLE_ASSETS } from '../../src/worker/console/index.ts';
 
 const app = createApp();
@@ -54,12 +55,15 @@ describe('console assets', () => {
     }
   });
 
-  // 80 KB until per-audience schedules and naming (schedule.js) took the console from ~78 KB to ~85 KB.
-  it('stays small: the whole console is under 88 KB before compression', () => {
-    const total = Object.values(CONSOLE_ASSETS).reduce(
-      (sum, a) => sum + new TextEncoder().encode(a.body).length,
-      0,
-    );
-    expect(total).toBeLessThan(88 * 1024);
+  // The budget grows only with features, each named: 80 KB until per-audience schedules (schedule.js,
+  // ~7 KB); then alert routing, the diff/insert-only picker, formats from the plugin registry, zstd and
+  // calculated fields in the review, and the partitioning fieldset took it past 88 KB (90.5 KB, 32 KB
+  // gzipped, before partitioning). What travels is the gzipped size: Cloudflare compresses text.
+  it('stays small: the whole console is under 104 KB before compression and 40 KB gzipped', () => {
+    const bodies = Object.values(CONSOLE_ASSETS).map((a) => new TextEncoder().encode(a.body));
+    const total = bodies.reduce((sum, b) => sum + b.length, 0);
+    const gzipped = bodies.reduce((sum, b) => sum + gzipSync(b, { level: 6 }).length, 0);
+    expect(total).toBeLessThan(104 * 1024);
+    expect(gzipped).toBeLessThan(40 * 1024);
   });
 });
