@@ -12,6 +12,7 @@ import { compileMapping } from '../core/data/mapping.ts';
 import { profileFile } from '../core/data/profile-rows.ts';
 import type { ExportState } from '../core/data/store.ts';
 import { ConfigError, type ConfigIssue } from '../core/errors.ts';
+import { partitionColumnIssues } from '../core/partition.ts';
 import type { Platform } from '../core/platform.ts';
 import type { Plugin } from '../core/plugin.ts';
 import { type PluginManifest, pluginManifest, type Registry } from '../core/registry.ts';
@@ -65,6 +66,8 @@ function definitionOf(config: ExportConfig, manifest: PluginManifest | undefined
       info: { id, name: destination.name, ...(organization && { organization }), ...(sandbox && { sandbox }) },
       fileName: config.output.fileName,
       split: config.output.split,
+      ...(config.output.partitionBy && { partitionBy: config.output.partitionBy }),
+      partitionByAt: 'output.partitionBy',
       ...(manifest && { extra: manifest }),
       at: 'destination',
       fileNameAt: 'output.fileName',
@@ -97,6 +100,12 @@ export async function checkConfig(loaded: LoadedConfig): Promise<ConfigIssue[]> 
     }
   }
   if (!unreadable) issues.push(...(await attributeIssues(loaded)));
+  const partitionBy = config.output.partitionBy;
+  if (partitionBy && config.mapping) {
+    const names = compileMapping(config.mapping).schema.map((c) => c.name);
+    if (config.mode === 'incremental') names.push('segmentMembership_status');
+    issues.push(...partitionColumnIssues(partitionBy.columns, [...new Set(names)], 'output.partitionBy'));
+  }
   if (config.mode === 'incremental' && config.dataset === undefined && !(config.mapping || config.audience?.rule)) {
     issues.push({ path: 'mode', message: 'mode: incremental needs an audience (rule or mapping) or a dataset' });
   }

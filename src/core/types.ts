@@ -334,4 +334,6 @@ export interface ExportedFile {
   readonly location: string;
   /** Set when the file replaced an object already at its key (see SinkResult.replaced). */
   readonly replaced?: boolean;
+  /** A partitioned export's file: its partition's value of each `partitionBy` column (null: the default partition). */
+  readonly partition?: Readonly<Record<string, string | null>>;
 }

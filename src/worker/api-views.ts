@@ -7,6 +7,7 @@ import * as v from 'valibot';
 import { datasetSchema } from '../core/data/model.ts';
 import { mappingSchema } from '../core/data/mapping.ts';
 import { fileNameOptions } from '../core/naming.ts';
+import { partitionOptions } from '../core/partition.ts';
 import { scheduleSchema } from '../core/schedule/model.ts';
 import { destinationSchema } from '../service/destination.ts';
 import { SCOPE_NAMES } from './scopes.ts';
@@ -60,6 +61,7 @@ const dataflowFields = {
   mapping: v.union([mappingSchema, v.object({})]),
   schedule: v.optional(scheduleSchema),
   naming: fileNameOptions,
+  partitionBy: v.optional(partitionOptions),
   exportMode: v.picklist(['full', 'incremental']),
   alertWebhook: v.optional(v.string()),
   alertSigned: v.pipe(v.boolean(), v.description('Whether alert bodies are signed (the secret is never returned)')),

@@ -72,6 +72,9 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
     scheduledTime,
     uploads: multipartStore(env, run),
     checkpoint,
+    // A partitioned subject sorts its rows by partition in D1 past 16 MiB of heap (beside dedup's own sort).
+    spill: (key: string) => d1Spill(env.DB, run.org_id, run.id, key, valueBytes),
+    sortBudget: Math.min(16 * 1024 * 1024, valueBytes * 8),
     commit: async () => {
       await states.promote(flow.dataset_id !== null ? [flow.dataset_id] : audienceIds);
       await dropSpills(env.DB, run.org_id, run.id);
@@ -114,6 +117,8 @@ export async function definitionOf(
     ...(destination.externalId !== undefined && { externalId: destination.externalId }),
     ...(flow && { fileName: json(flow.naming) ?? {} }),
     fileNameAt: 'naming',
+    ...(flow?.partition_by && { partitionBy: json(flow.partition_by) }),
+    partitionByAt: 'partitionBy',
   });
 }
 

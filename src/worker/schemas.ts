@@ -8,6 +8,7 @@ import * as v from 'valibot';
 import { idSchema } from '../core/data/model.ts';
 import { mappingSchema } from '../core/data/mapping.ts';
 import { fileNameOptions } from '../core/naming.ts';
+import { partitionOptions } from '../core/partition.ts';
 import { scheduleSchema } from '../core/schedule/model.ts';
 import { SCOPE_NAMES } from './scopes.ts';
 
@@ -38,6 +39,8 @@ export const dataflowSchema = v.pipe(
     /** Absent: the dataflow runs only on demand (API or webhook). */
     schedule: v.optional(scheduleSchema),
     naming: v.optional(fileNameOptions, {}),
+    /** One file set per value of one or two mapped columns, under Hive-style `column=value/` folders. */
+    partitionBy: v.optional(partitionOptions),
     exportMode: v.optional(
       v.picklist(['full', 'incremental'], 'exportMode: expected full or incremental'),
       'full',

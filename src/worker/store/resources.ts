@@ -180,6 +180,8 @@ export interface DataflowRow {
   mapping: string;
   schedule: string | null;
   naming: string;
+  /** JSON of the partitionBy option, or null. */
+  partition_by: string | null;
   export_mode: 'full' | 'incremental';
   alert_webhook: string | null;
   alert_secret: string | null;
@@ -201,6 +203,7 @@ export type DataflowColumns = Pick<
   | 'mapping'
   | 'schedule'
   | 'naming'
+  | 'partition_by'
   | 'export_mode'
   | 'alert_webhook'
   | 'skipped_rate_threshold'
@@ -214,6 +217,7 @@ const DATAFLOW_COLUMNS = [
   'mapping',
   'schedule',
   'naming',
+  'partition_by',
   'export_mode',
   'alert_webhook',
   'skipped_rate_threshold',
