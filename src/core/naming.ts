@@ -54,6 +54,7 @@ export const fileNameOptions = v.strictObject({
   template: v.optional(
     v.pipe(
       v.string('template: expected a string'),
+      v.description('A file-name template used instead of the parts above, e.g. {destination}_{audience.id}_{YYYY}{MM}{DD}_{run.id} (tokens: docs/NAMING.md)'),
       v.rawCheck(({ dataset, addIssue }) => {
         if (!dataset.typed) return;
         for (const problem of parseTemplate(dataset.value).problems) addIssue({ message: `template: ${problem.message}` });

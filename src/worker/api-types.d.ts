@@ -633,6 +633,7 @@ export interface components {
             schedule?: components["schemas"]["Schedule"];
             /** @default {} */
             naming?: components["schemas"]["FileNaming"];
+            partitionBy?: components["schemas"]["PartitionBy"];
             /**
              * @default full
              * @enum {string}
@@ -654,6 +655,7 @@ export interface components {
             mapping: components["schemas"]["Mapping"] | Record<string, never>;
             schedule?: components["schemas"]["Schedule"];
             naming: components["schemas"]["FileNaming"];
+            partitionBy?: components["schemas"]["PartitionBy"];
             /** @enum {string} */
             exportMode: "full" | "incremental";
             alertWebhook?: string;
@@ -677,6 +679,7 @@ export interface components {
             mapping: components["schemas"]["Mapping"] | Record<string, never>;
             schedule?: components["schemas"]["Schedule"];
             naming: components["schemas"]["FileNaming"];
+            partitionBy?: components["schemas"]["PartitionBy"];
             /** @enum {string} */
             exportMode: "full" | "incremental";
             alertWebhook?: string;
@@ -704,6 +707,7 @@ export interface components {
             mapping: components["schemas"]["Mapping"] | Record<string, never>;
             schedule?: components["schemas"]["Schedule"];
             naming: components["schemas"]["FileNaming"];
+            partitionBy?: components["schemas"]["PartitionBy"];
             /** @enum {string} */
             exportMode: "full" | "incremental";
             alertWebhook?: string;
@@ -763,6 +767,13 @@ export interface components {
             organization?: boolean;
             /** @default false */
             sandbox?: boolean;
+            /** @description A file-name template used instead of the parts above, e.g. {destination}_{audience.id}_{YYYY}{MM}{DD}_{run.id} (tokens: docs/NAMING.md) */
+            template?: string;
+        };
+        PartitionBy: {
+            columns: string[];
+            /** @default 1000 */
+            maxPartitions?: number;
         };
         AudienceInput: {
             /** @constant */
