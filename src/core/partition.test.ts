@@ -31,7 +31,7 @@ function job(rows: object[], output: ExportJob['output'], extra: Partial<ExportJ
 }
 
 /** Hive's unescaping: `%XX` back to its character (what DuckDB, Spark and Hive do reading a path). */
-const unescape = (text: string) => text.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+const hiveUnescape = (text: string) => text.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
 
 const hostile = fc.oneof(
   fc.string({ maxLength: 30, unit: 'grapheme' }),
@@ -68,8 +68,8 @@ describe('partition folder segments', () => {
         expect(['.', '..', '']).not.toContain(segment);
         const [name, ...rest] = segment.split('=');
         expect(rest).toHaveLength(1);
-        expect(unescape(name!)).toBe(column || 'c');
-        expect(unescape(rest[0]!)).toBe(value === '' ? DEFAULT_PARTITION : value);
+        expect(hiveUnescape(name!)).toBe(column || 'c');
+        expect(hiveUnescape(rest[0]!)).toBe(value === '' ? DEFAULT_PARTITION : value);
       }),
       { numRuns: 2000, seed: 20 },
     );
@@ -123,7 +123,13 @@ describe('partitioned exports', () => {
   it('sorts through the spill store past its budget, one partition after the other, rows in input order', async () => {
     const store = memorySpill();
     let writes = 0;
-    const counting: SpillStore = { ...store, write: async (run, lines) => void (writes++, await store.write(run, lines)) };
+    const counting: SpillStore = {
+      ...store,
+      write: async (run, lines) => {
+        writes++;
+        await store.write(run, lines);
+      },
+    };
     const countries = ['FR', 'DE', null, 'ES'];
     const rows = Array.from({ length: 2000 }, (_, id) => ({ id, country: countries[(id * 7) % 4] }));
     const mem = memorySink();
