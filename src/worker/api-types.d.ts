@@ -922,6 +922,10 @@ export interface components {
                 size: number;
                 rows: number;
                 sha256: string;
+                /** @description A partitioned dataflow's file: its value of each partitionBy column (null: the default partition) */
+                partition?: {
+                    [key: string]: string | null;
+                };
             }[];
             error?: {
                 code?: string;

@@ -104,6 +104,9 @@ const exportedFile = v.looseObject({
   size: v.number(),
   rows: v.number(),
   sha256: v.string(),
+  partition: v.optional(
+    v.pipe(v.record(v.string(), v.nullable(v.string())), v.description("A partitioned dataflow's file: its value of each partitionBy column (null: the default partition)")),
+  ),
 });
 
 /** A run: its status, trigger and, once finished, rows, skipped rows by reason, files and error. */

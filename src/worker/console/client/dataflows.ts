@@ -115,7 +115,14 @@ function form(flow, destinations, audiences, datasets) {
       field({ id: 'df-n-destinationId', label: 'Add the destination ID', path: 'naming.destinationId', type: 'checkbox', value: n.destinationId }),
       field({ id: 'df-n-organization', label: 'Add the organization', path: 'naming.organization', type: 'checkbox', value: n.organization }),
       field({ id: 'df-n-sandbox', label: 'Add the sandbox', path: 'naming.sandbox', type: 'checkbox', value: n.sandbox }),
-      field({ id: 'df-n-customText', label: 'Custom text (optional)', path: 'naming.customText', value: n.customText, hint: 'Letters, digits, _ - . only.' })),
+      field({ id: 'df-n-customText', label: 'Custom text (optional)', path: 'naming.customText', value: n.customText, hint: 'Letters, digits, _ - . only.' }),
+      field({ id: 'df-n-template', label: 'Template (optional)', path: 'naming.template', value: n.template,
+        hint: 'Replaces the parts above, e.g. {destination}_{audience.id}_{YYYY}{MM}{DD}_{run.id}. Tokens: {destination} {destination.id} {audience.id} {audience.name} {dataset.id} {organization} {sandbox} {run.id} {datetime} {unix} {date} {YYYY} {MM} {DD} {HH} {MI} {SS}.' })),
+    h('fieldset', {}, h('legend', {}, 'Partitioning'),
+      field({ id: 'df-p-columns', label: 'Partition by columns (optional)', path: 'partitionBy.columns', value: (flow?.partitionBy?.columns || []).join(', '),
+        hint: 'One or two output columns (headers), comma-separated: files go under column=value/ folders (Hive-style); missing values under __HIVE_DEFAULT_PARTITION__.' }),
+      field({ id: 'df-p-max', label: 'Most partitions a run may write', path: 'partitionBy.maxPartitions', type: 'number', value: flow?.partitionBy?.maxPartitions ?? 1000,
+        attrs: { min: '1', max: '10000' } })),
     radios({ name: 'df-mode', legend: 'Export mode', path: 'exportMode', value: flow?.exportMode ?? 'full',
       options: [['full', 'Full files every time'], ['incremental', 'First full, then incremental (includes exited members)']] }),
     h('fieldset', {}, h('legend', {}, 'Alerts and state'),
@@ -150,6 +157,10 @@ function collect() {
   body.naming = { dateTime: val('df-n-dateTime') };
   for (const k of ['audienceName', 'destinationId', 'organization', 'sandbox']) if (val('df-n-' + k)) body.naming[k] = true;
   if (val('df-n-customText')) body.naming.customText = val('df-n-customText');
+  // A template replaces the parts: it goes alone (the API refuses parts set beside it).
+  if (val('df-n-template')) body.naming = { ...body.naming, template: val('df-n-template') };
+  const columns = val('df-p-columns').split(',').map((c) => c.trim()).filter(Boolean);
+  if (columns.length) body.partitionBy = { columns, maxPartitions: Number(val('df-p-max')) };
   if (val('df-alert')) body.alertWebhook = val('df-alert');
   return body;
 }

@@ -18,6 +18,7 @@ export function reviewSummary(body, destination, chosen, scheduleText) {
     ['Export mode', body.exportMode === 'incremental' ? 'First full, then incremental' : 'Full files every time'],
     ['Mapping', [columns, m ? h('p', { class: 'hint' }, 'Deduplication key: ' + dedup) : '']],
     ['File names', h('code', { class: 'mono', id: 'review-name' }, exampleName(body.naming, destination, chosen[0]))],
+    ['Partitioning', body.partitionBy ? h('code', { class: 'mono', id: 'review-partition' }, body.partitionBy.columns.map((c) => c + '=<value>').join('/') + '/') : 'none'],
     ['Alerts', body.alertWebhook || 'none'],
     ['Enabled', body.enabled ? 'Yes: scheduled runs happen' : 'No: only on demand'],
   ];
@@ -32,6 +33,8 @@ function headerOf(f) {
 /** The first file's name, in the parts' order (src/core/naming.ts), with placeholders for what a run sets. */
 function exampleName(naming, destination, audience) {
   const n = naming || {};
+  const ext = destination ? '.' + destination.fileType + (destination.compression === 'gzip' ? '.gz' : '') : '';
+  if (n.template) return n.template + ext;
   const parts = [destination ? destination.name : 'destination', audience ? audience.id : '<dataset id>'];
   if (n.audienceName && audience) parts.push(audience.name);
   if (n.dateTime === 'datetime') parts.push('YYYYMMDD_HHMMSS');
@@ -40,7 +43,6 @@ function exampleName(naming, destination, audience) {
   if (n.destinationId && destination) parts.push(destination.id);
   if (n.organization) parts.push('<organization>');
   if (n.sandbox) parts.push('<sandbox>');
-  const ext = destination ? '.' + destination.fileType + (destination.compression === 'gzip' ? '.gz' : '') : '';
   return parts.map((p) => String(p).replace(/\s+/g, '_')).join('_') + ext;
 }
 
