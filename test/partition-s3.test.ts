@@ -13,10 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PARTITION } from '../src/core/partition.ts';
 import { runCli } from './support/cli.ts';
 import { downloadPrefix, duckdbRows } from './support/hive.ts';
-import { keyPair } from './harness/data.ts';
-import { type Moto, createBucket, createUser, s3Reader, startMoto } from './harness/moto.ts';
+import { permissionPolicy } from '../src/plugins/sink/s3/policy.ts';
+import { type Moto, motoSinkPlugins, startMotoWithWriter } from './harness/moto.ts';
 
 const BUCKET = 'partition-bucket';
+const FOLDER = 'lake/dt=%DATE%/%SEGMENT_ID%';
 const COUNTRIES = ['FR', 'DE', null, '', 'a/b', '../x', 'New York', '50%=x', 'Zürich', '..'];
 const ROWS = 60;
 let moto: Moto;
@@ -40,8 +41,7 @@ async function config(name: string, format: object[], output: object, extra: obj
           { use: 'naming/segment' },
           { use: 'naming/date' },
           { use: 'manifest/json' },
-          { use: 'auth/accessKey', options: user },
-          { use: 'sink/s3', options: { bucket: BUCKET, region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true } },
+          ...motoSinkPlugins(moto, BUCKET, user),
         ],
       },
       destination: { id: 'dest-1', name: 'Lake' },
@@ -54,7 +54,7 @@ async function config(name: string, format: object[], output: object, extra: obj
         { name: 'tier', type: 'string' },
         { name: 'score', type: 'double' },
       ],
-      output: { folderPath: 'lake/dt=%DATE%/%SEGMENT_ID%', ...output },
+      output: { folderPath: FOLDER, ...output },
       scheduledTime: '2026-12-05T01:02:03Z',
       ...extra,
     }),
@@ -69,14 +69,8 @@ async function keysUnder(prefix: string): Promise<string[]> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'partition-s3-'));
-  moto = await startMoto();
-  await createBucket(moto, BUCKET);
-  user = { accessKeyId: 'AKIAEXAMPLE000000000', secretAccessKey: 'x'.repeat(40) };
-  const printed = await runCli('policy', '--config', await config('policy', [{ use: 'format/csv' }], {}));
-  expect(printed.code).toBe(0);
-  user = keyPair(await createUser(moto, 'partition-writer', JSON.parse(printed.out).permissionPolicy));
-  await moto.enableAuth();
-  reader = s3Reader(moto);
+  // The writer holds exactly the least-privilege policy of the folder (what `edge-export policy` prints).
+  ({ moto, reader, writer: user } = await startMotoWithWriter(BUCKET, 'partition-writer', permissionPolicy({ bucket: BUCKET, folderPath: FOLDER })));
 });
 afterAll(async () => {
   reader?.destroy();

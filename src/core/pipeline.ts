@@ -340,15 +340,13 @@ export function contentHeadersOf(pipeline: Pipeline): { contentType: string; con
   return { contentType: pipeline.format.contentType, ...(encoding && { contentEncoding: encoding }) };
 }
 
-interface FilePlan {
+/** One file of a series: its folder, name and index, the rows it takes from, and the series' limits and totals. */
+interface FilePlan extends Pick<Series, 'split' | 'progress' | 'onProgress'> {
   folder: string;
   name: string;
   schema: Schema;
   index: number;
   rows: BatchReader;
-  split: { maxRows: number; maxBytes?: number | undefined };
-  progress: ExportProgress;
-  onProgress: ((progress: ExportProgress) => void) | undefined;
 }
 
 async function writeFile(pipeline: Pipeline, sink: SinkStage, ctx: NamingContext, plan: FilePlan): Promise<ExportedFile> {
