@@ -72,9 +72,10 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
     scheduledTime,
     uploads: multipartStore(env, run),
     checkpoint,
-    // A partitioned subject sorts its rows by partition in D1 past 16 MiB of heap (beside dedup's own sort).
+    // A partitioned subject sorts its rows by partition, spilling to D1 past 16 MiB of heap (beside
+    // dedup's own sort, which has drained to its last run by the time rows flow).
     spill: (key: string) => d1Spill(env.DB, run.org_id, run.id, key, valueBytes),
-    sortBudget: Math.min(16 * 1024 * 1024, valueBytes * 8),
+    sortBudget: Number(env.EXPORT_SORT_BUDGET) > 0 ? Number(env.EXPORT_SORT_BUDGET) : Math.min(16 * 1024 * 1024, valueBytes * 8),
     commit: async () => {
       await states.promote(flow.dataset_id !== null ? [flow.dataset_id] : audienceIds);
       await dropSpills(env.DB, run.org_id, run.id);
