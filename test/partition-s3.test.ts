@@ -179,5 +179,10 @@ describe('partitioned export through the CLI, read back by DuckDB with hive_part
     const unknown = await runCli('validate', '--config', await config('invalid2', [{ use: 'format/csv' }], { fileName: { template: '{destination}_{audiance.id}' } }));
     expect(unknown.code).not.toBe(0);
     expect(unknown.err).toContain('unknown token {audiance.id} (did you mean "{audience.id}"?)');
+    // With a mapping the output columns are known: a partition column must be one of them (same message as the API's).
+    const mapping = { fields: [{ source: 'id' }, { source: 'attributes.country', target: 'country' }] };
+    const column = await runCli('validate', '--config', await config('invalid3', [{ use: 'format/csv' }], { partitionBy: { columns: ['contry'] } }, { mapping }));
+    expect(column.code).not.toBe(0);
+    expect(column.err).toContain('output.partitionBy.columns[0]: partitionBy.columns: "contry" is not an output column (did you mean "country"?)');
   });
 });
