@@ -1,7 +1,8 @@
 /**
- * A partitioned dataflow in workerd: the run sorts its rows by partition through D1 (a sort budget
- * of 2 KB makes it spill), then writes one file set per tier into moto (auth enforced) under
- * `tier=…/` folders, named by the dataflow's template. Read back with a signed S3 client.
+ * A partitioned dataflow in workerd: the run sorts its rows by partition through D1 (a small sort
+ * budget makes it spill), then writes one file set per tier into moto (auth enforced) under
+ * `tier=…/` folders, named by the dataflow's template; also over several invocations. Read back
+ * with a signed S3 client.
  */
 import { describe, expect, inject, it } from 'vitest';
 import worker from '../../src/worker/index.ts';
@@ -69,5 +70,53 @@ describe('partitioned export on the Worker', () => {
     expect(spilled).toBeGreaterThan(1);
     // The run's spilled rows are gone once it has committed.
     expect((await e.DB.prepare('SELECT count(*) AS n FROM export_spill').first<{ n: number }>())!.n).toBe(0);
+  });
+
+  // 8,000 members, a 40 KB sort budget (a spill every ~250 rows) and 120 D1 queries an invocation:
+  // reading back what an invocation spilled takes queries too, so the run pauses leaving room for
+  // them (`owed`, execute.ts). Counting only the queries made, it paused too late and failed with
+  // D1's query limit (measured: "reached its budget of 110 of 120 queries").
+  it("a run that continues over several invocations keeps room to read its spills back, and numbers each partition's later files on", async () => {
+    const e = testEnv({ ALLOW_LOOPBACK_ENDPOINTS: 'true', D1_QUERIES_PER_INVOCATION: '120', EXPORT_PROFILE_PAGE: '2000', EXPORT_SORT_BUDGET: '40000' });
+    const org = await newOrg(e);
+    const api = (method: string, path: string, body?: unknown) => call(e, method, path, { token: org.token, ...(body !== undefined && { body }) });
+    const profiles = Array.from({ length: 8000 }, (_, i) => ({ id: `p${String(i).padStart(4, '0')}`, attributes: { tier: i % 3 === 0 ? 'gold' : 'silver', n: i } }));
+    await call(e, 'POST', '/profiles', { token: org.token, raw: profiles.map((p) => JSON.stringify(p)).join('\n'), headers: { 'Content-Type': 'application/x-ndjson' } });
+    const folder = `${moto.folder}partitioned-continued/`;
+    const dest = await api('POST', '/destinations', motoDestinationBody(folder, { fileType: 'csv', folderPath: folder }));
+    const audience = await api('POST', '/audiences', { kind: 'rule', name: 'all', rule: 'attributes.n >= 0' });
+    const flow = await api('POST', '/dataflows', {
+      name: 'continued',
+      destinationId: dest.body.id,
+      audienceIds: [audience.body.id],
+      mapping: { fields: [{ source: 'id' }, { source: 'attributes.tier', target: 'tier' }] },
+      naming: { template: '{audience.id}_{run.id}' },
+      partitionBy: { columns: ['tier'] },
+    });
+    const queued = await api('POST', `/dataflows/${flow.body.id}/run`);
+    let invocations = 0;
+    for (let delivered = 0; delivered < e.EXPORTS.sent.length && invocations < 50; delivered++) {
+      const message = e.EXPORTS.sent[delivered]!;
+      if (message.runId !== queued.body.id) continue;
+      invocations++;
+      await worker.queue({ queue: 'edge-export-runs', messages: [{ id: `m${delivered}`, body: message, attempts: 1, ack: () => {}, retry: () => {} }] } as never, e);
+    }
+    const run = (await api('GET', `/runs/${queued.body.id}`)).body;
+    expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
+    expect(invocations).toBeGreaterThan(1);
+    const s3 = motoAdmin();
+    const keys = (await s3.list(folder)).filter((k) => !k.includes('manifest-'));
+    expect(keys).toEqual(run.files.filter((f: { partition?: object }) => f.partition).map((f: { key: string }) => f.key).sort());
+    // Every member once, in its tier's folder; file names never repeat within a partition.
+    for (const tier of ['gold', 'silver']) {
+      const mine = keys.filter((k) => k.startsWith(`${folder}tier=${tier}/`));
+      // Files from more than one invocation in each partition, the later ones numbered on (`_3`, …).
+      expect(mine.length).toBeGreaterThan(1);
+      expect(mine.length).toBeLessThanOrEqual(invocations);
+      expect(new Set(mine).size).toBe(mine.length);
+      const ids: string[] = [];
+      for (const key of mine) ids.push(...(await s3.get(key)).text.trim().split(/\r?\n/).slice(1));
+      expect(ids.sort()).toEqual(profiles.filter((p) => p.attributes.tier === tier).map((p) => p.id));
+    }
   });
 });
