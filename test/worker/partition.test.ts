@@ -11,6 +11,44 @@ import { motoAdmin, motoDestinationBody } from './moto-client.ts';
 
 const moto = inject('moto');
 
+/**
+ * An organization with `profiles`, a destination at `folder`, an audience of them all, and a dataflow
+ * partitioned by tier with a template; returns the queued run of "export now".
+ */
+async function partitionedRun(e: ReturnType<typeof testEnv>, folder: string, profiles: object[]) {
+  const org = await newOrg(e);
+  const api = (method: string, path: string, body?: unknown) => call(e, method, path, { token: org.token, ...(body !== undefined && { body }) });
+  const loaded = await call(e, 'POST', '/profiles', { token: org.token, raw: profiles.map((p) => JSON.stringify(p)).join('\n'), headers: { 'Content-Type': 'application/x-ndjson' } });
+  expect(loaded.body).toEqual({ stored: profiles.length });
+  const dest = await api('POST', '/destinations', motoDestinationBody(folder, { fileType: 'csv', folderPath: folder }));
+  expect(dest.status).toBe(201);
+  const audience = await api('POST', '/audiences', { kind: 'rule', name: 'all', rule: 'attributes.n >= 0' });
+  const flow = await api('POST', '/dataflows', {
+    name: 'by tier',
+    destinationId: dest.body.id,
+    audienceIds: [audience.body.id],
+    mapping: { fields: [{ source: 'id' }, { source: 'attributes.tier', target: 'tier' }] },
+    naming: { template: '{audience.id}_{run.id}' },
+    partitionBy: { columns: ['tier'] },
+  });
+  expect(flow.status, JSON.stringify(flow.body)).toBe(201);
+  const queued = await api('POST', `/dataflows/${flow.body.id}/run`);
+  expect(queued.status).toBe(202);
+  return { api, audienceId: audience.body.id as string, runId: queued.body.id as string };
+}
+
+/** Delivers the run's queue messages, the continued ones too, until none is left; returns how many. */
+async function deliver(e: ReturnType<typeof testEnv>, runId: string): Promise<number> {
+  let invocations = 0;
+  for (let delivered = 0; delivered < e.EXPORTS.sent.length && invocations < 50; delivered++) {
+    const message = e.EXPORTS.sent[delivered]!;
+    if (message.runId !== runId) continue;
+    invocations++;
+    await worker.queue({ queue: 'edge-export-runs', messages: [{ id: `m${delivered}`, body: message, attempts: 1, ack: () => {}, retry: () => {} }] } as never, e);
+  }
+  return invocations;
+}
+
 describe('partitioned export on the Worker', () => {
   it('spills the partition sort to D1 and writes tier=… folders, each with its members in order', async () => {
     const base = testEnv({ ALLOW_LOOPBACK_ENDPOINTS: 'true', EXPORT_SORT_BUDGET: '2000' });
@@ -26,35 +64,17 @@ describe('partitioned export on the Worker', () => {
       },
     });
     const e = { ...base, DB: db };
-    const org = await newOrg(e);
-    const api = (method: string, path: string, body?: unknown) => call(e, method, path, { token: org.token, ...(body !== undefined && { body }) });
     const tiers = ['gold', 'silver', 'bronze', undefined];
     const profiles = Array.from({ length: 60 }, (_, i) => {
       const id = `p${String(i).padStart(3, '0')}`;
       return { id, identities: { email: [`${id}@example.com`] }, attributes: { ...(tiers[i % 4] && { tier: tiers[i % 4] }), n: i } };
     });
-    const loaded = await call(e, 'POST', '/profiles', { token: org.token, raw: profiles.map((p) => JSON.stringify(p)).join('\n'), headers: { 'Content-Type': 'application/x-ndjson' } });
-    expect(loaded.body).toEqual({ stored: 60 });
     const folder = `${moto.folder}partitioned/`;
-    const dest = await api('POST', '/destinations', motoDestinationBody(folder, { fileType: 'csv', folderPath: folder }));
-    expect(dest.status).toBe(201);
-    const audience = await api('POST', '/audiences', { kind: 'rule', name: 'all', rule: 'attributes.n >= 0' });
-    const flow = await api('POST', '/dataflows', {
-      name: 'by tier',
-      destinationId: dest.body.id,
-      audienceIds: [audience.body.id],
-      mapping: { fields: [{ source: 'id' }, { source: 'attributes.tier', target: 'tier' }] },
-      naming: { template: '{audience.id}_{run.id}' },
-      partitionBy: { columns: ['tier'] },
-    });
-    expect(flow.status, JSON.stringify(flow.body)).toBe(201);
-    const queued = await api('POST', `/dataflows/${flow.body.id}/run`);
-    expect(queued.status).toBe(202);
-    const message = e.EXPORTS.sent.find((m) => m.runId === queued.body.id)!;
-    await worker.queue({ queue: 'edge-export-runs', messages: [{ id: 'm0', body: message, attempts: 1, ack: () => {}, retry: () => {} }] } as never, e);
-    const run = (await api('GET', `/runs/${queued.body.id}`)).body;
+    const { api, audienceId, runId } = await partitionedRun(e, folder, profiles);
+    expect(await deliver(e, runId)).toBe(1);
+    const run = (await api('GET', `/runs/${runId}`)).body;
     expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
-    const name = `${audience.body.id}_${run.id}.csv`;
+    const name = `${audienceId}_${run.id}.csv`;
     const s3 = motoAdmin();
     const keys = (await s3.list(folder)).filter((k) => !k.includes('manifest-'));
     expect(keys).toEqual(['bronze', 'gold', 'silver', '__HIVE_DEFAULT_PARTITION__'].map((t) => `${folder}tier=${t}/${name}`).sort());
@@ -78,30 +98,11 @@ describe('partitioned export on the Worker', () => {
   // D1's query limit (measured: "reached its budget of 110 of 120 queries").
   it("a run that continues over several invocations keeps room to read its spills back, and numbers each partition's later files on", async () => {
     const e = testEnv({ ALLOW_LOOPBACK_ENDPOINTS: 'true', D1_QUERIES_PER_INVOCATION: '120', EXPORT_PROFILE_PAGE: '2000', EXPORT_SORT_BUDGET: '40000' });
-    const org = await newOrg(e);
-    const api = (method: string, path: string, body?: unknown) => call(e, method, path, { token: org.token, ...(body !== undefined && { body }) });
     const profiles = Array.from({ length: 8000 }, (_, i) => ({ id: `p${String(i).padStart(4, '0')}`, attributes: { tier: i % 3 === 0 ? 'gold' : 'silver', n: i } }));
-    await call(e, 'POST', '/profiles', { token: org.token, raw: profiles.map((p) => JSON.stringify(p)).join('\n'), headers: { 'Content-Type': 'application/x-ndjson' } });
     const folder = `${moto.folder}partitioned-continued/`;
-    const dest = await api('POST', '/destinations', motoDestinationBody(folder, { fileType: 'csv', folderPath: folder }));
-    const audience = await api('POST', '/audiences', { kind: 'rule', name: 'all', rule: 'attributes.n >= 0' });
-    const flow = await api('POST', '/dataflows', {
-      name: 'continued',
-      destinationId: dest.body.id,
-      audienceIds: [audience.body.id],
-      mapping: { fields: [{ source: 'id' }, { source: 'attributes.tier', target: 'tier' }] },
-      naming: { template: '{audience.id}_{run.id}' },
-      partitionBy: { columns: ['tier'] },
-    });
-    const queued = await api('POST', `/dataflows/${flow.body.id}/run`);
-    let invocations = 0;
-    for (let delivered = 0; delivered < e.EXPORTS.sent.length && invocations < 50; delivered++) {
-      const message = e.EXPORTS.sent[delivered]!;
-      if (message.runId !== queued.body.id) continue;
-      invocations++;
-      await worker.queue({ queue: 'edge-export-runs', messages: [{ id: `m${delivered}`, body: message, attempts: 1, ack: () => {}, retry: () => {} }] } as never, e);
-    }
-    const run = (await api('GET', `/runs/${queued.body.id}`)).body;
+    const { api, runId } = await partitionedRun(e, folder, profiles);
+    const invocations = await deliver(e, runId);
+    const run = (await api('GET', `/runs/${runId}`)).body;
     expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
     expect(invocations).toBeGreaterThan(1);
     const s3 = motoAdmin();
