@@ -147,6 +147,47 @@ describe('partitioned export through the CLI, read back by DuckDB with hive_part
     expect(pairs(got.map((r) => [JSON.stringify([r.tier, r.country]), r.n]))).toEqual(pairs([...counts]));
   });
 
+  it('a whole destination (as the API takes it) in a CLI config partitions the same way', async () => {
+    const destination = {
+      id: 'dest-2',
+      name: 'Whole',
+      bucket: BUCKET,
+      folderPath: FOLDER,
+      region: moto.region,
+      endpoint: moto.endpoint,
+      auth: { method: 'accessKey', ...user },
+      fileType: 'json',
+      compression: 'gzip',
+    };
+    const path = join(dir, 'whole.json');
+    await writeFile(join(dir, 'rows.ndjson'), `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+    await writeFile(
+      path,
+      JSON.stringify({
+        destination,
+        audience: { id: 'whole', name: 'whole' },
+        source: { path: join(dir, 'rows.ndjson') },
+        output: { fileName: { template: '{destination}_{run.id}' }, partitionBy: { columns: ['tier'] } },
+        scheduledTime: '2026-12-05T01:02:03Z',
+        runId: 'run-whole',
+      }),
+    );
+    const { code, err } = await runCli('export', '--no-progress', '--config', path);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const local = join(dir, 'dl-whole');
+    const keys = await downloadPrefix(reader, BUCKET, 'lake/dt=2026-12-05/whole/', local);
+    expect(keys).toEqual(['gold', 'silver'].map((t) => `lake/dt=2026-12-05/whole/tier=${t}/Whole_run-whole.json.gz`));
+    const got = await duckdbRows(`SELECT tier, count(*)::INTEGER AS n FROM read_json('${local}/**/*.json.gz', hive_partitioning = true) GROUP BY ALL ORDER BY ALL`);
+    expect(got).toEqual([{ tier: 'gold', n: ROWS / 2 }, { tier: 'silver', n: ROWS / 2 }]);
+    // A mistake in the option is reported at the CLI's own field.
+    const bad = join(dir, 'whole-bad.json');
+    await writeFile(bad, (await readFile(path, 'utf8')).replace('{"columns":["tier"]}', '{"columns":["tier"],"maxPartitions":0}'));
+    const refused = await runCli('validate', '--config', bad);
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toContain('output.partitionBy.maxPartitions: at least 1');
+  });
+
   it('two runs in the same second: a template with {run.id} keeps both runs\' files', async () => {
     const output = { fileName: { template: '{audience.id}_{datetime}_{run.id}' } };
     for (const runId of ['first', 'second']) {
