@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'examples/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'examples/**/*.test.ts', 'packages/**/*.test.ts'],
     exclude: ['test/worker/**', 'node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

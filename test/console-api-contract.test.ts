@@ -15,6 +15,8 @@ interface ConsoleCall {
   /** `/dataflows/{}/run`: each computed path segment as `{}`. */
   readonly path: string;
   readonly query: string[];
+  /** Made through listAll, which adds `?limit=&cursor=`. */
+  readonly paged: boolean;
 }
 
 /** The text of the call's argument starting at `from`, up to its top-level `,` or `)`. */
@@ -89,7 +91,7 @@ function consoleCalls(): ConsoleCall[] {
       }
       const expression = argumentAt(asset.body, at);
       if (!expression.startsWith("'/")) throw new Error(`${file}: ${match[1]}(${expression}): a path not starting with a literal`);
-      calls.push({ file, method, ...template(expression) });
+      calls.push({ file, method, ...template(expression), paged: match[1] === 'listAll' });
     }
   }
   return calls;
@@ -115,8 +117,8 @@ describe('the console', () => {
       for (const name of call.query) expect(operations.get(key)?.query, `${call.file}: ${key}?${name}=`).toContain(name);
     }
     // listAll pages with ?limit=&cursor=: every list it is used on declares them.
-    for (const call of calls.filter((c) => c.method === 'GET' && !c.path.includes('{}'))) {
-      if (operations.get(`GET ${call.path}`)?.query.length) expect(operations.get(`GET ${call.path}`)?.query).toEqual(expect.arrayContaining(['limit', 'cursor']));
+    for (const call of calls.filter((c) => c.paged)) {
+      expect(operations.get(`GET ${call.path}`)?.query, `${call.file}: listAll(${call.path})`).toEqual(expect.arrayContaining(['limit', 'cursor']));
     }
   });
 

@@ -54,7 +54,7 @@ const CASES: [string, Edit, string, string][] = [
   ['declared attributes', (c) => { c.source.attributes = ['country', 'vip']; c.audience.rule = 'country = "FR" and totalSpend > 1'; }, 'audience.rule', 'unknown attribute "totalSpend" in audience.rule: source.attributes does not list it'],
   ['rule syntax', (c) => { c.audience.rule = 'country in ["FR"] and and'; }, 'audience.rule', 'line 1'],
   ['empty id, label said once', (c) => { c.destination.id = ''; }, 'destination.id', 'destination.id: must not be empty'],
-  ['destination fileType', withDestination({ fileType: 'csvv' }), 'destination.fileType', '"csvv" is not available on this host; expected csv, json or parquet (did you mean "csv"?)'],
+  ['destination fileType', withDestination({ fileType: 'csvv' }), 'destination.fileType', '"csvv" is not available on this host; expected csv, json, parquet or avro (did you mean "csv"?)'],
   ['destination auth method', withDestination({ auth: { method: 'assumedRol', roleArn: 'arn:aws:iam::123456789012:role/x' } }), 'destination.auth.method', 'did you mean "assumedRole"?'],
   ['destination compression', withDestination({ compression: 'gzp' }), 'destination.compression', 'did you mean "gzip"?'],
   ['destination without its bucket', withDestination({ bucket: undefined }), 'destination.bucket', 'required field "bucket" is missing'],

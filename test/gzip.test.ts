@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompressionStage, RunContext } from '../src/core/types.ts';
 import { zlibGzip } from '../src/hosts/node/gzip.ts';
 import { gzip } from '../src/plugins/compression/gzip/index.ts';
+import { byteInput, randomChunk, textChunk } from './support/byte-input.ts';
 
 const ctx = {} as RunContext;
 let dir = '';
@@ -23,33 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-/** A lazily produced input: `next(i)` makes chunk i; the input's hash is known once it is consumed. */
-function input(count: number, next: (i: number) => Uint8Array) {
-  const hash = createHash('sha256');
-  let i = 0;
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (i === count) return controller.close();
-      const chunk = next(i++);
-      hash.update(chunk);
-      controller.enqueue(chunk);
-    },
-  });
-  return { stream, sha256: () => hash.digest('hex') };
-}
-
-const randomChunk = (i: number) => {
-  const chunk = new Uint8Array(1 + ((i * 7919) % 65536));
-  crypto.getRandomValues(chunk);
-  return chunk;
-};
-const textChunk = (i: number) => {
-  const rows: string[] = [];
-  for (let r = 0; r < 1000 + (i % 17) * 50; r++)
-    rows.push(`${i}-${r},user${r}@example.com,"Zoë, ${r % 97}",${r * 0.25}\n`);
-  return new TextEncoder().encode(rows.join(''));
-};
 
 /** Compresses through the stage to a file, checks it with `gzip -t` and returns gunzip's output hash. */
 async function compressAndCheck(stage: CompressionStage, source: ReadableStream<Uint8Array>, name: string) {
@@ -71,22 +45,22 @@ describe.each(variants)('gzip via %s', (label, make) => {
   const id = label.replace(/\W+/g, '-');
 
   it('random bytes, ~6 MiB in uneven chunks', async () => {
-    const data = input(190, randomChunk);
+    const data = byteInput(190, randomChunk);
     expect(await compressAndCheck(make(), data.stream, `${id}-random`)).toBe(data.sha256());
   });
 
   it('UTF-8 CSV text, ~10 MiB in uneven chunks', async () => {
-    const data = input(120, textChunk);
+    const data = byteInput(120, textChunk);
     expect(await compressAndCheck(make(), data.stream, `${id}-text`)).toBe(data.sha256());
   });
 
   it('an empty input still makes a valid gzip file', async () => {
-    const data = input(0, randomChunk);
+    const data = byteInput(0, randomChunk);
     expect(await compressAndCheck(make(), data.stream, `${id}-empty`)).toBe(data.sha256());
   });
 
   it('one-byte chunks', async () => {
-    const data = input(3000, (i) => new Uint8Array([i & 0xff]));
+    const data = byteInput(3000, (i) => new Uint8Array([i & 0xff]));
     expect(await compressAndCheck(make(), data.stream, `${id}-bytes`)).toBe(data.sha256());
   });
 });

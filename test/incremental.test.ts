@@ -275,9 +275,10 @@ describe('incremental files replayed onto a destination', () => {
     { label: 'in id order', options: { ordered: true } },
     { label: 'spilling sorted runs', options: { ordered: true, sortBudget: 300 } },
   ];
+  for (const mode of ['incremental', 'diff'] as const)
   for (const spec of specs)
     for (const path of paths)
-      it(`keeps the destination equal to a full export (${spec.label}, ${path.label})`, async () => {
+      it(`keeps the destination equal to a full export (${mode}, ${spec.label}, ${path.label})`, async () => {
         let delivered = 0;
         await fc.assert(
           fc.asyncProperty(steps, async (plan) => {
@@ -302,6 +303,8 @@ describe('incremental files replayed onto a destination', () => {
               month++;
               const exportOnce = async (mode: ExportMode, commit: boolean) => {
                 const slot = await stateSlot(store, KEY, 'audience');
+                // Diff: changed and removed rows come through `divert`, tagged with their status here.
+                const diverted: Row[] = [];
                 const p = planAudienceExport({
                   membership: gold,
                   profiles: () => streamProfiles(store, 2),
@@ -311,12 +314,17 @@ describe('incremental files replayed onto a destination', () => {
                   previous: slot.previous,
                   save: commit ? slot.save : async () => {},
                   ...path.options,
+                  ...(mode === 'diff' && {
+                    divert: async (kind: string, rows: readonly Row[]) => {
+                      for (const row of rows) diverted.push({ ...row, segmentMembership_status: kind === 'removed' ? 'exited' : 'realized' });
+                    },
+                  }),
                 });
                 const rows = await collectRows(p.rows);
                 if (commit) await p.commit();
-                return rows;
+                return mode === 'diff' ? [...rows.map((r) => ({ ...r, segmentMembership_status: 'realized' })), ...diverted] : rows;
               };
-              const file = await exportOnce('incremental', !step.fails);
+              const file = await exportOnce(mode, !step.fails);
               if (step.fails) continue;
               delivered += file.length;
               for (const { segmentMembership_status: status, ...cells } of file) {

@@ -2,8 +2,10 @@
  * Issue 3's end-to-end proof: a user holding exactly the policy `edge-export policy` generates runs
  * `edge-export test-connection` and exports CSV, JSON and Parquet (single put and multipart) through
  * the CLI into moto with auth enforced; every object read back with @aws-sdk/client-s3 equals the
- * bytes the pipeline wrote (the manifest's SHA-256) and parses back to the rows.
+ * bytes the pipeline wrote (the manifest's SHA-256) and parses back to the rows; zstd CSV is read
+ * back by the system `zstd` tool and DuckDB.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -137,6 +139,35 @@ describe('export to S3 with exactly the generated least-privilege policy', () =>
       expect(result.getRowObjects()[0]).toEqual({ n: rows, s: (rows * (rows - 1)) / 2 / 4 });
       connection.closeSync();
     }
+  });
+
+  it('csv-zstd: a .csv.zst of several frames that `zstd -t` accepts, `zstd -dc` restores and DuckDB reads', async () => {
+    const rows = 400_000;
+    const name = 'csv-zstd';
+    const format = [{ use: 'format/csv', options: { escape: '"' } }, { use: 'compression/zstd', options: { level: 2 } }];
+    const { code, out, err } = await cli('export', '--no-progress', '--config', await config(name, format, user, rows));
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const file = JSON.parse(out).files[0];
+    expect(file.key).toBe(`exports/${name}/S3_test_${name}.csv.zst`);
+    const got = await reader.send(new GetObjectCommand({ Bucket: BUCKET, Key: file.key }));
+    expect(got.ContentEncoding).toBe('zstd');
+    const body = await got.Body!.transformToByteArray();
+    expect(body.byteLength).toBe(file.size);
+    expect(sha256(body)).toBe(file.sha256);
+    const path = join(dir, `${name}.csv.zst`);
+    await writeFile(path, body);
+    expect(spawnSync('zstd', ['-q', '-t', path]).status).toBe(0);
+    const plain = spawnSync('zstd', ['-q', '-dc', path], { maxBuffer: 64 * 1024 * 1024 }).stdout;
+    expect(plain.byteLength).toBeGreaterThan(2 * 4 * 1024 * 1024); // so several 4 MiB frames
+    const parsed = Papa.parse<Record<string, string>>(plain.toString(), { header: true, skipEmptyLines: true });
+    expect(parsed.data).toHaveLength(rows);
+    expect(parsed.data[11]).toEqual({ id: '11', email: 'user11@example.com', note: 'comma, "quote"', score: '2.75' });
+    const db = await DuckDBInstance.create();
+    const connection = await db.connect();
+    const result = await connection.runAndReadAll(`SELECT count(*)::INTEGER AS n, sum(score) AS s, max(email) FILTER (WHERE id = 11) AS e FROM read_csv('${path}', header = true)`);
+    expect(result.getRowObjects()[0]).toEqual({ n: rows, s: (rows * (rows - 1)) / 2 / 4, e: 'user11@example.com' });
+    connection.closeSync();
   });
 
   it('leaves no multipart upload open', async () => {

@@ -6,6 +6,7 @@
  */
 import * as v from 'valibot';
 import { destinationSchema } from '../service/destination.ts';
+import { EXPORT_MODES } from '../core/data/export-plan.ts';
 import { mappingSchema } from '../core/data/mapping.ts';
 import { outputOptions } from '../core/pipeline.ts';
 import { pluginManifest } from '../core/registry.ts';
@@ -83,8 +84,12 @@ export const exportConfig = v.strictObject({
    * profiles, filtered by `audience.rule` when given, and each member becomes one mapped row.
    */
   mapping: v.optional(mappingSchema),
-  /** `incremental` exports joined, changed and exited members since the last successful run. */
-  mode: v.optional(v.picklist(['full', 'incremental'], 'mode: expected "full" or "incremental"'), 'full'),
+  /**
+   * `incremental` exports joined, changed and exited members since the last successful run (one file
+   * with a status column); `insert-only` only the joined ones; `diff` the three kinds as their own
+   * files (`…_added`, `…_changed`, `…_removed`). All three keep a state (`--state`).
+   */
+  mode: v.optional(v.picklist(EXPORT_MODES, `mode: expected ${EXPORT_MODES.map((m) => `"${m}"`).join(', ')}`), 'full'),
   /** Output columns in order; inferred from the first row when absent (not with `mapping`). */
   schema: v.optional(schema),
   runId: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'runId: 1–64 of A-Z a-z 0-9 _ -'))),

@@ -17,7 +17,8 @@ const CONFIG = `Config file (JSON):
   audience            {id, name, rule?}  rule in the segment language (docs/RULES.md)
   mapping             {fields:[{source, target?, type?, mandatory?}], dedup?} — source rows are
                       profiles; each audience member becomes one mapped row
-  mode                full (default) | incremental (needs --state)
+  mode                full (default) | incremental | insert-only | diff (all three need --state;
+                      diff writes <name>_added, _changed and _removed files)
   dataset             {id}
   schema              [{name, type, nullable?}] output columns (default: from the source)
   runId, scheduledTime  fix the run id and time (re-running a run replaces its files)

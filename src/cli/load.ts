@@ -10,6 +10,7 @@ import { ruleMembership } from '../core/data/audience.ts';
 import { emptyNames, learnNames, mappingNames, ruleNames, unknownNames } from '../core/data/attributes.ts';
 import { compileMapping } from '../core/data/mapping.ts';
 import { profileFile } from '../core/data/profile-rows.ts';
+import { memorySpill } from '../core/data/spill.ts';
 import type { ExportState } from '../core/data/store.ts';
 import { ConfigError, type ConfigIssue } from '../core/errors.ts';
 import { partitionColumnIssues } from '../core/partition.ts';
@@ -19,10 +20,12 @@ import { type PluginManifest, pluginManifest, type Registry } from '../core/regi
 import { compileRule } from '../core/rules/index.ts';
 import type { RunContext, SourceStage } from '../core/types.ts';
 import { parse, quote } from '../core/validate.ts';
+import { installedPlugins } from '../../edge-export.plugins.ts';
+import { withPlugins } from '../core/platform.ts';
 import { nodePlatform } from '../hosts/node/platform.ts';
 import { destinationDefinition } from '../service/destination.ts';
-import { type ExportDefinition, type ExportService, exportService, hostRegistry } from '../service/export-service.ts';
-import { audienceSubject, datasetFolder, type ExportStates, type Subject } from '../service/subjects.ts';
+import { type ExportDefinition, type ExportService, exportService, hostRegistry, type SubjectEntry } from '../service/export-service.ts';
+import { type AudienceSubjectInput, audienceSeries, audienceSubject, datasetFolder, type ExportStates, type Subject } from '../service/subjects.ts';
 import { cliConfig, type ExportConfig, isFullDestination } from './config.ts';
 
 const SOURCE_BY_EXTENSION: Record<string, string> = {
@@ -49,10 +52,14 @@ export async function loadConfig(
 ): Promise<LoadedConfig> {
   const config = parse(cliConfig, await readJson(configPath), 'export config');
   const baseDir = dirname(resolve(configPath));
-  const platform = nodePlatform(options.env);
+  // The deployment's installed plugins (edge-export.plugins.ts), as on every host; `modules` add more.
+  const platform = withPlugins(nodePlatform(options.env), installedPlugins);
   const { manifest, manifestDir } = await resolveManifest(config, baseDir);
   const registry = hostRegistry(platform);
-  for (const module of manifest?.modules ?? []) registry.register(...(await importPlugins(module, manifestDir)));
+  for (const module of manifest?.modules ?? []) {
+    // A module that is also installed (the very same plugin object) is registered once.
+    registry.register(...(await importPlugins(module, manifestDir)).filter((p) => registry.get(p.name) !== p));
+  }
   return { config, definition: definitionOf(config, manifest), service: exportService(platform, registry), platform, baseDir };
 }
 
@@ -106,41 +113,54 @@ export async function checkConfig(loaded: LoadedConfig): Promise<ConfigIssue[]> 
     if (config.mode === 'incremental') names.push('segmentMembership_status');
     issues.push(...partitionColumnIssues(partitionBy.columns, [...new Set(names)], 'output.partitionBy'));
   }
-  if (config.mode === 'incremental' && config.dataset === undefined && !(config.mapping || config.audience?.rule)) {
-    issues.push({ path: 'mode', message: 'mode: incremental needs an audience (rule or mapping) or a dataset' });
-  }
+  const modeProblem = modeIssue(config);
+  if (modeProblem) issues.push(modeProblem);
   return issues;
 }
 
-/** The run's one subject: the audience (rule → mapping), the dataset, or the source rows as they are. */
+/** A mode the config's subject cannot export in: the stateful modes compare an audience's members (incremental also a dataset's records). */
+function modeIssue(config: ExportConfig): ConfigIssue | undefined {
+  if (config.mapping || config.audience?.rule || config.mode === 'full') return undefined;
+  if (config.mode === 'incremental') {
+    return config.dataset === undefined ? { path: 'mode', message: 'mode: incremental needs an audience (rule or mapping) or a dataset' } : undefined;
+  }
+  return { path: 'mode', message: `mode: ${config.mode} needs an audience (rule or mapping): it compares member keys with the last run's state` };
+}
+
+/**
+ * The run's subject: the audience (rule → mapping; in diff mode its added, changed and removed rows,
+ * see `audienceSeries`), the dataset, or the source rows as they are.
+ */
+export async function subjectsOf(
+  loaded: LoadedConfig,
+  options: { source?: SourceStage | undefined; statePath?: string | undefined; states: ExportStates },
+): Promise<{ id: string; entries: SubjectEntry[] }> {
+  const { config } = loaded;
+  const modeProblem = config.mode === 'insert-only' || config.mode === 'diff' ? modeIssue(config) : undefined;
+  if (modeProblem) throw new ConfigError([modeProblem], 'export config');
+  const audience = await audienceInputOf(loaded, options);
+  if (!audience) {
+    const subject = await subjectOf(loaded, options);
+    return { id: subject.id, entries: [subject] };
+  }
+  const spills = { changed: memorySpill(), removed: memorySpill() };
+  return {
+    id: audience.audience.id,
+    entries: audienceSeries(config.mode, async () => audience, async () => ({ audience: audience.audience, mapping: audience.mapping, spills })),
+  };
+}
+
+/** The run's one subject (in diff mode, its added rows): see `subjectsOf`. */
 export async function subjectOf(
   loaded: LoadedConfig,
   options: { source?: SourceStage | undefined; statePath?: string | undefined; states: ExportStates },
 ): Promise<Subject> {
+  const audience = await audienceInputOf(loaded, options);
+  if (audience) return audienceSubject(audience);
   const { config, platform } = loaded;
-  const { statePath, states } = options;
   const source = options.source ?? sourceFor(loaded.service.registry, config, platform);
-  const unreadable = await sourceFileIssue(loaded);
-  if (unreadable) throw new ConfigError([unreadable], 'export config');
-  const blob = await openAsBlob(sourcePathOf(loaded));
-  const now = scheduledTimeOf(config, platform);
-  const ctx: RunContext = { ...platform, runId: 'source', scheduledTime: now };
-  if (config.mapping || config.audience?.rule) {
-    if (config.mode === 'incremental' && !statePath) {
-      throw new ConfigError([{ path: 'mode', message: 'incremental exports need --state <file> to remember the last run' }], 'export config');
-    }
-    const audience = config.audience ?? { id: 'audience', name: 'audience' };
-    return audienceSubject({
-      audience: { id: audience.id, name: audience.name },
-      membership: ruleMembership(config.audience?.rule ? compileRule(config.audience.rule) : () => true),
-      profiles: profileFile(source, ctx, () => blob),
-      mapping: compileMapping(config.mapping ?? { fields: [{ source: 'id' }] }),
-      mode: config.mode,
-      now,
-      states,
-    });
-  }
-  const opened = await source.open(ctx, blob);
+  const ctx: RunContext = { ...platform, runId: 'source', scheduledTime: scheduledTimeOf(config, platform) };
+  const opened = await source.open(ctx, await openAsBlob(sourcePathOf(loaded)));
   const schema = config.schema ?? opened.schema;
   return {
     id: config.dataset?.id ?? config.audience?.id ?? 'export',
@@ -149,6 +169,34 @@ export async function subjectOf(
     ...(schema && { schema }),
     rows: opened.rows,
     skipped: () => ({}),
+  };
+}
+
+/** The audience of a config with a rule or a mapping (profiles from the source file), else undefined. */
+async function audienceInputOf(
+  loaded: LoadedConfig,
+  options: { source?: SourceStage | undefined; statePath?: string | undefined; states: ExportStates },
+): Promise<AudienceSubjectInput | undefined> {
+  const { config, platform } = loaded;
+  const unreadable = await sourceFileIssue(loaded);
+  if (unreadable) throw new ConfigError([unreadable], 'export config');
+  if (!(config.mapping || config.audience?.rule)) return undefined;
+  if (config.mode !== 'full' && !options.statePath) {
+    throw new ConfigError([{ path: 'mode', message: `${config.mode} exports need --state <file> to remember the last run` }], 'export config');
+  }
+  const source = options.source ?? sourceFor(loaded.service.registry, config, platform);
+  const blob = await openAsBlob(sourcePathOf(loaded));
+  const now = scheduledTimeOf(config, platform);
+  const ctx: RunContext = { ...platform, runId: 'source', scheduledTime: now };
+  const audience = config.audience ?? { id: 'audience', name: 'audience' };
+  return {
+    audience: { id: audience.id, name: audience.name },
+    membership: ruleMembership(config.audience?.rule ? compileRule(config.audience.rule) : () => true),
+    profiles: profileFile(source, ctx, () => blob),
+    mapping: compileMapping(config.mapping ?? { fields: [{ source: 'id' }] }),
+    mode: config.mode,
+    now,
+    states: options.states,
   };
 }
 
@@ -297,7 +345,8 @@ async function importPlugins(specifier: string, baseDir: string): Promise<Plugin
   } catch (error) {
     throw new ConfigError([{ path: 'modules', message: `cannot import ${specifier}: ${(error as Error).message}` }], 'plugin manifest');
   }
-  const found = [module.default, module.plugin, ...(Array.isArray(module.plugins) ? module.plugins : [])].flat().filter(isPlugin);
+  // A module may export one plugin twice (as default and as `plugin`): each object counts once.
+  const found = [...new Set([module.default, module.plugin, ...(Array.isArray(module.plugins) ? module.plugins : [])].flat().filter(isPlugin))];
   if (found.length === 0) {
     throw new ConfigError([{ path: 'modules', message: `${specifier} exports no plugin (expected default, plugin or plugins)` }], 'plugin manifest');
   }

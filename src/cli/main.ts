@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, ExportError, leftoversOf } from '../core/errors.ts';
 import { discard } from '../plugins/sink/discard/index.ts';
-import { attributeIssues, checkConfig, fileStates, loadConfig, scheduledTimeOf, subjectOf } from './load.ts';
+import { attributeIssues, checkConfig, fileStates, loadConfig, scheduledTimeOf, subjectsOf } from './load.ts';
 import { progressReporter } from './progress.ts';
 import { HELP } from './help.ts';
 
@@ -58,7 +58,7 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
         const prepared = await loaded.service.prepare(loaded.definition);
         const dryRun = args['dry-run'] ?? false;
         const states = fileStates(dryRun ? undefined : args.state);
-        const subject = await subjectOf(loaded, { source: prepared.pipeline.source, statePath: args.state, states });
+        const subject = await subjectsOf(loaded, { source: prepared.pipeline.source, statePath: args.state, states });
         // Exported anyway (an attribute may be rarer than the profiles read), but never silently.
         const warnings = (await attributeIssues(loaded, prepared.pipeline.source)).map((i) => `${i.path}: ${i.message}`);
         for (const warning of warnings) io.err.write(`edge-export export: warning: ${warning}\n`);
@@ -67,7 +67,7 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
         // Ctrl-C (or SIGTERM) aborts the run: the file being written is removed, not left `.partial`.
         const interrupt = interruptOnSignals();
         const report = await prepared
-          .run([subject], {
+          .run(subject.entries, {
             runId,
             scheduledTime: scheduledTimeOf(loaded.config, loaded.platform),
             signal: interrupt.signal,

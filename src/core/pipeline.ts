@@ -120,6 +120,11 @@ export interface ExportJob {
    * bound `partitionBy.maxPartitions` holds for the whole run. This export adds its own.
    */
   readonly partitions?: Set<string>;
+  /**
+   * What the rows are in a diff export (`added`, `changed`, `removed`): file names end with
+   * `_<kind>` (before a split index: `name_added_2.csv`) and each file, in the manifest too, says it.
+   */
+  readonly kind?: string;
 }
 
 /** Running totals of an export in progress. */
@@ -161,14 +166,15 @@ export async function runExport(pipeline: Pipeline, job: ExportJob, runtime: Run
   const ctx: NamingContext = pipeline.auth.length > 0 ? { ...run, credentials: credentialProvider(pipeline.auth, run) } : run;
   const folder = renderFolder(output.folderPath, pipeline.macros, ctx);
   const template = output.fileName.template;
-  const base = template === undefined ? baseFileName(output.fileName, ctx) : renderTemplate(template, pipeline.macros, ctx);
+  const named = template === undefined ? baseFileName(output.fileName, ctx) : renderTemplate(template, pipeline.macros, ctx);
+  const base = named + (job.kind ? `_${job.kind}` : '');
   const reader = job.rows.getReader();
   const published: ExportedFile[] = [];
   try {
     const rows = new BatchReader(reader);
     const schema = job.schema ?? inferSchema(await rows.peek());
     const progress: ExportProgress = { rows: 0, bytes: 0, files: 0 };
-    const series = { pipeline, sink, ctx, base, split: output.split, progress, onProgress: job.onProgress, published };
+    const series = { pipeline, sink, ctx, base, split: output.split, progress, onProgress: job.onProgress, published, kind: job.kind };
     const first = job.firstFileIndex ?? 1;
     if (output.partitionBy) {
       await writePartitions(series, { folder, schema, rows, first, job, options: output.partitionBy });
@@ -203,6 +209,8 @@ interface Series {
   progress: ExportProgress;
   onProgress: ((progress: ExportProgress) => void) | undefined;
   published: ExportedFile[];
+  /** A diff export's kind of rows, said by each file. */
+  kind: string | undefined;
 }
 
 /** Writes `rows` as `base.ext`, `base_2.ext`, … into `folder` (at least one file, even empty). */
@@ -215,7 +223,7 @@ async function writeSeries(
     const name = splitFileName(series.base, extensionsOf(pipeline), index);
     const plan = { folder: part.folder, name, schema: part.schema, index, rows: part.rows, split: series.split, progress, onProgress };
     const file = await writeFile(pipeline, sink, ctx, plan);
-    series.published.push(part.partition ? { ...file, partition: part.partition } : file);
+    series.published.push({ ...file, ...(part.partition && { partition: part.partition }), ...(series.kind && { kind: series.kind }) });
     progress.files++;
     onProgress?.(progress);
     if (await part.rows.done()) return;

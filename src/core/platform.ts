@@ -64,6 +64,16 @@ export interface Platform extends Runtime {
 }
 
 /**
+ * The platform with more plugins beside its own: a host entry adds the deployment's installed
+ * plugins (edge-export.plugins.ts) this way.
+ *
+ * @example withPlugins(workerdPlatform(zstd), installedPlugins)
+ */
+export function withPlugins(platform: Platform, plugins: readonly Plugin[]): Platform {
+  return plugins.length === 0 ? platform : { ...platform, plugins: [...(platform.plugins ?? []), ...plugins] };
+}
+
+/**
  * A platform from web standards only, for tests and embedders: the global fetch, the system clock,
  * random UUIDs; `overrides` replace or add members.
  *

@@ -9,6 +9,8 @@
  * ./edge-export.sqlite), EDGE_EXPORT_CRON=off (no cron); every other binding comes from the
  * environment as in wrangler.toml.
  */
+import { installedPlugins } from '../../edge-export.plugins.ts';
+import { withPlugins } from '../core/platform.ts';
 import { denoPlatform } from './deno/platform.ts';
 import { openDenoDatabase } from './deno/sqlite.ts';
 import { createHost, maxValueBytes, testPlatformOverrides } from './host.ts';
@@ -27,7 +29,8 @@ const vars = Deno.env.toObject();
 const migrations = new URL('../../migrations', import.meta.url).pathname;
 const database = await openDenoDatabase(vars.EDGE_EXPORT_DB ?? 'edge-export.sqlite', migrations, maxValueBytes(vars));
 if (database.applied.length > 0) console.log(`migrations applied: ${database.applied.join(', ')}`);
-const host = createHost(database.db, vars, denoPlatform({}, testPlatformOverrides(vars)));
+// With the deployment's installed plugins (edge-export.plugins.ts), as every host.
+const host = createHost(database.db, vars, withPlugins(denoPlatform({}, testPlatformOverrides(vars)), installedPlugins));
 // Deno.cron gives no scheduled time: the minute it fires in stands for it, as a Cron Trigger's would.
 // EDGE_EXPORT_CRON=off leaves the ticks to something else (as on Node).
 if (vars.EDGE_EXPORT_CRON !== 'off') {

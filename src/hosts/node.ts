@@ -10,6 +10,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
+import { installedPlugins } from '../../edge-export.plugins.ts';
+import { withPlugins } from '../core/platform.ts';
 import { createHost, maxValueBytes, testPlatformOverrides } from './host.ts';
 import { nodePlatform } from './node/platform.ts';
 import { MISSING_SQLITE, openNodeDatabase } from './node/sqlite.ts';
@@ -25,8 +27,9 @@ const database = await openNodeDatabase(process.env.EDGE_EXPORT_DB ?? 'edge-expo
   },
 );
 if (database.applied.length > 0) console.log(`migrations applied: ${database.applied.join(', ')}`);
-// The same platform as the CLI: fetch without body copies, native hashing, zlib, snappy, zstd.
-const host = createHost(database.db, process.env, nodePlatform({}, testPlatformOverrides(process.env)));
+// The same platform as the CLI: fetch without body copies, native hashing, zlib, snappy, zstd, and the
+// deployment's installed plugins (edge-export.plugins.ts).
+const host = createHost(database.db, process.env, withPlugins(nodePlatform({}, testPlatformOverrides(process.env)), installedPlugins));
 // EDGE_EXPORT_CRON=off leaves the ticks to something else (an external cron, or tests through
 // POST /cdn-cgi/handler/scheduled with EDGE_EXPORT_TEST_TRIGGERS=1).
 const stopTicker =

@@ -4,6 +4,7 @@ import { plugin as accessKey } from './auth/accessKey/index.ts';
 import { plugin as assumedRole } from './auth/assumedRole/index.ts';
 import { plugin as gzip } from './compression/gzip/index.ts';
 import { plugin as none } from './compression/none/index.ts';
+import { plugin as zstd } from './compression/zstd/index.ts';
 import { plugin as pgp } from './encryption/pgp/index.ts';
 import { plugin as csv } from './format/csv/index.ts';
 import { plugin as json } from './format/json/index.ts';
@@ -26,6 +27,7 @@ export const builtinPlugins: readonly Plugin[] = Object.freeze([
   parquet,
   none,
   gzip,
+  zstd,
   pgp,
   segment,
   date,

@@ -86,6 +86,8 @@ export interface RunOptions {
 /** One subject's share of a run. */
 export interface SubjectReport {
   readonly id: string;
+  /** A diff export's share of the subject: `added`, `changed` or `removed`. */
+  readonly kind?: string;
   readonly rows: number;
   readonly files: number;
   readonly skipped: Record<string, number>;
@@ -302,11 +304,18 @@ function prepared(platform: Platform, definition: ExportDefinition, pipeline: Pi
               runId: options.runId,
               scheduledTime: options.scheduledTime,
               destination: definition.destination,
-              output: { ...output, folderPath: subject.folderPath ?? folderPath, manifest: false },
+              output: {
+                ...output,
+                folderPath: subject.folderPath ?? folderPath,
+                ...(subject.fileName && { fileName: v.parse(fileNameOptions, subject.fileName) }),
+                manifest: false,
+              },
               rows: subject.rows,
               // A resumed subject goes on with its next file; with files already out, no empty one.
+              // A diff export writes a kind's files only when it has rows.
               firstFileIndex: earlier.files + 1,
-              ...(earlier.files > 0 && { skipEmpty: true }),
+              ...((earlier.files > 0 || subject.kind) && { skipEmpty: true }),
+              ...(subject.kind && { kind: subject.kind }),
               ...(subject.schema && { schema: subject.schema }),
               ...(subject.audience && { audience: subject.audience }),
               ...(subject.dataset && { dataset: subject.dataset }),
@@ -340,7 +349,13 @@ function prepared(platform: Platform, definition: ExportDefinition, pipeline: Pi
             return { ...summary(options, files, reports, started), continued: checkpoint };
           }
           await subject.stage?.();
-          reports.push({ id: subject.id, rows: earlier.rows + result.rows, files: earlier.files + result.files.length, skipped: subject.skipped() });
+          reports.push({
+            id: subject.id,
+            ...(subject.kind && { kind: subject.kind }),
+            rows: earlier.rows + result.rows,
+            files: earlier.files + result.files.length,
+            skipped: subject.skipped(),
+          });
         }
         if (output.manifest && pipeline.manifest) {
           const ctx: NamingContext = { ...base, destination: definition.destination };

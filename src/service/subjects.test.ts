@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../test/support/memory-store.ts';
 import { compileMapping } from '../core/data/mapping.ts';
 import type { Profile } from '../core/data/model.ts';
-import type { ExportState } from '../core/data/store.ts';
 import { importUpload } from '../core/data/upload.ts';
 import { collectRows } from '../core/streams.ts';
-import { audienceSubjects, datasetFolder, datasetSubject, type ExportStates, utf8Bound } from './subjects.ts';
+import { audienceSubjects, datasetFolder, datasetSubject, utf8Bound } from './subjects.ts';
+import { memoryStates } from '../../test/support/memory-states.ts';
 
 const p = (id: string, email: string, tier: string): Profile => ({
   id,
@@ -13,23 +13,6 @@ const p = (id: string, email: string, tier: string): Profile => ({
   attributes: { tier },
   updatedAt: '2026-01-01T00:00:00Z',
 });
-
-/** States as a host keeps them: committed ones, and a run's staged ones promoted together. */
-function memoryStates(committed = new Map<string, ExportState>()) {
-  const staged = new Map<string, ExportState>();
-  const states: ExportStates = {
-    get: async (id) => committed.get(id),
-    stage: async (id, state) => {
-      staged.set(id, state);
-    },
-    promote: async (ids) => {
-      for (const id of ids) if (staged.has(id)) committed.set(id, staged.get(id)!);
-      staged.clear();
-    },
-    discard: async () => staged.clear(),
-  };
-  return { states, committed, staged };
-}
 
 describe('subjects of stored audiences and datasets', () => {
   it('exports rule and upload audiences; states are staged, then promoted together', async () => {

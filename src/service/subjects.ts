@@ -10,15 +10,19 @@ import {
   uploadMembership,
 } from '../core/data/audience.ts';
 import { planDatasetExport } from '../core/data/dataset-export.ts';
+import { type DeltaLog, type DeltaLogPosition, deltaLog, type LoggedKind } from '../core/data/delta-log.ts';
 import {
   type AudienceResume,
+  type DeltaKind,
   type ExportMode,
   type ProfileChunk,
   planAudienceExport,
+  STATEFUL_MODES,
   type StateEntry,
   type StateSink,
 } from '../core/data/export-plan.ts';
-import type { SpillStore } from '../core/data/spill.ts';
+import { memorySpill, type SpillStore } from '../core/data/spill.ts';
+import { pipeThrough } from '../core/streams.ts';
 import type { CompiledMapping } from '../core/data/mapping.ts';
 import type { Audience } from '../core/data/model.ts';
 import {
@@ -33,6 +37,7 @@ import {
 import { ExportError } from '../core/errors.ts';
 import { compileRule } from '../core/rules/index.ts';
 import type { RowBatch, Schema } from '../core/types.ts';
+import type { FileNameOptions } from '../core/naming.ts';
 
 /** One exported subject of a run. */
 export interface Subject {
@@ -42,6 +47,10 @@ export interface Subject {
   readonly dataset?: { readonly id: string };
   /** A folder template used instead of the output's (a dataset's `exportTime=` layout). */
   readonly folderPath?: string;
+  /** File-name options used instead of the output's (an audience with its own naming in a dataflow). */
+  readonly fileName?: FileNameOptions;
+  /** A diff export's share of the subject: its files are named `…_<kind>` (see `audienceSeries`). */
+  readonly kind?: DeltaKind;
   /** Columns in order; inferred from the first row when absent. */
   readonly schema?: Schema;
   readonly rows: ReadableStream<RowBatch>;
@@ -130,21 +139,31 @@ export interface AudienceSubjectInput {
   readonly resume?: unknown;
   /** Bytes of candidates sorted in memory before a run spills (dedup only). */
   readonly sortBudget?: number;
+  /** Diff mode: where the changed and removed rows wait for their files (memory by default). */
+  readonly deltaSpills?: Readonly<Record<LoggedKind, SpillStore>>;
 }
 
-/** Where a paused audience subject goes on: the plan's position and the next state chunk. */
+/** An audience's subject; in diff mode, its added rows, with the log of the others. */
+export interface AudienceSubject extends Subject {
+  /** Diff mode, once `rows` ended: how much of each logged kind there is to read. */
+  deltas?(): DeltaLogPosition;
+}
+
+/** Where a paused audience subject goes on: the plan's position, the next state chunk, the delta log's length. */
 interface AudiencePosition {
   readonly plan: AudienceResume;
   readonly stateSeq: number;
+  readonly deltas?: DeltaLogPosition;
 }
 
 /** An audience subject over any profile stream; its state goes to `states` when given. */
-export async function audienceSubject(input: AudienceSubjectInput): Promise<Subject> {
+export async function audienceSubject(input: AudienceSubjectInput): Promise<AudienceSubject> {
   const { audience, states } = input;
   const found = await states?.get(audience.id);
-  const keep = states !== undefined && (input.keepState ?? input.mode === 'incremental');
+  const keep = states !== undefined && (input.keepState ?? STATEFUL_MODES.includes(input.mode));
   const chunks = states?.chunks;
   const resume = input.resume as AudiencePosition | undefined;
+  let log: DeltaLog | undefined;
   const sink = keep && chunks ? chunkSink(states!, chunks, audience.id, resume?.stateSeq ?? 0) : undefined;
   const chunked = found?.kind === 'audience' && found.version === 2 ? found : undefined;
   const plan = planAudienceExport({
@@ -168,21 +187,93 @@ export async function audienceSubject(input: AudienceSubjectInput): Promise<Subj
     ...(input.sortBudget && { sortBudget: input.sortBudget }),
     ...(resume && { resume: resume.plan }),
     ...(input.pause && { pause: input.pause }),
+    ...(input.mode === 'diff' && { divert: (kind: LoggedKind, rows: RowBatch) => log!.write(kind, rows) }),
   });
+  if (input.mode === 'diff') {
+    const spills = input.deltaSpills ?? { changed: memorySpill(), removed: memorySpill() };
+    log = deltaLog(spills, plan.schema, resume?.deltas);
+  }
+  const delta = log;
   return {
     id: audience.id,
     audience,
     schema: plan.schema,
-    rows: plan.rows,
+    // The last logged rows are written when the rows end (a pause ends them too).
+    rows: delta ? pipeThrough(plan.rows, new TransformStream<RowBatch, RowBatch>({ flush: () => delta.flush() })) : plan.rows,
+    ...(delta && { kind: 'added' as const, deltas: () => delta.position() }),
     skipped: () => ({ ...plan.stats.skipped }),
     stage: async () => {
       await plan.commit();
     },
     paused: () => {
       const at = plan.paused();
-      return at && ({ plan: at, stateSeq: sink?.seq ?? 0 } satisfies AudiencePosition);
+      return at && ({ plan: at, stateSeq: sink?.seq ?? 0, ...(delta && { deltas: delta.position() }) } satisfies AudiencePosition);
     },
   };
+}
+
+/** What reading an audience's logged rows needs: nothing is evaluated again. */
+export interface LoggedInput {
+  readonly audience: { readonly id: string; readonly name: string };
+  readonly mapping: CompiledMapping;
+  /** Where the diff's changed and removed rows wait (the same stores its added subject wrote to). */
+  readonly spills: Readonly<Record<LoggedKind, SpillStore>>;
+  /** True when the invocation's budget runs low: reading stops between runs of the log. */
+  readonly pause?: () => boolean;
+}
+
+/** Where a paused logged subject goes on: the log's length, and the next run of it to read. */
+interface LoggedPosition {
+  readonly deltas: DeltaLogPosition;
+  readonly next: number;
+}
+
+/**
+ * An audience's entries in a run: its subject, or in diff mode its added rows, then its changed
+ * rows, then its removed rows, each kind its own files. The added rows are exported as they are
+ * decided, the others logged meanwhile and read back after (each may pause and resume on its own).
+ * `base` gives what the logged kinds need, and is called once: both see the same spill stores.
+ */
+export function audienceSeries(
+  mode: ExportMode,
+  open: (resume?: unknown) => Promise<AudienceSubjectInput>,
+  base: () => Promise<LoggedInput>,
+): ((resume?: unknown) => Promise<Subject>)[] {
+  if (mode !== 'diff') return [async (resume?: unknown) => audienceSubject(await open(resume))];
+  let based: Promise<LoggedInput> | undefined;
+  const common = () => (based ??= base());
+  let deltas: DeltaLogPosition | undefined;
+  const added = async (resume?: unknown): Promise<Subject> => {
+    const subject = await audienceSubject({ ...(await open(resume)), deltaSpills: (await common()).spills });
+    return {
+      ...subject,
+      stage: async () => {
+        await subject.stage?.();
+        deltas = subject.deltas?.();
+      },
+    };
+  };
+  const logged = (kind: LoggedKind) => async (resume?: unknown): Promise<Subject> => {
+    const at = resume as LoggedPosition | undefined;
+    deltas = at?.deltas ?? deltas;
+    if (!deltas) throw new ExportError('INTERNAL', `The ${kind} rows of a diff export were opened before its added rows were written`);
+    const input = await common();
+    const from = deltas;
+    const read = deltaLog(input.spills, input.mapping.schema, from).read(kind, at?.next ?? 0, input.pause);
+    return {
+      id: input.audience.id,
+      audience: input.audience,
+      kind,
+      schema: input.mapping.schema,
+      rows: read.rows,
+      skipped: () => ({}),
+      paused: () => {
+        const next = read.stoppedAt();
+        return next === undefined ? undefined : ({ deltas: from, next } satisfies LoggedPosition);
+      },
+    };
+  };
+  return [added, logged('changed'), logged('removed')];
 }
 
 /** A state sink writing this run's entries in chunks (from `seq`), then staging the header. */
@@ -238,6 +329,8 @@ export interface StoredSubjectsInput {
   readonly pause?: () => boolean;
   /** Bytes of candidates a deduplicating subject sorts in memory before it spills a run. */
   readonly sortBudget?: number;
+  /** Where a diff export's changed and removed rows wait for their files (memory by default). */
+  readonly deltaSpill?: (subjectId: string, kind: LoggedKind) => SpillStore;
 }
 
 /**
@@ -247,31 +340,51 @@ export interface StoredSubjectsInput {
 export function audienceSubjectOpeners(
   input: StoredSubjectsInput & { readonly audienceIds: readonly string[]; readonly mapping: CompiledMapping },
 ): ((resume?: unknown) => Promise<Subject>)[] {
-  return input.audienceIds.map((id) => async (resume?: unknown) => {
-    const audience = await input.data.getAudience(id);
-    if (!audience) throw new ExportError('CONFIG_INVALID', `Audience "${id}" no longer exists`);
-    return audienceSubject({
-        audience: { id: audience.id, name: audience.name },
-        membership: await membershipOf(input.data, audience),
-        profiles: (after) =>
-          pageBatches((request) => input.data.listProfiles(request), input.pageSize ?? PROFILE_PAGE, { prefetch: true, after }),
-        mapping: input.mapping,
-        mode: input.mode,
-        now: input.now,
-        states: input.states,
-        ordered: true,
-        ...(input.spill && { spill: input.spill(audience.id) }),
-        ...(input.pause && { pause: input.pause }),
-        ...(input.sortBudget && { sortBudget: input.sortBudget }),
-        ...(resume !== undefined && { resume }),
-      });
+  return input.audienceIds.flatMap((id) => {
+    const audienceOf = async () => {
+      const audience = await input.data.getAudience(id);
+      if (!audience) throw new ExportError('CONFIG_INVALID', `Audience "${id}" no longer exists`);
+      return audience;
+    };
+    const spill = input.deltaSpill ?? (() => memorySpill());
+    return audienceSeries(
+      input.mode,
+      async (resume?: unknown) => {
+        const audience = await audienceOf();
+        return {
+          audience: { id: audience.id, name: audience.name },
+          membership: await membershipOf(input.data, audience),
+          profiles: (after?: string) =>
+            pageBatches((request) => input.data.listProfiles(request), input.pageSize ?? PROFILE_PAGE, { prefetch: true, after }),
+          mapping: input.mapping,
+          mode: input.mode,
+          now: input.now,
+          states: input.states,
+          ordered: true,
+          ...(input.spill && { spill: input.spill(audience.id) }),
+          ...(input.pause && { pause: input.pause }),
+          ...(input.sortBudget && { sortBudget: input.sortBudget }),
+          ...(resume !== undefined && { resume }),
+        };
+      },
+      async () => {
+        const audience = await audienceOf();
+        return {
+          audience: { id: audience.id, name: audience.name },
+          mapping: input.mapping,
+          spills: { changed: spill(audience.id, 'changed'), removed: spill(audience.id, 'removed') },
+          ...(input.pause && { pause: input.pause }),
+        };
+      },
+    );
   });
 }
 
-/** Subjects for stored audiences, all opened now (see `audienceSubjectOpeners`). */
+/** Subjects for stored audiences, all opened now (see `audienceSubjectOpeners`; not in diff mode, whose kinds open in turn). */
 export async function audienceSubjects(
   input: StoredSubjectsInput & { readonly audienceIds: readonly string[]; readonly mapping: CompiledMapping },
 ): Promise<Subject[]> {
+  if (input.mode === 'diff') throw new ExportError('INTERNAL', 'A diff export opens its kinds one after another: use audienceSubjectOpeners');
   const subjects: Subject[] = [];
   for (const open of audienceSubjectOpeners(input)) subjects.push(await open());
   return subjects;
@@ -286,6 +399,7 @@ export async function datasetSubject(
 ): Promise<Subject> {
   const dataset = await input.data.getDataset(input.datasetId);
   if (!dataset) throw new ExportError('CONFIG_INVALID', `Dataset "${input.datasetId}" no longer exists`);
+  if (input.mode !== 'full' && input.mode !== 'incremental') throw new ExportError('CONFIG_INVALID', DATASET_MODES);
   const found = await input.states.get(dataset.id);
   const plan = planDatasetExport({
     store: input.data,
@@ -307,6 +421,10 @@ export async function datasetSubject(
     },
   };
 }
+
+/** Why a dataset cannot export in insert-only or diff mode (configuration checks say the same). */
+export const DATASET_MODES =
+  "exportMode: a dataset exports in full or incremental mode; insert-only and diff compare member keys with the last run's state, which only audiences keep";
 
 /**
  * The reference's dataset layout as a folder template: `<folder>/%DATASET_ID%/exportTime=%YYYY%%MM%%DD%%HH%%MI%`

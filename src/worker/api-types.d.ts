@@ -445,6 +445,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/plugins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The plugins this host offers: formats, compressions, auth methods, … with their options */
+        get: operations["listPlugins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -509,7 +526,7 @@ export interface components {
                 };
             };
             /**
-             * @description A format plugin: csv, json, parquet, or a registered plugin name
+             * @description A format plugin: csv, json, parquet, or another registered one (GET /v1/plugins?kind=format lists them: avro when edge-export-avro is installed)
              * @default csv
              * @example csv
              * @example json
@@ -524,6 +541,7 @@ export interface components {
              * @default none
              * @example none
              * @example gzip
+             * @example zstd
              */
             compression?: string;
             /** @default {} */
@@ -628,6 +646,11 @@ export interface components {
             name: string;
             destinationId: string;
             audienceIds?: string[];
+            audiences?: {
+                id: string;
+                schedule?: components["schemas"]["Schedule"] | null;
+                naming?: components["schemas"]["FileNaming"];
+            }[];
             datasetId?: string;
             mapping?: components["schemas"]["Mapping"];
             schedule?: components["schemas"]["Schedule"];
@@ -635,14 +658,22 @@ export interface components {
             naming?: components["schemas"]["FileNaming"];
             partitionBy?: components["schemas"]["PartitionBy"];
             /**
+             * @description full: every member; incremental: joined, changed and exited members with a status column; insert-only: joined members only; diff: added, changed and removed members as <name>_added/_changed/_removed files (audiences only; see docs/API.md, Export modes)
              * @default full
              * @enum {string}
              */
-            exportMode?: "full" | "incremental";
+            exportMode?: "full" | "incremental" | "insert-only" | "diff";
             /** Format: uri */
             alertWebhook?: string;
             alertSecret?: string | null;
             skippedRateThreshold?: number;
+            alertEvents?: ("run.started" | "run.succeeded" | "run.failed" | "run.delayed" | "run.skipped_rate" | "run.recovered")[];
+            /**
+             * @default signed-json
+             * @enum {string}
+             */
+            alertFormat?: "signed-json" | "slack";
+            lateAfterMinutes?: number;
             /** @default true */
             enabled?: boolean;
         };
@@ -651,17 +682,32 @@ export interface components {
             name: string;
             destinationId: string;
             audienceIds?: string[];
+            /** @description Audiences with their own schedule (null: only on demand) or file naming; the others follow the dataflow's */
+            audiences?: {
+                id: string;
+                schedule?: components["schemas"]["Schedule"] | null;
+                naming?: components["schemas"]["FileNaming"];
+            }[];
             datasetId?: string;
             mapping: components["schemas"]["Mapping"] | Record<string, never>;
             schedule?: components["schemas"]["Schedule"];
             naming: components["schemas"]["FileNaming"];
             partitionBy?: components["schemas"]["PartitionBy"];
             /** @enum {string} */
-            exportMode: "full" | "incremental";
+            exportMode: "full" | "incremental" | "insert-only" | "diff";
             alertWebhook?: string;
             /** @description Whether alert bodies are signed (the secret is never returned) */
             alertSigned: boolean;
             skippedRateThreshold?: number;
+            /** @description The events that post to alertWebhook */
+            alertEvents: ("run.started" | "run.succeeded" | "run.failed" | "run.delayed" | "run.skipped_rate" | "run.recovered")[];
+            /**
+             * @description signed-json: the event as JSON (signed when alertSigned); slack: a Slack incoming-webhook message
+             * @enum {string}
+             */
+            alertFormat: "signed-json" | "slack";
+            /** @description Minutes after its slot a scheduled run must have finished by, or run.delayed (reason "late") posts once */
+            lateAfterMinutes?: number;
             enabled: boolean;
             /** @description Where signed webhook deliveries trigger this dataflow */
             webhookUrl: string;
@@ -675,17 +721,32 @@ export interface components {
             name: string;
             destinationId: string;
             audienceIds?: string[];
+            /** @description Audiences with their own schedule (null: only on demand) or file naming; the others follow the dataflow's */
+            audiences?: {
+                id: string;
+                schedule?: components["schemas"]["Schedule"] | null;
+                naming?: components["schemas"]["FileNaming"];
+            }[];
             datasetId?: string;
             mapping: components["schemas"]["Mapping"] | Record<string, never>;
             schedule?: components["schemas"]["Schedule"];
             naming: components["schemas"]["FileNaming"];
             partitionBy?: components["schemas"]["PartitionBy"];
             /** @enum {string} */
-            exportMode: "full" | "incremental";
+            exportMode: "full" | "incremental" | "insert-only" | "diff";
             alertWebhook?: string;
             /** @description Whether alert bodies are signed (the secret is never returned) */
             alertSigned: boolean;
             skippedRateThreshold?: number;
+            /** @description The events that post to alertWebhook */
+            alertEvents: ("run.started" | "run.succeeded" | "run.failed" | "run.delayed" | "run.skipped_rate" | "run.recovered")[];
+            /**
+             * @description signed-json: the event as JSON (signed when alertSigned); slack: a Slack incoming-webhook message
+             * @enum {string}
+             */
+            alertFormat: "signed-json" | "slack";
+            /** @description Minutes after its slot a scheduled run must have finished by, or run.delayed (reason "late") posts once */
+            lateAfterMinutes?: number;
             enabled: boolean;
             /** @description Where signed webhook deliveries trigger this dataflow */
             webhookUrl: string;
@@ -703,17 +764,32 @@ export interface components {
             name: string;
             destinationId: string;
             audienceIds?: string[];
+            /** @description Audiences with their own schedule (null: only on demand) or file naming; the others follow the dataflow's */
+            audiences?: {
+                id: string;
+                schedule?: components["schemas"]["Schedule"] | null;
+                naming?: components["schemas"]["FileNaming"];
+            }[];
             datasetId?: string;
             mapping: components["schemas"]["Mapping"] | Record<string, never>;
             schedule?: components["schemas"]["Schedule"];
             naming: components["schemas"]["FileNaming"];
             partitionBy?: components["schemas"]["PartitionBy"];
             /** @enum {string} */
-            exportMode: "full" | "incremental";
+            exportMode: "full" | "incremental" | "insert-only" | "diff";
             alertWebhook?: string;
             /** @description Whether alert bodies are signed (the secret is never returned) */
             alertSigned: boolean;
             skippedRateThreshold?: number;
+            /** @description The events that post to alertWebhook */
+            alertEvents: ("run.started" | "run.succeeded" | "run.failed" | "run.delayed" | "run.skipped_rate" | "run.recovered")[];
+            /**
+             * @description signed-json: the event as JSON (signed when alertSigned); slack: a Slack incoming-webhook message
+             * @enum {string}
+             */
+            alertFormat: "signed-json" | "slack";
+            /** @description Minutes after its slot a scheduled run must have finished by, or run.delayed (reason "late") posts once */
+            lateAfterMinutes?: number;
             enabled: boolean;
             /** @description Where signed webhook deliveries trigger this dataflow */
             webhookUrl: string;
@@ -735,6 +811,10 @@ export interface components {
                 target?: string;
                 type?: components["schemas"]["ColumnType"];
                 mandatory?: boolean;
+                transforms?: (string | {
+                    name: string;
+                    separator?: string;
+                })[];
             }[];
             dedup?: {
                 identity: string;
@@ -909,6 +989,8 @@ export interface components {
             status: "queued" | "running" | "succeeded" | "failed";
             /** @description ISO 8601 UTC time */
             scheduledTime: string;
+            /** @description The audiences this run exports (a per-audience schedule's slot); absent: all of the dataflow's */
+            audienceIds?: string[];
             rows?: number;
             /** @description Rows skipped, by reason */
             skipped?: {
@@ -926,6 +1008,11 @@ export interface components {
                 partition?: {
                     [key: string]: string | null;
                 };
+                /**
+                 * @description Diff exports: the kind of rows the file holds
+                 * @enum {string}
+                 */
+                kind?: "added" | "changed" | "removed";
             }[];
             error?: {
                 code?: string;
@@ -995,6 +1082,28 @@ export interface components {
         };
         OpenApiDocument: {
             openapi: string;
+        };
+        Plugin: {
+            /** @description `<kind>/<name>` (format/csv) or a third party's own name */
+            name: string;
+            /** @description format, compression, encryption, auth, naming, manifest, sink or source */
+            kind: string;
+            description: string;
+            /** @description The plugin's options, as JSON Schema (draft 2020-12) */
+            options: {
+                [key: string]: unknown;
+            };
+            /** @description How a destination picks it: `fileType: "avro"`; its options go in formatOptions, compressionOptions or beside auth.method */
+            destination?: {
+                /** @enum {string} */
+                field: "fileType" | "compression" | "auth.method";
+                value: string;
+            };
+            /** @description Options that hold secrets: sealed at rest, masked in answers */
+            secrets?: string[];
+        };
+        PluginList: {
+            items: components["schemas"]["Plugin"][];
         };
     };
     responses: never;
@@ -3330,6 +3439,47 @@ export interface operations {
             };
             /** @description The organization's last live token able to manage tokens (issue its successor first) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (the message says no more) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listPlugins: {
+        parameters: {
+            query?: {
+                /** @description Only plugins of this kind (format, compression, auth, …) */
+                kind?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The registered plugins, by name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PluginList"];
+                };
+            };
+            /** @description Missing, unknown, revoked or rotated-away token */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

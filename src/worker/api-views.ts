@@ -4,6 +4,7 @@
  * answers with them, so a view that drifts from its schema fails there.
  */
 import * as v from 'valibot';
+import { EXPORT_MODES } from '../core/data/export-plan.ts';
 import { datasetSchema } from '../core/data/model.ts';
 import { mappingSchema } from '../core/data/mapping.ts';
 import { fileNameOptions } from '../core/naming.ts';
@@ -11,6 +12,8 @@ import { partitionOptions } from '../core/partition.ts';
 import { scheduleSchema } from '../core/schedule/model.ts';
 import { destinationSchema } from '../service/destination.ts';
 import { SCOPE_NAMES } from './scopes.ts';
+import { ALERT_FORMATS } from './schemas.ts';
+import { ALERT_EVENTS } from './store/alerts.ts';
 
 const time = v.pipe(v.string(), v.description('ISO 8601 UTC time'));
 const id = v.string();
@@ -57,15 +60,24 @@ const dataflowFields = {
   name: v.string(),
   destinationId: id,
   audienceIds: v.optional(v.array(id)),
+  audiences: v.optional(
+    v.pipe(
+      v.array(v.object({ id, schedule: v.optional(v.nullable(scheduleSchema)), naming: v.optional(fileNameOptions) })),
+      v.description("Audiences with their own schedule (null: only on demand) or file naming; the others follow the dataflow's"),
+    ),
+  ),
   datasetId: v.optional(id),
   mapping: v.union([mappingSchema, v.object({})]),
   schedule: v.optional(scheduleSchema),
   naming: fileNameOptions,
   partitionBy: v.optional(partitionOptions),
-  exportMode: v.picklist(['full', 'incremental']),
+  exportMode: v.picklist(EXPORT_MODES),
   alertWebhook: v.optional(v.string()),
   alertSigned: v.pipe(v.boolean(), v.description('Whether alert bodies are signed (the secret is never returned)')),
   skippedRateThreshold: v.optional(v.number()),
+  alertEvents: v.pipe(v.array(v.picklist(ALERT_EVENTS)), v.description('The events that post to alertWebhook')),
+  alertFormat: v.pipe(v.picklist(ALERT_FORMATS), v.description('signed-json: the event as JSON (signed when alertSigned); slack: a Slack incoming-webhook message')),
+  lateAfterMinutes: v.optional(v.pipe(v.number(), v.description('Minutes after its slot a scheduled run must have finished by, or run.delayed (reason "late") posts once'))),
   enabled: v.boolean(),
   webhookUrl: v.pipe(v.string(), v.description('Where signed webhook deliveries trigger this dataflow')),
   createdAt: time,
@@ -107,6 +119,7 @@ const exportedFile = v.looseObject({
   partition: v.optional(
     v.pipe(v.record(v.string(), v.nullable(v.string())), v.description("A partitioned dataflow's file: its value of each partitionBy column (null: the default partition)")),
   ),
+  kind: v.optional(v.pipe(v.picklist(['added', 'changed', 'removed']), v.description('Diff exports: the kind of rows the file holds'))),
 });
 
 /** A run: its status, trigger and, once finished, rows, skipped rows by reason, files and error. */
@@ -116,6 +129,7 @@ export const runView = v.object({
   trigger: v.picklist(['schedule', 'webhook', 'api']),
   status: v.picklist(['queued', 'running', 'succeeded', 'failed']),
   scheduledTime: time,
+  audienceIds: v.optional(v.pipe(v.array(id), v.description("The audiences this run exports (a per-audience schedule's slot); absent: all of the dataflow's"))),
   rows: v.optional(v.number()),
   skipped: v.optional(v.pipe(v.record(v.string(), v.number()), v.description('Rows skipped, by reason'))),
   bytes: v.optional(v.number()),
@@ -213,6 +227,23 @@ export const issuedToken = v.object({
   ...tokenView.entries,
   token: v.pipe(v.string(), v.description('The secret eex_…: shown in this response only')),
 });
+
+/** A registered plugin: its options as JSON Schema, and the destination field and value that pick it. */
+export const pluginView = v.object({
+  name: v.pipe(v.string(), v.description('`<kind>/<name>` (format/csv) or a third party\'s own name')),
+  kind: v.pipe(v.string(), v.description('format, compression, encryption, auth, naming, manifest, sink or source')),
+  description: v.string(),
+  options: v.pipe(v.record(v.string(), v.unknown()), v.description("The plugin's options, as JSON Schema (draft 2020-12)")),
+  destination: v.optional(
+    v.pipe(
+      v.object({ field: v.picklist(['fileType', 'compression', 'auth.method']), value: v.string() }),
+      v.description('How a destination picks it: `fileType: "avro"`; its options go in formatOptions, compressionOptions or beside auth.method'),
+    ),
+  ),
+  secrets: v.optional(v.pipe(v.array(v.string()), v.description('Options that hold secrets: sealed at rest, masked in answers'))),
+});
+export type PluginView = v.InferOutput<typeof pluginView>;
+export const pluginList = v.object({ items: v.array(pluginView) });
 
 /** The OpenAPI document itself. */
 export const openApiView = v.looseObject({ openapi: v.string() });

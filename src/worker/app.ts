@@ -18,6 +18,7 @@ import { audienceRoutes } from './routes/audiences.ts';
 import { datasetRoutes, profileRoutes } from './routes/data.ts';
 import { dataflowRoutes } from './routes/dataflows.ts';
 import { destinationRoutes } from './routes/destinations.ts';
+import { pluginRoutes } from './routes/plugins.ts';
 import { runRoutes } from './routes/runs.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
@@ -44,7 +45,8 @@ export function createApp(deps: Partial<AppDeps> = {}): Hono<AppEnv> {
     .route('/profiles', profileRoutes(resolved))
     .route('/datasets', datasetRoutes(resolved))
     .route('/runs', runRoutes())
-    .route('/tokens', tokenRoutes(resolved));
+    .route('/tokens', tokenRoutes(resolved))
+    .route('/plugins', pluginRoutes(resolved));
 
   // Body limits first: before authentication, before any lookup, on every route.
   const app = mountConsole(new Hono<AppEnv>().use('*', limitBodies)).basePath('/v1');

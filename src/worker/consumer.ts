@@ -5,7 +5,7 @@
  */
 import { ExportError, leftoversOf } from '../core/errors.ts';
 import type { Env, QueueBatch, QueueMessage, RunMessage } from './env.ts';
-import { enqueueAlert, type AlertEvent } from './store/alerts.ts';
+import { alertEventsOf, enqueueAlert, type AlertEvent } from './store/alerts.ts';
 import { getDataflow } from './store/resources.ts';
 import {
   type RunOutcome,
@@ -15,6 +15,7 @@ import {
   failRun,
   getRun,
   HEARTBEAT_SECONDS,
+  previousFinishedRun,
   renewLease,
   requeueRun,
   succeedRun,
@@ -82,8 +83,10 @@ async function consume(message: QueueMessage<RunMessage>, env: Env, deps: Consum
   const run = (await getRun(env.DB, orgId, runId))!;
   const attempt = run.attempts;
   const flow = await getDataflow(env.DB, orgId, run.dataflow_id);
+  const wanted = flow ? alertEventsOf(flow) : new Set<AlertEvent>();
   const alert = async (event: AlertEvent, payload: Record<string, unknown>) => {
-    if (!flow?.alert_webhook) return;
+    // Events the dataflow does not alert on are never written to the outbox.
+    if (!flow?.alert_webhook || !wanted.has(event)) return;
     const body = {
       runId,
       dataflowId: run.dataflow_id,
@@ -123,12 +126,12 @@ async function consume(message: QueueMessage<RunMessage>, env: Env, deps: Consum
       return settle(() => message.ack());
     }
     if (!(await succeedRun(env.DB, runId, outcome, now(), attempt))) return settle(() => message.ack());
-    await alert('run.succeeded', {
-      rows: outcome.rows,
-      bytes: outcome.bytes,
-      skipped: outcome.skipped,
-      files: outcome.files.length,
-    });
+    const summary = { rows: outcome.rows, bytes: outcome.bytes, skipped: outcome.skipped, files: outcome.files.length };
+    await alert('run.succeeded', summary);
+    if (wanted.has('run.recovered')) {
+      const previous = await previousFinishedRun(env.DB, run);
+      if (previous?.status === 'failed') await alert('run.recovered', { ...summary, failedRunId: previous.id });
+    }
     const rate = skippedRate(outcome);
     const threshold = flow?.skipped_rate_threshold;
     if (threshold !== null && threshold !== undefined && rate > threshold)

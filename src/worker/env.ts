@@ -61,6 +61,8 @@ export interface Env {
   /** "true" allows loopback endpoints (and http on them): local development only. */
   readonly ALLOW_LOOPBACK_ENDPOINTS?: string;
   readonly MAX_CATCH_UP?: string;
+  /** The console's public address (e.g. https://export.example.com/): Slack alerts link to the run there. */
+  readonly CONSOLE_URL?: string;
   /** Days finished runs and delivered alerts are kept; the cron deletes older ones (default "90"). */
   readonly RUNS_RETENTION_DAYS?: string;
   /** Platform identity that calls sts:AssumeRole for assumed-role destinations. */

@@ -18,8 +18,9 @@ import { d1ValueBytes, type Env } from './env.ts';
 import { d1DataReader, d1Spill, d1States, dropSpills } from './store/data.ts';
 import { json } from './store/db.ts';
 import { getOrganization } from './store/orgs.ts';
-import { type DataflowRow, type DestinationRow, getDataflow, getDestination } from './store/resources.ts';
+import { type DataflowRow, type DestinationRow, exportModeOf, getDataflow, getDestination } from './store/resources.ts';
 import { type RunOutcome, type RunRow, saveMultipart } from './store/runs.ts';
+import type { AudienceSettings } from './schemas.ts';
 
 export interface ExecuteOptions {
   /**
@@ -56,9 +57,11 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
   const input = {
     data: reader,
     states,
-    mode: flow.export_mode,
+    mode: exportModeOf(flow),
     now: scheduledTime,
     spill: (subjectId: string) => d1Spill(env.DB, run.org_id, run.id, subjectId, valueBytes),
+    // A diff run's changed and removed rows wait beside its sorted runs (dropped with them).
+    deltaSpill: (subjectId: string, kind: string) => d1Spill(env.DB, run.org_id, run.id, `${subjectId}:${kind}`, valueBytes),
     ...(Number(env.EXPORT_PROFILE_PAGE) > 0 && { pageSize: Number(env.EXPORT_PROFILE_PAGE) }),
     // Dedup holds up to 64 MiB of candidates (as ExternalSorter counts them; ~56 MiB of workerd's
     // heap for ASCII text) before it spills a sorted run, and merges the last run from memory: an
@@ -68,11 +71,16 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
     sortBudget: Number(env.EXPORT_SORT_BUDGET) > 0 ? Number(env.EXPORT_SORT_BUDGET) : Math.min(64 * 1024 * 1024, valueBytes * 32),
     ...(pause && { pause }),
   };
-  const audienceIds = json<string[]>(flow.audience_ids) ?? [];
+  const audienceIds = runAudiences(flow, run);
+  const namings = new Map((json<AudienceSettings[]>(flow.audience_settings) ?? []).flatMap((a) => (a.naming ? [[a.id, a.naming] as const] : [])));
   const subjects =
     flow.dataset_id !== null
       ? [await datasetSubject({ ...input, datasetId: flow.dataset_id, folderPath: destination.folderPath })]
-      : audienceSubjectOpeners({ ...input, audienceIds, mapping: compileMapping(json(flow.mapping)) });
+      : audienceSubjectOpeners({ ...input, audienceIds, mapping: compileMapping(json(flow.mapping)) }).map((open, i) => {
+          // An audience with its own file naming: its files are named by it, not by the dataflow's.
+          const fileName = namings.get(audienceIds[i]!);
+          return fileName ? async (resume?: unknown) => ({ ...(await open(resume)), fileName }) : open;
+        });
   const report = await prepared.run(subjects, {
     runId: run.id,
     scheduledTime,
@@ -130,6 +138,19 @@ function partitionSpill(db: Env['DB'], run: RunRow, valueBytes: number): { store
       };
     },
   };
+}
+
+/**
+ * The audiences a run exports: the dataflow's, or those its slot was for (a per-audience schedule)
+ * that are still in the dataflow.
+ */
+function runAudiences(flow: DataflowRow, run: RunRow): string[] {
+  const all = json<string[]>(flow.audience_ids) ?? [];
+  const only = json<string[]>(run.audience_ids);
+  if (!only) return all;
+  const kept = all.filter((id) => only.includes(id));
+  if (kept.length === 0) throw new ExportError('CONFIG_INVALID', `The audiences of this run (${only.join(', ')}) are no longer in the dataflow`);
+  return kept;
 }
 
 /**

@@ -64,6 +64,8 @@ const COMPONENTS = {
   TokenList: views.tokenList,
   IssuedToken: views.issuedToken,
   OpenApiDocument: views.openApiView,
+  Plugin: views.pluginView,
+  PluginList: views.pluginList,
 } satisfies Record<string, v.GenericSchema>;
 
 type JsonObject = Record<string, unknown>;
@@ -130,7 +132,7 @@ function convertComponents(): Record<string, JsonObject> {
   // is named by its plugin name), so they are examples, not an enum.
   const destination = converted.DestinationInput as { properties: Record<string, JsonObject> };
   const { properties } = destination;
-  properties.fileType = { ...properties.fileType, examples: choices('format'), description: 'A format plugin: csv, json, parquet, or a registered plugin name' };
+  properties.fileType = { ...properties.fileType, examples: choices('format'), description: 'A format plugin: csv, json, parquet, or another registered one (GET /v1/plugins?kind=format lists them: avro when edge-export-avro is installed)' };
   properties.compression = { ...properties.compression, examples: ['none', ...choices('compression').filter((c) => c !== 'none')] };
   properties.auth = authJsonSchema();
   // A schema reached through v.lazy but not named in COMPONENTS comes back as a component with a
@@ -292,7 +294,7 @@ const TAGS = [
   { name: 'Tokens', description: "The organization's API tokens and their scopes: issue, list, rotate, revoke" },
   { name: 'Webhooks', description: 'Signed triggers of a dataflow' },
   { name: 'Admin', description: 'Operator bootstrap with ADMIN_TOKEN' },
-  { name: 'Meta', description: 'This document' },
+  { name: 'Meta', description: 'This document, and the plugins this host offers' },
 ];
 
 /** Builds the document from the app's routes (`app.routes`). */

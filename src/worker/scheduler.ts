@@ -1,16 +1,21 @@
 /**
- * The cron tick: for every enabled dataflow with a schedule, insert a run for each due slot with
+ * The cron tick: for every enabled dataflow with a schedule (its own, or one of its audiences'),
+ * insert a run for each due slot — the dataflow's, exporting the audiences that follow its schedule,
+ * and each audience's own, exporting that audience — with
  * INSERT OR IGNORE on its run key and enqueue only the runs this tick created. Overlapping, repeated
  * and late ticks therefore enqueue each slot exactly once. The tick also re-sends runs whose message
- * was lost, purges expired idempotency keys and old run history, and delivers pending alerts.
+ * was lost, writes lateness alerts (lateness.ts), purges expired idempotency keys and old run history,
+ * and delivers pending alerts.
  */
-import { DEFAULT_MAX_CATCH_UP, dueRuns, runKey } from '../core/schedule/due.ts';
+import { type AudienceSchedule, dueAudienceRuns } from '../core/schedule/audiences.ts';
+import { DEFAULT_MAX_CATCH_UP } from '../core/schedule/due.ts';
 import type { Schedule } from '../core/schedule/model.ts';
 import { deliverAlerts } from './alerts.ts';
 import type { D1PreparedStatement, Env } from './env.ts';
 import { json } from './store/db.ts';
 import { type ClosedEvaluation, closedEvaluations, closeEvaluations, purgeEvaluations } from './store/evaluations.ts';
-import { alertStatement } from './store/alerts.ts';
+import { alertEventsOf, alertStatement } from './store/alerts.ts';
+import { lateRunAlerts } from './lateness.ts';
 import { purgeIdempotencyKeys } from './store/idempotency.ts';
 import { type DataflowRow, advanceStatement, scheduledDataflows } from './store/resources.ts';
 import { insertRunStatement, purgeHistory, takeStaleRuns } from './store/runs.ts';
@@ -53,7 +58,11 @@ export async function tick(env: Env, now: Date, fetcher: typeof fetch = fetch): 
   await closeEvaluations(env.DB, now);
   const flows = await scheduledDataflows(env.DB);
   const lastTickOf = (flow: DataflowRow) => new Date(flow.scheduled_through ?? flow.created_at);
-  const evaluated = flows.filter((f) => json<Schedule>(f.schedule)!.time === 'afterEvaluation');
+  const schedules = (flow: DataflowRow) => [
+    ...(flow.schedule ? [json<Schedule>(flow.schedule)!] : []),
+    ...(json<AudienceSchedule[]>(flow.audience_settings) ?? []).flatMap((a) => (a.schedule ? [a.schedule] : [])),
+  ];
+  const evaluated = flows.filter((f) => schedules(f).some((s) => s.time === 'afterEvaluation'));
   const evaluations = evaluated.length > 0
     ? await closedEvaluations(env.DB, new Date(Math.min(...evaluated.map((f) => lastTickOf(f).getTime()))), now)
     : [];
@@ -61,24 +70,29 @@ export async function tick(env: Env, now: Date, fetcher: typeof fetch = fetch): 
     const statements: D1PreparedStatement[] = [];
     const created: { runId: string; orgId: string; at: number }[] = [];
     for (const flow of flows.slice(i, i + FLOWS_PER_BATCH)) {
-      const schedule = json<Schedule>(flow.schedule)!;
       const lastTick = lastTickOf(flow);
-      const afterEvaluation = schedule.time === 'afterEvaluation';
-      const times = afterEvaluation ? evaluationsOf(evaluations, flow, lastTick, now) : [];
-      const due = dueRuns(schedule, lastTick, now, { maxCatchUp, evaluations: times });
-      for (const slot of due.slots) {
-        // `once` after evaluation: one run ever, whichever tick brings the first evaluation.
-        const key = afterEvaluation && schedule.frequency === 'once' ? `${flow.id}:once-after-evaluation` : runKey(flow.id, slot);
+      const due = dueAudienceRuns(
+        {
+          id: flow.id,
+          schedule: json<Schedule>(flow.schedule),
+          audienceIds: json<string[]>(flow.audience_ids) ?? [],
+          audiences: json<AudienceSchedule[]>(flow.audience_settings) ?? [],
+        },
+        lastTick,
+        now,
+        { maxCatchUp, evaluations: (audienceIds) => evaluationsOf(evaluations, flow.org_id, audienceIds, lastTick, now) },
+      );
+      for (const run of due.runs) {
         const { id, statement } = insertRunStatement(
           env.DB,
-          { orgId: flow.org_id, dataflowId: flow.id, runKey: key, trigger: 'schedule', scheduledTime: slot },
+          { orgId: flow.org_id, dataflowId: flow.id, runKey: run.key, trigger: 'schedule', scheduledTime: run.slot, audienceIds: run.audienceIds },
           now,
         );
         created.push({ runId: id, orgId: flow.org_id, at: statements.length });
         statements.push(statement);
       }
-      if (due.missed > 0 && flow.alert_webhook) {
-        const payload = { dataflowId: flow.id, missedSlots: due.missed, at: now.toISOString() };
+      if (due.missed > 0 && flow.alert_webhook && alertEventsOf(flow).has('run.delayed')) {
+        const payload = { dataflowId: flow.id, reason: 'missedSlots', missedSlots: due.missed, at: now.toISOString() };
         statements.push(alertStatement(env.DB, { orgId: flow.org_id, dataflowId: flow.id, event: 'run.delayed', url: flow.alert_webhook, payload }, now));
       }
       statements.push(advanceStatement(env.DB, flow.id, now));
@@ -93,6 +107,7 @@ export async function tick(env: Env, now: Date, fetcher: typeof fetch = fetch): 
     }
   }
   const resent = await resendStale(env, now);
+  await lateRunAlerts(env, now);
   await purgeIdempotencyKeys(env.DB, now);
   await purgeHistory(env.DB, new Date(now.getTime() - retentionDays(env) * DAY_MS));
   await purgeEvaluations(env.DB, new Date(now.getTime() - retentionDays(env) * DAY_MS));
@@ -100,13 +115,19 @@ export async function tick(env: Env, now: Date, fetcher: typeof fetch = fetch): 
   return { enqueued, missed, resent };
 }
 
-/** When evaluations touching the dataflow's audiences were closed after its last tick. */
-function evaluationsOf(evaluations: readonly ClosedEvaluation[], flow: DataflowRow, lastTick: Date, now: Date): Date[] {
-  const audiences = new Set(json<string[]>(flow.audience_ids) ?? []);
+/** When evaluations touching these audiences (of one dataflow) were closed after its last tick. */
+function evaluationsOf(
+  evaluations: readonly ClosedEvaluation[],
+  orgId: string,
+  audienceIds: readonly string[],
+  lastTick: Date,
+  now: Date,
+): Date[] {
+  const audiences = new Set(audienceIds);
   const times = new Set<number>();
   for (const e of evaluations) {
     const t = e.closedAt.getTime();
-    if (e.orgId !== flow.org_id || t <= lastTick.getTime() || t > now.getTime()) continue;
+    if (e.orgId !== orgId || t <= lastTick.getTime() || t > now.getTime()) continue;
     if (e.audienceId === null || audiences.has(e.audienceId)) times.add(t);
   }
   return [...times].sort((a, b) => a - b).map((t) => new Date(t));

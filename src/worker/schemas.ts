@@ -5,12 +5,15 @@
  * document is generated from these.
  */
 import * as v from 'valibot';
+import { EXPORT_MODES } from '../core/data/export-plan.ts';
 import { idSchema } from '../core/data/model.ts';
 import { mappingSchema } from '../core/data/mapping.ts';
 import { fileNameOptions } from '../core/naming.ts';
 import { partitionOptions } from '../core/partition.ts';
 import { scheduleSchema } from '../core/schedule/model.ts';
+import { DATASET_MODES } from '../service/subjects.ts';
 import { SCOPE_NAMES } from './scopes.ts';
+import { ALERT_EVENTS } from './store/alerts.ts';
 
 const name = v.pipe(
   v.string('name: expected a string'),
@@ -21,6 +24,20 @@ const name = v.pipe(
 );
 const httpsUrl = (field: string) =>
   v.pipe(v.string(`${field}: expected a URL string`), v.url(`${field}: expected an absolute URL`));
+
+/**
+ * One audience's own settings in a dataflow, as the reference's activation sets them per audience:
+ * its schedule (null: only on demand) and its file naming, each replacing the dataflow's when given.
+ */
+export const audienceSettingsSchema = v.strictObject({
+  id: idSchema,
+  schedule: v.optional(v.nullable(scheduleSchema)),
+  naming: v.optional(fileNameOptions),
+});
+export type AudienceSettings = v.InferOutput<typeof audienceSettingsSchema>;
+
+/** Shapes of an alert body (src/worker/alert-body.ts). */
+export const ALERT_FORMATS = ['signed-json', 'slack'] as const;
 
 /** Body of POST/PUT /v1/dataflows. Exactly one of audienceIds or datasetId. */
 export const dataflowSchema = v.pipe(
@@ -34,6 +51,13 @@ export const dataflowSchema = v.pipe(
         v.maxLength(250, 'audienceIds: at most 250'),
       ),
     ),
+    /** Per-audience schedule and naming; audiences not listed follow the dataflow's. */
+    audiences: v.optional(
+      v.pipe(
+        v.array(audienceSettingsSchema, 'audiences: expected a list of {id, schedule?, naming?}'),
+        v.maxLength(250, 'audiences: at most 250'),
+      ),
+    ),
     datasetId: v.optional(idSchema),
     mapping: v.optional(mappingSchema),
     /** Absent: the dataflow runs only on demand (API or webhook). */
@@ -41,8 +65,14 @@ export const dataflowSchema = v.pipe(
     naming: v.optional(fileNameOptions, {}),
     /** One file set per value of one or two mapped columns, under Hive-style `column=value/` folders. */
     partitionBy: v.optional(partitionOptions),
+    /** incremental, insert-only and diff keep a state between runs (see docs/API.md, Export modes). */
     exportMode: v.optional(
-      v.picklist(['full', 'incremental'], 'exportMode: expected full or incremental'),
+      v.pipe(
+        v.picklist(EXPORT_MODES, `exportMode: expected ${EXPORT_MODES.join(', ')}`),
+        v.description(
+          'full: every member; incremental: joined, changed and exited members with a status column; insert-only: joined members only; diff: added, changed and removed members as <name>_added/_changed/_removed files (audiences only; see docs/API.md, Export modes)',
+        ),
+      ),
       'full',
     ),
     alertWebhook: v.optional(httpsUrl('alertWebhook')),
@@ -64,14 +94,56 @@ export const dataflowSchema = v.pipe(
         v.maxValue(1, 'skippedRateThreshold: expected a number between 0 and 1'),
       ),
     ),
+    /** The events that post to alertWebhook (default: all but run.recovered, as before the field existed). */
+    alertEvents: v.optional(
+      v.pipe(
+        v.array(
+          v.picklist(ALERT_EVENTS, `alertEvents: expected one of ${ALERT_EVENTS.join(', ')}`),
+          'alertEvents: expected a list of event names',
+        ),
+        v.minLength(1, 'alertEvents: at least one event (leave alertWebhook out to send none)'),
+      ),
+    ),
+    /** How an alert body is shaped: the signed JSON event, or a Slack incoming-webhook message. */
+    alertFormat: v.optional(
+      v.picklist(ALERT_FORMATS, `alertFormat: expected ${ALERT_FORMATS.map((f) => `"${f}"`).join(' or ')}`),
+      'signed-json',
+    ),
+    /** A scheduled run not finished this many minutes after its slot posts run.delayed (reason "late"), once. */
+    lateAfterMinutes: v.optional(
+      v.pipe(
+        v.number('lateAfterMinutes: expected a whole number of minutes from 1 to 10080 (a week)'),
+        v.integer('lateAfterMinutes: expected a whole number of minutes from 1 to 10080 (a week)'),
+        v.minValue(1, 'lateAfterMinutes: expected a whole number of minutes from 1 to 10080 (a week)'),
+        v.maxValue(10_080, 'lateAfterMinutes: expected a whole number of minutes from 1 to 10080 (a week)'),
+      ),
+    ),
     enabled: v.optional(v.boolean('enabled: expected true or false'), true),
   }),
+  v.forward(
+    v.check(
+      (d) => d.lateAfterMinutes === undefined || d.schedule !== undefined,
+      'lateAfterMinutes: only a scheduled dataflow can be late (give a schedule, or leave lateAfterMinutes out)',
+    ),
+    ['lateAfterMinutes'],
+  ),
+  v.forward(
+    v.check(
+      (d) => d.lateAfterMinutes === undefined || d.alertEvents === undefined || d.alertEvents.includes('run.delayed'),
+      'lateAfterMinutes: the lateness alert is a run.delayed event, which alertEvents leaves out',
+    ),
+    ['lateAfterMinutes'],
+  ),
   v.forward(
     v.check(
       (d) => (d.audienceIds === undefined) !== (d.datasetId === undefined),
       'audienceIds: give audienceIds or datasetId, not both',
     ),
     ['audienceIds'],
+  ),
+  v.forward(
+    v.check((d) => d.datasetId === undefined || d.exportMode === 'full' || d.exportMode === 'incremental', DATASET_MODES),
+    ['exportMode'],
   ),
   v.forward(
     v.check(

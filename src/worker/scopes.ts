@@ -83,6 +83,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'GET /v1/runs/:id': 'runs:read',
 
   'GET /v1/tokens/current': ANY_TOKEN,
+  'GET /v1/plugins': ANY_TOKEN,
   'GET /v1/tokens': 'tokens:manage',
   'POST /v1/tokens': 'tokens:manage',
   'POST /v1/tokens/:id/rotate': 'tokens:manage',

@@ -54,11 +54,12 @@ describe('console assets', () => {
     }
   });
 
-  it('stays small: the whole console is under 80 KB before compression', () => {
+  // 80 KB until per-audience schedules and naming (schedule.js) took the console from ~78 KB to ~85 KB.
+  it('stays small: the whole console is under 88 KB before compression', () => {
     const total = Object.values(CONSOLE_ASSETS).reduce(
       (sum, a) => sum + new TextEncoder().encode(a.body).length,
       0,
     );
-    expect(total).toBeLessThan(80 * 1024);
+    expect(total).toBeLessThan(88 * 1024);
   });
 });

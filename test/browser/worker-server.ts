@@ -15,6 +15,8 @@ export interface WorkerServer {
   readonly url: string;
   /** Runs SQL statements against the Worker's D1 (test fixtures: profiles, datasets). */
   sql(query: string, ...params: unknown[]): Promise<void>;
+  /** Runs the Worker's scheduled handler (one cron tick) for `at`, as a Cron Trigger would. */
+  tick(at: Date): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export async function startWorker(bindings: { ADMIN_TOKEN: string; SECRETS_KEY: 
         .bind(...params)
         .run();
     },
+    tick: (at) => worker.tick(at),
     stop: async () => {
       await worker.stop();
       await rm(state, { recursive: true, force: true });

@@ -95,7 +95,8 @@ export async function startFaultProxy(target: string, plan: FaultPlan): Promise<
   };
 }
 
-function forward(upstream: URL, req: IncomingMessage, res: ServerResponse, loseResponse = false): void {
+/** Forwards a request to `upstream` as it came (its Host header too, so a SigV4 signature still holds). */
+export function forward(upstream: URL, req: IncomingMessage, res: ServerResponse, loseResponse = false): void {
   const out = httpRequest(
     { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
     (answer) => {

@@ -2,10 +2,12 @@
  * The user journeys, run the same way against every host (the Worker in workerd, the Node host and
  * the Deno host), through the HTTP API only, against moto with authentication enforced and a
  * least-privilege writer. What lands in the bucket is read back with independent tools:
- * @aws-sdk/client-s3, papaparse, zlib, DuckDB for Parquet and GnuPG for encrypted files.
+ * @aws-sdk/client-s3, papaparse, zlib, the `zstd` tool, DuckDB for Parquet and zstd CSV/JSON, avsc
+ * for Avro and GnuPG for encrypted files.
  */
+import { spawnSync } from 'node:child_process';
 import { gunzipSync } from 'node:zlib';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,14 +15,19 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { DuckDBInstance } from '@duckdb/node-api';
 import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAvro } from '../../packages/edge-export-avro/test/read-back.ts';
 import { permissionPolicy } from '../../src/plugins/sink/s3/policy.ts';
 import { type Gpg, startGpg } from '../harness/gpg.ts';
 import { downloadPrefix, duckdbRows } from '../support/hive.ts';
+import { type ReceivedAlert, startAlertReceiver } from '../harness/alert-receiver.ts';
+import { startGateProxy } from '../harness/gate-proxy.ts';
+import { slackProblems } from '../harness/slack.ts';
 import { type Moto, createBucket, createRole, createUser, s3Reader, startMoto } from '../harness/moto.ts';
 import { type Api, apiClient, type HostKind, type JourneyHost, settledRun, startJourneyHost } from './hosts.ts';
 
 const BUCKET = 'journeys';
 const ORG = 'Acme Retail';
+const ALERT_SECRET = 'journey-alert-secret-0123456789';
 
 /** Twelve profiles: even ones gold, odd ones silver; emails p<i>@example.com. */
 function profiles(from: number, to: number, tier = (i: number) => (i % 2 === 0 ? 'gold' : 'silver')): string {
@@ -66,6 +73,7 @@ export function journeys(kind: HostKind): void {
         EDGE_EXPORT_AWS_ACCESS_KEY_ID: platform.accessKeyId,
         EDGE_EXPORT_AWS_SECRET_ACCESS_KEY: platform.secretAccessKey,
         PLATFORM_PRINCIPAL_ARN: platformArn,
+        CONSOLE_URL: 'https://console.example.com/',
       });
     }, 120_000);
 
@@ -312,6 +320,87 @@ export function journeys(kind: HostKind): void {
       }
     });
 
+    it('compresses CSV and JSON with zstd, alone and under PGP: zstd -t, zstd -d and DuckDB read them back', async () => {
+      const members = [...GOLD, 'p12'].sort();
+      const cases: [string, Record<string, unknown>, RegExp][] = [
+        ['csv', { fileType: 'csv', compression: 'zstd', compressionOptions: { level: 7 } }, /\.csv\.zst$/],
+        ['json', { fileType: 'json', compression: 'zstd' }, /\.json\.zst$/],
+        ['csv-pgp', { fileType: 'csv', compression: 'zstd', pgpPublicKey: gpg.keys.ecc }, /\.csv\.zst\.gpg$/],
+      ];
+      for (const [name, options, extension] of cases) {
+        const dst = await destination(`zstd-${name}`, options);
+        const flow = await dataflow({ name: `zstd ${name}`, destinationId: dst, audienceIds: [gold] });
+        const [file] = (await runNow(flow.id)).files as { key: string; size: number }[];
+        expect(file!.key, name).toMatch(extension);
+        const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: file!.key }));
+        expect(got.ContentEncoding, name).toBe(name.endsWith('pgp') ? undefined : 'zstd');
+        let bytes: Uint8Array = await got.Body!.transformToByteArray();
+        expect(bytes.byteLength, name).toBe(file!.size);
+        if (name.endsWith('pgp')) {
+          const { plaintext, status } = await gpg.decrypt(bytes);
+          expect(status).toContain('DECRYPTION_OKAY');
+          bytes = plaintext;
+        }
+        const path = join(dir.path, `${kind}-${name}.${name.startsWith('csv') ? 'csv' : 'json'}.zst`);
+        await writeFile(path, bytes);
+        expect(spawnSync('zstd', ['-q', '-t', path]).status, name).toBe(0);
+        const plain = spawnSync('zstd', ['-q', '-dc', path], { encoding: 'utf8' }).stdout;
+        expect(name.startsWith('csv') ? csvIds(plain) : jsonIds(plain), name).toEqual(members);
+        const duck = await (await DuckDBInstance.create(':memory:')).connect();
+        try {
+          const reader = name.startsWith('csv') ? `read_csv('${path}', header = true)` : `read_json('${path}', format = 'newline_delimited')`;
+          const ids = (await duck.runAndReadAll(`SELECT id FROM ${reader} ORDER BY id`)).getRowObjectsJson().map((r) => String(r.id));
+          expect(ids, name).toEqual(members);
+        } finally {
+          duck.closeSync();
+        }
+      }
+    });
+
+    it('computes calculated fields (hashed email, phone, joined tags, flattened address) alike in the preview and the export', async () => {
+      const people = [
+        { id: 'ads1', identities: { email: ['  Ada.Lovelace@Example.COM '], phone: ['+44 20 7946 0018'] }, attributes: { tier: 'ads', tags: ['vip', ['beta', 'x']], address: { city: 'London', geo: { lat: 51.5 } } } },
+        { id: 'ads2', identities: { email: ['GRACE@navy.MIL'], phone: ['0033 6 12 34 56 78'] }, attributes: { tier: 'ads', tags: [], address: { city: 'Arlington' } } },
+        { id: 'ads3', identities: { email: ['linus@kernel.org'], phone: ['n/a'] }, attributes: { tier: 'ads', tags: ['x'], address: {} } },
+      ];
+      expect((await api('POST', '/profiles', people.map((p) => JSON.stringify(p)).join('\n'), 'application/x-ndjson')).body).toEqual({ stored: 3 });
+      const audience = (await api('POST', '/audiences', { kind: 'rule', name: 'Ads', rule: 'attributes.tier = "ads"' })).body.id as string;
+      const fields = [
+        { source: 'id' },
+        { source: 'identities.email', target: 'email_sha256', transforms: ['trim', 'lowercase', 'sha256'] },
+        { source: 'identities.phone', target: 'phone', transforms: ['phone'], mandatory: true },
+        { source: 'attributes.tags', target: 'tags', transforms: [{ name: 'join', separator: '|' }] },
+        { source: 'attributes.address', target: 'address', transforms: ['flatten'] },
+      ];
+      // The preview skips what the export skips: "n/a" has no digit, so ads3's mandatory phone is missing.
+      const preview = await api('POST', `/audiences/${audience}/preview`, { mapping: { fields } });
+      expect(preview.body).toMatchObject({ members: 3, skipped: 1, skippedBy: { 'missing:identities.phone': 1 } });
+      const misspelt = await api('POST', '/dataflows', { name: 'ads bad', destinationId: await destination('ads-bad'), audienceIds: [audience], mapping: { fields: [{ source: 'id', transforms: ['sha-256'] }] } });
+      expect(misspelt.status).toBe(400);
+      expect(misspelt.body.error.issues).toContainEqual(expect.objectContaining({ path: 'mapping.fields[0].transforms[0]', message: expect.stringContaining('(did you mean "sha256"?)') }));
+      const dst = await destination('ads', { fileType: 'csv', formatOptions: { escape: '"' } });
+      const flow = await dataflow({ name: 'ads', destinationId: dst, audienceIds: [audience], mapping: { fields } });
+      const run = await runNow(flow.id);
+      expect(run).toMatchObject({ rows: 2, skipped: { 'missing:identities.phone': 1 } });
+      const text = (await object(run.files[0].key)).toString();
+      const rows = Papa.parse<Record<string, string>>(text.trim(), { header: true }).data;
+      const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+      const want = [
+        { id: 'ads1', email_sha256: sha('ada.lovelace@example.com'), phone: '+442079460018', tags: 'vip|beta|x', address: '{"city":"London","geo.lat":51.5}' },
+        { id: 'ads2', email_sha256: sha('grace@navy.mil'), phone: '+33612345678', tags: '', address: '{"city":"Arlington"}' },
+      ];
+      expect(rows.sort((a, b) => a.id!.localeCompare(b.id!))).toEqual(want);
+      const path = join(dir.path, `${kind}-ads.csv`);
+      await writeFile(path, text);
+      const duck = await (await DuckDBInstance.create(':memory:')).connect();
+      try {
+        const read = (await duck.runAndReadAll(`SELECT id, email_sha256, phone FROM read_csv('${path}', header = true, all_varchar = true) ORDER BY id`)).getRowObjectsJson();
+        expect(read).toEqual(want.map(({ id, email_sha256, phone }) => ({ id, email_sha256, phone })));
+      } finally {
+        duck.closeSync();
+      }
+    });
+
     /** Ids of a Parquet file, read by DuckDB, after checking every column chunk uses `codec`. */
     async function parquetIds(bytes: Buffer, key: string, codec: string): Promise<string[]> {
       const file = join(dir.path, key.replaceAll('/', '_'));
@@ -325,6 +414,48 @@ export function journeys(kind: HostKind): void {
         duck.closeSync();
       }
     }
+
+    it('exports Avro through a third-party plugin (packages/edge-export-avro): listed, validated by its schema, read back by avsc', async () => {
+      // Discovered from the host's registry, with its option schema: what the console's form offers.
+      const formats = (await api('GET', '/plugins?kind=format')).body.items as { name: string; destination: { field: string; value: string }; options: { properties: Record<string, { enum?: string[] }> } }[];
+      const plugin = formats.find((p) => p.name === 'format/avro')!;
+      expect(plugin.destination).toEqual({ field: 'fileType', value: 'avro' });
+      expect(plugin.options.properties.codec!.enum).toEqual(['null', 'deflate', 'snappy']);
+      expect(formats.map((p) => p.destination.value)).toEqual(expect.arrayContaining(['csv', 'json', 'parquet', 'avro']));
+      // Refused at configuration time, at the user's field: a misspelt file type, the plugin's own option
+      // schema, and an outer compression for a format that compresses inside the file.
+      const refused = async (extra: Record<string, unknown>) => {
+        const res = await api('POST', '/destinations', { name: 'bad', bucket: BUCKET, region: moto.region, endpoint: moto.endpoint, auth: { method: 'accessKey', ...writer }, ...extra });
+        expect(res.status, res.text).toBe(400);
+        return res.body.error.issues as { path: string; message: string }[];
+      };
+      expect(await refused({ fileType: 'avrro' })).toMatchObject([
+        { path: 'fileType', message: expect.stringMatching(/"avrro" is not available on this host; expected .*avro.* \(did you mean "avro"\?\)$/) },
+      ]);
+      expect(await refused({ fileType: 'avro', formatOptions: { codec: 'lz4', blockRows: 0 } })).toMatchObject([
+        { path: 'formatOptions.codec', message: expect.stringMatching(/expected one of null, deflate, snappy/) },
+        { path: 'formatOptions.blockRows' },
+      ]);
+      expect(await refused({ fileType: 'avro', compression: 'gzip' })).toMatchObject([
+        { path: 'compression', message: expect.stringMatching(/format "avro" compresses internally; use its codec option instead of an outer compression/) },
+      ]);
+
+      const members = [...GOLD, 'p12'].sort();
+      for (const codec of ['deflate', 'snappy'] as const) {
+        const dst = await destination(`avro-${codec}`, { fileType: 'avro', formatOptions: { codec, blockRows: 4 } });
+        const flow = await dataflow({ name: `avro ${codec}`, destinationId: dst, audienceIds: [gold] });
+        const run = await runNow(flow.id);
+        const [file] = run.files as { key: string; rows: number }[];
+        expect(file!.key).toMatch(/\.avro$/);
+        const read = await readAvro(await object(file!.key));
+        expect(read.codec).toBe(codec);
+        expect(read.blocks).toEqual([4, 3]);
+        expect(read.schema).toMatchObject({ type: 'record', fields: [{ name: 'id' }, { name: 'email' }, { name: 'spend', type: ['null', 'double'] }] });
+        expect(read.records.sort((a, b) => String(a.id).localeCompare(String(b.id)))).toEqual(
+          members.map((id) => ({ id, email: `p${Number(id.slice(1))}@example.com`, spend: Number(id.slice(1)) * 10.5 })),
+        );
+      }
+    });
 
     it('exports through an assumed role (STS at a custom endpoint) set up from its own trust policy', async () => {
       const role = { method: 'assumedRole', roleArn: 'arn:aws:iam::123456789012:role/edge-export-writer', stsEndpoint: moto.endpoint };
@@ -417,6 +548,252 @@ export function journeys(kind: HostKind): void {
       expect(failed.error.code).toBe('PARTITION_LIMIT');
       expect(failed.error.message).toContain('more than 1 partitions (partitionBy.maxPartitions)');
       expect(await keysUnder(`${folder}partitioned/`)).toEqual(keys);
+    });
+
+    it('runs two audiences of one dataflow on their own slots, each with its own file names', async () => {
+      const dst = await destination('peraudience', { folderPath: `${folder}peraudience/%SEGMENT_ID%` });
+      const hour = 3_600_000;
+      // Slots a day ahead of every other journey's ticks: the list follows the dataflow's daily slot
+      // t1 with its own naming; gold has its own daily slot an hour later, and its own naming too.
+      const t1 = new Date(Math.ceil((Date.now() + 30 * hour) / hour) * hour);
+      const t2 = new Date(t1.getTime() + hour);
+      const daily = (at: Date) => ({ frequency: 'daily', time: at.toISOString().slice(11, 16), startDate: at.toISOString().slice(0, 10) });
+      const body = {
+        name: 'per audience',
+        destinationId: dst,
+        audienceIds: [gold, uploaded],
+        schedule: daily(t1),
+        naming: { dateTime: 'datetime' },
+        audiences: [
+          { id: gold, schedule: daily(t2), naming: { audienceName: true, dateTime: 'unix', customText: 'goldfeed' } },
+          { id: uploaded, naming: { dateTime: 'none', customText: 'listfeed', sandbox: true } },
+        ],
+      };
+      // Bad per-audience settings are refused, each at its own field.
+      const refused = await api('POST', '/dataflows', {
+        ...body,
+        mapping: { fields: [{ source: 'id' }] },
+        audiences: [{ id: 'aud_elsewhere' }, { id: uploaded, schedule: { frequency: 'fortnightly', startDate: '2026-01-01' }, naming: { customText: 'a b' } }],
+      });
+      expect(refused.status, refused.text).toBe(400);
+      const paths = (refused.body.error.issues as { path: string }[]).map((i) => i.path).sort();
+      expect(paths).toEqual(['audiences[1].naming.customText', 'audiences[1].schedule.frequency']);
+      const orphan = await api('POST', '/dataflows', { ...body, mapping: { fields: [{ source: 'id' }] }, audiences: [{ id: 'aud_elsewhere' }] });
+      expect(orphan.status, orphan.text).toBe(400);
+      expect(orphan.body.error.issues).toEqual([expect.objectContaining({ path: 'audiences[0].id', message: expect.stringContaining('not one of audienceIds') })]);
+
+      const flow = await dataflow(body);
+      expect((await api('GET', `/dataflows/${flow.id}`)).body.audiences).toEqual([
+        { id: gold, schedule: { ...daily(t2), time: daily(t2).time }, naming: { audienceName: true, dateTime: 'unix', customText: 'goldfeed', destinationId: false, organization: false, sandbox: false } },
+        { id: uploaded, naming: { audienceName: false, dateTime: 'none', customText: 'listfeed', destinationId: false, organization: false, sandbox: true } },
+      ]);
+      const minute = 60_000;
+      /** Ticks at `at` and returns the runs of the dataflow this tick created, settled. */
+      const tickRuns = async (at: Date) => {
+        const before = new Set((await runsOf(flow.id)).map((r) => r.id));
+        await host.tick(at);
+        const fresh = (await runsOf(flow.id)).filter((r) => !before.has(r.id));
+        const runs = [];
+        for (const r of fresh) runs.push(await settledRun(api, r.id));
+        for (const run of runs) expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
+        return runs;
+      };
+      expect(await tickRuns(new Date(t1.getTime() - minute))).toEqual([]);
+      // t1: only the list, on the dataflow's slot, named by its own options.
+      const [list1, ...more1] = await tickRuns(new Date(t1.getTime() + minute));
+      expect(more1).toEqual([]);
+      expect(list1).toMatchObject({ trigger: 'schedule', scheduledTime: t1.toISOString(), audienceIds: [uploaded] });
+      expect(list1.files.map((f: { key: string }) => f.key)).toEqual([`${folder}peraudience/${uploaded}/Acme_peraudience_${uploaded}_listfeed_staging.csv`]);
+      // A repeated tick makes no second run of the slot.
+      expect(await tickRuns(new Date(t1.getTime() + minute))).toEqual([]);
+      // t2: only gold, on its own slot, with its name, unix time and custom text.
+      const [gold2, ...more2] = await tickRuns(new Date(t2.getTime() + minute));
+      expect(more2).toEqual([]);
+      expect(gold2).toMatchObject({ trigger: 'schedule', scheduledTime: t2.toISOString(), audienceIds: [gold] });
+      const goldKey = `${folder}peraudience/${gold}/Acme_peraudience_${gold}_Gold_tier_${t2.getTime() / 1000}_goldfeed.csv`;
+      expect(gold2.files.map((f: { key: string }) => f.key)).toEqual([goldKey]);
+      // The next day's t1: the list again, not gold.
+      const [list3, ...more3] = await tickRuns(new Date(t1.getTime() + 24 * hour + minute));
+      expect(more3).toEqual([]);
+      expect(list3).toMatchObject({ scheduledTime: new Date(t1.getTime() + 24 * hour).toISOString(), audienceIds: [uploaded] });
+      // In the bucket: each audience's objects under its own names, with its own members.
+      expect(await keysUnder(`${folder}peraudience/`)).toEqual([`${folder}peraudience/${uploaded}/Acme_peraudience_${uploaded}_listfeed_staging.csv`, goldKey].sort());
+      expect(csvIds((await object(goldKey)).toString())).toEqual([...GOLD, 'p12'].sort());
+      expect(csvIds((await object(list3.files[0].key)).toString())).toEqual(['p01']);
+      // "Export now" exports both audiences, each still named by its own options.
+      const now = await runNow(flow.id);
+      expect(now.audienceIds).toBeUndefined();
+      expect(now.files.map((f: { key: string }) => f.key.split('/').at(-1)).sort()).toEqual(
+        [`Acme_peraudience_${gold}_Gold_tier_${Math.floor(Date.parse(now.scheduledTime) / 1000)}_goldfeed.csv`, `Acme_peraudience_${uploaded}_listfeed_staging.csv`].sort(),
+      );
+      // Without a dataflow schedule, gold still runs on its own slots; the list only on demand.
+      const { schedule: _dropped, ...unscheduled } = body;
+      const put = await api('PUT', `/dataflows/${flow.id}`, { ...unscheduled, mapping: { fields: [{ source: 'id' }] } });
+      expect(put.status, put.text).toBe(200);
+      const [gold4, ...more4] = await tickRuns(new Date(t2.getTime() + 24 * hour + minute));
+      expect(more4).toEqual([]);
+      expect(gold4).toMatchObject({ scheduledTime: new Date(t2.getTime() + 24 * hour).toISOString(), audienceIds: [gold] });
+    });
+
+    it('routes alerts: only the chosen events, a Slack message signed like JSON, one lateness alert per late slot', async () => {
+      const receiver = await startAlertReceiver();
+      const gate = await startGateProxy(moto.endpoint);
+      try {
+        const signed = (post: ReceivedAlert) => {
+          const ts = String(post.headers['x-edge-export-timestamp']);
+          return post.headers['x-edge-export-signature'] === createHmac('sha256', ALERT_SECRET).update(`${ts}.${post.body}`).digest('hex');
+        };
+        // Slack, failures only: a wrong secret key fails the run at its first S3 request.
+        const wrongSecret = 'not-the-writer-secret-0123456789abcdefgh';
+        const wrong = await destination('alerts-wrong', { auth: { method: 'accessKey', accessKeyId: writer.accessKeyId, secretAccessKey: wrongSecret } });
+        const slack = await dataflow({ name: 'Slack alerts', destinationId: wrong, audienceIds: [gold], alertWebhook: `${receiver.url}/slack`, alertFormat: 'slack', alertSecret: ALERT_SECRET, alertEvents: ['run.failed'] });
+        const failed = await settledRun(api, (await api('POST', `/dataflows/${slack.id}/run`)).body.id);
+        expect(failed.status).toBe('failed');
+        const post = await receiver.next('/slack');
+        const message = JSON.parse(post.body);
+        expect(slackProblems(message)).toEqual([]);
+        for (const part of ['Run failed', 'Slack alerts', failed.id, failed.error.code]) expect(message.text).toContain(part);
+        expect(post.body).toContain(`https://console.example.com/#/runs/${failed.id}|`);
+        for (const secret of [ALERT_SECRET, wrongSecret, writer.secretAccessKey]) expect(post.body).not.toContain(secret);
+        expect(signed(post)).toBe(true);
+        expect(signed({ ...post, body: post.body.replace('Run failed', 'Run fine') })).toBe(false);
+        // run.started was not chosen: it never entered the outbox.
+        expect(await host.sql('SELECT event FROM alerts WHERE dataflow_id = ?', slack.id)).toEqual([{ event: 'run.failed' }]);
+
+        // Lateness, signed JSON. On time first: a run finished before its deadline posts nothing.
+        const base = new Date(Math.ceil((Date.now() + 3 * 3_600_000) / 60_000) * 60_000);
+        const watched = (slot: Date) => ({
+          audienceIds: [gold],
+          schedule: { frequency: 'daily', time: slot.toISOString().slice(11, 16), startDate: slot.toISOString().slice(0, 10) },
+          lateAfterMinutes: 30,
+          alertEvents: ['run.delayed'],
+          alertSecret: ALERT_SECRET,
+        });
+        const tickAt = (slot: Date, minutes: number) => host.tick(new Date(slot.getTime() + minutes * 60_000));
+        const early = new Date(base.getTime() - 2 * 3_600_000);
+        const onTime = await dataflow({ name: 'on time', destinationId: await destination('alerts-on-time'), alertWebhook: `${receiver.url}/on-time`, ...watched(early) });
+        await tickAt(early, 1);
+        const [onTimeRun] = await runsOf(onTime.id);
+        expect((await settledRun(api, onTimeRun!.id)).status).toBe('succeeded');
+        // A tick delivers what it wrote before it returns: what arrived by then is all there is.
+        for (const minutes of [29, 31, 90]) await tickAt(early, minutes);
+        expect(receiver.at('/on-time')).toEqual([]);
+        expect(await host.sql('SELECT id FROM alerts WHERE dataflow_id = ?', onTime.id)).toEqual([]);
+
+        // Late: its uploads wait at a closed gate, so at 30 minutes past its slot the run is unfinished.
+        const late = await dataflow({ name: 'late', destinationId: await destination('alerts-late', { endpoint: gate.endpoint }), alertWebhook: `${receiver.url}/late`, ...watched(base) });
+        await tickAt(base, 1);
+        const [lateRun] = await runsOf(late.id);
+        await tickAt(base, 29);
+        expect(receiver.at('/late')).toEqual([]);
+        await tickAt(base, 31);
+        await tickAt(base, 31);
+        await tickAt(base, 45);
+        expect(receiver.at('/late')).toHaveLength(1);
+        const alert = JSON.parse(receiver.at('/late')[0]!.body);
+        expect(alert).toMatchObject({ event: 'run.delayed', reason: 'late', runId: lateRun!.id, dataflowId: late.id, scheduledTime: base.toISOString(), lateAfterMinutes: 30 });
+        expect(['queued', 'running']).toContain(alert.status);
+        expect(signed(receiver.at('/late')[0]!)).toBe(true);
+        gate.open();
+        expect((await settledRun(api, lateRun!.id)).status).toBe('succeeded');
+        expect(gate.held()).toBeGreaterThan(0);
+        await tickAt(base, 60);
+        expect(receiver.at('/late')).toHaveLength(1);
+      } finally {
+        gate.open();
+        await gate.stop();
+        await receiver.stop();
+      }
+    });
+
+    it('exports diff and insert-only dataflows over three runs, matching DuckDB\'s EXCEPT over the snapshots', async () => {
+      // Profiles q00–q11 on a plan, ingested three times with joins, changes and leaves between runs.
+      type Q = { id: string; email: string; plan: string; seats: number };
+      const step1: Q[] = Array.from({ length: 12 }, (_, i) => ({ id: `q${String(i).padStart(2, '0')}`, email: `q${i}@example.com`, plan: i % 2 === 0 ? 'pro' : 'free', seats: i }));
+      const edit = (snap: Q[], changes: Record<string, Partial<Q>>, extra: Q[] = []) => [...snap.map((q) => ({ ...q, ...changes[q.id] })), ...extra];
+      const step2 = edit(step1, { q01: { plan: 'pro' }, q02: { plan: 'free' }, q04: { seats: 40 }, q06: { email: 'q6@new.example.com' } }, [
+        { id: 'q12', email: 'q12@example.com', plan: 'pro', seats: 12 },
+      ]);
+      const step3 = edit(step2, { q02: { plan: 'pro', seats: 20 }, q08: { plan: 'free' }, q10: { seats: 100 } });
+      const pro = await api('POST', '/audiences', { kind: 'rule', name: 'Pro plan', rule: 'attributes.plan = "pro"' });
+      expect(pro.status, pro.text).toBe(201);
+      const list = await api('POST', '/audiences', { kind: 'upload', name: 'Diff list' });
+      const uploads = [['q01', 'q02', 'q03'], ['q02', 'q03', 'q05'], ['q03', 'q05', 'q07']];
+      const mapping = { fields: [{ source: 'id' }, { source: 'attributes.seats', target: 'seats', type: 'integer' }] };
+      const dst = await destination('diff', { fileType: 'json', manifest: true });
+      const diff = await dataflow({ name: 'diff', destinationId: dst, audienceIds: [pro.body.id, list.body.id], exportMode: 'diff', mapping });
+      const inserts = await dataflow({
+        name: 'insert only',
+        destinationId: dst,
+        audienceIds: [pro.body.id],
+        exportMode: 'insert-only',
+        mapping: { ...mapping, dedup: { identity: 'email' } },
+      });
+      expect((await api('GET', `/dataflows/${diff.id}`)).body.exportMode).toBe('diff');
+      const duck = await (await DuckDBInstance.create(':memory:')).connect();
+      const query = async (sql: string) => (await duck.runAndReadAll(sql)).getRows().map((r) => r.map(String));
+      await duck.run('CREATE TABLE m0 (id VARCHAR, email VARCHAR, seats BIGINT)');
+      try {
+        for (const [n, snap] of [step1, step2, step3].entries()) {
+          const k = n + 1;
+          const ndjson = snap.map((q) => JSON.stringify({ id: q.id, identities: { email: [q.email] }, attributes: { plan: q.plan, seats: q.seats } })).join('\n');
+          expect((await api('POST', '/profiles', ndjson, 'application/x-ndjson')).status).toBe(200);
+          const csv = `namespace,value\n${uploads[n]!.map((id) => `email,${snap.find((q) => q.id === id)!.email}`).join('\n')}\n`;
+          expect((await api('POST', `/audiences/${list.body.id}/members`, csv, 'text/csv')).status).toBe(200);
+          await writeFile(join(dir.path, `diff-snap${k}.ndjson`), `${ndjson}\n`);
+          await duck.run(
+            `CREATE TABLE m${k} AS SELECT id, identities.email[1] AS email, attributes.seats AS seats
+               FROM read_json('${join(dir.path, `diff-snap${k}.ndjson`)}') WHERE attributes.plan = 'pro'`,
+          );
+          const [now, before] = [`m${k}`, `m${k - 1}`];
+          const want = {
+            added: await query(`SELECT id, seats FROM ${now} WHERE id IN (SELECT id FROM ${now} EXCEPT SELECT id FROM ${before}) ORDER BY ALL`),
+            // Changed: the exported columns (id, seats) differ; q06's new email is not exported.
+            changed: await query(`SELECT id, seats FROM ${now} WHERE id IN (SELECT id FROM ${before}) EXCEPT SELECT id, seats FROM ${before} ORDER BY ALL`),
+            removed: await query(`SELECT id FROM ${before} EXCEPT SELECT id FROM ${now} ORDER BY ALL`),
+            newEmails: await query(`SELECT email FROM ${now} EXCEPT SELECT email FROM ${before} ORDER BY ALL`),
+          };
+          if (k > 1) for (const kind of ['added', 'changed', 'removed'] as const) expect(want[kind].length, `step ${k} ${kind}`).toBeGreaterThan(0);
+
+          const run = await runNow(diff.id);
+          const files = (run.files as { key: string; name: string; rows: number; kind?: string }[]).filter((f) => !f.key.includes('/manifest-'));
+          const got = async (audience: string, kind: string) => {
+            const rows: string[][] = [];
+            for (const f of files.filter((f) => f.kind === kind && f.name.includes(`_${audience}_`))) {
+              expect(f.name).toMatch(new RegExp(`_${kind}\\.json$`));
+              const lines = (await object(f.key)).toString().trim().split('\n').map((l) => JSON.parse(l));
+              expect(lines).toHaveLength(f.rows);
+              rows.push(...lines.map((r) => (kind === 'removed' ? [r.id] : [r.id, String(r.seats)])));
+            }
+            return rows.sort();
+          };
+          expect(await got(pro.body.id, 'added')).toEqual(want.added);
+          expect(await got(pro.body.id, 'changed')).toEqual(want.changed);
+          expect(await got(pro.body.id, 'removed')).toEqual(want.removed);
+          // The upload list: members come and go with each upload; their values never change.
+          const previous = n === 0 ? [] : uploads[n - 1]!;
+          expect((await got(list.body.id, 'added')).map((r) => r[0])).toEqual(uploads[n]!.filter((id) => !previous.includes(id)));
+          expect(await got(list.body.id, 'changed')).toEqual([]);
+          expect((await got(list.body.id, 'removed')).map((r) => r[0])).toEqual(previous.filter((id) => !uploads[n]!.includes(id)));
+          const manifest = JSON.parse((await object(`${folder}diff/manifest-${dst}-${run.id}.json`)).toString());
+          expect(manifest.exportResults.map((r: { name: string; kind: string; rows: number }) => [r.name, r.kind, r.rows])).toEqual(
+            files.map((f) => [f.name, f.kind, f.rows]),
+          );
+
+          // Insert-only, deduplicated by email: one file of the members whose email is new.
+          const inserted = await runNow(inserts.id);
+          const file = (inserted.files as { key: string; name: string }[]).find((f) => !f.key.includes('/manifest-'))!;
+          expect(jsonIds((await object(file.key)).toString())).toEqual(
+            (await query(`SELECT id FROM ${now} WHERE email IN (${want.newEmails.map((e) => `'${e[0]}'`).join(', ') || 'NULL'}) ORDER BY id`)).map((r) => r[0]),
+          );
+        }
+      } finally {
+        duck.closeSync();
+      }
+      // A dataset cannot export a diff: the API says so at configuration time.
+      const refused = await api('POST', '/dataflows', { name: 'no', destinationId: dst, datasetId: 'orders', exportMode: 'diff' });
+      expect(refused.status).toBe(400);
+      expect(refused.text).toContain('exportMode: a dataset exports in full or incremental mode');
     });
 
     it('left nothing open in the bucket: every run published whole', async () => {

@@ -73,7 +73,7 @@ export function scaleJourney(kind: HostKind): void {
     let writer: { accessKeyId: string; secretAccessKey: string };
     const profiles = generate();
     let audience: string;
-    const flows: Record<'plain' | 'dedup', string> = { plain: '', dedup: '' };
+    const flows: Record<'plain' | 'dedup' | 'diff', string> = { plain: '', dedup: '', diff: '' };
 
     beforeAll(async () => {
       moto = await startMoto();
@@ -133,7 +133,7 @@ export function scaleJourney(kind: HostKind): void {
     };
     const dataFiles = (r: { files: { key: string }[] }) => r.files.map((f) => f.key).filter((k) => !k.includes('/manifest-'));
 
-    it('ingests the profiles and makes a rule audience and two incremental dataflows', async () => {
+    it('ingests the profiles and makes a rule audience, two incremental dataflows and a diff one', async () => {
       const org = await apiClient(host.url, host.adminToken)('POST', '/admin/organizations', { name: 'Scale' });
       api = apiClient(host.url, org.body.token);
       const stored = await api('POST', '/profiles', ndjson(profiles.values()), 'application/x-ndjson');
@@ -142,6 +142,7 @@ export function scaleJourney(kind: HostKind): void {
       for (const [name, extra] of [
         ['plain', { fileType: 'csv', compression: 'gzip', manifest: true }],
         ['dedup', { fileType: 'parquet' }],
+        ['diff', { fileType: 'csv', compression: 'gzip', manifest: true }],
       ] as const) {
         const destination = await api('POST', '/destinations', {
           name: `scale ${name}`,
@@ -157,9 +158,9 @@ export function scaleJourney(kind: HostKind): void {
           name,
           destinationId: destination.body.id,
           audienceIds: [audience],
-          exportMode: 'incremental',
+          exportMode: name === 'diff' ? 'diff' : 'incremental',
           mapping:
-            name === 'plain'
+            name !== 'dedup'
               ? { fields: [{ source: 'id' }, { source: 'identities.email', target: 'email' }, { source: 'attributes.score', type: 'integer' }] }
               : { fields: [{ source: 'identities.email', target: 'email' }, { source: 'id' }], dedup: { identity: 'email' } },
         });
@@ -177,6 +178,11 @@ export function scaleJourney(kind: HostKind): void {
       expect(rows.every((r) => r.segmentMembership_status === 'realized')).toBe(true);
       const chunks = await host.sql<{ n: number }>('SELECT count(*) AS n FROM export_state_chunks WHERE dataflow_id = ?', flows.plain);
       expect(chunks[0]!.n).toBeGreaterThan(3);
+      // A diff dataflow's first run: every member is added, over several invocations too.
+      const diff = await run(flows.diff);
+      expect(diff.attempts).toBeGreaterThan(1);
+      expect(diff.files.filter((f) => !f.key.includes('/manifest-')).every((f) => /_added(_\d+)?\.csv\.gz$/.test(f.key))).toBe(true);
+      expect((await csvRows(dataFiles(diff))).map((r) => r.id).sort()).toEqual(gold.map((p) => p.id).sort());
       const dedup = await run(flows.dedup);
       expect(dedup.attempts).toBeGreaterThan(1);
       const expected = winners(profiles);
@@ -207,6 +213,16 @@ export function scaleJourney(kind: HostKind): void {
       const expected = [...changed.values()].map((p) => `${p.id}:${p.gold ? 'realized' : 'exited'}`).sort();
       expect(rows.map((r) => `${r.id}:${r.segmentMembership_status}`).sort()).toEqual(expected);
       expect(rows.filter((r) => r.segmentMembership_status === 'realized' && Number(r.score) < 1000 && r.email?.startsWith('u'))).toEqual([]);
+
+      // The diff dataflow writes the same changes as three kinds of files: joined, changed, exited.
+      const diff = await run(flows.diff);
+      const kindOf = (key: string) => /_(added|changed|removed)(_\d+)?\.csv\.gz$/.exec(key)?.[1];
+      const byKind: Record<string, string[]> = { added: [], changed: [], removed: [] };
+      for (const key of dataFiles(diff)) byKind[kindOf(key)!]!.push(...(await csvRows([key])).map((r) => r.id!));
+      const ids = (keep: (p: P) => boolean) => [...changed.values()].filter(keep).map((p) => p.id).sort();
+      expect(byKind.added!.sort()).toEqual(ids((p) => Number(p.id.slice(1)) >= N));
+      expect(byKind.changed!.sort()).toEqual(ids((p) => p.gold && Number(p.id.slice(1)) < N));
+      expect(byKind.removed!.sort()).toEqual(ids((p) => !p.gold));
 
       const dedup = await run(flows.dedup);
       const after = winners(profiles);

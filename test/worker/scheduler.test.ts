@@ -77,6 +77,46 @@ describe('cron tick', () => {
     expect(s.mine()).toHaveLength(2);
   });
 
+  it('per-audience schedules: overlapping ticks create one run per audience slot, each naming its audience', async () => {
+    const e = testEnv();
+    const org = await newOrg(e);
+    const dest = await call(e, 'POST', '/destinations', { token: org.token, body: destinationBody() });
+    const audience = async (name: string) =>
+      (await call(e, 'POST', '/audiences', { token: org.token, body: { kind: 'rule', name, rule: 'attributes.tier = "gold"' } })).body.id as string;
+    const [a, b, c] = [await audience('a'), await audience('b'), await audience('c')];
+    const flow = await call(e, 'POST', '/dataflows', {
+      token: org.token,
+      now: () => at('2026-04-01T00:00:00Z'),
+      body: {
+        name: 'per audience',
+        destinationId: dest.body.id,
+        audienceIds: [a, b, c],
+        mapping: { fields: [{ source: 'id' }] },
+        schedule: { frequency: 'daily', time: '06:00', startDate: '2026-04-01' },
+        audiences: [
+          { id: b, schedule: { frequency: 'hourly', everyHours: 3, time: '00:00', startDate: '2026-04-01' } },
+          { id: c, schedule: null, naming: { customText: 'c' } },
+        ],
+      },
+    });
+    expect(flow.status, JSON.stringify(flow.body)).toBe(201);
+    const id = flow.body.id as string;
+    const tickAt = (iso: string) => worker.scheduled(createScheduledController({ scheduledTime: at(iso).getTime() }), e);
+    await Promise.all([tickAt('2026-04-01T06:01:00Z'), tickAt('2026-04-01T06:01:00Z'), tickAt('2026-04-01T06:02:00Z')]);
+    const runs = (
+      await e.DB.prepare('SELECT run_key, scheduled_time, audience_ids FROM runs WHERE dataflow_id = ? ORDER BY scheduled_time, run_key').bind(id).all()
+    ).results;
+    // b every 3 hours (00:00 is not after the dataflow's creation), a on the dataflow's 06:00, c only on demand.
+    expect(runs).toEqual([
+      { run_key: `${id}:${b}:2026-04-01T03:00:00.000Z`, scheduled_time: '2026-04-01T03:00:00.000Z', audience_ids: JSON.stringify([b]) },
+      { run_key: `${id}:2026-04-01T06:00:00.000Z`, scheduled_time: '2026-04-01T06:00:00.000Z', audience_ids: JSON.stringify([a]) },
+      { run_key: `${id}:${b}:2026-04-01T06:00:00.000Z`, scheduled_time: '2026-04-01T06:00:00.000Z', audience_ids: JSON.stringify([b]) },
+    ]);
+    expect(e.EXPORTS.sent.filter((m) => m.orgId === org.id)).toHaveLength(3);
+    const listed = await call(e, 'GET', `/runs?dataflowId=${id}`, { token: org.token });
+    expect(listed.body.items.map((r: { audienceIds?: string[] }) => r.audienceIds).sort()).toEqual([[a], [b], [b]].sort());
+  });
+
   it('a slot whose tick is retried after a crash (watermark not advanced) is still enqueued once', async () => {
     const s = await scheduledFlow({ frequency: 'hourly', everyHours: 3, startDate: '2026-04-01' });
     await tick(s.e, at('2026-04-01T03:01:00Z'));

@@ -167,6 +167,8 @@ describe('the generated typed client', () => {
     const id = (value: string) => ({ params: { path: { id: value } } });
     const folder = `${moto.folder}typed-all/`;
 
+    const formats = (await client.GET('/plugins', { params: { query: { kind: 'format' } } })).data!;
+    expect(formats.items.map((p) => p.destination?.value)).toEqual(['csv', 'json', 'parquet']);
     await client.POST('/profiles', { body: profiles(['ada', 'bob']), bodySerializer: (t) => t, headers: { 'Content-Type': 'application/x-ndjson' } });
     const dst = (await client.POST('/destinations', { body: destinationInput('all', folder) })).data!;
     await client.GET('/destinations', { params: { query: { limit: 5 } } });

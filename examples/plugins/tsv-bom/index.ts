@@ -5,7 +5,7 @@
  * "plugins": [{ "use": "acme/tsv-bom" }] }`.
  *
  * It uses only the public contracts (`definePlugin`, `FormatStage`) — a published package would
- * import them from `edge-export/core`.
+ * import their types from `edge-export/plugin` (see packages/edge-export-avro and docs/PLUGINS.md).
  */
 import * as v from 'valibot';
 import { definePlugin } from '../../../src/core/plugin.ts';

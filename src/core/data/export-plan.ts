@@ -1,11 +1,16 @@
 /**
- * Export plans for audiences: which rows a run writes, in full or incremental mode, and the state
- * that a successful run leaves for the next one.
+ * Export plans for audiences: which rows a run writes, in full, incremental, insert-only or diff
+ * mode, and the state that a successful run leaves for the next one.
  *
  * - Full: every current member, status `realized`.
  * - Incremental (after a first full run): members that joined or whose exported values changed
  *   since the last successful run, plus those that exited (status `exited`). Without a baseline
  *   (first run, or the mapping changed) an incremental run exports in full.
+ * - Insert-only: only members that joined since the last successful run (all of them the first
+ *   time); members that changed or exited are counted, never written. No status column.
+ * - Diff: the incremental rows sorted by kind, without a status column: joined members are
+ *   `added` (the plan's `rows`), changed and exited ones go to `divert` (the host logs them and
+ *   writes them as their own files after the added ones). Exited rows are `removed`.
  * - State: member key → fingerprint of its exported cells (status column excluded), in key order.
  *   It is read and written as a stream (`BaselineState`, `StateSink`), so no value grows with the
  *   audience and memory does not either: hosts keep it in chunks.
@@ -40,7 +45,15 @@ import type { Profile } from './model.ts';
 import { decodeValue, encodeValue, ExternalSorter, memorySpill, type SpillStore } from './spill.ts';
 import type { AudienceExportState } from './store.ts';
 
-export type ExportMode = 'full' | 'incremental';
+/** Every export mode, as configurations name them. */
+export const EXPORT_MODES = ['full', 'incremental', 'insert-only', 'diff'] as const;
+export type ExportMode = (typeof EXPORT_MODES)[number];
+
+/** The modes that keep a state and compare each run with the last successful one. */
+export const STATEFUL_MODES: readonly ExportMode[] = ['incremental', 'insert-only', 'diff'];
+
+/** What a row of a diff export is: a member that joined, one whose values changed, one that left. */
+export type DeltaKind = 'added' | 'changed' | 'removed';
 
 /** Profiles arrive one by one or in arrays (a page, a source batch): one stream read per chunk. */
 export type ProfileChunk = Profile | readonly Profile[];
@@ -114,6 +127,11 @@ export interface AudienceExportInput {
   readonly sortBudget?: number;
   /** Where an earlier invocation stopped this run (ordered or deduplicating plans only). */
   readonly resume?: AudienceResume | undefined;
+  /**
+   * Diff mode: receives the `changed` and `removed` rows (`rows` carries only the `added` ones),
+   * a batch at a time, before the batch of `rows` they came with is handed on.
+   */
+  readonly divert?: (kind: Exclude<DeltaKind, 'added'>, rows: RowBatch) => Promise<void>;
   /**
    * Asked between pages (and, with dedup, between decided keys): true stops the rows there, so the
    * run can go on in another invocation from `plan.paused()`. Ordered or deduplicating plans only.
@@ -195,8 +213,9 @@ const candidateCodec = {
 /** Plans an audience export: rows to write, counts, and the state to commit on success. */
 export function planAudienceExport(input: AudienceExportInput): AudiencePlan {
   const mapping = input.mode === 'incremental' ? withStatusColumn(input.mapping) : input.mapping;
+  if (input.mode === 'diff' && !input.divert) throw new ExportError('INTERNAL', 'A diff export needs somewhere to put its changed and removed rows');
   const baseline = baselineOf(input);
-  const incremental = input.mode === 'incremental' && baseline !== undefined;
+  const incremental = STATEFUL_MODES.includes(input.mode) && baseline !== undefined;
   const sink = input.state ?? (input.save ? objectSink(input.save) : undefined);
   const run = new Run({ ...input, mapping }, incremental ? baseline : undefined, sink);
   let finished = false;
@@ -205,8 +224,13 @@ export function planAudienceExport(input: AudienceExportInput): AudiencePlan {
     {
       async pull(controller) {
         iterator ??= (input.mapping.dedup ? run.sorted() : input.ordered ? run.merged() : run.streamed())[Symbol.asyncIterator]();
-        const { value, done } = await iterator.next();
-        if (!done) return controller.enqueue(value);
+        for (;;) {
+          const { value, done } = await iterator.next();
+          for (const [kind, diverted] of run.takeDiverted()) await input.divert!(kind, diverted);
+          if (done) break;
+          // A batch of only changed or removed rows leaves nothing here: read on.
+          if (value.length > 0) return controller.enqueue(value);
+        }
         finished = true;
         controller.close();
       },
@@ -317,6 +341,8 @@ class Run {
   pausedAt: AudienceResume | undefined;
   #state: StateEntry[] = [];
   #out: Row[] = [];
+  /** Diff mode: the changed and removed rows, taken by the plan after each batch. */
+  #diverted: { changed: Row[]; removed: Row[] } = { changed: [], removed: [] };
   readonly #fpIndexes: number[];
   readonly #fingerprints: boolean;
   readonly #baseline: BaselineCursor;
@@ -394,18 +420,18 @@ class Run {
         if (typeof cells === 'string') this.skip(cells);
         if (Array.isArray(cells)) {
           const fp = this.#fingerprints ? this.fingerprint(cells) : '';
-          if (this.classify(before, fp)) this.emit(cells);
+          this.emit(cells, this.classify(before, fp));
           const wait = this.keep(key!.key, fp);
           if (wait) await wait;
         } else if (before !== undefined) {
           this.exit(this.cells(profile, key!, 'exited', true) as unknown[]);
         }
       }
-      if (this.#out.length >= BATCH_ROWS) yield this.drain();
+      if (this.full) yield this.drain();
       if (this.input.pause?.()) {
         await reader.cancel();
         await this.stop({ ...(cursor !== undefined && { cursor }) });
-        if (this.#out.length > 0) yield this.drain();
+        if (this.pending) yield this.drain();
         return;
       }
     }
@@ -433,23 +459,23 @@ class Run {
         if (typeof cells === 'string') this.skip(cells);
         if (Array.isArray(cells)) {
           const fp = this.#fingerprints ? this.fingerprint(cells) : '';
-          if (this.classify(previous, fp)) this.emit(cells);
+          this.emit(cells, this.classify(previous, fp));
           if (this.sink) next.push([key!.key, fp]);
         } else if (previous !== undefined && this.baseline) {
           this.exit(this.cells(profile, key!, 'exited', true) as unknown[]);
         }
       }
-      if (this.#out.length >= BATCH_ROWS) yield this.drain();
+      if (this.full) yield this.drain();
     }
     // The state is written in key order, like every state.
     next.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     for (const [key, fp] of next) await this.keep(key, fp);
     for (const key of [...before.keys()].sort()) {
       this.keyOnlyExit(key);
-      if (this.#out.length >= BATCH_ROWS) yield this.drain();
+      if (this.full) yield this.drain();
     }
     await this.flushState();
-    if (this.#out.length > 0) yield this.drain();
+    if (this.pending) yield this.drain();
   }
 
   /**
@@ -497,12 +523,12 @@ class Run {
             if (wait) await wait;
             const key = group[0]!.key;
             group = [];
-            if (this.#out.length >= BATCH_ROWS) yield this.drain();
+            if (this.full) yield this.drain();
             if (this.input.pause?.()) {
               await sorter.spill();
               await this.stop({ runs: sorter.runs, scanned: true, decidedThrough: key });
               keep = true;
-              if (this.#out.length > 0) yield this.drain();
+              if (this.pending) yield this.drain();
               return;
             }
           }
@@ -582,7 +608,7 @@ class Run {
       } else if (!exitSource || beats(c, exitSource)) exitSource = c;
     }
     if (winner) {
-      if (this.classify(before, winner.fp)) this.emit(winner.cells);
+      this.emit(winner.cells, this.classify(before, winner.fp));
       return this.keep(group[0]!.key, winner.fp);
     }
     if (before !== undefined) {
@@ -600,19 +626,25 @@ class Run {
         if (base.empty) await base.fill();
         if (base.peek() === undefined) break;
         this.keyOnlyExit(base.next()[0]);
-        if (this.#out.length >= BATCH_ROWS) yield this.drain();
+        if (this.full) yield this.drain();
       }
     }
     await this.flushState();
-    if (this.#out.length > 0) yield this.drain();
+    if (this.pending) yield this.drain();
   }
 
-  /** Counts a member by its baseline fingerprint and says whether this run writes it. */
-  private classify(before: string | undefined, fp: string): boolean {
-    if (before === undefined) this.stats.joined++;
-    else if (before !== fp) this.stats.changed++;
-    else this.stats.unchanged++;
-    return !this.baseline || before !== fp;
+  /** Counts a member by its baseline fingerprint and says how this run writes it (undefined: not at all). */
+  private classify(before: string | undefined, fp: string): DeltaKind | undefined {
+    if (before === undefined) {
+      this.stats.joined++;
+      return 'added';
+    }
+    if (before !== fp) {
+      this.stats.changed++;
+      return this.input.mode === 'insert-only' ? undefined : 'changed';
+    }
+    this.stats.unchanged++;
+    return this.baseline ? undefined : 'added';
   }
 
   /** Records a member of the new state (in key order), flushing to the sink in chunks. */
@@ -647,14 +679,40 @@ class Run {
     return fingerprint(this.#fpIndexes.map((i) => cells[i]));
   }
 
-  private emit(cells: readonly unknown[]): void {
+  /** Writes a row of the given kind (none: the row is not written); diff mode diverts all but added ones. */
+  private emit(cells: readonly unknown[], kind: DeltaKind | undefined): void {
+    if (kind === undefined) return;
     this.stats.exported++;
-    this.#out.push(toRow(this.input.mapping, cells));
+    const row = toRow(this.input.mapping, cells);
+    if (kind !== 'added' && this.input.mode === 'diff') this.#diverted[kind].push(row);
+    else this.#out.push(row);
   }
 
+  /** An exited member: counted always, written except by an insert-only export. */
   private exit(cells: readonly unknown[]): void {
     this.stats.exited++;
-    this.emit(cells);
+    this.emit(cells, this.input.mode === 'insert-only' ? undefined : 'removed');
+  }
+
+  /** Enough rows are waiting (written or diverted) to hand on a batch. */
+  private get full(): boolean {
+    return this.#out.length + this.#diverted.changed.length + this.#diverted.removed.length >= BATCH_ROWS;
+  }
+
+  /** Any row is waiting. */
+  private get pending(): boolean {
+    return this.#out.length + this.#diverted.changed.length + this.#diverted.removed.length > 0;
+  }
+
+  /** The diverted rows gathered since the last call, by kind (diff mode). */
+  takeDiverted(): [Exclude<DeltaKind, 'added'>, RowBatch][] {
+    const { changed, removed } = this.#diverted;
+    if (changed.length === 0 && removed.length === 0) return [];
+    this.#diverted = { changed: [], removed: [] };
+    const taken: [Exclude<DeltaKind, 'added'>, RowBatch][] = [];
+    if (changed.length > 0) taken.push(['changed', changed]);
+    if (removed.length > 0) taken.push(['removed', removed]);
+    return taken;
   }
 
   /** An exit row with only the key columns: no profile accounts for the member any more. */

@@ -7,11 +7,14 @@
  * `segmentMembership.qualifiedAt`, and `upload.<column>` (extra columns of a custom upload).
  * Default header: the source without its `attributes.` prefix, `.` → `_`
  * (`attributes.person.name` → `person_name`, `identities.email` → `identities_email`).
+ * A field may be calculated: `transforms` (./transforms.ts) apply to its value before it is written,
+ * and its column is then text (`string`, or a list of texts).
  */
 import * as v from 'valibot';
 import type { Column, ColumnType, Schema } from '../types.ts';
 import { parse } from '../validate.ts';
 import { canonical, hash64 } from './fingerprint.ts';
+import { compileTransforms, makesText, REFUSED, type TransformSpec, transformSchema } from './transforms.ts';
 import {
   columnTypeSchema,
   isMissing,
@@ -35,14 +38,34 @@ const attributePath = v.pipe(
   v.regex(/^attributes(\.[^.\s]+)+$/, 'dedup.attributes: expected a path such as attributes.person.lastName'),
 );
 
-export const mappingFieldSchema = v.object({
-  source,
-  target: v.optional(
-    v.pipe(v.string('target: expected a string'), v.trim(), v.minLength(1, 'target: must not be empty')),
+export const mappingFieldSchema = v.pipe(
+  v.object({
+    source,
+    target: v.optional(
+      v.pipe(v.string('target: expected a string'), v.trim(), v.minLength(1, 'target: must not be empty')),
+    ),
+    type: v.optional(columnTypeSchema),
+    mandatory: v.optional(v.boolean('mandatory: expected true or false')),
+    /** Calculated field: functions applied to the value in order (see transforms.ts). */
+    transforms: v.optional(v.array(transformSchema, 'transforms: expected a list of functions such as ["trim", "lowercase", "sha256"]')),
+  }),
+  v.forward(
+    v.check(
+      (field) => !field.transforms?.length || field.type === undefined || textTypes(field.transforms).includes(shown(field.type)),
+      (issue) => {
+        const field = issue.input as { transforms: TransformSpec[] };
+        return `type: transforms make text; expected ${textTypes(field.transforms).join(' or ')} (or no type)`;
+      },
+    ),
+    ['type'],
   ),
-  type: v.optional(columnTypeSchema),
-  mandatory: v.optional(v.boolean('mandatory: expected true or false')),
-});
+);
+
+/** The column types a transformed field may declare: text, or a list of texts when no step joins. */
+function textTypes(transforms: readonly TransformSpec[]): string[] {
+  return makesText(transforms) ? ['"string"'] : ['"string"', '{list: "string"}'];
+}
+const shown = (type: ColumnType) => canonical(type).replace('{"list":"string"}', '{list: "string"}');
 
 export const dedupKeySchema = v.union(
   [
@@ -152,15 +175,13 @@ export function headerOf(field: { source: string; target?: string | undefined })
 export function compileMapping(spec: unknown, options: CompileOptions = {}): CompiledMapping {
   const parsed = parse(mappingSchema, spec, 'mapping');
   const fields = parsed.fields.map((f): CompiledField => {
+    const field = { source: f.source, header: headerOf(f), mandatory: f.mandatory ?? false };
+    if (f.transforms?.length) {
+      const type = f.type ?? 'string';
+      return { ...field, type, ...transformedReaders(f.source, type, compileTransforms(f.transforms)) };
+    }
     const type = f.type ?? typeFromSchema(f.source, options.attributeSchema) ?? defaultType(f.source);
-    return {
-      source: f.source,
-      header: headerOf(f),
-      type,
-      mandatory: f.mandatory ?? false,
-      read: reader(f.source, type, coerce),
-      readChecked: reader(f.source, type, coerceValue),
-    };
+    return { ...field, type, read: reader(f.source, type, coerce), readChecked: reader(f.source, type, coerceValue) };
   });
   const schema = fields.map(
     (f): Column => ({
@@ -269,6 +290,21 @@ function reader(
     default:
       return (p) => cast(getPath(p.attributes, rest));
   }
+}
+
+/** Readers of a calculated field: the source's value as stored, through the chain, then to the column type. */
+function transformedReaders(source: string, type: ColumnType, chain: (value: unknown) => unknown): Pick<CompiledField, 'read' | 'readChecked'> {
+  const raw = reader(source, type, (value) => value);
+  return {
+    read: (p, ctx) => {
+      const out = chain(raw(p, ctx));
+      return out === REFUSED ? null : coerce(out, type);
+    },
+    readChecked: (p, ctx) => {
+      const out = chain(raw(p, ctx));
+      return out === REFUSED ? INVALID : coerceValue(out, type);
+    },
+  };
 }
 
 /**

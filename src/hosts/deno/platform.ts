@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Platform } from '../../core/platform.ts';
-import { ZSTD_WASM_PATH } from '../../plugins/format/parquet/zstd.ts';
+import { ZSTD_WASM_PATH } from '../../plugins/zstd-wasm.ts';
 import { plugin as localSink } from '../../plugins/sink/local/index.ts';
 import { nodeFetchThrough } from '../node/fetch.ts';
 import { zlibGzip } from '../node/gzip.ts';

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Platform } from '../../core/platform.ts';
-import { ZSTD_WASM_PATH } from '../../plugins/format/parquet/zstd.ts';
+import { ZSTD_WASM_PATH } from '../../plugins/zstd-wasm.ts';
 import { plugin as localSink } from '../../plugins/sink/local/index.ts';
 import { nodeFetch, nodeFetchThrough } from './fetch.ts';
 import { zlibGzip } from './gzip.ts';

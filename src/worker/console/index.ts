@@ -12,6 +12,7 @@ import { DESTINATIONS_JS } from './client/destinations.ts';
 import { MAPPING_JS } from './client/mapping.ts';
 import { REVIEW_JS } from './client/review.ts';
 import { RUNS_JS } from './client/runs.ts';
+import { SCHEDULE_JS } from './client/schedule.ts';
 import { TOKENS_JS } from './client/tokens.ts';
 import { UI_JS } from './client/ui.ts';
 import { CONSOLE_CSS } from './styles.ts';
@@ -47,6 +48,7 @@ export const CONSOLE_ASSETS: Readonly<Record<string, Asset>> = {
   'mapping.js': asset(MAPPING_JS, JS),
   'review.js': asset(REVIEW_JS, JS),
   'runs.js': asset(RUNS_JS, JS),
+  'schedule.js': asset(SCHEDULE_JS, JS),
   'chart.js': asset(CHART_JS, JS),
   'tokens.js': asset(TOKENS_JS, JS),
 };

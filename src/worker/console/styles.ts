@@ -37,8 +37,11 @@ legend { font-weight: 600; padding: 0 .25rem; }
 .field { margin: .6rem 0; }
 .field > label, .field > .label { display: block; font-weight: 600; margin-bottom: .2rem; }
 .field.check > label { display: inline; font-weight: 400; margin-left: .35rem; }
+.aud-own { margin: 0 0 .6rem 1.6rem; }
+.aud-own fieldset { margin: .25rem 0 0; }
+.wrap { overflow-wrap: anywhere; }
 .hint { color: var(--muted); font-size: .875rem; margin: .15rem 0 0; }
-input[type=text], input[type=password], input[type=url], input[type=date], input[type=time], select, textarea {
+input[type=text], input[type=password], input[type=url], input[type=date], input[type=time], input[type=number], select, textarea {
   font: inherit; width: 100%; max-width: 36rem; padding: .4rem .5rem; border: 1px solid #8c959f; border-radius: 6px; background: var(--bg); color: var(--fg); }
 textarea { min-height: 6rem; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .875rem; }
 [aria-invalid="true"] { border-color: var(--bad); border-width: 2px; }
@@ -90,6 +93,7 @@ ul.scopes { list-style: none; margin: 0; padding: 0; }
   .status { padding: 0 .75rem; }
   h1 { font-size: 1.35rem; word-break: break-word; }
   fieldset { padding: .5rem .6rem .75rem; }
+  .aud-own { margin-left: .5rem; }
   dl.props { grid-template-columns: 1fr; gap: 0; }
   dl.props dd { margin-bottom: .5rem; overflow-wrap: anywhere; }
   .table-wrap > table { min-width: 34rem; }

@@ -27,6 +27,8 @@ import {
   type DataflowColumns,
   type DataflowRow,
   existingAudienceIds,
+  exportModeColumns,
+  exportModeOf,
   deleteDataflow,
   getDataflow,
   getDestination,
@@ -36,6 +38,7 @@ import {
   updateDataflow,
 } from '../store/resources.ts';
 import { getRun, insertApiRun } from '../store/runs.ts';
+import { DEFAULT_ALERT_EVENTS } from '../store/alerts.ts';
 
 /** Routes of /v1/dataflows. */
 export function dataflowRoutes(deps: AppDeps) {
@@ -192,6 +195,7 @@ async function columns(env: Env, deps: AppDeps, orgId: string, input: DataflowIn
   (input.audienceIds ?? []).forEach((id, i) => {
     if (!existing.has(id)) issues.push({ path: `audienceIds[${i}]`, message: `no such audience in this organization, received ${quote(id)}`, expected: 'the id of an audience (GET /v1/audiences)', received: quote(id) });
   });
+  issues.push(...audienceSettingIssues(input));
   if (
     input.datasetId !== undefined &&
     !(await first(env.DB, 'SELECT id FROM datasets WHERE org_id = ? AND id = ?', orgId, input.datasetId))
@@ -225,6 +229,14 @@ async function columns(env: Env, deps: AppDeps, orgId: string, input: DataflowIn
       else if (issue.path === 'folderPath' && input.datasetId !== undefined)
         issues.push({ ...issue, path: 'datasetId', message: `datasetId: the dataset layout <folder>/<datasetId>/exportTime=… does not fit the destination's folder (${issue.message})` });
     }
+    // Each audience's own naming, checked the same way (once per distinct naming), reported at audiences[i].naming.
+    const checked = new Map<string, ConfigIssue[]>();
+    for (const [i, a] of (input.audiences ?? []).entries()) {
+      if (!a.naming) continue;
+      const key = JSON.stringify(a.naming);
+      if (!checked.has(key)) checked.set(key, await service.check({ ...definition, output: { ...definition.output, fileName: a.naming } }));
+      for (const issue of checked.get(key)!) if (issue.path.startsWith('naming')) issues.push({ ...issue, path: `audiences[${i}].${issue.path}` });
+    }
   }
   if (input.partitionBy && input.mapping) {
     const names = compileMapping(input.mapping).schema.map((c) => c.name);
@@ -242,16 +254,37 @@ async function columns(env: Env, deps: AppDeps, orgId: string, input: DataflowIn
     name: input.name,
     destination_id: input.destinationId,
     audience_ids: JSON.stringify(audienceIds),
+    audience_settings: JSON.stringify(input.audiences ?? []),
     dataset_id: input.datasetId ?? null,
     mapping: JSON.stringify(input.mapping ?? {}),
     schedule: input.schedule ? JSON.stringify(input.schedule) : null,
     naming: JSON.stringify(input.naming),
     partition_by: input.partitionBy ? JSON.stringify(input.partitionBy) : null,
-    export_mode: input.exportMode,
+    ...exportModeColumns(input.exportMode),
     alert_webhook: input.alertWebhook ?? null,
     skipped_rate_threshold: input.skippedRateThreshold ?? null,
+    alert_events: input.alertEvents ? JSON.stringify([...new Set(input.alertEvents)]) : null,
+    alert_format: input.alertFormat,
+    late_after_minutes: input.lateAfterMinutes ?? null,
     enabled: input.enabled ? 1 : 0,
   };
+}
+
+/** Per-audience settings name audiences of the dataflow, once each; "afterEvaluation" needs no dataset. */
+function audienceSettingIssues(input: DataflowInput): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const listed = new Set(input.audienceIds ?? []);
+  const seen = new Set<string>();
+  for (const [i, a] of (input.audiences ?? []).entries()) {
+    const path = `audiences[${i}].id`;
+    if (!listed.has(a.id)) {
+      issues.push({ path, message: `${path}: not one of audienceIds, received ${quote(a.id)}`, expected: 'an id listed in audienceIds', received: quote(a.id) });
+    } else if (seen.has(a.id)) {
+      issues.push({ path, message: `${path}: audience ${quote(a.id)} already has settings (audiences[${[...seen].indexOf(a.id)}])`, expected: 'each audience once', received: quote(a.id) });
+    }
+    seen.add(a.id);
+  }
+  return issues;
 }
 
 /** Seals and stores an alert secret; undefined keeps the stored one, null removes it. */
@@ -284,15 +317,19 @@ export function present(row: DataflowRow): Record<string, unknown> {
     name: row.name,
     destinationId: row.destination_id,
     ...(audienceIds.length > 0 && { audienceIds }),
+    ...(row.audience_settings !== '[]' && { audiences: json(row.audience_settings) }),
     ...(row.dataset_id !== null && { datasetId: row.dataset_id }),
     mapping: json(row.mapping),
     ...(row.schedule !== null && { schedule: json(row.schedule) }),
     naming: json(row.naming),
     ...(row.partition_by !== null && { partitionBy: json(row.partition_by) }),
-    exportMode: row.export_mode,
+    exportMode: exportModeOf(row),
     ...(row.alert_webhook !== null && { alertWebhook: row.alert_webhook }),
     alertSigned: row.alert_secret !== null,
     ...(row.skipped_rate_threshold !== null && { skippedRateThreshold: row.skipped_rate_threshold }),
+    alertEvents: json<string[]>(row.alert_events) ?? [...DEFAULT_ALERT_EVENTS],
+    alertFormat: row.alert_format ?? 'signed-json',
+    ...(row.late_after_minutes !== null && { lateAfterMinutes: row.late_after_minutes }),
     enabled: row.enabled === 1,
     webhookUrl: `/v1/webhooks/${row.id}`,
     createdAt: row.created_at,

@@ -51,6 +51,7 @@ export function presentRun(row: RunRow): Record<string, unknown> {
     trigger: row.trigger,
     status: row.status,
     scheduledTime: row.scheduled_time,
+    ...(row.audience_ids && { audienceIds: json(row.audience_ids) }),
     ...(row.rows_exported !== null && { rows: row.rows_exported }),
     ...(row.rows_skipped !== null && { skipped: json(row.rows_skipped) }),
     ...(row.bytes !== null && { bytes: row.bytes }),

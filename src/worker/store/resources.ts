@@ -2,6 +2,7 @@
  * Destinations, audiences and dataflows in D1. Every statement filters by org_id: a row of another
  * organization is indistinguishable from a missing one.
  */
+import type { ExportMode } from '../../core/data/export-plan.ts';
 import type { D1Database, D1PreparedStatement } from '../env.ts';
 import { all, first, newId, run } from './db.ts';
 
@@ -176,6 +177,8 @@ export interface DataflowRow {
   name: string;
   destination_id: string;
   audience_ids: string;
+  /** JSON [{id, schedule?, naming?}]: audiences with their own schedule or naming. */
+  audience_settings: string;
   dataset_id: string | null;
   mapping: string;
   schedule: string | null;
@@ -183,14 +186,31 @@ export interface DataflowRow {
   /** JSON of the partitionBy option, or null. */
   partition_by: string | null;
   export_mode: 'full' | 'incremental';
+  /** insert-only or diff (export_mode is then 'incremental'); see `exportModeOf`. */
+  delta_mode: 'insert-only' | 'diff' | null;
   alert_webhook: string | null;
   alert_secret: string | null;
   skipped_rate_threshold: number | null;
+  /** JSON list of AlertEvent names; null: every event. */
+  alert_events: string | null;
+  /** 'signed-json' or 'slack'; null: 'signed-json'. */
+  alert_format: string | null;
+  late_after_minutes: number | null;
   webhook_secret: string;
   enabled: number;
   scheduled_through: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/** A dataflow's export mode, from its two columns. */
+export function exportModeOf(row: Pick<DataflowRow, 'export_mode' | 'delta_mode'>): ExportMode {
+  return row.delta_mode ?? row.export_mode;
+}
+
+/** The columns of an export mode: insert-only and diff are incremental exports that write other rows. */
+export function exportModeColumns(mode: ExportMode): Pick<DataflowRow, 'export_mode' | 'delta_mode'> {
+  return mode === 'insert-only' || mode === 'diff' ? { export_mode: 'incremental', delta_mode: mode } : { export_mode: mode, delta_mode: null };
 }
 
 /** The columns a dataflow's API input maps to. */
@@ -199,28 +219,38 @@ export type DataflowColumns = Pick<
   | 'name'
   | 'destination_id'
   | 'audience_ids'
+  | 'audience_settings'
   | 'dataset_id'
   | 'mapping'
   | 'schedule'
   | 'naming'
   | 'partition_by'
   | 'export_mode'
+  | 'delta_mode'
   | 'alert_webhook'
   | 'skipped_rate_threshold'
+  | 'alert_events'
+  | 'alert_format'
+  | 'late_after_minutes'
   | 'enabled'
 >;
 const DATAFLOW_COLUMNS = [
   'name',
   'destination_id',
   'audience_ids',
+  'audience_settings',
   'dataset_id',
   'mapping',
   'schedule',
   'naming',
   'partition_by',
   'export_mode',
+  'delta_mode',
   'alert_webhook',
   'skipped_rate_threshold',
+  'alert_events',
+  'alert_format',
+  'late_after_minutes',
   'enabled',
 ] as const;
 
@@ -277,9 +307,13 @@ export async function deleteDataflow(db: D1Database, orgId: string, id: string):
   return (await run(db, 'DELETE FROM dataflows WHERE org_id = ? AND id = ?', orgId, id)) > 0;
 }
 
-/** Every enabled dataflow with a schedule, across organizations: the cron's work list. */
+/** Every enabled dataflow with a schedule (its own or an audience's), across organizations: the cron's work list. */
 export function scheduledDataflows(db: D1Database): Promise<DataflowRow[]> {
-  return all<DataflowRow>(db, 'SELECT * FROM dataflows WHERE enabled = 1 AND schedule IS NOT NULL');
+  return all<DataflowRow>(
+    db,
+    `SELECT * FROM dataflows WHERE enabled = 1 AND (schedule IS NOT NULL
+       OR EXISTS (SELECT 1 FROM json_each(audience_settings) s WHERE json_type(s.value, '$.schedule') = 'object'))`,
+  );
 }
 
 /** Moves a dataflow's scheduling watermark forward (never back, so a slow overlapping tick cannot rewind it). */

@@ -17,6 +17,8 @@ export interface RunRow {
   trigger: RunTrigger;
   status: RunStatus;
   scheduled_time: string;
+  /** JSON list of the audiences this run exports; null: all of its dataflow's. */
+  audience_ids: string | null;
   rows_exported: number | null;
   rows_skipped: string | null;
   bytes: number | null;
@@ -39,6 +41,8 @@ export interface NewRun {
   readonly runKey: string;
   readonly trigger: RunTrigger;
   readonly scheduledTime: Date;
+  /** The audiences it exports (a per-audience schedule's slot); absent: all of the dataflow's. */
+  readonly audienceIds?: readonly string[] | undefined;
 }
 
 /** Inserts a queued run unless its key exists; returns the new run's id, or undefined when it existed. */
@@ -53,10 +57,20 @@ export function insertRunStatement(db: D1Database, input: NewRun, now: Date): { 
   const id = newId('run');
   const statement = db
     .prepare(
-      `INSERT OR IGNORE INTO runs (id, org_id, dataflow_id, run_key, trigger, status, scheduled_time, created_at, sent_at)
-       VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+      `INSERT OR IGNORE INTO runs (id, org_id, dataflow_id, run_key, trigger, status, scheduled_time, audience_ids, created_at, sent_at)
+       VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
     )
-    .bind(id, input.orgId, input.dataflowId, input.runKey, input.trigger, input.scheduledTime.toISOString(), now.toISOString(), now.toISOString());
+    .bind(
+      id,
+      input.orgId,
+      input.dataflowId,
+      input.runKey,
+      input.trigger,
+      input.scheduledTime.toISOString(),
+      input.audienceIds ? JSON.stringify(input.audienceIds) : null,
+      now.toISOString(),
+      now.toISOString(),
+    );
   return { id, statement };
 }
 
@@ -202,6 +216,19 @@ export async function succeedRun(db: D1Database, id: string, outcome: RunOutcome
     id,
   );
   return changes === 1;
+}
+
+/** The dataflow's run created last before `run` that has finished (succeeded or failed), if any. */
+export function previousFinishedRun(db: D1Database, run: Pick<RunRow, 'org_id' | 'dataflow_id' | 'created_at' | 'id'>): Promise<Pick<RunRow, 'id' | 'status'> | undefined> {
+  return first<Pick<RunRow, 'id' | 'status'>>(
+    db,
+    `SELECT id, status FROM runs WHERE org_id = ? AND dataflow_id = ? AND created_at <= ? AND id != ?
+       AND status IN ('succeeded', 'failed') ORDER BY created_at DESC LIMIT 1`,
+    run.org_id,
+    run.dataflow_id,
+    run.created_at,
+    run.id,
+  );
 }
 
 export async function failRun(

@@ -3,6 +3,7 @@ import * as v from 'valibot';
 import { definePlugin } from '../../../core/plugin.ts';
 import type { CompressionStage } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
+import { compressionLevel } from '../level.ts';
 
 /** Options of `compression/gzip`: the zlib level, the same on every host. */
 export const gzipOptions = v.optional(
@@ -11,14 +12,7 @@ export const gzipOptions = v.optional(
      * zlib level 0–9. Absent: the host's fastest gzip — native zlib at level 1 where the host has it
      * (Node, Deno), else the web-standard CompressionStream (its fixed level, zlib's default 6).
      */
-    level: v.optional(
-      v.pipe(
-        v.number('level: expected a zlib level 0–9'),
-        v.integer('level: expected a whole number 0–9'),
-        v.minValue(0, 'level: expected a zlib level 0–9'),
-        v.maxValue(9, 'level: expected a zlib level 0–9'),
-      ),
-    ),
+    level: v.optional(compressionLevel('zlib', 0, 9)),
   }),
   {},
 );

@@ -12,7 +12,7 @@ import { definePlugin } from '../../../core/plugin.ts';
 import type { FormatContext, FormatStage, RowBatch } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
 import { type Compressors, parquetStream } from './writer.ts';
-import { type ZstdCompress, zstdCodec, ZSTD_WASM_PATH } from './zstd.ts';
+import { type ZstdCompress, zstdCodec, ZSTD_WASM_PATH } from '../../zstd-wasm.ts';
 
 export { ZSTD_WASM_PATH };
 

@@ -4,7 +4,8 @@ import type { ManifestStage } from '../../../core/types.ts';
 
 /**
  * The run manifest `manifest-<destinationId>-<runId>.json`: the reference's `flowRunId`,
- * `scheduledTime` and `exportResults[] {sinkPath, name, size}`, plus rows and SHA-256 per file.
+ * `scheduledTime` and `exportResults[] {sinkPath, name, size}`, plus rows and SHA-256 per file
+ * (and, in a diff export, its `kind`: added, changed or removed).
  */
 export function jsonManifest(): ManifestStage {
   return {
@@ -22,6 +23,7 @@ export function jsonManifest(): ManifestStage {
           rows: f.rows,
           sha256: f.sha256,
           ...(f.partition && { partition: f.partition }),
+          ...(f.kind && { kind: f.kind }),
         })),
         totals: {
           files: files.length,

@@ -1,6 +1,6 @@
 /**
  * Browser module `dataflows.js`: list, create/edit (audiences or dataset, mapping, schedule, naming,
- * mode), export now. A new dataflow is reviewed (review.js) before it is activated.
+ * mode, alerts), export now. A new dataflow is reviewed (review.js) before it is activated.
  */
 // biome-ignore lint/complexity/noUselessStringRaw: browser source; raw keeps any later escape literal
 export const DATAFLOWS_JS = String.raw`
@@ -8,6 +8,7 @@ import { api, listAll } from './api.js';
 import { busy, clearIssues, copyButton, field, fill, formatNumber, h, heading, radioValue, radios, savedStatus, showIssues, status, val } from './ui.js';
 import { mappingEditor, readMapping } from './mapping.js';
 import { audienceSizes, reviewSummary } from './review.js';
+import { FREQUENCIES, audienceSettings, describeSchedule as describe, namingFields, readAudienceSettings, readNaming, readSchedule, scheduleFields, toggleAudienceSettings, toggleSchedule } from './schedule.js';
 
 let created;
 
@@ -41,16 +42,14 @@ async function list(main, destinations) {
           h('td', {}, h('a', { href: '#/dataflows/' + f.id }, f.name)),
           h('td', {}, names[f.destinationId] || f.destinationId),
           h('td', {}, f.datasetId ? 'Dataset ' + f.datasetId : formatNumber(f.audienceIds.length) + ' audience(s)'),
-          h('td', {}, describe(f.schedule)), h('td', {}, f.exportMode), h('td', {}, f.enabled ? 'Yes' : 'No'),
+          h('td', {}, describe(f.schedule) + ownSchedules(f)), h('td', {}, f.exportMode), h('td', {}, f.enabled ? 'Yes' : 'No'),
           h('td', {}, exportNow(f)))))));
 }
 
-/** "every day at 06:00 UTC from 2026-01-01" */
-function describe(s) {
-  if (!s) return 'On demand';
-  const at = s.time === 'afterEvaluation' ? 'after audience evaluation' : 'at ' + s.time + ' UTC';
-  const every = s.frequency === 'hourly' ? 'every ' + s.everyHours + ' hours' : s.frequency;
-  return every + ' ' + at + ' from ' + s.startDate + (s.endDate ? ' until ' + s.endDate : '');
+/** "; 1 audience on its own schedule" when audiences of the dataflow have their own. */
+function ownSchedules(f) {
+  const n = (f.audiences || []).filter((a) => a.schedule !== undefined).length;
+  return n === 0 ? '' : '; ' + n + (n === 1 ? ' audience' : ' audiences') + ' on its own schedule';
 }
 
 function exportNow(flow) {
@@ -77,6 +76,7 @@ function form(flow, destinations, audiences, datasets) {
   const n = flow?.naming || {};
   const subject = flow?.datasetId ? 'dataset' : 'audiences';
   const chosen = new Set(flow?.audienceIds || []);
+  const own = Object.fromEntries((flow?.audiences || []).map((a) => [a.id, a]));
   const f = h('form', { novalidate: true, 'aria-label': 'Dataflow settings' },
     h('fieldset', {}, h('legend', {}, 'Dataflow'),
       field({ id: 'df-name', label: 'Name', path: 'name', value: flow?.name }),
@@ -87,9 +87,10 @@ function form(flow, destinations, audiences, datasets) {
     // The list is the audienceIds field: its errors sit under the list, labelled "Audiences".
     h('fieldset', { id: 'part-audiences', 'data-path': 'audienceIds', tabindex: '-1', 'aria-describedby': 'part-audiences-error' }, h('legend', {}, 'Audiences'),
       audiences.length === 0 ? h('p', {}, 'No audiences yet: ', h('a', { href: '#/audiences' }, 'create one'), '.') :
-        audiences.map((a) => h('div', { class: 'field check' },
-          h('input', { type: 'checkbox', id: 'df-aud-' + a.id, class: 'aud', value: a.id, checked: chosen.has(a.id) }),
-          h('label', { for: 'df-aud-' + a.id }, a.name + ' (' + a.kind + ')'))),
+        audiences.map((a) => [h('div', { class: 'field check' },
+          h('input', { type: 'checkbox', id: 'df-aud-' + a.id, class: 'aud', value: a.id, checked: chosen.has(a.id), onchange: toggle }),
+          h('label', { for: 'df-aud-' + a.id }, a.name + ' (' + a.kind + ')')),
+          audienceSettings(a, own[a.id], toggle)]),
       h('p', { class: 'error-text', id: 'part-audiences-error' })),
     h('div', { id: 'part-dataset' },
       field({ id: 'df-dataset', label: 'Dataset ID', path: 'datasetId', value: flow?.datasetId, attrs: { list: 'df-datasets' },
@@ -98,36 +99,33 @@ function form(flow, destinations, audiences, datasets) {
     mappingEditor(flow?.mapping),
     h('fieldset', {}, h('legend', {}, 'Schedule (UTC)'),
       field({ id: 'df-freq', label: 'Frequency', path: 'schedule.frequency', type: 'select', value: s?.frequency ?? '',
-        options: [['', 'On demand only (export now, webhook)'], ['once', 'Once'], ['daily', 'Daily'], ['weekly', 'Weekly'], ['monthly', 'Monthly'], ['hourly', 'Every few hours']],
+        options: [['', 'On demand only (export now, webhook)'], ...FREQUENCIES],
         attrs: { onchange: toggle } }),
-      h('div', { id: 'part-schedule' },
-        field({ id: 'df-every', label: 'Every', path: 'schedule.everyHours', type: 'select', value: s?.everyHours ?? 6,
-          options: [[3, '3 hours'], [6, '6 hours'], [8, '8 hours'], [12, '12 hours']] }),
-        field({ id: 'df-time', label: 'Time of day (UTC)', path: 'schedule.time', type: 'time', value: s && s.time !== 'afterEvaluation' ? s.time : '00:00' }),
-        field({ id: 'df-after', label: 'Run after audience evaluation instead', path: 'schedule.afterEvaluation', type: 'checkbox', value: s?.time === 'afterEvaluation' }),
-        field({ id: 'df-start', label: 'Start date', path: 'schedule.startDate', type: 'date', value: s?.startDate ?? new Date().toISOString().slice(0, 10) }),
-        field({ id: 'df-end', label: 'End date (optional, excluded)', path: 'schedule.endDate', type: 'date', value: s?.endDate }))),
+      scheduleFields('df', 'schedule', s, (text) => text)),
     h('fieldset', {}, h('legend', {}, 'File naming'),
       h('p', { class: 'hint' }, 'Names always start with the destination name and the audience ID.'),
-      field({ id: 'df-n-dateTime', label: 'Date and time', path: 'naming.dateTime', type: 'select', value: n.dateTime ?? 'datetime',
-        options: [['datetime', 'YYYYMMDD_HHMMSS'], ['unix', 'Unix seconds'], ['none', 'None (each export overwrites the previous)']] }),
-      field({ id: 'df-n-audienceName', label: 'Add the audience name', path: 'naming.audienceName', type: 'checkbox', value: n.audienceName }),
-      field({ id: 'df-n-destinationId', label: 'Add the destination ID', path: 'naming.destinationId', type: 'checkbox', value: n.destinationId }),
-      field({ id: 'df-n-organization', label: 'Add the organization', path: 'naming.organization', type: 'checkbox', value: n.organization }),
-      field({ id: 'df-n-sandbox', label: 'Add the sandbox', path: 'naming.sandbox', type: 'checkbox', value: n.sandbox }),
-      field({ id: 'df-n-customText', label: 'Custom text (optional)', path: 'naming.customText', value: n.customText, hint: 'Letters, digits, _ - . only.' }),
-      field({ id: 'df-n-template', label: 'Template (optional)', path: 'naming.template', value: n.template,
-        hint: 'Replaces the parts above, e.g. {destination}_{audience.id}_{YYYY}{MM}{DD}_{run.id}. Tokens: {destination} {destination.id} {audience.id} {audience.name} {dataset.id} {organization} {sandbox} {run.id} {datetime} {unix} {date} {YYYY} {MM} {DD} {HH} {MI} {SS}.' })),
+      namingFields('df', 'naming', n, (text) => text)),
     h('fieldset', {}, h('legend', {}, 'Partitioning'),
       field({ id: 'df-p-columns', label: 'Partition by columns (optional)', path: 'partitionBy.columns', value: (flow?.partitionBy?.columns || []).join(', '),
         hint: 'One or two output columns (headers), comma-separated: files go under column=value/ folders (Hive-style); missing values under __HIVE_DEFAULT_PARTITION__.' }),
       field({ id: 'df-p-max', label: 'Most partitions a run may write', path: 'partitionBy.maxPartitions', type: 'number', value: flow?.partitionBy?.maxPartitions ?? 1000,
         attrs: { min: '1', max: '10000' } })),
     radios({ name: 'df-mode', legend: 'Export mode', path: 'exportMode', value: flow?.exportMode ?? 'full',
-      options: [['full', 'Full files every time'], ['incremental', 'First full, then incremental (includes exited members)']] }),
+      options: [['full', 'Full files every time'], ['incremental', 'First full, then incremental (includes exited members)'],
+        ['insert-only', 'Insert only: members that joined since the last run (audiences)'],
+        ['diff', 'Diff: added, changed and removed members as separate files (audiences)']] }),
     h('fieldset', {}, h('legend', {}, 'Alerts and state'),
       field({ id: 'df-alert', label: 'Alert webhook (optional)', path: 'alertWebhook', type: 'url', value: flow?.alertWebhook,
-        hint: 'Receives run started, succeeded, failed, delayed and skipped-rate alerts.' }),
+        hint: 'Receives the alerts chosen below, as signed JSON or as a Slack message.' }),
+      field({ id: 'df-alert-format', label: 'Alert format', path: 'alertFormat', type: 'select', value: flow?.alertFormat ?? 'signed-json',
+        options: [['signed-json', 'JSON (signed when a secret is set)'], ['slack', 'Slack incoming webhook']] }),
+      alertEventChoices(flow),
+      field({ id: 'df-alert-secret', label: 'Alert signing secret (optional)', path: 'alertSecret', type: 'password',
+        hint: flow?.alertSigned ? 'Set: leave empty to keep it.' : 'At least 16 characters; alerts then carry X-Edge-Export-Signature.' }),
+      field({ id: 'df-late', label: 'Late after, minutes (optional)', path: 'lateAfterMinutes', type: 'number', value: flow?.lateAfterMinutes,
+        attrs: { min: 1, max: 10080, step: 1 }, hint: 'A scheduled run not finished this long after its slot sends one "Run delayed" alert.' }),
+      field({ id: 'df-skipped', label: 'Skipped-rate threshold, 0 to 1 (optional)', path: 'skippedRateThreshold', type: 'number', value: flow?.skippedRateThreshold,
+        attrs: { min: 0, max: 1, step: 0.01 }, hint: 'Alert when skipped rows exceed this share of the rows read.' }),
       field({ id: 'df-enabled', label: 'Enabled (scheduled runs happen)', path: 'enabled', type: 'checkbox', value: flow ? flow.enabled : true })),
     h('div', { class: 'bar' }, h('button', { type: 'submit' }, flow ? 'Save changes' : 'Review'), h('a', { href: '#/dataflows' }, 'Cancel')));
   f.addEventListener('submit', (event) => (flow ? save(event, f, flow) : review(event, f, destinations, audiences)));
@@ -135,33 +133,52 @@ function form(flow, destinations, audiences, datasets) {
   return f;
 }
 
+/** The events the alert webhook receives (the alertEvents field: its errors sit under the group). */
+const ALERT_EVENTS = [['run.started', 'Run started'], ['run.succeeded', 'Run succeeded'], ['run.failed', 'Run failed'],
+  ['run.delayed', 'Run delayed (missed slots, or late)'], ['run.skipped_rate', 'Skipped rows above the threshold'],
+  ['run.recovered', 'Recovered (a success after a failure)']];
+
+function alertEventChoices(flow) {
+  // A new dataflow starts with the API's default: every event but run.recovered.
+  const chosen = new Set(flow?.alertEvents ?? ALERT_EVENTS.map(([e]) => e).filter((e) => e !== 'run.recovered'));
+  return h('fieldset', { id: 'df-alert-events', 'data-path': 'alertEvents', tabindex: '-1', 'aria-describedby': 'df-alert-events-error' },
+    h('legend', {}, 'Alert on'),
+    ALERT_EVENTS.map(([event, label]) => h('div', { class: 'field check' },
+      h('input', { type: 'checkbox', id: 'df-ev-' + event, class: 'alert-event', value: event, checked: chosen.has(event) }),
+      h('label', { for: 'df-ev-' + event }, label))),
+    h('p', { class: 'error-text', id: 'df-alert-events-error' }));
+}
+
 function toggle() {
   const dataset = radioValue('df-subject') === 'dataset';
   document.getElementById('part-audiences').hidden = dataset;
   document.getElementById('part-dataset').hidden = !dataset;
-  document.getElementById('part-schedule').hidden = val('df-freq') === '';
-  document.getElementById('df-every').closest('.field').hidden = val('df-freq') !== 'hourly';
+  toggleSchedule('df', val('df-freq'));
+  toggleAudienceSettings();
 }
 
 function collect() {
   const body = { name: val('df-name'), destinationId: val('df-destination'), exportMode: radioValue('df-mode'), enabled: val('df-enabled') };
   if (radioValue('df-subject') === 'dataset') body.datasetId = val('df-dataset');
-  else body.audienceIds = [...document.querySelectorAll('input.aud:checked')].map((el) => el.value);
+  else {
+    body.audienceIds = [...document.querySelectorAll('input.aud:checked')].map((el) => el.value);
+    const audiences = readAudienceSettings(body.audienceIds);
+    if (audiences.length > 0) body.audiences = audiences;
+  }
   const mapping = readMapping();
   if (mapping) body.mapping = mapping;
-  if (val('df-freq')) {
-    body.schedule = { frequency: val('df-freq'), time: val('df-after') ? 'afterEvaluation' : val('df-time'), startDate: val('df-start') };
-    if (val('df-freq') === 'hourly') body.schedule.everyHours = Number(val('df-every'));
-    if (val('df-end')) body.schedule.endDate = val('df-end');
+  if (val('df-freq')) body.schedule = readSchedule('df', val('df-freq'));
+  body.naming = readNaming('df');
+  if (val('df-alert')) {
+    body.alertWebhook = val('df-alert');
+    body.alertFormat = val('df-alert-format');
+    body.alertEvents = [...document.querySelectorAll('input.alert-event:checked')].map((el) => el.value);
   }
-  body.naming = { dateTime: val('df-n-dateTime') };
-  for (const k of ['audienceName', 'destinationId', 'organization', 'sandbox']) if (val('df-n-' + k)) body.naming[k] = true;
-  if (val('df-n-customText')) body.naming.customText = val('df-n-customText');
-  // A template replaces the parts: it goes alone (the API refuses parts set beside it).
-  if (val('df-n-template')) body.naming = { ...body.naming, template: val('df-n-template') };
+  if (val('df-alert-secret')) body.alertSecret = val('df-alert-secret');
+  if (val('df-late') !== '') body.lateAfterMinutes = Number(val('df-late'));
+  if (val('df-skipped') !== '') body.skippedRateThreshold = Number(val('df-skipped'));
   const columns = val('df-p-columns').split(',').map((c) => c.trim()).filter(Boolean);
   if (columns.length) body.partitionBy = { columns, maxPartitions: Number(val('df-p-max')) };
-  if (val('df-alert')) body.alertWebhook = val('df-alert');
   return body;
 }
 

@@ -6,8 +6,8 @@ import { busy, clearIssues, copyButton, field, fill, formatTime, h, heading, rad
 /** Renders the list ('' id), the new form ('new') or one destination. */
 export async function render(main, id) {
   if (!id) return list(main);
-  const d = id === 'new' ? undefined : await api('GET', '/destinations/' + encodeURIComponent(id));
-  fill(main, heading(d ? 'Destination: ' + d.name : 'New destination'), form(d));
+  const [d, formats] = await Promise.all([id === 'new' ? undefined : api('GET', '/destinations/' + encodeURIComponent(id)), formatChoices()]);
+  fill(main, heading(d ? 'Destination: ' + d.name : 'New destination'), form(d, formats));
   if (d) main.append(testPanel(d), policyPanel(d));
 }
 
@@ -21,12 +21,50 @@ async function list(main) {
         h('tbody', {}, items.map((d) => h('tr', {},
           h('td', {}, h('a', { href: '#/destinations/' + d.id }, d.name)),
           h('td', { class: 'mono' }, d.bucket), h('td', { class: 'mono' }, d.folderPath || '–'),
-          h('td', {}, d.fileType + (d.compression === 'gzip' ? ' + gzip' : '')),
+          h('td', {}, d.fileType + (d.compression && d.compression !== 'none' ? ' + ' + d.compression : '')),
           h('td', {}, d.auth.method === 'assumedRole' ? 'Assumed role' : 'Access key'),
           h('td', {}, formatTime(d.updatedAt)))))));
 }
 
-function form(d) {
+const FORMAT_LABELS = { csv: 'CSV', json: 'JSON (newline-delimited)', parquet: 'Parquet' };
+const CSV_HINT = 'For CSV, Spark’s writer options: {"delimiter": ";", "quoteAll": true}.';
+const BUILT_IN_FORMATS = Object.keys(FORMAT_LABELS).map((value) => ({ value, label: FORMAT_LABELS[value] }));
+
+/**
+ * The file types this server offers: its registered format plugins (GET /v1/plugins?kind=format),
+ * a third party's (edge-export-avro: avro) among them, each with its description and options; the
+ * built-in three on a server that does not list its plugins.
+ */
+async function formatChoices() {
+  try {
+    const { items } = await api('GET', '/plugins?kind=format');
+    return items.filter((p) => p.destination).map((p) => ({
+      value: p.destination.value,
+      label: FORMAT_LABELS[p.destination.value] || p.destination.value + ' (' + p.name + ')',
+      description: p.description,
+      options: p.options,
+    }));
+  } catch (error) {
+    if (isMissingRoute(error)) return BUILT_IN_FORMATS;
+    throw error;
+  }
+}
+
+/** What the format options box takes for a file type: CSV's usual example, else the plugin's own options. */
+function formatHint(formats, value) {
+  if (value === 'csv') return CSV_HINT;
+  const format = formats.find((f) => f.value === value);
+  const properties = (format && format.options && format.options.properties) || {};
+  const names = Object.entries(properties).map(([name, schema]) =>
+    name + (Array.isArray(schema.enum) ? ' (' + schema.enum.join(' | ') + ')' : ''));
+  const about = format && format.description ? format.description + '. ' : '';
+  return about + (names.length ? 'Options: ' + names.join(', ') + '.' : 'No options.');
+}
+
+function form(d, formats = BUILT_IN_FORMATS) {
+  const fileType = d?.fileType ?? 'csv';
+  // A stored file type this server no longer offers stays shown, so saving does not change it unseen.
+  const choices = formats.some((f) => f.value === fileType) ? formats : [...formats, { value: fileType, label: fileType }];
   const auth = d ? d.auth : { method: 'accessKey' };
   const editing = Boolean(d);
   const f = h('form', { novalidate: true, 'aria-label': 'Destination settings' },
@@ -56,12 +94,13 @@ function form(d) {
           hint: 'arn:aws:iam::<12-digit account>:role/<name>. Its trust policy must allow the platform (see IAM policies).' }),
         d?.externalId && h('p', {}, 'External ID: ', h('code', { class: 'mono' }, d.externalId), ' ', copyButton('Copy external ID', () => d.externalId)))),
     h('fieldset', {}, h('legend', {}, 'Files'),
-      field({ id: 'd-type', label: 'File type', path: 'fileType', type: 'select', value: d?.fileType ?? 'csv',
-        options: [['csv', 'CSV'], ['json', 'JSON (newline-delimited)'], ['parquet', 'Parquet']] }),
+      field({ id: 'd-type', label: 'File type', path: 'fileType', type: 'select', value: fileType,
+        options: choices.map((f) => [f.value, f.label]),
+        attrs: { onchange: (event) => { document.getElementById('d-options-hint').textContent = formatHint(choices, event.target.value); } } }),
       field({ id: 'd-compression', label: 'Compression', path: 'compression', type: 'select', value: d?.compression ?? 'none',
-        options: [['none', 'None'], ['gzip', 'gzip']], hint: 'Parquet compresses inside the file: set formatOptions.codec instead.' }),
+        options: [['none', 'None'], ['gzip', 'gzip'], ['zstd', 'zstd']], hint: 'For CSV and JSON. Parquet compresses inside the file: set formatOptions.codec instead.' }),
       field({ id: 'd-options', label: 'Format options (JSON)', path: 'formatOptions', type: 'textarea',
-        value: JSON.stringify(d?.formatOptions ?? {}, null, 2), hint: 'For CSV, Spark’s writer options: {"delimiter": ";", "quoteAll": true}.' }),
+        value: JSON.stringify(d?.formatOptions ?? {}, null, 2), hint: formatHint(choices, fileType) }),
       field({ id: 'd-manifest', label: 'Write a manifest file after each run', path: 'manifest', type: 'checkbox', value: d ? d.manifest : true }),
       field({ id: 'd-pgp', label: 'PGP public key (optional)', path: 'pgpPublicKey', type: 'textarea', value: d?.pgpPublicKey,
         hint: 'ASCII-armored. Files are then encrypted (.gpg) for this key.' })),

@@ -10,7 +10,7 @@ let rows = [];
 /** The editor for a dataflow's mapping: column order is row order; '.' in a header becomes '_'. */
 export function mappingEditor(mapping) {
   rows = (mapping && mapping.fields && mapping.fields.length ? mapping.fields : [{ source: 'identities.email' }, { source: 'segmentMembership.status' }])
-    .map((f) => ({ source: f.source, target: f.target || '', mandatory: Boolean(f.mandatory) }));
+    .map((f) => ({ source: f.source, target: f.target || '', mandatory: Boolean(f.mandatory), keep: kept(f) }));
   const dedup = mapping && mapping.dedup;
   const kind = dedup ? (dedup.identity ? 'identity' : 'attributes') : '';
   const body = h('tbody', { id: 'map-rows' });
@@ -36,7 +36,16 @@ function sync() {
     source: document.getElementById('map-src-' + i).value.trim(),
     target: document.getElementById('map-tgt-' + i).value.trim(),
     mandatory: document.getElementById('map-man-' + i).checked,
+    keep: row.keep,
   }));
+}
+
+/** What the editor does not show (a column type, calculated-field functions): kept as it was. */
+function kept(f) {
+  const keep = {};
+  if (f.type !== undefined) keep.type = f.type;
+  if (f.transforms !== undefined) keep.transforms = f.transforms;
+  return keep;
 }
 
 function move(i, by) {
@@ -86,7 +95,7 @@ export function readMapping() {
   if (rows.every((r) => !r.source)) return undefined;
   // Every row is sent (even an empty one) so the API's fields[i] issues point at the row the user sees.
   const fields = rows.map((r) => {
-    const f = { source: r.source };
+    const f = { source: r.source, ...r.keep };
     if (r.target) f.target = r.target;
     if (r.mandatory) f.mandatory = true;
     return f;

@@ -19,6 +19,12 @@ async function history(main, dataflowId) {
     throw error;
   });
   const names = Object.fromEntries(flows.map((f) => [f.id, f.name]));
+  // Audience names need "audiences:read": without it, runs show audience ids.
+  const audiences = await listAll('/audiences').catch((error) => {
+    if (error.status === 403) return [];
+    throw error;
+  });
+  const audienceNames = Object.fromEntries(audiences.map((a) => [a.id, a.name]));
   const filter = h('select', { id: 'runs-filter', onchange: () => { location.hash = '#/runs' + (filter.value ? '?dataflow=' + filter.value : ''); } },
     h('option', { value: '' }, 'All dataflows'), flows.map((f) => h('option', { value: f.id, selected: f.id === dataflowId }, f.name)));
   const chartBox = h('div', {});
@@ -28,16 +34,21 @@ async function history(main, dataflowId) {
   const refresh = async () => {
     const runs = await listAll('/runs' + (dataflowId ? '?dataflowId=' + encodeURIComponent(dataflowId) : ''), 2);
     fill(chartBox, h('h2', { id: 'chart-heading' }, 'Rows exported over time'), rowsChart(runs));
-    fill(tableBox, h('h2', {}, 'History'), runsTable(runs, names));
+    fill(tableBox, h('h2', {}, 'History'), runsTable(runs, names, audienceNames));
     if (runs.some((r) => !FINAL.has(r.status))) timer = setTimeout(refresh, POLL_MS);
   };
   await refresh();
   return () => clearTimeout(timer);
 }
 
-function runsTable(runs, names) {
+/** Which audiences a run exported: those of its slot (a per-audience schedule), else all of its dataflow's. */
+function runAudiences(run, audienceNames) {
+  return run.audienceIds ? run.audienceIds.map((id) => audienceNames[id] || id).join(', ') : 'All';
+}
+
+function runsTable(runs, names, audienceNames) {
   if (runs.length === 0) return h('p', {}, 'No runs yet: use "Export now" on a dataflow, or wait for its schedule.');
-  const heads = [['Created', ''], ['Dataflow', ''], ['Trigger', ''], ['Status', ''], ['Rows', 'num'], ['Skipped', 'num'], ['Bytes', 'num'], ['Duration', 'num']];
+  const heads = [['Created', ''], ['Dataflow', ''], ['Trigger', ''], ['Status', ''], ['Rows', 'num'], ['Skipped', 'num'], ['Bytes', 'num'], ['Duration', 'num'], ['Scheduled', ''], ['Audiences', '']];
   return h('table', {}, h('caption', { class: 'sr-only' }, 'Run history, newest first'),
     h('thead', {}, h('tr', {}, heads.map(([t, c]) => h('th', { scope: 'col', class: c }, t)))),
     h('tbody', {}, runs.map((r) => h('tr', {},
@@ -45,7 +56,8 @@ function runsTable(runs, names) {
       h('td', {}, names[r.dataflowId] || r.dataflowId), h('td', {}, r.trigger),
       h('td', {}, badge(r.status)), h('td', { class: 'num' }, formatNumber(r.rows)),
       h('td', { class: 'num', title: reasons(r.skipped) }, formatNumber(skippedTotal(r.skipped))),
-      h('td', { class: 'num' }, formatBytes(r.bytes)), h('td', { class: 'num' }, formatDuration(r.durationMs))))));
+      h('td', { class: 'num' }, formatBytes(r.bytes)), h('td', { class: 'num' }, formatDuration(r.durationMs)),
+      h('td', {}, formatTime(r.scheduledTime)), h('td', {}, runAudiences(r, audienceNames))))));
 }
 
 function badge(s) {
@@ -83,7 +95,7 @@ function runView(run) {
   const manifest = (run.files || []).find(isManifest);
   const props = [
     ['Status', badge(run.status)], ['Dataflow', h('a', { href: '#/dataflows/' + run.dataflowId }, run.dataflowId)],
-    ['Trigger', run.trigger], ['Scheduled', formatTime(run.scheduledTime)], ['Started', formatTime(run.startedAt)],
+    ['Trigger', run.trigger], ['Audiences', run.audienceIds ? run.audienceIds.join(', ') : 'All of the dataflow'], ['Scheduled', formatTime(run.scheduledTime)], ['Started', formatTime(run.startedAt)],
     ['Finished', formatTime(run.finishedAt)], ['Duration', formatDuration(run.durationMs)], ['Rows exported', formatNumber(run.rows)],
     ['Rows skipped', formatNumber(skippedTotal(run.skipped)) + (reasons(run.skipped) ? ' (' + reasons(run.skipped) + ')' : '')],
     ['Bytes', formatBytes(run.bytes)], ['Attempts', String(run.attempts)],

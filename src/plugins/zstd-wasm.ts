@@ -1,5 +1,6 @@
 /**
- * Synchronous zstd compression for Parquet pages, from the reference zstd library compiled to wasm
+ * Synchronous zstd compression (Parquet pages, and the frames of `compression/zstd`), from the
+ * reference zstd library compiled to wasm
  * (the `zstd.wasm` shipped by the npm package `@bokuweb/zstd-wasm@0.0.27`, pinned exactly).
  *
  * Workers forbid compiling wasm from bytes at run time, so this module never fetches or compiles on
@@ -8,7 +9,7 @@
  * (`new WebAssembly.Instance`), which every runtime allows for an already compiled module.
  */
 
-import type { WasmSource } from '../../../core/platform.ts';
+import type { WasmSource } from '../core/platform.ts';
 
 /** Relative path of the wasm file inside node_modules, for hosts that read or import it. */
 export const ZSTD_WASM_PATH = '@bokuweb/zstd-wasm/dist/esm/zstd.wasm';
