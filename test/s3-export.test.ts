@@ -17,7 +17,7 @@ import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.ts';
 import { keyPair } from './harness/data.ts';
-import { type Moto, createBucket, createUser, s3Reader, startMoto } from './harness/moto.ts';
+import { type Moto, createBucket, createUser, motoSinkPlugins, s3Reader, startMoto } from './harness/moto.ts';
 
 const BUCKET = 'export-bucket';
 const FOLDER = 'exports/%SEGMENT_ID%';
@@ -45,8 +45,7 @@ async function config(name: string, format: object[], creds: { accessKeyId: stri
           ...format,
           { use: 'naming/segment' },
           { use: 'manifest/json' },
-          { use: 'auth/accessKey', options: creds },
-          { use: 'sink/s3', options: { bucket: BUCKET, region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true, partSize: 5 * 1024 * 1024 } },
+          ...motoSinkPlugins(moto, BUCKET, creds, { partSize: 5 * 1024 * 1024 }),
         ],
       },
       destination: { id: 'dest-1', name: 'S3 test' },

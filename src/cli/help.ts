@@ -7,6 +7,10 @@ const CONFIG = `Config file (JSON):
                       %DESTINATION_ID% %YYYY% %MM% %DD% %HH% %DATE% %DT%  (default "")
   output.fileName     {audienceName?, dateTime?: datetime|unix|none, customText?,
                        destinationId?, organization?, sandbox?}
+                      or {template}: e.g. {destination}_{audience.id}_{YYYY}{MM}{DD}_{run.id}
+                      (tokens: docs/NAMING.md)
+  output.partitionBy  {columns: [1 or 2 output columns], maxPartitions? (default 1000)}:
+                      files under Hive-style column=value/ folders
   output.split        {maxRows? (default 5000000), maxBytes?}
   output.manifest     write manifest-<destinationId>-<runId>.json (default true)
   source              {path, use?: source/ndjson|source/csv|source/parquet, options?}

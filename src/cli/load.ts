@@ -13,6 +13,7 @@ import { profileFile } from '../core/data/profile-rows.ts';
 import { memorySpill } from '../core/data/spill.ts';
 import type { ExportState } from '../core/data/store.ts';
 import { ConfigError, type ConfigIssue } from '../core/errors.ts';
+import { partitionColumnIssues } from '../core/partition.ts';
 import type { Platform } from '../core/platform.ts';
 import type { Plugin } from '../core/plugin.ts';
 import { type PluginManifest, pluginManifest, type Registry } from '../core/registry.ts';
@@ -72,6 +73,8 @@ function definitionOf(config: ExportConfig, manifest: PluginManifest | undefined
       info: { id, name: destination.name, ...(organization && { organization }), ...(sandbox && { sandbox }) },
       fileName: config.output.fileName,
       split: config.output.split,
+      ...(config.output.partitionBy && { partitionBy: config.output.partitionBy }),
+      partitionByAt: 'output.partitionBy',
       ...(manifest && { extra: manifest }),
       at: 'destination',
       fileNameAt: 'output.fileName',
@@ -104,6 +107,12 @@ export async function checkConfig(loaded: LoadedConfig): Promise<ConfigIssue[]> 
     }
   }
   if (!unreadable) issues.push(...(await attributeIssues(loaded)));
+  const partitionBy = config.output.partitionBy;
+  if (partitionBy && config.mapping) {
+    const names = compileMapping(config.mapping).schema.map((c) => c.name);
+    if (config.mode === 'incremental') names.push('segmentMembership_status');
+    issues.push(...partitionColumnIssues(partitionBy.columns, [...new Set(names)], 'output.partitionBy'));
+  }
   const modeProblem = modeIssue(config);
   if (modeProblem) issues.push(modeProblem);
   return issues;

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'FORMAT_FAILED'
   | 'KEY_UNSAFE'
   | 'NAME_TOO_LONG'
+  | 'PARTITION_LIMIT'
   | 'ENCRYPTION_FAILED'
   | 'SINK_FAILED'
   | 'S3_ACCESS_DENIED'

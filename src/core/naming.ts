@@ -3,6 +3,7 @@
  * and the proof that a rendered key stays under its folder.
  */
 import * as v from 'valibot';
+import { parseTemplate } from './name-template.ts';
 import { didYouMean } from './suggest.ts';
 import { ExportError } from './errors.ts';
 import type { NamingContext, NamingStage } from './types.ts';
@@ -46,6 +47,20 @@ export const fileNameOptions = v.strictObject({
   destinationId: v.optional(v.boolean(), false),
   organization: v.optional(v.boolean(), false),
   sandbox: v.optional(v.boolean(), false),
+  /**
+   * A file-name template (`{destination}_{audience.id}_{YYYY}{MM}{DD}_{run.id}`, see
+   * name-template.ts) used instead of the parts above; its tokens are checked against the pipeline.
+   */
+  template: v.optional(
+    v.pipe(
+      v.string('template: expected a string'),
+      v.description('A file-name template used instead of the parts above, e.g. {destination}_{audience.id}_{YYYY}{MM}{DD}_{run.id} (tokens: docs/NAMING.md)'),
+      v.rawCheck(({ dataset, addIssue }) => {
+        if (!dataset.typed) return;
+        for (const problem of parseTemplate(dataset.value).problems) addIssue({ message: `template: ${problem.message}` });
+      }),
+    ),
+  ),
 });
 export type FileNameOptions = v.InferOutput<typeof fileNameOptions>;
 

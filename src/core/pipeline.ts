@@ -16,7 +16,10 @@
 import * as v from 'valibot';
 import { credentialProvider } from './auth.ts';
 import { ExportError, leftoversOf, withLeftovers, wrapError } from './errors.ts';
+import { decodeValue, encodeValue, ExternalSorter, memorySpill, type SpillStore } from './data/spill.ts';
+import { renderTemplate } from './name-template.ts';
 import { baseFileName, fileNameOptions, folderPath, joinKey, renderFolder, splitFileName } from './naming.ts';
+import { partitionColumnIssues, partitionOf, partitionOptions, tooManyPartitions } from './partition.ts';
 import type { Pipeline } from './registry.ts';
 import { inferSchema } from './schema.ts';
 import { createSha256 } from './sha256.ts';
@@ -57,6 +60,8 @@ export const outputOptions = v.strictObject({
   ),
   /** Write the run manifest (when the pipeline has a manifest stage). */
   manifest: v.optional(v.boolean(), true),
+  /** One file set per value of one or two output columns, under Hive-style `column=value/` folders. */
+  partitionBy: v.optional(partitionOptions),
 });
 export type OutputOptions = v.InferInput<typeof outputOptions>;
 
@@ -106,6 +111,15 @@ export interface ExportJob {
   readonly firstFileIndex?: number;
   /** Write no file at all when there are no rows (default: one file, even empty). */
   readonly skipEmpty?: boolean;
+  /** Where a partitioned export sorts its rows by partition (memory by default; D1 on a Worker). */
+  readonly spill?: SpillStore;
+  /** Heap bytes of rows a partitioned export sorts in memory before it spills a run (default 16 MiB). */
+  readonly sortBudget?: number;
+  /**
+   * Partition folders written so far by the run this export is part of (its other subjects): the
+   * bound `partitionBy.maxPartitions` holds for the whole run. This export adds its own.
+   */
+  readonly partitions?: Set<string>;
   /**
    * What the rows are in a diff export (`added`, `changed`, `removed`): file names end with
    * `_<kind>` (before a split index: `name_added_2.csv`) and each file, in the manifest too, says it.
@@ -151,25 +165,22 @@ export async function runExport(pipeline: Pipeline, job: ExportJob, runtime: Run
   // Auth stages sign for the sink: the first that applies wins.
   const ctx: NamingContext = pipeline.auth.length > 0 ? { ...run, credentials: credentialProvider(pipeline.auth, run) } : run;
   const folder = renderFolder(output.folderPath, pipeline.macros, ctx);
-  const base = baseFileName(output.fileName, ctx) + (job.kind ? `_${job.kind}` : '');
+  const template = output.fileName.template;
+  const named = template === undefined ? baseFileName(output.fileName, ctx) : renderTemplate(template, pipeline.macros, ctx);
+  const base = named + (job.kind ? `_${job.kind}` : '');
   const reader = job.rows.getReader();
   const published: ExportedFile[] = [];
   try {
     const rows = new BatchReader(reader);
     const schema = job.schema ?? inferSchema(await rows.peek());
     const progress: ExportProgress = { rows: 0, bytes: 0, files: 0 };
-    const { onProgress } = job;
-    let index = job.firstFileIndex ?? 1;
-    // A series that goes on from an earlier invocation writes no file when nothing came.
-    const nothing = job.skipEmpty === true && (await rows.done());
-    while (!nothing) {
-      const name = splitFileName(base, extensionsOf(pipeline), index);
-      const file = await writeFile(pipeline, sink, ctx, { folder, name, schema, index, rows, split: output.split, progress, onProgress });
-      published.push(job.kind ? { ...file, kind: job.kind } : file);
-      progress.files++;
-      onProgress?.(progress);
-      index++;
-      if (await rows.done()) break;
+    const series = { pipeline, sink, ctx, base, split: output.split, progress, onProgress: job.onProgress, published, kind: job.kind };
+    const first = job.firstFileIndex ?? 1;
+    if (output.partitionBy) {
+      await writePartitions(series, { folder, schema, rows, first, job, options: output.partitionBy });
+    } else if (!(job.skipEmpty === true && (await rows.done()))) {
+      // A series that goes on from an earlier invocation writes no file when nothing came.
+      await writeSeries(series, { folder, schema, rows, first });
     }
     const manifest = output.manifest && pipeline.manifest ? await writeManifest(pipeline, sink, ctx, folder, published) : undefined;
     return {
@@ -185,6 +196,132 @@ export async function runExport(pipeline: Pipeline, job: ExportJob, runtime: Run
     await reader.cancel(error).catch(() => {});
     await unpublish(sink, ctx, published);
     throw error;
+  }
+}
+
+/** What every file of an export shares: where, how, and the list of files published so far. */
+interface Series {
+  pipeline: Pipeline;
+  sink: SinkStage;
+  ctx: NamingContext;
+  base: string;
+  split: { maxRows: number; maxBytes?: number | undefined };
+  progress: ExportProgress;
+  onProgress: ((progress: ExportProgress) => void) | undefined;
+  published: ExportedFile[];
+  /** A diff export's kind of rows, said by each file. */
+  kind: string | undefined;
+}
+
+/** Writes `rows` as `base.ext`, `base_2.ext`, … into `folder` (at least one file, even empty). */
+async function writeSeries(
+  series: Series,
+  part: { folder: string; schema: Schema; rows: BatchReader; first: number; partition?: Record<string, string | null> },
+): Promise<void> {
+  const { pipeline, sink, ctx, progress, onProgress } = series;
+  for (let index = part.first; ; index++) {
+    const name = splitFileName(series.base, extensionsOf(pipeline), index);
+    const plan = { folder: part.folder, name, schema: part.schema, index, rows: part.rows, split: series.split, progress, onProgress };
+    const file = await writeFile(pipeline, sink, ctx, plan);
+    series.published.push({ ...file, ...(part.partition && { partition: part.partition }), ...(series.kind && { kind: series.kind }) });
+    progress.files++;
+    onProgress?.(progress);
+    if (await part.rows.done()) return;
+  }
+}
+
+/** A row on its way through the partition sort: its partition folder and values, and its place in the input. */
+interface PartitionedRow {
+  path: string;
+  values: (string | null)[];
+  seq: number;
+  row: Row;
+}
+
+const partitionCodec = {
+  encode: (item: PartitionedRow) => encodeValue([item.path, item.values, item.seq, item.row]),
+  decode: (line: string): PartitionedRow => {
+    const [path, values, seq, row] = decodeValue(line) as [string, (string | null)[], number, Row];
+    return { path, values, seq, row };
+  },
+  // Partition folder, then input order: rows of a partition keep their order.
+  key: (item: PartitionedRow) => `${item.path}\u0000${item.seq.toString(36).padStart(11, '0')}`,
+};
+
+/**
+ * Writes one file series per partition, one partition after the other: the rows are first sorted by
+ * partition folder through an external sorter (memory bounded by its budget; the rest spills to
+ * the store), so only one file is open at a time, however many partitions there are. Nothing is
+ * written before every row is sorted, so a run past its partition bound publishes nothing.
+ */
+async function writePartitions(
+  series: Series,
+  input: { folder: string; schema: Schema; rows: BatchReader; first: number; job: ExportJob; options: v.InferOutput<typeof partitionOptions> },
+): Promise<void> {
+  const { columns, maxPartitions } = input.options;
+  const [issue] = partitionColumnIssues(columns, input.schema.map((c) => c.name), 'partitionBy');
+  if (issue) throw new ExportError('CONFIG_INVALID', issue.message, { stage: 'naming' });
+  // Hive-style: a partition column's value is in the folder name, not in the file.
+  const schema = input.schema.filter((c) => !columns.includes(c.name));
+  const seen = input.job.partitions ?? new Set<string>();
+  const store = input.job.spill ?? memorySpill();
+  const sorter = new ExternalSorter<PartitionedRow>(store, partitionCodec, input.job.sortBudget ?? 16 * 1024 * 1024);
+  try {
+    let seq = 0;
+    while (await untilAborted(input.rows.fill(), series.ctx.signal)) {
+      for (const row of input.rows.take(Number.POSITIVE_INFINITY)) {
+        const { values, path } = partitionOf(row, columns);
+        const key = input.folder ? `${input.folder}/${path}` : path;
+        if (!seen.has(key)) {
+          if (seen.size >= maxPartitions) throw tooManyPartitions(maxPartitions);
+          seen.add(key);
+        }
+        if (sorter.push({ path, values, seq: seq++, row })) await sorter.spill();
+      }
+    }
+    const groups = new SortedGroups(sorter.sortedBatches());
+    for (let head = await groups.head(); head; head = await groups.head()) {
+      const partition = Object.fromEntries(columns.map((c, i) => [c, head!.values[i]!]));
+      const folder = joinKey(input.folder, head.path);
+      await writeSeries(series, { folder, schema, rows: new BatchReader(groups.reader(head.path)), first: input.first, partition });
+    }
+  } finally {
+    await store.drop().catch(() => {});
+  }
+}
+
+/** Sorted partitioned rows, read one partition at a time as row batches. */
+class SortedGroups {
+  readonly #batches: AsyncIterator<PartitionedRow[]>;
+  #batch: PartitionedRow[] = [];
+  #at = 0;
+
+  constructor(batches: AsyncIterator<PartitionedRow[]>) {
+    this.#batches = batches;
+  }
+
+  /** The next row not read yet, or undefined at the end. */
+  async head(): Promise<PartitionedRow | undefined> {
+    while (this.#at >= this.#batch.length) {
+      const next = await this.#batches.next();
+      if (next.done) return undefined;
+      this.#batch = next.value;
+      this.#at = 0;
+    }
+    return this.#batch[this.#at];
+  }
+
+  /** A reader of the rows of partition `path` (those at the head), ending where the next partition starts. */
+  reader(path: string): RowSource {
+    return {
+      read: async () => {
+        const first = await this.head();
+        if (first?.path !== path) return { done: true, value: undefined };
+        const rows: Row[] = [];
+        while (this.#at < this.#batch.length && this.#batch[this.#at]!.path === path) rows.push(this.#batch[this.#at++]!.row);
+        return { done: false, value: rows };
+      },
+    };
   }
 }
 
@@ -211,15 +348,13 @@ export function contentHeadersOf(pipeline: Pipeline): { contentType: string; con
   return { contentType: pipeline.format.contentType, ...(encoding && { contentEncoding: encoding }) };
 }
 
-interface FilePlan {
+/** One file of a series: its folder, name and index, the rows it takes from, and the series' limits and totals. */
+interface FilePlan extends Pick<Series, 'split' | 'progress' | 'onProgress'> {
   folder: string;
   name: string;
   schema: Schema;
   index: number;
   rows: BatchReader;
-  split: { maxRows: number; maxBytes?: number | undefined };
-  progress: ExportProgress;
-  onProgress: ((progress: ExportProgress) => void) | undefined;
 }
 
 async function writeFile(pipeline: Pipeline, sink: SinkStage, ctx: NamingContext, plan: FilePlan): Promise<ExportedFile> {
@@ -366,19 +501,24 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+/** Where a BatchReader reads: a stream's reader, or one partition of sorted rows. */
+interface RowSource {
+  read(): Promise<ReadableStreamReadResult<RowBatch>>;
+}
+
 /**
  * A reader of row batches with look-ahead: the current batch stays until taken, so a split can tell
  * "file full" from "source done" (no empty trailing file) and the schema can come from the first row.
  * Every `YIELD_ROWS` rows taken, `fill()` first yields to the event loop.
  */
 class BatchReader {
-  readonly #reader: ReadableStreamDefaultReader<RowBatch>;
+  readonly #reader: RowSource;
   #batch: RowBatch = [];
   #offset = 0;
   #ended = false;
   #sinceYield = 0;
 
-  constructor(reader: ReadableStreamDefaultReader<RowBatch>) {
+  constructor(reader: RowSource) {
     this.#reader = reader;
   }
 

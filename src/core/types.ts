@@ -334,6 +334,8 @@ export interface ExportedFile {
   readonly location: string;
   /** Set when the file replaced an object already at its key (see SinkResult.replaced). */
   readonly replaced?: boolean;
+  /** A partitioned export's file: its partition's value of each `partitionBy` column (null: the default partition). */
+  readonly partition?: Readonly<Record<string, string | null>>;
   /** A diff export's file: the kind of rows it holds (`added`, `changed` or `removed`). */
   readonly kind?: string;
 }

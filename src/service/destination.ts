@@ -187,6 +187,10 @@ export interface DestinationExport {
   readonly externalId?: string;
   readonly fileName?: OutputOptions['fileName'];
   readonly split?: OutputOptions['split'];
+  /** Partitioning by column value (a dataflow's `partitionBy`, a CLI config's `output.partitionBy`). */
+  readonly partitionBy?: OutputOptions['partitionBy'];
+  /** Where the partitioning sits: `partitionBy` (a dataflow) or `output.partitionBy` (a CLI config). */
+  readonly partitionByAt?: string;
   /** Plugins to add (a CLI config's extra naming plugins) and modules to import. */
   readonly extra?: Partial<PluginManifest>;
   /** Where the destination's fields sit in the user's document: '' (API body) or 'destination'. */
@@ -216,10 +220,12 @@ export function destinationDefinition(input: DestinationExport): ExportDefinitio
       manifest: d.manifest,
       ...(input.fileName && { fileName: input.fileName }),
       ...(input.split && { split: input.split }),
+      ...(input.partitionBy && { partitionBy: input.partitionBy }),
     },
     locate: (issue) => {
       const { path } = issue;
       if (path.startsWith('output.fileName')) return rename(issue, fileNameAt + path.slice('output.fileName'.length));
+      if (path.startsWith('output.partitionBy')) return rename(issue, (input.partitionByAt ?? at('partitionBy')) + path.slice('output.partitionBy'.length));
       if (path.startsWith('output.')) return rename(issue, at(path.slice('output.'.length)));
       const located = built.locate(issue);
       return located === issue ? issue : rename(located, at(located.path));

@@ -31,6 +31,8 @@ import type {
   SinkStage,
   UploadStateStore,
 } from '../core/types.ts';
+import type { SpillStore } from '../core/data/spill.ts';
+import { unknownTokens } from '../core/name-template.ts';
 import { didYouMean } from '../core/suggest.ts';
 import { toConfigIssues } from '../core/validate.ts';
 import { builtinPlugins } from '../plugins/index.ts';
@@ -75,6 +77,10 @@ export interface RunOptions {
   /** Makes the states the subjects staged current; called after the manifest, last of all. */
   readonly commit?: () => Promise<void>;
   readonly onProgress?: (progress: { rows: number; bytes: number; files: number }) => void;
+  /** Where a partitioned subject sorts its rows by partition (memory by default; D1 on a Worker). */
+  readonly spill?: (key: string) => SpillStore;
+  /** Heap bytes of rows a partitioned subject sorts in memory before it spills a run. */
+  readonly sortBudget?: number;
 }
 
 /** One subject's share of a run. */
@@ -209,13 +215,46 @@ function outputIssues(definition: ExportDefinition, pipeline: Pipeline | undefin
       });
     }
     if (!pipeline.sink) issues.push({ path: 'plugins', message: 'no sink plugin: add sink/s3 (or sink/local)', expected: 'a sink/* plugin' });
+    for (const found of fileName.template === undefined ? [] : unknownTokens(fileName.template, pipeline.macros)) {
+      issues.push({ path: 'output.fileName.template', message: `template: ${found.message}`, expected: 'a known token', received: `{${found.token}}` });
+    }
   }
+  issues.push(...templateIssues(definition));
   const names = v.parse(fileNameOptions, fileName);
   if (names.organization && !definition.destination.organization) {
     issues.push({ path: 'output.fileName.organization', message: 'fileName.organization: the organization name is not known here; set destination.organization', expected: 'an organization name' });
   }
   if (names.sandbox && !definition.destination.sandbox) {
     issues.push({ path: 'output.fileName.sandbox', message: 'fileName.sandbox: no sandbox name is known here; set destination.sandbox', expected: 'a sandbox name' });
+  }
+  return issues;
+}
+
+/**
+ * A template replaces the naming parts: one of them set besides it (other than its default) is a
+ * mistake to report, not to ignore. Its `{organization}` and `{sandbox}` need names the destination knows.
+ */
+function templateIssues(definition: ExportDefinition): ConfigIssue[] {
+  const given = definition.output.fileName ?? {};
+  const template = given.template;
+  if (template === undefined) return [];
+  const issues: ConfigIssue[] = [];
+  const defaults: Record<string, unknown> = { audienceName: false, dateTime: 'datetime', destinationId: false, organization: false, sandbox: false };
+  const parts = Object.entries(given)
+    .filter(([k, value]) => k !== 'template' && value !== undefined && value !== defaults[k])
+    .map(([k]) => k);
+  if (parts.length > 0) {
+    issues.push({
+      path: 'output.fileName.template',
+      message: `template: replaces the naming parts; remove ${parts.join(', ')} (or put them in the template as tokens)`,
+      expected: 'template alone',
+    });
+  }
+  if (/\{organization\}/.test(template) && !definition.destination.organization) {
+    issues.push({ path: 'output.fileName.template', message: 'template: {organization} is not known here; set destination.organization', expected: 'an organization name' });
+  }
+  if (/\{sandbox\}/.test(template) && !definition.destination.sandbox) {
+    issues.push({ path: 'output.fileName.template', message: 'template: {sandbox} is not known here; set destination.sandbox', expected: 'a sandbox name' });
   }
   return issues;
 }
@@ -243,6 +282,8 @@ function prepared(platform: Platform, definition: ExportDefinition, pipeline: Pi
       const reports: SubjectReport[] = [...(from?.done ?? [])];
       const progress = { rows: 0, bytes: 0, files: 0 };
       let manifest: SinkResult | undefined;
+      // The partitions every subject of the run wrote: the bound holds for the whole run.
+      const partitions = new Set<string>();
       const base = withCredentials(
         pipeline,
         context(options.runId, options.scheduledTime, {
@@ -279,6 +320,11 @@ function prepared(platform: Platform, definition: ExportDefinition, pipeline: Pi
               ...(subject.audience && { audience: subject.audience }),
               ...(subject.dataset && { dataset: subject.dataset }),
               ...(options.signal && { signal: options.signal }),
+              ...(output.partitionBy && {
+                partitions,
+                ...(options.spill && { spill: options.spill(`partition:${subject.id}`) }),
+                ...(options.sortBudget && { sortBudget: options.sortBudget }),
+              }),
               onProgress: (p) => {
                 progress.rows = before.rows + p.rows;
                 progress.bytes = before.bytes + p.bytes;

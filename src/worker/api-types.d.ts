@@ -656,6 +656,7 @@ export interface components {
             schedule?: components["schemas"]["Schedule"];
             /** @default {} */
             naming?: components["schemas"]["FileNaming"];
+            partitionBy?: components["schemas"]["PartitionBy"];
             /**
              * @description full: every member; incremental: joined, changed and exited members with a status column; insert-only: joined members only; diff: added, changed and removed members as <name>_added/_changed/_removed files (audiences only; see docs/API.md, Export modes)
              * @default full
@@ -691,6 +692,7 @@ export interface components {
             mapping: components["schemas"]["Mapping"] | Record<string, never>;
             schedule?: components["schemas"]["Schedule"];
             naming: components["schemas"]["FileNaming"];
+            partitionBy?: components["schemas"]["PartitionBy"];
             /** @enum {string} */
             exportMode: "full" | "incremental" | "insert-only" | "diff";
             alertWebhook?: string;
@@ -729,6 +731,7 @@ export interface components {
             mapping: components["schemas"]["Mapping"] | Record<string, never>;
             schedule?: components["schemas"]["Schedule"];
             naming: components["schemas"]["FileNaming"];
+            partitionBy?: components["schemas"]["PartitionBy"];
             /** @enum {string} */
             exportMode: "full" | "incremental" | "insert-only" | "diff";
             alertWebhook?: string;
@@ -771,6 +774,7 @@ export interface components {
             mapping: components["schemas"]["Mapping"] | Record<string, never>;
             schedule?: components["schemas"]["Schedule"];
             naming: components["schemas"]["FileNaming"];
+            partitionBy?: components["schemas"]["PartitionBy"];
             /** @enum {string} */
             exportMode: "full" | "incremental" | "insert-only" | "diff";
             alertWebhook?: string;
@@ -843,6 +847,13 @@ export interface components {
             organization?: boolean;
             /** @default false */
             sandbox?: boolean;
+            /** @description A file-name template used instead of the parts above, e.g. {destination}_{audience.id}_{YYYY}{MM}{DD}_{run.id} (tokens: docs/NAMING.md) */
+            template?: string;
+        };
+        PartitionBy: {
+            columns: string[];
+            /** @default 1000 */
+            maxPartitions?: number;
         };
         AudienceInput: {
             /** @constant */
@@ -993,6 +1004,10 @@ export interface components {
                 size: number;
                 rows: number;
                 sha256: string;
+                /** @description A partitioned dataflow's file: its value of each partitionBy column (null: the default partition) */
+                partition?: {
+                    [key: string]: string | null;
+                };
                 /**
                  * @description Diff exports: the kind of rows the file holds
                  * @enum {string}

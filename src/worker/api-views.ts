@@ -8,6 +8,7 @@ import { EXPORT_MODES } from '../core/data/export-plan.ts';
 import { datasetSchema } from '../core/data/model.ts';
 import { mappingSchema } from '../core/data/mapping.ts';
 import { fileNameOptions } from '../core/naming.ts';
+import { partitionOptions } from '../core/partition.ts';
 import { scheduleSchema } from '../core/schedule/model.ts';
 import { destinationSchema } from '../service/destination.ts';
 import { SCOPE_NAMES } from './scopes.ts';
@@ -69,6 +70,7 @@ const dataflowFields = {
   mapping: v.union([mappingSchema, v.object({})]),
   schedule: v.optional(scheduleSchema),
   naming: fileNameOptions,
+  partitionBy: v.optional(partitionOptions),
   exportMode: v.picklist(EXPORT_MODES),
   alertWebhook: v.optional(v.string()),
   alertSigned: v.pipe(v.boolean(), v.description('Whether alert bodies are signed (the secret is never returned)')),
@@ -114,6 +116,9 @@ const exportedFile = v.looseObject({
   size: v.number(),
   rows: v.number(),
   sha256: v.string(),
+  partition: v.optional(
+    v.pipe(v.record(v.string(), v.nullable(v.string())), v.description("A partitioned dataflow's file: its value of each partitionBy column (null: the default partition)")),
+  ),
   kind: v.optional(v.pipe(v.picklist(['added', 'changed', 'removed']), v.description('Diff exports: the kind of rows the file holds'))),
 });
 

@@ -30,8 +30,12 @@ export interface InvocationBudget {
   /** Queries made so far in this invocation. */
   readonly queries: number;
   readonly limit: number;
-  /** True once the invocation should stop and continue in another (queries or time running low). */
-  low(): boolean;
+  /**
+   * True once the invocation should stop and continue in another (queries or time running low);
+   * `owed`: queries the export has yet to make for work already done (reading back a partition sort's
+   * spilled runs), counted as if made.
+   */
+  low(owed?: number): boolean;
   /** The export is over: its bookkeeping may spend the final reserve. */
   finishing(): void;
 }
@@ -56,7 +60,7 @@ export function invocationBudget(env: Env, now: () => number = Date.now): Invoca
       return counter.queries;
     },
     limit,
-    low: () => (limit > 0 && counter.queries >= counter.cap - reserve) || now() - started >= seconds * 1000,
+    low: (owed = 0) => (limit > 0 && counter.queries + owed >= counter.cap - reserve) || now() - started >= seconds * 1000,
     finishing: () => {
       counter.cap = limit;
     },

@@ -77,7 +77,10 @@ export interface Env {
   readonly D1_MAX_VALUE_BYTES?: string;
   /** Profiles per D1 page an export reads (default 5,000); tests lower it to pause between more pages. */
   readonly EXPORT_PROFILE_PAGE?: string;
-  /** Heap bytes of candidates a deduplicating export sorts before it spills a run (default: see execute.ts); tests lower it. */
+  /**
+   * Heap bytes a deduplicating export (its candidates) or a partitioned one (its rows) sorts before it
+   * spills a run to D1 (defaults: see execute.ts); tests lower it.
+   */
   readonly EXPORT_SORT_BUDGET?: string;
   /** Seconds of wall time after which an export pauses and continues in another invocation (default 20). */
   readonly EXPORT_INVOCATION_SECONDS?: string;

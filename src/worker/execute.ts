@@ -11,7 +11,8 @@ import type { Platform } from '../core/platform.ts';
 import type { UploadState, UploadStateStore } from '../core/types.ts';
 import { destinationDefinition } from '../service/destination.ts';
 import { type ExportDefinition, exportService, type RunCheckpoint } from '../service/export-service.ts';
-import { audienceSubjectOpeners, datasetSubject } from '../service/subjects.ts';
+import { audienceSubjectOpeners, datasetSubject, utf8Bound } from '../service/subjects.ts';
+import type { SpillStore } from '../core/data/spill.ts';
 import { type StoredDestination, destinationOf, openDestination } from './destination-secrets.ts';
 import { d1ValueBytes, type Env } from './env.ts';
 import { d1DataReader, d1Spill, d1States, dropSpills } from './store/data.ts';
@@ -22,8 +23,11 @@ import { type RunOutcome, type RunRow, saveMultipart } from './store/runs.ts';
 import type { AudienceSettings } from './schemas.ts';
 
 export interface ExecuteOptions {
-  /** True when the invocation's budget runs low: the run pauses between pages and continues later. */
-  readonly pause?: () => boolean;
+  /**
+   * True when the invocation's budget runs low: the run pauses between pages and continues later.
+   * `owed`: D1 queries the run still has to make for rows already read (see `partitionSpill`).
+   */
+  readonly pause?: (owed?: number) => boolean;
 }
 
 /**
@@ -48,6 +52,8 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
     await states.discard();
     await dropSpills(env.DB, run.org_id, run.id);
   }
+  const partitions = partitionSpill(env.DB, run, valueBytes);
+  const pause = options.pause && (() => options.pause!(partitions.owed()));
   const input = {
     data: reader,
     states,
@@ -63,7 +69,7 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
     // spilled at a pause is ~25 rows of ASCII text, at most ~54 of text beyond Latin-1 (3 UTF-8 bytes
     // for 2 heap bytes), within the pause reserve (budget.ts).
     sortBudget: Number(env.EXPORT_SORT_BUDGET) > 0 ? Number(env.EXPORT_SORT_BUDGET) : Math.min(64 * 1024 * 1024, valueBytes * 32),
-    ...(options.pause && { pause: options.pause }),
+    ...(pause && { pause }),
   };
   const audienceIds = runAudiences(flow, run);
   const namings = new Map((json<AudienceSettings[]>(flow.audience_settings) ?? []).flatMap((a) => (a.naming ? [[a.id, a.naming] as const] : [])));
@@ -80,6 +86,10 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
     scheduledTime,
     uploads: multipartStore(env, run),
     checkpoint,
+    // A partitioned subject sorts its rows by partition, spilling to D1 past 16 MiB of heap (beside
+    // dedup's own sort, which has drained to its last run by the time rows flow).
+    spill: partitions.store,
+    sortBudget: Number(env.EXPORT_SORT_BUDGET) > 0 ? Number(env.EXPORT_SORT_BUDGET) : Math.min(16 * 1024 * 1024, valueBytes * 8),
     commit: async () => {
       await states.promote(flow.dataset_id !== null ? [flow.dataset_id] : audienceIds);
       await dropSpills(env.DB, run.org_id, run.id);
@@ -91,6 +101,42 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
     bytes: report.bytes,
     files: [...report.files, ...(report.manifest ? [report.manifest] : [])],
     skipped: report.skipped,
+  };
+}
+
+/**
+ * Where partitioned subjects sort their rows (D1, `export_spill`), and how many D1 queries reading
+ * back what they spilled will still take: the run pauses early enough to leave them in its budget.
+ * A spilled write of `n` UTF-8 bytes is read back in at most 2·⌈n / row⌉ + 1 queries (rows are packed
+ * to 90% of the value limit and cut before a line that would not fit; one more query finds the end).
+ */
+function partitionSpill(db: Env['DB'], run: RunRow, valueBytes: number): { store: (key: string) => SpillStore; owed: () => number } {
+  let owed = 0;
+  const rowBytes = Math.floor(valueBytes * 0.9);
+  return {
+    owed: () => owed,
+    store: (key) => {
+      const store = d1Spill(db, run.org_id, run.id, key, valueBytes);
+      return {
+        write: async (runNo, lines) => {
+          await store.write(runNo, lines);
+          let bytes = 0;
+          for (const line of lines) bytes += utf8Bound(line) + 1;
+          owed += 2 * Math.ceil(bytes / rowBytes) + 1;
+        },
+        read: (runNo) =>
+          (async function* () {
+            for await (const chunk of store.read(runNo)) {
+              owed = Math.max(0, owed - 1);
+              yield chunk;
+            }
+          })(),
+        drop: async () => {
+          owed = 0;
+          await store.drop();
+        },
+      };
+    },
   };
 }
 
@@ -135,6 +181,8 @@ export async function definitionOf(
     ...(destination.externalId !== undefined && { externalId: destination.externalId }),
     ...(flow && { fileName: json(flow.naming) ?? {} }),
     fileNameAt: 'naming',
+    ...(flow?.partition_by && { partitionBy: json(flow.partition_by) }),
+    partitionByAt: 'partitionBy',
   });
 }
 

@@ -10,6 +10,7 @@ import type * as v from 'valibot';
 import { columnSchema, columnTypeSchema, datasetRecordSchema, datasetSchema } from '../core/data/model.ts';
 import { mappingSchema } from '../core/data/mapping.ts';
 import { fileNameOptions } from '../core/naming.ts';
+import { partitionOptions } from '../core/partition.ts';
 import { scheduleSchema } from '../core/schedule/model.ts';
 import { builtinPlugins } from '../plugins/index.ts';
 import { destinationSchema } from '../service/destination.ts';
@@ -37,6 +38,7 @@ const COMPONENTS = {
   Mapping: mappingSchema,
   Schedule: scheduleSchema,
   FileNaming: fileNameOptions,
+  PartitionBy: partitionOptions,
   AudienceInput: audienceSchema,
   Audience: views.audienceView,
   SavedAudience: views.savedAudienceView,

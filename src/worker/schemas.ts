@@ -9,6 +9,7 @@ import { EXPORT_MODES } from '../core/data/export-plan.ts';
 import { idSchema } from '../core/data/model.ts';
 import { mappingSchema } from '../core/data/mapping.ts';
 import { fileNameOptions } from '../core/naming.ts';
+import { partitionOptions } from '../core/partition.ts';
 import { scheduleSchema } from '../core/schedule/model.ts';
 import { DATASET_MODES } from '../service/subjects.ts';
 import { SCOPE_NAMES } from './scopes.ts';
@@ -62,6 +63,8 @@ export const dataflowSchema = v.pipe(
     /** Absent: the dataflow runs only on demand (API or webhook). */
     schedule: v.optional(scheduleSchema),
     naming: v.optional(fileNameOptions, {}),
+    /** One file set per value of one or two mapped columns, under Hive-style `column=value/` folders. */
+    partitionBy: v.optional(partitionOptions),
     /** incremental, insert-only and diff keep a state between runs (see docs/API.md, Export modes). */
     exportMode: v.optional(
       v.pipe(

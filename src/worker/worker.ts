@@ -39,7 +39,7 @@ export function createWorker(base: Platform): WorkerHandlers {
       const started = Date.now();
       const budget = invocationBudget(env);
       const executed = await consumeBatch(batch, budget.env, {
-        executeRun: (e, run, lease) => executeRun(e, run, platform(e), { pause: () => budget.low() || lease.lost() }),
+        executeRun: (e, run, lease) => executeRun(e, run, platform(e), { pause: (owed) => budget.low(owed) || lease.lost() }),
         finishing: budget.finishing,
         abandonRun: (e, run) => abandonRun(e, run, platform(e)),
       });

@@ -598,6 +598,47 @@ describe('web console (headless Chromium)', () => {
     await page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
   });
 
+  it('sets a file-name template and partitioning on a dataflow; a mistyped token is shown at its field', async () => {
+    await newGoldDataflow('Partitioned');
+    await page.getByRole('button', { name: 'Add field' }).click();
+    await page.keyboard.type('attributes.country');
+    await page.getByLabel('Header of column 3').fill('country');
+    await page.getByLabel('Template (optional)', { exact: true }).fill('{audiance.id}_{run.id}');
+    await page.getByLabel('Partition by columns (optional)').fill('country');
+    await page.getByRole('button', { name: 'Review' }).click();
+    await page.getByRole('heading', { name: 'Review before activating' }).waitFor();
+    expect(await page.locator('#review-partition').textContent()).toBe('country=<value>/');
+    await page.getByRole('button', { name: 'Activate' }).click();
+    await page.locator('#df-n-template-error').filter({ hasText: /\S/ }).waitFor();
+    expect(await page.locator('#df-n-template-error').textContent()).toContain('unknown token {audiance.id} (did you mean "{audience.id}"?)');
+    expect(await page.locator('#df-n-template').getAttribute('aria-invalid')).toBe('true');
+    await page.getByLabel('Template (optional)', { exact: true }).fill('{audience.id}_{run.id}');
+    await page.getByRole('button', { name: 'Review' }).click();
+    await page.getByRole('button', { name: 'Activate' }).click();
+    await page.getByRole('heading', { name: 'Dataflow: Partitioned' }).waitFor();
+    const flows = (await api('/dataflows')) as { items: { id: string; name: string; naming: object; partitionBy: object }[] };
+    const flow = flows.items.find((f) => f.name === 'Partitioned')!;
+    expect(flow.naming).toMatchObject({ template: '{audience.id}_{run.id}' });
+    expect(flow.partitionBy).toEqual({ columns: ['country'], maxPartitions: 1000 });
+
+    await page.getByRole('button', { name: 'Export now: Partitioned' }).click();
+    await page.locator('#run-props .badge.succeeded').waitFor({ timeout: 60_000 });
+    const runId = ((await page.locator('h1').textContent()) ?? '').replace(/^Run /, '');
+    const listedInConsole = await page.locator('#run-files tbody tr').evaluateAll((rows) =>
+      rows.map((row) => `${row.children[1]?.textContent}/${row.children[0]?.textContent}`),
+    );
+    const audienceId = ((await api('/audiences')) as { items: { id: string; name: string }[] }).items.find((a) => a.name === 'Gold members')!.id;
+    // p1 (FR), p3 (DE) and p4 (no country: the default partition), each in its own folder.
+    const s3 = s3Reader(moto);
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
+    s3.destroy();
+    const keys = (listed.Contents ?? []).map((o) => o.Key ?? '').filter((k) => k.includes(runId) && !k.includes('manifest-'));
+    expect(keys.map((k) => k.split('/').slice(-2).join('/')).sort()).toEqual(
+      ['country=DE', 'country=FR', 'country=__HIVE_DEFAULT_PARTITION__'].map((folder) => `${folder}/${audienceId}_${runId}.csv`),
+    );
+    expect(listedInConsole.sort()).toEqual(keys.sort());
+  });
+
   it("keeps a field's calculated-field functions and type when a dataflow is edited, and offers zstd", async () => {
     const destinationId = ((await api('/destinations')) as { items: { id: string }[] }).items[0]!.id;
     const audienceId = ((await api('/audiences')) as { items: { id: string; name: string }[] }).items.find((a) => a.name === 'Gold members')!.id;

@@ -194,21 +194,30 @@ export function s3Reader(moto: Moto): S3Client {
 
 /**
  * The usual start of an S3 test: moto with auth enforced, one bucket, and a user holding exactly
- * `writerPolicy(bucket)`. Stops moto again if the setup fails half-way.
+ * `policy` (by default `writerPolicy(bucket)`). Stops moto again if the setup fails half-way.
  */
 export async function startMotoWithWriter(
   bucket: string,
   userName: string,
+  policy: object = writerPolicy(bucket),
 ): Promise<{ moto: Moto; reader: S3Client; writer: { accessKeyId: string; secretAccessKey: string } }> {
   const moto = await startMoto();
   try {
     const reader = s3Reader(moto);
     await createBucket(moto, bucket);
-    const writer = keyPair(await createUser(moto, userName, writerPolicy(bucket)));
+    const writer = keyPair(await createUser(moto, userName, policy));
     await moto.enableAuth();
     return { moto, reader, writer };
   } catch (error) {
     await moto.stop();
     throw error;
   }
+}
+
+/** The last two plugins of a CLI config that writes to moto: access-key auth with `creds`, and sink/s3 at `bucket`. */
+export function motoSinkPlugins(moto: Moto, bucket: string, creds: MotoCredentials, sinkOptions: Record<string, unknown> = {}): object[] {
+  return [
+    { use: 'auth/accessKey', options: creds },
+    { use: 'sink/s3', options: { bucket, region: moto.region, endpoint: moto.endpoint, forcePathStyle: true, ...sinkOptions } },
+  ];
 }

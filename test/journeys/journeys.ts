@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAvro } from '../../packages/edge-export-avro/test/read-back.ts';
 import { permissionPolicy } from '../../src/plugins/sink/s3/policy.ts';
 import { type Gpg, startGpg } from '../harness/gpg.ts';
+import { downloadPrefix, duckdbRows } from '../support/hive.ts';
 import { type ReceivedAlert, startAlertReceiver } from '../harness/alert-receiver.ts';
 import { startGateProxy } from '../harness/gate-proxy.ts';
 import { slackProblems } from '../harness/slack.ts';
@@ -501,6 +502,52 @@ export function journeys(kind: HostKind): void {
       for (const line of secretLines) expect(stored.includes(Buffer.from(line))).toBe(false);
       // Sanity: what a good key looks like in storage is found by the same search.
       expect(stored.includes(Buffer.from(gpg.keys.ecc.split('\n').find((l) => l.length > 40)!))).toBe(true);
+    });
+
+    it('partitions by a mapped column into tier=… folders named by a template; DuckDB reads them with hive_partitioning', async () => {
+      const dst = await destination('partitioned', { fileType: 'parquet', manifest: true });
+      // Its own member list (other journeys change the shared one): p01 and p03 are silver, p02 gold.
+      const members = (await api('POST', '/audiences', { kind: 'upload', name: 'Partitioned list' })).body.id as string;
+      const csv = `namespace,value\n${UPLOADED.map((id) => `email,p${Number(id.slice(1))}@example.com`).join('\n')}\n`;
+      expect((await api('POST', `/audiences/${members}/members`, csv, 'text/csv')).body).toMatchObject({ imported: 3 });
+      const mapping = { fields: [{ source: 'id' }, { source: 'identities.email', target: 'email' }, { source: 'attributes.tier', target: 'tier' }] };
+      const template = '{destination}_{audience.id}_{YYYY}{MM}{DD}_{run.id}';
+      // Mistakes are refused at configuration time, each at its field, with a did-you-mean.
+      const refused = await api('POST', '/dataflows', { name: 'bad', destinationId: dst, audienceIds: [members], mapping, naming: { template: '{destination}_{audiance.id}' }, partitionBy: { columns: ['teir'] } });
+      expect(refused.status, refused.text).toBe(400);
+      expect(refused.body.error.issues).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ path: 'naming.template', message: expect.stringContaining('unknown token {audiance.id} (did you mean "{audience.id}"?)') }),
+          expect.objectContaining({ path: 'partitionBy.columns[0]', message: expect.stringContaining('"teir" is not an output column (did you mean "tier"?)') }),
+        ]),
+      );
+      const flow = await dataflow({ name: 'partitioned', destinationId: dst, audienceIds: [members], mapping, naming: { template }, partitionBy: { columns: ['tier'] } });
+      expect((await api('GET', `/dataflows/${flow.id}`)).body).toMatchObject({ naming: { template }, partitionBy: { columns: ['tier'], maxPartitions: 1000 } });
+      // Two runs back to back (the same second, often): {run.id} keeps both runs' files.
+      const runs = [await runNow(flow.id), await runNow(flow.id)];
+      const local = join(dir.path, 'partitioned');
+      const keys = await downloadPrefix(s3, BUCKET, `${folder}partitioned/`, local);
+      for (const run of runs) {
+        const day = run.scheduledTime.slice(0, 10).replaceAll('-', '');
+        const name = `Acme_partitioned_${members}_${day}_${run.id}.parquet`;
+        expect(keys).toEqual(expect.arrayContaining([`${folder}partitioned/tier=gold/${name}`, `${folder}partitioned/tier=silver/${name}`]));
+        const manifestKey = `${folder}partitioned/manifest-${dst}-${run.id}.json`;
+        const manifest = JSON.parse((await object(manifestKey)).toString());
+        expect(manifest.exportResults.map((r: { sinkPath: string; partition: object; rows: number }) => [r.sinkPath, r.partition, r.rows])).toEqual([
+          [`${folder}partitioned/tier=gold`, { tier: 'gold' }, 1],
+          [`${folder}partitioned/tier=silver`, { tier: 'silver' }, 2],
+        ]);
+        const got = await duckdbRows(`SELECT id, tier FROM read_parquet('${local}/${folder}partitioned/*/*${run.id}.parquet', hive_partitioning = true) ORDER BY id`);
+        expect(got).toEqual([{ id: 'p01', tier: 'silver' }, { id: 'p02', tier: 'gold' }, { id: 'p03', tier: 'silver' }]);
+      }
+      // Past its partition bound a run fails with a clear error, and nothing of it stays.
+      const bounded = await dataflow({ name: 'bounded', destinationId: dst, audienceIds: [gold, members], mapping, partitionBy: { columns: ['tier'], maxPartitions: 1 } });
+      const queued = await api('POST', `/dataflows/${bounded.id}/run`);
+      const failed = await settledRun(api, queued.body.id);
+      expect(failed.status).toBe('failed');
+      expect(failed.error.code).toBe('PARTITION_LIMIT');
+      expect(failed.error.message).toContain('more than 1 partitions (partitionBy.maxPartitions)');
+      expect(await keysUnder(`${folder}partitioned/`)).toEqual(keys);
     });
 
     it('runs two audiences of one dataflow on their own slots, each with its own file names', async () => {

@@ -10,6 +10,8 @@ import { quote } from '../../core/validate.ts';
 import { IDEMPOTENCY_KEY } from '../../core/security/webhook.ts';
 import { endpointPolicy, type Env } from '../env.ts';
 import { mappingNames } from '../../core/data/attributes.ts';
+import { compileMapping } from '../../core/data/mapping.ts';
+import { partitionColumnIssues } from '../../core/partition.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { nameWarnings } from '../warnings.ts';
 import { type AppDeps, type AppEnv, body, pageQuery } from '../http.ts';
@@ -220,9 +222,10 @@ async function columns(env: Env, deps: AppDeps, orgId: string, input: DataflowIn
     const definition = await definitionOf(env, destination, stored);
     const service = exportService(deps.platform(env));
     const folderPath = input.datasetId !== undefined ? datasetFolder(stored.folderPath) : stored.folderPath;
-    const found = await service.check({ ...definition, output: { ...definition.output, folderPath, fileName: input.naming } });
+    const output = { ...definition.output, folderPath, fileName: input.naming, ...(input.partitionBy && { partitionBy: input.partitionBy }) };
+    const found = await service.check({ ...definition, output });
     for (const issue of found) {
-      if (issue.path.startsWith('naming')) issues.push(issue);
+      if (issue.path.startsWith('naming') || issue.path.startsWith('partitionBy')) issues.push(issue);
       else if (issue.path === 'folderPath' && input.datasetId !== undefined)
         issues.push({ ...issue, path: 'datasetId', message: `datasetId: the dataset layout <folder>/<datasetId>/exportTime=… does not fit the destination's folder (${issue.message})` });
     }
@@ -234,6 +237,12 @@ async function columns(env: Env, deps: AppDeps, orgId: string, input: DataflowIn
       if (!checked.has(key)) checked.set(key, await service.check({ ...definition, output: { ...definition.output, fileName: a.naming } }));
       for (const issue of checked.get(key)!) if (issue.path.startsWith('naming')) issues.push({ ...issue, path: `audiences[${i}].${issue.path}` });
     }
+  }
+  if (input.partitionBy && input.mapping) {
+    const names = compileMapping(input.mapping).schema.map((c) => c.name);
+    // Incremental files carry the membership status column when the mapping lacks it.
+    if (input.exportMode === 'incremental') names.push('segmentMembership_status');
+    issues.push(...partitionColumnIssues(input.partitionBy.columns, [...new Set(names)], 'partitionBy'));
   }
   if (input.alertWebhook !== undefined) {
     // The alert URL's name is resolved where the host can, every address checked (SSRF).
@@ -250,6 +259,7 @@ async function columns(env: Env, deps: AppDeps, orgId: string, input: DataflowIn
     mapping: JSON.stringify(input.mapping ?? {}),
     schedule: input.schedule ? JSON.stringify(input.schedule) : null,
     naming: JSON.stringify(input.naming),
+    partition_by: input.partitionBy ? JSON.stringify(input.partitionBy) : null,
     ...exportModeColumns(input.exportMode),
     alert_webhook: input.alertWebhook ?? null,
     skipped_rate_threshold: input.skippedRateThreshold ?? null,
@@ -312,6 +322,7 @@ export function present(row: DataflowRow): Record<string, unknown> {
     mapping: json(row.mapping),
     ...(row.schedule !== null && { schedule: json(row.schedule) }),
     naming: json(row.naming),
+    ...(row.partition_by !== null && { partitionBy: json(row.partition_by) }),
     exportMode: exportModeOf(row),
     ...(row.alert_webhook !== null && { alertWebhook: row.alert_webhook }),
     alertSigned: row.alert_secret !== null,

@@ -183,6 +183,8 @@ export interface DataflowRow {
   mapping: string;
   schedule: string | null;
   naming: string;
+  /** JSON of the partitionBy option, or null. */
+  partition_by: string | null;
   export_mode: 'full' | 'incremental';
   /** insert-only or diff (export_mode is then 'incremental'); see `exportModeOf`. */
   delta_mode: 'insert-only' | 'diff' | null;
@@ -222,6 +224,7 @@ export type DataflowColumns = Pick<
   | 'mapping'
   | 'schedule'
   | 'naming'
+  | 'partition_by'
   | 'export_mode'
   | 'delta_mode'
   | 'alert_webhook'
@@ -240,6 +243,7 @@ const DATAFLOW_COLUMNS = [
   'mapping',
   'schedule',
   'naming',
+  'partition_by',
   'export_mode',
   'delta_mode',
   'alert_webhook',

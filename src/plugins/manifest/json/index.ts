@@ -22,6 +22,7 @@ export function jsonManifest(): ManifestStage {
           size: f.size,
           rows: f.rows,
           sha256: f.sha256,
+          ...(f.partition && { partition: f.partition }),
           ...(f.kind && { kind: f.kind }),
         })),
         totals: {

@@ -105,6 +105,11 @@ function form(flow, destinations, audiences, datasets) {
     h('fieldset', {}, h('legend', {}, 'File naming'),
       h('p', { class: 'hint' }, 'Names always start with the destination name and the audience ID.'),
       namingFields('df', 'naming', n, (text) => text)),
+    h('fieldset', {}, h('legend', {}, 'Partitioning'),
+      field({ id: 'df-p-columns', label: 'Partition by columns (optional)', path: 'partitionBy.columns', value: (flow?.partitionBy?.columns || []).join(', '),
+        hint: 'One or two output columns (headers), comma-separated: files go under column=value/ folders (Hive-style); missing values under __HIVE_DEFAULT_PARTITION__.' }),
+      field({ id: 'df-p-max', label: 'Most partitions a run may write', path: 'partitionBy.maxPartitions', type: 'number', value: flow?.partitionBy?.maxPartitions ?? 1000,
+        attrs: { min: '1', max: '10000' } })),
     radios({ name: 'df-mode', legend: 'Export mode', path: 'exportMode', value: flow?.exportMode ?? 'full',
       options: [['full', 'Full files every time'], ['incremental', 'First full, then incremental (includes exited members)'],
         ['insert-only', 'Insert only: members that joined since the last run (audiences)'],
@@ -172,6 +177,8 @@ function collect() {
   if (val('df-alert-secret')) body.alertSecret = val('df-alert-secret');
   if (val('df-late') !== '') body.lateAfterMinutes = Number(val('df-late'));
   if (val('df-skipped') !== '') body.skippedRateThreshold = Number(val('df-skipped'));
+  const columns = val('df-p-columns').split(',').map((c) => c.trim()).filter(Boolean);
+  if (columns.length) body.partitionBy = { columns, maxPartitions: Number(val('df-p-max')) };
   return body;
 }
 

@@ -27,6 +27,7 @@ export function reviewSummary(body, destination, chosen, scheduleText) {
     ['Export mode', MODE_LABELS[body.exportMode] ?? body.exportMode],
     ['Mapping', [columns, m ? h('p', { class: 'hint' }, 'Deduplication key: ' + dedup) : '']],
     ['File names', h('code', { class: 'mono', id: 'review-name' }, exampleName(body.naming, destination, chosen[0]))],
+    ['Partitioning', body.partitionBy ? h('code', { class: 'mono', id: 'review-partition' }, body.partitionBy.columns.map((c) => c + '=<value>').join('/') + '/') : 'none'],
     ...(body.audiences ? [['Per audience', h('ul', { id: 'review-audiences' }, body.audiences.map((s) => perAudience(s, destination, chosen)))]] : []),
     ['Alerts', body.alertWebhook ? body.alertWebhook + ' (' + (body.alertFormat === 'slack' ? 'Slack' : 'JSON') + '): ' + body.alertEvents.join(', ') +
       (body.lateAfterMinutes ? '; late after ' + body.lateAfterMinutes + ' minutes' : '') : 'none'],
@@ -52,6 +53,8 @@ function headerOf(f) {
 /** The first file's name, in the parts' order (src/core/naming.ts), with placeholders for what a run sets. */
 function exampleName(naming, destination, audience) {
   const n = naming || {};
+  const ext = destination ? '.' + destination.fileType + ({ gzip: '.gz', zstd: '.zst' }[destination.compression] ?? '') : '';
+  if (n.template) return n.template + ext;
   const parts = [destination ? destination.name : 'destination', audience ? audience.id : '<dataset id>'];
   if (n.audienceName && audience) parts.push(audience.name);
   if (n.dateTime === 'datetime') parts.push('YYYYMMDD_HHMMSS');
@@ -60,7 +63,6 @@ function exampleName(naming, destination, audience) {
   if (n.destinationId && destination) parts.push(destination.id);
   if (n.organization) parts.push('<organization>');
   if (n.sandbox) parts.push('<sandbox>');
-  const ext = destination ? '.' + destination.fileType + ({ gzip: '.gz', zstd: '.zst' }[destination.compression] ?? '') : '';
   return parts.map((p) => String(p).replace(/\s+/g, '_')).join('_') + ext;
 }
 

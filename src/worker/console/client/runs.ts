@@ -117,7 +117,7 @@ function runView(run) {
       h('p', { class: 'hint', id: 'manifest-hint' }, 'What it lists:'),
       h('pre', { tabindex: '0', class: 'mono', 'aria-describedby': 'manifest-hint' }, JSON.stringify({
         flowRunId: run.id, scheduledTime: run.scheduledTime,
-        exportResults: files.map((f) => ({ sinkPath: f.sinkPath, name: f.name, size: f.size, rows: f.rows, sha256: f.sha256 })),
+        exportResults: files.map((f) => ({ sinkPath: f.sinkPath, name: f.name, size: f.size, rows: f.rows, sha256: f.sha256, ...(f.partition && { partition: f.partition }) })),
       }, null, 2)),
     ] : h('p', {}, FINAL.has(run.status) ? 'This destination writes no manifest.' : 'Written after the files.'),
   ];

@@ -34,6 +34,8 @@ export function namingFields(p, path, n, label) {
       options: [['datetime', 'YYYYMMDD_HHMMSS'], ['unix', 'Unix seconds'], ['none', 'None (each export overwrites the previous)']] }),
     NAME_PARTS.map(([k, text]) => field({ id: p + '-n-' + k, label: label(text), path: path + '.' + k, type: 'checkbox', value: n[k] })),
     field({ id: p + '-n-customText', label: label('Custom text (optional)'), path: path + '.customText', value: n.customText, hint: 'Letters, digits, _ - . only.' }),
+    field({ id: p + '-n-template', label: label('Template (optional)'), path: path + '.template', value: n.template,
+      hint: 'Replaces the parts above, e.g. {destination}_{audience.id}_{YYYY}{MM}{DD}_{run.id}. Tokens: {destination} {destination.id} {audience.id} {audience.name} {dataset.id} {organization} {sandbox} {run.id} {datetime} {unix} {date} {YYYY} {MM} {DD} {HH} {MI} {SS} (docs/NAMING.md).' }),
   ];
 }
 
@@ -48,6 +50,8 @@ export function readNaming(p) {
   const n = { dateTime: val(p + '-n-dateTime') };
   for (const [k] of NAME_PARTS) if (val(p + '-n-' + k)) n[k] = true;
   if (val(p + '-n-customText')) n.customText = val(p + '-n-customText');
+  // A template replaces the parts (the API refuses parts set beside it).
+  if (val(p + '-n-template')) n.template = val(p + '-n-template');
   return n;
 }
 
