@@ -125,4 +125,29 @@ describe('console error display (headless Chromium)', () => {
       /^Dataflow No audience chosen activated\. Warning: unknown attribute "contry" \(did you mean "country"\?\) in mapping/,
     );
   });
+
+  it('shows the page last asked for when an earlier page\'s data arrives after it', async () => {
+    // The destinations list answers only when released: the user has gone on to Audiences by then.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/v1/destinations?*', async (r) => {
+      await released;
+      await r.continue();
+    });
+    await page.goto(`${worker.url}/#/runs`);
+    await page.getByRole('heading', { name: 'Runs' }).waitFor();
+    const asked = page.waitForRequest('**/v1/destinations?*');
+    await page.getByRole('link', { name: 'Destinations' }).click();
+    await asked;
+    await page.getByRole('link', { name: 'Audiences' }).click();
+    const answered = page.waitForResponse('**/v1/destinations?*');
+    release();
+    await answered;
+    await page.getByRole('heading', { name: 'Audiences' }).waitFor();
+    await page.waitForLoadState('networkidle');
+    // Before renders were queued, the late destinations page replaced the Audiences page here.
+    expect(await page.locator('main h1').textContent()).toBe('Audiences');
+    expect(await page.getByRole('button', { name: 'Create audience' }).isVisible()).toBe(true);
+    await page.unroute('**/v1/destinations?*');
+  });
 });

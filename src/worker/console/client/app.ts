@@ -17,8 +17,25 @@ const VIEWS = {
 
 /** Each view may return a cleanup (stop polling) run when the user navigates away. */
 let cleanup;
+/**
+ * Renders run one after another: a page whose data arrives late (the first page after signing in)
+ * must not replace the page the user went on to. A route asked for while one renders runs next, once,
+ * for the hash as it is then.
+ */
+let rendering = Promise.resolve();
+let queued = false;
+function route() {
+  if (queued) return rendering;
+  queued = true;
+  // A render that failed does not hold up the next one; its caller still sees the failure.
+  rendering = rendering.catch(() => {}).then(() => {
+    queued = false;
+    return render();
+  });
+  return rendering;
+}
 
-async function route() {
+async function render() {
   if (cleanup) cleanup();
   cleanup = undefined;
   if (!session.token()) return signIn();
