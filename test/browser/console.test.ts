@@ -6,14 +6,17 @@
  * preview) and activate it, export now, and see the run succeed with its files; then the same review
  * and activation on a 375 px wide screen; then manage API tokens (create, rotate, revoke) at desktop
  * width and at 375 px; then create an Avro destination from the file types the server's plugins offer
- * (edge-export-avro) and export through it, read back by avsc. Screenshots of every step go to
- * test-results/console/.
+ * (edge-export-avro) and export through it, read back by avsc; then edit a field's calculated-field
+ * functions (export checked against node:crypto) and see a refused one at its field. Screenshots of
+ * every step go to test-results/console/.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import Papa from 'papaparse';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAvro } from '../../packages/edge-export-avro/test/read-back.ts';
@@ -67,10 +70,19 @@ async function expectNoPageOverflow(): Promise<void> {
 
 /** The table holding `selector` is wider than its scroller, which scrolls (the page does not). */
 async function expectScrollsInOwnBox(selector: string): Promise<void> {
-  const box = await page.locator(selector).first().evaluate((el) => {
-    const wrap = el.closest('.table-wrap') as HTMLElement | null;
-    return wrap && { scroll: wrap.scrollWidth, width: wrap.clientWidth, overflow: getComputedStyle(wrap).overflowX };
-  });
+  const box = await page
+    .locator(selector)
+    .first()
+    .evaluate((el) => {
+      const wrap = el.closest('.table-wrap') as HTMLElement | null;
+      return (
+        wrap && {
+          scroll: wrap.scrollWidth,
+          width: wrap.clientWidth,
+          overflow: getComputedStyle(wrap).overflowX,
+        }
+      );
+    });
   expect(box).not.toBeNull();
   expect(box!.overflow).toBe('auto');
   expect(box!.scroll).toBeGreaterThan(box!.width);
@@ -91,6 +103,22 @@ async function api(path: string, init: RequestInit & { auth?: string } = {}): Pr
   return text ? JSON.parse(text) : undefined;
 }
 
+/** Creates a dataflow through the API (the first destination, one audience by name) and opens its page. */
+async function openApiDataflow(name: string, audience: string, fields: unknown[]): Promise<{ id: string }> {
+  const destinationId = ((await api('/destinations')) as { items: { id: string }[] }).items[0]!.id;
+  const audiences = (await api('/audiences')) as { items: { id: string; name: string }[] };
+  const audienceIds = [audiences.items.find((a) => a.name === audience)!.id];
+  const flow = (await api('/dataflows', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name, destinationId, audienceIds, mapping: { fields } }),
+  })) as { id: string };
+  await page.getByRole('link', { name: 'Dataflows' }).click();
+  await page.getByRole('link', { name }).click();
+  await page.getByRole('heading', { name: `Dataflow: ${name}` }).waitFor();
+  return flow;
+}
+
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
@@ -109,7 +137,13 @@ beforeAll(async () => {
     Statement: [
       {
         Effect: 'Allow',
-        Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:GetBucketLocation', 's3:ListMultipartUploadParts'],
+        Action: [
+          's3:PutObject',
+          's3:GetObject',
+          's3:DeleteObject',
+          's3:GetBucketLocation',
+          's3:ListMultipartUploadParts',
+        ],
         Resource: `arn:aws:s3:::${BUCKET}/reference/*`,
       },
       { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: `arn:aws:s3:::${BUCKET}` },
@@ -251,11 +285,13 @@ describe('web console (headless Chromium)', () => {
     // The review: what was chosen, and the audience's size now (p1, p3, p4 are gold; p4 has no country).
     await page.getByRole('heading', { name: 'Review before activating' }).waitFor();
     expect(await page.locator('form[aria-label="Dataflow settings"]').isHidden()).toBe(true);
-    const props = await page.locator('#review-summary').evaluate((dl) =>
-      Object.fromEntries(
-        [...dl.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent]),
-      ),
-    );
+    const props = await page
+      .locator('#review-summary')
+      .evaluate((dl) =>
+        Object.fromEntries(
+          [...dl.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent]),
+        ),
+      );
     expect(props.Destination).toBe(`Moto bucket: s3://${BUCKET}/${FOLDER}`);
     expect(props.Exports).toBe('Gold members');
     expect(props.Schedule).toMatch(/^daily at 06:30 UTC from \d{4}-\d{2}-\d{2}$/);
@@ -335,7 +371,7 @@ describe('web console (headless Chromium)', () => {
     await shot('10-runs');
   });
 
-  it('routes a dataflow\'s alerts from its form: Slack, chosen events, lateness; bad values shown at their fields', async () => {
+  it("routes a dataflow's alerts from its form: Slack, chosen events, lateness; bad values shown at their fields", async () => {
     const flows = (await api('/dataflows')) as { items: { id: string; name: string }[] };
     const id = flows.items.find((f) => f.name === 'Gold to S3')!.id;
     await page.goto(`${worker.url}/#/dataflows/${id}`);
@@ -351,7 +387,9 @@ describe('web console (headless Chromium)', () => {
     await page.getByLabel('Late after, minutes (optional)').fill('0');
     await page.getByRole('button', { name: 'Save changes' }).click();
     await page.locator('#df-late-error').filter({ hasText: /\S/ }).waitFor();
-    expect(await page.locator('#df-late-error').textContent()).toBe('expected a whole number of minutes from 1 to 10080 (a week)');
+    expect(await page.locator('#df-late-error').textContent()).toBe(
+      'expected a whole number of minutes from 1 to 10080 (a week)',
+    );
     expect(await page.locator('#df-late').getAttribute('aria-invalid')).toBe('true');
 
     await page.getByLabel('Late after, minutes (optional)').fill('45');
@@ -372,13 +410,23 @@ describe('web console (headless Chromium)', () => {
     expect(await page.getByLabel('Alert format').inputValue()).toBe('slack');
     expect(await page.getByLabel('Late after, minutes (optional)').inputValue()).toBe('45');
     expect(await page.getByLabel('Run started').isChecked()).toBe(false);
-    for (const label of ['Run failed', 'Run delayed (missed slots, or late)', 'Skipped rows above the threshold', 'Recovered (a success after a failure)'])
+    for (const label of [
+      'Run failed',
+      'Run delayed (missed slots, or late)',
+      'Skipped rows above the threshold',
+      'Recovered (a success after a failure)',
+    ])
       await page.getByLabel(label).uncheck();
     await page.getByLabel('Late after, minutes (optional)').fill('');
     await page.getByRole('button', { name: 'Save changes' }).click();
     await page.locator('#df-alert-events-error').filter({ hasText: /\S/ }).waitFor();
     expect(await page.locator('#df-alert-events-error').textContent()).toContain('at least one event');
-    expect(((await api(`/dataflows/${id}`)) as { alertEvents: string[] }).alertEvents).toEqual(['run.failed', 'run.delayed', 'run.skipped_rate', 'run.recovered']);
+    expect(((await api(`/dataflows/${id}`)) as { alertEvents: string[] }).alertEvents).toEqual([
+      'run.failed',
+      'run.delayed',
+      'run.skipped_rate',
+      'run.recovered',
+    ]);
   });
 
   it('creates a diff dataflow with the mode picker; its first run writes the added file', async () => {
@@ -386,7 +434,9 @@ describe('web console (headless Chromium)', () => {
     await page.getByLabel('Diff: added, changed and removed members as separate files (audiences)').check();
     await page.getByRole('button', { name: 'Review' }).click();
     await page.getByRole('heading', { name: 'Review before activating' }).waitFor();
-    const mode = await page.locator('#review-summary dt', { hasText: 'Export mode' }).evaluate((dt) => dt.nextElementSibling?.textContent);
+    const mode = await page
+      .locator('#review-summary dt', { hasText: 'Export mode' })
+      .evaluate((dt) => dt.nextElementSibling?.textContent);
     expect(mode).toBe('Diff: added, changed and removed files');
     await page.getByRole('button', { name: 'Activate' }).click();
     await page.getByRole('heading', { name: 'Dataflow: Gold diff' }).waitFor();
@@ -411,7 +461,11 @@ describe('web console (headless Chromium)', () => {
         bucket: BUCKET,
         folderPath: 'reference/',
         endpoint: moto.endpoint,
-        auth: { method: 'accessKey', accessKeyId: reference.accessKeyId, secretAccessKey: reference.secretAccessKey },
+        auth: {
+          method: 'accessKey',
+          accessKeyId: reference.accessKeyId,
+          secretAccessKey: reference.secretAccessKey,
+        },
       }),
     })) as { id: string };
     await page.goto(`${worker.url}/#/destinations/${created.id}`);
@@ -430,7 +484,9 @@ describe('web console (headless Chromium)', () => {
     expect(await page.locator('#test-result .badge.ok').count()).toBe(5);
     const warnings = await page.getByRole('list', { name: 'Warnings' }).locator('li').allTextContents();
     expect(warnings).toHaveLength(3);
-    expect(warnings[2]).toMatch(/^Without s3:AbortMultipartUpload a failed multipart upload stays open .* until a lifecycle rule removes it/);
+    expect(warnings[2]).toMatch(
+      /^Without s3:AbortMultipartUpload a failed multipart upload stays open .* until a lifecycle rule removes it/,
+    );
     expect(await page.locator('#status').textContent()).toMatch(/^Connection OK/);
     await shot('11-test-connection-warnings');
     // The probe left nothing in the bucket under that folder (listed as admin).
@@ -457,13 +513,20 @@ describe('web console (headless Chromium)', () => {
 
       await page.getByRole('button', { name: 'Review' }).click();
       await page.getByRole('heading', { name: 'Review before activating' }).waitFor();
-      expect(await page.locator('#review-sizes tbody tr td').allInnerTexts()).toEqual(['Gold members', '3', '0', '3']);
+      expect(await page.locator('#review-sizes tbody tr td').allInnerTexts()).toEqual([
+        'Gold members',
+        '3',
+        '0',
+        '3',
+      ]);
       await expectNoPageOverflow();
       await expectScrollsInOwnBox('#review-sizes');
       // Terms above their values, one column.
-      const [term, value] = await page.locator('#review-summary').evaluate((dl) =>
-        [dl.querySelector('dt')!, dl.querySelector('dd')!].map((el) => el.getBoundingClientRect().left),
-      );
+      const [term, value] = await page
+        .locator('#review-summary')
+        .evaluate((dl) =>
+          [dl.querySelector('dt')!, dl.querySelector('dd')!].map((el) => el.getBoundingClientRect().left),
+        );
       expect(value).toBe(term);
       await shot('13-dataflow-review-375');
 
@@ -497,7 +560,10 @@ describe('web console (headless Chromium)', () => {
 
     // Nothing filled in: both fields say what is wrong, next to them.
     await page.getByRole('button', { name: 'Create token' }).click();
-    await page.locator('#tok-name-error').filter({ hasText: /must not be empty/ }).waitFor();
+    await page
+      .locator('#tok-name-error')
+      .filter({ hasText: /must not be empty/ })
+      .waitFor();
     expect(await page.locator('#tok-scopes-error').textContent()).toMatch(/at least one/);
     expect(await page.locator('#tok-scopes').getAttribute('aria-invalid')).toBe('true');
     await shot('16-tokens-errors');
@@ -533,7 +599,12 @@ describe('web console (headless Chromium)', () => {
       }));
     expect((await overflow()).page).toBeLessThanOrEqual(375);
     expect((await overflow()).widest).toBeLessThanOrEqual(375);
-    expect(await page.locator('table.stack td').first().evaluate((el) => getComputedStyle(el).display)).toBe('grid');
+    expect(
+      await page
+        .locator('table.stack td')
+        .first()
+        .evaluate((el) => getComputedStyle(el).display),
+    ).toBe('grid');
     await shot('18-tokens-375px');
 
     // Rotate: the old secret is refused at once, the new one shown once.
@@ -583,10 +654,14 @@ describe('web console (headless Chromium)', () => {
     // Back on the page it was on (Tokens), which needs tokens:manage; then Destinations.
     const refusal = page.locator('main .error-text');
     await page.getByRole('heading', { name: 'Not allowed with this token', level: 1 }).waitFor();
-    expect(await refusal.textContent()).toBe('This token lacks the scope "tokens:manage" that GET /v1/tokens needs');
+    expect(await refusal.textContent()).toBe(
+      'This token lacks the scope "tokens:manage" that GET /v1/tokens needs',
+    );
     await page.getByRole('link', { name: 'Destinations' }).click();
     await refusal.filter({ hasText: 'destinations:read' }).waitFor();
-    expect(await refusal.textContent()).toBe('This token lacks the scope "destinations:read" that GET /v1/destinations needs');
+    expect(await refusal.textContent()).toBe(
+      'This token lacks the scope "destinations:read" that GET /v1/destinations needs',
+    );
     await shot('21-not-allowed');
     // The run history needs runs:read only (dataflows are then shown by id).
     await page.getByRole('link', { name: 'Runs' }).click();
@@ -610,13 +685,17 @@ describe('web console (headless Chromium)', () => {
     expect(await page.locator('#review-partition').textContent()).toBe('country=<value>/');
     await page.getByRole('button', { name: 'Activate' }).click();
     await page.locator('#df-n-template-error').filter({ hasText: /\S/ }).waitFor();
-    expect(await page.locator('#df-n-template-error').textContent()).toContain('unknown token {audiance.id} (did you mean "{audience.id}"?)');
+    expect(await page.locator('#df-n-template-error').textContent()).toContain(
+      'unknown token {audiance.id} (did you mean "{audience.id}"?)',
+    );
     expect(await page.locator('#df-n-template').getAttribute('aria-invalid')).toBe('true');
     await page.getByLabel('Template (optional)', { exact: true }).fill('{audience.id}_{run.id}');
     await page.getByRole('button', { name: 'Review' }).click();
     await page.getByRole('button', { name: 'Activate' }).click();
     await page.getByRole('heading', { name: 'Dataflow: Partitioned' }).waitFor();
-    const flows = (await api('/dataflows')) as { items: { id: string; name: string; naming: object; partitionBy: object }[] };
+    const flows = (await api('/dataflows')) as {
+      items: { id: string; name: string; naming: object; partitionBy: object }[];
+    };
     const flow = flows.items.find((f) => f.name === 'Partitioned')!;
     expect(flow.naming).toMatchObject({ template: '{audience.id}_{run.id}' });
     expect(flow.partitionBy).toEqual({ columns: ['country'], maxPartitions: 1000 });
@@ -624,33 +703,35 @@ describe('web console (headless Chromium)', () => {
     await page.getByRole('button', { name: 'Export now: Partitioned' }).click();
     await page.locator('#run-props .badge.succeeded').waitFor({ timeout: 60_000 });
     const runId = ((await page.locator('h1').textContent()) ?? '').replace(/^Run /, '');
-    const listedInConsole = await page.locator('#run-files tbody tr').evaluateAll((rows) =>
-      rows.map((row) => `${row.children[1]?.textContent}/${row.children[0]?.textContent}`),
-    );
-    const audienceId = ((await api('/audiences')) as { items: { id: string; name: string }[] }).items.find((a) => a.name === 'Gold members')!.id;
+    const listedInConsole = await page
+      .locator('#run-files tbody tr')
+      .evaluateAll((rows) =>
+        rows.map((row) => `${row.children[1]?.textContent}/${row.children[0]?.textContent}`),
+      );
+    const audienceId = ((await api('/audiences')) as { items: { id: string; name: string }[] }).items.find(
+      (a) => a.name === 'Gold members',
+    )!.id;
     // p1 (FR), p3 (DE) and p4 (no country: the default partition), each in its own folder.
     const s3 = s3Reader(moto);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
     s3.destroy();
-    const keys = (listed.Contents ?? []).map((o) => o.Key ?? '').filter((k) => k.includes(runId) && !k.includes('manifest-'));
+    const keys = (listed.Contents ?? [])
+      .map((o) => o.Key ?? '')
+      .filter((k) => k.includes(runId) && !k.includes('manifest-'));
     expect(keys.map((k) => k.split('/').slice(-2).join('/')).sort()).toEqual(
-      ['country=DE', 'country=FR', 'country=__HIVE_DEFAULT_PARTITION__'].map((folder) => `${folder}/${audienceId}_${runId}.csv`),
+      ['country=DE', 'country=FR', 'country=__HIVE_DEFAULT_PARTITION__'].map(
+        (folder) => `${folder}/${audienceId}_${runId}.csv`,
+      ),
     );
     expect(listedInConsole.sort()).toEqual(keys.sort());
   });
 
   it("keeps a field's calculated-field functions and type when a dataflow is edited, and offers zstd", async () => {
-    const destinationId = ((await api('/destinations')) as { items: { id: string }[] }).items[0]!.id;
-    const audienceId = ((await api('/audiences')) as { items: { id: string; name: string }[] }).items.find((a) => a.name === 'Gold members')!.id;
     const fields = [
       { source: 'identities.email', target: 'email_sha256', transforms: ['trim', 'lowercase', 'sha256'] },
       { source: 'attributes.country', type: 'string', transforms: [{ name: 'join', separator: '|' }] },
     ];
-    const body = JSON.stringify({ name: 'Hashed emails', destinationId, audienceIds: [audienceId], mapping: { fields } });
-    const flow = (await api('/dataflows', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })) as { id: string };
-    await page.getByRole('link', { name: 'Dataflows' }).click();
-    await page.getByRole('link', { name: 'Hashed emails' }).click();
-    await page.getByRole('heading', { name: 'Dataflow: Hashed emails' }).waitFor();
+    const flow = await openApiDataflow('Hashed emails', 'Gold members', fields);
     await page.getByLabel('Header of column 1').fill('hashed_email');
     // Saving re-draws the page from the saved dataflow: wait for the new form, not the old one.
     await page.locator('#map-tgt-0').evaluate((input) => input.setAttribute('data-before-save', ''));
@@ -663,7 +744,11 @@ describe('web console (headless Chromium)', () => {
     await page.getByRole('link', { name: 'Destinations' }).click();
     await page.getByRole('link', { name: 'New destination' }).click();
     await page.getByRole('heading', { name: 'New destination' }).waitFor();
-    expect(await page.getByLabel('Compression').locator('option').allInnerTexts()).toEqual(['None', 'gzip', 'zstd']);
+    expect(await page.getByLabel('Compression').locator('option').allInnerTexts()).toEqual([
+      'None',
+      'gzip',
+      'zstd',
+    ]);
     await page.getByRole('link', { name: 'Runs' }).click();
     await page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
     expect(pageErrors).toEqual([]);
@@ -740,22 +825,36 @@ describe('web console (headless Chromium)', () => {
     await shot('23-per-audience-review');
     await page.getByRole('button', { name: 'Activate' }).click();
     await page.getByRole('heading', { name: 'Dataflow: Per audience' }).waitFor();
-    const flowId = ((await api('/dataflows')) as { items: { id: string; name: string }[] }).items.find((f) => f.name === 'Per audience')!.id;
+    const flowId = ((await api('/dataflows')) as { items: { id: string; name: string }[] }).items.find(
+      (f) => f.name === 'Per audience',
+    )!.id;
 
     // The runs page of this dataflow, after cron ticks at chosen times (the Worker's scheduled handler).
     const runsPage = async (rows: number) => {
       await page.goto(`${worker.url}/#/dataflows/${flowId}`);
       await page.getByRole('link', { name: 'Runs of this dataflow' }).click();
       await page.getByRole('heading', { name: 'History' }).waitFor();
-      await expect.poll(() => page.locator('table tbody tr .badge').allTextContents(), { timeout: 30_000 }).toEqual(Array(rows).fill('succeeded'));
-      return page.locator('table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(2).map((td) => td.textContent)));
+      await expect
+        .poll(() => page.locator('table tbody tr .badge').allTextContents(), { timeout: 30_000 })
+        .toEqual(Array(rows).fill('succeeded'));
+      return page
+        .locator('table tbody tr')
+        .evaluateAll((trs) =>
+          trs.map((tr) => [...tr.querySelectorAll('td')].slice(2).map((td) => td.textContent)),
+        );
     };
-    const utc = (t: Date) => t.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+    const utc = (t: Date) =>
+      t
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, ' UTC');
     await worker.tick(new Date(t1.getTime() - 60_000));
     await worker.tick(new Date(t1.getTime() + 60_000));
     // t1: silver alone, on the dataflow's slot (gold's slot is still ahead).
     const first = await runsPage(1);
-    expect(first.map((r) => [r[0], r[2], r[6], r[7]])).toEqual([['schedule', '1', utc(t1), 'Silver members']]);
+    expect(first.map((r) => [r[0], r[2], r[6], r[7]])).toEqual([
+      ['schedule', '1', utc(t1), 'Silver members'],
+    ]);
     await worker.tick(new Date(t2.getTime() + 60_000));
     // t2: gold alone, on its own slot; the history lists both, newest first.
     const both = await runsPage(2);
@@ -765,11 +864,25 @@ describe('web console (headless Chromium)', () => {
     ]);
     await shot('24-per-audience-runs');
     // Each run's file is named by its audience's own options, as the bucket holds it.
-    const runs = (await api(`/runs?dataflowId=${flowId}`)) as { items: { id: string; audienceIds: string[]; files: { key: string }[] }[] };
+    const runs = (await api(`/runs?dataflowId=${flowId}`)) as {
+      items: { id: string; audienceIds: string[]; files: { key: string }[] }[];
+    };
     const names = runs.items.map((r) => [r.audienceIds, r.files.map((f) => f.key.split('/').at(-1))]);
     expect(names).toEqual([
-      [[gold], [`Moto_bucket_${gold}_${t2.getTime() / 1000}_goldfeed.csv`, expect.stringMatching(new RegExp(`^manifest-dst_[0-9a-f]+-${runs.items[0]!.id}[.]json$`))]],
-      [[silver], [`Moto_bucket_${silver}_silverfeed.csv`, expect.stringMatching(new RegExp(`^manifest-dst_[0-9a-f]+-${runs.items[1]!.id}[.]json$`))]],
+      [
+        [gold],
+        [
+          `Moto_bucket_${gold}_${t2.getTime() / 1000}_goldfeed.csv`,
+          expect.stringMatching(new RegExp(`^manifest-dst_[0-9a-f]+-${runs.items[0]!.id}[.]json$`)),
+        ],
+      ],
+      [
+        [silver],
+        [
+          `Moto_bucket_${silver}_silverfeed.csv`,
+          expect.stringMatching(new RegExp(`^manifest-dst_[0-9a-f]+-${runs.items[1]!.id}[.]json$`)),
+        ],
+      ],
     ]);
     const s3 = s3Reader(moto);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
@@ -798,12 +911,18 @@ describe('web console (headless Chromium)', () => {
     await page.goto(`${worker.url}/#/destinations/new`);
     await page.getByRole('heading', { name: 'New destination' }).waitFor();
     // The file types are the server's format plugins (edge-export-avro's among them), not a list of the console's.
-    const registered = ((await api('/plugins?kind=format')) as { items: { destination: { value: string } }[] }).items;
-    const offered = await page.locator('#d-type option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
+    const registered = (
+      (await api('/plugins?kind=format')) as { items: { destination: { value: string } }[] }
+    ).items;
+    const offered = await page
+      .locator('#d-type option')
+      .evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
     expect(offered).toEqual(registered.map((p) => p.destination.value));
     expect(offered).toContain('avro');
     await page.getByLabel('File type').selectOption('avro');
-    expect(await page.locator('#d-options-hint').textContent()).toMatch(/Avro object container files.*codec \(null \| deflate \| snappy\)/);
+    expect(await page.locator('#d-options-hint').textContent()).toMatch(
+      /Avro object container files.*codec \(null \| deflate \| snappy\)/,
+    );
     await page.getByLabel('Name', { exact: true }).fill('Avro bucket');
     await page.getByLabel('Bucket', { exact: true }).fill(BUCKET);
     await page.getByLabel('Folder path (optional)').fill('exports/avro');
@@ -813,7 +932,10 @@ describe('web console (headless Chromium)', () => {
     // The plugin's own schema checks formatOptions; the error sits under the field.
     await page.getByLabel('Format options (JSON)').fill('{"codec": "lz4"}');
     await page.getByRole('button', { name: 'Create destination' }).click();
-    await page.locator('#d-options-error').filter({ hasText: /expected one of null, deflate, snappy/ }).waitFor();
+    await page
+      .locator('#d-options-error')
+      .filter({ hasText: /expected one of null, deflate, snappy/ })
+      .waitFor();
     await page.getByLabel('Format options (JSON)').fill('{"codec": "snappy"}');
     await page.getByRole('button', { name: 'Create destination' }).click();
     await page.getByRole('heading', { name: 'Destination: Avro bucket' }).waitFor();
@@ -838,8 +960,197 @@ describe('web console (headless Chromium)', () => {
     const file = await readAvro(await got.Body!.transformToByteArray());
     s3.destroy();
     expect(file.codec).toBe('snappy');
-    expect(file.records.map((r) => r.email).sort()).toEqual(['ada@example.com', 'cy@example.com', 'di@example.com']);
+    expect(file.records.map((r) => r.email).sort()).toEqual([
+      'ada@example.com',
+      'cy@example.com',
+      'di@example.com',
+    ]);
     await shot('27-avro-run');
+    expect(pageErrors).toEqual([]);
+  });
+  it("edits a field's calculated-field functions (add, reorder, remove, join's separator) by keyboard, at 375 px too; the export holds them", async () => {
+    await api('/profiles', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-ndjson' },
+      body: [
+        {
+          id: 'h1',
+          identities: { email: ['  Eve@Example.COM '] },
+          attributes: { tier: 'hashed', interests: ['golf', 'wine'] },
+        },
+        {
+          id: 'h2',
+          identities: { email: ['FAY@example.org'] },
+          attributes: { tier: 'hashed', interests: ['chess', null, 'go'] },
+        },
+      ]
+        .map((p) => JSON.stringify(p))
+        .join('\n'),
+    });
+    await api('/audiences', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ kind: 'rule', name: 'Hashed members', rule: 'attributes.tier = "hashed"' }),
+    });
+    await page.getByRole('link', { name: 'Dataflows' }).click();
+    await page.getByRole('link', { name: 'New dataflow' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Hashed by the console');
+    await page.getByLabel('Hashed members (rule)').check();
+    await page.getByLabel('Destination', { exact: true }).selectOption({ label: `Moto bucket (${BUCKET})` });
+    await page.getByLabel('Header of column 1').fill('email_sha256');
+    // The functions offered are the server's own list; each is added with the keyboard (select, Tab, Enter).
+    expect(await page.locator('#map-add-0 option').allInnerTexts()).toEqual([
+      'trim',
+      'lowercase',
+      'uppercase',
+      'sha256',
+      'phone',
+      'join',
+      'flatten',
+    ]);
+    for (const fn of ['lowercase', 'trim', 'sha256']) {
+      await page.getByLabel('Function to add to column 1').focus();
+      await page.getByLabel('Function to add to column 1').selectOption(fn);
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(
+        'Add function to column 1',
+      );
+      await page.keyboard.press('Enter');
+    }
+    const chips = (column: number) => page.locator(`#map-fns-${column} > li > .mono`).allInnerTexts();
+    expect(await chips(0)).toEqual(['lowercase', 'trim', 'sha256']);
+    // Reordered: trim moves before lowercase, and focus stays on the moved chip.
+    await page.getByRole('button', { name: 'Move trim (function 2 of column 1) earlier' }).focus();
+    await page.keyboard.press('Enter');
+    expect(await chips(0)).toEqual(['trim', 'lowercase', 'sha256']);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(
+      'Remove trim (function 1 of column 1)',
+    );
+    await page.getByLabel('Source of column 2').fill('attributes.interests');
+    await page.getByLabel('Header of column 2').fill('interests');
+    await page.getByLabel('Function to add to column 2').selectOption('join');
+    await page.getByRole('button', { name: 'Add function to column 2' }).click();
+    await page.getByLabel('Separator of join (function 1 of column 2)').fill('|');
+    // Every control of the form is labelled, the functions' ones included.
+    const unlabelled = await page
+      .locator('form')
+      .evaluate((form) =>
+        [...form.querySelectorAll('input, select, textarea, button')]
+          .filter(
+            (el) =>
+              (el as HTMLInputElement).labels?.length === 0 &&
+              !el.getAttribute('aria-label') &&
+              !el.textContent?.trim(),
+          )
+          .map((el) => el.id || el.outerHTML),
+      );
+    expect(unlabelled).toEqual([]);
+    await page.locator('#mapping').screenshot({ path: `${SHOTS}/28-mapping-functions.png` });
+
+    await page.setViewportSize({ width: 375, height: 812 });
+    try {
+      await expectNoPageOverflow();
+      // The functions wrap within the screen, even though the mapping table scrolls sideways.
+      for (const box of ['#map-fn-0', '#map-fn-1']) {
+        const right = await page
+          .locator(box)
+          .evaluate((el) =>
+            Math.max(...[...el.querySelectorAll('*')].map((c) => c.getBoundingClientRect().right)),
+          );
+        expect(right).toBeLessThanOrEqual(375);
+      }
+      await page.locator('#mapping').screenshot({ path: `${SHOTS}/29-mapping-functions-375.png` });
+    } finally {
+      await page.setViewportSize({ width: 1200, height: 900 });
+    }
+
+    await page.getByRole('button', { name: 'Review' }).click();
+    await page.getByRole('heading', { name: 'Review before activating' }).waitFor();
+    expect(await page.locator('#review-mapping li').allInnerTexts()).toEqual([
+      'email_sha256 ← identities.email → trim → lowercase → sha256',
+      'interests ← attributes.interests → join',
+    ]);
+    await page.getByRole('button', { name: 'Activate' }).click();
+    await page.getByRole('heading', { name: 'Dataflow: Hashed by the console' }).waitFor();
+    const flowId = ((await api('/dataflows')) as { items: { id: string; name: string }[] }).items.find(
+      (f) => f.name === 'Hashed by the console',
+    )!.id;
+    expect(((await api(`/dataflows/${flowId}`)) as { mapping: unknown }).mapping).toEqual({
+      fields: [
+        { source: 'identities.email', target: 'email_sha256', transforms: ['trim', 'lowercase', 'sha256'] },
+        {
+          source: 'attributes.interests',
+          target: 'interests',
+          transforms: [{ name: 'join', separator: '|' }],
+        },
+      ],
+    });
+
+    // The export, read back from the bucket, holds what node:crypto and a join of its own compute.
+    await page.getByRole('button', { name: 'Export now: Hashed by the console' }).click();
+    await page.locator('#run-props .badge.succeeded').waitFor({ timeout: 60_000 });
+    const [key] = await page
+      .locator('#run-files tbody tr')
+      .evaluateAll((rows) =>
+        rows.map((row) => `${row.children[1]?.textContent}/${row.children[0]?.textContent}`),
+      );
+    const s3 = s3Reader(moto);
+    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    const csv = Papa.parse<Record<string, string>>(await got.Body!.transformToString(), {
+      header: true,
+      skipEmptyLines: true,
+    });
+    s3.destroy();
+    const sha256 = (text: string) =>
+      createHash('sha256').update(text.trim().toLowerCase(), 'utf8').digest('hex');
+    expect(csv.data.sort((a, b) => a.interests!.localeCompare(b.interests!))).toEqual([
+      { email_sha256: sha256('FAY@example.org'), interests: 'chess||go' },
+      { email_sha256: sha256('  Eve@Example.COM '), interests: 'golf|wine' },
+    ]);
+
+    // Edited: lowercase removed, the separator changed; the saved mapping follows.
+    await page.getByRole('link', { name: 'Dataflows' }).click();
+    await page.getByRole('link', { name: 'Hashed by the console' }).click();
+    await page.getByRole('heading', { name: 'Dataflow: Hashed by the console' }).waitFor();
+    expect(await chips(0)).toEqual(['trim', 'lowercase', 'sha256']);
+    await page.getByRole('button', { name: 'Remove lowercase (function 2 of column 1)' }).click();
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(
+      'Remove sha256 (function 2 of column 1)',
+    );
+    await page.getByLabel('Separator of join (function 1 of column 2)').fill('; ');
+    await page.locator('#map-tgt-0').evaluate((input) => input.setAttribute('data-before-save', ''));
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('#status').filter({ hasText: 'Dataflow Hashed by the console saved' }).waitFor();
+    await page.locator('#map-tgt-0:not([data-before-save])').waitFor();
+    expect(await chips(0)).toEqual(['trim', 'sha256']);
+    const edited = (await api(`/dataflows/${flowId}`)) as { mapping: { fields: { transforms: unknown }[] } };
+    expect(edited.mapping.fields.map((f) => f.transforms)).toEqual([
+      ['trim', 'sha256'],
+      [{ name: 'join', separator: '; ' }],
+    ]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("shows the server's refusal of a field's functions at that field", async () => {
+    // A list column may hold hashed emails, but not once they are joined into one text.
+    const fields = [{ source: 'identities.email', type: { list: 'string' }, transforms: ['sha256'] }];
+    const flow = await openApiDataflow('All emails hashed', 'Hashed members', fields);
+    await page.getByLabel('Function to add to column 1').selectOption('join');
+    await page.getByRole('button', { name: 'Add function to column 1' }).click();
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page
+      .locator('#map-fn-0-error')
+      .filter({ hasText: 'transforms make text; expected "string" (or no type)' })
+      .waitFor();
+    expect(await page.locator('#map-fn-0').getAttribute('aria-invalid')).toBe('true');
+    // The summary's link takes focus to the field's functions.
+    await page.locator('.summary a').filter({ hasText: 'Functions of column 1' }).click();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('map-fn-0');
+    await shot('30-mapping-functions-refused');
+    expect(((await api(`/dataflows/${flow.id}`)) as { mapping: unknown }).mapping).toEqual({ fields });
+    await page.getByRole('button', { name: 'Remove join (function 2 of column 1)' }).click();
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('#status').filter({ hasText: 'Dataflow All emails hashed saved' }).waitFor();
     expect(pageErrors).toEqual([]);
   });
 });

@@ -57,6 +57,12 @@ th { background: var(--panel); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .mapping td { padding: .25rem .35rem; }
 .mapping input[type=text] { min-width: 10rem; }
+/* A field's functions: chips that wrap within the visible width, even inside a sideways-scrolling table. */
+.fns { position: sticky; left: 0; max-width: calc(100vw - 4rem); display: flex; flex-wrap: wrap; gap: .25rem .5rem; align-items: center; }
+.fns ol { display: flex; flex-wrap: wrap; gap: .25rem; list-style: none; margin: 0; padding: 0; }
+.chip { border: 1px solid var(--line); border-radius: 999px; padding: 0 .2rem 0 .6rem; background: var(--panel); }
+.fns select { width: auto; padding: .15rem .3rem; }
+.mapping input.sep { min-width: 0; width: 3.5rem; padding: 0 .25rem; }
 .badge { display: inline-block; padding: 0 .5rem; border-radius: 999px; font-size: .85rem; font-weight: 600; border: 1px solid currentColor; }
 .badge.succeeded, .badge.ok { color: var(--ok); }
 .badge.failed, .badge.missing { color: var(--bad); }
