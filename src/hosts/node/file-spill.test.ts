@@ -13,13 +13,17 @@ afterEach(async () => {
   await rm(parent, { recursive: true, force: true });
 });
 
+interface Item {
+  k: string;
+  v: unknown;
+}
 const codec = {
-  encode: (item: { k: string; v: unknown }) => encodeValue([item.k, item.v]),
-  decode: (line: string) => {
+  encode: (item: Item) => encodeValue([item.k, item.v]),
+  decode: (line: string): Item => {
     const [k, v] = decodeValue(line) as [string, unknown];
     return { k, v };
   },
-  key: (item: { k: string }) => item.k,
+  key: (item: Item) => item.k,
 };
 
 describe('fileSpill', () => {
@@ -64,7 +68,7 @@ describe('fileSpill', () => {
     const keys = Array.from({ length: 2000 }, (_, i) => `k${String((i * 7919) % 2000).padStart(4, '0')}`);
     for (const k of keys) await sorter.add({ k, v: k === 'k0001' ? new Date(5) : 1n });
     expect(sorter.runs).toBeGreaterThan(50);
-    const sorted: { k: string; v: unknown }[] = [];
+    const sorted: Item[] = [];
     for await (const item of sorter.sorted()) sorted.push(item);
     expect(sorted.map((s) => s.k)).toEqual([...keys].sort());
     expect(sorted[1]!.v).toEqual(new Date(5));

@@ -4,9 +4,9 @@
  * one file per run, lines as written, read back as a stream a chunk at a time. The folder goes when
  * the export ends (`dispose()`), and with the process if it exits first (a second Ctrl-C).
  */
-import { rmSync } from 'node:fs';
+import { Buffer } from 'node:buffer';
+import { createReadStream, rmSync } from 'node:fs';
 import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SpillStore } from '../../core/data/spill.ts';
