@@ -51,12 +51,18 @@ Options:
   -c, --config <file>   export config (JSON), see below
       --dry-run         run the whole pipeline but store nothing: keys, rows and sizes only
       --state <file>    incremental state (read before, written after a successful run)
+      --sort-budget <bytes>  heap a sort (deduplication, partitions, a diff's changed and
+                        removed rows) holds before it writes a sorted run to a temporary
+                        folder under $TMPDIR, removed when the export ends (default 64MiB;
+                        also EXPORT_SORT_BUDGET; bytes or KiB/MiB/GiB, e.g. 16MiB)
       --no-progress     no progress on stderr (default: a live line on a terminal,
                         a plain line every 10 s and per finished file otherwise)
   -h, --help            this help
 
 Environment:
   EDGE_EXPORT_LOG=debug  structured logs on stderr
+  EXPORT_SORT_BUDGET     the sort budget when --sort-budget is not given
+  TMPDIR                 where the sorts' temporary folder goes (default: the OS temp folder)
 
 ${CONFIG}`,
   validate: `Usage: edge-export validate --config <file>

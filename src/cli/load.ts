@@ -10,7 +10,7 @@ import { ruleMembership } from '../core/data/audience.ts';
 import { emptyNames, learnNames, mappingNames, ruleNames, unknownNames } from '../core/data/attributes.ts';
 import { compileMapping } from '../core/data/mapping.ts';
 import { profileFile } from '../core/data/profile-rows.ts';
-import { memorySpill } from '../core/data/spill.ts';
+import { memorySpill, type SpillStore } from '../core/data/spill.ts';
 import type { ExportState } from '../core/data/store.ts';
 import { ConfigError, type ConfigIssue } from '../core/errors.ts';
 import { partitionColumnIssues } from '../core/partition.ts';
@@ -127,13 +127,27 @@ function modeIssue(config: ExportConfig): ConfigIssue | undefined {
   return { path: 'mode', message: `mode: ${config.mode} needs an audience (rule or mapping): it compares member keys with the last run's state` };
 }
 
+/** Where the run's sorts spill (the CLI: files, see hosts/node/file-spill.ts) and their heap budget. */
+export interface RunSpill {
+  store(key: string): SpillStore;
+  readonly budget: number;
+}
+
+interface SubjectOptions {
+  source?: SourceStage | undefined;
+  statePath?: string | undefined;
+  states: ExportStates;
+  /** Where sorts spill (memory, at the default budgets, without it). */
+  spill?: RunSpill | undefined;
+}
+
 /**
  * The run's subject: the audience (rule → mapping; in diff mode its added, changed and removed rows,
  * see `audienceSeries`), the dataset, or the source rows as they are.
  */
 export async function subjectsOf(
   loaded: LoadedConfig,
-  options: { source?: SourceStage | undefined; statePath?: string | undefined; states: ExportStates },
+  options: SubjectOptions,
 ): Promise<{ id: string; entries: SubjectEntry[] }> {
   const { config } = loaded;
   const modeProblem = config.mode === 'insert-only' || config.mode === 'diff' ? modeIssue(config) : undefined;
@@ -143,7 +157,9 @@ export async function subjectsOf(
     const subject = await subjectOf(loaded, options);
     return { id: subject.id, entries: [subject] };
   }
-  const spills = { changed: memorySpill(), removed: memorySpill() };
+  const id = audience.audience.id;
+  const store = options.spill?.store ?? (() => memorySpill());
+  const spills = { changed: store(`${id}:changed`), removed: store(`${id}:removed`) };
   return {
     id: audience.audience.id,
     entries: audienceSeries(config.mode, async () => audience, async () => ({ audience: audience.audience, mapping: audience.mapping, spills })),
@@ -153,7 +169,7 @@ export async function subjectsOf(
 /** The run's one subject (in diff mode, its added rows): see `subjectsOf`. */
 export async function subjectOf(
   loaded: LoadedConfig,
-  options: { source?: SourceStage | undefined; statePath?: string | undefined; states: ExportStates },
+  options: SubjectOptions,
 ): Promise<Subject> {
   const audience = await audienceInputOf(loaded, options);
   if (audience) return audienceSubject(audience);
@@ -175,7 +191,7 @@ export async function subjectOf(
 /** The audience of a config with a rule or a mapping (profiles from the source file), else undefined. */
 async function audienceInputOf(
   loaded: LoadedConfig,
-  options: { source?: SourceStage | undefined; statePath?: string | undefined; states: ExportStates },
+  options: SubjectOptions,
 ): Promise<AudienceSubjectInput | undefined> {
   const { config, platform } = loaded;
   const unreadable = await sourceFileIssue(loaded);
@@ -197,6 +213,7 @@ async function audienceInputOf(
     mode: config.mode,
     now,
     states: options.states,
+    ...(options.spill && { spill: options.spill.store(audience.id), sortBudget: options.spill.budget }),
   };
 }
 

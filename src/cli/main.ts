@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, ExportError, leftoversOf } from '../core/errors.ts';
+import { DEFAULT_SORT_BUDGET, fileSpill, parseSortBudget } from '../hosts/node/file-spill.ts';
 import { discard } from '../plugins/sink/discard/index.ts';
 import { attributeIssues, checkConfig, fileStates, loadConfig, scheduledTimeOf, subjectsOf } from './load.ts';
 import { progressReporter } from './progress.ts';
@@ -58,41 +59,58 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
         const prepared = await loaded.service.prepare(loaded.definition);
         const dryRun = args['dry-run'] ?? false;
         const states = fileStates(dryRun ? undefined : args.state);
-        const subject = await subjectsOf(loaded, { source: prepared.pipeline.source, statePath: args.state, states });
-        // Exported anyway (an attribute may be rarer than the profiles read), but never silently.
-        const warnings = (await attributeIssues(loaded, prepared.pipeline.source)).map((i) => `${i.path}: ${i.message}`);
-        for (const warning of warnings) io.err.write(`edge-export export: warning: ${warning}\n`);
-        const progress = args.progress === false ? undefined : progressReporter({ out: io.err });
-        const runId = loaded.config.runId ?? loaded.platform.uuid();
-        // Ctrl-C (or SIGTERM) aborts the run: the file being written is removed, not left `.partial`.
-        const interrupt = interruptOnSignals();
-        const report = await prepared
-          .run(subject.entries, {
-            runId,
-            scheduledTime: scheduledTimeOf(loaded.config, loaded.platform),
-            signal: interrupt.signal,
-            ...(dryRun && { sink: discard() }),
-            commit: () => states.promote([subject.id]),
-            ...(progress && { onProgress: progress.onProgress }),
-          })
-          .catch((error: unknown) => {
-            if (interrupt.received) throw new Interrupted(interrupt.received, leftoversOf(error));
-            // A failed export still answers with a JSON summary: the error, and what it left behind.
-            const described =
-              error instanceof ExportError ? error : { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
-            const leftoverUploads = leftoversOf(error);
-            io.out.write(`${JSON.stringify({ runId, failed: true, error: described, leftoverUploads, dryRun }, null, 2)}\n`);
-            throw error;
-          })
-          .finally(() => {
-            interrupt.dispose();
-            progress?.done();
+        // Sorts (dedup, partitions, a diff's changed and removed rows) hold up to the budget in memory
+        // and spill sorted runs to a temporary folder, removed however the export ends.
+        const budget = sortBudgetOf(args['sort-budget'], process.env.EXPORT_SORT_BUDGET);
+        const spill = fileSpill();
+        try {
+          const subject = await subjectsOf(loaded, {
+            source: prepared.pipeline.source,
+            statePath: args.state,
+            states,
+            spill: { store: spill.store, budget },
           });
-        if (report.rows === 0 && warnings.length > 0) {
-          io.err.write('edge-export export: warning: 0 rows exported; the warnings above may say why\n');
+          // Exported anyway (an attribute may be rarer than the profiles read), but never silently.
+          const warnings = (await attributeIssues(loaded, prepared.pipeline.source)).map((i) => `${i.path}: ${i.message}`);
+          for (const warning of warnings) io.err.write(`edge-export export: warning: ${warning}\n`);
+          const progress = args.progress === false ? undefined : progressReporter({ out: io.err });
+          const runId = loaded.config.runId ?? loaded.platform.uuid();
+          // Ctrl-C (or SIGTERM) aborts the run: the file being written is removed, not left `.partial`.
+          const interrupt = interruptOnSignals();
+          const report = await prepared
+            .run(subject.entries, {
+              runId,
+              scheduledTime: scheduledTimeOf(loaded.config, loaded.platform),
+              signal: interrupt.signal,
+              ...(dryRun && { sink: discard() }),
+              commit: () => states.promote([subject.id]),
+              spill: spill.store,
+              sortBudget: budget,
+              ...(progress && { onProgress: progress.onProgress }),
+            })
+            .catch((error: unknown) => {
+              if (interrupt.received) throw new Interrupted(interrupt.received, leftoversOf(error));
+              // A failed export still answers with a JSON summary: the error, and what it left behind.
+              const described =
+                error instanceof ExportError ? error : { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
+              const leftoverUploads = leftoversOf(error);
+              const spilled = spill.written.files > 0 && { spilled: { ...spill.written } };
+              io.out.write(`${JSON.stringify({ runId, failed: true, error: described, leftoverUploads, dryRun, ...spilled }, null, 2)}\n`);
+              throw error;
+            })
+            .finally(() => {
+              interrupt.dispose();
+              progress?.done();
+            });
+          if (report.rows === 0 && warnings.length > 0) {
+            io.err.write('edge-export export: warning: 0 rows exported; the warnings above may say why\n');
+          }
+          const spilled = spill.written.files > 0 && { spilled: { ...spill.written } };
+          io.out.write(`${JSON.stringify({ ...report, dryRun, ...spilled, ...(warnings.length > 0 && { warnings }) }, null, 2)}\n`);
+          return EXIT.ok;
+        } finally {
+          await spill.dispose();
         }
-        io.out.write(`${JSON.stringify({ ...report, dryRun, ...(warnings.length > 0 && { warnings }) }, null, 2)}\n`);
-        return EXIT.ok;
       }
       case 'test-connection': {
         const { ok, results, warnings } = await (await loaded.service.prepare(loaded.definition)).testConnection();
@@ -116,6 +134,15 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
 }
 
 class UsageError extends Error {}
+
+/** The sort budget: `--sort-budget`, else `EXPORT_SORT_BUDGET`, else DEFAULT_SORT_BUDGET. */
+function sortBudgetOf(flag: string | undefined, env: string | undefined): number {
+  try {
+    return parseSortBudget(flag, '--sort-budget') ?? parseSortBudget(env, 'EXPORT_SORT_BUDGET') ?? DEFAULT_SORT_BUDGET;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
 
 /** The export stopped on a signal; what it could not remove is still reported. */
 class Interrupted extends Error {
@@ -160,6 +187,7 @@ function parseCommandArgs(args: readonly string[]) {
       config: { type: 'string', short: 'c' },
       'dry-run': { type: 'boolean' },
       state: { type: 'string' },
+      'sort-budget': { type: 'string' },
       principal: { type: 'string' },
       progress: { type: 'boolean' },
       'no-progress': { type: 'boolean' },

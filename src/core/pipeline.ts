@@ -111,7 +111,7 @@ export interface ExportJob {
   readonly firstFileIndex?: number;
   /** Write no file at all when there are no rows (default: one file, even empty). */
   readonly skipEmpty?: boolean;
-  /** Where a partitioned export sorts its rows by partition (memory by default; D1 on a Worker). */
+  /** Where a partitioned export sorts its rows by partition (memory by default; D1 on a Worker, files in the CLI). */
   readonly spill?: SpillStore;
   /** Heap bytes of rows a partitioned export sorts in memory before it spills a run (default 16 MiB). */
   readonly sortBudget?: number;

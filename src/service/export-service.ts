@@ -77,7 +77,7 @@ export interface RunOptions {
   /** Makes the states the subjects staged current; called after the manifest, last of all. */
   readonly commit?: () => Promise<void>;
   readonly onProgress?: (progress: { rows: number; bytes: number; files: number }) => void;
-  /** Where a partitioned subject sorts its rows by partition (memory by default; D1 on a Worker). */
+  /** Where a partitioned subject sorts its rows by partition (memory by default; D1 on a Worker, files in the CLI). */
   readonly spill?: (key: string) => SpillStore;
   /** Heap bytes of rows a partitioned subject sorts in memory before it spills a run. */
   readonly sortBudget?: number;

@@ -1,7 +1,7 @@
 /**
  * The changed and removed rows of a diff export, kept while its added rows are written and read back
  * afterwards as their own files. Rows are buffered and written in runs of a spill store (D1 rows on a
- * Worker, memory in the CLI), so memory stays bounded; a paused run goes on appending, and a paused
+ * Worker, files in the CLI), so memory stays bounded; a paused run goes on appending, and a paused
  * read goes on from the run it stopped before.
  */
 import { fromIterable } from '../streams.ts';

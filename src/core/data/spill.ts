@@ -1,6 +1,6 @@
 /**
  * Sorting more than fits in memory: values are buffered up to a byte budget, sorted, and written as
- * runs to a spill store (D1 rows on a Worker, memory in a test or the CLI); the runs are then read
+ * runs to a spill store (D1 rows on a Worker, files in the CLI, memory in a test); the runs are then read
  * back together in one k-way merge. Values travel as text lines (`encodeValue` keeps what JSON
  * would lose: dates, bigints, bytes, -0, NaN, ±Infinity).
  */
@@ -15,7 +15,7 @@ export interface SpillStore {
   drop(): Promise<void>;
 }
 
-/** Runs kept in memory (tests, the CLI): the interface without the storage. */
+/** Runs kept in memory (tests, embedders): the interface without the storage. */
 export function memorySpill(): SpillStore {
   const runs = new Map<number, string[][]>();
   return {
