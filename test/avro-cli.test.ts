@@ -109,14 +109,36 @@ describe('format/avro through the CLI', () => {
     expect(ids).toEqual(ROWS.map((r) => r.id));
   });
 
+  it('exports zstandard blocks with the host\'s zstd into S3: avsc (with fzstd) reads every row', async () => {
+    const config = await destinationConfig('zstandard', {
+      fileType: 'avro',
+      folderPath: 'zstd/',
+      formatOptions: { codec: 'zstandard', level: 9, blockRows: 100 },
+    });
+    const { code, out, err } = await runCli('export', '--config', config);
+    expect(code, err).toBe(0);
+    const summary = JSON.parse(out) as { files: { key: string }[] };
+    expect(summary.files.map((f) => f.key)).toEqual(['zstd/Avro_all.avro']);
+    const got = await reader.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'zstd/Avro_all.avro' }));
+    const file = await readAvro(await got.Body!.transformToByteArray());
+    expect(file.codec).toBe('zstandard');
+    expect(file.blocks).toEqual([100, 100, 50]);
+    expect(file.records).toEqual(
+      ROWS.map((r) => ({ id: r.id, email: r.email, score: r.score, seen: Date.parse(r.seen) * 1000, tags: r.tags })),
+    );
+  });
+
   it('validate refuses a misspelt file type and bad Avro options at the destination fields, exit 2', async () => {
     const misspelt = await runCli('validate', '--config', await destinationConfig('misspelt', { fileType: 'avor' }));
     expect(misspelt.code).toBe(2);
     expect(misspelt.err).toMatch(/destination\.fileType: "avor" is not available on this host; expected .*avro.*\(did you mean "avro"\?\)/);
     const options = await runCli('validate', '--config', await destinationConfig('options', { fileType: 'avro', formatOptions: { codec: 'xz', recordName: '1x' } }));
     expect(options.code).toBe(2);
-    expect(options.err).toMatch(/destination\.formatOptions\.codec: .*expected one of null, deflate, snappy/);
+    expect(options.err).toMatch(/destination\.formatOptions\.codec: .*expected one of null, deflate, snappy, zstandard/);
     expect(options.err).toMatch(/destination\.formatOptions\.recordName: .*expected an Avro name/);
+    const level = await runCli('validate', '--config', await destinationConfig('level', { fileType: 'avro', formatOptions: { codec: 'deflate', level: 12 } }));
+    expect(level.code).toBe(2);
+    expect(level.err).toMatch(/destination\.formatOptions\.level: .*deflate levels go from 1 to 9/);
   });
 
   it("loads as any third-party module does, through a plugin manifest's modules (once, though it is also installed)", async () => {

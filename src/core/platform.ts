@@ -16,6 +16,9 @@ export interface PageCodecs {
   readonly gzip?: (input: Uint8Array, level: number) => Uint8Array;
 }
 
+/** Compresses one buffer into one zstd frame (RFC 8878), synchronously. */
+export type ZstdCompress = (input: Uint8Array) => Uint8Array;
+
 /** A compiled zstd module, or its bytes (hosts that may compile wasm at run time). */
 export type WasmSource = WebAssembly.Module | ArrayBuffer | Uint8Array;
 
@@ -41,6 +44,13 @@ export interface Platform extends Runtime {
    * (Workers cannot compile wasm from bytes), Node and Deno read the file. Absent: no zstd here.
    */
   zstdWasm?(): Promise<WasmSource>;
+  /**
+   * A zstd compressor at a level (1–19) over the same wasm, for plugins that must not know how the
+   * wasm is built or loaded (a third-party format's zstd blocks): each call returns a function
+   * compressing one buffer into one zstd frame. Hosts set it with `zstdWasm` (`zstdAbilities`).
+   * Absent: no zstd here.
+   */
+  zstd?(level: number): Promise<ZstdCompress>;
   /** Multipart part size and parallelism for this host's memory (a Worker has 128 MB). */
   readonly multipart?: UploadSizing;
   /**

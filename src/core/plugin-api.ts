@@ -4,7 +4,7 @@
  * host at run time and can be published on its own (packages/edge-export-avro does).
  */
 export type { Plugin } from './plugin.ts';
-export type { Platform, PageCodecs } from './platform.ts';
+export type { Platform, PageCodecs, ZstdCompress } from './platform.ts';
 export type { ConfigIssue } from './errors.ts';
 export type {
   Column,

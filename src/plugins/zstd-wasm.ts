@@ -9,12 +9,12 @@
  * (`new WebAssembly.Instance`), which every runtime allows for an already compiled module.
  */
 
-import type { WasmSource } from '../core/platform.ts';
+import type { Platform, WasmSource, ZstdCompress } from '../core/platform.ts';
+
+export type { ZstdCompress };
 
 /** Relative path of the wasm file inside node_modules, for hosts that read or import it. */
 export const ZSTD_WASM_PATH = '@bokuweb/zstd-wasm/dist/esm/zstd.wasm';
-
-export type ZstdCompress = (input: Uint8Array) => Uint8Array;
 
 /**
  * A zstd compressor source over the host's wasm: instantiated once, on first use, then shared by
@@ -35,6 +35,16 @@ export function zstdCodec(wasm: () => Promise<WasmSource>): (level: number) => P
     const zstd = await instance;
     return (input) => zstd.compress(input, level);
   };
+}
+
+/**
+ * A host's zstd members from its wasm loader: the wasm itself (Parquet, `compression/zstd`) and the
+ * ready compressor plugins receive (`Platform.zstd`), so a host cannot offer one without the other.
+ *
+ * @example { ...nodeBase, ...zstdAbilities(() => readFile(zstdWasmFile())) }
+ */
+export function zstdAbilities(wasm: () => Promise<WasmSource>): Required<Pick<Platform, 'zstdWasm' | 'zstd'>> {
+  return { zstdWasm: wasm, zstd: zstdCodec(wasm) };
 }
 
 async function toModule(value: WasmSource): Promise<WebAssembly.Module> {

@@ -5,6 +5,7 @@
 import type { Platform } from '../core/platform.ts';
 import { type EndpointPolicy, guardedFetch, vettedResolver } from '../core/security/ssrf.ts';
 import type { RuntimeSha256 } from '../core/types.ts';
+import { zstdAbilities } from '../plugins/zstd-wasm.ts';
 import { endpointPolicy, type Env } from './env.ts';
 
 /**
@@ -28,7 +29,7 @@ export function workerdPlatform(zstd?: WebAssembly.Module): Platform {
     uuid: () => crypto.randomUUID(),
     fetch: (input, init) => fetch(input, init),
     ...(sha256 && { sha256 }),
-    ...(zstd && { zstdWasm: async () => zstd }),
+    ...(zstd && zstdAbilities(async () => zstd)),
     multipart: WORKER_MULTIPART,
   };
 }

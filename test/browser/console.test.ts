@@ -921,7 +921,7 @@ describe('web console (headless Chromium)', () => {
     expect(offered).toContain('avro');
     await page.getByLabel('File type').selectOption('avro');
     expect(await page.locator('#d-options-hint').textContent()).toMatch(
-      /Avro object container files.*codec \(null \| deflate \| snappy\)/,
+      /Avro object container files.*codec \(null \| deflate \| snappy \| zstandard\)/,
     );
     await page.getByLabel('Name', { exact: true }).fill('Avro bucket');
     await page.getByLabel('Bucket', { exact: true }).fill(BUCKET);

@@ -420,7 +420,7 @@ export function journeys(kind: HostKind): void {
       const formats = (await api('GET', '/plugins?kind=format')).body.items as { name: string; destination: { field: string; value: string }; options: { properties: Record<string, { enum?: string[] }> } }[];
       const plugin = formats.find((p) => p.name === 'format/avro')!;
       expect(plugin.destination).toEqual({ field: 'fileType', value: 'avro' });
-      expect(plugin.options.properties.codec!.enum).toEqual(['null', 'deflate', 'snappy']);
+      expect(plugin.options.properties.codec!.enum).toEqual(['null', 'deflate', 'snappy', 'zstandard']);
       expect(formats.map((p) => p.destination.value)).toEqual(expect.arrayContaining(['csv', 'json', 'parquet', 'avro']));
       // Refused at configuration time, at the user's field: a misspelt file type, the plugin's own option
       // schema, and an outer compression for a format that compresses inside the file.
@@ -433,7 +433,7 @@ export function journeys(kind: HostKind): void {
         { path: 'fileType', message: expect.stringMatching(/"avrro" is not available on this host; expected .*avro.* \(did you mean "avro"\?\)$/) },
       ]);
       expect(await refused({ fileType: 'avro', formatOptions: { codec: 'lz4', blockRows: 0 } })).toMatchObject([
-        { path: 'formatOptions.codec', message: expect.stringMatching(/expected one of null, deflate, snappy/) },
+        { path: 'formatOptions.codec', message: expect.stringMatching(/expected one of null, deflate, snappy, zstandard/) },
         { path: 'formatOptions.blockRows' },
       ]);
       expect(await refused({ fileType: 'avro', compression: 'gzip' })).toMatchObject([
@@ -441,7 +441,8 @@ export function journeys(kind: HostKind): void {
       ]);
 
       const members = [...GOLD, 'p12'].sort();
-      for (const codec of ['deflate', 'snappy'] as const) {
+      // zstandard is the host's zstd (Platform.zstd), which every host here provides.
+      for (const codec of ['deflate', 'snappy', 'zstandard'] as const) {
         const dst = await destination(`avro-${codec}`, { fileType: 'avro', formatOptions: { codec, blockRows: 4 } });
         const flow = await dataflow({ name: `avro ${codec}`, destinationId: dst, audienceIds: [gold] });
         const run = await runNow(flow.id);

@@ -50,7 +50,7 @@ describe('the plugins a Worker offers', () => {
     expect(byName['format/avro']).toMatchObject({
       kind: 'format',
       destination: { field: 'fileType', value: 'avro' },
-      options: { properties: { codec: { enum: ['null', 'deflate', 'snappy'], default: 'deflate' }, level: { minimum: 1, maximum: 9 } } },
+      options: { properties: { codec: { enum: ['null', 'deflate', 'snappy', 'zstandard'], default: 'deflate' }, level: { minimum: 1, maximum: 19 } } },
     });
     expect(byName['auth/accessKey']).toMatchObject({ kind: 'auth', destination: { field: 'auth.method', value: 'accessKey' }, secrets: ['secretAccessKey', 'sessionToken'] });
     expect(byName['sink/s3']).toMatchObject({ kind: 'sink' });
@@ -63,6 +63,18 @@ describe('the plugins a Worker offers', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error.issues.map((i: { path: string }) => i.path).sort()).toEqual(['formatOptions.blockBytes', 'formatOptions.level']);
     const level = await call(e, token, 'POST', '/destinations', destinationBody({ fileType: 'avro', formatOptions: { codec: 'snappy', level: 3 } }));
-    expect(level.body.error.issues).toMatchObject([{ path: 'formatOptions.level', message: expect.stringContaining('only the deflate codec takes a level') }]);
+    expect(level.body.error.issues).toMatchObject([{ path: 'formatOptions.level', message: expect.stringContaining('only the deflate and zstandard codecs take a level') }]);
+    // This Worker was built without the zstd wasm (workerdPlatform() with no module): the plugin's
+    // check refuses zstandard at the user's field, before anything is stored.
+    const zstd = await call(e, token, 'POST', '/destinations', destinationBody({ fileType: 'avro', formatOptions: { codec: 'zstandard' } }));
+    expect(zstd.status).toBe(400);
+    expect(zstd.body.error.issues).toMatchObject([
+      {
+        path: 'formatOptions.codec',
+        message: expect.stringMatching(/^zstandard is not available on this host \(workerd\): it needs the host's zstd \(Platform\.zstd\)/),
+        expected: '"null" | "deflate" | "snappy" on this host',
+        received: '"zstandard"',
+      },
+    ]);
   });
 });

@@ -54,7 +54,8 @@ export function containerStream(
   };
 
   return new TransformStream<RowBatch, Uint8Array>({
-    start(controller) {
+    async start(controller) {
+      await options.codec.ready?.();
       controller.enqueue(header(JSON.stringify(codec.schema), options.codec.name, sync));
     },
     transform(batch, controller) {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { inflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import type { FormatContext, Row, Schema } from 'edge-export/plugin';
 import { Registry } from '../../../src/core/registry.ts';
 import { ConfigError } from '../../../src/core/errors.ts';
 import { webPlatform } from '../../../src/core/platform.ts';
+import { nodePlatform } from '../../../src/hosts/node/platform.ts';
 import { blocksOf, readAvro } from './read-back.ts';
 
 const COLUMNS: Schema = [
@@ -20,9 +22,12 @@ const COLUMNS: Schema = [
   { name: 'address', type: { struct: [{ name: 'city', type: 'string' }, { name: 'zip', type: 'integer' }] } },
 ];
 
+/** The Node host's zstd (the reference zstd wasm), as a host hands it to plugins. */
+const zstdHost = { zstd: nodePlatform().zstd! };
+
 /** Runs the format over rows given in batches, as the pipeline does, and returns the file's bytes. */
 async function encode(options: Parameters<typeof avro>[0], batches: Row[][], columns: Schema = COLUMNS): Promise<Uint8Array> {
-  const stage = avro(options);
+  const stage = avro(options, options?.codec === 'zstandard' ? zstdHost : {});
   const ctx = { schema: columns, fileIndex: 1 } as unknown as FormatContext;
   const pair = stage.open(ctx);
   const write = async () => {
@@ -76,7 +81,7 @@ describe('AvroWriter: the binary encoding of the spec', () => {
 });
 
 describe('format/avro read back by avsc', () => {
-  for (const codec of ['null', 'deflate', 'snappy'] as const) {
+  for (const codec of ['null', 'deflate', 'snappy', 'zstandard'] as const) {
     it(`codec ${codec}: every row and type comes back, in blocks of blockRows`, async () => {
       const input = rows(25);
       const file = await encode({ codec, blockRows: 10 }, [input.slice(0, 3), [], input.slice(3)]);
@@ -211,6 +216,25 @@ describe('format/avro read back by avsc', () => {
     expect(deflated.map((b) => [...inflateRawSync(b.data)])).toEqual(plain.map((b) => [...b.data]));
     expect(deflated[0]!.data.byteLength).toBeLessThan(plain[0]!.data.byteLength);
   });
+
+  it('zstandard blocks are one zstd frame each, nothing after it: the zstd tool decompresses them to the uncompressed blocks', async () => {
+    const input = rows(30);
+    const plain = blocksOf(await encode({ codec: 'null', blockRows: 20 }, [input]));
+    for (const level of [undefined, 1, 19]) {
+      const file = await encode({ codec: 'zstandard', blockRows: 20, ...(level && { level }) }, [input]);
+      expect((await readAvro(file)).codec).toBe('zstandard');
+      const zstded = blocksOf(file);
+      expect(zstded.map((b) => b.count)).toEqual([20, 10]);
+      for (const [i, block] of zstded.entries()) {
+        expect([...block.data.subarray(0, 4)]).toEqual([0x28, 0xb5, 0x2f, 0xfd]); // the frame magic (RFC 8878)
+        // `zstd -d` fails on anything after the frame that is not another frame (a CRC suffix would be).
+        const tool = spawnSync('zstd', ['-q', '-dc'], { input: block.data });
+        expect(tool.status, tool.stderr.toString()).toBe(0);
+        expect([...tool.stdout]).toEqual([...plain[i]!.data]);
+      }
+      expect(zstded[0]!.data.byteLength).toBeLessThan(plain[0]!.data.byteLength);
+    }
+  });
 });
 
 describe('format/avro against avsc on random rows (fast-check)', () => {
@@ -234,7 +258,7 @@ describe('format/avro against avsc on random rows (fast-check)', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(row, { maxLength: 60 }),
-        fc.constantFrom('null', 'deflate', 'snappy'),
+        fc.constantFrom('null', 'deflate', 'snappy', 'zstandard'),
         fc.integer({ min: 1, max: 25 }),
         async (rows, codec, blockRows) => {
           const file = await encode({ codec, blockRows }, [rows.slice(0, 7), rows.slice(7)], columns);
@@ -281,7 +305,27 @@ describe('the plugin through the registry', () => {
       ]),
     );
   });
-  it('refuses a level for a codec without one', () => {
-    expect(() => registry.build(manifest({ codec: 'snappy', level: 3 }), webPlatform())).toThrow(/options\.level.*only the deflate codec takes a level/s);
+  it('refuses a level for a codec without one, and a deflate level above 9', () => {
+    expect(() => registry.build(manifest({ codec: 'snappy', level: 3 }), webPlatform())).toThrow(/options\.level.*only the deflate and zstandard codecs take a level/s);
+    expect(() => registry.build(manifest({ codec: 'deflate', level: 12 }), webPlatform())).toThrow(/options\.level.*deflate levels go from 1 to 9/s);
+    expect(() => registry.build(manifest({ codec: 'zstandard', level: 19 }), nodePlatform())).not.toThrow();
+  });
+  it('zstandard takes the host\'s zstd: a host without one refuses it at formatOptions.codec when checked', async () => {
+    const without = await registry.check(manifest({ codec: 'zstandard' }), webPlatform({ name: 'bare' }));
+    expect(without.pipeline).toBeUndefined();
+    expect(without.issues).toEqual([
+      {
+        path: 'plugins[0].options.codec',
+        message: expect.stringMatching(/^zstandard is not available on this host \(bare\): it needs the host's zstd \(Platform\.zstd\)/),
+        expected: '"null" | "deflate" | "snappy" on this host',
+        received: '"zstandard"',
+      },
+    ]);
+    // Built without the check, it still refuses to write rather than writing an unreadable file.
+    const format = registry.build(manifest({ codec: 'zstandard' }), webPlatform({ name: 'bare' })).format;
+    expect(() => format.open({ schema: COLUMNS, fileIndex: 1 } as unknown as FormatContext)).toThrow(/zstandard is not available on this host \(bare\)/);
+    for (const host of [nodePlatform(), webPlatform({ zstd: zstdHost.zstd })]) {
+      expect((await registry.check(manifest({ codec: 'zstandard' }), host)).issues).toEqual([]);
+    }
   });
 });

@@ -1,10 +1,12 @@
 /**
  * An independent reader for the tests: the `avsc` package (Node), with the snappy codec from the
- * native `snappy` package and the CRC-32 check from node:zlib — none of them this package's code.
+ * native `snappy` package and the CRC-32 check from node:zlib, and zstandard (which avsc does not
+ * know) from `fzstd`, a separate pure-JS zstd decoder — none of them this package's or the host's code.
  */
 import { Readable } from 'node:stream';
 import { crc32, inflateRaw } from 'node:zlib';
 import avsc from 'avsc';
+import { decompress as unzstd } from 'fzstd';
 import snappy from 'snappy';
 
 export interface ReadBack {
@@ -24,6 +26,14 @@ const codecs = {
       const data = snappy.uncompressSync(buffer.subarray(0, -4)) as Buffer;
       if (crc32(data) !== buffer.readUInt32BE(buffer.length - 4)) throw new Error('snappy block: CRC-32 mismatch');
       callback(null, data);
+    } catch (error) {
+      callback(error as Error);
+    }
+  },
+  // Avro 1.11 "zstandard": the block is one zstd frame, nothing after it (unlike snappy's CRC).
+  zstandard: (buffer: Buffer, callback: Callback) => {
+    try {
+      callback(null, Buffer.from(unzstd(buffer)));
     } catch (error) {
       callback(error as Error);
     }

@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Platform } from '../../core/platform.ts';
-import { ZSTD_WASM_PATH } from '../../plugins/zstd-wasm.ts';
+import { ZSTD_WASM_PATH, zstdAbilities } from '../../plugins/zstd-wasm.ts';
 import { plugin as localSink } from '../../plugins/sink/local/index.ts';
 import { nodeFetchThrough } from '../node/fetch.ts';
 import { zlibGzip } from '../node/gzip.ts';
@@ -32,7 +32,7 @@ export function denoPlatform(env: Readonly<Record<string, string | undefined>> =
     sha256: nodeSha256,
     plugins: [localSink],
     gzip: zlibGzip,
-    zstdWasm: () => (wasm ??= readFile(new URL(`../../../node_modules/${ZSTD_WASM_PATH}`, import.meta.url))),
+    ...zstdAbilities(() => (wasm ??= readFile(new URL(`../../../node_modules/${ZSTD_WASM_PATH}`, import.meta.url)))),
     ...overrides,
   };
 }

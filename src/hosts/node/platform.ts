@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Platform } from '../../core/platform.ts';
-import { ZSTD_WASM_PATH } from '../../plugins/zstd-wasm.ts';
+import { ZSTD_WASM_PATH, zstdAbilities } from '../../plugins/zstd-wasm.ts';
 import { plugin as localSink } from '../../plugins/sink/local/index.ts';
 import { nodeFetch, nodeFetchThrough } from './fetch.ts';
 import { zlibGzip } from './gzip.ts';
@@ -47,7 +47,7 @@ export function nodePlatform(
     plugins: [localSink],
     codecs: nodeParquetCodecs,
     gzip: zlibGzip,
-    zstdWasm: () => (wasm ??= readFile(zstdWasmFile())),
+    ...zstdAbilities(() => (wasm ??= readFile(zstdWasmFile()))),
     ...(env.EDGE_EXPORT_LOG === 'debug' && {
       log: (level, message, fields) => process.stderr.write(`${JSON.stringify({ level, message, ...fields })}\n`),
     }),
