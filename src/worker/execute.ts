@@ -88,7 +88,7 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
     scheduledTime,
     uploads: multipartStore(env, run),
     checkpoint,
-    // A partitioned subject sorts its rows by partition, spilling to D1 past 16 MiB of heap.
+    // A partitioned subject sorts its rows by partition, spilling to D1 past its share (sortBudgets).
     spill: partitions.store,
     sortBudget: budgets.partition,
     commit: async () => {
@@ -112,7 +112,8 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
  * both, they share one budget — the partition sort takes a quarter of dedup's and dedup keeps the
  * rest — and together they hold no more than dedup alone (32 values' worth: 64,000,000 bytes at D1's
  * 2 MB values, what the Worker's 128 MB heap was measured to carry beside everything else;
- * bench/audiences.ts). Alone, the partition sort holds a quarter of that (16,000,000). `EXPORT_SORT_BUDGET` sets the whole budget (tests force it low).
+ * bench/audiences.ts). Alone, the partition sort holds a quarter of that (16,000,000).
+ * `EXPORT_SORT_BUDGET` sets the whole budget (tests force it low).
  */
 export function sortBudgets(env: Pick<Env, 'EXPORT_SORT_BUDGET'>, valueBytes: number, run: { partitioned: boolean; dedup: boolean }): { dedup: number; partition: number } {
   const forced = Number(env.EXPORT_SORT_BUDGET) > 0 ? Number(env.EXPORT_SORT_BUDGET) : undefined;
