@@ -135,6 +135,10 @@ export interface Expected {
   members(version: number): Promise<Set<string>>;
   /** The dedup export after `version` changes: one `email|id` per email of a gold profile (latest update, then smallest id). */
   winners(version: number): Promise<Set<string>>;
+  /** The dedup winners by partition: `value|…|email|id`, the values of `columns` first. */
+  winnersBy(columns: readonly string[], version: number): Promise<Set<string>>;
+  /** The number of dedup winners per partition (`value|…`), DuckDB's `GROUP BY` of the columns. */
+  winnerCounts(columns: readonly string[], version: number): Promise<Map<string, number>>;
   /** What an incremental run after change k exports: `id|realized` (joined or changed) and `id|exited`. */
   delta(k: number): Promise<Set<string>>;
   close(): void;
@@ -153,11 +157,19 @@ export async function expected(files: ProfileFiles): Promise<Expected> {
   const at = (version: number) =>
     `(SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY id ORDER BY v DESC) AS rn FROM p WHERE v <= ${version}) WHERE rn = 1)`;
   const set = async (sql: string) => new Set((await duck.runAndReadAll(sql)).getRows().map((r) => String(r[0])));
+  const winners = (version: number) =>
+    `(SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY email ORDER BY updatedAt DESC, id) AS rn FROM ${at(version)} WHERE tier = 'gold') WHERE rn = 1)`;
+  const partition = (columns: readonly string[]) => columns.map((c) => `coalesce(CAST("${c}" AS VARCHAR), '')`).join(` || '|' || `);
   return {
     members: (version) => set(`SELECT id || '|' || email || '|' || score FROM ${at(version)} WHERE tier = 'gold'`),
-    winners: (version) =>
-      set(`SELECT email || '|' || id FROM (SELECT email, id, row_number() OVER (PARTITION BY email ORDER BY updatedAt DESC, id) AS rn
-        FROM ${at(version)} WHERE tier = 'gold') WHERE rn = 1`),
+    winners: (version) => set(`SELECT email || '|' || id FROM ${winners(version)}`),
+    winnersBy: (columns, version) => set(`SELECT ${partition(columns)} || '|' || email || '|' || id FROM ${winners(version)}`),
+    winnerCounts: async (columns, version) =>
+      new Map(
+        (await duck.runAndReadAll(`SELECT ${partition(columns)}, count(*) FROM ${winners(version)} GROUP BY ${columns.map((c) => `"${c}"`).join(', ')}`))
+          .getRows()
+          .map((r) => [String(r[0]), Number(r[1])]),
+      ),
     delta: (k) =>
       set(`WITH a AS (SELECT * FROM ${at(k - 1)} WHERE tier = 'gold'), b AS (SELECT * FROM ${at(k)} WHERE tier = 'gold')
         SELECT b.id || '|realized' FROM b LEFT JOIN a USING (id)
@@ -169,12 +181,14 @@ export async function expected(files: ProfileFiles): Promise<Expected> {
 }
 
 /** Rows of exported files (downloaded to local paths) as DuckDB reads them, every value as text. */
-export async function exportedRows(paths: readonly string[], format: 'csv' | 'parquet'): Promise<Record<string, string | null>[]> {
+export async function exportedRows(paths: readonly string[], format: 'csv' | 'parquet', hive = false): Promise<Record<string, string | null>[]> {
   if (paths.length === 0) return [];
   const duck = await (await DuckDBInstance.create(':memory:')).connect();
   try {
     const list = paths.map((p) => `'${p}'`).join(', ');
-    const read = format === 'csv' ? `read_csv([${list}], header = true, all_varchar = true)` : `read_parquet([${list}])`;
+    // hive: the partition columns come back from the folder names (`country=FR/…`), as text.
+    const partitioned = hive ? ', hive_partitioning = true, hive_types_autocast = false' : '';
+    const read = format === 'csv' ? `read_csv([${list}], header = true, all_varchar = true${partitioned})` : `read_parquet([${list}]${partitioned})`;
     const result = await duck.runAndReadAll(`SELECT * FROM ${read}`);
     return result.getRowObjectsJson().map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : String(v)])));
   } finally {

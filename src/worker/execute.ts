@@ -53,6 +53,7 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
     await dropSpills(env.DB, run.org_id, run.id);
   }
   const partitions = partitionSpill(env.DB, run, valueBytes);
+  const budgets = sortBudgets(env, valueBytes, { partitioned: Boolean(flow.partition_by), dedup: Boolean(json<{ dedup?: unknown }>(flow.mapping)?.dedup) });
   const pause = options.pause && (() => options.pause!(partitions.owed()));
   const input = {
     data: reader,
@@ -67,8 +68,9 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
     // heap for ASCII text) before it spills a sorted run, and merges the last run from memory: an
     // audience of ~300k members of 9 columns (1M profiles in the bench, ~54 MiB) never spills. A run
     // spilled at a pause is ~25 rows of ASCII text, at most ~54 of text beyond Latin-1 (3 UTF-8 bytes
-    // for 2 heap bytes), within the pause reserve (budget.ts).
-    sortBudget: Number(env.EXPORT_SORT_BUDGET) > 0 ? Number(env.EXPORT_SORT_BUDGET) : Math.min(64 * 1024 * 1024, valueBytes * 32),
+    // for 2 heap bytes), within the pause reserve (budget.ts). Partitioned, it leaves a quarter to
+    // the partition sort (sortBudgets).
+    sortBudget: budgets.dedup,
     ...(pause && { pause }),
   };
   const audienceIds = runAudiences(flow, run);
@@ -86,10 +88,9 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
     scheduledTime,
     uploads: multipartStore(env, run),
     checkpoint,
-    // A partitioned subject sorts its rows by partition, spilling to D1 past 16 MiB of heap (beside
-    // dedup's own sort, which has drained to its last run by the time rows flow).
+    // A partitioned subject sorts its rows by partition, spilling to D1 past its share (sortBudgets).
     spill: partitions.store,
-    sortBudget: Number(env.EXPORT_SORT_BUDGET) > 0 ? Number(env.EXPORT_SORT_BUDGET) : Math.min(16 * 1024 * 1024, valueBytes * 8),
+    sortBudget: budgets.partition,
     commit: async () => {
       await states.promote(flow.dataset_id !== null ? [flow.dataset_id] : audienceIds);
       await dropSpills(env.DB, run.org_id, run.id);
@@ -102,6 +103,24 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
     files: [...report.files, ...(report.manifest ? [report.manifest] : [])],
     skipped: report.skipped,
   };
+}
+
+/**
+ * Bytes of heap (as ExternalSorter counts them) the run's two sorts may hold before they spill:
+ * deduplication's candidates, and a partitioned export's rows. Both hold at once: dedup's merge feeds
+ * the partition sort while dedup's last run is still in memory (it is merged from there). So with
+ * both, they share one budget — the partition sort takes a quarter of dedup's and dedup keeps the
+ * rest — and together they hold no more than dedup alone (32 values' worth: 64,000,000 bytes at D1's
+ * 2 MB values, what the Worker's 128 MB heap was measured to carry beside everything else;
+ * bench/audiences.ts). Alone, the partition sort holds a quarter of that (16,000,000).
+ * `EXPORT_SORT_BUDGET` sets the whole budget (tests force it low).
+ */
+export function sortBudgets(env: Pick<Env, 'EXPORT_SORT_BUDGET'>, valueBytes: number, run: { partitioned: boolean; dedup: boolean }): { dedup: number; partition: number } {
+  const forced = Number(env.EXPORT_SORT_BUDGET) > 0 ? Number(env.EXPORT_SORT_BUDGET) : undefined;
+  const total = forced ?? Math.min(64 * 1024 * 1024, valueBytes * 32);
+  if (!run.partitioned || !run.dedup) return { dedup: total, partition: forced ?? Math.floor(total / 4) };
+  const partition = Math.floor(total / 4);
+  return { dedup: total - partition, partition };
 }
 
 /**
