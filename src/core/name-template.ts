@@ -15,6 +15,22 @@ export const TEMPLATE_LITERAL = /^[A-Za-z0-9_\-.=+]$/;
 export const MAX_TEMPLATE = 200;
 
 const pad = (n: number) => String(n).padStart(2, '0');
+
+/**
+ * The scheduled time's UTC parts, rendered once for both syntaxes that name them: the folder macros
+ * of naming/date (`%YYYY%`, `%DATE%` …) and the file-name template tokens (`{YYYY}`, `{date}` …).
+ */
+export const TIME_PARTS = {
+  YYYY: (ctx: NamingContext) => String(ctx.scheduledTime.getUTCFullYear()),
+  MM: (ctx: NamingContext) => pad(ctx.scheduledTime.getUTCMonth() + 1),
+  DD: (ctx: NamingContext) => pad(ctx.scheduledTime.getUTCDate()),
+  HH: (ctx: NamingContext) => pad(ctx.scheduledTime.getUTCHours()),
+  MI: (ctx: NamingContext) => pad(ctx.scheduledTime.getUTCMinutes()),
+  SS: (ctx: NamingContext) => pad(ctx.scheduledTime.getUTCSeconds()),
+  /** `YYYY-MM-DD`. */
+  DATE: (ctx: NamingContext) => ctx.scheduledTime.toISOString().slice(0, 10),
+} as const;
+
 const subjectOf = (ctx: NamingContext) => ctx.audience ?? (ctx.dataset && { id: ctx.dataset.id, name: ctx.dataset.id });
 
 /** The tokens every template may use, with what each renders (UTC times from the scheduled time). */
@@ -30,13 +46,13 @@ export const TEMPLATE_TOKENS: Readonly<Record<string, { readonly about: string; 
   'run.id': { about: 'the run id (unique per run: two runs never share a name)', render: (ctx) => ctx.runId },
   datetime: { about: 'YYYYMMDD_HHMMSS', render: (ctx) => compactDateTime(ctx.scheduledTime) },
   unix: { about: 'Unix seconds', render: (ctx) => String(Math.floor(ctx.scheduledTime.getTime() / 1000)) },
-  date: { about: 'YYYY-MM-DD', render: (ctx) => ctx.scheduledTime.toISOString().slice(0, 10) },
-  YYYY: { about: 'year', render: (ctx) => String(ctx.scheduledTime.getUTCFullYear()) },
-  MM: { about: 'month 01–12', render: (ctx) => pad(ctx.scheduledTime.getUTCMonth() + 1) },
-  DD: { about: 'day 01–31', render: (ctx) => pad(ctx.scheduledTime.getUTCDate()) },
-  HH: { about: 'hour 00–23', render: (ctx) => pad(ctx.scheduledTime.getUTCHours()) },
-  MI: { about: 'minute 00–59', render: (ctx) => pad(ctx.scheduledTime.getUTCMinutes()) },
-  SS: { about: 'second 00–59', render: (ctx) => pad(ctx.scheduledTime.getUTCSeconds()) },
+  date: { about: 'YYYY-MM-DD', render: TIME_PARTS.DATE },
+  YYYY: { about: 'year', render: TIME_PARTS.YYYY },
+  MM: { about: 'month 01–12', render: TIME_PARTS.MM },
+  DD: { about: 'day 01–31', render: TIME_PARTS.DD },
+  HH: { about: 'hour 00–23', render: TIME_PARTS.HH },
+  MI: { about: 'minute 00–59', render: TIME_PARTS.MI },
+  SS: { about: 'second 00–59', render: TIME_PARTS.SS },
 };
 
 /** A parsed template: literal text and token names, in order. */

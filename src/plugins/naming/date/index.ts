@@ -1,8 +1,7 @@
 import * as v from 'valibot';
 import { definePlugin } from '../../../core/plugin.ts';
+import { TIME_PARTS } from '../../../core/name-template.ts';
 import type { NamingStage } from '../../../core/types.ts';
-
-const pad = (n: number) => String(n).padStart(2, '0');
 
 /**
  * Date-partition macros from the run's scheduled time (UTC): `%YYYY%/%MM%/%DD%/%HH%`, `%MI%` (the
@@ -13,13 +12,13 @@ export function date(): NamingStage {
     kind: 'naming',
     name: 'date',
     macros: {
-      YYYY: (ctx) => String(ctx.scheduledTime.getUTCFullYear()),
-      MM: (ctx) => pad(ctx.scheduledTime.getUTCMonth() + 1),
-      DD: (ctx) => pad(ctx.scheduledTime.getUTCDate()),
-      HH: (ctx) => pad(ctx.scheduledTime.getUTCHours()),
-      MI: (ctx) => pad(ctx.scheduledTime.getUTCMinutes()),
-      DATE: (ctx) => ctx.scheduledTime.toISOString().slice(0, 10),
-      DT: (ctx) => `dt=${ctx.scheduledTime.toISOString().slice(0, 10)}`,
+      YYYY: TIME_PARTS.YYYY,
+      MM: TIME_PARTS.MM,
+      DD: TIME_PARTS.DD,
+      HH: TIME_PARTS.HH,
+      MI: TIME_PARTS.MI,
+      DATE: TIME_PARTS.DATE,
+      DT: (ctx) => `dt=${TIME_PARTS.DATE(ctx)}`,
     },
   };
 }
