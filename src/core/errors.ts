@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'PLUGIN_UNKNOWN'
   | 'SOURCE_INVALID'
+  | 'SOURCE_NOT_FOUND'
   | 'FORMAT_FAILED'
   | 'KEY_UNSAFE'
   | 'NAME_TOO_LONG'
