@@ -300,6 +300,53 @@ describe('edge-export validate refuses a snapshot source config, naming the fiel
   });
 });
 
+describe('edge-export export over a snapshot (in process)', () => {
+  it('an export of a folder without an audience: the rows as they are, every column', async () => {
+    const name = 'rows-folder';
+    await config(name, { path: join(dir, 'parquet'), format: 'parquet' }, { audience: undefined, mapping: undefined });
+    const { code, out, err } = await runCli('export', '--config', join(dir, `${name}.json`), '--no-progress');
+    expect(code, err).toBe(0);
+    const summary = JSON.parse(out) as Summary;
+    expect(summary.rows).toBe(ROWS);
+    const files = summary.files.map((f) => `'${join(dir, 'out', name, f.key)}'`).join(', ');
+    const columns = `id, "identities.email", country, totalSpend::DOUBLE AS totalSpend, vip::BOOLEAN AS vip, notes`;
+    expect(await duckdbRows(`SELECT ${columns} FROM read_csv([${files}], header = true, all_varchar = true) ORDER BY id`)).toEqual(
+      await duckdbRows(`SELECT ${columns} FROM read_parquet('${join(dir, 'parquet')}/*.parquet') ORDER BY id`),
+    );
+  });
+
+  it('an NDJSON snapshot exported as its rows needs a schema (it has no footer to say its columns)', async () => {
+    const path = await config('ndjson-rows', { path: `s3://${BUCKET}/ndjson/`, format: 'ndjson', s3: s3() }, { audience: undefined, mapping: undefined });
+    const { code, err } = await runCli('validate', '--config', path);
+    expect(code).toBe(2);
+    expect(err).toContain('schema: an NDJSON snapshot exported as its rows needs the columns to read');
+  });
+
+  it('incremental over two snapshots with --state: the joined and changed members realized, the exited ones exited', async () => {
+    const state = join(dir, 'incremental.state.json');
+    const runs: Record<string, unknown>[][] = [];
+    for (const step of [1, 2] as const) {
+      const name = `incremental-${step}`;
+      await config(name, { path: `s3://${BUCKET}/inc${step}/profiles.parquet`, s3: s3() }, { mode: 'incremental' });
+      const { code, out, err } = await runCli('export', '--config', join(dir, `${name}.json`), '--state', state, '--no-progress');
+      expect(code, err).toBe(0);
+      const file = (JSON.parse(out) as Summary).files[0]!;
+      runs.push(await duckdbRows(`SELECT * FROM read_csv('${join(dir, 'out', name, file.key)}', header = true, all_varchar = true) ORDER BY ALL`));
+    }
+    const members = (step: number) => `(${membersSql(`read_parquet('${join(dir, `inc${step}`, 'profiles.parquet')}')`)})`;
+    const [m1, m2] = [members(1), members(2)];
+    const realized = (sql: string) => duckdbRows(`SELECT email, profile, 'realized' AS segmentMembership_status FROM (${sql}) ORDER BY ALL`);
+    expect(runs[0]).toEqual(await realized(`SELECT * FROM ${m1}`));
+    const expected = [
+      ...(await realized(`SELECT * FROM ${m2} EXCEPT SELECT * FROM ${m1}`)),
+      ...(await duckdbRows(`SELECT email FROM ${m1} WHERE email NOT IN (SELECT email FROM ${m2})`)).map((r) => ({ ...r, status: 'exited' })),
+    ];
+    const got = runs[1]!.map((r) => (r.segmentMembership_status === 'exited' ? { email: r.email, status: 'exited' } : r));
+    const order = (rows: Record<string, unknown>[]) => rows.map((r) => JSON.stringify(r)).sort();
+    expect(order(got)).toEqual(order(expected));
+  });
+});
+
 describe.each(['node', 'deno'] as const)('edge-export validate refuses snapshots it cannot read, naming what to fix (%s)', (runtime) => {
   const validate = async (name: string, source: Record<string, unknown>, body: Record<string, unknown> = {}) => {
     const { code, err } = await cli(runtime, ['validate', '--config', await config(`${runtime}-${name}`, source, body)]);

@@ -212,9 +212,8 @@ export function snapshotProfileStream(opened: OpenedSnapshot, columns: readonly 
   return () => concatUnits(opened, (unit) => snapshotProfiles(readUnit(opened.store, opened.plan, unit, columns, opened.stats), opened.source));
 }
 
-/** A re-openable stream of the snapshot's rows, every column (an export of the rows as they are). */
-export function snapshotRowStream(opened: OpenedSnapshot): ReadableStream<RowBatch> {
-  const columns = opened.plan.schema.map((c) => c.name);
+/** The snapshot's rows with `columns` (an export of the rows as they are). */
+export function snapshotRowStream(opened: OpenedSnapshot, columns: readonly string[]): ReadableStream<RowBatch> {
   return concatUnits(opened, (unit) => readUnit(opened.store, opened.plan, unit, columns, opened.stats));
 }
 
