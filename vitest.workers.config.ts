@@ -18,6 +18,8 @@ export default defineConfig(async () => {
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
           cf: false,
+          // An R2 bucket for snapshot sources read through a binding (test/worker/r2-store.test.ts).
+          r2Buckets: ['SNAPSHOTS_TEST'],
           bindings: {
             TEST_MIGRATIONS: migrations,
             // A test-only key (32 zero-padded bytes would also do); never a real deployment's.
