@@ -3,6 +3,8 @@
  * source JSON with the auth's secret fields sealed (see source-secrets.ts). Every statement filters by
  * org_id: a row of another organization is indistinguishable from a missing one.
  */
+import type { ConfigIssue } from '../../core/errors.ts';
+import { quote } from '../../core/validate.ts';
 import type { D1Database } from '../env.ts';
 import { all, first, run } from './db.ts';
 import { type DestinationRow, type Page, type PageQuery, page } from './resources.ts';
@@ -69,4 +71,28 @@ export async function deleteSource(
 /** A page of the organization's sources, newest first. */
 export function listSources(db: D1Database, orgId: string, query: PageQuery): Promise<Page<SourceRow>> {
   return page<SourceRow>(db, 'sources', orgId, query);
+}
+
+/**
+ * A dataflow's audiences must read one place — one snapshot source, or the organization's D1 — as one
+ * run reads them together: otherwise an issue at `audienceIds` naming which audience reads what.
+ */
+export async function audienceSourceIssues(db: D1Database, orgId: string, audienceIds: readonly string[]): Promise<ConfigIssue[]> {
+  if (audienceIds.length < 2) return [];
+  const rows = await all<{ id: string; name: string; source_id: string | null }>(
+    db,
+    'SELECT a.id, a.name, a.source_id FROM json_each(?) j JOIN audiences a ON a.org_id = ? AND a.id = j.value ORDER BY j.key',
+    JSON.stringify(audienceIds),
+    orgId,
+  );
+  const places = new Set(rows.map((r) => r.source_id));
+  if (places.size < 2) return [];
+  const where = rows.map((r) => `${quote(r.name)} (${r.id}) reads ${r.source_id === null ? 'the profiles in D1' : `source ${r.source_id}`}`);
+  return [
+    {
+      path: 'audienceIds',
+      message: `audienceIds: the audiences of one dataflow must read the same place (one source, or the profiles in D1); ${where.join('; ')}. Put them in separate dataflows.`,
+      expected: 'audiences that read the same source (or all the profiles in D1)',
+    },
+  ];
 }
