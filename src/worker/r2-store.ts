@@ -1,37 +1,46 @@
 /**
- * An ObjectStore over an R2 bucket binding (wrangler.toml `[[r2_buckets]]`), for snapshot sources
- * whose location is `{type: "r2", binding}`: ranged `get` for Parquet column chunks, `list` paged by
- * cursor, `head`. No credentials: the binding is the permission. The R2 types are structural (only
- * what is called), as env.ts types the other bindings.
+ * An ObjectStore over an R2 bucket bound to the Worker (wrangler.toml `[[r2_buckets]]`), for snapshot
+ * sources whose location is `{type: "r2", binding}`: ranged `get` for Parquet column chunks, `list`
+ * paged by cursor, `head` — no credentials (the binding is the permission) and no HTTP. Typed
+ * structurally, like the other bindings (env.ts), so the project needs no workers-types.
  */
 import { ExportError } from '../core/errors.ts';
 import type { ObjectInfo, ObjectStore } from '../core/snapshot/types.ts';
 
-export interface R2ObjectLike {
+interface R2ObjectLike {
   readonly key: string;
   readonly size: number;
   readonly etag: string;
 }
-export interface R2ObjectBodyLike extends R2ObjectLike {
+interface R2ObjectBodyLike extends R2ObjectLike {
   readonly body: ReadableStream<Uint8Array>;
   arrayBuffer(): Promise<ArrayBuffer>;
 }
-export interface R2BucketLike {
+
+/** The members of workerd's R2Bucket a store calls. */
+export interface R2Bucket {
+  list(options: { prefix?: string; cursor?: string; limit?: number }): Promise<{ objects: R2ObjectLike[]; truncated: boolean; cursor?: string }>;
   head(key: string): Promise<R2ObjectLike | null>;
   get(key: string, options?: { range?: { offset: number; length: number } }): Promise<R2ObjectBodyLike | null>;
-  list(options?: { prefix?: string; cursor?: string; limit?: number }): Promise<{ objects: R2ObjectLike[]; truncated: boolean; cursor?: string }>;
+}
+
+/** True when `value` has the R2Bucket members a store calls. */
+export function isR2Bucket(value: unknown): value is R2Bucket {
+  if (typeof value !== 'object' || value === null) return false;
+  const b = value as Record<string, unknown>;
+  return typeof b.get === 'function' && typeof b.head === 'function' && typeof b.list === 'function';
 }
 
 /**
- * The store of one R2 binding.
+ * The ObjectStore of an R2 binding; `binding` names it in messages (`r2://SNAPSHOTS`).
  *
  * @example r2ObjectStore(env.SNAPSHOTS, 'SNAPSHOTS')
  */
-export function r2ObjectStore(bucket: R2BucketLike, binding: string): ObjectStore {
+export function r2ObjectStore(bucket: R2Bucket, binding: string): ObjectStore {
   const describe = `r2://${binding}`;
-  const info = (o: R2ObjectLike): ObjectInfo => ({ key: o.key, size: o.size, etag: o.etag });
   const missing = (key: string) =>
     new ExportError('SOURCE_NOT_FOUND', `No object at ${describe}/${key}: check the source's key (or prefix).`, { stage: 'source', details: { key } });
+  const info = (o: R2ObjectLike): ObjectInfo => ({ key: o.key, size: o.size, etag: o.etag });
   return {
     describe,
     async *list(prefix: string): AsyncIterable<ObjectInfo> {
@@ -68,20 +77,14 @@ export function r2ObjectStore(bucket: R2BucketLike, binding: string): ObjectStor
 }
 
 /**
- * The Worker's R2 bindings as snapshot stores, by binding name (what openSnapshotStore's `r2` takes):
- * a name that is not an R2 binding gives undefined.
+ * The Worker's R2 bindings as snapshot stores, by binding name (what openSnapshotStore's `r2`
+ * takes): a name that is not an R2 binding gives undefined.
  *
  * @example openSnapshotStore(location, { platform, registry, r2: r2Stores(env) })
  */
 export function r2Stores(env: object): (binding: string) => ObjectStore | undefined {
   return (binding) => {
-    const candidate = (env as Record<string, unknown>)[binding];
-    return isR2Bucket(candidate) ? r2ObjectStore(candidate, binding) : undefined;
+    const bucket = (env as Record<string, unknown>)[binding];
+    return isR2Bucket(bucket) ? r2ObjectStore(bucket, binding) : undefined;
   };
-}
-
-function isR2Bucket(value: unknown): value is R2BucketLike {
-  if (typeof value !== 'object' || value === null) return false;
-  const bucket = value as Record<string, unknown>;
-  return typeof bucket.get === 'function' && typeof bucket.head === 'function' && typeof bucket.list === 'function' && typeof bucket.put === 'function';
 }

@@ -9,14 +9,14 @@ import { webPlatform } from '../../src/core/platform.ts';
 import { type ReadStats, openSnapshotStore, planSnapshot, projection, readUnit, snapshotSourceIssues, toSnapshotSource } from '../../src/core/snapshot/index.ts';
 import { collect } from '../../src/core/streams.ts';
 import { builtinPlugins } from '../../src/plugins/index.ts';
-import { type R2BucketLike, r2ObjectStore, r2Stores } from '../../src/worker/r2-store.ts';
+import { type R2Bucket, r2ObjectStore, r2Stores } from '../../src/worker/r2-store.ts';
 import { customerNdjson, customerParquet, customerRows } from '../support/snapshot-fixtures.ts';
 
-const bucket = (env as unknown as { SNAPSHOTS_TEST: R2BucketLike & { put(key: string, value: Uint8Array | string): Promise<unknown> } }).SNAPSHOTS_TEST;
+const bucket = (env as unknown as { SNAPSHOTS: R2Bucket & { put(key: string, value: Uint8Array | string): Promise<unknown> } }).SNAPSHOTS;
 const rows = customerRows(320);
 
 /** The binding, recording the ranges of its gets. */
-function recorded(): { bucket: R2BucketLike; gets: { key: string; range?: { offset: number; length: number } }[] } {
+function recorded(): { bucket: R2Bucket; gets: { key: string; range?: { offset: number; length: number } }[] } {
   const gets: { key: string; range?: { offset: number; length: number } }[] = [];
   return {
     gets,
@@ -33,17 +33,17 @@ function recorded(): { bucket: R2BucketLike; gets: { key: string; range?: { offs
 
 describe('r2ObjectStore (workerd, miniflare R2)', () => {
   it('plans and reads a Parquet prefix by ranged gets of the projected chunks', async () => {
-    const files = { 'crm/part-0.parquet': customerParquet(rows.slice(0, 200)), 'crm/part-1.parquet': customerParquet(rows.slice(200)) };
+    const files = { 'r2-store/part-0.parquet': customerParquet(rows.slice(0, 200)), 'r2-store/part-1.parquet': customerParquet(rows.slice(200)) };
     for (const [key, body] of Object.entries(files)) await bucket.put(key, body);
-    const checked = snapshotSourceIssues({ name: 'r2', format: 'parquet', location: { type: 'r2', binding: 'SNAPSHOTS_TEST', prefix: 'crm/' } });
+    const checked = snapshotSourceIssues({ name: 'r2', format: 'parquet', location: { type: 'r2', binding: 'SNAPSHOTS', prefix: 'r2-store/' } });
     expect(checked.issues).toEqual([]);
     const source = toSnapshotSource(checked.source!);
     const { bucket: binding, gets } = recorded();
-    const store = openSnapshotStore(checked.source!.location, { platform: webPlatform(), registry: new Registry(builtinPlugins), r2: (name) => (name === 'SNAPSHOTS_TEST' ? r2ObjectStore(binding, name) : undefined) });
+    const store = openSnapshotStore(checked.source!.location, { platform: webPlatform(), registry: new Registry(builtinPlugins), r2: (name) => (name === 'SNAPSHOTS' ? r2ObjectStore(binding, name) : undefined) });
     const plan = await planSnapshot(store, source);
     expect(plan.files.map((f) => [f.key, f.rowGroups])).toEqual([
-      ['crm/part-0.parquet', [100, 100]],
-      ['crm/part-1.parquet', [100, 20]],
+      ['r2-store/part-0.parquet', [100, 100]],
+      ['r2-store/part-1.parquet', [100, 20]],
     ]);
     const columns = projection(plan.schema, source, { rules: ['country = "FR"'] });
     expect(columns).toEqual(['id', 'updatedAt', 'country']);
@@ -60,14 +60,14 @@ describe('r2ObjectStore (workerd, miniflare R2)', () => {
   });
 
   it('lists past a page by cursor, streams NDJSON, and names a missing key', async () => {
-    for (let i = 0; i < 1005; i++) await bucket.put(`many/f-${String(i).padStart(4, '0')}.ndjson`, customerNdjson(rows.slice(i % 300, (i % 300) + 1)));
-    const store = r2Stores(env)('SNAPSHOTS_TEST')!;
-    const plan = await planSnapshot(store, { format: 'ndjson', prefix: 'many/' });
+    for (let i = 0; i < 1005; i++) await bucket.put(`r2-store-many/f-${String(i).padStart(4, '0')}.ndjson`, customerNdjson(rows.slice(i % 300, (i % 300) + 1)));
+    const store = r2Stores(env)('SNAPSHOTS')!;
+    const plan = await planSnapshot(store, { format: 'ndjson', prefix: 'r2-store-many/' });
     expect(plan.files).toHaveLength(1005);
     expect((await collect(readUnit(store, plan, plan.units[1004]!, ['id']))).flat()).toEqual([{ id: rows[1004 % 300]!.id }]);
-    await expect(planSnapshot(store, { format: 'parquet', key: 'crm/none.parquet' })).rejects.toMatchObject({
+    await expect(planSnapshot(store, { format: 'parquet', key: 'r2-store/none.parquet' })).rejects.toMatchObject({
       code: 'SOURCE_NOT_FOUND',
-      message: "No parquet object at r2://SNAPSHOTS_TEST/crm/none.parquet: check the source's key.",
+      message: "No parquet object at r2://SNAPSHOTS/r2-store/none.parquet: check the source's key.",
     });
     expect(r2Stores(env)('DB')).toBeUndefined();
     expect(() => openSnapshotStore({ type: 'r2', binding: 'NOPE', key: 'a.parquet' }, { platform: webPlatform(), registry: new Registry(builtinPlugins), r2: r2Stores(env) })).toThrow(
