@@ -12,7 +12,6 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { parquetMetadata } from 'hyparquet/src/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExportError } from '../src/core/errors.ts';
 import { webPlatform } from '../src/core/platform.ts';
 import { Registry } from '../src/core/registry.ts';
 import { type ObjectStore, type ReadStats, type SnapshotSource, openSnapshotStore, planSnapshot, projection, readUnit, snapshotSourceIssues, toSnapshotSource } from '../src/core/snapshot/index.ts';
@@ -21,7 +20,7 @@ import type { Row } from '../src/core/types.ts';
 import { builtinPlugins } from '../src/plugins/index.ts';
 import { type CountingProxy, startCountingProxy } from './harness/counting-proxy.ts';
 import { type Moto, createBucket, createUser, s3Reader, startMoto } from './harness/moto.ts';
-import { customerCsv, customerNdjson, customerParquet, customerRows } from './support/snapshot-fixtures.ts';
+import { customerCsv, customerNdjson, customerNeeds, customerParquet, customerRows, readSnapshot, refusal } from './support/snapshot-fixtures.ts';
 
 const BUCKET = 'snap-lake';
 const rows = customerRows(450);
@@ -37,7 +36,7 @@ const FILES: Record<string, Uint8Array | string> = {
   'bad/a.parquet': customerParquet(rows.slice(0, 10)),
   'bad/b.parquet': customerParquet(rows.slice(10, 20), 100, { scoreType: 'STRING' }),
 };
-const needs = { rules: ['country = "FR"'], mappings: [{ fields: [{ source: 'attributes.person.name' }], dedup: { identity: 'email' } }] };
+const needs = customerNeeds;
 const readPolicy = (actions: string[]) => ({
   Version: '2012-10-17',
   Statement: [
@@ -98,26 +97,11 @@ function open(format: string, at: { key?: string; prefix?: string }, extra: Reco
   return { store: openSnapshotStore(config.location, { platform, registry }), source: toSnapshotSource(config) };
 }
 
-async function readAll(store: ObjectStore, source: SnapshotSource, columns?: string[]): Promise<Row[]> {
-  const plan = await planSnapshot(store, source);
-  const cols = columns ?? projection(plan.schema, source, needs);
-  const out: Row[] = [];
-  for (const unit of plan.units) out.push(...(await collect(readUnit(store, plan, unit, cols))).flat());
-  return out;
-}
 
 async function duck(sql: string): Promise<Record<string, unknown>[]> {
   return (await db.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
 }
 
-async function refusal(promise: Promise<unknown>): Promise<ExportError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ExportError);
-  return error as ExportError;
-}
 
 /** Row values as DuckDB's JSON rows show them. */
 const asDuck = (row: Row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v instanceof Date ? String(v.getTime()) : v]));
@@ -195,7 +179,7 @@ describe('snapshot sources on S3 (moto, auth enforced)', () => {
 
   it('reads a Hive-partitioned prefix with its partition column, as DuckDB does', async () => {
     const { store, source } = open('parquet', { prefix: 'hive/' }, { hivePartitioning: true });
-    const got = await readAll(store, source, ['id', 'score', 'market']);
+    const got = await readSnapshot(store, source, ['id', 'score', 'market']);
     const expected = await duck(`SELECT id, score, market FROM read_parquet('${dir}/hive/*/*.parquet', hive_partitioning = true) ORDER BY id`);
     expect(got).toEqual(expected);
     expect(new Set(got.map((r) => r.market))).toEqual(new Set(['EU', 'North America']));
@@ -204,7 +188,7 @@ describe('snapshot sources on S3 (moto, auth enforced)', () => {
   it('streams NDJSON and CSV objects, projected', async () => {
     const nd = open('ndjson', { prefix: 'nd/' });
     proxy.seen.length = 0;
-    const ndRows = await readAll(nd.store, nd.source);
+    const ndRows = await readSnapshot(nd.store, nd.source);
     expect(ndRows).toEqual(
       rows.slice(0, 70).map((r) => ({ id: r.id, updatedAt: r.updatedAt.toISOString(), country: r.country, 'person.name': r['person.name'], 'identities.email': r['identities.email'] })),
     );
@@ -215,7 +199,7 @@ describe('snapshot sources on S3 (moto, auth enforced)', () => {
       [`/${BUCKET}/nd/b.ndjson`, undefined],
     ]);
     const csv = open('csv', { key: 'csv/a.csv' });
-    const csvRows = await readAll(csv.store, csv.source, ['id', 'country']);
+    const csvRows = await readSnapshot(csv.store, csv.source, ['id', 'country']);
     const expected = await duck(`SELECT CAST(id AS VARCHAR) AS id, country FROM read_csv('${dir}/csv/a.csv', all_varchar = true) ORDER BY CAST(id AS INTEGER)`);
     expect(csvRows).toEqual(expected);
   });
@@ -254,6 +238,6 @@ describe('snapshot sources on S3 (moto, auth enforced)', () => {
     expect(noList.message).toMatch(new RegExp(`^Access denied: access key ${users.getOnly.accessKeyId} is not allowed s3:ListBucket on arn:aws:s3:::${BUCKET}\\. Grant s3:ListBucket`));
     // The same user reads one named object.
     const one = open('parquet', { key: 'crm/part-1.parquet' }, {}, 'getOnly');
-    expect(await readAll(one.store, one.source, ['id'])).toEqual(rows.slice(300, 450).map((r) => ({ id: r.id })));
+    expect(await readSnapshot(one.store, one.source, ['id'])).toEqual(rows.slice(300, 450).map((r) => ({ id: r.id })));
   });
 });

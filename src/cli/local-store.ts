@@ -92,7 +92,7 @@ export function localObjectStore(folder: string): ObjectStore {
 async function walk(root: string, base: string): Promise<string[]> {
   const keys: string[] = [];
   const visit = async (relative: string): Promise<void> => {
-    let entries;
+    let entries: import("node:fs").Dirent[];
     try {
       entries = await readdir(relative ? join(root, ...relative.split('/')) : root, { withFileTypes: true });
     } catch (error) {

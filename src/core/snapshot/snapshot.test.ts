@@ -1,9 +1,7 @@
 import { parquetMetadata } from 'hyparquet/src/index.js';
 import { describe, expect, it } from 'vitest';
-import { customerCsv, customerNdjson, customerParquet, customerRows } from '../../../test/support/snapshot-fixtures.ts';
-import { ExportError } from '../errors.ts';
+import { customerCsv, customerNdjson, customerNeeds, customerParquet, customerRows, readSnapshot, refusal } from '../../../test/support/snapshot-fixtures.ts';
 import { collect } from '../streams.ts';
-import type { Row } from '../types.ts';
 import { memoryObjectStore } from './memory-store.ts';
 import { planSnapshot } from './plan.ts';
 import { projection } from './projection.ts';
@@ -13,7 +11,7 @@ import type { ObjectStore, ReadStats, SnapshotSource } from './types.ts';
 const rows = customerRows(350);
 const first = customerParquet(rows.slice(0, 250));
 const second = customerParquet(rows.slice(250));
-const needs = { rules: ['country = "FR"'], mappings: [{ fields: [{ source: 'attributes.person.name' }], dedup: { identity: 'email' } }] };
+const needs = customerNeeds;
 
 /** A store recording every ranged read. */
 function recording(store: ObjectStore): { store: ObjectStore; reads: { key: string; start: number; end: number }[] } {
@@ -33,22 +31,7 @@ function recording(store: ObjectStore): { store: ObjectStore; reads: { key: stri
   };
 }
 
-async function readAll(store: ObjectStore, source: SnapshotSource, columns?: string[]): Promise<Row[]> {
-  const plan = await planSnapshot(store, source);
-  const cols = columns ?? projection(plan.schema, source, needs);
-  const out: Row[] = [];
-  for (const unit of plan.units) out.push(...(await collect(readUnit(store, plan, unit, cols))).flat());
-  return out;
-}
 
-async function refusal(promise: Promise<unknown>): Promise<ExportError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ExportError);
-  return error as ExportError;
-}
 
 describe('planSnapshot', () => {
   it('lists the files of the format under the prefix, reads each footer in two ranged reads, cuts row-group units', async () => {
@@ -181,7 +164,7 @@ describe('readUnit (Parquet)', () => {
 
   it('reads every row of every unit across files, typed as the source plugin does', async () => {
     const store = memoryObjectStore({ 'crm/a.parquet': first, 'crm/b.parquet': second });
-    const got = await readAll(store, { format: 'parquet', prefix: 'crm/', rowsPerTask: 150 }, ['id', 'score', 'updatedAt']);
+    const got = await readSnapshot(store, { format: 'parquet', prefix: 'crm/', rowsPerTask: 150 }, ['id', 'score', 'updatedAt']);
     expect(got).toEqual(rows.map((r) => ({ id: r.id, score: r.score, updatedAt: r.updatedAt })));
   });
 
@@ -222,7 +205,7 @@ describe('readUnit (NDJSON, CSV)', () => {
     const store = memoryObjectStore({ 'crm/a.ndjson': customerNdjson(rows.slice(0, 3)), 'crm/b.jsonl': customerNdjson(rows.slice(3, 5)) });
     const plan = await planSnapshot(store, { format: 'ndjson', prefix: 'crm/' });
     expect(plan.units).toEqual([{ file: 0 }, { file: 1 }]);
-    const got = await readAll(store, { format: 'ndjson', prefix: 'crm/' });
+    const got = await readSnapshot(store, { format: 'ndjson', prefix: 'crm/' });
     expect(got).toEqual(
       rows.slice(0, 5).map((r) => ({
         id: r.id,
@@ -238,7 +221,7 @@ describe('readUnit (NDJSON, CSV)', () => {
     const store = memoryObjectStore({ 'a.csv': customerCsv(rows.slice(0, 3)), 'b.csv': customerCsv(rows.slice(0, 2), false) });
     const plan = await planSnapshot(store, { format: 'csv', key: 'a.csv' });
     expect(plan.schema.map((c) => c.name)).toEqual(['id', 'updatedAt', 'country', 'score', 'person.name', 'identities.email', 'notes']);
-    expect(await readAll(store, { format: 'csv', key: 'a.csv' }, ['id', 'score'])).toEqual(rows.slice(0, 3).map((r) => ({ id: String(r.id), score: String(r.score) })));
+    expect(await readSnapshot(store, { format: 'csv', key: 'a.csv' }, ['id', 'score'])).toEqual(rows.slice(0, 3).map((r) => ({ id: String(r.id), score: String(r.score) })));
     const declared: SnapshotSource = {
       format: 'csv',
       key: 'b.csv',
@@ -248,7 +231,7 @@ describe('readUnit (NDJSON, CSV)', () => {
         type: name === 'id' ? 'integer' : name === 'score' ? 'double' : 'string',
       })),
     };
-    expect(await readAll(store, declared, ['id', 'score', 'country'])).toEqual(rows.slice(0, 2).map((r) => ({ id: r.id, country: r.country, score: r.score })));
+    expect(await readSnapshot(store, declared, ['id', 'score', 'country'])).toEqual(rows.slice(0, 2).map((r) => ({ id: r.id, country: r.country, score: r.score })));
   });
 
   it('refuses a CSV file whose header lacks a column of the first one', async () => {
