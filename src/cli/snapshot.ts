@@ -205,8 +205,8 @@ function fieldOfFailure(code: string): string {
 }
 
 /**
- * A re-openable stream of the snapshot's profiles: its units read one after another, each projected
- * to `columns` (Parquet fetches only those column chunks), every pass counted in `stats`.
+ * A re-openable stream of the snapshot's profiles: its units in order (reading READ_AHEAD ahead),
+ * each projected to `columns` (Parquet fetches only those column chunks), every pass counted in `stats`.
  */
 export function snapshotProfileStream(opened: OpenedSnapshot, columns: readonly string[]): () => ReadableStream<readonly Profile[]> {
   return () => concatUnits(opened, (unit) => snapshotProfiles(readUnit(opened.store, opened.plan, unit, columns, opened.stats), opened.source));
@@ -217,26 +217,48 @@ export function snapshotRowStream(opened: OpenedSnapshot, columns: readonly stri
   return concatUnits(opened, (unit) => readUnit(opened.store, opened.plan, unit, columns, opened.stats));
 }
 
-/** One stream over every unit of the plan, in order, opening each unit's stream only when the one before ended. */
+/** Units read ahead of the one being consumed: the next unit's first batch is fetched meanwhile. */
+export const READ_AHEAD = 1;
+
+/**
+ * One stream over every unit of the plan, in order. While a unit is consumed, the next READ_AHEAD
+ * units are opened and their first batch read (for Parquet: one row group's projected columns), so
+ * the store's latency overlaps the decoding; memory holds at most 1 + READ_AHEAD units' batches.
+ */
 function concatUnits<T>(opened: OpenedSnapshot, open: (unit: SnapshotUnit) => ReadableStream<T>): ReadableStream<T> {
+  const { units } = opened.plan;
   let next = 0;
-  let reader: ReadableStreamDefaultReader<T> | undefined;
+  const queue: { reader: ReadableStreamDefaultReader<T>; first?: Promise<ReadableStreamReadResult<T>> | undefined }[] = [];
+  const fill = () => {
+    while (queue.length <= READ_AHEAD && next < units.length) {
+      const reader = open(units[next++]!).getReader();
+      const first = queue.length > 0 ? reader.read() : undefined;
+      // Handled here, thrown where it is awaited: a unit read ahead and then cancelled raises nothing.
+      first?.catch(() => undefined);
+      queue.push({ reader, first });
+    }
+  };
+  const cancelAll = async (reason: unknown) => {
+    await Promise.all(queue.splice(0).map((entry) => entry.reader.cancel(reason).catch(() => undefined)));
+  };
   return new ReadableStream<T>({
     async pull(controller) {
-      for (;;) {
-        if (!reader) {
-          const unit = opened.plan.units[next++];
-          if (!unit) return controller.close();
-          reader = open(unit).getReader();
+      try {
+        for (fill(); queue.length > 0; fill()) {
+          const head = queue[0]!;
+          const result = await (head.first ?? head.reader.read());
+          head.first = undefined;
+          if (!result.done) return controller.enqueue(result.value);
+          queue.shift();
         }
-        const { value, done } = await reader.read();
-        if (!done) return controller.enqueue(value);
-        reader = undefined;
+        controller.close();
+      } catch (error) {
+        // A unit failed: the ones read ahead stop too.
+        await cancelAll(error);
+        throw error;
       }
     },
-    async cancel(reason) {
-      await reader?.cancel(reason);
-    },
+    cancel: (reason) => cancelAll(reason),
   });
 }
 
