@@ -11,7 +11,8 @@ import { join, relative } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CountingProxy, startCountingProxy } from './harness/counting-proxy.ts';
-import { createBucket, createUser, type Moto, type MotoCredentials, s3Reader, startMoto } from './harness/moto.ts';
+import { createBucket, createRole, createUser, type Moto, type MotoCredentials, s3Reader, startMoto } from './harness/moto.ts';
+import { trustPolicy } from '../src/plugins/auth/assumedRole/trust.ts';
 import { keyPair } from './harness/data.ts';
 import { runCli } from './support/cli.ts';
 import { cliProcess, type Runtime } from './support/cli-process.ts';
@@ -26,6 +27,18 @@ let admin: S3Client;
 let proxy: CountingProxy;
 let readerKeys: MotoCredentials;
 let listOnlyKeys: MotoCredentials;
+let platform: MotoCredentials & { arn: string };
+let roleArn: string;
+const EXTERNAL_ID = 'lake-ext-1';
+
+/** What a snapshot reader needs: list the bucket, get its objects. */
+const READER_POLICY = {
+  Version: '2012-10-17',
+  Statement: [
+    { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: `arn:aws:s3:::${BUCKET}` },
+    { Effect: 'Allow', Action: ['s3:GetObject'], Resource: `arn:aws:s3:::${BUCKET}/*` },
+  ],
+};
 
 /** The profiles every snapshot holds (v2 of the incremental test changes some), as DuckDB builds them. */
 const PROFILES = (version: 1 | 2) => `
@@ -93,19 +106,18 @@ beforeAll(async () => {
   admin = s3Reader(moto);
   await createBucket(moto, BUCKET);
   for (const folder of ['parquet', 'ndjson', 'csv', 'hive', 'inc1', 'inc2', 'mixed']) await upload(join(dir, folder), `${folder}/`);
-  readerKeys = keyPair(await createUser(moto, 'snapshot-reader', {
-    Version: '2012-10-17',
-    Statement: [
-      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: `arn:aws:s3:::${BUCKET}` },
-      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: `arn:aws:s3:::${BUCKET}/*` },
-    ],
-  }));
+  readerKeys = keyPair(await createUser(moto, 'snapshot-reader', READER_POLICY));
   listOnlyKeys = keyPair(
     await createUser(moto, 'snapshot-lister', {
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Action: ['s3:ListBucket'], Resource: `arn:aws:s3:::${BUCKET}` }],
     }),
   );
+  platform = await createUser(moto, 'edge-export-platform', {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }],
+  });
+  ({ arn: roleArn } = await createRole(moto, 'lake-reader', trustPolicy({ platformPrincipalArn: platform.arn, externalId: EXTERNAL_ID }), READER_POLICY));
   await moto.enableAuth();
   proxy = await startCountingProxy(moto.endpoint);
 }, 120_000);
@@ -313,6 +325,25 @@ describe('edge-export export over a snapshot (in process)', () => {
     expect(await duckdbRows(`SELECT ${columns} FROM read_csv([${files}], header = true, all_varchar = true) ORDER BY id`)).toEqual(
       await duckdbRows(`SELECT ${columns} FROM read_parquet('${join(dir, 'parquet')}/*.parquet') ORDER BY id`),
     );
+  });
+
+  it("an assumed role reads the snapshot: the platform identity assumes the customer's role with its external id", async () => {
+    const name = 'assumed-role';
+    const auth = { method: 'assumedRole', roleArn, externalId: EXTERNAL_ID, stsEndpoint: proxy.endpoint };
+    await config(name, { path: `s3://${BUCKET}/parquet/`, format: 'parquet', s3: { ...s3(), auth } });
+    proxy.seen.length = 0;
+    const env = { EDGE_EXPORT_AWS_ACCESS_KEY_ID: platform.accessKeyId, EDGE_EXPORT_AWS_SECRET_ACCESS_KEY: platform.secretAccessKey };
+    const { code, out, err } = await cliProcess('node', ['export', '--config', join(dir, `${name}.json`), '--no-progress'], env);
+    expect(code, err).toBe(0);
+    const summary = JSON.parse(out) as Summary;
+    const files = summary.files.map((f) => `'${join(dir, 'out', name, f.key)}'`).join(', ');
+    const rows = await duckdbRows(`SELECT * FROM read_csv([${files}], header = true, all_varchar = true) ORDER BY ALL`);
+    expect(rows).toEqual(await expectedMembers(`read_parquet('${join(dir, 'parquet')}/*.parquet')`));
+    expect(proxy.seen.filter((r) => r.method === 'POST' && r.path === '/').length).toBeGreaterThan(0);
+    // Without the platform identity, validate says what is missing, at the auth's field.
+    const missing = await cliProcess('node', ['validate', '--config', join(dir, `${name}.json`)], { EDGE_EXPORT_AWS_ACCESS_KEY_ID: '', EDGE_EXPORT_AWS_SECRET_ACCESS_KEY: '' });
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('source.s3.auth.platformCredentials: The platform identity that assumes roles is not configured');
   });
 
   it('an NDJSON snapshot exported as its rows needs a schema (it has no footer to say its columns)', async () => {

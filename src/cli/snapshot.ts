@@ -189,7 +189,8 @@ export async function openSnapshot(
     return { opened: { store, source: target.source, plan, stats }, issues: [] };
   } catch (error) {
     if (!(error instanceof ExportError)) throw error;
-    if (error instanceof ConfigError) return { issues: error.issues.map(atConfigField) };
+    // The auth plugin's own refusals (an assumed role without the platform identity) are its options'.
+    if (error instanceof ConfigError) return { issues: error.issues.map((i) => ({ ...i, path: i.path ? `source.s3.auth.${i.path}` : 'source.s3.auth' })) };
     return { issues: [{ path: fieldOfFailure(error.code), message: `${error.message} [${error.code}]` }] };
   }
 }
