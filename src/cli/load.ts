@@ -371,7 +371,9 @@ export async function attributeIssues(loaded: LoadedConfig, source?: SourceStage
       for (const column of snapshot.plan.schema) learnColumn(names, column.name, snapshot.source);
       return unknownNames(uses, names, `no column of ${config.source.path} has it`);
     }
-    const profiles = snapshot ? snapshotProfileStream(snapshot, projectionOf(config, snapshot)) : await profilesOfFile(loaded, source);
+    // The sample's reads are not the export's: they are counted apart from the summary's.
+    const sample = snapshot && { ...snapshot, stats: { bytesFetched: 0, requests: 0, rows: 0 } };
+    const profiles = sample ? snapshotProfileStream(sample, projectionOf(config, sample)) : await profilesOfFile(loaded, source);
     const reader = profiles().getReader();
     let read = 0;
     while (read < SAMPLED_PROFILES) {
