@@ -225,6 +225,23 @@ describe('snapshot sources on S3 (moto, auth enforced)', () => {
     expect(vsDeclared.message).toBe('Snapshot schema mismatch: "crm/part-0.parquet": column "score" is double, expected string as in the declared schema.');
   });
 
+  it('refuses to read an object replaced since the plan (If-Match on every GET)', async () => {
+    await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'swap/a.parquet', Body: FILES['crm/part-1.parquet'] }));
+    await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'swap/b.ndjson', Body: FILES['nd/a.ndjson'] }));
+    const parquet = open('parquet', { prefix: 'swap/' });
+    const ndjson = open('ndjson', { prefix: 'swap/' });
+    const plans = [await planSnapshot(parquet.store, parquet.source), await planSnapshot(ndjson.store, ndjson.source)];
+    await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'swap/a.parquet', Body: FILES['crm/part-0.parquet'] }));
+    await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'swap/b.ndjson', Body: FILES['nd/b.ndjson'] }));
+    for (const [plan, key] of [
+      [plans[0]!, 'swap/a.parquet'],
+      [plans[1]!, 'swap/b.ndjson'],
+    ] as const) {
+      const error = await refusal(collect(readUnit(parquet.store, plan, plan.units[0]!, ['id'])));
+      expect([error.code, error.message]).toEqual(['SOURCE_CHANGED', `s3://${BUCKET}/${key} was replaced since the run was planned: run the export again (it plans the snapshot afresh).`]);
+    }
+  });
+
   it('names the IAM action refused: s3:ListBucket to list a prefix, s3:GetObject to read', async () => {
     const listOnly = open('parquet', { prefix: 'crm/' }, {}, 'listOnly');
     const noGet = await refusal(planSnapshot(listOnly.store, listOnly.source));

@@ -103,8 +103,8 @@ function notFound(message: string, at: string): ExportError {
 }
 
 /** A Parquet file's footer in two ranged reads: the last 8 bytes (length, magic), then the footer. */
-export async function parquetFooter(store: ObjectStore, object: Pick<ObjectInfo, 'key' | 'size'>): Promise<FileMetaData> {
-  const file = { byteLength: object.size, slice: async (start: number, end?: number) => copy(await store.read(object.key, start, end ?? object.size)) };
+export async function parquetFooter(store: ObjectStore, object: Pick<ObjectInfo, 'key' | 'size' | 'etag'>): Promise<FileMetaData> {
+  const file = { byteLength: object.size, slice: async (start: number, end?: number) => copy(await store.read(object.key, start, end ?? object.size, object.etag)) };
   try {
     if (object.size < 12) throw new Error(`${object.size} bytes is too small for a Parquet file`);
     return await parquetMetadataAsync(file, { initialFetchSize: 8 });
@@ -136,7 +136,7 @@ function fileSchema(metadata: FileMetaData, key: string): Schema {
 
 /** A CSV file's column names, from its header (or `_c0`, `_c1`… without one), read from its head. */
 async function csvHeader(store: ObjectStore, object: ObjectInfo, source: SnapshotSource): Promise<Schema> {
-  const head = await store.read(object.key, 0, Math.min(object.size, CSV_HEAD_BYTES));
+  const head = await store.read(object.key, 0, Math.min(object.size, CSV_HEAD_BYTES), object.etag);
   const { schema = [], rows } = await csvSource(source.csv ?? {}).open(
     { runId: 'plan', scheduledTime: new Date(0), now: () => new Date(0), uuid: () => '', fetch },
     new Blob([copy(head)]),

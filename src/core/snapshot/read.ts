@@ -41,7 +41,7 @@ export function readUnit(store: ObjectStore, plan: SnapshotPlan, unit: SnapshotU
   const rows =
     plan.format === 'parquet'
       ? parquetRows(counted, file, unit, plan.schema, names)
-      : textRows(counted, plan, file.key, names);
+      : textRows(counted, plan, file, names);
   return rows.pipeThrough(
     new TransformStream<Row[], Row[]>({
       transform(batch, controller) {
@@ -74,15 +74,15 @@ export function countingStore(store: ObjectStore, stats: ReadStats): ObjectStore
     describe: store.describe,
     list: (prefix) => store.list(prefix),
     head: (key) => store.head(key),
-    async read(key, start, end) {
+    async read(key, start, end, etag) {
       stats.requests++;
-      const bytes = await store.read(key, start, end);
+      const bytes = await store.read(key, start, end, etag);
       stats.bytesFetched += bytes.length;
       return bytes;
     },
-    async stream(key) {
+    async stream(key, etag) {
       stats.requests++;
-      const body = await store.stream(key);
+      const body = await store.stream(key, etag);
       return body.pipeThrough(
         new TransformStream<Uint8Array, Uint8Array>({
           transform(chunk, controller) {
@@ -116,7 +116,7 @@ function parquetRows(store: ObjectStore, file: SnapshotPlan['files'][number], un
   let group = first;
   const buffer = {
     byteLength: file.size,
-    slice: async (start: number, stop?: number) => copy(await store.read(file.key, start, stop ?? file.size)),
+    slice: async (start: number, stop?: number) => copy(await store.read(file.key, start, stop ?? file.size, file.etag)),
   };
   return new ReadableStream<Row[]>(
     {
@@ -158,7 +158,7 @@ async function readGroup(
 }
 
 /** An NDJSON or CSV file's rows, streamed whole, projected and (CSV with declared types) typed. */
-function textRows(store: ObjectStore, plan: SnapshotPlan, key: string, names: ReadonlySet<string>): ReadableStream<Row[]> {
+function textRows(store: ObjectStore, plan: SnapshotPlan, file: SnapshotPlan['files'][number], names: ReadonlySet<string>): ReadableStream<Row[]> {
   const fileColumns = plan.schema.filter((c) => !Object.hasOwn(plan.files[0]?.partition ?? {}, c.name));
   const typed = new Map(fileColumns.map((c) => [c.name, c.type]));
   const csvHeader = plan.csv?.header !== false;
@@ -180,7 +180,7 @@ function textRows(store: ObjectStore, plan: SnapshotPlan, key: string, names: Re
     },
   });
   (async () => {
-    const body = await store.stream(key);
+    const body = await store.stream(file.key, file.etag);
     const stage = plan.format === 'csv' ? csvSource(plan.csv ?? {}) : ndjsonSource();
     const { rows } = await stage.open(SOURCE_CTX, body);
     await rows.pipeTo(writable);

@@ -13,6 +13,7 @@ import { checkEndpoint } from '../security/ssrf.ts';
 import type { AuthStage, CredentialProvider, RunContext } from '../types.ts';
 import { xmlBlocks, xmlValue } from '../xml.ts';
 import { S3Client } from '../../plugins/sink/s3/client.ts';
+import { sourceChanged } from './errors.ts';
 import type { S3SnapshotLocation } from './schema.ts';
 import type { ObjectInfo, ObjectStore } from './types.ts';
 
@@ -96,11 +97,9 @@ export function s3Store(client: S3Client): ObjectStore {
         throw error;
       }
     },
-    async read(key: string, start: number, end: number): Promise<Uint8Array> {
+    async read(key: string, start: number, end: number, etag?: string): Promise<Uint8Array> {
       if (end <= start) return new Uint8Array(0);
-      const res = await notFound(key, () =>
-        client.request({ action: 's3:GetObject', method: 'GET', key, headers: { range: `bytes=${start}-${end - 1}` } }),
-      );
+      const res = await get(client, key, { range: `bytes=${start}-${end - 1}`, ...(etag !== undefined && { 'if-match': etag }) });
       const bytes = new Uint8Array(await res.arrayBuffer());
       const range = /^bytes (\d+)-(\d+)\//.exec(res.headers.get('content-range') ?? '');
       const exact = res.status === 206 ? range !== null && Number(range[1]) === start && Number(range[2]) === end - 1 : start === 0;
@@ -112,19 +111,23 @@ export function s3Store(client: S3Client): ObjectStore {
       }
       return bytes;
     },
-    async stream(key: string): Promise<ReadableStream<Uint8Array>> {
-      const res = await notFound(key, () => client.request({ action: 's3:GetObject', method: 'GET', key }));
+    async stream(key: string, etag?: string): Promise<ReadableStream<Uint8Array>> {
+      const res = await get(client, key, etag === undefined ? {} : { 'if-match': etag });
       if (!res.body) return new ReadableStream({ start: (c) => c.close() });
       return res.body;
     },
   };
 }
 
-/** A GET of a missing object as SOURCE_NOT_FOUND naming the key (a missing bucket stays S3_NO_SUCH_BUCKET). */
-async function notFound(key: string, request: () => Promise<Response>): Promise<Response> {
+/**
+ * A GetObject: a missing object is SOURCE_NOT_FOUND naming the key (a missing bucket stays
+ * S3_NO_SUCH_BUCKET), another version than `if-match` SOURCE_CHANGED.
+ */
+async function get(client: S3Client, key: string, headers: Record<string, string>): Promise<Response> {
   try {
-    return await request();
+    return await client.request({ action: 's3:GetObject', method: 'GET', key, headers });
   } catch (error) {
+    if (error instanceof ExportError && error.details?.status === 412) throw sourceChanged(`s3://${client.target.bucket}`, key);
     if (error instanceof ExportError && error.details?.status === 404 && error.details.s3Code !== 'NoSuchBucket') {
       throw new ExportError('SOURCE_NOT_FOUND', `No object at "${key}": check the source's key (or prefix).`, {
         stage: 'source',

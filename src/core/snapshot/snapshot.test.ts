@@ -241,6 +241,23 @@ describe('readUnit (NDJSON, CSV)', () => {
   });
 });
 
+describe('a snapshot replaced after planning', () => {
+  it('is refused by the units that would read the new version, naming the object', async () => {
+    const store = memoryObjectStore({ 'crm/a.parquet': first, 'crm/b.ndjson': customerNdjson(rows.slice(0, 3)) }, 's3://lake');
+    const parquetPlan = await planSnapshot(store, { format: 'parquet', prefix: 'crm/' });
+    const ndjsonPlan = await planSnapshot(store, { format: 'ndjson', prefix: 'crm/' });
+    store.put('crm/a.parquet', second);
+    store.put('crm/b.ndjson', customerNdjson(rows.slice(3, 6)));
+    for (const [plan, key] of [
+      [parquetPlan, 'crm/a.parquet'],
+      [ndjsonPlan, 'crm/b.ndjson'],
+    ] as const) {
+      const error = await refusal(collect(readUnit(store, plan, plan.units[0]!, ['id'])));
+      expect([error.code, error.message]).toEqual(['SOURCE_CHANGED', `s3://lake/${key} was replaced since the run was planned: run the export again (it plans the snapshot afresh).`]);
+    }
+  });
+});
+
 describe('snapshotProfiles', () => {
   it('turns projected rows into profiles: id, update time, nested attributes, identities', async () => {
     const store = memoryObjectStore({ 'a.parquet': customerParquet(rows.slice(0, 2)) });
