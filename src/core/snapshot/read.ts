@@ -60,7 +60,15 @@ export function readUnit(store: ObjectStore, plan: SnapshotPlan, unit: SnapshotU
  * @example snapshotProfiles(readUnit(store, plan, unit, columns), source)
  */
 export function snapshotProfiles(rows: ReadableStream<Row[]>, source: SnapshotProfileColumns): ReadableStream<readonly Profile[]> {
-  return rows.pipeThrough(
+  // A timestamp column reads as a Date; a profile's update time is ISO text.
+  const times = [...new Set([source.updatedAtColumn ?? 'updatedAt', 'updatedAt'])];
+  const iso = new TransformStream<Row[], Row[]>({
+    transform(batch, controller) {
+      for (const row of batch) for (const column of times) if (row[column] instanceof Date) row[column] = (row[column] as Date).toISOString();
+      controller.enqueue(batch);
+    },
+  });
+  return rows.pipeThrough(iso).pipeThrough(
     profilesFromRows({
       ...(source.idColumn !== undefined && { idColumn: source.idColumn }),
       ...(source.updatedAtColumn !== undefined && { updatedAtColumn: source.updatedAtColumn }),

@@ -1,7 +1,10 @@
 import { parquetMetadata } from 'hyparquet/src/index.js';
 import { describe, expect, it } from 'vitest';
 import { customerCsv, customerNdjson, customerNeeds, customerParquet, customerRows, readSnapshot, refusal } from '../../../test/support/snapshot-fixtures.ts';
-import { collect } from '../streams.ts';
+import { collect, collectBytes, fromRows } from '../streams.ts';
+import type { Schema } from '../types.ts';
+import { parquet } from '../../plugins/format/parquet/index.ts';
+import { formatContext } from '../../../test/support/memory-sink.ts';
 import { memoryObjectStore } from './memory-store.ts';
 import { planSnapshot } from './plan.ts';
 import { projection } from './projection.ts';
@@ -120,6 +123,11 @@ describe('projection', () => {
       { name: 'notes', type: 'string' },
     ] as const;
     expect(projection(schema, {}, needs)).toEqual(['id', 'updatedAt', 'country', 'person', 'person.name', 'identities.email']);
+    expect(projection([...schema, { name: 'identities', type: 'string' }, { name: 'attributes', type: 'string' }], {}, { rules: ['x = 1'] })).toEqual([
+      'id',
+      'updatedAt',
+      'attributes',
+    ]);
     expect(projection(schema, { idColumn: 'notes' }, { rules: ['score > 3'] })).toEqual(['updatedAt', 'notes']);
   });
 });
@@ -259,6 +267,31 @@ describe('a snapshot replaced after planning', () => {
 });
 
 describe('snapshotProfiles', () => {
+  it('reads a profile-shaped Parquet snapshot (identities and attributes structs)', async () => {
+    const schema: Schema = [
+      { name: 'id', type: 'string' },
+      { name: 'identities', type: { struct: [{ name: 'email', type: { list: 'string' } }] } },
+      { name: 'attributes', type: { struct: [{ name: 'country', type: 'string' }, { name: 'notes', type: 'string' }] } },
+      { name: 'updatedAt', type: 'timestamp' },
+      { name: 'padding', type: 'string' },
+    ];
+    const shaped = rows.slice(0, 3).map((r) => ({
+      id: `p${r.id}`,
+      identities: { email: [r['identities.email']] },
+      attributes: { country: r.country, notes: r.notes },
+      updatedAt: r.updatedAt,
+      padding: r.notes,
+    }));
+    const bytes = await collectBytes(fromRows(shaped).pipeThrough(parquet().open(formatContext(schema))));
+    const store = memoryObjectStore({ 'p.parquet': bytes });
+    const source: SnapshotSource = { format: 'parquet', key: 'p.parquet' };
+    const plan = await planSnapshot(store, source);
+    const columns = projection(plan.schema, source, needs);
+    expect(columns).toEqual(['id', 'identities', 'attributes', 'updatedAt']);
+    const profiles = (await collect(snapshotProfiles(readUnit(store, plan, plan.units[0]!, columns), source))).flat();
+    expect(profiles).toEqual(shaped.map(({ padding: _, updatedAt, ...p }) => ({ ...p, updatedAt: updatedAt.toISOString() })));
+  });
+
   it('turns projected rows into profiles: id, update time, nested attributes, identities', async () => {
     const store = memoryObjectStore({ 'a.parquet': customerParquet(rows.slice(0, 2)) });
     const source: SnapshotSource = { format: 'parquet', key: 'a.parquet' };
