@@ -19,7 +19,8 @@ import { collect } from '../src/core/streams.ts';
 import type { Row } from '../src/core/types.ts';
 import { builtinPlugins } from '../src/plugins/index.ts';
 import { type CountingProxy, startCountingProxy } from './harness/counting-proxy.ts';
-import { type Moto, createBucket, createUser, s3Reader, startMoto } from './harness/moto.ts';
+import { type Moto, createBucket, createRole, createUser, s3Reader, startMoto } from './harness/moto.ts';
+import { trustPolicy } from '../src/plugins/auth/assumedRole/trust.ts';
 import { customerCsv, customerNdjson, customerNeeds, customerParquet, customerRows, readSnapshot, refusal } from './support/snapshot-fixtures.ts';
 
 const BUCKET = 'snap-lake';
@@ -52,6 +53,9 @@ let db: DuckDBConnection;
 const dir = mkdtempSync(join(tmpdir(), 'edge-export-snapshot-'));
 const users: Record<'reader' | 'listOnly' | 'getOnly', { accessKeyId: string; secretAccessKey: string }> = {} as never;
 const platform = webPlatform();
+const EXTERNAL_ID = 'src-5c1d2e3f';
+let platformIdentity: { accessKeyId: string; secretAccessKey: string };
+let role: { arn: string };
 const registry = new Registry(builtinPlugins);
 
 beforeAll(async () => {
@@ -63,6 +67,9 @@ beforeAll(async () => {
     mkdirSync(dirname(join(dir, key)), { recursive: true });
     writeFileSync(join(dir, key), body);
   }
+  const platformUser = await createUser(moto, 'snap-platform', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] });
+  platformIdentity = platformUser;
+  role = await createRole(moto, 'snap-reader-role', trustPolicy({ platformPrincipalArn: platformUser.arn, externalId: EXTERNAL_ID }), readPolicy(['s3:ListBucket', 's3:GetObject']));
   for (const [name, actions] of [
     ['reader', ['s3:ListBucket', 's3:GetObject']],
     ['listOnly', ['s3:ListBucket']],
@@ -240,6 +247,23 @@ describe('snapshot sources on S3 (moto, auth enforced)', () => {
       const error = await refusal(collect(readUnit(parquet.store, plan, plan.units[0]!, ['id'])));
       expect([error.code, error.message]).toEqual(['SOURCE_CHANGED', `s3://${BUCKET}/${key} was replaced since the run was planned: run the export again (it plans the snapshot afresh).`]);
     }
+  });
+
+  it('reads with an assumed role, its credentials from STS as a destination gets them', async () => {
+    const checked = snapshotSourceIssues({
+      name: 'lake',
+      format: 'parquet',
+      location: { type: 's3', bucket: BUCKET, endpoint: proxy.endpoint, key: 'crm/part-1.parquet', auth: { method: 'assumedRole', roleArn: role.arn, stsEndpoint: moto.endpoint } },
+    });
+    expect(checked.issues).toEqual([]);
+    const env = { EDGE_EXPORT_AWS_ACCESS_KEY_ID: platformIdentity.accessKeyId, EDGE_EXPORT_AWS_SECRET_ACCESS_KEY: platformIdentity.secretAccessKey };
+    const store = openSnapshotStore(checked.source!.location, { platform: webPlatform({ env }), registry, externalId: EXTERNAL_ID });
+    expect(await readSnapshot(store, toSnapshotSource(checked.source!), ['id'])).toEqual(rows.slice(300, 450).map((r) => ({ id: r.id })));
+    // The role trusts the platform only with the external id the host assigned.
+    const wrong = openSnapshotStore(checked.source!.location, { platform: webPlatform({ env }), registry, externalId: 'src-someone-else' });
+    const refused = await refusal(planSnapshot(wrong, toSnapshotSource(checked.source!)));
+    expect(refused.code).toBe('AUTH_FAILED');
+    expect(refused.message).toMatch(/^Cannot assume role arn:aws:iam::\d{12}:role\/snap-reader-role: .*external id "src-someone-else"/);
   });
 
   it('names the IAM action refused: s3:ListBucket to list a prefix, s3:GetObject to read', async () => {
