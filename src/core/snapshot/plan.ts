@@ -137,6 +137,13 @@ function fileSchema(metadata: FileMetaData, key: string): Schema {
 /** A CSV file's column names, from its header (or `_c0`, `_c1`… without one), read from its head. */
 async function csvHeader(store: ObjectStore, object: ObjectInfo, source: SnapshotSource): Promise<Schema> {
   const head = await store.read(object.key, 0, Math.min(object.size, CSV_HEAD_BYTES), object.etag);
+  // A first record cut at the end of the head would give wrong names: it must end within it.
+  if (head.length < object.size && !head.some((byte) => byte === 10 || byte === 13)) {
+    throw new ExportError('SOURCE_INVALID', `"${object.key}": the CSV header is longer than ${CSV_HEAD_BYTES / 1024} KiB (no line break in the first ${CSV_HEAD_BYTES} bytes); is it CSV?`, {
+      stage: 'source',
+      details: { key: object.key },
+    });
+  }
   const { schema = [], rows } = await csvSource(source.csv ?? {}).open(
     { runId: 'plan', scheduledTime: new Date(0), now: () => new Date(0), uuid: () => '', fetch },
     new Blob([copy(head)]),

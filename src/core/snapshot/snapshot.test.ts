@@ -242,6 +242,12 @@ describe('readUnit (NDJSON, CSV)', () => {
     expect(await readSnapshot(store, declared, ['id', 'score', 'country'])).toEqual(rows.slice(0, 2).map((r) => ({ id: r.id, country: r.country, score: r.score })));
   });
 
+  it('refuses a CSV header that does not end within the head it reads', async () => {
+    const store = memoryObjectStore({ 'wide.csv': `${'x'.repeat(70_000)}\n1\n` });
+    const error = await refusal(planSnapshot(store, { format: 'csv', key: 'wide.csv' }));
+    expect(error.message).toBe('"wide.csv": the CSV header is longer than 64 KiB (no line break in the first 65536 bytes); is it CSV?');
+  });
+
   it('refuses a CSV file whose header lacks a column of the first one', async () => {
     const store = memoryObjectStore({ 'crm/a.csv': 'id,email\n1,a@x\n', 'crm/b.csv': 'id,mail\n2,b@x\n' });
     const error = await refusal(planSnapshot(store, { format: 'csv', prefix: 'crm/' }));
