@@ -4,6 +4,6 @@ export * from './schema.ts';
 export { memoryObjectStore } from './memory-store.ts';
 export { type S3StoreDeps, s3ObjectStore, s3Store } from './s3-store.ts';
 export { openSnapshotStore, type SnapshotStoreDeps } from './store.ts';
-export { CSV_HEAD_BYTES, describeSource, hivePartition, parquetFooter, planSnapshot } from './plan.ts';
+export { CSV_HEAD_BYTES, hivePartition, parquetFooter, planSnapshot } from './plan.ts';
 export { type ProjectionNeeds, projection, wanted } from './projection.ts';
 export { countingStore, readUnit, snapshotProfiles } from './read.ts';

@@ -6,7 +6,7 @@
 import type { FileMetaData } from 'hyparquet';
 import { parquetMetadataAsync, parquetSchema } from 'hyparquet/src/index.js';
 import { ExportError } from '../errors.ts';
-import type { Column, ColumnType, Schema } from '../types.ts';
+import type { Column, ColumnType, RunContext, Schema } from '../types.ts';
 import { csvSource } from '../../plugins/source/csv/index.ts';
 import { fromParquetSchema } from '../../plugins/source/parquet/schema.ts';
 import { DEFAULT_ROWS_PER_TASK } from './schema.ts';
@@ -21,10 +21,8 @@ const EXTENSIONS: Record<SnapshotSource['format'], RegExp> = {
   csv: /\.(csv|tsv|txt)$/i,
 };
 
-/** What a snapshot's files are, for messages: `parquet files under s3://bucket/crm/`. */
-export function describeSource(store: ObjectStore, source: SnapshotSource): string {
-  return source.key !== undefined ? `${source.format} object ${store.describe}/${source.key}` : `${source.format} files under ${store.describe}/${source.prefix ?? ''}`;
-}
+/** A context for the source stages (source/csv, source/ndjson), which use none of it. */
+export const SOURCE_CTX: RunContext = { runId: 'snapshot', scheduledTime: new Date(0), now: () => new Date(0), uuid: () => '', fetch: (i, init) => fetch(i, init) };
 
 /**
  * Lists the snapshot's files, reads their footers (Parquet) or headers (CSV), checks that every
@@ -144,10 +142,7 @@ async function csvHeader(store: ObjectStore, object: ObjectInfo, source: Snapsho
       details: { key: object.key },
     });
   }
-  const { schema = [], rows } = await csvSource(source.csv ?? {}).open(
-    { runId: 'plan', scheduledTime: new Date(0), now: () => new Date(0), uuid: () => '', fetch },
-    new Blob([copy(head)]),
-  );
+  const { schema = [], rows } = await csvSource(source.csv ?? {}).open(SOURCE_CTX, new Blob([copy(head)]));
   await rows.cancel();
   return schema;
 }

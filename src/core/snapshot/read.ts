@@ -13,17 +13,14 @@ import type { Profile } from '../data/model.ts';
 import { profilesFromRows } from '../data/profile-rows.ts';
 import { ExportError } from '../errors.ts';
 import { DEFAULT_PARTITION } from '../partition.ts';
-import type { ColumnType, Row, RowBatch, RunContext, Schema } from '../types.ts';
+import type { ColumnType, Row, RowBatch, Schema } from '../types.ts';
 import { csvSource } from '../../plugins/source/csv/index.ts';
 import { ndjsonSource } from '../../plugins/source/ndjson/index.ts';
 import { compressors, MAX_BATCH_ROWS } from '../../plugins/source/parquet/index.ts';
 import { normalizerFor } from '../../plugins/source/parquet/schema.ts';
-import { copy, parquetFooter } from './plan.ts';
+import { copy, parquetFooter, SOURCE_CTX } from './plan.ts';
 import { wanted } from './projection.ts';
 import type { ObjectStore, ReadStats, SnapshotPlan, SnapshotProfileColumns, SnapshotUnit } from './types.ts';
-
-/** A context for the source stages, which use none of it. */
-const SOURCE_CTX: RunContext = { runId: 'snapshot', scheduledTime: new Date(0), now: () => new Date(0), uuid: () => '', fetch: (i, init) => fetch(i, init) };
 
 /**
  * One unit's rows, with only `columns` (and their nested `column.` keys): the rows of a Parquet
