@@ -138,6 +138,20 @@ describe('snapshot sources on S3 (moto, auth enforced)', () => {
     expect(footerBytes).toBe(footers[0]! + footers[1]!);
   });
 
+  it('lists a prefix page by page (continuation tokens)', async () => {
+    const checked = snapshotSourceIssues({ name: 'lake', format: 'parquet', location: { type: 's3', bucket: BUCKET, endpoint: proxy.endpoint, prefix: 'crm/', auth: { method: 'accessKey', ...users.reader } } });
+    const store = openSnapshotStore(checked.source!.location, { platform, registry, listPageSize: 1 });
+    proxy.seen.length = 0;
+    const keys = [];
+    for await (const object of store.list('crm/')) keys.push(object.key);
+    expect(keys).toEqual(['crm/_SUCCESS', 'crm/part-0.parquet', 'crm/part-1.parquet']);
+    expect(proxy.seen.map((r) => [r.query.get('max-keys'), r.query.has('continuation-token')])).toEqual([
+      ['1', false],
+      ['1', true],
+      ['1', true],
+    ]);
+  });
+
   it('fetches only the projected column chunks at the server, and the values DuckDB reads', async () => {
     const { store, source } = open('parquet', { prefix: 'crm/' }, { rowsPerTask: 1000 });
     const plan = await planSnapshot(store, source);

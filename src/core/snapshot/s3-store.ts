@@ -28,6 +28,8 @@ export interface S3StoreDeps {
   readonly credentials?: CredentialProvider;
   readonly retry?: RetryPolicy;
   readonly signal?: AbortSignal;
+  /** Keys per ListObjectsV2 page (S3's default and most: 1000). */
+  readonly listPageSize?: number;
 }
 
 /**
@@ -51,7 +53,7 @@ export function s3ObjectStore(location: S3SnapshotLocation, deps: S3StoreDeps): 
     ...(deps.retry && { retry: deps.retry }),
     ...(deps.signal && { signal: deps.signal }),
   });
-  return s3Store(client);
+  return s3Store(client, deps.listPageSize);
 }
 
 /** The credentials of a location's `auth/<method>` plugin, bound to the host's clock and fetch. */
@@ -66,15 +68,20 @@ function authCredentials(location: S3SnapshotLocation, deps: S3StoreDeps): Crede
   return credentialProvider(stages, ctx);
 }
 
-/** An ObjectStore over one S3 client (its bucket). */
-export function s3Store(client: S3Client): ObjectStore {
+/** An ObjectStore over one S3 client (its bucket), listing `pageSize` keys per request. */
+export function s3Store(client: S3Client, pageSize?: number): ObjectStore {
   const { bucket } = client.target;
   return {
     describe: `s3://${bucket}`,
     async *list(prefix: string): AsyncIterable<ObjectInfo> {
       let token: string | undefined;
       do {
-        const query: Record<string, string> = { 'list-type': '2', prefix, ...(token !== undefined && { 'continuation-token': token }) };
+        const query: Record<string, string> = {
+          'list-type': '2',
+          prefix,
+          ...(pageSize !== undefined && { 'max-keys': String(pageSize) }),
+          ...(token !== undefined && { 'continuation-token': token }),
+        };
         const res = await client.request({ action: 's3:ListBucket', method: 'GET', query });
         const xml = await res.text();
         for (const block of xmlBlocks(xml, 'Contents')) {
