@@ -258,6 +258,14 @@ describe.each(['node', 'deno'] as const)('edge-export reads snapshot sources (%s
     expect((await exportRows(runtime, csv)).rows).toEqual(expected);
   });
 
+  it("a CSV prefix with declared columns is read typed: the numeric rule gives DuckDB's members", async () => {
+    const name = `${runtime}-csv-typed`;
+    const text = (n: string) => ({ name: n, type: 'string' });
+    const schema = [text('id'), text('identities.email'), text('country'), { name: 'totalSpend', type: 'double' }, { name: 'vip', type: 'boolean' }, text('notes'), text('updatedAt')];
+    await config(name, { path: `s3://${BUCKET}/csv/`, format: 'csv', schema, s3: s3() });
+    expect((await exportRows(runtime, name)).rows).toEqual(await expectedMembers(`read_csv('${join(dir, 'csv')}/*.csv', header = true)`));
+  });
+
   it("a local folder of Parquet files (a prefix on disk) gives DuckDB's members", async () => {
     const name = `${runtime}-folder`;
     await config(name, { path: join(dir, 'parquet'), format: 'parquet' });
@@ -310,6 +318,12 @@ describe('edge-export validate refuses a snapshot source config, naming the fiel
     expect((await validate('s3-local', { path: join(dir, 'parquet'), format: 'parquet', s3: s3() })).err).toContain(
       'source.s3: only an s3:// source.path is read from S3',
     );
+    expect((await validate('schema-file', { path: join(dir, 'inc1', 'profiles.parquet'), schema: [{ name: 'id', type: 'string' }] })).err).toContain(
+      "source.schema: declares a snapshot's columns",
+    );
+    expect((await validate('bad-schema', { path: `s3://${BUCKET}/csv/`, format: 'csv', schema: [{ name: 'id', type: 'text' }], s3: s3() })).err).toContain(
+      'source.schema[0].type',
+    );
     expect((await validate('hive-key', { path: `s3://${BUCKET}/inc1/profiles.parquet`, hivePartitioning: true, s3: s3() })).err).toContain(
       'source.hivePartitioning: applies to a prefix',
     );
@@ -348,6 +362,20 @@ describe('edge-export export over a snapshot (in process)', () => {
     const missing = await cliProcess('node', ['validate', '--config', join(dir, `${name}.json`)], { EDGE_EXPORT_AWS_ACCESS_KEY_ID: '', EDGE_EXPORT_AWS_SECRET_ACCESS_KEY: '' });
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('source.s3.auth.platformCredentials: The platform identity that assumes roles is not configured');
+  });
+
+  it('source.idColumn names the column profiles take their id from', async () => {
+    const name = 'id-column';
+    await config(name, { path: join(dir, 'parquet'), format: 'parquet', idColumn: 'notes' });
+    const { code, out, err } = await runCli('export', '--config', join(dir, `${name}.json`), '--no-progress');
+    expect(code, err).toBe(0);
+    const file = join(dir, 'out', name, (JSON.parse(out) as Summary).files[0]!.key);
+    const rows = await duckdbRows(`SELECT * FROM read_csv('${file}', header = true, all_varchar = true) ORDER BY ALL`);
+    const expected = await duckdbRows(
+      `SELECT email, profile FROM (SELECT "identities.email" AS email, notes AS profile, row_number() OVER (PARTITION BY "identities.email" ORDER BY updatedAt DESC) AS n
+       FROM read_parquet('${join(dir, 'parquet')}/*.parquet') WHERE ${SQL_RULE}) WHERE n = 1 ORDER BY ALL`,
+    );
+    expect(rows).toEqual(expected);
   });
 
   it('an NDJSON snapshot exported as its rows needs a schema (it has no footer to say its columns)', async () => {

@@ -237,7 +237,8 @@ async function profilesOfFile(loaded: LoadedConfig, source: SourceStage | undefi
   const stage = source ?? sourceFor(loaded.service.registry, config, platform);
   const blob = await openAsBlob(sourcePathOf(loaded));
   const ctx: RunContext = { ...platform, runId: 'source', scheduledTime: scheduledTimeOf(config, platform) };
-  return profileFile(stage, ctx, () => blob);
+  const { idColumn, updatedAtColumn } = config.source;
+  return profileFile(stage, ctx, () => blob, { ...(idColumn && { idColumn }), ...(updatedAtColumn && { updatedAtColumn }) });
 }
 
 /** The snapshot columns the audience reads: its rule's, its mapping's and its dedup key's (plus id and update time). */

@@ -63,6 +63,9 @@ export async function sourceTarget(
   if (source.s3 !== undefined) issues.push({ path: 'source.s3', message: 'only an s3:// source.path is read from S3; remove source.s3 or give s3://bucket/…' });
   if (!isFolder) {
     if (source.hivePartitioning !== undefined) issues.push(prefixOnly('source.hivePartitioning'));
+    if (source.schema !== undefined) {
+      issues.push({ path: 'source.schema', message: 'declares a snapshot\'s columns (s3:// or a folder); a single local file is read as it is (the output columns are the top-level schema)' });
+    }
     return issues.length > 0 ? { issues } : { target: { kind: 'file', path }, issues };
   }
   const format = formatOf(config, undefined, issues);
@@ -99,6 +102,9 @@ function s3Target(config: ExportConfig, registry: Registry): { target?: SourceTa
   const model = {
     name: 'cli',
     format,
+    ...(source.schema !== undefined && { schema: source.schema }),
+    ...(source.idColumn !== undefined && { idColumn: source.idColumn }),
+    ...(source.updatedAtColumn !== undefined && { updatedAtColumn: source.updatedAtColumn }),
     location: { type: 's3', bucket, ...where, ...(isPrefix ? { prefix: rest } : { key: rest }), auth },
     ...(source.hivePartitioning !== undefined && { hivePartitioning: source.hivePartitioning }),
     ...(format === 'csv' && source.options !== undefined && { csv: source.options }),
@@ -148,6 +154,9 @@ function snapshotSource(config: ExportConfig, format: SnapshotFormat, at: { key:
     format,
     ...at,
     ...(source.hivePartitioning !== undefined && { hivePartitioning: source.hivePartitioning }),
+    ...(source.schema !== undefined && { schema: source.schema }),
+    ...(source.idColumn !== undefined && { idColumn: source.idColumn }),
+    ...(source.updatedAtColumn !== undefined && { updatedAtColumn: source.updatedAtColumn }),
     ...(format === 'csv' && source.options !== undefined && { csv: source.options as Record<string, unknown> }),
   };
 }
