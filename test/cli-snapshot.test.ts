@@ -364,6 +364,23 @@ describe('edge-export export over a snapshot (in process)', () => {
     expect(missing.err).toContain('source.s3.auth.platformCredentials: The platform identity that assumes roles is not configured');
   });
 
+  it('insert-only over two snapshots with --state: only the members that joined', async () => {
+    const state = join(dir, 'insert-only.state.json');
+    let second: Record<string, unknown>[] = [];
+    for (const step of [1, 2] as const) {
+      const name = `insert-only-${step}`;
+      await config(name, { path: `s3://${BUCKET}/inc${step}/profiles.parquet`, s3: s3() }, { mode: 'insert-only' });
+      const { code, out, err } = await runCli('export', '--config', join(dir, `${name}.json`), '--state', state, '--no-progress');
+      expect(code, err).toBe(0);
+      const file = join(dir, 'out', name, (JSON.parse(out) as Summary).files[0]!.key);
+      second = await duckdbRows(`SELECT * FROM read_csv('${file}', header = true, all_varchar = true) ORDER BY ALL`);
+    }
+    const members = (step: number) => `(${membersSql(`read_parquet('${join(dir, `inc${step}`, 'profiles.parquet')}')`)})`;
+    const joined = await duckdbRows(`SELECT * FROM ${members(2)} WHERE email NOT IN (SELECT email FROM ${members(1)}) ORDER BY ALL`);
+    expect(joined.length).toBeGreaterThan(0);
+    expect(second).toEqual(joined);
+  });
+
   it('source.idColumn names the column profiles take their id from', async () => {
     const name = 'id-column';
     await config(name, { path: join(dir, 'parquet'), format: 'parquet', idColumn: 'notes' });
