@@ -7,7 +7,7 @@ import { open, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ruleMembership } from '../core/data/audience.ts';
-import { emptyNames, learnNames, mappingNames, type ProfileNames, ruleNames, unknownNames } from '../core/data/attributes.ts';
+import { emptyNames, learnNames, mappingNames, ruleNames, unknownNames } from '../core/data/attributes.ts';
 import { compileMapping } from '../core/data/mapping.ts';
 import type { Profile } from '../core/data/model.ts';
 import { profileFile } from '../core/data/profile-rows.ts';
@@ -19,7 +19,6 @@ import type { Platform } from '../core/platform.ts';
 import type { Plugin } from '../core/plugin.ts';
 import { type PluginManifest, pluginManifest, type Registry } from '../core/registry.ts';
 import { compileRule } from '../core/rules/index.ts';
-import { projection } from '../core/snapshot/projection.ts';
 import type { RowBatch, RunContext, Schema, SourceStage } from '../core/types.ts';
 import { parse, quote } from '../core/validate.ts';
 import { installedPlugins } from '../../edge-export.plugins.ts';
@@ -29,7 +28,17 @@ import { destinationDefinition } from '../service/destination.ts';
 import { type ExportDefinition, type ExportService, exportService, hostRegistry, type SubjectEntry } from '../service/export-service.ts';
 import { type AudienceSubjectInput, audienceSeries, audienceSubject, datasetFolder, type ExportStates, type Subject } from '../service/subjects.ts';
 import { cliConfig, type ExportConfig, isFullDestination } from './config.ts';
-import { isS3Path, type OpenedSnapshot, openSnapshot, snapshotProfileStream, snapshotRowStream, sourceTarget } from './snapshot.ts';
+import {
+  isS3Path,
+  learnColumn,
+  type OpenedSnapshot,
+  openSnapshot,
+  projectionOf,
+  rowColumnsOf,
+  snapshotProfileStream,
+  snapshotRowStream,
+  sourceTarget,
+} from './snapshot.ts';
 
 const SOURCE_BY_EXTENSION: Record<string, string> = {
   '.ndjson': 'source/ndjson',
@@ -241,23 +250,6 @@ async function profilesOfFile(loaded: LoadedConfig, source: SourceStage | undefi
   return profileFile(stage, ctx, () => blob, { ...(idColumn && { idColumn }), ...(updatedAtColumn && { updatedAtColumn }) });
 }
 
-/** The snapshot columns the audience reads: its rule's, its mapping's and its dedup key's (plus id and update time). */
-function projectionOf(config: ExportConfig, snapshot: OpenedSnapshot): string[] {
-  return projection(snapshot.plan.schema, snapshot.source, {
-    ...(config.audience?.rule && { rules: [config.audience.rule] }),
-    ...(config.mapping && { mappings: [config.mapping] }),
-  });
-}
-
-/**
- * The columns an export of a snapshot's rows as they are reads: the snapshot's (its footers', CSV
- * header's or declared), else the output schema's; an NDJSON snapshot that says neither is a problem.
- */
-function rowColumnsOf(config: ExportConfig, snapshot: OpenedSnapshot): Schema | ConfigIssue {
-  const columns = snapshot.plan.schema.length > 0 ? snapshot.plan.schema : config.schema;
-  return columns ?? { path: 'schema', message: 'an NDJSON snapshot exported as its rows needs the columns to read: give schema [{name, type}] (or an audience)' };
-}
-
 /** A config's source, resolved once: a local file, or a snapshot planned (with the problems found either way). */
 type ResolvedSource = { readonly kind: 'file' | 'snapshot'; readonly issues: ConfigIssue[]; readonly snapshot?: OpenedSnapshot };
 
@@ -390,13 +382,6 @@ export async function attributeIssues(loaded: LoadedConfig, source?: SourceStage
   } catch {
     return [];
   }
-}
-
-/** Adds a snapshot column's name: `identities.<ns>` a namespace, any other an attribute (its top-level name). */
-function learnColumn(names: ProfileNames, column: string, source: OpenedSnapshot['source']): void {
-  if (column === (source.idColumn ?? 'id') || column === (source.updatedAtColumn ?? 'updatedAt')) return;
-  if (column.startsWith('identities.')) names.identities.add(column.slice('identities.'.length));
-  else names.attributes.add(column.split('.')[0]!);
 }
 
 /** The problem with the config's source file (missing, a folder, unreadable), naming the field and the path. */

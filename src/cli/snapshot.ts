@@ -6,16 +6,18 @@
  */
 import { stat } from 'node:fs/promises';
 import { extname, isAbsolute, resolve } from 'node:path';
+import type { ProfileNames } from '../core/data/attributes.ts';
 import type { Profile } from '../core/data/model.ts';
 import { ConfigError, type ConfigIssue, ExportError } from '../core/errors.ts';
 import type { Platform } from '../core/platform.ts';
 import type { Registry } from '../core/registry.ts';
 import { planSnapshot } from '../core/snapshot/plan.ts';
+import { projection } from '../core/snapshot/projection.ts';
 import { countingStore, readUnit, snapshotProfiles } from '../core/snapshot/read.ts';
 import { openSnapshotStore } from '../core/snapshot/store.ts';
 import { snapshotAuthIssues, snapshotSourceIssues, type S3SnapshotLocation } from '../core/snapshot/schema.ts';
 import type { ObjectStore, ReadStats, SnapshotFormat, SnapshotPlan, SnapshotSource, SnapshotUnit } from '../core/snapshot/types.ts';
-import type { RowBatch } from '../core/types.ts';
+import type { RowBatch, Schema } from '../core/types.ts';
 import { localObjectStore } from './local-store.ts';
 import { quote } from '../core/validate.ts';
 import type { ExportConfig } from './config.ts';
@@ -287,4 +289,28 @@ export function snapshotSummary(opened: OpenedSnapshot): Record<string, number> 
     requests: stats.requests,
     rowsRead: stats.rows,
   };
+}
+
+/** The snapshot columns the audience reads: its rule's, its mapping's and its dedup key's (plus id and update time). */
+export function projectionOf(config: ExportConfig, snapshot: OpenedSnapshot): string[] {
+  return projection(snapshot.plan.schema, snapshot.source, {
+    ...(config.audience?.rule && { rules: [config.audience.rule] }),
+    ...(config.mapping && { mappings: [config.mapping] }),
+  });
+}
+
+/**
+ * The columns an export of a snapshot's rows as they are reads: the snapshot's (its footers', CSV
+ * header's or declared), else the output schema's; an NDJSON snapshot that says neither is a problem.
+ */
+export function rowColumnsOf(config: ExportConfig, snapshot: OpenedSnapshot): Schema | ConfigIssue {
+  const columns = snapshot.plan.schema.length > 0 ? snapshot.plan.schema : config.schema;
+  return columns ?? { path: 'schema', message: 'an NDJSON snapshot exported as its rows needs the columns to read: give schema [{name, type}] (or an audience)' };
+}
+
+/** Adds a snapshot column's name: `identities.<ns>` a namespace, any other an attribute (its top-level name). */
+export function learnColumn(names: ProfileNames, column: string, source: OpenedSnapshot['source']): void {
+  if (column === (source.idColumn ?? 'id') || column === (source.updatedAtColumn ?? 'updatedAt')) return;
+  if (column.startsWith('identities.')) names.identities.add(column.slice('identities.'.length));
+  else names.attributes.add(column.split('.')[0]!);
 }
