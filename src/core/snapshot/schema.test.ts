@@ -37,6 +37,14 @@ describe('snapshotSourceSchema', () => {
     expect(snapshotAuthIssues(source!.location, registry)).toEqual([]);
   });
 
+  it('accepts R2\'s S3 API (region "auto") and refuses a region that is neither AWS\'s nor "auto"', () => {
+    const r2 = { ...valid, location: { ...valid.location, endpoint: 'https://0123abcd.r2.cloudflarestorage.com', region: 'auto' } };
+    expect(snapshotSourceIssues(r2).issues).toEqual([]);
+    const { issues } = snapshotSourceIssues({ ...valid, location: { ...valid.location, region: 'Europe' } });
+    expect(issues.map((i) => i.path)).toEqual(['location.region']);
+    expect(issues[0]!.message).toMatch(/AWS region like us-east-1 \("auto" for R2's S3 API\)/);
+  });
+
   it('accepts an R2 key, and CSV options for CSV with their defaults', () => {
     const { source, issues } = snapshotSourceIssues({
       name: 'r2',

@@ -75,7 +75,8 @@ const s3Location = v.pipe(
     region: v.optional(
       v.pipe(
         text('location.region'),
-        v.regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'location.region: expected an AWS region like us-east-1'),
+        // R2's S3 API signs with the region "auto".
+        v.regex(/^(auto|[a-z]{2}(-[a-z]+)+-\d+)$/, 'location.region: expected an AWS region like us-east-1 ("auto" for R2\'s S3 API)'),
       ),
       'us-east-1',
     ),
