@@ -97,7 +97,7 @@ function recorder(token: string) {
 }
 
 describe('sources', () => {
-  it('registers an S3 source with access keys: secrets sealed at rest, masked in every response, kept when left out', async () => {
+  it('registers an S3 source with access keys: secrets sealed at rest, masked in every response, kept when left out or sent back masked', async () => {
     const org = await newOrg(e);
     const { api, seen } = recorder(org.token);
     const created = await api('POST', '/sources', s3Source(reader, { prefix: PREFIX }, { idColumn: 'id', hivePartitioning: false }));
@@ -124,6 +124,12 @@ describe('sources', () => {
     expect(opened.location.type === 's3' && opened.location.auth.secretAccessKey).toBe(reader.secretAccessKey);
     const tested = await api('POST', `/sources/${id}/test`);
     expect(tested.body.ok, tested.text).toBe(true);
+    // Sent back masked, as a read shows it: still the stored secret (the test reads with it).
+    const masked = await api('PUT', `/sources/${id}`, s3Source({ ...reader, secretAccessKey: renamed.body.location.auth.secretAccessKey }));
+    expect(masked.status, masked.text).toBe(200);
+    const reopened = await openSource(e, (await getSource(e.DB, org.id, id))!);
+    expect(reopened.location.type === 's3' && reopened.location.auth.secretAccessKey).toBe(reader.secretAccessKey);
+    expect((await api('POST', `/sources/${id}/test`)).body.ok).toBe(true);
 
     // Another organization sees nothing.
     const other = await newOrg(e, 'Other');
