@@ -260,10 +260,6 @@ describe('audiences and dataflows over sources', () => {
     const together = await api('POST', '/dataflows', { name: 'one source', destinationId: destination, audienceIds: [linked.body.id, same.body.id], mapping });
     expect(together.status, together.text).toBe(201);
 
-    const preview = await api('POST', `/audiences/${linked.body.id}/preview`, {});
-    expect(preview.status).toBe(409);
-    expect(preview.body.error.message).toContain(`POST /v1/sources/${source}/test`);
-
     const refused = await api('DELETE', `/sources/${source}`);
     expect(refused.status).toBe(409);
     expect(refused.body.error.message).toContain(`French (${linked.body.id})`);
@@ -271,5 +267,55 @@ describe('audiences and dataflows over sources', () => {
 
     const back = await api('PUT', `/audiences/${same.body.id}`, { kind: 'rule', name: 'US', rule: 'attributes.country = "US"' });
     expect(back.body.sourceId).toBeUndefined();
+  });
+
+  it('previews a snapshot audience from its first rows: exact within the bound, scaled to the Parquet row count past it, refused when the count is unknown', async () => {
+    // ids 1–500 over two Parquet files; country is FR when id % 3 === 1 (167 of them).
+    const frIn = (from: number, to: number) => customerRows(to - from + 1, from).filter((r) => r.country === 'FR').length;
+    const org = await newOrg(e);
+    const run = (env: typeof e) => async (method: string, path: string, body?: unknown) => call(env, method, path, { token: org.token, ...(body !== undefined && { body }) });
+    const api = run(e);
+    const source = (await api('POST', '/sources', s3Source(reader))).body.id as string;
+    const audience = (await api('POST', '/audiences', { kind: 'rule', name: 'French', rule: 'attributes.country = "FR"', sourceId: source })).body.id as string;
+    const mapping = { fields: [{ source: 'id' }, { source: 'attributes.nickname', mandatory: true }] };
+
+    const whole = await api('POST', `/audiences/${audience}/preview`, { mapping });
+    expect(whole.status, whole.text).toBe(200);
+    expect(whole.body).toEqual({
+      audienceId: audience,
+      profiles: 500,
+      members: frIn(1, 500),
+      skipped: frIn(1, 500),
+      skippedBy: { 'missing:attributes.nickname': frIn(1, 500) },
+      complete: true,
+    });
+
+    const bounded = await run(testEnv({ ALLOW_LOOPBACK_ENDPOINTS: 'true', PREVIEW_MAX_PROFILES: '100' }))('POST', `/audiences/${audience}/preview`, {});
+    expect(bounded.body).toEqual({
+      audienceId: audience,
+      profiles: 500,
+      members: Math.round((frIn(1, 100) * 500) / 100),
+      skipped: 0,
+      skippedBy: {},
+      complete: false,
+      sample: { profiles: 100, members: frIn(1, 100), skipped: 0 },
+    });
+
+    // CSV files carry no row count: past the bound the preview says so instead of guessing.
+    const bucket = (bindings as unknown as { SNAPSHOTS: { put(key: string, value: string): Promise<unknown> } }).SNAPSHOTS;
+    await bucket.put('preview/a.csv', customerCsv(customerRows(10)));
+    const csv = (await api('POST', '/sources', { name: 'csv', format: 'csv', location: { type: 'r2', binding: 'SNAPSHOTS', prefix: 'preview/' } })).body.id as string;
+    const csvAudience = (await api('POST', '/audiences', { kind: 'rule', name: 'French CSV', rule: 'attributes.country = "FR"', sourceId: csv })).body.id as string;
+    expect((await api('POST', `/audiences/${csvAudience}/preview`, {})).body).toMatchObject({ profiles: 10, members: frIn(1, 10), complete: true });
+    const refused = await run(testEnv({ PREVIEW_MAX_PROFILES: '5' }))('POST', `/audiences/${csvAudience}/preview`, {});
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toContain('csv files have no row counts');
+
+    // A source the credentials cannot read: the error says what to fix.
+    const denied = (await api('POST', '/sources', s3Source(listOnly))).body.id as string;
+    const deniedAudience = (await api('POST', '/audiences', { kind: 'rule', name: 'Denied', rule: 'attributes.country = "FR"', sourceId: denied })).body.id as string;
+    const failed = await api('POST', `/audiences/${deniedAudience}/preview`, {});
+    expect(failed.status).toBe(422);
+    expect(failed.body.error).toMatchObject({ code: 'S3_ACCESS_DENIED', message: expect.stringContaining('s3:GetObject') });
   });
 });
