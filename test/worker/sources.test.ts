@@ -159,6 +159,14 @@ describe('sources', () => {
     expect(noSecret.status).toBe(400);
     expect(noSecret.body.error.issues.map((i: { path: string }) => i.path)).toContain('location.auth.secretAccessKey');
 
+    // Endpoints the host may not call (SSRF): refused at location.endpoint, as destinations' are.
+    const loopback = await call(testEnv(), 'POST', '/sources', { token: org.token, body: s3Source(reader) });
+    expect(loopback.status).toBe(400);
+    expect(loopback.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['location.endpoint']);
+    const metadata = await call(e, 'POST', '/sources', { token: org.token, body: s3Source(reader, { prefix: PREFIX, endpoint: 'https://169.254.169.254' }) });
+    expect(metadata.status).toBe(400);
+    expect(metadata.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['location.endpoint']);
+
     const r2 = await call(e, 'POST', '/sources', { token: org.token, body: { name: 'r2', format: 'parquet', location: { type: 'r2', binding: 'NOPE', prefix: 'x/' } } });
     expect(r2.status).toBe(400);
     expect(r2.body.error.issues).toEqual([expect.objectContaining({ path: 'location.binding', message: expect.stringContaining('"NOPE": this host has no binding of that name') })]);
