@@ -232,7 +232,7 @@ describe('sources', () => {
 });
 
 describe('audiences and dataflows over sources', () => {
-  it('links rule audiences to a source; refuses it on uploads, unknown ids, mixed dataflows, previews and deleting a used source', async () => {
+  it('links rule audiences to a source; refuses it on uploads and unknown ids, mixed dataflows, and deleting a used source', async () => {
     const org = await newOrg(e);
     const { api } = recorder(org.token);
     const source = (await api('POST', '/sources', s3Source(reader))).body.id as string;
