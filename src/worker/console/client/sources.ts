@@ -1,5 +1,5 @@
 /** Browser module `sources.js`: snapshot sources — list, create/edit (auth as destinations), delete, test. */
-export const SOURCES_JS = String.raw`
+export const SOURCES_JS = `
 import { api, listAll } from './api.js';
 import { authFieldset, collectAuth } from './destinations.js';
 import { busy, clearIssues, field, fill, formatTime, h, heading, radioValue, radios, showIssues, status, val } from './ui.js';
@@ -72,7 +72,8 @@ async function save(event, f, s) {
   await busy(f.querySelector('button[type=submit]'), async () => {
     try {
       clearIssues(f);
-      const saved = await api(s ? 'PUT' : 'POST', '/sources' + (s ? '/' + s.id : ''), collect(Boolean(s)));
+      const body = collect(Boolean(s));
+      const saved = s ? await api('PUT', '/sources/' + s.id, body) : await api('POST', '/sources', body);
       status('Source ' + saved.name + ' saved', 'ok');
       if (s) await render(document.getElementById('main'), s.id);
       else location.hash = '#/sources/' + saved.id;
