@@ -1156,14 +1156,17 @@ describe('web console (headless Chromium)', () => {
     expect(pageErrors).toEqual([]);
   });
   it('registers a snapshot source (auth fields as destinations), tests it, reads it in a rule audience, and deletes it once unused', async () => {
+    // Its own bucket: the snapshot is not an export, and the other tests list the export bucket.
+    const LAKE = 'console-lake';
+    await createBucket(moto, LAKE);
     const s3 = s3Reader(moto);
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'snapshots/crm/part-0.parquet', Body: customerParquet(customerRows(120), 50) }));
+    await s3.send(new PutObjectCommand({ Bucket: LAKE, Key: 'snapshots/crm/part-0.parquet', Body: customerParquet(customerRows(120), 50) }));
     s3.destroy();
     const reader = await createUser(moto, 'console-snapshot-reader', {
       Version: '2012-10-17',
       Statement: [
-        { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: `arn:aws:s3:::${BUCKET}` },
-        { Effect: 'Allow', Action: ['s3:GetObject'], Resource: `arn:aws:s3:::${BUCKET}/snapshots/*` },
+        { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: `arn:aws:s3:::${LAKE}` },
+        { Effect: 'Allow', Action: ['s3:GetObject'], Resource: `arn:aws:s3:::${LAKE}/snapshots/*` },
       ],
     });
     await page.getByRole('link', { name: 'Sources' }).click();
@@ -1171,7 +1174,7 @@ describe('web console (headless Chromium)', () => {
     await page.getByRole('link', { name: 'New source' }).click();
     await page.getByRole('heading', { name: 'New source', level: 1 }).waitFor();
     await page.getByLabel('Name', { exact: true }).fill('CRM snapshot');
-    await page.getByLabel('Bucket', { exact: true }).fill(BUCKET);
+    await page.getByLabel('Bucket', { exact: true }).fill(LAKE);
     await page.getByLabel('Endpoint (optional)').fill(moto.endpoint);
     await page.getByLabel('Prefix (a folder of files)').fill('snapshots/crm/');
     await page.getByLabel('Access key ID').fill(reader.accessKeyId);
