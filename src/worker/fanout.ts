@@ -89,16 +89,6 @@ export interface TaskResult {
   readonly read: ReadStats;
 }
 
-/** Per-run figures of a fanned-out run (the runs API shows them as `fanout`). */
-export interface FanoutFigures {
-  readonly tasks: number;
-  /** Claims of all tasks: more than `tasks` when some were retried. */
-  readonly attempts: number;
-  readonly bytesFetched: number;
-  readonly requests: number;
-  readonly rowsRead: number;
-}
-
 /** The snapshot source every audience of the run reads, or undefined when they read D1. */
 export async function snapshotSourceOf(db: Env['DB'], orgId: string, audienceIds: readonly string[]): Promise<string | undefined> {
   if (audienceIds.length === 0) return undefined;
@@ -121,7 +111,6 @@ export type FanoutPhase = { readonly fannedOut: number } | { readonly reduce: Re
 export interface ReduceInput {
   /** Each audience's runs (every task's, as one store) and where its merge starts. */
   audience(audienceId: string): { readonly spill: SpillStore; readonly start: AudienceResume };
-  readonly figures: FanoutFigures;
 }
 
 /**
@@ -205,15 +194,7 @@ function reduceOf(
   valueBytes = 0,
 ): ReduceInput {
   const rowBytes = taskRowBytes(tasks.length, Math.floor(valueBytes * 0.9));
-  const figures: FanoutFigures = {
-    tasks: tasks.length,
-    attempts: tasks.reduce((n, t) => n + t.attempt, 0),
-    bytesFetched: tasks.reduce((n, t) => n + t.result.read.bytesFetched, 0),
-    requests: tasks.reduce((n, t) => n + t.result.read.requests, 0),
-    rowsRead: tasks.reduce((n, t) => n + t.result.read.rows, 0),
-  };
   return {
-    figures,
     audience: (audienceId) => {
       const scans = tasks.map((t) => ({ ...t, scan: t.result.audiences[audienceId] }));
       const missing = scans.find((s) => !s.scan);
