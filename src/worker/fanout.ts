@@ -25,12 +25,18 @@ import {
   STATEFUL_MODES,
 } from '../core/data/export-plan.ts';
 import { maxTasks, reduceStart, taskRowBytes, unionSpill } from '../core/data/fanout.ts';
-import { type CompiledMapping, compileMapping } from '../core/data/mapping.ts';
+import { compileMapping, type MappingSpec } from '../core/data/mapping.ts';
 import type { Profile } from '../core/data/model.ts';
 import type { SpillStore } from '../core/data/spill.ts';
 import type { ChunkedAudienceState } from '../core/data/store.ts';
 import { type ErrorCode, ExportError } from '../core/errors.ts';
+import { planSnapshot } from '../core/snapshot/plan.ts';
+import { projection } from '../core/snapshot/projection.ts';
+import { readUnit, snapshotProfiles } from '../core/snapshot/read.ts';
 import type { ReadStats, SnapshotPlan, SnapshotUnit } from '../core/snapshot/types.ts';
+import type { Platform } from '../core/platform.ts';
+import { openSourceStore } from './source-secrets.ts';
+import { getSource } from './store/sources.ts';
 import { type ExportStates, membershipOf } from '../service/subjects.ts';
 import { MAX_ATTEMPTS, RETRYABLE, runAlerter, describeError, type Lease } from './consumer.ts';
 import { d1ValueBytes, type Env, type QueueMessage, type RunMessage } from './env.ts';
@@ -57,7 +63,7 @@ import {
 
 /** What the columns a run reads depend on: its mapping (fields, dedup) and its audiences' rules. */
 export interface SnapshotNeeds {
-  readonly mapping: CompiledMapping;
+  readonly mapping: MappingSpec;
   readonly rules: readonly string[];
 }
 
@@ -74,6 +80,24 @@ export interface SnapshotReading {
 
 /** Opens an organization's source for a run: its store (with its credentials) and its reader. */
 export type SnapshotAccess = (env: Env, orgId: string, sourceId: string, needs: SnapshotNeeds) => Promise<SnapshotReading>;
+
+/**
+ * The Worker's snapshot access: the organization's source from D1 (`sources`), its store opened with
+ * its credentials (S3 through its auth plugin, or an R2 binding), planned by `planSnapshot` and read
+ * by `readUnit` with the run's projection — only the columns its rules and mapping name.
+ */
+export function storedSnapshots(platform: (env: Env) => Platform): SnapshotAccess {
+  return async (env, orgId, sourceId, needs) => {
+    const row = await getSource(env.DB, orgId, sourceId);
+    if (!row) throw new ExportError('CONFIG_INVALID', `sourceId: source "${sourceId}" no longer exists`);
+    const { source, store } = await openSourceStore(env, row, platform(env));
+    return {
+      plan: () => planSnapshot(store, source),
+      profiles: (plan, unit, stats) =>
+        snapshotProfiles(readUnit(store, plan, unit, projection(plan.schema, source, { rules: needs.rules, mappings: [needs.mapping] }), stats), source),
+    };
+  };
+}
 
 /** A task's share as kept in its row: a plan of its one file, its unit, and how many tasks the run has. */
 export interface TaskUnit {
@@ -169,7 +193,7 @@ async function needsOf(env: Env, orgId: string, flow: DataflowRow, audienceIds: 
     if (audience.kind !== 'rule') throw new ExportError('CONFIG_INVALID', `Audience "${id}" reads a snapshot source: only a rule audience can`);
     rules.push(audience.rule);
   }
-  return { mapping: compileMapping(json(flow.mapping)), rules };
+  return { mapping: json<MappingSpec>(flow.mapping)!, rules };
 }
 
 /** Every task's result, as the reduce reads them. */
@@ -235,7 +259,7 @@ export async function runTask(env: Env, task: TaskRow, access: SnapshotAccess | 
     const baseline = STATEFUL_MODES.includes(mode) ? await baselineOf(states, id) : undefined;
     audiences.push({ id, membership: await membershipOf(data, audience), ...(baseline && { baseline }) });
   }
-  const reading = await access(env, run.org_id, unit.sourceId, { mapping, rules });
+  const reading = await access(env, run.org_id, unit.sourceId, { mapping: json<MappingSpec>(flow.mapping)!, rules });
   const read: ReadStats = { bytesFetched: 0, requests: 0, rows: 0 };
   const streams = split(reading.profiles(unit.plan, unit.unit, read), audiences.length);
   const rowBytes = taskRowBytes(unit.tasks, Math.floor(valueBytes * 0.9));
