@@ -113,6 +113,8 @@ async function scenario(name: string, overrides: Partial<Env> = {}) {
       audienceIds: [audience.body.id],
       mapping: { fields: [{ source: 'id' }, { source: 'attributes.score', target: 'score' }] },
       exportMode: 'incremental',
+      alertWebhook: 'https://hooks.example.com/fanout',
+      alertEvents: ['run.started', 'run.succeeded', 'run.failed'],
     });
     expect(flow.status, flow.text).toBe(201);
     return flow.body.id as string;
@@ -176,7 +178,11 @@ async function scenario(name: string, overrides: Partial<Env> = {}) {
     }
     return rows.sort();
   };
+  /** The alerts written for a run, by event. */
+  const alerts = async (runId: string) =>
+    (await e.DB.prepare('SELECT event FROM alerts WHERE run_id = ? ORDER BY id').bind(runId).all<{ event: string }>()).results.map((r) => r.event);
   return {
+    alerts,
     e,
     org,
     api,
@@ -213,6 +219,8 @@ describe('fan-out of a snapshot run', () => {
       [3, 'done', 1],
     ]);
     expect(s.manifestPuts).toHaveLength(1);
+    // Announced once, though claimed twice (plan, then reduce).
+    expect(await s.alerts(run1)).toEqual(['run.started', 'run.succeeded']);
     const d1Run1 = await s.startRun(s.d1Flow);
     await s.drain();
     const snap1 = await s.exported('snapshot', run1);
@@ -333,6 +341,7 @@ describe('fan-out of a snapshot run', () => {
     const failed = (await s.api('GET', `/runs/${run}`)).body;
     expect(failed.status).toBe('failed');
     expect(failed.error).toMatchObject({ code: 'NETWORK', task: 3 });
+    expect(await s.alerts(run)).toEqual(['run.started', 'run.failed']);
     const tasks = await listTasks(s.e.DB, run);
     expect(tasks[3]).toMatchObject({ status: 'failed', attempt: 3 });
     expect((await s.e.DB.prepare('SELECT COUNT(*) AS n FROM export_spill WHERE run_id = ?').bind(run).first<{ n: number }>())!.n).toBe(0);
