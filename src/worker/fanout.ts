@@ -21,6 +21,7 @@ import {
   type AudienceResume,
   type AudienceScan,
   type BaselineState,
+  objectBaseline,
   scanAudience,
   STATEFUL_MODES,
 } from '../core/data/export-plan.ts';
@@ -292,15 +293,7 @@ async function baselineOf(states: ExportStates, audienceId: string): Promise<Bas
     const chunks = states.chunks;
     return { mappingId: chunked.mappingId, members: chunked.members, entries: () => chunks.read(audienceId, chunked.generation, chunked.chunks) };
   }
-  if (found.version !== 1) return undefined;
-  const entries = Object.entries(found.members).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return {
-    mappingId: found.mappingId,
-    members: entries.length,
-    entries: async function* () {
-      yield entries;
-    },
-  };
+  return found.version === 1 ? objectBaseline(found) : undefined;
 }
 
 /** One stream read by `n` consumers (teed); an empty list when nobody reads it. */
