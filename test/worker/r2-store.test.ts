@@ -70,6 +70,14 @@ describe('r2ObjectStore (workerd, miniflare R2)', () => {
       message: "No parquet object at r2://SNAPSHOTS/r2-store/none.parquet: check the source's key.",
     });
     expect(r2Stores(env)('DB')).toBeUndefined();
+    // An object replaced after planning is refused, not read as a mix of versions.
+    await bucket.put('r2-store-swap/a.ndjson', customerNdjson(rows.slice(0, 2)));
+    const swap = await planSnapshot(store, { format: 'ndjson', key: 'r2-store-swap/a.ndjson' });
+    await bucket.put('r2-store-swap/a.ndjson', customerNdjson(rows.slice(2, 4)));
+    await expect(collect(readUnit(store, swap, swap.units[0]!, ['id']))).rejects.toMatchObject({
+      code: 'SOURCE_CHANGED',
+      message: 'r2://SNAPSHOTS/r2-store-swap/a.ndjson was replaced since the run was planned: run the export again (it plans the snapshot afresh).',
+    });
     expect(() => openSnapshotStore({ type: 'r2', binding: 'NOPE', key: 'a.parquet' }, { platform: webPlatform(), registry: new Registry(builtinPlugins), r2: r2Stores(env) })).toThrow(
       /this host has no R2 binding "NOPE"/,
     );

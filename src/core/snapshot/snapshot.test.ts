@@ -1,7 +1,10 @@
 import { parquetMetadata } from 'hyparquet/src/index.js';
 import { describe, expect, it } from 'vitest';
 import { customerCsv, customerNdjson, customerNeeds, customerParquet, customerRows, readSnapshot, refusal } from '../../../test/support/snapshot-fixtures.ts';
-import { collect } from '../streams.ts';
+import { collect, collectBytes, fromRows } from '../streams.ts';
+import type { Schema } from '../types.ts';
+import { parquet } from '../../plugins/format/parquet/index.ts';
+import { formatContext } from '../../../test/support/memory-sink.ts';
 import { memoryObjectStore } from './memory-store.ts';
 import { planSnapshot } from './plan.ts';
 import { projection } from './projection.ts';
@@ -120,6 +123,11 @@ describe('projection', () => {
       { name: 'notes', type: 'string' },
     ] as const;
     expect(projection(schema, {}, needs)).toEqual(['id', 'updatedAt', 'country', 'person', 'person.name', 'identities.email']);
+    expect(projection([...schema, { name: 'identities', type: 'string' }, { name: 'attributes', type: 'string' }], {}, { rules: ['x = 1'] })).toEqual([
+      'id',
+      'updatedAt',
+      'attributes',
+    ]);
     expect(projection(schema, { idColumn: 'notes' }, { rules: ['score > 3'] })).toEqual(['updatedAt', 'notes']);
   });
 });
@@ -234,6 +242,12 @@ describe('readUnit (NDJSON, CSV)', () => {
     expect(await readSnapshot(store, declared, ['id', 'score', 'country'])).toEqual(rows.slice(0, 2).map((r) => ({ id: r.id, country: r.country, score: r.score })));
   });
 
+  it('refuses a CSV header that does not end within the head it reads', async () => {
+    const store = memoryObjectStore({ 'wide.csv': `${'x'.repeat(70_000)}\n1\n` });
+    const error = await refusal(planSnapshot(store, { format: 'csv', key: 'wide.csv' }));
+    expect(error.message).toBe('"wide.csv": the CSV header is longer than 64 KiB (no line break in the first 65536 bytes); is it CSV?');
+  });
+
   it('refuses a CSV file whose header lacks a column of the first one', async () => {
     const store = memoryObjectStore({ 'crm/a.csv': 'id,email\n1,a@x\n', 'crm/b.csv': 'id,mail\n2,b@x\n' });
     const error = await refusal(planSnapshot(store, { format: 'csv', prefix: 'crm/' }));
@@ -241,7 +255,49 @@ describe('readUnit (NDJSON, CSV)', () => {
   });
 });
 
+describe('a snapshot replaced after planning', () => {
+  it('is refused by the units that would read the new version, naming the object', async () => {
+    const store = memoryObjectStore({ 'crm/a.parquet': first, 'crm/b.ndjson': customerNdjson(rows.slice(0, 3)) }, 's3://lake');
+    const parquetPlan = await planSnapshot(store, { format: 'parquet', prefix: 'crm/' });
+    const ndjsonPlan = await planSnapshot(store, { format: 'ndjson', prefix: 'crm/' });
+    store.put('crm/a.parquet', second);
+    store.put('crm/b.ndjson', customerNdjson(rows.slice(3, 6)));
+    for (const [plan, key] of [
+      [parquetPlan, 'crm/a.parquet'],
+      [ndjsonPlan, 'crm/b.ndjson'],
+    ] as const) {
+      const error = await refusal(collect(readUnit(store, plan, plan.units[0]!, ['id'])));
+      expect([error.code, error.message]).toEqual(['SOURCE_CHANGED', `s3://lake/${key} was replaced since the run was planned: run the export again (it plans the snapshot afresh).`]);
+    }
+  });
+});
+
 describe('snapshotProfiles', () => {
+  it('reads a profile-shaped Parquet snapshot (identities and attributes structs)', async () => {
+    const schema: Schema = [
+      { name: 'id', type: 'string' },
+      { name: 'identities', type: { struct: [{ name: 'email', type: { list: 'string' } }] } },
+      { name: 'attributes', type: { struct: [{ name: 'country', type: 'string' }, { name: 'notes', type: 'string' }] } },
+      { name: 'updatedAt', type: 'timestamp' },
+      { name: 'padding', type: 'string' },
+    ];
+    const shaped = rows.slice(0, 3).map((r) => ({
+      id: `p${r.id}`,
+      identities: { email: [r['identities.email']] },
+      attributes: { country: r.country, notes: r.notes },
+      updatedAt: r.updatedAt,
+      padding: r.notes,
+    }));
+    const bytes = await collectBytes(fromRows(shaped).pipeThrough(parquet().open(formatContext(schema))));
+    const store = memoryObjectStore({ 'p.parquet': bytes });
+    const source: SnapshotSource = { format: 'parquet', key: 'p.parquet' };
+    const plan = await planSnapshot(store, source);
+    const columns = projection(plan.schema, source, needs);
+    expect(columns).toEqual(['id', 'identities', 'attributes', 'updatedAt']);
+    const profiles = (await collect(snapshotProfiles(readUnit(store, plan, plan.units[0]!, columns), source))).flat();
+    expect(profiles).toEqual(shaped.map(({ padding: _, updatedAt, ...p }) => ({ ...p, updatedAt: updatedAt.toISOString() })));
+  });
+
   it('turns projected rows into profiles: id, update time, nested attributes, identities', async () => {
     const store = memoryObjectStore({ 'a.parquet': customerParquet(rows.slice(0, 2)) });
     const source: SnapshotSource = { format: 'parquet', key: 'a.parquet' };
