@@ -2,7 +2,8 @@
  * The snapshot-source journey (docs/SNAPSHOTS.md), registered into each host's journeys: an S3 source
  * with access keys of a least-privilege reader, tested (files, rows, schema), then refused with what
  * to fix — credentials lacking s3:GetObject or s3:ListBucket, an empty prefix, a missing key, a schema
- * mismatch — and no response ever holding a secret. The files are written by hyparquet-writer.
+ * mismatch — then previews a rule audience over it from the files; no response ever holds a secret.
+ * The files are written by hyparquet-writer.
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { expect, it } from 'vitest';
@@ -99,9 +100,13 @@ export function sourceJourney(context: () => SourceJourneyContext): void {
     expect(mismatch).toMatchObject({ ok: false, error: { code: 'SOURCE_INVALID' } });
     expect(mismatch.error.message).toContain('column "score" is string, expected double');
 
-    // The source feeds a rule audience; it cannot be deleted under it.
+    // The source feeds a rule audience (previewed from the files); it cannot be deleted under it.
     const audience = await call('POST', '/audiences', { kind: 'rule', name: 'French snapshot', rule: 'attributes.country = "FR"', sourceId: crm.id });
     expect(audience.status, audience.text).toBe(201);
+    // Its preview reads the snapshot: 500 rows, the French ones (id % 3 === 1) members.
+    const french = customerRows(500).filter((r) => r.country === 'FR').length;
+    const preview = await call('POST', `/audiences/${audience.body.id}/preview`, {});
+    expect(preview.body).toEqual({ audienceId: audience.body.id, profiles: 500, members: french, skipped: 0, skippedBy: {}, complete: true });
     const refused = await call('DELETE', `/sources/${crm.id}`);
     expect(refused.status).toBe(409);
     expect(refused.text).toContain('French snapshot');
