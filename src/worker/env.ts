@@ -25,6 +25,8 @@ export interface D1Database {
 
 export interface QueueSender<Body> {
   send(body: Body, options?: { delaySeconds?: number }): Promise<void>;
+  /** Cloudflare Queues: up to 100 messages in one call (one subrequest); hosts without it send one by one. */
+  sendBatch?(messages: readonly { body: Body }[]): Promise<void>;
 }
 export interface QueueMessage<Body> {
   readonly id: string;

@@ -114,6 +114,9 @@ export interface TaskResult {
   readonly read: ReadStats;
 }
 
+/** Messages per `sendBatch` (Cloudflare Queues' limit). */
+const SEND_BATCH = 100;
+
 /** The snapshot source every audience of the run reads, or undefined when they read D1. */
 export async function snapshotSourceOf(db: Env['DB'], orgId: string, audienceIds: readonly string[]): Promise<string | undefined> {
   if (audienceIds.length === 0) return undefined;
@@ -180,7 +183,13 @@ export async function fanoutPhase(
     return JSON.stringify(task);
   });
   await insertTasks(env.DB, run.org_id, run.id, units, now);
-  for (let seq = 0; seq < units.length; seq++) await env.EXPORTS.send({ runId: run.id, orgId: run.org_id, task: seq });
+  const messages = units.map((_, seq) => ({ body: { runId: run.id, orgId: run.org_id, task: seq } }));
+  // A batch of 100 messages is one subrequest on Cloudflare (an invocation has 1,000).
+  for (let i = 0; i < messages.length; i += SEND_BATCH) {
+    const batch = messages.slice(i, i + SEND_BATCH);
+    if (env.EXPORTS.sendBatch) await env.EXPORTS.sendBatch(batch);
+    else for (const message of batch) await env.EXPORTS.send(message.body);
+  }
   return { fannedOut: units.length };
 }
 
