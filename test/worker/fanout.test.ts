@@ -12,7 +12,7 @@ import { ExportError } from '../../src/core/errors.ts';
 import type { ObjectStore, ReadStats, SnapshotPlan, SnapshotUnit } from '../../src/core/snapshot/types.ts';
 import { consumeBatch } from '../../src/worker/consumer.ts';
 import type { Env, RunMessage } from '../../src/worker/env.ts';
-import { executeRun } from '../../src/worker/execute.ts';
+import { abandonRun, executeRun } from '../../src/worker/execute.ts';
 import { runTask, type SnapshotAccess, type SnapshotReading } from '../../src/worker/fanout.ts';
 import { tick } from '../../src/worker/scheduler.ts';
 import { invocationBudget } from '../../src/worker/budget.ts';
@@ -123,9 +123,16 @@ async function scenario(name: string, overrides: Partial<Env> = {}) {
   const d1Flow = await flowOf('d1', false);
   // Every PUT of the snapshot dataflow's manifest, as the destination received it.
   const manifestPuts: string[] = [];
+  let refusePut: ((url: string) => boolean) | undefined;
+  /** PUTs of the snapshot dataflow's data files. */
+  const dataPuts: string[] = [];
   const counting: typeof fetch = (input, init) => {
     const url = String(input instanceof Request ? input.url : input);
     const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+    if (method === 'PUT' && url.includes('/snapshot/') && url.endsWith('.csv')) dataPuts.push(url);
+    if (method === 'PUT' && refusePut?.(url)) {
+      return Promise.resolve(new Response('<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>', { status: 403 }));
+    }
     if (method === 'PUT' && url.includes('/snapshot/') && /manifest-[^/?]*\.json/.test(url)) manifestPuts.push(url);
     return fetch(input, init);
   };
@@ -152,6 +159,7 @@ async function scenario(name: string, overrides: Partial<Env> = {}) {
         return runTask(env, task, access);
       },
       finishing: budget.finishing,
+      abandonRun: (env, run) => abandonRun(env, run, platformOf(env, { fetch: counting })),
     });
     mostQueries = Math.max(mostQueries, budget.queries);
   };
@@ -199,6 +207,8 @@ async function scenario(name: string, overrides: Partial<Env> = {}) {
     folder,
     setFail: (f: typeof failTask) => (failTask = f),
     setPauseEvery: (n: number) => (pauseEvery = n),
+    setRefusePut: (f: typeof refusePut) => (refusePut = f),
+    dataPuts,
     mostQueries: () => mostQueries,
   };
 }
@@ -330,6 +340,24 @@ describe('fan-out of a snapshot run', () => {
     expect(await s.exported('snapshot', run2)).toEqual(await s.exported('d1', d1Run2));
     expect(s.manifestPuts).toHaveLength(2);
     expect(s.mostQueries()).toBeLessThan(1000);
+  });
+
+  it('a reduce failing after earlier invocations published files takes them back and drops every task\'s spill', async () => {
+    const s = await scenario('abandon');
+    for (const [key, text] of filesOf(FIRST, 'snap/')) s.objects.set(key, text);
+    // The reduce pauses every 20 keys: each invocation publishes a file; the third file is refused (403).
+    s.setPauseEvery(20);
+    s.setRefusePut((url) => /\/snapshot\/.*_3\.csv/.test(url));
+    const run = await s.startRun(s.snapFlow);
+    await s.drain();
+    const failed = (await s.api('GET', `/runs/${run}`)).body;
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatchObject({ code: 'S3_ACCESS_DENIED' });
+    // Two invocations had published a file each before the third was refused.
+    expect(s.dataPuts.map((url) => url.match(/_\d+_\d+(_\d)?\.csv$/)![1] ?? '')).toEqual(['', '_2', '_3']);
+    expect(await s.s3.list(`${s.folder}snapshot/`)).toEqual([]);
+    expect((await s.e.DB.prepare('SELECT COUNT(*) AS n FROM export_spill WHERE run_id = ?').bind(run).first<{ n: number }>())!.n).toBe(0);
+    expect(s.manifestPuts).toHaveLength(0);
   });
 
   it('a task failing for good fails the run: nothing published, every spill dropped', async () => {
