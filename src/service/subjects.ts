@@ -21,7 +21,7 @@ import {
   type StateEntry,
   type StateSink,
 } from '../core/data/export-plan.ts';
-import { memorySpill, type SpillStore } from '../core/data/spill.ts';
+import { memorySpill, type SpillStore, utf8Bound } from '../core/data/spill.ts';
 import { pipeThrough } from '../core/streams.ts';
 import type { CompiledMapping } from '../core/data/mapping.ts';
 import type { Audience } from '../core/data/model.ts';
@@ -98,16 +98,8 @@ export interface StateChunks {
 /** Profiles per page of a stored audience: ~2.5 MB of D1 result at ~500 bytes a profile. */
 export const PROFILE_PAGE = 5000;
 
-const NON_ASCII = /[^\x00-\x7f]/;
-
-/** At least the UTF-8 length of a string (a UTF-16 unit is at most 3 bytes), in one cheap pass. */
-export function utf8Bound(text: string): number {
-  // Mostly ASCII: one native scan answers, without a loop over every character.
-  if (!NON_ASCII.test(text)) return text.length;
-  let extra = 0;
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) extra += 2;
-  return text.length + extra;
-}
+/** At least the UTF-8 length of a string (core/data/spill.ts). */
+export { utf8Bound };
 
 /** What subjects read: the export side of a data store (D1, SQLite, memory). */
 export type ExportData = Pick<
@@ -338,7 +330,7 @@ export interface StoredSubjectsInput {
    * A fanned-out run's reduce (worker/fanout.ts): an audience's profiles were scanned by the run's
    * tasks; its subject merges their sorted runs (`spill`), starting from their summed counts (`start`).
    */
-  readonly reduce?: (audienceId: string) => { readonly spill: SpillStore; readonly start: AudienceResume };
+  readonly reduce?: (audienceId: string, resume?: unknown) => { readonly spill: SpillStore; readonly start: AudienceResume };
 }
 
 /**
@@ -359,7 +351,7 @@ export function audienceSubjectOpeners(
       input.mode,
       async (resume?: unknown) => {
         const audience = await audienceOf();
-        const reduced = input.reduce?.(audience.id);
+        const reduced = input.reduce?.(audience.id, resume);
         const start: AudiencePosition | undefined = reduced && { plan: reduced.start, stateSeq: 0 };
         return {
           audience: { id: audience.id, name: audience.name },

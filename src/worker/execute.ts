@@ -97,7 +97,7 @@ export async function executeRun(
           ...input,
           audienceIds,
           mapping: compileMapping(json(flow.mapping)),
-          ...(reduce && { reduce: (id: string) => reduce.audience(id) }),
+          ...(reduce && { reduce: (id: string, resume?: unknown) => reduce.audience(id, resume) }),
         }).map((open, i) => {
           // An audience with its own file naming: its files are named by it, not by the dataflow's.
           const fileName = namings.get(audienceIds[i]!);

@@ -21,11 +21,12 @@ import {
   type AudienceResume,
   type AudienceScan,
   type BaselineState,
+  candidateKey,
   objectBaseline,
   scanAudience,
   STATEFUL_MODES,
 } from '../core/data/export-plan.ts';
-import { maxTasks, reduceStart, taskRowBytes, unionSpill } from '../core/data/fanout.ts';
+import { indexedRows, maxTasks, reduceStart, seekRow, taskRowBytes, unionSpill } from '../core/data/fanout.ts';
 import { compileMapping, type MappingSpec } from '../core/data/mapping.ts';
 import type { Profile } from '../core/data/model.ts';
 import type { SpillStore } from '../core/data/spill.ts';
@@ -59,6 +60,7 @@ import {
   requeueTask,
   type TaskRow,
   taskProgress,
+  taskRun,
   taskSpillKey,
 } from './store/tasks.ts';
 
@@ -108,9 +110,9 @@ export interface TaskUnit {
   readonly tasks: number;
 }
 
-/** What a task leaves for the reduce: each audience's scan (counts, runs), and what it read. */
+/** What a task leaves for the reduce: each audience's scan (counts, runs, its rows' first keys), and what it read. */
 export interface TaskResult {
-  readonly audiences: Readonly<Record<string, AudienceScan>>;
+  readonly audiences: Readonly<Record<string, AudienceScan & { readonly rows?: readonly string[] }>>;
   readonly read: ReadStats;
 }
 
@@ -137,8 +139,12 @@ export async function snapshotSourceOf(db: Env['DB'], orgId: string, audienceIds
 export type FanoutPhase = { readonly fannedOut: number } | { readonly reduce: ReduceInput };
 
 export interface ReduceInput {
-  /** Each audience's runs (every task's, as one store) and where its merge starts. */
-  audience(audienceId: string): { readonly spill: SpillStore; readonly start: AudienceResume };
+  /**
+   * Each audience's runs (every task's, as one store, each read from the row holding the first key
+   * not yet decided when `resume` — the subject's position in a continued reduce — says where it is)
+   * and where its merge starts.
+   */
+  audience(audienceId: string, resume?: unknown): { readonly spill: SpillStore; readonly start: AudienceResume };
 }
 
 /**
@@ -212,28 +218,21 @@ async function reduceInput(env: Env, run: RunRow): Promise<ReduceInput> {
   const valueBytes = d1ValueBytes(env);
   return reduceOf(
     tasks.map((t) => ({ seq: t.seq, attempt: t.attempt, result: json<TaskResult>(t.result)! })),
-    (seq, attempt, subjectId, rowBytes) => d1Spill(env.DB, run.org_id, run.id, taskSpillKey(seq, attempt, subjectId), spillValueBytes(rowBytes, valueBytes)),
-    valueBytes,
+    (seq, attempt, subjectId, from) => taskRun(env.DB, run.org_id, run.id, taskSpillKey(seq, attempt, subjectId), from),
   );
-}
-
-/** The value limit a task's store is opened with so that its rows are at most `rowBytes` (d1Spill packs to 90%). */
-function spillValueBytes(rowBytes: number, valueBytes: number): number {
-  return Math.min(valueBytes, Math.ceil(rowBytes / 0.9));
 }
 
 function reduceOf(
   tasks: readonly { seq: number; attempt: number; result: TaskResult }[],
-  open?: (seq: number, attempt: number, subjectId: string, rowBytes: number) => SpillStore,
-  valueBytes = 0,
+  open?: (seq: number, attempt: number, subjectId: string, fromRow: number) => SpillStore,
 ): ReduceInput {
-  const rowBytes = taskRowBytes(tasks.length, Math.floor(valueBytes * 0.9));
   return {
-    audience: (audienceId) => {
+    audience: (audienceId, resume) => {
       const scans = tasks.map((t) => ({ ...t, scan: t.result.audiences[audienceId] }));
       const missing = scans.find((s) => !s.scan);
       if (missing) throw new ExportError('INTERNAL', `Task ${missing.seq} has no result for audience "${audienceId}"`);
-      const parts = scans.filter((s) => s.scan!.runs > 0).map((s) => open!(s.seq, s.attempt, audienceId, rowBytes));
+      const through = (resume as { plan?: AudienceResume } | undefined)?.plan?.decidedThrough;
+      const parts = scans.filter((s) => s.scan!.runs > 0).map((s) => open!(s.seq, s.attempt, audienceId, seekRow(s.scan!.rows, through)));
       return { spill: unionSpill(parts), start: reduceStart(scans.map((s) => s.scan!)) };
     },
   };
@@ -275,8 +274,10 @@ export async function runTask(env: Env, task: TaskRow, access: SnapshotAccess | 
   const rowBytes = taskRowBytes(unit.tasks, Math.floor(valueBytes * 0.9));
   const budget = Math.floor(sortBudgets(env, valueBytes, { partitioned: false, dedup: true }).dedup / Math.max(1, audiences.length));
   const scans = await Promise.all(
-    audiences.map((a, i) =>
-      scanAudience({
+    audiences.map(async (a, i) => {
+      // Rows of at most rowBytes, each row's first key kept: the reduce's merge memory, and where a continued reduce seeks.
+      const output = indexedRows(d1Spill(env.DB, run.org_id, run.id, taskSpillKey(task.seq, task.attempt, a.id), valueBytes), rowBytes, candidateKey);
+      const scan = await scanAudience({
         membership: a.membership,
         profiles: streams[i]!,
         mapping,
@@ -284,11 +285,12 @@ export async function runTask(env: Env, task: TaskRow, access: SnapshotAccess | 
         mode,
         baseline: a.baseline,
         state: STATEFUL_MODES.includes(mode),
-        output: d1Spill(env.DB, run.org_id, run.id, taskSpillKey(task.seq, task.attempt, a.id), spillValueBytes(rowBytes, valueBytes)),
+        output,
         scratch: d1Spill(env.DB, run.org_id, run.id, `${taskSpillKey(task.seq, task.attempt, a.id)}:scratch`, valueBytes),
         sortBudget: budget,
-      }),
-    ),
+      });
+      return { ...scan, rows: output.firstKeys };
+    }),
   );
   return { audiences: Object.fromEntries(audiences.map((a, i) => [a.id, scans[i]!])), read };
 }

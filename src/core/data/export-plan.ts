@@ -216,6 +216,11 @@ const candidateCodec = {
   },
 };
 
+/** The member key of a line of the sorted path (as a task's sorted run holds it). */
+export function candidateKey(line: string): string {
+  return candidateCodec.decode(line).key;
+}
+
 /** Plans an audience export: rows to write, counts, and the state to commit on success. */
 export function planAudienceExport(input: AudienceExportInput): AudiencePlan {
   const mapping = input.mode === 'incremental' ? withStatusColumn(input.mapping) : input.mapping;

@@ -4,7 +4,7 @@ import { collectRows, fromIterable } from '../streams.ts';
 import type { Row } from '../types.ts';
 import { ruleMembership } from './audience.ts';
 import { type BaselineState, type ExportMode, objectBaseline, planAudienceExport, scanAudience } from './export-plan.ts';
-import { MIN_TASK_ROW_BYTES, maxTasks, reduceStart, taskRowBytes, unionSpill } from './fanout.ts';
+import { indexedRows, MIN_TASK_ROW_BYTES, maxTasks, reduceStart, seekRow, taskRowBytes, unionSpill } from './fanout.ts';
 import { compileMapping, type MappingSpec } from './mapping.ts';
 import type { Profile } from './model.ts';
 import { memorySpill, type SpillStore } from './spill.ts';
@@ -255,6 +255,8 @@ describe('fan-out: the reduce merge holds a bounded amount of spilled text', () 
     expect(taskRowBytes(1, 1_800_000)).toBe(1_800_000);
     expect(taskRowBytes(100, 1_800_000)).toBe(Math.floor((24 * 1024 * 1024) / 100));
     expect(taskRowBytes(100_000, 1_800_000)).toBe(MIN_TASK_ROW_BYTES);
+    // The store's row limit wins over the floor.
+    expect(taskRowBytes(100_000, 1_800)).toBe(1_800);
     expect(maxTasks() * MIN_TASK_ROW_BYTES).toBeLessThanOrEqual(24 * 1024 * 1024);
   });
 
@@ -302,5 +304,30 @@ describe('fan-out: the reduce merge holds a bounded amount of spilled text', () 
     expect(fan.rows).toEqual(d1.rows);
     expect(most).toBeGreaterThan(budget / 4);
     expect(most).toBeLessThanOrEqual(budget);
+  });
+});
+
+describe('fan-out: a continued reduce seeks each run', () => {
+  it('writes a run in rows of at most rowBytes, one write per row, each row\'s first key recorded; seekRow finds the row to resume in', async () => {
+    const inner = memorySpill();
+    const rowsOf: (readonly string[])[] = [];
+    const store = indexedRows(
+      { ...inner, write: async (run, lines) => { rowsOf.push(lines); await inner.write(run, lines); } },
+      40,
+      (line) => line.slice(0, 3),
+    );
+    const lines = Array.from({ length: 30 }, (_, i) => `k${String(i).padStart(2, '0')}-value`);
+    await store.write(0, lines.slice(0, 20));
+    await store.write(0, lines.slice(20));
+    expect(rowsOf.flat()).toEqual(lines);
+    for (const row of rowsOf) expect(row.join('\n').length).toBeLessThanOrEqual(40);
+    expect(store.firstKeys).toEqual(rowsOf.map((row) => row[0]!.slice(0, 3)));
+    expect(seekRow(store.firstKeys, undefined)).toBe(0);
+    expect(seekRow(store.firstKeys, 'k00')).toBe(0);
+    // The row holding k13 is the last one starting at or before it; rows before it hold only decided keys.
+    const at = seekRow(store.firstKeys, 'k13');
+    expect(rowsOf[at]!.some((l) => l.startsWith('k13'))).toBe(true);
+    expect(rowsOf.slice(0, at).flat().every((l) => l < 'k13')).toBe(true);
+    expect(seekRow(store.firstKeys, 'k99')).toBe(rowsOf.length - 1);
   });
 });

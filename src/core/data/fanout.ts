@@ -10,7 +10,7 @@
  */
 import { ExportError } from '../errors.ts';
 import { type AudienceResume, emptyStats, type ExportStats } from './export-plan.ts';
-import type { SpillStore } from './spill.ts';
+import { type SpillStore, utf8Bound } from './spill.ts';
 
 /** UTF-8 bytes of spilled rows the reduce's merge holds at once, across every task's run. */
 export const REDUCE_MERGE_BYTES = 24 * 1024 * 1024;
@@ -30,7 +30,8 @@ export function taskRowBytes(
   budget = REDUCE_MERGE_BYTES,
   min = MIN_TASK_ROW_BYTES,
 ): number {
-  return Math.max(min, Math.min(max, Math.floor(budget / Math.max(1, tasks))));
+  // `max` (the store's row limit) wins over `min`: a row is never cut by the store behind our back.
+  return Math.min(max, Math.max(min, Math.floor(budget / Math.max(1, tasks))));
 }
 
 /** The most tasks one run may fan out to: past it, rows at MIN_TASK_ROW_BYTES would outgrow the merge budget. */
@@ -87,4 +88,55 @@ export function reduceStart(
     runs: scans.filter((s) => s.runs > 0).length,
     scanned: true,
   };
+}
+
+/**
+ * A task's output store that writes its run in rows of at most `rowBytes` UTF-8 bytes (one
+ * `store.write` per row; a longer line gets a row of its own) and records each row's first key:
+ * a reduce that continues in another invocation starts every run at the row holding the first key
+ * it has not decided (`seekRow`), instead of reading it again from its start.
+ */
+export function indexedRows(store: SpillStore, rowBytes: number, keyOf: (line: string) => string): SpillStore & { readonly firstKeys: readonly string[] } {
+  const firstKeys: string[] = [];
+  let row: string[] = [];
+  let bytes = 0;
+  const flush = async (run: number) => {
+    if (row.length === 0) return;
+    const lines = row;
+    row = [];
+    bytes = 0;
+    firstKeys.push(keyOf(lines[0]!));
+    await store.write(run, lines);
+  };
+  return {
+    firstKeys,
+    write: async (run, lines) => {
+      for (const line of lines) {
+        const size = utf8Bound(line) + 1;
+        if (bytes + size > rowBytes + 1) await flush(run);
+        row.push(line);
+        bytes += size;
+      }
+      // A row never spans two writes (a scan writes tens of thousands of lines at a time).
+      await flush(run);
+    },
+    read: (run) => store.read(run),
+    drop: () => store.drop(),
+  };
+}
+
+/** The row of a run to start reading at when every key up to `decidedThrough` is decided: the last one starting at or before it. */
+export function seekRow(firstKeys: readonly string[] | undefined, decidedThrough: string | undefined): number {
+  if (!firstKeys || decidedThrough === undefined) return 0;
+  let lo = 0;
+  let hi = firstKeys.length - 1;
+  let found = 0;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (firstKeys[mid]! <= decidedThrough) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
 }

@@ -6,6 +6,8 @@
  * without a lease while its tasks map; the task that completes the set puts the run back in the queue
  * (one conditional update: exactly one of them, or the run releasing its lease, does it).
  */
+import type { SpillStore } from '../../core/data/spill.ts';
+import { ExportError } from '../../core/errors.ts';
 import type { D1Database } from '../env.ts';
 import { all, first, run } from './db.ts';
 import { LEASE_SECONDS } from './runs.ts';
@@ -252,6 +254,34 @@ export async function takeStaleTasks(db: D1Database, now: Date): Promise<{ run_i
 /** The spill subject of a task attempt's sorted run of one audience (`export_spill.subject_id`). */
 export function taskSpillKey(seq: number, attempt: number, subjectId: string): string {
   return `task:${seq}.${attempt}:${subjectId}`;
+}
+
+/**
+ * A task's sorted run (run 0 of its spill subject) read from row `from` on, a row (one query) at a
+ * time: a continued reduce starts where it left off instead of reading every run again.
+ */
+export function taskRun(db: D1Database, orgId: string, runId: string, subjectId: string, from: number): SpillStore {
+  return {
+    write: async () => {
+      throw new ExportError('INTERNAL', "A task's sorted run is read-only in the reduce");
+    },
+    read: () =>
+      (async function* () {
+        for (let seq = from; ; seq++) {
+          const found = await first<{ data: string }>(
+            db,
+            'SELECT data FROM export_spill WHERE org_id = ? AND run_id = ? AND subject_id = ? AND run_no = 0 AND seq = ?',
+            orgId,
+            runId,
+            subjectId,
+            seq,
+          );
+          if (!found) return;
+          yield found.data.split('\n');
+        }
+      })(),
+    drop: async () => {},
+  };
 }
 
 /** Drops what one task spilled: every attempt's (a retried task starts clean), or one attempt's. */
