@@ -215,7 +215,6 @@ async function needsOf(env: Env, orgId: string, flow: DataflowRow, audienceIds: 
 /** Every task's result, as the reduce reads them. */
 async function reduceInput(env: Env, run: RunRow): Promise<ReduceInput> {
   const tasks = await listTasks(env.DB, run.id);
-  const valueBytes = d1ValueBytes(env);
   return reduceOf(
     tasks.map((t) => ({ seq: t.seq, attempt: t.attempt, result: json<TaskResult>(t.result)! })),
     (seq, attempt, subjectId, from) => taskRun(env.DB, run.org_id, run.id, taskSpillKey(seq, attempt, subjectId), from),
