@@ -79,10 +79,8 @@ export function sourceJourney(context: () => SourceJourneyContext): void {
     const ok = await test(crm.id);
     expect(ok).toMatchObject({ ok: true, files: 2, rows: 500, sample: { key: `${prefix}region=eu/part-0.parquet`, rows: 300, rowGroups: 3 } });
     expect(ok.schema.map((c: { name: string }) => c.name)).toEqual(['id', 'updatedAt', 'country', 'score', 'person.name', 'identities.email', 'notes', 'region']);
-    (await call('GET', '/sources')).body.items.forEach((s: { id: string }) => {
-      expect(typeof s.id).toBe('string');
-    });
-    await call('GET', `/sources/${crm.id}`);
+    expect((await call('GET', '/sources')).body.items.map((s: { id: string }) => s.id)).toEqual([crm.id]);
+    expect((await call('GET', `/sources/${crm.id}`)).body.location.auth).toEqual(crm.location.auth);
 
     const noGet = await test((await register(listOnly, { prefix })).id);
     expect(noGet).toMatchObject({ ok: false, error: { code: 'S3_ACCESS_DENIED', action: 's3:GetObject' } });

@@ -11,7 +11,9 @@ import { getSource } from '../../src/worker/store/sources.ts';
 import { customerCsv, customerParquet, customerRows } from '../support/snapshot-fixtures.ts';
 import { type Call, call, newOrg, testEnv } from './helpers.ts';
 
-const PREFIX = 'sources/customers/';
+/** The snapshots stay under the e2e folder, as every worker test's objects do (reliability-security checks). */
+const ROOT = `${inject('moto').folder}snapshots/`;
+const PREFIX = `${ROOT}customers/`;
 const SECRET_PREFIX = 'sources-test-secret';
 
 interface Keys {
@@ -19,7 +21,7 @@ interface Keys {
   secretAccessKey: string;
 }
 
-/** An IAM user of moto holding `actions` on the e2e bucket (objects under sources/ for object actions). */
+/** An IAM user of moto holding `actions` on the e2e bucket (objects under ROOT for object actions). */
 async function iamUser(name: string, actions: string[]): Promise<Keys> {
   const moto = inject('moto');
   const aws = new AwsClient({ ...moto.admin, service: 'iam', region: 'us-east-1' });
@@ -32,7 +34,7 @@ async function iamUser(name: string, actions: string[]): Promise<Keys> {
   const user = `${name}-${crypto.randomUUID().slice(0, 8)}`;
   const statements = [
     ...(actions.includes('s3:ListBucket') ? [{ Effect: 'Allow', Action: ['s3:ListBucket'], Resource: `arn:aws:s3:::${moto.bucket}` }] : []),
-    ...(actions.includes('s3:GetObject') ? [{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: `arn:aws:s3:::${moto.bucket}/sources/*` }] : []),
+    ...(actions.includes('s3:GetObject') ? [{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: `arn:aws:s3:::${moto.bucket}/${ROOT}*` }] : []),
   ];
   await iam({ Action: 'CreateUser', UserName: user });
   await iam({ Action: 'PutUserPolicy', UserName: user, PolicyName: 'read', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: statements }) });
@@ -77,7 +79,7 @@ beforeAll(async () => {
   await put(`${PREFIX}part-1.parquet`, customerParquet(customerRows(250, 251), 100));
   await put(`${PREFIX}_SUCCESS`, '');
   await put(`${PREFIX}readme.txt`, 'not data');
-  await put('sources/typed/part-0.parquet', customerParquet(customerRows(10), 100, { scoreType: 'STRING' }));
+  await put(`${ROOT}typed/part-0.parquet`, customerParquet(customerRows(10), 100, { scoreType: 'STRING' }));
   [reader, listOnly, getOnly] = await Promise.all([
     iamUser('snap-reader', ['s3:ListBucket', 's3:GetObject']),
     iamUser('snap-list-only', ['s3:ListBucket']),
@@ -199,14 +201,14 @@ describe('sources', () => {
     expect(noList).toMatchObject({ ok: false, error: { code: 'S3_ACCESS_DENIED', action: 's3:ListBucket' } });
     expect(noList.error.message).toContain('s3:ListBucket');
 
-    const empty = await register(reader, { prefix: 'sources/nothing-here/' });
+    const empty = await register(reader, { prefix: `${ROOT}nothing-here/` });
     expect(empty).toMatchObject({ ok: false, error: { code: 'SOURCE_NOT_FOUND' } });
-    expect(empty.error.message).toContain('sources/nothing-here/');
-    const missing = await register(reader, { key: 'sources/missing.parquet' });
+    expect(empty.error.message).toContain(`${ROOT}nothing-here/`);
+    const missing = await register(reader, { key: `${ROOT}missing.parquet` });
     expect(missing).toMatchObject({ ok: false, error: { code: 'SOURCE_NOT_FOUND' } });
-    expect(missing.error.message).toContain('sources/missing.parquet');
+    expect(missing.error.message).toContain(`${ROOT}missing.parquet`);
 
-    const mismatch = await register(reader, { prefix: 'sources/typed/' }, { schema: [{ name: 'id', type: 'integer' }, { name: 'score', type: 'double' }] });
+    const mismatch = await register(reader, { prefix: `${ROOT}typed/` }, { schema: [{ name: 'id', type: 'integer' }, { name: 'score', type: 'double' }] });
     expect(mismatch).toMatchObject({ ok: false, error: { code: 'SOURCE_INVALID' } });
     expect(mismatch.error.message).toMatch(/column "score" is string, expected double/);
 
@@ -230,7 +232,7 @@ describe('sources', () => {
 });
 
 describe('audiences and dataflows over sources', () => {
-  it('links rule audiences to a source; refuses it on uploads, unknown ids, mixed dataflows, previews and deleting a used source', async () => {
+  it('links rule audiences to a source; refuses it on uploads and unknown ids, mixed dataflows, and deleting a used source', async () => {
     const org = await newOrg(e);
     const { api } = recorder(org.token);
     const source = (await api('POST', '/sources', s3Source(reader))).body.id as string;

@@ -1,5 +1,5 @@
 /** Browser module `sources.js`: snapshot sources — list, create/edit (auth as destinations), delete, test. */
-export const SOURCES_JS = String.raw`
+export const SOURCES_JS = `
 import { api, listAll } from './api.js';
 import { authFieldset, collectAuth } from './destinations.js';
 import { busy, clearIssues, field, fill, formatTime, h, heading, radioValue, radios, showIssues, status, val } from './ui.js';
