@@ -87,13 +87,13 @@ const FILES = 4;
 const filesOf = (people: readonly Person[], prefix: string) =>
   new Map(Array.from({ length: FILES }, (_, f) => [`${prefix}part-${f}.ndjson`, ndjson(people.filter((_, i) => i % FILES === f))]));
 
-/** Counts the reduce's reads of tasks' sorted runs (one query per row). */
+/** Counts reads of spilled rows (one query per row): in a fanned-out reduce, the tasks' sorted runs. */
 function countingRunReads(db: Env['DB']): Env['DB'] & { reads: number } {
   const counted = {
     reads: 0,
     prepare: (query: string) => {
       const statement = db.prepare(query);
-      if (!query.includes('run_no = 0 AND seq = ?')) return statement;
+      if (!query.startsWith('SELECT data FROM export_spill')) return statement;
       const wrap = (st: ReturnType<Env['DB']['prepare']>): ReturnType<Env['DB']['prepare']> => ({
         bind: (...values: unknown[]) => wrap(st.bind(...values)),
         first: <T>() => {

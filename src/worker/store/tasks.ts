@@ -9,6 +9,7 @@
 import type { SpillStore } from '../../core/data/spill.ts';
 import { ExportError } from '../../core/errors.ts';
 import type { D1Database } from '../env.ts';
+import { spillRows } from './data.ts';
 import { all, first, run } from './db.ts';
 import { LEASE_SECONDS } from './runs.ts';
 
@@ -265,21 +266,7 @@ export function taskRun(db: D1Database, orgId: string, runId: string, subjectId:
     write: async () => {
       throw new ExportError('INTERNAL', "A task's sorted run is read-only in the reduce");
     },
-    read: () =>
-      (async function* () {
-        for (let seq = from; ; seq++) {
-          const found = await first<{ data: string }>(
-            db,
-            'SELECT data FROM export_spill WHERE org_id = ? AND run_id = ? AND subject_id = ? AND run_no = 0 AND seq = ?',
-            orgId,
-            runId,
-            subjectId,
-            seq,
-          );
-          if (!found) return;
-          yield found.data.split('\n');
-        }
-      })(),
+    read: () => spillRows(db, orgId, runId, subjectId, 0, from),
     drop: async () => {},
   };
 }
