@@ -21,7 +21,7 @@ import {
   type StateEntry,
   type StateSink,
 } from '../core/data/export-plan.ts';
-import { memorySpill, type SpillStore } from '../core/data/spill.ts';
+import { memorySpill, type SpillStore, utf8Bound } from '../core/data/spill.ts';
 import { pipeThrough } from '../core/streams.ts';
 import type { CompiledMapping } from '../core/data/mapping.ts';
 import type { Audience } from '../core/data/model.ts';
@@ -98,16 +98,8 @@ export interface StateChunks {
 /** Profiles per page of a stored audience: ~2.5 MB of D1 result at ~500 bytes a profile. */
 export const PROFILE_PAGE = 5000;
 
-const NON_ASCII = /[^\x00-\x7f]/;
-
-/** At least the UTF-8 length of a string (a UTF-16 unit is at most 3 bytes), in one cheap pass. */
-export function utf8Bound(text: string): number {
-  // Mostly ASCII: one native scan answers, without a loop over every character.
-  if (!NON_ASCII.test(text)) return text.length;
-  let extra = 0;
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) extra += 2;
-  return text.length + extra;
-}
+/** At least the UTF-8 length of a string (core/data/spill.ts). */
+export { utf8Bound };
 
 /** What subjects read: the export side of a data store (D1, SQLite, memory). */
 export type ExportData = Pick<
@@ -131,6 +123,8 @@ export interface AudienceSubjectInput {
   readonly keepState?: boolean;
   /** Profiles arrive in id order (a store's keyset pages). */
   readonly ordered?: boolean;
+  /** Take the sorted path even without dedup (see AudienceExportInput.sorted). */
+  readonly sorted?: boolean;
   /** Where a deduplicating export's sorted runs spill (memory by default). */
   readonly spill?: SpillStore;
   /** True when the invocation's budget runs low: the subject stops between pages (see `paused`). */
@@ -183,6 +177,7 @@ export async function audienceSubject(input: AudienceSubjectInput): Promise<Audi
       : { previous: found?.kind === 'audience' && found.version === 1 ? found : undefined }),
     ...(keep && (sink ? { state: sink } : { save: (state: AudienceExportState) => states!.stage(audience.id, state) })),
     ...(input.ordered && { ordered: true }),
+    ...(input.sorted && { sorted: true }),
     ...(input.spill && { spill: input.spill }),
     ...(input.sortBudget && { sortBudget: input.sortBudget }),
     ...(resume && { resume: resume.plan }),
@@ -331,6 +326,11 @@ export interface StoredSubjectsInput {
   readonly sortBudget?: number;
   /** Where a diff export's changed and removed rows wait for their files (memory by default). */
   readonly deltaSpill?: (subjectId: string, kind: LoggedKind) => SpillStore;
+  /**
+   * A fanned-out run's reduce (worker/fanout.ts): an audience's profiles were scanned by the run's
+   * tasks; its subject merges their sorted runs (`spill`), starting from their summed counts (`start`).
+   */
+  readonly reduce?: (audienceId: string, resume?: unknown) => { readonly spill: SpillStore; readonly start: AudienceResume };
 }
 
 /**
@@ -351,20 +351,26 @@ export function audienceSubjectOpeners(
       input.mode,
       async (resume?: unknown) => {
         const audience = await audienceOf();
+        const reduced = input.reduce?.(audience.id, resume);
+        const start: AudiencePosition | undefined = reduced && { plan: reduced.start, stateSeq: 0 };
         return {
           audience: { id: audience.id, name: audience.name },
           membership: await membershipOf(input.data, audience),
-          profiles: (after?: string) =>
-            pageBatches((request) => input.data.listProfiles(request), input.pageSize ?? PROFILE_PAGE, { prefetch: true, after }),
+          profiles: reduced
+            ? () => {
+                throw new ExportError('INTERNAL', "A fanned-out run's reduce reads no profile: its tasks scanned them");
+              }
+            : (after?: string) =>
+                pageBatches((request) => input.data.listProfiles(request), input.pageSize ?? PROFILE_PAGE, { prefetch: true, after }),
           mapping: input.mapping,
           mode: input.mode,
           now: input.now,
           states: input.states,
           ordered: true,
-          ...(input.spill && { spill: input.spill(audience.id) }),
+          ...(reduced ? { sorted: true, spill: reduced.spill } : input.spill && { spill: input.spill(audience.id) }),
           ...(input.pause && { pause: input.pause }),
           ...(input.sortBudget && { sortBudget: input.sortBudget }),
-          ...(resume !== undefined && { resume }),
+          ...((resume ?? start) !== undefined && { resume: resume ?? start }),
         };
       },
       async () => {

@@ -25,6 +25,8 @@ export interface D1Database {
 
 export interface QueueSender<Body> {
   send(body: Body, options?: { delaySeconds?: number }): Promise<void>;
+  /** Cloudflare Queues: up to 100 messages in one call (one subrequest); hosts without it send one by one. */
+  sendBatch?(messages: readonly { body: Body }[]): Promise<void>;
 }
 export interface QueueMessage<Body> {
   readonly id: string;
@@ -49,6 +51,8 @@ export interface CronController {
 export interface RunMessage {
   readonly runId: string;
   readonly orgId: string;
+  /** A task of a fanned-out run (its `run_tasks.seq`): the message maps that task (fanout.ts). */
+  readonly task?: number;
 }
 
 export interface Env {

@@ -326,27 +326,29 @@ export function d1Spill(db: D1Database, orgId: string, runId: string, subjectId:
       }
       if (lines.length > from) await putLines(from, lines.length);
     },
-    read: (runNo) =>
-      (async function* () {
-        for (let seq = 0; ; seq++) {
-          const found = await first<{ data: string }>(
-            db,
-            'SELECT data FROM export_spill WHERE org_id = ? AND run_id = ? AND subject_id = ? AND run_no = ? AND seq = ?',
-            orgId,
-            runId,
-            subjectId,
-            runNo,
-            seq,
-          );
-          if (!found) return;
-          yield found.data.split('\n');
-        }
-      })(),
+    read: (runNo) => spillRows(db, orgId, runId, subjectId, runNo),
     drop: async () => {
       next.clear();
       await run(db, 'DELETE FROM export_spill WHERE org_id = ? AND run_id = ? AND subject_id = ?', orgId, runId, subjectId);
     },
   };
+}
+
+/** The lines of a spilled run from row `from` on, one row (one query) at a time. */
+export async function* spillRows(db: D1Database, orgId: string, runId: string, subjectId: string, runNo: number, from = 0): AsyncGenerator<readonly string[]> {
+  for (let seq = from; ; seq++) {
+    const found = await first<{ data: string }>(
+      db,
+      'SELECT data FROM export_spill WHERE org_id = ? AND run_id = ? AND subject_id = ? AND run_no = ? AND seq = ?',
+      orgId,
+      runId,
+      subjectId,
+      runNo,
+      seq,
+    );
+    if (!found) return;
+    yield found.data.split('\n');
+  }
 }
 
 /** Where a run keeps a subject's new state until every subject of the run is exported. */
