@@ -12,6 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { parquetMetadata } from 'hyparquet';
 import { expect, it } from 'vitest';
 import { type FaultRequest, startFaultProxy } from '../harness/fault-proxy.ts';
 import { type Moto, createUser } from '../harness/moto.ts';
@@ -66,7 +67,12 @@ export function fanoutJourney(context: () => FanoutJourneyContext): void {
     const api = apiClient(host.url, org.body.token);
     const prefix = `${folder}fanout/snapshot/`;
     const brokenPrefix = `${folder}fanout/broken/`;
-    const put = (key: string, body: Uint8Array) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    /** The snapshot files as last written, for their footers' column-chunk ranges. */
+    const written = new Map<string, Uint8Array>();
+    const put = (key: string, body: Uint8Array) => {
+      written.set(key, body);
+      return s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    };
     const write = async (rows: readonly CustomerRow[]) => {
       await put(`${prefix}part-0.parquet`, customerParquet(rows.filter((r) => r.id % 5 !== 2), 500));
       await put(`${prefix}part-1.parquet`, customerParquet(rows.filter((r) => r.id % 5 === 2), 500));
@@ -86,8 +92,15 @@ export function fanoutJourney(context: () => FanoutJourneyContext): void {
     // part-1 (its row groups start at byte 4) is dropped every time the client tries it.
     let armed = true;
     let dropped = 0;
+    /** While set, the snapshot's ranged GETs the proxy forwards (projection, counted at the server). */
+    let recorded: { key: string; start: number; end: number }[] | undefined;
     const firstChunk = (req: FaultRequest) => req.method === 'GET' && req.url.includes('/part-1.parquet') && /^bytes=4-/.test(req.range ?? '');
     const sourceProxy = await startFaultProxy(moto.endpoint, (req) => {
+      const range = /^bytes=(\d+)-(\d+)$/.exec(req.range ?? '');
+      if (recorded && req.method === 'GET' && range) {
+        const key = decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(`/${bucket}/`, '');
+        recorded.push({ key, start: Number(range[1]), end: Number(range[2]) + 1 });
+      }
       if (req.url.includes('/broken/') && req.method === 'GET' && /^bytes=4-/.test(req.range ?? '')) return 'access-denied';
       if (armed && firstChunk(req) && dropped < CLIENT_ATTEMPTS) {
         dropped++;
@@ -181,7 +194,28 @@ export function fanoutJourney(context: () => FanoutJourneyContext): void {
       const snapshot2 = second(snapshot1);
       await write(snapshot2);
       expect((await api('POST', '/profiles', profilesOf(snapshot2), 'application/x-ndjson')).status).toBe(200);
+      recorded = [];
       const snap2 = await succeeded(snapFlow);
+      const ranges = recorded;
+      recorded = undefined;
+      // Projection at the server: the run's ranged GETs never touch a chunk of the wide `notes`
+      // column (no rule or mapping names it), and fetch a fraction of the files' bytes.
+      let fileBytes = 0;
+      for (const [key, bytes] of written) {
+        if (!key.startsWith(prefix)) continue;
+        fileBytes += bytes.length;
+        const footer = parquetMetadata(bytes.slice().buffer);
+        const notes = footer.row_groups.map((group) => {
+          const meta = group.columns.find((c) => c.meta_data!.path_in_schema[0] === 'notes')!.meta_data!;
+          const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
+          return { start, end: start + Number(meta.total_compressed_size) };
+        });
+        const reads = ranges.filter((r) => r.key === key);
+        expect(reads.length, key).toBeGreaterThan(footer.row_groups.length);
+        expect(reads.filter((r) => notes.some((n) => r.start < n.end && n.start < r.end)), key).toEqual([]);
+      }
+      const fetched = ranges.reduce((n, r) => n + (r.end - r.start), 0);
+      expect(fetched).toBeLessThan(fileBytes / 3);
       const d1Run2 = await succeeded(d1Flow);
       const rows2 = await rowsOf(snap2.files);
       expect(rows2).toEqual(await rowsOf(d1Run2.files));
@@ -197,6 +231,9 @@ export function fanoutJourney(context: () => FanoutJourneyContext): void {
       // 5040 rows: 7 tasks (the last row groups are short), none retried.
       const figures2 = (await detail(snap2.id)).fanout;
       expect(figures2).toMatchObject({ tasks: 7, done: 7, attempts: 7, rowsRead: snapshot2.length });
+      // The tasks' own reads (the plan's footer reads aside) are what the run reports as fetched.
+      expect(figures2.bytesFetched).toBeGreaterThan(0);
+      expect(figures2.bytesFetched).toBeLessThanOrEqual(fetched);
       expect(manifests).toHaveLength(2);
 
       // A task refused for good (403 on its row groups) fails the run: nothing is published.
