@@ -24,7 +24,7 @@ import {
 import { memorySpill, type SpillStore, utf8Bound } from '../core/data/spill.ts';
 import { pipeThrough } from '../core/streams.ts';
 import type { CompiledMapping } from '../core/data/mapping.ts';
-import type { Audience } from '../core/data/model.ts';
+import type { Audience, DatasetRecord } from '../core/data/model.ts';
 import {
   type AudienceExportState,
   type ChunkedAudienceState,
@@ -401,7 +401,12 @@ export async function audienceSubjects(
  * after the last run's watermark, into the reference's `<folder>/<datasetId>/exportTime=YYYYMMDDHHMM/`.
  */
 export async function datasetSubject(
-  input: StoredSubjectsInput & { readonly datasetId: string; readonly folderPath: string },
+  input: StoredSubjectsInput & {
+    readonly datasetId: string;
+    readonly folderPath: string;
+    /** A snapshot dataset's records (its fanned-out run's merged task runs) and what its tasks skipped. */
+    readonly snapshot?: { readonly records: ReadableStream<readonly DatasetRecord[]>; readonly skipped: Readonly<Record<string, number>> };
+  },
 ): Promise<Subject> {
   const dataset = await input.data.getDataset(input.datasetId);
   if (!dataset) throw new ExportError('CONFIG_INVALID', `Dataset "${input.datasetId}" no longer exists`);
@@ -414,14 +419,20 @@ export async function datasetSubject(
     now: input.now,
     previous: found?.kind === 'dataset' ? (found as DatasetExportState) : undefined,
     save: (state) => input.states.stage(dataset.id, state),
+    ...(input.snapshot && { records: input.snapshot.records }),
   });
+  const skipped = (): Record<string, number> => {
+    const all = { ...plan.stats.skipped };
+    for (const [reason, n] of Object.entries(input.snapshot?.skipped ?? {})) all[reason] = (all[reason] ?? 0) + n;
+    return all;
+  };
   return {
     id: dataset.id,
     dataset: { id: dataset.id },
     folderPath: datasetFolder(input.folderPath),
     schema: plan.schema,
     rows: plan.rows,
-    skipped: () => ({ ...plan.stats.skipped }),
+    skipped,
     stage: async () => {
       await plan.commit();
     },

@@ -158,7 +158,7 @@ export interface paths {
         /** Replace a snapshot source (omitted secrets keep their stored value) */
         put: operations["updateSource"];
         post?: never;
-        /** Delete a snapshot source no audience reads */
+        /** Delete a snapshot source no audience or dataset reads */
         delete: operations["deleteSource"];
         options?: never;
         head?: never;
@@ -1140,11 +1140,14 @@ export interface components {
             id: string;
             name: string;
             schema: components["schemas"]["Column"][];
+            sourceId?: string;
         };
         Dataset: {
             id: string;
             name: string;
             schema: components["schemas"]["Column"][];
+            /** @description Datasets reading a snapshot source: its id (absent: the records in D1) */
+            sourceId?: string;
             /** @description ISO 8601 UTC time */
             createdAt: string;
         };
@@ -2248,7 +2251,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description An audience reads the source (details.audienceIds names them) */
+            /** @description An audience or a dataset reads the source (details.audienceIds, details.datasetIds name them) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -160,7 +160,11 @@ export const runView = v.object({
 });
 export const runPage = page(runView);
 
-export const datasetView = v.object({ ...datasetSchema.entries, createdAt: time });
+export const datasetView = v.object({
+  ...datasetSchema.entries,
+  sourceId: v.optional(v.pipe(id, v.description("Datasets reading a snapshot source: its id (absent: the records in D1)"))),
+  createdAt: time,
+});
 export const datasetList = v.object({ items: v.array(datasetView) });
 
 export const stored = v.object({ stored: v.pipe(v.number(), v.description('Records stored')) });

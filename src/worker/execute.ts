@@ -21,7 +21,7 @@ import { getOrganization } from './store/orgs.ts';
 import { type DataflowRow, type DestinationRow, exportModeOf, getDataflow, getDestination } from './store/resources.ts';
 import { type RunOutcome, type RunRow, saveMultipart } from './store/runs.ts';
 import type { AudienceSettings } from './schemas.ts';
-import { fanoutPhase, type SnapshotAccess, snapshotSourceOf } from './fanout.ts';
+import { datasetSourceOf, fanoutPhase, type SnapshotAccess, snapshotSourceOf } from './fanout.ts';
 import { dropReduceSpills } from './store/tasks.ts';
 
 export interface ExecuteOptions {
@@ -49,8 +49,9 @@ export async function executeRun(
   const row = flow && (await getDestination(env.DB, run.org_id, flow.destination_id));
   if (!flow || !row) throw new ExportError('CONFIG_INVALID', 'The dataflow or its destination no longer exists');
   const audienceIds = flow.dataset_id === null ? runAudiences(flow, run) : [];
-  // Audiences reading a snapshot source: the run is mapped by its tasks first, then reduced here.
-  const sourceId = await snapshotSourceOf(env.DB, run.org_id, audienceIds);
+  // Audiences or a dataset reading a snapshot source: the run is mapped by its tasks first, then reduced here.
+  const sourceId =
+    flow.dataset_id !== null ? await datasetSourceOf(env.DB, run.org_id, flow.dataset_id) : await snapshotSourceOf(env.DB, run.org_id, audienceIds);
   const phase = sourceId === undefined ? undefined : await fanoutPhase(env, run, flow, audienceIds, sourceId, options.snapshots, platform.now());
   if (phase && 'fannedOut' in phase) return phase;
   const reduce = phase?.reduce;
@@ -92,7 +93,14 @@ export async function executeRun(
   const namings = new Map((json<AudienceSettings[]>(flow.audience_settings) ?? []).flatMap((a) => (a.naming ? [[a.id, a.naming] as const] : [])));
   const subjects =
     flow.dataset_id !== null
-      ? [await datasetSubject({ ...input, datasetId: flow.dataset_id, folderPath: destination.folderPath })]
+      ? [
+          await datasetSubject({
+            ...input,
+            datasetId: flow.dataset_id,
+            folderPath: destination.folderPath,
+            ...(reduce && { snapshot: reduce.dataset(flow.dataset_id) }),
+          }),
+        ]
       : audienceSubjectOpeners({
           ...input,
           audienceIds,

@@ -14,6 +14,10 @@
  *            tasks' runs as one spill store and their summed counts; execute.ts exports through the
  *            export service as any run (numbered files, manifest last, states promoted after).
  *
+ * A dataflow exporting a dataset that reads a snapshot source (`datasets.source_id`) fans out the same
+ * way: each task keeps its unit's records after the dataset's watermark, sorted by (updatedAt, id) into
+ * one run (`datasetTask`); the reduce merges the runs (`mergedRecords`) into the dataset export.
+ *
  * Reading a snapshot (planning, projection, readUnit, rows → profiles) is the host's `SnapshotAccess`.
  */
 import type { AudienceMembership } from '../core/data/audience.ts';
@@ -27,6 +31,12 @@ import {
   STATEFUL_MODES,
 } from '../core/data/export-plan.ts';
 import { indexedRows, maxTasks, reduceStart, seekRow, taskRowBytes, unionSpill } from '../core/data/fanout.ts';
+import { afterWatermark, mergedRecords, recordCodec, recordLineKey, rowsToRecords } from '../core/data/snapshot-dataset.ts';
+import { ExternalSorter } from '../core/data/spill.ts';
+import type { DatasetExportState } from '../core/data/store.ts';
+import type { DatasetRecord } from '../core/data/model.ts';
+import type { Row } from '../core/types.ts';
+import { DATASET_MODES } from '../service/subjects.ts';
 import { compileMapping, type MappingSpec } from '../core/data/mapping.ts';
 import type { Profile } from '../core/data/model.ts';
 import type { SpillStore } from '../core/data/spill.ts';
@@ -79,6 +89,18 @@ export interface SnapshotReading {
    * `stats` (bytes fetched, requests, rows). `plan` holds the unit's file only (`unit.file` is 0).
    */
   profiles(plan: SnapshotPlan, unit: SnapshotUnit, stats: ReadStats): ReadableStream<readonly Profile[]>;
+  /** A dataset's reading (absent: this reader reads profiles only). */
+  readonly records?: DatasetReading;
+}
+
+/** A snapshot read as a dataset's records: the source's id and update-time columns, and a unit's rows. */
+export interface DatasetReading {
+  /** Column holding a record's id (default `id`). */
+  readonly idColumn?: string | undefined;
+  /** Column holding a record's update time (default `updatedAt`). */
+  readonly updatedAtColumn?: string | undefined;
+  /** One unit's rows projected to `columns` (the id and update-time columns, then the dataset's), counting what it read. */
+  rows(plan: SnapshotPlan, unit: SnapshotUnit, columns: readonly string[], stats: ReadStats): ReadableStream<Row[]>;
 }
 
 /** Opens an organization's source for a run: its store (with its credentials) and its reader. */
@@ -98,8 +120,23 @@ export function storedSnapshots(platform: (env: Env) => Platform): SnapshotAcces
       plan: () => planSnapshot(store, source),
       profiles: (plan, unit, stats) =>
         snapshotProfiles(readUnit(store, plan, unit, projection(plan.schema, source, { rules: needs.rules, mappings: [needs.mapping] }), stats), source),
+      records: {
+        idColumn: source.idColumn,
+        updatedAtColumn: source.updatedAtColumn,
+        rows: (plan, unit, columns, stats) => readUnit(store, plan, unit, knownColumns(plan, columns), stats),
+      },
     };
   };
+}
+
+/**
+ * The columns of `columns` the snapshot has (a dataset column it lacks reads as missing); a snapshot
+ * without a known schema (NDJSON) is asked for all of them.
+ */
+function knownColumns(plan: SnapshotPlan, columns: readonly string[]): string[] {
+  if (plan.schema.length === 0) return [...columns];
+  const known = new Set(plan.schema.map((c) => c.name));
+  return columns.filter((name) => known.has(name));
 }
 
 /** A task's share as kept in its row: a plan of its one file, its unit, and how many tasks the run has. */
@@ -113,7 +150,15 @@ export interface TaskUnit {
 /** What a task leaves for the reduce: each audience's scan (counts, runs, its rows' first keys), and what it read. */
 export interface TaskResult {
   readonly audiences: Readonly<Record<string, AudienceScan & { readonly rows?: readonly string[] }>>;
+  /** A dataset's task: its run (0 or 1, rows' first keys), the records it kept and the rows it skipped. */
+  readonly dataset?: { readonly runs: number; readonly rows: readonly string[]; readonly records: number; readonly skipped: Readonly<Record<string, number>> };
   readonly read: ReadStats;
+}
+
+/** The snapshot source a dataset reads (`datasets.source_id`), or undefined when its records are in D1. */
+export async function datasetSourceOf(db: Env['DB'], orgId: string, datasetId: string): Promise<string | undefined> {
+  const rows = await all<{ source_id: string | null }>(db, 'SELECT source_id FROM datasets WHERE org_id = ? AND id = ?', orgId, datasetId);
+  return rows[0]?.source_id ?? undefined;
 }
 
 /** Messages per `sendBatch` (Cloudflare Queues' limit). */
@@ -145,6 +190,8 @@ export interface ReduceInput {
    * and where its merge starts.
    */
   audience(audienceId: string, resume?: unknown): { readonly spill: SpillStore; readonly start: AudienceResume };
+  /** A dataset's records: every task's run merged in (updatedAt, id) order, and the rows its tasks skipped. */
+  dataset(datasetId: string): { readonly records: ReadableStream<readonly DatasetRecord[]>; readonly skipped: Readonly<Record<string, number>> };
 }
 
 /**
@@ -201,6 +248,8 @@ export async function fanoutPhase(
 
 /** The columns a run reads depend on its mapping and its audiences' rules. */
 async function needsOf(env: Env, orgId: string, flow: DataflowRow, audienceIds: readonly string[]): Promise<SnapshotNeeds> {
+  // A dataset's tasks read its columns (DatasetReading), no rule or mapping.
+  if (flow.dataset_id !== null) return { mapping: { fields: [] }, rules: [] };
   const data = d1DataReader(env.DB, orgId);
   const rules: string[] = [];
   for (const id of audienceIds) {
@@ -234,6 +283,12 @@ function reduceOf(
       const parts = scans.filter((s) => s.scan!.runs > 0).map((s) => open!(s.seq, s.attempt, audienceId, seekRow(s.scan!.rows, through)));
       return { spill: unionSpill(parts), start: reduceStart(scans.map((s) => s.scan!)) };
     },
+    dataset: (datasetId) => {
+      const parts = tasks.filter((t) => (t.result.dataset?.runs ?? 0) > 0).map((t) => open!(t.seq, t.attempt, datasetId, 0));
+      const skipped: Record<string, number> = {};
+      for (const t of tasks) for (const [reason, n] of Object.entries(t.result.dataset?.skipped ?? {})) skipped[reason] = (skipped[reason] ?? 0) + n;
+      return { records: mergedRecords(unionSpill(parts), parts.length), skipped };
+    },
   };
 }
 
@@ -251,6 +306,7 @@ export async function runTask(env: Env, task: TaskRow, access: SnapshotAccess | 
   if (!run || !flow) throw new ExportError('CONFIG_INVALID', 'The run or its dataflow no longer exists');
   if (!access) throw new ExportError('CONFIG_INVALID', 'This host cannot read snapshot sources (no snapshot reader is configured)');
   const unit = json<TaskUnit>(task.unit)!;
+  if (flow.dataset_id !== null) return datasetTask(env, task, run, flow, flow.dataset_id, unit, access);
   const audienceIds = runAudiences(flow, run);
   const mode = exportModeOf(flow);
   const mapping = compileMapping(json(flow.mapping));
@@ -292,6 +348,61 @@ export async function runTask(env: Env, task: TaskRow, access: SnapshotAccess | 
     }),
   );
   return { audiences: Object.fromEntries(audiences.map((a, i) => [a.id, scans[i]!])), read };
+}
+
+/** Lines per write of a dataset task's sorted run (indexedRows cuts them into rows of the task's row size). */
+const RUN_WRITE_LINES = 16_384;
+
+/**
+ * A dataset's task (the map step): its unit's rows read once (projected to the dataset's columns and
+ * the id and update-time columns) as records, those after the dataset's watermark kept (incremental;
+ * every one in full), sorted by (updatedAt, id) — spilling past the sort budget — into ONE run spilled
+ * under the task's attempt, in rows of the run's task row size (the reduce's merge memory).
+ */
+async function datasetTask(
+  env: Env,
+  task: TaskRow,
+  run: RunRow,
+  flow: DataflowRow,
+  datasetId: string,
+  unit: TaskUnit,
+  access: SnapshotAccess,
+): Promise<TaskResult> {
+  const mode = exportModeOf(flow);
+  if (mode !== 'full' && mode !== 'incremental') throw new ExportError('CONFIG_INVALID', DATASET_MODES);
+  const dataset = await d1DataReader(env.DB, run.org_id).getDataset(datasetId);
+  if (!dataset) throw new ExportError('CONFIG_INVALID', `Dataset "${datasetId}" no longer exists`);
+  const valueBytes = d1ValueBytes(env);
+  const found = mode === 'incremental' ? await d1States(env.DB, run.org_id, flow.id, run.id, valueBytes).get(dataset.id) : undefined;
+  const watermark = found?.kind === 'dataset' ? (found as DatasetExportState).watermark : undefined;
+  await dropTaskSpills(env.DB, run.org_id, run.id, task.seq);
+  const reading = (await access(env, run.org_id, unit.sourceId, { mapping: { fields: [] }, rules: [] })).records;
+  if (!reading) throw new ExportError('CONFIG_INVALID', 'This host cannot read a dataset from a snapshot source');
+  const read: ReadStats = { bytesFetched: 0, requests: 0, rows: 0 };
+  const skipped: Record<string, number> = {};
+  const key = taskSpillKey(task.seq, task.attempt, dataset.id);
+  const budget = sortBudgets(env, valueBytes, { partitioned: false, dedup: true }).dedup;
+  const sorter = new ExternalSorter<DatasetRecord>(d1Spill(env.DB, run.org_id, run.id, `${key}:scratch`, valueBytes), recordCodec, budget);
+  const columns = [...new Set([reading.idColumn ?? 'id', reading.updatedAtColumn ?? 'updatedAt', ...dataset.schema.map((c) => c.name)])];
+  const records = reading.rows(unit.plan, unit.unit, columns, read).pipeThrough(rowsToRecords(reading, skipped)).getReader();
+  for (let next = await records.read(); !next.done; next = await records.read()) {
+    for (const record of next.value) if (afterWatermark(record, watermark)) await sorter.add(record);
+  }
+  const output = indexedRows(d1Spill(env.DB, run.org_id, run.id, key, valueBytes), taskRowBytes(unit.tasks, Math.floor(valueBytes * 0.9)), recordLineKey);
+  let kept = 0;
+  let lines: string[] = [];
+  for await (const batch of sorter.sortedBatches()) {
+    for (const record of batch) lines.push(recordCodec.encode(record));
+    kept += batch.length;
+    if (lines.length >= RUN_WRITE_LINES) {
+      await output.write(0, lines);
+      lines = [];
+    }
+  }
+  if (lines.length > 0) await output.write(0, lines);
+  // The scratch runs were merged into the task's one run.
+  if (sorter.runs > 0) await d1Spill(env.DB, run.org_id, run.id, `${key}:scratch`, valueBytes).drop();
+  return { audiences: {}, dataset: { runs: kept > 0 ? 1 : 0, rows: output.firstKeys, records: kept, skipped }, read };
 }
 
 /** An audience's committed state as a baseline (what its exits are checked against). */

@@ -7,7 +7,7 @@
  */
 import { toJsonSchema, toJsonSchemaDefs } from '@valibot/to-json-schema';
 import type * as v from 'valibot';
-import { columnSchema, columnTypeSchema, datasetRecordSchema, datasetSchema } from '../core/data/model.ts';
+import { columnSchema, columnTypeSchema, datasetRecordSchema } from '../core/data/model.ts';
 import { mappingSchema } from '../core/data/mapping.ts';
 import { fileNameOptions } from '../core/naming.ts';
 import { partitionOptions } from '../core/partition.ts';
@@ -19,7 +19,7 @@ import { type ErrorStatus, type Operation, operationOf, type Param, type Securit
 import * as views from './api-views.ts';
 import { profileInputSchema } from './records.ts';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from './routes/webhooks.ts';
-import { audiencePreviewSchema, audienceSchema, dataflowSchema, organizationSchema, tokenSchema } from './schemas.ts';
+import { audiencePreviewSchema, audienceSchema, dataflowSchema, datasetInputSchema, organizationSchema, tokenSchema } from './schemas.ts';
 import { ADMIN_TOKEN, ANY_TOKEN, type Access, PUBLIC, ROUTE_ACCESS, SCOPES, WEBHOOK_SIGNATURE } from './scopes.ts';
 
 /** Every schema the document names, by component name; a route's schema must be one of these. */
@@ -53,7 +53,7 @@ const COMPONENTS = {
   AudiencePreviewInput: audiencePreviewSchema,
   AudiencePreview: views.audiencePreview,
   Profile: profileInputSchema,
-  DatasetInput: datasetSchema,
+  DatasetInput: datasetInputSchema,
   Dataset: views.datasetView,
   DatasetList: views.datasetList,
   Column: columnSchema,

@@ -6,7 +6,7 @@
  */
 import * as v from 'valibot';
 import { EXPORT_MODES } from '../core/data/export-plan.ts';
-import { idSchema } from '../core/data/model.ts';
+import { datasetSchema, idSchema } from '../core/data/model.ts';
 import { mappingSchema } from '../core/data/mapping.ts';
 import { fileNameOptions } from '../core/naming.ts';
 import { partitionOptions } from '../core/partition.ts';
@@ -181,6 +181,13 @@ export const audienceSchema = v.variant(
   'kind: expected "rule" or "upload"',
 );
 export type AudienceInput = v.InferOutput<typeof audienceSchema>;
+
+/** Body of POST /v1/datasets: a dataset, its records pushed into D1 or — with `sourceId` — a snapshot source's rows. */
+export const datasetInputSchema = v.object({
+  ...datasetSchema.entries,
+  /** The snapshot source its records are read from (GET /v1/sources); absent: the records in D1. */
+  sourceId: v.optional(idSchema),
+});
 
 /** Body of POST /v1/audiences/{id}/preview: the draft mapping whose skips are counted (none: members only). */
 export const audiencePreviewSchema = v.strictObject({ mapping: v.optional(mappingSchema) });

@@ -8,6 +8,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import { rowToProfile } from '../../src/core/data/profile-rows.ts';
 import type { Profile } from '../../src/core/data/model.ts';
+import type { Row } from '../../src/core/types.ts';
 import { ExportError } from '../../src/core/errors.ts';
 import type { ObjectStore, ReadStats, SnapshotPlan, SnapshotUnit } from '../../src/core/snapshot/types.ts';
 import { consumeBatch } from '../../src/worker/consumer.ts';
@@ -64,6 +65,27 @@ function ndjsonReading(store: ObjectStore, prefix: string, hooks: { read?: (key:
           controller.close();
         },
       });
+    },
+    // A dataset's rows: each line's object, the id in `customer_id`, the update time in `changed_at`.
+    records: {
+      idColumn: 'customer_id',
+      updatedAtColumn: 'changed_at',
+      rows: (plan, unit, columns, stats) => {
+        const file = plan.files[unit.file]!;
+        return new ReadableStream<Row[]>({
+          async start(controller) {
+            hooks.read?.(file.key);
+            const data = await store.read(file.key, 0, file.size);
+            stats.requests++;
+            stats.bytesFetched += data.byteLength;
+            const lines = new TextDecoder().decode(data).split('\n').filter(Boolean);
+            stats.rows += lines.length;
+            const project = (row: Row) => Object.fromEntries(columns.filter((c) => c in row).map((c) => [c, row[c]]));
+            controller.enqueue(lines.map((line) => project(JSON.parse(line) as Row)));
+            controller.close();
+          },
+        });
+      },
     },
   };
 }
@@ -409,5 +431,122 @@ describe('fan-out of a snapshot run', () => {
     expect((await s.e.DB.prepare('SELECT COUNT(*) AS n FROM export_spill WHERE run_id = ?').bind(run).first<{ n: number }>())!.n).toBe(0);
     expect(await s.s3.list(`${s.folder}snapshot/`)).toEqual([]);
     expect(s.manifestPuts).toHaveLength(0);
+  });
+});
+
+/** A dataset's records: some updated together (one update time for many ids), ids in no file order. */
+interface Item {
+  id: string;
+  at: string;
+  tier: string;
+  score: number;
+}
+const ITEMS: Item[] = Array.from({ length: 90 }, (_, i) => ({
+  id: `c${String((i * 37) % 90).padStart(3, '0')}`,
+  at: new Date(Date.UTC(2026, 11, 1, 0, i % 7)).toISOString(),
+  tier: i % 2 ? 'gold' : 'silver',
+  score: i,
+}));
+/** The second snapshot: every fifth record updated later, some kept, ten new. */
+const ITEMS_2: Item[] = [
+  ...ITEMS.map((r, i) => (i % 5 === 0 ? { ...r, at: new Date(Date.UTC(2026, 11, 2, 0, i % 3)).toISOString(), score: 1000 + i } : r)),
+  ...Array.from({ length: 10 }, (_, i) => ({ id: `n${i}`, at: new Date(Date.UTC(2026, 11, 2, 0, i % 4)).toISOString(), tier: 'gold', score: -i })),
+];
+const itemFiles = (items: readonly Item[]) =>
+  new Map(
+    Array.from({ length: 3 }, (_, f) => [
+      `ds/part-${f}.ndjson`,
+      // The snapshot's column names; `notes` is not a dataset column (projected out).
+      items.filter((_, i) => i % 3 === f).map((r) => JSON.stringify({ customer_id: r.id, changed_at: r.at, tier: r.tier, score: r.score, notes: 'x' })).join('\n'),
+    ]),
+  );
+const itemRecords = (items: readonly Item[]) => items.map((r) => JSON.stringify({ id: r.id, updatedAt: r.at, values: { tier: r.tier, score: r.score } })).join('\n');
+
+describe('fan-out of a snapshot dataset', () => {
+  it('exports a dataset read from a snapshot source as the D1 path exports the same records (full, then incremental), each task sorting past its budget', async () => {
+    // A sort budget of ~10 records: every task spills several sorted runs and merges them into its one run.
+    const e = testEnv({ ALLOW_LOOPBACK_ENDPOINTS: 'true', EXPORT_SORT_BUDGET: '2000' });
+    const org = await newOrg(e);
+    const api = (method: string, path: string, body?: unknown, raw?: string) =>
+      call(e, method, path, { token: org.token, ...(raw ? { raw, headers: { 'Content-Type': 'application/x-ndjson' } } : { body }) });
+    const objects = new Map<string, string>();
+    const access: SnapshotAccess = async (_env, _org, sourceId) => {
+      expect(sourceId).toBe('src_ds');
+      return ndjsonReading(memoryStore(objects), 'ds/');
+    };
+    const now = new Date().toISOString();
+    await e.DB.prepare("INSERT INTO sources (id, org_id, name, config, created_at, updated_at) VALUES ('src_ds', ?, 'lake', '{}', ?, ?)").bind(org.id, now, now).run();
+    const schema = [
+      { name: 'tier', type: 'string' },
+      { name: 'score', type: 'integer' },
+    ];
+    const unknown = await api('POST', '/datasets', { id: 'ds_x', name: 'x', schema, sourceId: 'src_nope' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.issues).toEqual([expect.objectContaining({ path: 'sourceId', message: 'no such source in this organization, received "src_nope"' })]);
+    expect((await api('POST', '/datasets', { id: 'ds_snap', name: 'snap', schema, sourceId: 'src_ds' })).status).toBe(201);
+    expect((await api('GET', '/datasets/ds_snap')).body).toMatchObject({ id: 'ds_snap', sourceId: 'src_ds' });
+    expect((await api('POST', '/datasets', { id: 'ds_d1', name: 'd1', schema })).body.sourceId).toBeUndefined();
+    const inUse = await api('DELETE', '/sources/src_ds');
+    expect(inUse.status).toBe(409);
+    expect(inUse.body.error.message).toBe('The source is read by dataset(s) snap (ds_snap); change or delete them first');
+    expect(inUse.body.error.details).toEqual({ audienceIds: [], datasetIds: ['ds_snap'] });
+
+    const folder = `${moto.folder}fanout-dataset/`;
+    const flowOf = async (datasetId: string) => {
+      const dest = await api('POST', '/destinations', motoDestinationBody('', { folderPath: `${folder}${datasetId}`, manifest: true }));
+      const flow = await api('POST', '/dataflows', { name: datasetId, destinationId: dest.body.id, datasetId, exportMode: 'incremental' });
+      expect(flow.status, flow.text).toBe(201);
+      return flow.body.id as string;
+    };
+    const snapFlow = await flowOf('ds_snap');
+    const d1Flow = await flowOf('ds_d1');
+    const drain = async () => {
+      for (let body = e.EXPORTS.sent.shift(); body; body = e.EXPORTS.sent.shift()) {
+        await consumeBatch({ queue: 'edge-export-runs', messages: [{ id: 'm', body, attempts: 1, ack: () => {}, retry: () => {} }] }, e, {
+          executeRun: (env, run) => executeRun(env, run, platformOf(env), { snapshots: access }),
+          runTask: (env, task) => runTask(env, task, access),
+        });
+      }
+    };
+    const s3 = motoAdmin();
+    const exported = async (runId: string) => {
+      const run = (await api('GET', `/runs/${runId}`)).body;
+      expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
+      const data = (run.files as { key: string }[]).filter((f) => !f.key.includes('manifest-'));
+      expect(data.length).toBeGreaterThan(0);
+      const rows: string[] = [];
+      for (const file of data) rows.push(...(await s3.get(file.key)).text.split(/\r?\n/).filter(Boolean).slice(1));
+      return { rows, run };
+    };
+    const both = async () => {
+      const snapRun = (await api('POST', `/dataflows/${snapFlow}/run`)).body.id as string;
+      await drain();
+      const d1Run = (await api('POST', `/dataflows/${d1Flow}/run`)).body.id as string;
+      await drain();
+      const snap = await exported(snapRun);
+      const d1 = await exported(d1Run);
+      // Same rows in the same order ((updatedAt, id), as D1 reads records).
+      expect(snap.rows).toEqual(d1.rows);
+      expect(snap.run.fanout).toMatchObject({ tasks: 3, done: 3 });
+      expect(snap.run.files.some((f: { key: string }) => f.key.includes(`ds_snap/exportTime=`))).toBe(true);
+      return { snap, d1, tasks: await listTasks(e.DB, snapRun) };
+    };
+
+    for (const [key, text] of itemFiles(ITEMS)) objects.set(key, text);
+    expect((await api('POST', '/datasets/ds_d1/records', undefined, itemRecords(ITEMS))).status).toBe(200);
+    const full = await both();
+    expect(full.snap.rows).toHaveLength(ITEMS.length);
+    const byTime = (items: readonly Item[]) => [...items].sort((a, b) => (a.at === b.at ? (a.id < b.id ? -1 : 1) : a.at < b.at ? -1 : 1)).map((r) => `${r.tier},${r.score}`);
+    expect(full.snap.rows).toEqual(byTime(ITEMS));
+    // Each task's run is sorted alone; the reduce merged them (every task kept its file's records).
+    expect(full.tasks.map((t) => JSON.parse(t.result!).dataset.records)).toEqual([30, 30, 30]);
+
+    for (const [key, text] of itemFiles(ITEMS_2)) objects.set(key, text);
+    expect((await api('POST', '/datasets/ds_d1/records', undefined, itemRecords(ITEMS_2))).status).toBe(200);
+    const incremental = await both();
+    const changed = ITEMS_2.filter((_, i) => i >= ITEMS.length || i % 5 === 0);
+    expect(incremental.snap.rows).toEqual(byTime(changed));
+    // Nothing was spilled for good: the tasks' runs went with the run.
+    expect((await e.DB.prepare('SELECT COUNT(*) AS n FROM export_spill').first<{ n: number }>())!.n).toBe(0);
   });
 });

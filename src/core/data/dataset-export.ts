@@ -30,6 +30,11 @@ export interface DatasetExportInput {
   readonly previous?: DatasetExportState | undefined;
   readonly save: (state: DatasetExportState) => Promise<void>;
   readonly pageSize?: number;
+  /**
+   * The records to export, in (updatedAt, id) order and already after the watermark in incremental
+   * mode (a snapshot dataset's merged task runs); absent: read from `store` page by page.
+   */
+  readonly records?: ReadableStream<readonly DatasetRecord[]>;
 }
 
 export interface DatasetStats {
@@ -70,7 +75,7 @@ export function planDatasetExport(input: DatasetExportInput): DatasetPlan {
   let finished = false;
   const read = (request: PageRequest): Promise<Page<DatasetRecord>> =>
     input.store.listDatasetRecords(input.dataset.id, after ? { ...request, after } : request);
-  const records = pageBatches(read, input.pageSize ?? DEFAULT_PAGE_SIZE);
+  const records = input.records ?? pageBatches(read, input.pageSize ?? DEFAULT_PAGE_SIZE);
   const convert = projector(input.dataset.schema);
   const rows = pipeThrough(
     records,

@@ -3,7 +3,8 @@
  * A batch is validated whole first: one bad record refuses the batch, listing every bad line.
  */
 import { Hono } from 'hono';
-import { datasetSchema } from '../../core/data/model.ts';
+import { ConfigError } from '../../core/errors.ts';
+import { quote } from '../../core/validate.ts';
 import type { Schema } from '../../core/types.ts';
 import { describe } from '../api-spec.ts';
 import * as views from '../api-views.ts';
@@ -13,6 +14,8 @@ import { bodyKind, readBatch } from '../ingest.ts';
 import { profileCheck, recordCheck } from '../records.ts';
 import { d1ValueBytes } from '../env.ts';
 import { json } from '../store/db.ts';
+import { datasetInputSchema } from '../schemas.ts';
+import { getSource } from '../store/sources.ts';
 import { recordIngestEvaluation } from '../store/evaluations.ts';
 import {
   type DatasetRow,
@@ -60,12 +63,17 @@ export function datasetRoutes(deps: AppDeps) {
         operationId: 'createDataset',
         tag: 'Datasets',
         summary: 'Create a dataset with its column schema',
-        body: datasetSchema,
+        body: datasetInputSchema,
         success: { status: 201, description: 'The dataset', schema: views.datasetView },
         errors: { 409: 'The id is taken' },
       }),
       async (c) => {
-      const input = await body(c, datasetSchema, 'dataset');
+      const input = await body(c, datasetInputSchema, 'dataset');
+      if (input.sourceId !== undefined && !(await getSource(c.env.DB, c.get('orgId'), input.sourceId))) {
+        const received = quote(input.sourceId);
+        const message = `sourceId: no such source in this organization, received ${received}`;
+        throw new ConfigError([{ path: 'sourceId', message, expected: 'the id of a source (GET /v1/sources)', received }], 'dataset');
+      }
       if (!(await insertDataset(c.env.DB, c.get('orgId'), input, deps.now())))
         throw new ApiError(409, 'CONFLICT', `dataset "${input.id}" already exists`);
       return c.json(present((await getDatasetRow(c.env.DB, c.get('orgId'), input.id))!), 201);
@@ -125,5 +133,5 @@ async function mustGet(db: AppEnv['Bindings']['DB'], orgId: string, id: string):
 }
 
 function present(row: DatasetRow): Record<string, unknown> {
-  return { id: row.id, name: row.name, schema: json(row.schema), createdAt: row.created_at };
+  return { id: row.id, name: row.name, schema: json(row.schema), ...(row.source_id && { sourceId: row.source_id }), createdAt: row.created_at };
 }

@@ -139,18 +139,21 @@ export function sourceRoutes(deps: AppDeps) {
       describe({
         operationId: 'deleteSource',
         tag: 'Sources',
-        summary: 'Delete a snapshot source no audience reads',
+        summary: 'Delete a snapshot source no audience or dataset reads',
         success: { status: 204, description: 'Deleted' },
-        errors: { 409: 'An audience reads the source (details.audienceIds names them)' },
+        errors: { 409: 'An audience or a dataset reads the source (details.audienceIds, details.datasetIds name them)' },
       }),
       async (c) => {
         const id = c.req.param('id');
         const outcome = await deleteSource(c.env.DB, c.get('orgId'), id);
         if (outcome === 'missing') throw notFound('source', id);
         if (outcome !== 'deleted') {
-          const names = outcome.inUseBy.map((a) => `${a.name} (${a.id})`).join(', ');
-          throw new ApiError(409, 'CONFLICT', `The source is read by audience(s) ${names}; change or delete them first`, {
+          const names = (kind: string, users: readonly { id: string; name: string }[]) =>
+            users.length > 0 ? [`${kind}(s) ${users.map((a) => `${a.name} (${a.id})`).join(', ')}`] : [];
+          const readers = [...names('audience', outcome.inUseBy), ...names('dataset', outcome.datasets)].join(' and ');
+          throw new ApiError(409, 'CONFLICT', `The source is read by ${readers}; change or delete them first`, {
             audienceIds: outcome.inUseBy.map((a) => a.id),
+            ...(outcome.datasets.length > 0 && { datasetIds: outcome.datasets.map((d) => d.id) }),
           });
         }
         return c.body(null, 204);

@@ -43,9 +43,15 @@ export async function deleteSource(
   db: D1Database,
   orgId: string,
   id: string,
-): Promise<'deleted' | 'missing' | { inUseBy: { id: string; name: string }[] }> {
+): Promise<'deleted' | 'missing' | { inUseBy: { id: string; name: string }[]; datasets: { id: string; name: string }[] }> {
   const users = await audiencesOfSource(db, orgId, id);
-  if (users.length > 0) return { inUseBy: users };
+  const datasets = await all<{ id: string; name: string }>(
+    db,
+    'SELECT id, name FROM datasets WHERE org_id = ? AND source_id = ? ORDER BY created_at, id',
+    orgId,
+    id,
+  );
+  if (users.length > 0 || datasets.length > 0) return { inUseBy: users, datasets };
   return (await run(db, 'DELETE FROM sources WHERE org_id = ? AND id = ?', orgId, id)) === 1
     ? 'deleted'
     : 'missing';

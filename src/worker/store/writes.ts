@@ -94,6 +94,8 @@ export interface DatasetRow {
   id: string;
   name: string;
   schema: string;
+  /** A dataset reading a snapshot source (migrations/0013); null: its records in D1. */
+  source_id: string | null;
   created_at: string;
 }
 
@@ -101,19 +103,18 @@ export interface DatasetRow {
 export async function insertDataset(
   db: D1Database,
   orgId: string,
-  input: { id: string; name: string; schema: Schema },
+  input: { id: string; name: string; schema: Schema; sourceId?: string | undefined },
   now: Date,
 ): Promise<boolean> {
-  const sql = 'INSERT OR IGNORE INTO datasets (org_id, id, name, schema, created_at) VALUES (?, ?, ?, ?, ?)';
-  return (
-    (await run(db, sql, orgId, input.id, input.name, JSON.stringify(input.schema), now.toISOString())) === 1
-  );
+  const sql = 'INSERT OR IGNORE INTO datasets (org_id, id, name, schema, source_id, created_at) VALUES (?, ?, ?, ?, ?, ?)';
+  const values = [orgId, input.id, input.name, JSON.stringify(input.schema), input.sourceId ?? null, now.toISOString()];
+  return (await run(db, sql, ...values)) === 1;
 }
 
 export function getDatasetRow(db: D1Database, orgId: string, id: string): Promise<DatasetRow | undefined> {
   return first<DatasetRow>(
     db,
-    'SELECT id, name, schema, created_at FROM datasets WHERE org_id = ? AND id = ?',
+    'SELECT id, name, schema, source_id, created_at FROM datasets WHERE org_id = ? AND id = ?',
     orgId,
     id,
   );
@@ -122,7 +123,7 @@ export function getDatasetRow(db: D1Database, orgId: string, id: string): Promis
 export function listDatasetRows(db: D1Database, orgId: string): Promise<DatasetRow[]> {
   return all<DatasetRow>(
     db,
-    'SELECT id, name, schema, created_at FROM datasets WHERE org_id = ? ORDER BY created_at DESC, id LIMIT 1000',
+    'SELECT id, name, schema, source_id, created_at FROM datasets WHERE org_id = ? ORDER BY created_at DESC, id LIMIT 1000',
     orgId,
   );
 }
