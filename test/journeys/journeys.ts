@@ -25,6 +25,7 @@ import { slackProblems } from '../harness/slack.ts';
 import { type Moto, createBucket, createRole, createUser, s3Reader, startMoto } from '../harness/moto.ts';
 import { sourceJourney } from './sources.ts';
 import { fanoutJourney } from './fanout.ts';
+import { snapshotDatasetJourney } from './snapshot-dataset.ts';
 import { type Api, apiClient, type HostKind, type JourneyHost, settledRun, startJourneyHost } from './hosts.ts';
 
 const BUCKET = 'journeys';
@@ -158,6 +159,7 @@ export function journeys(kind: HostKind): void {
 
     sourceJourney(() => ({ moto, host, s3, bucket: BUCKET, folder }));
     fanoutJourney(() => ({ moto, host, s3, bucket: BUCKET, folder, writer: () => writer }));
+    snapshotDatasetJourney(() => ({ moto, host, s3, bucket: BUCKET, folder, writer: () => writer }));
 
     it('exports on demand: both audiences as gzip CSV, one manifest last, names from the organization', async () => {
       const dst = await destination('ondemand', { fileType: 'csv', compression: 'gzip', manifest: true, folderPath: `${folder}ondemand/%SEGMENT_ID%` });
