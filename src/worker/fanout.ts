@@ -150,8 +150,17 @@ export interface TaskUnit {
 /** What a task leaves for the reduce: each audience's scan (counts, runs, its rows' first keys), and what it read. */
 export interface TaskResult {
   readonly audiences: Readonly<Record<string, AudienceScan & { readonly rows?: readonly string[] }>>;
-  /** A dataset's task: its run (0 or 1, rows' first keys), the records it kept and the rows it skipped. */
-  readonly dataset?: { readonly runs: number; readonly rows: readonly string[]; readonly records: number; readonly skipped: Readonly<Record<string, number>> };
+  /**
+   * A dataset's task: its run (0 or 1, rows' first keys), the records it kept, the rows it skipped, and
+   * the sorted runs it spilled past its sort budget (merged into its run).
+   */
+  readonly dataset?: {
+    readonly runs: number;
+    readonly rows: readonly string[];
+    readonly records: number;
+    readonly skipped: Readonly<Record<string, number>>;
+    readonly spilled: number;
+  };
   readonly read: ReadStats;
 }
 
@@ -401,8 +410,9 @@ async function datasetTask(
   }
   if (lines.length > 0) await output.write(0, lines);
   // The scratch runs were merged into the task's one run.
-  if (sorter.runs > 0) await d1Spill(env.DB, run.org_id, run.id, `${key}:scratch`, valueBytes).drop();
-  return { audiences: {}, dataset: { runs: kept > 0 ? 1 : 0, rows: output.firstKeys, records: kept, skipped }, read };
+  const spilled = sorter.runs;
+  if (spilled > 0) await d1Spill(env.DB, run.org_id, run.id, `${key}:scratch`, valueBytes).drop();
+  return { audiences: {}, dataset: { runs: kept > 0 ? 1 : 0, rows: output.firstKeys, records: kept, skipped, spilled }, read };
 }
 
 /** An audience's committed state as a baseline (what its exits are checked against). */

@@ -540,6 +540,8 @@ describe('fan-out of a snapshot dataset', () => {
     expect(full.snap.rows).toEqual(byTime(ITEMS));
     // Each task's run is sorted alone; the reduce merged them (every task kept its file's records).
     expect(full.tasks.map((t) => JSON.parse(t.result!).dataset.records)).toEqual([30, 30, 30]);
+    // Past its budget, each task spilled sorted runs and merged them into its one run.
+    for (const t of full.tasks) expect(JSON.parse(t.result!).dataset.spilled).toBeGreaterThan(1);
 
     for (const [key, text] of itemFiles(ITEMS_2)) objects.set(key, text);
     expect((await api('POST', '/datasets/ds_d1/records', undefined, itemRecords(ITEMS_2))).status).toBe(200);
