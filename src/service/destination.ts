@@ -28,8 +28,8 @@ const text = (field: string) => v.string(`${field}: expected a string`);
 const options = (field: string) =>
   v.record(v.string(), v.unknown(), `${field}: expected an object of options`);
 
-/** `auth`: a method (its plugin is `auth/<method>`) and that plugin's options beside it. */
-const authShape = v.looseObject(
+/** `auth`: a method (its plugin is `auth/<method>`) and that plugin's options beside it (also a snapshot source's). */
+export const authShape = v.looseObject(
   {
     method: v.pipe(
       v.string('auth.method: expected a string such as "accessKey" or "assumedRole"'),

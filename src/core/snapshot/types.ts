@@ -108,6 +108,8 @@ export interface SnapshotPlan {
   readonly rows?: number;
   /** Total bytes of the files. */
   readonly bytes: number;
+  /** CSV only: the source's csv options, so a unit reads as the plan did. */
+  readonly csv?: Readonly<Record<string, unknown>>;
 }
 
 /** What reading a unit cost: counted by the reader, reported per task and per run. */

@@ -27,7 +27,7 @@ export const parquetSourceOptions = v.strictObject({
 export type ParquetSourceOptions = v.InferOutput<typeof parquetSourceOptions>;
 
 /** Decompressors for the codecs other writers use; snappy is built into hyparquet. */
-const compressors: Compressors = {
+export const compressors: Compressors = {
   GZIP: (input, size) => decompressSync(input, { out: new Uint8Array(size) }),
   ZSTD: (input, size) => zstdDecompress(input, new Uint8Array(size)),
 };
