@@ -21,7 +21,7 @@
  *   then smallest id).
  *
  * Run: node bin/run-ts.js bench/snapshot.ts [--rows 200000] [--files N] [--row-group 100000]
- *        [--rows-per-task 2×row-group] [--heap 128] [--paths cli,worker] [--exports full,dedup]
+ *        [--rows-per-task 2×row-group] [--heap 128] [--paths reader,cli,worker] [--exports full,dedup]
  *        [--repeat 1] [--write]
  *   --files defaults to one file per million rows (at least 2); --row-group is DuckDB's
  *   ROW_GROUP_SIZE (smaller ones give small snapshots several row groups per file); --write puts
@@ -34,6 +34,10 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { compileRule } from '../src/core/rules/index.ts';
+import { planSnapshot, projection, readUnit, s3ObjectStore, snapshotProfiles } from '../src/core/snapshot/index.ts';
+import { nodePlatform } from '../src/hosts/node/platform.ts';
+import { hostRegistry } from '../src/service/export-service.ts';
 import { exportedRows } from './audiences-data.ts';
 import { type CountingProxy, startCountingProxy } from './counting-proxy.ts';
 import { miniflareV8Flags } from './miniflare-v8.ts';
@@ -53,7 +57,7 @@ const fileCount = Number(arg('--files', String(Math.max(2, Math.ceil(rows / 1_00
 const rowGroup = Number(arg('--row-group', '100000'));
 const rowsPerTask = Number(arg('--rows-per-task', String(2 * rowGroup)));
 const heapCap = Number(arg('--heap', '128'));
-const paths = arg('--paths', 'cli,worker').split(',');
+const paths = arg('--paths', 'reader,cli,worker').split(',');
 const exportsRun = arg('--exports', 'full,dedup').split(',') as Kind[];
 const repeat = Math.max(1, Number(arg('--repeat', '1')));
 for (const [name, n] of Object.entries({ '--rows': rows, '--files': fileCount, '--row-group': rowGroup, '--rows-per-task': rowsPerTask }))
@@ -87,7 +91,7 @@ console.log = (...args: unknown[]) => {
 
 type Kind = 'full' | 'dedup';
 interface Figures {
-  path: 'DuckDB (local files)' | 'CLI' | 'Worker';
+  path: 'DuckDB (local files)' | 'reader' | 'CLI' | 'Worker';
   kind: Kind;
   /** Members exported (or selected, for DuckDB). */
   members: number;
@@ -104,6 +108,8 @@ interface Figures {
   maxInvocationMs?: number;
   peakHeapMiB?: number;
   liveHeapMiB?: number;
+  /** reader: the plan's units (the Worker's tasks), and the bytes readUnit itself counted. */
+  units?: number;
   /** CLI: the process's peak RSS and CPU (user + system), from /usr/bin/time. */
   rssMiB?: number;
   cpu?: number;
@@ -115,6 +121,7 @@ const line = (f: Figures) =>
   [
     `${f.path} ${f.kind}: ${f.members} members in ${f.seconds.toFixed(1)} s (${Math.round(rows / f.seconds)} snapshot rows/s)`,
     f.fetched && `fetched ${mib(f.fetched.bytes)} MiB in ${f.fetched.gets} GETs (${f.fetched.ranged} ranged)`,
+    f.units !== undefined && `${f.units} units`,
     f.tasks !== undefined && `${f.tasks} tasks (${f.claims} claims), ${f.invocations} invocations`,
     f.maxCpu !== undefined && `CPU ≤${f.maxCpu.toFixed(2)} s/invocation (mean ${f.meanCpu?.toFixed(2)})`,
     f.maxQueries !== undefined && `≤${f.maxQueries} D1 queries and ≤${((f.maxInvocationMs ?? 0) / 1000).toFixed(1)} s per invocation`,
@@ -148,6 +155,55 @@ const destination = (moto: Moto, writer: { accessKeyId: string; secretAccessKey:
   manifest: true,
 });
 const mappingOf = (kind: Kind) => (kind === 'dedup' ? { ...MAPPING, dedup: { identity: 'email' } } : MAPPING);
+
+/**
+ * The core reader alone, in this process (no export): planSnapshot, projection and readUnit over
+ * every unit in turn through the proxy, the rows turned into profiles and the rule evaluated. Its
+ * members must be DuckDB's; its bytes are what any host fetches for the same plan and projection.
+ */
+async function runReader(ctx: Context): Promise<Figures> {
+  const platform = nodePlatform();
+  const location = {
+    type: 's3' as const,
+    bucket: SOURCE_BUCKET,
+    prefix: PREFIX,
+    region: ctx.moto.region,
+    endpoint: ctx.proxy.endpoint,
+    auth: { method: 'accessKey', ...ctx.reader },
+  };
+  ctx.proxy.reset();
+  const t0 = performance.now();
+  const store = s3ObjectStore(location, { platform, registry: hostRegistry(platform) });
+  const source = { format: 'parquet' as const, prefix: PREFIX, rowsPerTask };
+  const plan = await planSnapshot(store, source);
+  const columns = projection(plan.schema, {}, { rules: [RULE], mappings: [mappingOf('dedup')] });
+  const inAudience = compileRule(RULE);
+  const now = new Date();
+  const stats = { bytesFetched: 0, requests: 0, rows: 0 };
+  const found: string[] = [];
+  for (const unit of plan.units) {
+    const reader = snapshotProfiles(readUnit(store, plan, unit, columns, stats), {}).getReader();
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      for (const p of next.value) {
+        if (inAudience(p, now)) found.push(`${p.id}|${p.identities.email?.[0]}|${p.attributes.country}|${p.attributes.score}`);
+      }
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const fetched = ctx.proxy.counts();
+  if (stats.rows !== rows) throw new Error(`reader: ${stats.rows} rows read, the snapshot has ${rows}`);
+  const checked = difference(ctx.want.members, found);
+  print(`reader: projected columns ${columns.join(', ')}; readUnit counted ${mib(stats.bytesFetched)} MiB in ${stats.requests} reads`);
+  return {
+    path: 'reader',
+    kind: 'full',
+    members: found.length,
+    seconds,
+    fetched: { bytes: fetched.getBytes, gets: fetched.gets, ranged: fetched.ranged },
+    units: plan.units.length,
+    checked: checked === '' ? 'exact' : checked,
+  };
+}
 
 /** The CLI's export of the audience from `s3://snapshots/profiles-N/` through the proxy. */
 async function runCli(ctx: Context, kind: Kind): Promise<Figures> {
@@ -385,6 +441,11 @@ try {
     writer: { accessKeyId: writeUser.accessKeyId, secretAccessKey: writeUser.secretAccessKey },
     want,
   };
+  if (paths.includes('reader')) {
+    const figures = await runReader(ctx);
+    results.push(figures);
+    print(line(figures));
+  }
   if (paths.includes('cli')) {
     for (let i = 0; i < repeat; i++) {
       for (const kind of exportsRun) {
@@ -447,10 +508,10 @@ function reportOf(): string {
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rowsOut.map(
       (r) =>
-        `| ${r.path} | ${r.kind} | ${n(r.members)} | ${fmt(r.seconds)} | ${n(Math.round(rows / r.seconds))} | ${r.fetched ? `${mib(r.fetched.bytes)} / ${mib(files.bytes)} (${((100 * r.fetched.bytes) / files.bytes).toFixed(1)} %)` : ''} | ${r.fetched ? `${r.fetched.gets} (${r.fetched.ranged})` : ''} | ${r.tasks === undefined ? '' : `${r.tasks} (${r.claims})`} | ${n(r.invocations)} | ${r.maxCpu === undefined ? '' : `${fmt(r.maxCpu, 2)} (${fmt(r.meanCpu, 2)})`} | ${n(r.maxQueries)} | ${r.maxInvocationMs === undefined ? '' : fmt(r.maxInvocationMs / 1000)} | ${r.peakHeapMiB === undefined ? '' : `${fmt(r.peakHeapMiB, 0)} / ${r.liveHeapMiB ? fmt(r.liveHeapMiB, 0) : '–'}`} | ${r.rssMiB === undefined ? '' : `${r.rssMiB}, ${fmt(r.cpu)}`} | ${r.checked} |`,
+        `| ${r.path} | ${r.kind} | ${n(r.members)} | ${fmt(r.seconds)} | ${n(Math.round(rows / r.seconds))} | ${r.fetched ? `${mib(r.fetched.bytes)} / ${mib(files.bytes)} (${((100 * r.fetched.bytes) / files.bytes).toFixed(1)} %)` : ''} | ${r.fetched ? `${r.fetched.gets} (${r.fetched.ranged})` : ''} | ${r.tasks === undefined ? (r.units === undefined ? '' : `${r.units} units`) : `${r.tasks} (${r.claims})`} | ${n(r.invocations)} | ${r.maxCpu === undefined ? '' : `${fmt(r.maxCpu, 2)} (${fmt(r.meanCpu, 2)})`} | ${n(r.maxQueries)} | ${r.maxInvocationMs === undefined ? '' : fmt(r.maxInvocationMs / 1000)} | ${r.peakHeapMiB === undefined ? '' : `${fmt(r.peakHeapMiB, 0)} / ${r.liveHeapMiB ? fmt(r.liveHeapMiB, 0) : '–'}`} | ${r.rssMiB === undefined ? '' : `${r.rssMiB}, ${fmt(r.cpu)}`} | ${r.checked} |`,
     ),
     '',
-    '"content": *exact* — the members read back from the exported CSV files with DuckDB (id, email, country, score; for dedup email and id) are exactly those of DuckDB\'s `read_parquet` over the same files with the same filter (and dedup).',
+    '"reader": the core reader alone in the bench\'s Node process, no export — `planSnapshot`, `projection` and `readUnit` over every unit in turn, rows turned into profiles and the rule evaluated (the work every host\'s map tasks do first). "content": *exact* — the members (id, email, country, score; for dedup email and id), read back from the exported CSV files with DuckDB (for the reader: as evaluated), are exactly those of DuckDB\'s `read_parquet` over the same files with the same filter (and dedup).',
     failed ? `\nThe run stopped with an error: ${String(failed).split('\n')[0]}` : '',
   ].join('\n');
 }
