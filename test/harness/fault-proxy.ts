@@ -95,11 +95,15 @@ export async function startFaultProxy(target: string, plan: FaultPlan): Promise<
   };
 }
 
-/** Forwards a request to `upstream` as it came (its Host header too, so a SigV4 signature still holds). */
-export function forward(upstream: URL, req: IncomingMessage, res: ServerResponse, loseResponse = false): void {
+/**
+ * Forwards a request to `upstream` as it came (its Host header too, so a SigV4 signature still
+ * holds). `onAnswer` sees the upstream's answer before it is relayed (a counting proxy's hook).
+ */
+export function forward(upstream: URL, req: IncomingMessage, res: ServerResponse, loseResponse = false, onAnswer?: (answer: IncomingMessage) => void): void {
   const out = httpRequest(
     { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
     (answer) => {
+      onAnswer?.(answer);
       if (loseResponse) {
         answer.resume();
         answer.once('end', () => req.socket.destroy());
