@@ -6,7 +6,7 @@
  *   (bench/snapshot-data.ts: the columns the audience uses, and wide text columns it does not), kept
  *   in bench/.data and reused; they are uploaded to moto with auth enforced, readable by a
  *   least-privilege reader (s3:ListBucket, s3:GetObject).
- * - Sources read moto through a counting proxy (bench/counting-proxy.ts); destinations write to moto
+ * - Sources read moto through a counting proxy (test/harness/counting-proxy.ts); destinations write to moto
  *   directly: the proxy's counts are the snapshot reads (bytes fetched against the files' size: the
  *   column projection).
  * - The audience (gold with a score ≥ 500, ~15 %) is exported plain and deduplicated by email:
@@ -39,9 +39,9 @@ import { planSnapshot, projection, readUnit, s3ObjectStore, snapshotProfiles } f
 import { nodePlatform } from '../src/hosts/node/platform.ts';
 import { hostRegistry } from '../src/service/export-service.ts';
 import { exportedRows } from './audiences-data.ts';
-import { type CountingProxy, startCountingProxy } from './counting-proxy.ts';
 import { miniflareV8Flags } from './miniflare-v8.ts';
 import { cpuSeconds, descendantPid } from './proc.ts';
+import { type CountingProxy, startCountingProxy } from '../test/harness/counting-proxy.ts';
 import { writeSection } from './report.ts';
 import { MAPPING, PROJECTED, RULE, type SnapshotExpected, type SnapshotFiles, snapshotExpected, snapshotFiles } from './snapshot-data.ts';
 import { type Api, client, difference, download, invocationLines, settle, workerHeap } from './worker-api.ts';
@@ -90,6 +90,12 @@ console.log = (...args: unknown[]) => {
 };
 
 type Kind = 'full' | 'dedup';
+
+/** What the sources fetched through the proxy since it was last emptied: GETs (ranged or not, listings included) and their body bytes. */
+function fetchedSince(proxy: CountingProxy): { bytes: number; gets: number; ranged: number } {
+  const gets = proxy.seen.filter((r) => r.method === 'GET');
+  return { bytes: gets.reduce((sum, r) => sum + r.bytes, 0), gets: gets.length, ranged: gets.filter((r) => r.range).length };
+}
 interface Figures {
   path: 'DuckDB (local files)' | 'reader' | 'CLI' | 'Worker';
   kind: Kind;
@@ -171,7 +177,7 @@ async function runReader(ctx: Context): Promise<Figures> {
     endpoint: ctx.proxy.endpoint,
     auth: { method: 'accessKey', ...ctx.reader },
   };
-  ctx.proxy.reset();
+  ctx.proxy.seen.length = 0;
   const t0 = performance.now();
   const store = s3ObjectStore(location, { platform, registry: hostRegistry(platform) });
   const source = { format: 'parquet' as const, prefix: PREFIX, rowsPerTask };
@@ -190,7 +196,7 @@ async function runReader(ctx: Context): Promise<Figures> {
     }
   }
   const seconds = (performance.now() - t0) / 1000;
-  const fetched = ctx.proxy.counts();
+  const fetched = fetchedSince(ctx.proxy);
   if (stats.rows !== rows) throw new Error(`reader: ${stats.rows} rows read, the snapshot has ${rows}`);
   const checked = difference(ctx.want.members, found);
   print(`reader: projected columns ${columns.join(', ')}; readUnit counted ${mib(stats.bytesFetched)} MiB in ${stats.requests} reads`);
@@ -199,7 +205,7 @@ async function runReader(ctx: Context): Promise<Figures> {
     kind: 'full',
     members: found.length,
     seconds,
-    fetched: { bytes: fetched.getBytes, gets: fetched.gets, ranged: fetched.ranged },
+    fetched,
     units: plan.units.length,
     checked: checked === '' ? 'exact' : checked,
   };
@@ -222,7 +228,7 @@ async function runCli(ctx: Context, kind: Kind): Promise<Figures> {
       mapping: mappingOf(kind),
     }),
   );
-  ctx.proxy.reset();
+  ctx.proxy.seen.length = 0;
   const t0 = performance.now();
   const { code, out, err } = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
     // GNU time prints the child's peak RSS (KiB) and CPU on the last line of stderr.
@@ -236,7 +242,7 @@ async function runCli(ctx: Context, kind: Kind): Promise<Figures> {
     child.on('exit', (code) => resolve({ code, out, err }));
   });
   const seconds = (performance.now() - t0) / 1000;
-  const fetched = ctx.proxy.counts();
+  const fetched = fetchedSince(ctx.proxy);
   if (code !== 0) throw new Error(`CLI ${kind}: exit ${code}\n${err}\n${out}`);
   const [rss, user, system] = (/TIME (\d+) ([\d.]+) ([\d.]+)/.exec(err) ?? []).slice(1).map(Number);
   const summary = JSON.parse(out) as { files: { key: string }[] };
@@ -247,7 +253,7 @@ async function runCli(ctx: Context, kind: Kind): Promise<Figures> {
     kind,
     members,
     seconds,
-    fetched: { bytes: fetched.getBytes, gets: fetched.gets, ranged: fetched.ranged },
+    fetched,
     rssMiB: Math.round((rss ?? 0) / 1024),
     cpu: (user ?? 0) + (system ?? 0),
     checked,
@@ -328,13 +334,13 @@ async function runWorker(ctx: Context, api: Api, db: D1, flowId: string, kind: K
   const lineFrom = workerdLines.length;
   const cpuFrom = cpuAtInvocation.length;
   const cpu0 = cpuSeconds(workerdPid);
-  ctx.proxy.reset();
+  ctx.proxy.seen.length = 0;
   const t0 = performance.now();
   const queued = await api('POST', `/dataflows/${flowId}/run`);
   if (queued.status !== 202) throw new Error(queued.text);
   const run = await settle(api, queued.body.id);
   const seconds = (performance.now() - t0) / 1000;
-  const fetched = ctx.proxy.counts();
+  const fetched = fetchedSince(ctx.proxy);
   if (run.status !== 'succeeded') throw new Error(`Worker ${kind}: ${JSON.stringify(run.error)}`);
   const invocations = invocationLines(workerdLines, lineFrom, run.id);
   // CPU of each invocation: workerd's CPU between its line and the line before (the run's start first).
@@ -352,7 +358,7 @@ async function runWorker(ctx: Context, api: Api, db: D1, flowId: string, kind: K
     kind,
     members,
     seconds,
-    fetched: { bytes: fetched.getBytes, gets: fetched.gets, ranged: fetched.ranged },
+    fetched,
     tasks: tasks?.tasks ?? 0,
     claims: tasks?.claims ?? 0,
     invocations: invocations.length,
@@ -395,10 +401,10 @@ async function proxyCheck(proxy: CountingProxy, moto: Moto, reader: { accessKeyI
   } finally {
     s3.destroy();
   }
-  const counts = proxy.counts();
-  if (counts.getBytes !== 8 * files.names.length || counts.ranged !== files.names.length)
+  const counts = fetchedSince(proxy);
+  if (counts.bytes !== 8 * files.names.length || counts.ranged !== files.names.length)
     throw new Error(`counting proxy: ${JSON.stringify(counts)} for ${files.names.length} reads of 8 bytes`);
-  proxy.reset();
+  proxy.seen.length = 0;
 }
 
 const loadAtStart = loadavg();
