@@ -5,17 +5,16 @@
  * (partitioned + deduplicated) or DuckDB's own computation (diff). The folder is gone after a
  * success, a failure and a Ctrl-C.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliProcess, type Runtime, startCli } from './support/cli-process.ts';
 import { duckdbRows } from './support/hive.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const DENO = join(ROOT, 'node_modules/.bin/deno');
 let dir: string;
 
 /** 1,200 profiles; every third shares an email with the one before (dedup keeps one of each). */
@@ -47,35 +46,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-type Runtime = 'node' | 'deno';
-
-/** Starts `edge-export <args>` on a runtime with its own TMPDIR. */
-function start(runtime: Runtime, temp: string, args: string[], env: Record<string, string> = {}): ChildProcess {
-  const [command, entry] =
-    runtime === 'node'
-      ? [process.execPath, [join(ROOT, 'bin/edge-export.js')]]
-      : [DENO, ['run', '-A', '--no-check', join(ROOT, 'test/support/deno-cli.ts')]];
-  return spawn(command, [...entry, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, TMPDIR: temp, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-async function cli(
-  runtime: Runtime,
-  temp: string,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string; err: string }> {
-  const child = start(runtime, temp, args, env);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const [code] = await once(child, 'exit');
-  return { code: code as number, out, err };
-}
+/** `edge-export <args>` on a runtime with its own TMPDIR. */
+const start = (runtime: Runtime, temp: string, args: string[], env: Record<string, string> = {}) => startCli(runtime, args, { TMPDIR: temp, ...env });
+const cli = (runtime: Runtime, temp: string, args: string[], env: Record<string, string> = {}) => cliProcess(runtime, args, { TMPDIR: temp, ...env });
 
 /** The spill folders under a TMPDIR (tsx keeps its cache there too). */
 async function spillFolders(temp: string): Promise<string[]> {

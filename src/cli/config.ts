@@ -5,12 +5,13 @@
  * `destination` naming who exports.
  */
 import * as v from 'valibot';
-import { destinationSchema } from '../service/destination.ts';
+import { authShape, destinationSchema } from '../service/destination.ts';
 import { EXPORT_MODES } from '../core/data/export-plan.ts';
 import { mappingSchema } from '../core/data/mapping.ts';
 import { outputOptions } from '../core/pipeline.ts';
 import { pluginManifest } from '../core/registry.ts';
 import { schema } from '../core/schema.ts';
+import { SNAPSHOT_FORMATS } from '../core/snapshot/types.ts';
 
 const id = (field: string) =>
   v.pipe(
@@ -59,10 +60,35 @@ export const exportConfig = v.strictObject({
   destination: v.lazy((input) => (isDestinationLike(input) ? fullDestination : destinationInfo)),
   output: v.optional(outputOptions, {}),
   source: v.strictObject({
-    /** A file path (CLI) or an uploaded object key (API). */
-    path: v.pipe(v.string('source.path: expected a file path'), v.minLength(1)),
+    /**
+     * A local file, a local folder (every file under it: a snapshot prefix), `s3://bucket/key` (one
+     * object) or `s3://bucket/prefix/` (every object under it). See docs/SNAPSHOTS.md.
+     */
+    path: v.pipe(
+      v.string('source.path: expected a file or folder path, s3://bucket/key or s3://bucket/prefix/'),
+      v.minLength(1, 'source.path: must not be empty'),
+    ),
     /** Source plugin to read it with; defaults from the file extension (.ndjson/.jsonl, .csv, .parquet). */
     use: v.optional(v.string()),
+    /** A snapshot's format: required for a prefix or a folder, else from the file extension. */
+    format: v.optional(
+      v.picklist(SNAPSHOT_FORMATS, `source.format: expected ${SNAPSHOT_FORMATS.map((f) => `"${f}"`).join(', ')}`),
+    ),
+    /** Read a prefix's `name=value` folders as columns (Hive partitioning). */
+    hivePartitioning: v.optional(v.boolean('source.hivePartitioning: expected true or false')),
+    /** Where an `s3://` path is read from and with which credentials (the auth methods of destinations). */
+    s3: v.optional(
+      v.strictObject(
+        {
+          region: v.optional(v.string('source.s3.region: expected a region name such as "eu-west-1"')),
+          /** S3-compatible endpoint (path-style by default). */
+          endpoint: v.optional(v.string('source.s3.endpoint: expected a URL such as "https://s3.example.com"')),
+          forcePathStyle: v.optional(v.boolean('source.s3.forcePathStyle: expected true or false')),
+          auth: authShape,
+        },
+        'source.s3: expected {region?, endpoint?, forcePathStyle?, auth: {method, …}}',
+      ),
+    ),
     options: v.optional(v.unknown()),
     /**
      * The attribute names (top-level) and `identities.<namespace>` names the profiles have, when a

@@ -13,7 +13,20 @@ const CONFIG = `Config file (JSON):
                       files under Hive-style column=value/ folders
   output.split        {maxRows? (default 5000000), maxBytes?}
   output.manifest     write manifest-<destinationId>-<runId>.json (default true)
-  source              {path, use?: source/ndjson|source/csv|source/parquet, options?}
+  source              {path, use?: source/ndjson|source/csv|source/parquet, options?,
+                       format?, hivePartitioning?, s3?}
+    source.path       a local file; a local folder (every file under it: a snapshot);
+                      s3://bucket/key (one object); s3://bucket/prefix/ (every object under it)
+    source.format     parquet | ndjson | csv — required for a prefix or a folder, else from
+                      the extension; files of other formats under a prefix are skipped
+    source.hivePartitioning  true: name=value folders under the prefix become columns
+    source.s3         {region? (default us-east-1), endpoint?, forcePathStyle?,
+                       auth: {method: accessKey, accessKeyId, secretAccessKey, sessionToken?}
+                           | {method: assumedRole, roleArn, externalId} (the platform
+                             identity from EDGE_EXPORT_AWS_ACCESS_KEY_ID/_SECRET_ACCESS_KEY)}
+                      (needs s3:ListBucket for a prefix and s3:GetObject). A snapshot is read
+                      unit by unit; Parquet fetches only the columns the rule, mapping and dedup
+                      name, by byte ranges. The summary's "source" says the bytes fetched.
   audience            {id, name, rule?}  rule in the segment language (docs/RULES.md)
   mapping             {fields:[{source, target?, type?, mandatory?}], dedup?} — source rows are
                       profiles; each audience member becomes one mapped row

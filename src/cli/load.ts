@@ -7,8 +7,9 @@ import { open, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ruleMembership } from '../core/data/audience.ts';
-import { emptyNames, learnNames, mappingNames, ruleNames, unknownNames } from '../core/data/attributes.ts';
+import { emptyNames, learnNames, mappingNames, type ProfileNames, ruleNames, unknownNames } from '../core/data/attributes.ts';
 import { compileMapping } from '../core/data/mapping.ts';
+import type { Profile } from '../core/data/model.ts';
 import { profileFile } from '../core/data/profile-rows.ts';
 import { memorySpill, type SpillStore } from '../core/data/spill.ts';
 import type { ExportState } from '../core/data/store.ts';
@@ -18,7 +19,8 @@ import type { Platform } from '../core/platform.ts';
 import type { Plugin } from '../core/plugin.ts';
 import { type PluginManifest, pluginManifest, type Registry } from '../core/registry.ts';
 import { compileRule } from '../core/rules/index.ts';
-import type { RunContext, SourceStage } from '../core/types.ts';
+import { projection } from '../core/snapshot/projection.ts';
+import type { RowBatch, RunContext, Schema, SourceStage } from '../core/types.ts';
 import { parse, quote } from '../core/validate.ts';
 import { installedPlugins } from '../../edge-export.plugins.ts';
 import { withPlugins } from '../core/platform.ts';
@@ -27,6 +29,7 @@ import { destinationDefinition } from '../service/destination.ts';
 import { type ExportDefinition, type ExportService, exportService, hostRegistry, type SubjectEntry } from '../service/export-service.ts';
 import { type AudienceSubjectInput, audienceSeries, audienceSubject, datasetFolder, type ExportStates, type Subject } from '../service/subjects.ts';
 import { cliConfig, type ExportConfig, isFullDestination } from './config.ts';
+import { isS3Path, type OpenedSnapshot, openSnapshot, snapshotProfileStream, snapshotRowStream, sourceTarget } from './snapshot.ts';
 
 const SOURCE_BY_EXTENSION: Record<string, string> = {
   '.ndjson': 'source/ndjson',
@@ -90,11 +93,13 @@ function definitionOf(config: ExportConfig, manifest: PluginManifest | undefined
 export async function checkConfig(loaded: LoadedConfig): Promise<ConfigIssue[]> {
   const { config } = loaded;
   const issues = await loaded.service.check(loaded.definition);
-  const unreadable = await sourceFileIssue(loaded);
-  if (unreadable) issues.push(unreadable);
-  // The source plugin the export will read with, unless the manifest brings its own.
+  const resolved = await resolveSource(loaded);
+  issues.push(...resolved.issues);
+  // The source plugin the export will read with, unless the manifest brings its own (a snapshot is read by its format).
   try {
-    if (!loaded.definition.manifest.plugins.some((p) => p.use.startsWith('source/'))) sourceFor(loaded.service.registry, config, loaded.platform);
+    if (resolved.kind === 'file' && !loaded.definition.manifest.plugins.some((p) => p.use.startsWith('source/'))) {
+      sourceFor(loaded.service.registry, config, loaded.platform);
+    }
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     issues.push(...error.issues);
@@ -106,7 +111,7 @@ export async function checkConfig(loaded: LoadedConfig): Promise<ConfigIssue[]> 
       issues.push({ path: 'audience.rule', message: `audience.rule: ${(error as Error).message}` });
     }
   }
-  if (!unreadable) issues.push(...(await attributeIssues(loaded)));
+  if (resolved.issues.length === 0) issues.push(...(await attributeIssues(loaded)));
   const partitionBy = config.output.partitionBy;
   if (partitionBy && config.mapping) {
     const names = compileMapping(config.mapping).schema.map((c) => c.name);
@@ -148,20 +153,22 @@ interface SubjectOptions {
 export async function subjectsOf(
   loaded: LoadedConfig,
   options: SubjectOptions,
-): Promise<{ id: string; entries: SubjectEntry[] }> {
+): Promise<{ id: string; entries: SubjectEntry[]; snapshot?: OpenedSnapshot }> {
   const { config } = loaded;
   const modeProblem = config.mode === 'insert-only' || config.mode === 'diff' ? modeIssue(config) : undefined;
   if (modeProblem) throw new ConfigError([modeProblem], 'export config');
   const audience = await audienceInputOf(loaded, options);
+  const { snapshot } = await readableSource(loaded);
   if (!audience) {
     const subject = await subjectOf(loaded, options);
-    return { id: subject.id, entries: [subject] };
+    return { id: subject.id, entries: [subject], ...(snapshot && { snapshot }) };
   }
   const id = audience.audience.id;
   const store = options.spill?.store ?? (() => memorySpill());
   const spills = { changed: store(`${id}:changed`), removed: store(`${id}:removed`) };
   return {
     id: audience.audience.id,
+    ...(snapshot && { snapshot }),
     entries: audienceSeries(config.mode, async () => audience, async () => ({ audience: audience.audience, mapping: audience.mapping, spills })),
   };
 }
@@ -174,9 +181,15 @@ export async function subjectOf(
   const audience = await audienceInputOf(loaded, options);
   if (audience) return audienceSubject(audience);
   const { config, platform } = loaded;
-  const source = options.source ?? sourceFor(loaded.service.registry, config, platform);
-  const ctx: RunContext = { ...platform, runId: 'source', scheduledTime: scheduledTimeOf(config, platform) };
-  const opened = await source.open(ctx, await openAsBlob(sourcePathOf(loaded)));
+  const { snapshot } = await readableSource(loaded);
+  let opened: { rows: ReadableStream<RowBatch>; schema?: Schema | undefined };
+  if (snapshot) {
+    opened = { rows: snapshotRowStream(snapshot), ...(snapshot.plan.schema.length > 0 && { schema: snapshot.plan.schema }) };
+  } else {
+    const source = options.source ?? sourceFor(loaded.service.registry, config, platform);
+    const ctx: RunContext = { ...platform, runId: 'source', scheduledTime: scheduledTimeOf(config, platform) };
+    opened = await source.open(ctx, await openAsBlob(sourcePathOf(loaded)));
+  }
   const schema = config.schema ?? opened.schema;
   return {
     id: config.dataset?.id ?? config.audience?.id ?? 'export',
@@ -194,27 +207,76 @@ async function audienceInputOf(
   options: SubjectOptions,
 ): Promise<AudienceSubjectInput | undefined> {
   const { config, platform } = loaded;
-  const unreadable = await sourceFileIssue(loaded);
-  if (unreadable) throw new ConfigError([unreadable], 'export config');
+  const { snapshot } = await readableSource(loaded);
   if (!(config.mapping || config.audience?.rule)) return undefined;
   if (config.mode !== 'full' && !options.statePath) {
     throw new ConfigError([{ path: 'mode', message: `${config.mode} exports need --state <file> to remember the last run` }], 'export config');
   }
-  const source = options.source ?? sourceFor(loaded.service.registry, config, platform);
-  const blob = await openAsBlob(sourcePathOf(loaded));
   const now = scheduledTimeOf(config, platform);
-  const ctx: RunContext = { ...platform, runId: 'source', scheduledTime: now };
   const audience = config.audience ?? { id: 'audience', name: 'audience' };
+  const mapping = config.mapping ?? { fields: [{ source: 'id' }] };
   return {
     audience: { id: audience.id, name: audience.name },
     membership: ruleMembership(config.audience?.rule ? compileRule(config.audience.rule) : () => true),
-    profiles: profileFile(source, ctx, () => blob),
-    mapping: compileMapping(config.mapping ?? { fields: [{ source: 'id' }] }),
+    profiles: snapshot ? snapshotProfileStream(snapshot, projectionOf(config, snapshot)) : await profilesOfFile(loaded, options.source),
+    mapping: compileMapping(mapping),
     mode: config.mode,
     now,
     states: options.states,
     ...(options.spill && { spill: options.spill.store(audience.id), sortBudget: options.spill.budget }),
   };
+}
+
+/** The profiles of a local source file, read by its source plugin (`source`, else the one its extension names). */
+async function profilesOfFile(loaded: LoadedConfig, source: SourceStage | undefined): Promise<() => ReadableStream<readonly Profile[]>> {
+  const { config, platform } = loaded;
+  const stage = source ?? sourceFor(loaded.service.registry, config, platform);
+  const blob = await openAsBlob(sourcePathOf(loaded));
+  const ctx: RunContext = { ...platform, runId: 'source', scheduledTime: scheduledTimeOf(config, platform) };
+  return profileFile(stage, ctx, () => blob);
+}
+
+/** The snapshot columns the audience reads: its rule's, its mapping's and its dedup key's (plus id and update time). */
+function projectionOf(config: ExportConfig, snapshot: OpenedSnapshot): string[] {
+  return projection(snapshot.plan.schema, snapshot.source, {
+    ...(config.audience?.rule && { rules: [config.audience.rule] }),
+    ...(config.mapping && { mappings: [config.mapping] }),
+  });
+}
+
+/** A config's source, resolved once: a local file, or a snapshot planned (with the problems found either way). */
+type ResolvedSource = { readonly kind: 'file' | 'snapshot'; readonly issues: ConfigIssue[]; readonly snapshot?: OpenedSnapshot };
+
+const resolvedSources = new WeakMap<LoadedConfig, Promise<ResolvedSource>>();
+
+function resolveSource(loaded: LoadedConfig): Promise<ResolvedSource> {
+  let resolved = resolvedSources.get(loaded);
+  if (!resolved) {
+    resolved = (async (): Promise<ResolvedSource> => {
+      const { target, issues } = await sourceTarget(loaded.config, loaded.baseDir, loaded.service.registry);
+      if (!target) return { kind: isS3Path(loaded.config.source.path) ? 'snapshot' : 'file', issues };
+      if (target.kind === 'file') {
+        const unreadable = await sourceFileIssue(loaded);
+        return { kind: 'file', issues: unreadable ? [unreadable] : [] };
+      }
+      const { opened, issues: planIssues } = await openSnapshot(target, loaded.platform, loaded.service.registry);
+      return { kind: 'snapshot', issues: planIssues, ...(opened && { snapshot: opened }) };
+    })();
+    resolvedSources.set(loaded, resolved);
+  }
+  return resolved;
+}
+
+/** The config's snapshot as planned, when its source is one (and could be planned). */
+export async function snapshotOf(loaded: LoadedConfig): Promise<OpenedSnapshot | undefined> {
+  return (await resolveSource(loaded)).snapshot;
+}
+
+/** The config's source, ready to read, or a ConfigError saying what to fix. */
+async function readableSource(loaded: LoadedConfig): Promise<ResolvedSource> {
+  const resolved = await resolveSource(loaded);
+  if (resolved.issues.length > 0) throw new ConfigError(resolved.issues, 'export config');
+  return resolved;
 }
 
 /** When the run is scheduled: the config's `scheduledTime`, else now. */
@@ -274,7 +336,7 @@ export const SAMPLED_PROFILES = 1000;
  * Nothing is reported when the source cannot be read as profiles (the export reports why).
  */
 export async function attributeIssues(loaded: LoadedConfig, source?: SourceStage): Promise<ConfigIssue[]> {
-  const { config, platform } = loaded;
+  const { config } = loaded;
   const uses = [
     ...(config.audience?.rule ? ruleNames(config.audience.rule, 'audience.rule') : []),
     ...(config.mapping ? mappingNames(config.mapping, 'mapping') : []),
@@ -290,10 +352,14 @@ export async function attributeIssues(loaded: LoadedConfig, source?: SourceStage
     return unknownNames(uses, names, 'source.attributes does not list it');
   }
   try {
-    const stage = source ?? sourceFor(loaded.service.registry, config, platform);
-    const blob = await openAsBlob(sourcePathOf(loaded));
-    const ctx: RunContext = { ...platform, runId: 'source', scheduledTime: scheduledTimeOf(config, platform) };
-    const reader = profileFile(stage, ctx, () => blob)().getReader();
+    const { snapshot } = await readableSource(loaded);
+    if (snapshot && snapshot.plan.schema.length > 0) {
+      // A Parquet footer, a CSV header or a declared schema says which columns every row has.
+      for (const column of snapshot.plan.schema) learnColumn(names, column.name, snapshot.source);
+      return unknownNames(uses, names, `no column of ${config.source.path} has it`);
+    }
+    const profiles = snapshot ? snapshotProfileStream(snapshot, projectionOf(config, snapshot)) : await profilesOfFile(loaded, source);
+    const reader = profiles().getReader();
     let read = 0;
     while (read < SAMPLED_PROFILES) {
       const { value, done } = await reader.read();
@@ -308,6 +374,13 @@ export async function attributeIssues(loaded: LoadedConfig, source?: SourceStage
   } catch {
     return [];
   }
+}
+
+/** Adds a snapshot column's name: `identities.<ns>` a namespace, any other an attribute (its top-level name). */
+function learnColumn(names: ProfileNames, column: string, source: OpenedSnapshot['source']): void {
+  if (column === (source.idColumn ?? 'id') || column === (source.updatedAtColumn ?? 'updatedAt')) return;
+  if (column.startsWith('identities.')) names.identities.add(column.slice('identities.'.length));
+  else names.attributes.add(column.split('.')[0]!);
 }
 
 /** The problem with the config's source file (missing, a folder, unreadable), naming the field and the path. */
@@ -375,7 +448,8 @@ function isPlugin(value: unknown): value is Plugin {
 }
 
 function sourceFor(registry: Registry, config: ExportConfig, platform: Platform): SourceStage {
-  const name = config.source.use ?? SOURCE_BY_EXTENSION[extname(config.source.path).toLowerCase()];
+  const format = config.source.format && `source/${config.source.format}`;
+  const name = config.source.use ?? format ?? SOURCE_BY_EXTENSION[extname(config.source.path).toLowerCase()];
   if (!name) {
     throw new ConfigError(
       [{ path: 'source.use', message: `cannot tell the source format of "${config.source.path}"`, expected: Object.values(SOURCE_BY_EXTENSION).join(' | ') }],

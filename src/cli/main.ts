@@ -7,8 +7,9 @@ import { parseArgs } from 'node:util';
 import { ConfigError, ExportError, leftoversOf } from '../core/errors.ts';
 import { DEFAULT_SORT_BUDGET, fileSpill, parseSortBudget } from '../hosts/node/file-spill.ts';
 import { discard } from '../plugins/sink/discard/index.ts';
-import { attributeIssues, checkConfig, fileStates, loadConfig, scheduledTimeOf, subjectsOf } from './load.ts';
+import { attributeIssues, checkConfig, fileStates, loadConfig, scheduledTimeOf, snapshotOf, subjectsOf } from './load.ts';
 import { progressReporter } from './progress.ts';
+import { snapshotSummary } from './snapshot.ts';
 import { HELP } from './help.ts';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -52,7 +53,11 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
       case 'validate': {
         const issues = await checkConfig(loaded);
         if (issues.length > 0) throw new ConfigError(issues, 'export config');
-        io.out.write(`${JSON.stringify({ valid: true, plugins: loaded.definition.manifest.plugins.map((p) => p.use) }, null, 2)}\n`);
+        const plugins = loaded.definition.manifest.plugins.map((p) => p.use);
+        // A snapshot source: what its plan found (files, units, rows, bytes), nothing read beyond footers and headers.
+        const snapshot = await snapshotOf(loaded);
+        const source = snapshot && { source: { format: snapshot.plan.format, ...snapshotSummary(snapshot) } };
+        io.out.write(`${JSON.stringify({ valid: true, plugins, ...source }, null, 2)}\n`);
         return EXIT.ok;
       }
       case 'export': {
@@ -106,7 +111,9 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
             io.err.write('edge-export export: warning: 0 rows exported; the warnings above may say why\n');
           }
           const spilled = spill.written.files > 0 && { spilled: { ...spill.written } };
-          io.out.write(`${JSON.stringify({ ...report, dryRun, ...spilled, ...(warnings.length > 0 && { warnings }) }, null, 2)}\n`);
+          // A snapshot source: what reading it cost (bytes fetched versus the files' size).
+          const source = subject.snapshot && { source: snapshotSummary(subject.snapshot) };
+          io.out.write(`${JSON.stringify({ ...report, dryRun, ...spilled, ...source, ...(warnings.length > 0 && { warnings }) }, null, 2)}\n`);
           return EXIT.ok;
         } finally {
           await spill.dispose();
