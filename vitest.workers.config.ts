@@ -18,6 +18,8 @@ export default defineConfig(async () => {
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
           cf: false,
+          // An R2 bucket for snapshot sources read through their binding (test/worker/sources.test.ts).
+          r2Buckets: ['SNAPSHOTS'],
           bindings: {
             TEST_MIGRATIONS: migrations,
             // A test-only key (32 zero-padded bytes would also do); never a real deployment's.

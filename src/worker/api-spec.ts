@@ -13,7 +13,7 @@ import type { AppEnv } from './http.ts';
 /** The names of the document's security schemes (which one a route uses: its entry in scopes.ts). */
 export type Security = 'apiToken' | 'adminToken' | 'webhookSignature';
 
-export type Tag = 'Destinations' | 'Dataflows' | 'Audiences' | 'Profiles' | 'Datasets' | 'Runs' | 'Tokens' | 'Webhooks' | 'Admin' | 'Meta';
+export type Tag = 'Destinations' | 'Sources' | 'Dataflows' | 'Audiences' | 'Profiles' | 'Datasets' | 'Runs' | 'Tokens' | 'Webhooks' | 'Admin' | 'Meta';
 
 /** A refusal a route may answer with, beyond those its declaration implies (see errorsOf in openapi.ts). */
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 422;

@@ -128,6 +128,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List snapshot sources */
+        get: operations["listSources"];
+        put?: never;
+        /** Register a snapshot source (checked as a run would open it; secrets sealed) */
+        post: operations["createSource"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sources/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read a snapshot source */
+        get: operations["getSource"];
+        /** Replace a snapshot source (omitted secrets keep their stored value) */
+        put: operations["updateSource"];
+        post?: never;
+        /** Delete a snapshot source no audience reads */
+        delete: operations["deleteSource"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sources/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Test the source: list its files and read one file’s footer (Parquet) or first bytes, as a run would */
+        post: operations["testSource"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/dataflows": {
         parameters: {
             query?: never;
@@ -642,6 +696,137 @@ export interface components {
             lifecycleNote?: string;
             externalId?: string;
         };
+        SourceInput: {
+            name: string;
+            description?: string;
+            /** @enum {string} */
+            format: "parquet" | "ndjson" | "csv";
+            location: {
+                /** @constant */
+                type: "s3";
+                bucket: string;
+                /** @default us-east-1 */
+                region?: string;
+                endpoint?: string;
+                forcePathStyle?: boolean;
+                key?: string;
+                prefix?: string;
+                auth: {
+                    method: string;
+                };
+            } | {
+                /** @constant */
+                type: "r2";
+                binding: string;
+                key?: string;
+                prefix?: string;
+            };
+            hivePartitioning?: boolean;
+            schema?: components["schemas"]["Column"][];
+            idColumn?: string;
+            updatedAtColumn?: string;
+            rowsPerTask?: number;
+            csv?: {
+                /** @default , */
+                delimiter?: string;
+                /** @default " */
+                quote?: string;
+                /** @default \ */
+                escape?: string;
+                charToEscapeQuoteEscaping?: string;
+                /** @default true */
+                header?: boolean;
+                nullValue?: string;
+                /**
+                 * @default UTF-8
+                 * @enum {string}
+                 */
+                encoding?: "UTF-8" | "UTF-16" | "UTF-16LE" | "UTF-16BE";
+            };
+        };
+        Source: {
+            name: string;
+            description?: string;
+            /** @enum {string} */
+            format: "parquet" | "ndjson" | "csv";
+            hivePartitioning?: boolean;
+            schema?: components["schemas"]["Column"][];
+            idColumn?: string;
+            updatedAtColumn?: string;
+            rowsPerTask?: number;
+            csv?: {
+                /** @default , */
+                delimiter?: string;
+                /** @default " */
+                quote?: string;
+                /** @default \ */
+                escape?: string;
+                charToEscapeQuoteEscaping?: string;
+                /** @default true */
+                header?: boolean;
+                nullValue?: string;
+                /**
+                 * @default UTF-8
+                 * @enum {string}
+                 */
+                encoding?: "UTF-8" | "UTF-16" | "UTF-16LE" | "UTF-16BE";
+            };
+            id: string;
+            /** @description Where the files are (as given); an S3 location's auth has its secret fields masked (e.g. "****abcd"), never returned */
+            location: {
+                /** @enum {string} */
+                type: "s3" | "r2";
+            };
+            /** @description Assumed-role sources: put it in the role trust policy */
+            externalId?: string;
+            /** @description ISO 8601 UTC time */
+            createdAt: string;
+            /** @description ISO 8601 UTC time */
+            updatedAt: string;
+        };
+        SourcePage: {
+            items: components["schemas"]["Source"][];
+            /** @description Pass as ?cursor= for the next page; absent on the last */
+            cursor?: string;
+        };
+        SourceTest: {
+            ok: boolean;
+            /** @description ISO 8601 UTC time */
+            testedAt: string;
+            /** @description Where it looked: s3://bucket/prefix, r2://BINDING/prefix */
+            location: string;
+            /** @description Files of the source's format checked: footers (Parquet) or headers (CSV) read and matched against the schema (1 for a key) */
+            files?: number;
+            /** @description The prefix holds more objects than the test checked (it plans the first 20 listed; a run plans them all) */
+            more?: boolean;
+            /** @description Their total size */
+            bytes?: number;
+            /** @description Parquet: rows in those files (from their footers) */
+            rows?: number;
+            /** @description The first file, whose footer (Parquet) or first bytes were read */
+            sample?: {
+                key: string;
+                size: number;
+                /** @description Parquet: rows in the file (from its footer) */
+                rows?: number;
+                /** @description Parquet: row groups in the file */
+                rowGroups?: number;
+            };
+            /** @description The columns a run reads: declared, or from the first file's footer (partition columns last) */
+            schema?: {
+                name: string;
+                type: string;
+            }[];
+            /** @description Why the test failed (ok: false) */
+            error?: {
+                /** @description e.g. S3_ACCESS_DENIED, SOURCE_NOT_FOUND, SOURCE_INVALID */
+                code: string;
+                /** @description What failed and what to fix (the missing IAM action, the missing key or empty prefix, the mismatching column) */
+                message: string;
+                /** @description Access denied: the IAM action the credentials lack, e.g. s3:ListBucket */
+                action?: string;
+            };
+        };
         DataflowInput: {
             name: string;
             destinationId: string;
@@ -860,10 +1045,12 @@ export interface components {
             kind: "rule";
             name: string;
             rule: string;
+            sourceId?: string;
         } | {
             /** @constant */
             kind: "upload";
             name: string;
+            sourceId?: unknown;
         };
         Audience: {
             id: string;
@@ -871,6 +1058,8 @@ export interface components {
             /** @enum {string} */
             kind: "rule" | "upload";
             rule?: string;
+            /** @description Rule audiences reading a snapshot source: its id (absent: the profiles in D1) */
+            sourceId?: string;
             /** @description Upload audiences, GET by id only: members imported */
             members?: number;
             /** @description ISO 8601 UTC time */
@@ -884,6 +1073,8 @@ export interface components {
             /** @enum {string} */
             kind: "rule" | "upload";
             rule?: string;
+            /** @description Rule audiences reading a snapshot source: its id (absent: the profiles in D1) */
+            sourceId?: string;
             /** @description Upload audiences, GET by id only: members imported */
             members?: number;
             /** @description ISO 8601 UTC time */
@@ -1047,12 +1238,12 @@ export interface components {
         };
         TokenInput: {
             name: string;
-            scopes: ("destinations:read" | "destinations:write" | "audiences:read" | "audiences:write" | "dataflows:read" | "dataflows:activate" | "profiles:read" | "ingest" | "runs:read" | "tokens:manage" | "all")[];
+            scopes: ("destinations:read" | "destinations:write" | "sources:read" | "sources:write" | "audiences:read" | "audiences:write" | "dataflows:read" | "dataflows:activate" | "profiles:read" | "ingest" | "runs:read" | "tokens:manage" | "all")[];
         };
         Token: {
             id: string;
             name: string;
-            scopes: ("destinations:read" | "destinations:write" | "audiences:read" | "audiences:write" | "dataflows:read" | "dataflows:activate" | "profiles:read" | "ingest" | "runs:read" | "tokens:manage" | "all")[];
+            scopes: ("destinations:read" | "destinations:write" | "sources:read" | "sources:write" | "audiences:read" | "audiences:write" | "dataflows:read" | "dataflows:activate" | "profiles:read" | "ingest" | "runs:read" | "tokens:manage" | "all")[];
             /** @description ISO 8601 UTC time */
             createdAt: string;
             /** @description Written at most once a minute */
@@ -1068,7 +1259,7 @@ export interface components {
         IssuedToken: {
             id: string;
             name: string;
-            scopes: ("destinations:read" | "destinations:write" | "audiences:read" | "audiences:write" | "dataflows:read" | "dataflows:activate" | "profiles:read" | "ingest" | "runs:read" | "tokens:manage" | "all")[];
+            scopes: ("destinations:read" | "destinations:write" | "sources:read" | "sources:write" | "audiences:read" | "audiences:write" | "dataflows:read" | "dataflows:activate" | "profiles:read" | "ingest" | "runs:read" | "tokens:manage" | "all")[];
             /** @description ISO 8601 UTC time */
             createdAt: string;
             /** @description Written at most once a minute */
@@ -1717,6 +1908,401 @@ export interface operations {
             };
             /** @description Not found in this organization */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (the message says no more) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listSources: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1–100 (default 50) */
+                limit?: number;
+                /** @description The cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of sources */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SourcePage"];
+                };
+            };
+            /** @description Missing, unknown, revoked or rotated-away token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: the token lacks the scope "sources:read" (the error names it) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (the message says no more) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createSource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SourceInput"];
+            };
+        };
+        responses: {
+            /** @description The source, secrets masked */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Source"];
+                };
+            };
+            /** @description Invalid input: every problem is listed in error.issues with its path */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown, revoked or rotated-away token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: the token lacks the scope "sources:write" (the error names it) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body over the route's limit (docs/SECURITY.md) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (the message says no more) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getSource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The source's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The source, secrets masked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Source"];
+                };
+            };
+            /** @description Missing, unknown, revoked or rotated-away token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: the token lacks the scope "sources:read" (the error names it) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (the message says no more) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateSource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The source's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SourceInput"];
+            };
+        };
+        responses: {
+            /** @description The source, secrets masked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Source"];
+                };
+            };
+            /** @description Invalid input: every problem is listed in error.issues with its path */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown, revoked or rotated-away token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: the token lacks the scope "sources:write" (the error names it) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body over the route's limit (docs/SECURITY.md) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (the message says no more) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteSource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The source's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, unknown, revoked or rotated-away token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: the token lacks the scope "sources:write" (the error names it) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An audience reads the source (details.audienceIds names them) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (the message says no more) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    testSource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The source's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What was found, or the error naming what to fix (ok: false) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SourceTest"];
+                };
+            };
+            /** @description Missing, unknown, revoked or rotated-away token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: the token lacks the scope "sources:write" (the error names it) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body over the route's limit (docs/SECURITY.md) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2605,6 +3191,15 @@ export interface operations {
             };
             /** @description Not found in this organization */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The audience reads a snapshot source: a preview counts the profiles in D1 only */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

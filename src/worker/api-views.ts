@@ -11,6 +11,7 @@ import { fileNameOptions } from '../core/naming.ts';
 import { partitionOptions } from '../core/partition.ts';
 import { scheduleSchema } from '../core/schedule/model.ts';
 import { destinationSchema } from '../service/destination.ts';
+import { snapshotSourceSchema } from '../core/snapshot/schema.ts';
 import { SCOPE_NAMES } from './scopes.ts';
 import { ALERT_FORMATS } from './schemas.ts';
 import { ALERT_EVENTS } from './store/alerts.ts';
@@ -101,6 +102,7 @@ export const audienceView = v.object({
   name: v.string(),
   kind: v.picklist(['rule', 'upload']),
   rule: v.optional(v.string()),
+  sourceId: v.optional(v.pipe(id, v.description('Rule audiences reading a snapshot source: its id (absent: the profiles in D1)'))),
   members: v.optional(v.pipe(v.number(), v.description('Upload audiences, GET by id only: members imported'))),
   createdAt: time,
   updatedAt: time,
@@ -244,6 +246,56 @@ export const pluginView = v.object({
 });
 export type PluginView = v.InferOutput<typeof pluginView>;
 export const pluginList = v.object({ items: v.array(pluginView) });
+
+const { location: _location, ...sourceFields } = snapshotSourceSchema.pipe[0].entries;
+
+/** A snapshot source as stored, secrets masked. */
+export const sourceView = v.object({
+  ...sourceFields,
+  id,
+  name: v.string(),
+  location: v.pipe(
+    v.looseObject({ type: v.picklist(['s3', 'r2']) }),
+    v.description('Where the files are (as given); an S3 location\'s auth has its secret fields masked (e.g. "****abcd"), never returned'),
+  ),
+  externalId: v.optional(v.pipe(v.string(), v.description('Assumed-role sources: put it in the role trust policy'))),
+  createdAt: time,
+  updatedAt: time,
+});
+export const sourcePage = page(sourceView);
+
+/** A source test (POST /v1/sources/{id}/test): what a run would find, or what to fix. */
+export const sourceTest = v.object({
+  ok: v.boolean(),
+  testedAt: time,
+  location: v.pipe(v.string(), v.description('Where it looked: s3://bucket/prefix, r2://BINDING/prefix')),
+  files: v.optional(v.pipe(v.number(), v.description('Files of the source\'s format checked: footers (Parquet) or headers (CSV) read and matched against the schema (1 for a key)'))),
+  more: v.optional(v.pipe(v.boolean(), v.description('The prefix holds more objects than the test checked (it plans the first 20 listed; a run plans them all)'))),
+  bytes: v.optional(v.pipe(v.number(), v.description('Their total size'))),
+  rows: v.optional(v.pipe(v.number(), v.description('Parquet: rows in those files (from their footers)'))),
+  sample: v.optional(
+    v.pipe(
+      v.object({
+        key: v.string(),
+        size: v.number(),
+        rows: v.optional(v.pipe(v.number(), v.description('Parquet: rows in the file (from its footer)'))),
+        rowGroups: v.optional(v.pipe(v.number(), v.description('Parquet: row groups in the file'))),
+      }),
+      v.description('The first file, whose footer (Parquet) or first bytes were read'),
+    ),
+  ),
+  schema: v.optional(v.pipe(v.array(v.looseObject({ name: v.string(), type: v.string() })), v.description('The columns a run reads: declared, or from the first file\'s footer (partition columns last)'))),
+  error: v.optional(
+    v.pipe(
+      v.object({
+        code: v.pipe(v.string(), v.description('e.g. S3_ACCESS_DENIED, SOURCE_NOT_FOUND, SOURCE_INVALID')),
+        message: v.pipe(v.string(), v.description('What failed and what to fix (the missing IAM action, the missing key or empty prefix, the mismatching column)')),
+        action: v.optional(v.pipe(v.string(), v.description('Access denied: the IAM action the credentials lack, e.g. s3:ListBucket'))),
+      }),
+      v.description('Why the test failed (ok: false)'),
+    ),
+  ),
+});
 
 /** The OpenAPI document itself. */
 export const openApiView = v.looseObject({ openapi: v.string() });

@@ -20,6 +20,7 @@ import { dataflowRoutes } from './routes/dataflows.ts';
 import { destinationRoutes } from './routes/destinations.ts';
 import { pluginRoutes } from './routes/plugins.ts';
 import { runRoutes } from './routes/runs.ts';
+import { sourceRoutes } from './routes/sources.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 
@@ -40,6 +41,7 @@ export function createApp(deps: Partial<AppDeps> = {}): Hono<AppEnv> {
   const api = new Hono<AppEnv>()
     .use('*', requireToken(now), requireScope())
     .route('/destinations', destinationRoutes(resolved))
+    .route('/sources', sourceRoutes(resolved))
     .route('/dataflows', dataflowRoutes(resolved))
     .route('/audiences', audienceRoutes(resolved))
     .route('/profiles', profileRoutes(resolved))

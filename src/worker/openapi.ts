@@ -14,6 +14,7 @@ import { partitionOptions } from '../core/partition.ts';
 import { scheduleSchema } from '../core/schedule/model.ts';
 import { builtinPlugins } from '../plugins/index.ts';
 import { destinationSchema } from '../service/destination.ts';
+import { snapshotSourceSchema } from '../core/snapshot/schema.ts';
 import { type ErrorStatus, type Operation, operationOf, type Param, type Security } from './api-spec.ts';
 import * as views from './api-views.ts';
 import { profileInputSchema } from './records.ts';
@@ -30,6 +31,10 @@ const COMPONENTS = {
   DestinationPage: views.destinationPage,
   ConnectionTest: views.connectionTest,
   Policies: views.policies,
+  SourceInput: snapshotSourceSchema,
+  Source: views.sourceView,
+  SourcePage: views.sourcePage,
+  SourceTest: views.sourceTest,
   DataflowInput: dataflowSchema,
   Dataflow: views.dataflowView,
   CreatedDataflow: views.createdDataflowView,
@@ -286,6 +291,7 @@ const SECURITY_SCHEMES: Record<Security, JsonObject> = {
 
 const TAGS = [
   { name: 'Destinations', description: 'S3 buckets to export into: connection tests and least-privilege IAM policies' },
+  { name: 'Sources', description: 'Snapshot sources: Parquet, NDJSON or CSV files in S3 or R2 that rule audiences read where they are' },
   { name: 'Dataflows', description: 'What to export where, when and how; export now' },
   { name: 'Audiences', description: 'Rule audiences and uploaded member lists' },
   { name: 'Profiles', description: 'Ingest customer profiles' },

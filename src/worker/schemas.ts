@@ -167,8 +167,16 @@ export const audienceSchema = v.variant(
         v.minLength(1, 'rule: must not be empty'),
         v.maxLength(20_000),
       ),
+      /** The snapshot source its profiles are read from (GET /v1/sources); absent: the profiles in D1. */
+      sourceId: v.optional(idSchema),
     }),
-    v.strictObject({ kind: v.literal('upload'), name }),
+    v.strictObject({
+      kind: v.literal('upload'),
+      name,
+      sourceId: v.optional(
+        v.never('sourceId: only rule audiences read a snapshot source; an upload audience holds the members uploaded to it'),
+      ),
+    }),
   ],
   'kind: expected "rule" or "upload"',
 );

@@ -18,6 +18,8 @@ import type { AppEnv } from './http.ts';
 export const SCOPES = {
   'destinations:read': 'View destinations and their IAM policies (View Destinations)',
   'destinations:write': 'Connect, change, test (probe the bucket) and delete destinations (Manage Destinations)',
+  'sources:read': 'View snapshot sources (secrets masked)',
+  'sources:write': 'Register, change, test (list and read the snapshot) and delete snapshot sources',
   'audiences:read': 'View audiences (View Segments)',
   'audiences:write': 'Create, change, evaluate and delete audiences',
   'dataflows:read': 'View dataflows',
@@ -56,6 +58,13 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'PUT /v1/destinations/:id': 'destinations:write',
   'DELETE /v1/destinations/:id': 'destinations:write',
   'POST /v1/destinations/:id/test': 'destinations:write',
+
+  'GET /v1/sources': 'sources:read',
+  'GET /v1/sources/:id': 'sources:read',
+  'POST /v1/sources': 'sources:write',
+  'PUT /v1/sources/:id': 'sources:write',
+  'DELETE /v1/sources/:id': 'sources:write',
+  'POST /v1/sources/:id/test': 'sources:write',
 
   'GET /v1/audiences': 'audiences:read',
   'GET /v1/audiences/:id': 'audiences:read',

@@ -179,6 +179,16 @@ describe('the generated typed client', () => {
     const spare = (await client.POST('/destinations', { body: destinationInput('spare', folder) })).data!;
     await client.DELETE('/destinations/{id}', id(spare.id));
 
+    // A snapshot source in the Worker's R2 binding: registered, listed, read, changed, tested, deleted.
+    await (e as unknown as { SNAPSHOTS: { put(key: string, value: string): Promise<unknown> } }).SNAPSHOTS.put('typed/a.ndjson', '{"id":"ada"}\n');
+    const sourceBody = { name: 'snapshot', format: 'ndjson' as const, location: { type: 'r2' as const, binding: 'SNAPSHOTS', prefix: 'typed/' } };
+    const src = (await client.POST('/sources', { body: sourceBody })).data!;
+    await client.GET('/sources', { params: { query: { limit: 5 } } });
+    await client.GET('/sources/{id}', id(src.id));
+    await client.PUT('/sources/{id}', { ...id(src.id), body: { ...sourceBody, name: 'snapshot, renamed' } });
+    expect((await client.POST('/sources/{id}/test', id(src.id))).data).toMatchObject({ ok: true, files: 1 });
+    await client.DELETE('/sources/{id}', id(src.id));
+
     const rule = (await client.POST('/audiences', { body: { kind: 'rule', name: 'gold', rule: 'attributes.tier = "gold"' } })).data!;
     await client.GET('/audiences', {});
     // A misspelt attribute is saved with warnings (declared, so the schema check covers them), then fixed.

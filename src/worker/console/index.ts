@@ -13,6 +13,7 @@ import { MAPPING_JS } from './client/mapping.ts';
 import { REVIEW_JS } from './client/review.ts';
 import { RUNS_JS } from './client/runs.ts';
 import { SCHEDULE_JS } from './client/schedule.ts';
+import { SOURCES_JS } from './client/sources.ts';
 import { TOKENS_JS } from './client/tokens.ts';
 import { UI_JS } from './client/ui.ts';
 import { CONSOLE_CSS } from './styles.ts';
@@ -44,6 +45,7 @@ export const CONSOLE_ASSETS: Readonly<Record<string, Asset>> = {
   'ui.js': asset(UI_JS, JS),
   'app.js': asset(APP_JS, JS),
   'destinations.js': asset(DESTINATIONS_JS, JS),
+  'sources.js': asset(SOURCES_JS, JS),
   'dataflows.js': asset(DATAFLOWS_JS, JS),
   'mapping.js': asset(MAPPING_JS, JS),
   'review.js': asset(REVIEW_JS, JS),

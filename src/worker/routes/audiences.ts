@@ -23,6 +23,7 @@ import {
   updateAudience,
 } from '../store/resources.ts';
 import { recordEvaluation } from '../store/evaluations.ts';
+import { getSource } from '../store/sources.ts';
 import { d1UploadWriter, uploadMemberCount } from '../store/writes.ts';
 import { PREVIEW_MAX_PROFILES, previewAudience } from '../preview.ts';
 
@@ -39,7 +40,7 @@ export function audienceRoutes(deps: AppDeps) {
         success: { status: 201, description: 'The audience, with warnings about its rule if any', schema: views.savedAudienceView },
       }),
       async (c) => {
-      const input = checkRule(await body(c, audienceSchema, 'audience'));
+      const input = await checkSource(c.env.DB, c.get('orgId'), checkRule(await body(c, audienceSchema, 'audience')));
       const id = await insertAudience(c.env.DB, c.get('orgId'), input, deps.now());
       const warnings = await ruleWarnings(c.env.DB, c.get('orgId'), input);
       return c.json({ ...present((await getAudience(c.env.DB, c.get('orgId'), id))!), ...warnings }, 201);
@@ -82,7 +83,7 @@ export function audienceRoutes(deps: AppDeps) {
         success: { status: 200, description: 'The audience, with warnings about its rule if any', schema: views.savedAudienceView },
       }),
       async (c) => {
-      const input = checkRule(await body(c, audienceSchema, 'audience'));
+      const input = await checkSource(c.env.DB, c.get('orgId'), checkRule(await body(c, audienceSchema, 'audience')));
       if (!(await updateAudience(c.env.DB, c.get('orgId'), c.req.param('id'), input, deps.now())))
         throw notFound('audience', c.req.param('id'));
       const warnings = await ruleWarnings(c.env.DB, c.get('orgId'), input);
@@ -145,12 +146,14 @@ export function audienceRoutes(deps: AppDeps) {
           description: `The counts; past ${PREVIEW_MAX_PROFILES.toLocaleString('en')} profiles (PREVIEW_MAX_PROFILES) they are scaled from the first ones counted (complete: false)`,
           schema: views.audiencePreview,
         },
+        errors: { 409: 'The audience reads a snapshot source: a preview counts the profiles in D1 only' },
       }),
       async (c) => {
       const orgId = c.get('orgId');
       const row = await getAudience(c.env.DB, orgId, c.req.param('id'));
       if (!row) throw notFound('audience', c.req.param('id'));
       const input = await body(c, audiencePreviewSchema, 'audience preview');
+      if (row.source_id !== null) throw snapshotPreviewRefused(row.source_id);
       const audience: Audience =
         row.kind === 'rule'
           ? { id: row.id, name: row.name, kind: 'rule', rule: row.rule ?? '' }
@@ -206,9 +209,35 @@ function checkRule(input: AudienceInput): AudienceInput {
   return input;
 }
 
-/** `{warnings}` for the attributes a rule names that no profile of the organization has (see nameWarnings). */
+/**
+ * A preview counts the organization's profiles in D1 within one request's budget; a snapshot
+ * audience's profiles are files that a run plans and reads in tasks, so it is refused, saying where
+ * its size is found instead.
+ */
+function snapshotPreviewRefused(sourceId: string): ApiError {
+  return new ApiError(
+    409,
+    'CONFLICT',
+    `This audience reads snapshot source ${sourceId}: a preview counts the profiles in D1 only. Test the source (POST /v1/sources/${sourceId}/test) for its files, rows and schema; a run's members are in its result (GET /v1/runs/{id})`,
+    { sourceId },
+  );
+}
+
+/** Refuses a `sourceId` that names no source of the organization. */
+async function checkSource(db: AppEnv['Bindings']['DB'], orgId: string, input: AudienceInput): Promise<AudienceInput> {
+  if (input.kind !== 'rule' || input.sourceId === undefined || (await getSource(db, orgId, input.sourceId))) return input;
+  const received = quote(input.sourceId);
+  const message = `sourceId: no such source in this organization, received ${received}`;
+  throw new ConfigError([{ path: 'sourceId', message, expected: 'the id of a source (GET /v1/sources)', received }], 'audience');
+}
+
+/**
+ * `{warnings}` for the attributes a rule names that no profile of the organization has (see
+ * nameWarnings). A snapshot audience's profiles are not in D1: its rule is not checked against them.
+ */
 function ruleWarnings(db: AppEnv['Bindings']['DB'], orgId: string, input: AudienceInput) {
-  return nameWarnings(db, orgId, input.kind === 'rule' ? ruleNames(input.rule, 'rule') : []);
+  const sourced = input.kind === 'rule' && input.sourceId !== undefined;
+  return nameWarnings(db, orgId, input.kind === 'rule' && !sourced ? ruleNames(input.rule, 'rule') : []);
 }
 
 /** The two store operations an upload needs, over D1 (importUpload reads nothing else). */
@@ -227,6 +256,7 @@ function present(row: AudienceRow): Record<string, unknown> {
     name: row.name,
     kind: row.kind,
     ...(row.rule !== null && { rule: row.rule }),
+    ...(row.source_id && { sourceId: row.source_id }),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

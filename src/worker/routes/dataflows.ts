@@ -38,6 +38,7 @@ import {
   updateDataflow,
 } from '../store/resources.ts';
 import { getRun, insertApiRun } from '../store/runs.ts';
+import { audienceSourceIssues } from '../store/sources.ts';
 import { DEFAULT_ALERT_EVENTS } from '../store/alerts.ts';
 
 /** Routes of /v1/dataflows. */
@@ -196,6 +197,7 @@ async function columns(env: Env, deps: AppDeps, orgId: string, input: DataflowIn
     if (!existing.has(id)) issues.push({ path: `audienceIds[${i}]`, message: `no such audience in this organization, received ${quote(id)}`, expected: 'the id of an audience (GET /v1/audiences)', received: quote(id) });
   });
   issues.push(...audienceSettingIssues(input));
+  issues.push(...(await audienceSourceIssues(env.DB, orgId, audienceIds)));
   if (
     input.datasetId !== undefined &&
     !(await first(env.DB, 'SELECT id FROM datasets WHERE org_id = ? AND id = ?', orgId, input.datasetId))

@@ -121,21 +121,31 @@ export interface AudienceRow {
   name: string;
   kind: 'rule' | 'upload';
   rule: string | null;
+  /** A rule audience reading a snapshot source (migrations/0012); null: the profiles in D1. */
+  source_id: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/** What an audience's API input sets. */
+export interface AudienceColumns {
+  name: string;
+  kind: string;
+  rule?: string;
+  sourceId?: string | undefined;
 }
 
 export async function insertAudience(
   db: D1Database,
   orgId: string,
-  input: { name: string; kind: string; rule?: string },
+  input: AudienceColumns,
   now: Date,
 ): Promise<string> {
   const id = newId('aud');
   const at = now.toISOString();
   const sql =
-    'INSERT INTO audiences (id, org_id, name, kind, rule, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)';
-  await run(db, sql, id, orgId, input.name, input.kind, input.rule ?? null, at, at);
+    'INSERT INTO audiences (id, org_id, name, kind, rule, source_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
+  await run(db, sql, id, orgId, input.name, input.kind, input.rule ?? null, input.sourceId ?? null, at, at);
   return id;
 }
 
@@ -147,11 +157,12 @@ export async function updateAudience(
   db: D1Database,
   orgId: string,
   id: string,
-  input: { name: string; kind: string; rule?: string },
+  input: AudienceColumns,
   now: Date,
 ): Promise<boolean> {
-  const sql = 'UPDATE audiences SET name = ?, kind = ?, rule = ?, updated_at = ? WHERE org_id = ? AND id = ?';
-  return (await run(db, sql, input.name, input.kind, input.rule ?? null, now.toISOString(), orgId, id)) === 1;
+  const sql = 'UPDATE audiences SET name = ?, kind = ?, rule = ?, source_id = ?, updated_at = ? WHERE org_id = ? AND id = ?';
+  const values = [input.name, input.kind, input.rule ?? null, input.sourceId ?? null, now.toISOString(), orgId, id];
+  return (await run(db, sql, ...values)) === 1;
 }
 
 export async function deleteAudience(db: D1Database, orgId: string, id: string): Promise<boolean> {

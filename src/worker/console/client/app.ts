@@ -7,9 +7,10 @@ const main = document.getElementById('main');
 scrollTables(main);
 const nav = document.getElementById('nav');
 const signout = document.getElementById('signout');
-const SECTIONS = [['destinations', 'Destinations'], ['dataflows', 'Dataflows'], ['runs', 'Runs'], ['audiences', 'Audiences'], ['tokens', 'Tokens']];
+const SECTIONS = [['destinations', 'Destinations'], ['sources', 'Sources'], ['dataflows', 'Dataflows'], ['runs', 'Runs'], ['audiences', 'Audiences'], ['tokens', 'Tokens']];
 const VIEWS = {
   destinations: () => import('./destinations.js'),
+  sources: () => import('./sources.js'),
   dataflows: () => import('./dataflows.js'),
   runs: () => import('./runs.js'),
   tokens: () => import('./tokens.js'),
@@ -97,19 +98,25 @@ function signIn(message) {
 }
 
 async function audiences() {
-  const list = await listAll('/audiences');
+  // Sources need "sources:read": without it, the picker offers the profiles in D1 only.
+  const [list, sources] = await Promise.all([listAll('/audiences'), listAll('/sources').catch(() => [])]);
+  const sourceName = new Map(sources.map((s) => [s.id, s.name]));
   const form = h('form', { novalidate: true, 'aria-labelledby': 'new-audience' },
     h('h2', { id: 'new-audience' }, 'New rule audience'),
     field({ id: 'aud-name', label: 'Name', path: 'name' }),
     field({ id: 'aud-rule', label: 'Rule', path: 'rule', type: 'textarea',
       hint: 'Segment rule, for example: attributes.tier = "gold" and attributes.country in ["FR", "DE"]' }),
+    field({ id: 'aud-source', label: 'Profiles from', path: 'sourceId', type: 'select', value: '',
+      options: [['', 'Profiles sent to edge-export (D1)'], ...sources.map((s) => [s.id, 'Source: ' + s.name])] }),
     h('button', { type: 'submit' }, 'Create audience'));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     await busy(form.querySelector('button'), async () => {
       try {
         clearIssues(form);
-        const created = await api('POST', '/audiences', { kind: 'rule', name: val('aud-name'), rule: val('aud-rule') });
+        const body = { kind: 'rule', name: val('aud-name'), rule: val('aud-rule') };
+        if (val('aud-source')) body.sourceId = val('aud-source');
+        const created = await api('POST', '/audiences', body);
         savedStatus('Audience ' + created.name + ' created', created);
         await route();
       } catch (error) {
@@ -120,9 +127,9 @@ async function audiences() {
   fill(main, heading('Audiences'),
     list.length === 0 ? h('p', {}, 'No audiences yet.') :
       h('table', {}, h('caption', { class: 'sr-only' }, 'Audiences'),
-        h('thead', {}, h('tr', {}, ['Name', 'Kind', 'Rule', 'ID', 'Updated'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('thead', {}, h('tr', {}, ['Name', 'Kind', 'Rule', 'Profiles from', 'ID', 'Updated'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, list.map((a) => h('tr', {}, h('td', {}, a.name), h('td', {}, a.kind),
-          h('td', { class: 'mono' }, a.rule || '–'), h('td', { class: 'mono' }, a.id), h('td', {}, formatTime(a.updatedAt)))))),
+          h('td', { class: 'mono' }, a.rule || '–'), h('td', {}, a.sourceId ? sourceName.get(a.sourceId) || a.sourceId : 'D1'), h('td', { class: 'mono' }, a.id), h('td', {}, formatTime(a.updatedAt)))))),
     form);
 }
 

@@ -80,19 +80,7 @@ function form(d, formats = BUILT_IN_FORMATS) {
       field({ id: 'd-endpoint', label: 'S3-compatible endpoint (optional)', path: 'endpoint', type: 'url', value: d?.endpoint,
         hint: 'MinIO, R2, B2…: https URL, path-style addressing. Leave empty for Amazon S3.' }),
       field({ id: 'd-pathstyle', label: 'Path-style addressing', path: 'forcePathStyle', type: 'checkbox', value: d ? d.forcePathStyle !== false : true })),
-    h('fieldset', {}, h('legend', {}, 'Authentication'),
-      radios({ name: 'd-auth', legend: 'Method', path: 'auth', value: auth.method, onchange: toggleAuth,
-        options: [['accessKey', 'Access key'], ['assumedRole', 'Assumed role (recommended)']] }),
-      h('div', { id: 'auth-accessKey' },
-        field({ id: 'd-akid', label: 'Access key ID', path: 'auth.accessKeyId', value: auth.accessKeyId }),
-        field({ id: 'd-secret', label: 'Secret access key', path: 'auth.secretAccessKey', type: 'password',
-          hint: editing && auth.secretAccessKey ? 'Stored as ' + auth.secretAccessKey + '. Leave empty to keep it.' : 'Sealed at rest; never shown again.',
-          attrs: { autocomplete: 'new-password' } }),
-        field({ id: 'd-session', label: 'Session token (optional)', path: 'auth.sessionToken', type: 'password', attrs: { autocomplete: 'off' } })),
-      h('div', { id: 'auth-assumedRole' },
-        field({ id: 'd-role', label: 'Role ARN', path: 'auth.roleArn', value: auth.roleArn,
-          hint: 'arn:aws:iam::<12-digit account>:role/<name>. Its trust policy must allow the platform (see IAM policies).' }),
-        d?.externalId && h('p', {}, 'External ID: ', h('code', { class: 'mono' }, d.externalId), ' ', copyButton('Copy external ID', () => d.externalId)))),
+    authFieldset(auth, editing, d?.externalId, 'auth'),
     h('fieldset', {}, h('legend', {}, 'Files'),
       field({ id: 'd-type', label: 'File type', path: 'fileType', type: 'select', value: fileType,
         options: choices.map((f) => [f.value, f.label]),
@@ -111,8 +99,40 @@ function form(d, formats = BUILT_IN_FORMATS) {
     h('div', { class: 'bar' }, h('button', { type: 'submit' }, d ? 'Save changes' : 'Create destination'),
       h('a', { href: '#/destinations' }, 'Cancel')));
   f.addEventListener('submit', (event) => save(event, f, d));
-  queueMicrotask(toggleAuth);
   return f;
+}
+
+/**
+ * The authentication fieldset of a destination or a snapshot source (whose auth sits at
+ * location.auth: \`at\` is where the API reports its problems): the method, then its fields.
+ */
+export function authFieldset(auth, editing, externalId, at) {
+  queueMicrotask(toggleAuth);
+  return h('fieldset', {}, h('legend', {}, 'Authentication'),
+    radios({ name: 'd-auth', legend: 'Method', path: at, value: auth.method, onchange: toggleAuth,
+      options: [['accessKey', 'Access key'], ['assumedRole', 'Assumed role (recommended)']] }),
+    h('div', { id: 'auth-accessKey' },
+      field({ id: 'd-akid', label: 'Access key ID', path: at + '.accessKeyId', value: auth.accessKeyId }),
+      field({ id: 'd-secret', label: 'Secret access key', path: at + '.secretAccessKey', type: 'password',
+        hint: editing && auth.secretAccessKey ? 'Stored as ' + auth.secretAccessKey + '. Leave empty to keep it.' : 'Sealed at rest; never shown again.',
+        attrs: { autocomplete: 'new-password' } }),
+      field({ id: 'd-session', label: 'Session token (optional)', path: at + '.sessionToken', type: 'password', attrs: { autocomplete: 'off' } })),
+    h('div', { id: 'auth-assumedRole' },
+      field({ id: 'd-role', label: 'Role ARN', path: at + '.roleArn', value: auth.roleArn,
+        hint: 'arn:aws:iam::<12-digit account>:role/<name>. Its trust policy must allow the platform (see IAM policies).' }),
+      externalId && h('p', {}, 'External ID: ', h('code', { class: 'mono' }, externalId), ' ', copyButton('Copy external ID', () => externalId))));
+}
+
+/** The auth object of authFieldset. */
+export function collectAuth(editing) {
+  const method = radioValue('d-auth');
+  const auth = method === 'assumedRole' ? { method, roleArn: val('d-role') } : { method: 'accessKey', accessKeyId: val('d-akid') };
+  if (method !== 'assumedRole') {
+    // Empty on create is sent as '' so the API names the missing secret; empty on edit keeps the stored one.
+    if (val('d-secret') || !editing) auth.secretAccessKey = val('d-secret');
+    if (val('d-session')) auth.sessionToken = val('d-session');
+  }
+  return auth;
 }
 
 function toggleAuth() {
@@ -131,13 +151,7 @@ function collect(editing) {
   } catch (error) {
     throw { issues: [{ path: 'formatOptions', message: 'not valid JSON (' + error.message + ')' }] };
   }
-  const method = radioValue('d-auth');
-  const auth = method === 'assumedRole' ? { method, roleArn: val('d-role') } : { method: 'accessKey', accessKeyId: val('d-akid') };
-  if (method !== 'assumedRole') {
-    // Empty on create is sent as '' so the API names the missing secret; empty on edit keeps the stored one.
-    if (val('d-secret') || !editing) auth.secretAccessKey = val('d-secret');
-    if (val('d-session')) auth.sessionToken = val('d-session');
-  }
+  const auth = collectAuth(editing);
   const body = { name: val('d-name'), bucket: val('d-bucket'), folderPath: val('d-folder'), region: val('d-region'),
     auth, fileType: val('d-type'), compression: val('d-compression'), formatOptions, manifest: val('d-manifest') };
   const optional = { description: 'd-description', endpoint: 'd-endpoint', pgpPublicKey: 'd-pgp', sse: 'd-sse', kmsKeyId: 'd-kms' };
