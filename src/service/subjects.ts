@@ -131,6 +131,8 @@ export interface AudienceSubjectInput {
   readonly keepState?: boolean;
   /** Profiles arrive in id order (a store's keyset pages). */
   readonly ordered?: boolean;
+  /** Take the sorted path even without dedup (see AudienceExportInput.sorted). */
+  readonly sorted?: boolean;
   /** Where a deduplicating export's sorted runs spill (memory by default). */
   readonly spill?: SpillStore;
   /** True when the invocation's budget runs low: the subject stops between pages (see `paused`). */
@@ -183,6 +185,7 @@ export async function audienceSubject(input: AudienceSubjectInput): Promise<Audi
       : { previous: found?.kind === 'audience' && found.version === 1 ? found : undefined }),
     ...(keep && (sink ? { state: sink } : { save: (state: AudienceExportState) => states!.stage(audience.id, state) })),
     ...(input.ordered && { ordered: true }),
+    ...(input.sorted && { sorted: true }),
     ...(input.spill && { spill: input.spill }),
     ...(input.sortBudget && { sortBudget: input.sortBudget }),
     ...(resume && { resume: resume.plan }),
@@ -331,6 +334,11 @@ export interface StoredSubjectsInput {
   readonly sortBudget?: number;
   /** Where a diff export's changed and removed rows wait for their files (memory by default). */
   readonly deltaSpill?: (subjectId: string, kind: LoggedKind) => SpillStore;
+  /**
+   * A fanned-out run's reduce (worker/fanout.ts): an audience's profiles were scanned by the run's
+   * tasks; its subject merges their sorted runs (`spill`), starting from their summed counts (`start`).
+   */
+  readonly reduce?: (audienceId: string) => { readonly spill: SpillStore; readonly start: AudienceResume };
 }
 
 /**
@@ -351,20 +359,26 @@ export function audienceSubjectOpeners(
       input.mode,
       async (resume?: unknown) => {
         const audience = await audienceOf();
+        const reduced = input.reduce?.(audience.id);
+        const start: AudiencePosition | undefined = reduced && { plan: reduced.start, stateSeq: 0 };
         return {
           audience: { id: audience.id, name: audience.name },
           membership: await membershipOf(input.data, audience),
-          profiles: (after?: string) =>
-            pageBatches((request) => input.data.listProfiles(request), input.pageSize ?? PROFILE_PAGE, { prefetch: true, after }),
+          profiles: reduced
+            ? () => {
+                throw new ExportError('INTERNAL', "A fanned-out run's reduce reads no profile: its tasks scanned them");
+              }
+            : (after?: string) =>
+                pageBatches((request) => input.data.listProfiles(request), input.pageSize ?? PROFILE_PAGE, { prefetch: true, after }),
           mapping: input.mapping,
           mode: input.mode,
           now: input.now,
           states: input.states,
           ordered: true,
-          ...(input.spill && { spill: input.spill(audience.id) }),
+          ...(reduced ? { sorted: true, spill: reduced.spill } : input.spill && { spill: input.spill(audience.id) }),
           ...(input.pause && { pause: input.pause }),
           ...(input.sortBudget && { sortBudget: input.sortBudget }),
-          ...(resume !== undefined && { resume }),
+          ...((resume ?? start) !== undefined && { resume: resume ?? start }),
         };
       },
       async () => {

@@ -6,7 +6,9 @@
 import { ExportError, leftoversOf } from '../core/errors.ts';
 import type { Env, QueueBatch, QueueMessage, RunMessage } from './env.ts';
 import { alertEventsOf, enqueueAlert, type AlertEvent } from './store/alerts.ts';
-import { getDataflow } from './store/resources.ts';
+import { type DataflowRow, getDataflow } from './store/resources.ts';
+import { consumeTask, type RunTask } from './fanout.ts';
+import { awaitTasks } from './store/tasks.ts';
 import {
   type RunOutcome,
   type RunRow,
@@ -28,7 +30,7 @@ import {
  * `lease.lost()` turns true if the consumer lost the run's lease: the export should pause at once
  * (its checkpoint is then refused, and the consumer that took the run over goes on).
  */
-export type ExecuteRun = (env: Env, run: RunRow, lease: Lease) => Promise<RunOutcome | { continued: unknown }>;
+export type ExecuteRun = (env: Env, run: RunRow, lease: Lease) => Promise<RunOutcome | { continued: unknown } | { fannedOut: number }>;
 
 export interface Lease {
   lost(): boolean;
@@ -46,11 +48,13 @@ export interface ConsumerDeps {
   readonly abandonRun?: (env: Env, run: RunRow) => Promise<void>;
   /** Seconds between lease renewals (default HEARTBEAT_SECONDS; tests shorten it). */
   readonly heartbeatSeconds?: number;
+  /** Maps one task of a fanned-out run (fanout.ts `runTask`); messages with a `task` go to it. */
+  readonly runTask?: RunTask;
 }
 
 /** Delivery attempts before a retryable failure becomes a failed run. */
 export const MAX_ATTEMPTS = 3;
-const RETRYABLE = new Set(['NETWORK', 'S3_ERROR']);
+export const RETRYABLE: ReadonlySet<string> = new Set(['NETWORK', 'S3_ERROR']);
 
 /**
  * Handles a batch message by message (max_batch_size is 1, but any size works); returns the runs it
@@ -63,8 +67,10 @@ export async function consumeBatch(
 ): Promise<string[]> {
   const executed: string[] = [];
   for (const message of batch.messages) {
-    const { runId } = message.body;
-    if (await consume(message, env, deps)) executed.push(runId);
+    const { runId, task } = message.body;
+    if (task !== undefined) {
+      if (await consumeTask(message, env, deps)) executed.push(`${runId}#${task}`);
+    } else if (await consume(message, env, deps)) executed.push(runId);
   }
   return executed;
 }
@@ -84,22 +90,7 @@ async function consume(message: QueueMessage<RunMessage>, env: Env, deps: Consum
   const attempt = run.attempts;
   const flow = await getDataflow(env.DB, orgId, run.dataflow_id);
   const wanted = flow ? alertEventsOf(flow) : new Set<AlertEvent>();
-  const alert = async (event: AlertEvent, payload: Record<string, unknown>) => {
-    // Events the dataflow does not alert on are never written to the outbox.
-    if (!flow?.alert_webhook || !wanted.has(event)) return;
-    const body = {
-      runId,
-      dataflowId: run.dataflow_id,
-      trigger: run.trigger,
-      scheduledTime: run.scheduled_time,
-      ...payload,
-    };
-    await enqueueAlert(
-      env.DB,
-      { orgId, dataflowId: run.dataflow_id, runId, event, url: flow.alert_webhook, payload: body },
-      now(),
-    );
-  };
+  const alert = runAlerter(env, run, flow, now);
   // A continued run already announced its start.
   if (run.checkpoint === null) await alert('run.started', {});
   // The lease is renewed while the run executes; a consumer that loses it stops writing the run.
@@ -121,6 +112,11 @@ async function consume(message: QueueMessage<RunMessage>, env: Env, deps: Consum
         await stopHeartbeat();
         deps.finishing?.();
       });
+    if ('fannedOut' in outcome) {
+      // The run waits for its tasks without a lease; if they all finished meanwhile, it goes on now.
+      if ((await awaitTasks(env.DB, runId, attempt, now())) === 'queued') await env.EXPORTS.send({ runId, orgId });
+      return settle(() => message.ack());
+    }
     if ('continued' in outcome) {
       if (await continueRun(env.DB, runId, outcome.continued, now(), attempt)) await env.EXPORTS.send({ runId, orgId });
       return settle(() => message.ack());
@@ -149,12 +145,34 @@ async function consume(message: QueueMessage<RunMessage>, env: Env, deps: Consum
       if (!(await requeueRun(env.DB, runId, error, attempt))) return settle(() => message.ack());
       return settle(() => message.retry({ delaySeconds: 30 * message.attempts }));
     }
-    if (run.checkpoint !== null) await deps.abandonRun?.(env, (await getRun(env.DB, orgId, runId)) ?? run);
+    // Files published by earlier invocations, and spills (a fanned-out run's tasks'), are taken back.
+    await deps.abandonRun?.(env, (await getRun(env.DB, orgId, runId)) ?? run);
     if (!(await failRun(env.DB, runId, error, now(), attempt))) return settle(() => message.ack());
     await alert('run.failed', { error });
   }
   message.ack();
   return true;
+}
+
+/** Writes a run's alert to the outbox when its dataflow alerts on the event. */
+export function runAlerter(env: Env, run: RunRow, flow: DataflowRow | undefined, now: () => Date) {
+  const wanted = flow ? alertEventsOf(flow) : new Set<AlertEvent>();
+  return async (event: AlertEvent, payload: Record<string, unknown>): Promise<void> => {
+    // Events the dataflow does not alert on are never written to the outbox.
+    if (!flow?.alert_webhook || !wanted.has(event)) return;
+    const body = {
+      runId: run.id,
+      dataflowId: run.dataflow_id,
+      trigger: run.trigger,
+      scheduledTime: run.scheduled_time,
+      ...payload,
+    };
+    await enqueueAlert(
+      env.DB,
+      { orgId: run.org_id, dataflowId: run.dataflow_id, runId: run.id, event, url: flow.alert_webhook, payload: body },
+      now(),
+    );
+  };
 }
 
 /** Settles a message of an executed run. */

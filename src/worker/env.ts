@@ -49,6 +49,8 @@ export interface CronController {
 export interface RunMessage {
   readonly runId: string;
   readonly orgId: string;
+  /** A task of a fanned-out run (its `run_tasks.seq`): the message maps that task (fanout.ts). */
+  readonly task?: number;
 }
 
 export interface Env {

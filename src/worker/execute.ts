@@ -21,6 +21,8 @@ import { getOrganization } from './store/orgs.ts';
 import { type DataflowRow, type DestinationRow, exportModeOf, getDataflow, getDestination } from './store/resources.ts';
 import { type RunOutcome, type RunRow, saveMultipart } from './store/runs.ts';
 import type { AudienceSettings } from './schemas.ts';
+import { fanoutPhase, type SnapshotAccess, snapshotSourceOf } from './fanout.ts';
+import { dropReduceSpills } from './store/tasks.ts';
 
 export interface ExecuteOptions {
   /**
@@ -28,6 +30,8 @@ export interface ExecuteOptions {
    * `owed`: D1 queries the run still has to make for rows already read (see `partitionSpill`).
    */
   readonly pause?: (owed?: number) => boolean;
+  /** Reads snapshot sources (fanout.ts): a dataflow whose audiences read one is fanned out. */
+  readonly snapshots?: SnapshotAccess;
 }
 
 /**
@@ -35,10 +39,21 @@ export interface ExecuteOptions {
  * on the run) when anything fails. A run that outgrows its invocation returns `{continued}`: the
  * consumer keeps the checkpoint and sends the run to the queue again.
  */
-export async function executeRun(env: Env, run: RunRow, platform: Platform, options: ExecuteOptions = {}): Promise<RunOutcome | { continued: RunCheckpoint }> {
+export async function executeRun(
+  env: Env,
+  run: RunRow,
+  platform: Platform,
+  options: ExecuteOptions = {},
+): Promise<RunOutcome | { continued: RunCheckpoint } | { fannedOut: number }> {
   const flow = await getDataflow(env.DB, run.org_id, run.dataflow_id);
   const row = flow && (await getDestination(env.DB, run.org_id, flow.destination_id));
   if (!flow || !row) throw new ExportError('CONFIG_INVALID', 'The dataflow or its destination no longer exists');
+  const audienceIds = flow.dataset_id === null ? runAudiences(flow, run) : [];
+  // Audiences reading a snapshot source: the run is mapped by its tasks first, then reduced here.
+  const sourceId = await snapshotSourceOf(env.DB, run.org_id, audienceIds);
+  const phase = sourceId === undefined ? undefined : await fanoutPhase(env, run, flow, audienceIds, sourceId, options.snapshots, platform.now());
+  if (phase && 'fannedOut' in phase) return phase;
+  const reduce = phase?.reduce;
   const destination = await openDestination(env, row);
   const prepared = await exportService(platform).prepare(await definitionOf(env, row, destination, flow));
   const scheduledTime = new Date(run.scheduled_time);
@@ -50,7 +65,8 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
     // A run (re)starting from the top starts from the committed states: what an earlier attempt
     // staged or spilled goes. A continued run keeps them: it goes on from its checkpoint.
     await states.discard();
-    await dropSpills(env.DB, run.org_id, run.id);
+    // A fanned-out run keeps its tasks' sorted runs: the reduce reads them.
+    await (reduce ? dropReduceSpills : dropSpills)(env.DB, run.org_id, run.id);
   }
   const partitions = partitionSpill(env.DB, run, valueBytes);
   const budgets = sortBudgets(env, valueBytes, { partitioned: Boolean(flow.partition_by), dedup: Boolean(json<{ dedup?: unknown }>(flow.mapping)?.dedup) });
@@ -73,12 +89,16 @@ export async function executeRun(env: Env, run: RunRow, platform: Platform, opti
     sortBudget: budgets.dedup,
     ...(pause && { pause }),
   };
-  const audienceIds = runAudiences(flow, run);
   const namings = new Map((json<AudienceSettings[]>(flow.audience_settings) ?? []).flatMap((a) => (a.naming ? [[a.id, a.naming] as const] : [])));
   const subjects =
     flow.dataset_id !== null
       ? [await datasetSubject({ ...input, datasetId: flow.dataset_id, folderPath: destination.folderPath })]
-      : audienceSubjectOpeners({ ...input, audienceIds, mapping: compileMapping(json(flow.mapping)) }).map((open, i) => {
+      : audienceSubjectOpeners({
+          ...input,
+          audienceIds,
+          mapping: compileMapping(json(flow.mapping)),
+          ...(reduce && { reduce: (id: string) => reduce.audience(id) }),
+        }).map((open, i) => {
           // An audience with its own file naming: its files are named by it, not by the dataflow's.
           const fileName = namings.get(audienceIds[i]!);
           return fileName ? async (resume?: unknown) => ({ ...(await open(resume)), fileName }) : open;
@@ -163,7 +183,7 @@ function partitionSpill(db: Env['DB'], run: RunRow, valueBytes: number): { store
  * The audiences a run exports: the dataflow's, or those its slot was for (a per-audience schedule)
  * that are still in the dataflow.
  */
-function runAudiences(flow: DataflowRow, run: RunRow): string[] {
+export function runAudiences(flow: DataflowRow, run: RunRow): string[] {
   const all = json<string[]>(flow.audience_ids) ?? [];
   const only = json<string[]>(run.audience_ids);
   if (!only) return all;
@@ -178,9 +198,11 @@ function runAudiences(flow: DataflowRow, run: RunRow): string[] {
  */
 export async function abandonRun(env: Env, run: RunRow, platform: Platform): Promise<void> {
   const checkpoint = json<RunCheckpoint>(run.checkpoint);
+  // Nothing was published yet; what the run (or a fanned-out run's tasks) spilled goes.
+  if (!checkpoint) return dropSpills(env.DB, run.org_id, run.id);
   const flow = await getDataflow(env.DB, run.org_id, run.dataflow_id);
   const row = flow && (await getDestination(env.DB, run.org_id, flow.destination_id));
-  if (!checkpoint || !flow || !row) return;
+  if (!flow || !row) return dropSpills(env.DB, run.org_id, run.id);
   const prepared = await exportService(platform).prepare(await definitionOf(env, row, await openDestination(env, row), flow));
   await prepared.remove(checkpoint.files);
   await dropSpills(env.DB, run.org_id, run.id);

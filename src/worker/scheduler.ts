@@ -19,13 +19,14 @@ import { lateRunAlerts } from './lateness.ts';
 import { purgeIdempotencyKeys } from './store/idempotency.ts';
 import { type DataflowRow, advanceStatement, scheduledDataflows } from './store/resources.ts';
 import { insertRunStatement, purgeHistory, takeStaleRuns } from './store/runs.ts';
+import { takeStaleTasks } from './store/tasks.ts';
 
 export interface TickReport {
   /** Runs this tick created and enqueued. */
   readonly enqueued: number;
   /** Slots dropped by bounded catch-up. */
   readonly missed: number;
-  /** Lost or stalled runs sent to the queue again. */
+  /** Lost or stalled runs (and tasks of fanned-out runs) sent to the queue again. */
   readonly resent: number;
 }
 
@@ -133,9 +134,15 @@ function evaluationsOf(
   return [...times].sort((a, b) => a - b).map((t) => new Date(t));
 }
 
-/** Re-sends runs whose message was lost or whose consumer crashed (claimRun makes duplicates harmless). */
+/**
+ * Re-sends runs whose message was lost or whose consumer crashed (claimRun makes duplicates
+ * harmless), and tasks of fanned-out runs likewise (claimTask): a task whose consumer died is
+ * redone alone, by a new attempt.
+ */
 async function resendStale(env: Env, now: Date): Promise<number> {
   const stale = await takeStaleRuns(env.DB, new Date(now.getTime() - STALE_QUEUED_MS), now);
   for (const run of stale) await env.EXPORTS.send({ runId: run.id, orgId: run.org_id });
-  return stale.length;
+  const tasks = await takeStaleTasks(env.DB, now);
+  for (const task of tasks) await env.EXPORTS.send({ runId: task.run_id, orgId: task.org_id, task: task.seq });
+  return stale.length + tasks.length;
 }

@@ -121,6 +121,12 @@ export interface AudienceExportInput {
   readonly save?: ((state: AudienceExportState) => Promise<void>) | undefined;
   /** Profiles arrive in id order (a store's keyset pages): without dedup, no sort is needed. */
   readonly ordered?: boolean;
+  /**
+   * Take the sorted path even without dedup (a snapshot's rows): candidates are sorted by member key
+   * (the profile id), so two rows with one id are decided together — the best wins, the other is
+   * counted `duplicate` — exactly as dedup decides a key.
+   */
+  readonly sorted?: boolean;
   /** Where sorted runs spill when candidates outgrow `sortBudget`; memory by default. */
   readonly spill?: SpillStore;
   /** Bytes of encoded candidates held before a sorted run is spilled (default 16 MiB). */
@@ -223,7 +229,7 @@ export function planAudienceExport(input: AudienceExportInput): AudiencePlan {
   const rows = new ReadableStream<RowBatch>(
     {
       async pull(controller) {
-        iterator ??= (input.mapping.dedup ? run.sorted() : input.ordered ? run.merged() : run.streamed())[Symbol.asyncIterator]();
+        iterator ??= (input.mapping.dedup || input.sorted ? run.sorted() : input.ordered ? run.merged() : run.streamed())[Symbol.asyncIterator]();
         for (;;) {
           const { value, done } = await iterator.next();
           for (const [kind, diverted] of run.takeDiverted()) await input.divert!(kind, diverted);
@@ -259,6 +265,99 @@ export function planAudienceExport(input: AudienceExportInput): AudiencePlan {
     },
   };
 }
+
+/** What a map task scans for one audience: its share of the profiles (see `scanAudience`). */
+export interface AudienceScanInput {
+  readonly membership: AudienceMembership;
+  readonly profiles: ReadableStream<ProfileChunk>;
+  /** The dataflow's mapping, as `planAudienceExport` takes it (the status column is added alike). */
+  readonly mapping: CompiledMapping;
+  readonly now: Date;
+  readonly mode: ExportMode;
+  /** The last successful run's state: candidates are kept for exits only for keys it may hold. */
+  readonly baseline?: BaselineState | undefined;
+  /** The reduce keeps a state (an incremental dataflow): candidates carry their fingerprints. */
+  readonly state: boolean;
+  /** Receives the task's one sorted run (run 0), in chunks of lines. */
+  readonly output: SpillStore;
+  /** Where runs spill when candidates outgrow `sortBudget`, before they are merged into `output`; dropped after. */
+  readonly scratch?: SpillStore;
+  /** Bytes of encoded candidates held before a sorted run is spilled to `scratch` (default 16 MiB). */
+  readonly sortBudget?: number;
+}
+
+/** What a map task's scan of one audience left for the reduce. */
+export interface AudienceScan {
+  /** Counts of the scan: profiles read, members, rows skipped (missing, invalid). */
+  readonly stats: ExportStats;
+  /** 1 when it wrote a sorted run to `output` (run 0), 0 when it had no candidate. */
+  readonly runs: 0 | 1;
+}
+
+/**
+ * The scan half of the sorted path, on its own: a share of the profiles is scanned into candidates
+ * sorted by member key — with exits against the baseline's key set, exactly as `planAudienceExport`
+ * scans — and left as ONE sorted run on `output` (runs spilled past the sort budget are merged into
+ * it). The merge half is `planAudienceExport` with `sorted` and a `resume` that says the scan is
+ * done (`{stats, stateMembers: 0, runs, scanned: true}`), over a spill store whose runs are the
+ * scans' outputs: the Worker's fan-out maps with the first and reduces with the second.
+ */
+export async function scanAudience(input: AudienceScanInput): Promise<AudienceScan> {
+  const mapping = input.mode === 'incremental' ? withStatusColumn(input.mapping) : input.mapping;
+  const usable = input.baseline && input.baseline.mappingId === input.mapping.id ? input.baseline : undefined;
+  const baseline = STATEFUL_MODES.includes(input.mode) ? usable : undefined;
+  const run = new Run(
+    { membership: input.membership, profiles: () => input.profiles, mapping, now: input.now, mode: input.mode, sorted: true },
+    baseline,
+    input.state ? DISCARD_SINK : undefined,
+  );
+  const scratch = input.scratch ?? memorySpill();
+  let final = false;
+  let written = false;
+  let spilled = false;
+  const output = async (lines: readonly string[]) => {
+    written = true;
+    await input.output.write(0, lines);
+  };
+  // Runs go to the scratch store while the scan outgrows the budget; the last buffer, when it is
+  // the only run, goes straight to the output (no merge, no decoding again).
+  const routed: SpillStore = {
+    write: (runNo, lines) => {
+      if (final) return output(lines);
+      spilled = true;
+      return scratch.write(runNo, lines);
+    },
+    read: (runNo) => scratch.read(runNo),
+    drop: () => scratch.drop(),
+  };
+  const sorter = new ExternalSorter<Candidate>(routed, candidateCodec, input.sortBudget);
+  try {
+    await run.scanAll(input.profiles, sorter);
+    if (sorter.runs === 0) {
+      final = true;
+      await sorter.spill();
+    } else {
+      let lines: string[] = [];
+      for await (const batch of sorter.sortedBatches()) {
+        for (const candidate of batch) lines.push(candidateCodec.encode(candidate));
+        if (lines.length >= MERGED_LINES) {
+          await output(lines);
+          lines = [];
+        }
+      }
+      if (lines.length > 0) await output(lines);
+    }
+  } finally {
+    if (spilled) await scratch.drop();
+  }
+  return { stats: run.stats, runs: written ? 1 : 0 };
+}
+
+/** Lines per write of a task's merged run (its store packs them into rows). */
+const MERGED_LINES = 65_536;
+
+/** A scan computes fingerprints when a state will be kept; it writes none itself. */
+const DISCARD_SINK: StateSink = { write: async () => {}, close: async () => {} };
 
 /** The usable baseline: streamed, or the object form; none when made with another mapping. */
 function baselineOf(input: AudienceExportInput): BaselineState | undefined {
@@ -489,25 +588,12 @@ class Run {
     let keep = false;
     try {
       if (!resume?.scanned) {
-        const exits = this.baseline ? await KeySet.of(this.baseline) : undefined;
-        const reader = this.input.profiles(resume?.cursor).getReader();
-        let cursor = resume?.cursor;
-        for (;;) {
-          const { value: chunk, done } = await reader.read();
-          if (done) break;
-          for (const profile of profilesOf(chunk)) {
-            cursor = profile.id;
-            // Synchronous per profile; only a spill waits.
-            if (this.scan(profile, sorter, exits)) await sorter.spill();
-          }
-          if (this.input.pause?.()) {
-            // The candidates so far are spilled: the next invocation scans on, then merges them all.
-            await reader.cancel();
-            await sorter.spill();
-            await this.stop({ runs: sorter.runs, ...(cursor !== undefined && { cursor }) });
-            keep = true;
-            return;
-          }
+        const stopped = await this.scanAll(this.input.profiles(resume?.cursor), sorter, resume?.cursor);
+        if (stopped) {
+          // The candidates so far are spilled: the next invocation scans on, then merges them all.
+          await this.stop({ runs: sorter.runs, ...(stopped.cursor !== undefined && { cursor: stopped.cursor }) });
+          keep = true;
+          return;
         }
         // The scan is done. The last candidates stay in memory for the merge; a pause in the
         // merge spills them first, so the next invocation finds every run on the store.
@@ -540,6 +626,31 @@ class Run {
     } finally {
       // A paused run keeps its spilled runs for the next invocation; a finished (or failed) one drops them.
       if (!keep) await spill.drop();
+    }
+  }
+
+  /**
+   * The scan half of the sorted path: every profile's candidates go to the sorter (exits only for
+   * keys the baseline may hold). When `pause` asks, the scan stops after a page with the candidates
+   * so far spilled, and says where it stopped; otherwise the last candidates stay in the sorter's memory.
+   */
+  async scanAll(profiles: ReadableStream<ProfileChunk>, sorter: ExternalSorter<Candidate>, from?: string): Promise<{ cursor?: string } | undefined> {
+    const exits = this.baseline ? await KeySet.of(this.baseline) : undefined;
+    const reader = profiles.getReader();
+    let cursor = from;
+    for (;;) {
+      const { value: chunk, done } = await reader.read();
+      if (done) return undefined;
+      for (const profile of profilesOf(chunk)) {
+        cursor = profile.id;
+        // Synchronous per profile; only a spill waits.
+        if (this.scan(profile, sorter, exits)) await sorter.spill();
+      }
+      if (this.input.pause?.()) {
+        await reader.cancel();
+        await sorter.spill();
+        return { ...(cursor !== undefined && { cursor }) };
+      }
     }
   }
 
@@ -788,7 +899,7 @@ function hashes(text: string): [number, number] {
     a = Math.imul(a ^ c, 16777619);
     b = Math.imul(b ^ c, 2246822507);
   }
-  return [a >>> 0, (b >>> 0) | 1];
+  return [a >>> 0, (b | 1) >>> 0];
 }
 
 function profilesOf(chunk: ProfileChunk): readonly Profile[] {

@@ -1,0 +1,281 @@
+/**
+ * The fan-out run engine on workerd (real D1, moto with auth enforced as the destination): a run of a
+ * dataflow whose audience reads a snapshot source is planned into tasks, mapped one message per task,
+ * and reduced through the export service. The snapshot here is NDJSON files in an in-memory
+ * ObjectStore read through the SnapshotAccess contract (the Parquet reader plugs in the same way).
+ * Its exported rows are compared with the same run over the same profiles pushed into D1.
+ */
+import { describe, expect, inject, it } from 'vitest';
+import { rowToProfile } from '../../src/core/data/profile-rows.ts';
+import type { Profile } from '../../src/core/data/model.ts';
+import { ExportError } from '../../src/core/errors.ts';
+import type { ObjectStore, ReadStats, SnapshotPlan, SnapshotUnit } from '../../src/core/snapshot/types.ts';
+import { consumeBatch } from '../../src/worker/consumer.ts';
+import type { Env, RunMessage } from '../../src/worker/env.ts';
+import { executeRun } from '../../src/worker/execute.ts';
+import { runTask, type SnapshotAccess, type SnapshotReading } from '../../src/worker/fanout.ts';
+import { tick } from '../../src/worker/scheduler.ts';
+import { getRun, LEASE_SECONDS } from '../../src/worker/store/runs.ts';
+import { claimTask, listTasks } from '../../src/worker/store/tasks.ts';
+import { call, newOrg, platformOf, testEnv } from './helpers.ts';
+import { motoAdmin, motoDestinationBody } from './moto-client.ts';
+
+const moto = inject('moto');
+
+/** Objects in memory behind the ObjectStore contract, counting ranged and whole reads. */
+function memoryStore(objects: Map<string, string>): ObjectStore {
+  const bytes = (key: string) => {
+    const text = objects.get(key);
+    if (text === undefined) throw new ExportError('SOURCE_NOT_FOUND', `No object "${key}"`);
+    return new TextEncoder().encode(text);
+  };
+  return {
+    describe: 'memory://snapshots',
+    list: async function* (prefix) {
+      for (const key of [...objects.keys()].sort()) if (key.startsWith(prefix)) yield { key, size: bytes(key).byteLength, etag: `"${key.length}"` };
+    },
+    head: async (key) => (objects.has(key) ? { key, size: bytes(key).byteLength } : undefined),
+    read: async (key, start, end) => bytes(key).slice(start, end),
+    stream: async (key) => new Blob([bytes(key)]).stream(),
+  };
+}
+
+/** An NDJSON snapshot under a prefix: one unit per file, rows read whole and turned into profiles. */
+function ndjsonReading(store: ObjectStore, prefix: string, hooks: { read?: (key: string) => void } = {}): SnapshotReading {
+  return {
+    plan: async (): Promise<SnapshotPlan> => {
+      const files = [];
+      for await (const info of store.list(prefix)) files.push({ key: info.key, size: info.size, ...(info.etag && { etag: info.etag }) });
+      if (files.length === 0) throw new ExportError('SOURCE_NOT_FOUND', `No file under ${prefix}`);
+      return { format: 'ndjson', files, schema: [], units: files.map((_, file) => ({ file })), bytes: files.reduce((n, f) => n + f.size, 0) };
+    },
+    profiles: (plan: SnapshotPlan, unit: SnapshotUnit, stats: ReadStats) => {
+      const file = plan.files[unit.file]!;
+      return new ReadableStream<readonly Profile[]>({
+        async start(controller) {
+          hooks.read?.(file.key);
+          const data = await store.read(file.key, 0, file.size);
+          stats.requests++;
+          stats.bytesFetched += data.byteLength;
+          const lines = new TextDecoder().decode(data).split('\n').filter(Boolean);
+          stats.rows += lines.length;
+          controller.enqueue(lines.map((line, i) => rowToProfile(JSON.parse(line), i)));
+          controller.close();
+        },
+      });
+    },
+  };
+}
+
+interface Person {
+  id: string;
+  tier: string;
+  score: number;
+}
+const ndjson = (people: readonly Person[]) => people.map((p) => JSON.stringify({ id: p.id, tier: p.tier, score: p.score })).join('\n');
+const d1Ndjson = (people: readonly Person[]) =>
+  people.map((p) => JSON.stringify({ id: p.id, attributes: { tier: p.tier, score: p.score } })).join('\n');
+
+/** Snapshot 1: 160 profiles over 4 files; snapshot 2: some leave, some change, some join. */
+const FIRST: Person[] = Array.from({ length: 160 }, (_, i) => ({ id: `p${String(i).padStart(4, '0')}`, tier: i % 3 === 0 ? 'silver' : 'gold', score: i % 9 }));
+const SECOND: Person[] = [
+  ...FIRST.map((p, i) => (i % 10 === 1 ? { ...p, tier: 'silver' } : i % 10 === 2 ? { ...p, score: 100 + i } : i % 10 === 3 ? { ...p, tier: 'gold' } : p)),
+  ...Array.from({ length: 12 }, (_, i) => ({ id: `q${i}`, tier: 'gold', score: i })),
+];
+const FILES = 4;
+const filesOf = (people: readonly Person[], prefix: string) =>
+  new Map(Array.from({ length: FILES }, (_, f) => [`${prefix}part-${f}.ndjson`, ndjson(people.filter((_, i) => i % FILES === f))]));
+
+async function scenario(name: string) {
+  const e = testEnv({ ALLOW_LOOPBACK_ENDPOINTS: 'true' });
+  const org = await newOrg(e);
+  const api = (method: string, path: string, body?: unknown, raw?: string) =>
+    call(e, method, path, { token: org.token, ...(raw ? { raw, headers: { 'Content-Type': 'application/x-ndjson' } } : { body }) });
+  const folder = `${moto.folder}fanout-${name}/`;
+  const objects = new Map<string, string>();
+  const store = memoryStore(objects);
+  const reads: string[] = [];
+  const access: SnapshotAccess = async (_env, _org, sourceId) => {
+    expect(sourceId).toBe(`src_${name}`);
+    return ndjsonReading(store, 'snap/', { read: (key) => reads.push(key) });
+  };
+  await e.DB.prepare("INSERT INTO sources (id, org_id, name, config, created_at, updated_at) VALUES (?, ?, 'snap', '{}', ?, ?)")
+    .bind(`src_${name}`, org.id, new Date().toISOString(), new Date().toISOString())
+    .run();
+  const flowOf = async (label: string, snapshot: boolean) => {
+    const dest = await api('POST', '/destinations', motoDestinationBody(`${folder}${label}/`, { manifest: true }));
+    const audience = await api('POST', '/audiences', { kind: 'rule', name: 'gold', rule: 'attributes.tier = "gold"' });
+    if (snapshot) await e.DB.prepare("UPDATE audiences SET source_id = ? WHERE id = ?").bind(`src_${name}`, audience.body.id).run();
+    const flow = await api('POST', '/dataflows', {
+      name: label,
+      destinationId: dest.body.id,
+      audienceIds: [audience.body.id],
+      mapping: { fields: [{ source: 'id' }, { source: 'attributes.score', target: 'score' }] },
+      exportMode: 'incremental',
+    });
+    expect(flow.status, flow.text).toBe(201);
+    return flow.body.id as string;
+  };
+  const snapFlow = await flowOf('snapshot', true);
+  const d1Flow = await flowOf('d1', false);
+  // Every PUT of the snapshot dataflow's manifest, as the destination received it.
+  const manifestPuts: string[] = [];
+  const counting: typeof fetch = (input, init) => {
+    const url = String(input instanceof Request ? input.url : input);
+    const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+    if (method === 'PUT' && url.includes('/snapshot/') && /manifest-[^/?]*\.json/.test(url)) manifestPuts.push(url);
+    return fetch(input, init);
+  };
+  let failTask: ((task: number, attempt: number) => boolean) | undefined;
+  const deps = {
+    executeRun: (env: Env, run: Parameters<typeof executeRun>[1]) => executeRun(env, run, platformOf(env, { fetch: counting }), { snapshots: access }),
+    runTask: async (env: Env, task: Parameters<typeof runTask>[1]) => {
+      if (failTask?.(task.seq, task.attempt)) throw new ExportError('NETWORK', `simulated: the range request of task ${task.seq} was dropped`);
+      return runTask(env, task, access);
+    },
+  };
+  /** Delivers one message (a retried one is sent again with one more attempt). */
+  let deliveries = 0;
+  const deliver = async (body: RunMessage, attempts = 1) => {
+    deliveries++;
+    const retry = () => pending.push({ body, attempts: attempts + 1 });
+    await consumeBatch({ queue: 'edge-export-runs', messages: [{ id: `m${deliveries}`, body, attempts, ack: () => {}, retry }] }, e, deps);
+  };
+  const pending: { body: RunMessage; attempts: number }[] = [];
+  /** Delivers every message sent, as the queue would, until none is left. */
+  const drain = async () => {
+    for (;;) {
+      pending.push(...e.EXPORTS.sent.splice(0).map((body) => ({ body, attempts: 1 })));
+      const next = pending.shift();
+      if (!next) return;
+      await deliver(next.body, next.attempts);
+    }
+  };
+  const startRun = async (flowId: string) => (await api('POST', `/dataflows/${flowId}/run`)).body.id as string;
+  const s3 = motoAdmin();
+  /** The data rows a run exported (every CSV file but the manifest), sorted. */
+  const exported = async (label: string, runId: string) => {
+    const run = (await api('GET', `/runs/${runId}`)).body;
+    expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
+    const rows: string[] = [];
+    for (const file of run.files as { key: string }[]) {
+      if (!file.key.startsWith(`${folder}${label}/`) || file.key.includes('manifest-')) continue;
+      rows.push(...(await s3.get(file.key)).text.split(/\r?\n/).filter(Boolean).slice(1));
+    }
+    return rows.sort();
+  };
+  return { e, org, api, objects, reads, snapFlow, d1Flow, manifestPuts, drain, deliver, startRun, exported, s3, folder, setFail: (f: typeof failTask) => (failTask = f) };
+}
+
+describe('fan-out of a snapshot run', () => {
+  it('maps one task per file, reduces through the export service, and exports what the D1 path exports (full, then incremental)', async () => {
+    const s = await scenario('equal');
+    for (const [key, text] of filesOf(FIRST, 'snap/')) s.objects.set(key, text);
+    expect((await s.api('POST', '/profiles', undefined, d1Ndjson(FIRST))).status).toBe(200);
+
+    const run1 = await s.startRun(s.snapFlow);
+    await s.drain();
+    const tasks = await listTasks(s.e.DB, run1);
+    expect(tasks.map((t) => [t.seq, t.status, t.attempt])).toEqual([
+      [0, 'done', 1],
+      [1, 'done', 1],
+      [2, 'done', 1],
+      [3, 'done', 1],
+    ]);
+    expect(s.manifestPuts).toHaveLength(1);
+    const d1Run1 = await s.startRun(s.d1Flow);
+    await s.drain();
+    const snap1 = await s.exported('snapshot', run1);
+    expect(snap1).toEqual(await s.exported('d1', d1Run1));
+    expect(snap1).toHaveLength(FIRST.filter((p) => p.tier === 'gold').length);
+    // Every spilled run of the fan-out is gone once the run succeeded.
+    expect((await s.e.DB.prepare('SELECT COUNT(*) AS n FROM export_spill WHERE run_id = ?').bind(run1).first<{ n: number }>())!.n).toBe(0);
+
+    // Snapshot 2 replaces snapshot 1; the same profiles are upserted into D1.
+    s.objects.clear();
+    for (const [key, text] of filesOf(SECOND, 'snap/')) s.objects.set(key, text);
+    expect((await s.api('POST', '/profiles', undefined, d1Ndjson(SECOND))).status).toBe(200);
+    const run2 = await s.startRun(s.snapFlow);
+    await s.drain();
+    const d1Run2 = await s.startRun(s.d1Flow);
+    await s.drain();
+    const snap2 = await s.exported('snapshot', run2);
+    expect(snap2).toEqual(await s.exported('d1', d1Run2));
+    // joined (q*, silver→gold), changed (scores), exited (gold→silver) are all there.
+    const status = (row: string) => row.split(',').at(-1);
+    expect(new Set(snap2.map(status))).toEqual(new Set(['realized', 'exited']));
+    expect(snap2.some((r) => r.startsWith('q0,'))).toBe(true);
+    const detail = (await s.api('GET', `/runs/${run2}`)).body;
+    const d1Detail = (await s.api('GET', `/runs/${d1Run2}`)).body;
+    expect(detail.rows).toBe(d1Detail.rows);
+    expect(detail.skipped).toEqual(d1Detail.skipped);
+    expect(s.manifestPuts).toHaveLength(2);
+  });
+
+  it('retries a failed task alone (the others keep attempt 1) and a task whose consumer died is re-sent by the cron', async () => {
+    const s = await scenario('retry');
+    for (const [key, text] of filesOf(FIRST, 'snap/')) s.objects.set(key, text);
+    expect((await s.api('POST', '/profiles', undefined, d1Ndjson(FIRST))).status).toBe(200);
+    // Task 2's first attempt loses a read (a retryable network error): only it is redone.
+    s.setFail((task, attempt) => task === 2 && attempt === 1);
+    const run1 = await s.startRun(s.snapFlow);
+    await s.drain();
+    expect((await listTasks(s.e.DB, run1)).map((t) => t.attempt)).toEqual([1, 1, 2, 1]);
+    expect(s.reads.filter((k) => k === 'snap/part-2.ndjson')).toHaveLength(1);
+    expect(s.reads).toHaveLength(FILES);
+    const d1Run = await s.startRun(s.d1Flow);
+    await s.drain();
+    expect(await s.exported('snapshot', run1)).toEqual(await s.exported('d1', d1Run));
+    expect(s.manifestPuts).toHaveLength(1);
+
+    // Run 2: its planning message is delivered, then task 1's consumer dies after claiming it.
+    s.setFail(undefined);
+    const run2 = await s.startRun(s.snapFlow);
+    // Deliver only the run's message: it plans the run and sends one message per task.
+    expect(s.e.EXPORTS.sent).toEqual([{ runId: run2, orgId: s.org.id }]);
+    await s.deliver(s.e.EXPORTS.sent.shift()!);
+    expect((await getRun(s.e.DB, s.org.id, run2))!).toMatchObject({ status: 'running', lease_until: null });
+    const taskMessages = s.e.EXPORTS.sent.splice(0);
+    expect(taskMessages.map((m) => m.task)).toEqual([0, 1, 2, 3]);
+    const died = new Date();
+    expect(await claimTask(s.e.DB, s.org.id, run2, 1, died)).toMatchObject({ attempt: 1, status: 'running' });
+    // The others are delivered; task 1's message finds it held and does nothing.
+    s.e.EXPORTS.sent.push(...taskMessages);
+    await s.drain();
+    expect((await listTasks(s.e.DB, run2)).map((t) => [t.status, t.attempt])).toEqual([
+      ['done', 1],
+      ['running', 1],
+      ['done', 1],
+      ['done', 1],
+    ]);
+    // After its lease, the cron sends task 1 again: attempt 2 redoes it alone, and it completes the run.
+    const report = await tick(s.e, new Date(died.getTime() + (LEASE_SECONDS + 1) * 1000));
+    expect(report.resent).toBe(1);
+    expect(s.e.EXPORTS.sent).toEqual([{ runId: run2, orgId: s.org.id, task: 1 }]);
+    await s.drain();
+    expect((await listTasks(s.e.DB, run2)).map((t) => [t.status, t.attempt])).toEqual([
+      ['done', 1],
+      ['done', 2],
+      ['done', 1],
+      ['done', 1],
+    ]);
+    expect((await getRun(s.e.DB, s.org.id, run2))!.status).toBe('succeeded');
+    expect(s.manifestPuts).toHaveLength(2);
+  });
+
+  it('a task failing for good fails the run: nothing published, every spill dropped', async () => {
+    const s = await scenario('fail');
+    for (const [key, text] of filesOf(FIRST, 'snap/')) s.objects.set(key, text);
+    s.setFail((task) => task === 3);
+    const run = await s.startRun(s.snapFlow);
+    await s.drain();
+    const failed = (await s.api('GET', `/runs/${run}`)).body;
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatchObject({ code: 'NETWORK', task: 3 });
+    const tasks = await listTasks(s.e.DB, run);
+    expect(tasks[3]).toMatchObject({ status: 'failed', attempt: 3 });
+    expect((await s.e.DB.prepare('SELECT COUNT(*) AS n FROM export_spill WHERE run_id = ?').bind(run).first<{ n: number }>())!.n).toBe(0);
+    expect(await s.s3.list(`${s.folder}snapshot/`)).toEqual([]);
+    expect(s.manifestPuts).toHaveLength(0);
+  });
+});
