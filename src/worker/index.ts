@@ -4,7 +4,9 @@ import zstd from '../../node_modules/@bokuweb/zstd-wasm/dist/esm/zstd.wasm';
 import { installedPlugins } from '../../edge-export.plugins.ts';
 import { withPlugins } from '../core/platform.ts';
 import { workerdPlatform } from './platform.ts';
+import { snapshotAccess } from './snapshot-access.ts';
 import { createWorker } from './worker.ts';
 
 // The deployment's third-party plugins are bundled in: a Worker cannot import code at run time.
-export default createWorker(withPlugins(workerdPlatform(zstd), installedPlugins));
+const platform = withPlugins(workerdPlatform(zstd), installedPlugins);
+export default createWorker(platform, { snapshots: snapshotAccess(platform) });
