@@ -108,6 +108,8 @@ interface Figures {
   tasks?: number;
   claims?: number;
   invocations?: number;
+  /** Of them, the invocations that ran a task (the map step); the others planned or reduced. */
+  taskInvocations?: number;
   maxCpu?: number;
   meanCpu?: number;
   maxQueries?: number;
@@ -128,7 +130,7 @@ const line = (f: Figures) =>
     `${f.path} ${f.kind}: ${f.members} members in ${f.seconds.toFixed(1)} s (${Math.round(rows / f.seconds)} snapshot rows/s)`,
     f.fetched && `fetched ${mib(f.fetched.bytes)} MiB in ${f.fetched.gets} GETs (${f.fetched.ranged} ranged)`,
     f.units !== undefined && `${f.units} units`,
-    f.tasks !== undefined && `${f.tasks} tasks (${f.claims} claims), ${f.invocations} invocations`,
+    f.tasks !== undefined && `${f.tasks} tasks (${f.claims} claims), ${f.invocations} invocations (${f.taskInvocations} ran a task)`,
     f.maxCpu !== undefined && `CPU ≤${f.maxCpu.toFixed(2)} s/invocation (mean ${f.meanCpu?.toFixed(2)})`,
     f.maxQueries !== undefined && `≤${f.maxQueries} D1 queries and ≤${((f.maxInvocationMs ?? 0) / 1000).toFixed(1)} s per invocation`,
     f.peakHeapMiB !== undefined && `heap ≤${f.peakHeapMiB.toFixed(0)} MiB at a collection, ≤${f.liveHeapMiB?.toFixed(0)} MiB live`,
@@ -362,6 +364,7 @@ async function runWorker(ctx: Context, api: Api, db: D1, flowId: string, kind: K
     tasks: tasks?.tasks ?? 0,
     claims: tasks?.claims ?? 0,
     invocations: invocations.length,
+    taskInvocations: invocations.filter((i) => i.runs.every((r) => r.includes('#'))).length,
     maxCpu: Math.max(0, ...perInvocation),
     meanCpu: (cpuSeconds(workerdPid) - cpu0) / Math.max(1, invocations.length),
     maxQueries: Math.max(0, ...invocations.map((i) => i.d1Queries)),
@@ -510,11 +513,11 @@ function reportOf(): string {
     `Snapshot: ${rows.toLocaleString('en')} profiles written by DuckDB as ${files.names.length} Parquet files (row groups per file: ${want.rowGroups.join(', ')}; snappy), ${mib(files.bytes)} MiB in moto with auth enforced. 10 columns: the ${PROJECTED.length} an export of the audience needs (${PROJECTED.map((c) => `\`${c}\``).join(', ')}) and 4 it does not (\`lastSeen\`, wide text \`bio\`, \`address\`, \`notes\`). Audience: \`${RULE}\`; mapping id, email, country, score, CSV; dedup by email (latest \`updatedAt\`, then smallest id). Sources read through a counting proxy in front of moto (response bytes of every GET: footers, column chunks, listings); destinations write to moto directly.`,
     `Worker: workerd via Miniflare (as \`npm start\`), every isolate capped at ${heapCap > 0 ? `${heapCap} MB (\`--max-heap-size\`)` : 'V8’s default heap'}, D1 in memory, one queue consumer (Miniflare's broker delivers one batch at a time: it cannot run 2 consumers concurrently), \`rowsPerTask\` ${rowsPerTask.toLocaleString('en')}. CPU per invocation: workerd's CPU (the Worker and the D1 simulator) between consecutive invocation log lines. DuckDB: \`read_parquet\` over the local files, both queries (members and dedup winners) together.`,
     '',
-    '| path | export | members | s | snapshot rows/s | fetched MiB / file MiB | GETs (ranged) | tasks (claims) | invocations | CPU s/invocation max (mean) | D1 queries max/invocation | s max/invocation | heap MiB (at a collection / live) | CLI peak RSS MiB, CPU s | content |',
+    '| path | export | members | s | snapshot rows/s | fetched MiB / file MiB | GETs (ranged) | tasks (claims) | invocations (of them tasks) | CPU s/invocation max (mean) | D1 queries max/invocation | s max/invocation | heap MiB (at a collection / live) | CLI peak RSS MiB, CPU s | content |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rowsOut.map(
       (r) =>
-        `| ${r.path} | ${r.kind} | ${n(r.members)} | ${fmt(r.seconds)} | ${n(Math.round(rows / r.seconds))} | ${r.fetched ? `${mib(r.fetched.bytes)} / ${mib(files.bytes)} (${((100 * r.fetched.bytes) / files.bytes).toFixed(1)} %)` : ''} | ${r.fetched ? `${r.fetched.gets} (${r.fetched.ranged})` : ''} | ${r.tasks === undefined ? (r.units === undefined ? '' : `${r.units} units`) : `${r.tasks} (${r.claims})`} | ${n(r.invocations)} | ${r.maxCpu === undefined ? '' : `${fmt(r.maxCpu, 2)} (${fmt(r.meanCpu, 2)})`} | ${n(r.maxQueries)} | ${r.maxInvocationMs === undefined ? '' : fmt(r.maxInvocationMs / 1000)} | ${r.peakHeapMiB === undefined ? '' : `${fmt(r.peakHeapMiB, 0)} / ${r.liveHeapMiB ? fmt(r.liveHeapMiB, 0) : '–'}`} | ${r.rssMiB === undefined ? '' : `${r.rssMiB}, ${fmt(r.cpu)}`} | ${r.checked} |`,
+        `| ${r.path} | ${r.kind} | ${n(r.members)} | ${fmt(r.seconds)} | ${n(Math.round(rows / r.seconds))} | ${r.fetched ? `${mib(r.fetched.bytes)} / ${mib(files.bytes)} (${((100 * r.fetched.bytes) / files.bytes).toFixed(1)} %)` : ''} | ${r.fetched ? `${r.fetched.gets} (${r.fetched.ranged})` : ''} | ${r.tasks === undefined ? (r.units === undefined ? '' : `${r.units} units`) : `${r.tasks} (${r.claims})`} | ${r.invocations === undefined ? '' : `${n(r.invocations)} (${n(r.taskInvocations)})`} | ${r.maxCpu === undefined ? '' : `${fmt(r.maxCpu, 2)} (${fmt(r.meanCpu, 2)})`} | ${n(r.maxQueries)} | ${r.maxInvocationMs === undefined ? '' : fmt(r.maxInvocationMs / 1000)} | ${r.peakHeapMiB === undefined ? '' : `${fmt(r.peakHeapMiB, 0)} / ${r.liveHeapMiB ? fmt(r.liveHeapMiB, 0) : '–'}`} | ${r.rssMiB === undefined ? '' : `${r.rssMiB}, ${fmt(r.cpu)}`} | ${r.checked} |`,
     ),
     '',
     '"reader": the core reader alone in the bench\'s Node process, no export — `planSnapshot`, `projection` and `readUnit` over every unit in turn, rows turned into profiles and the rule evaluated (the work every host\'s map tasks do first). "content": *exact* — the members (id, email, country, score; for dedup email and id), read back from the exported CSV files with DuckDB (for the reader: as evaluated), are exactly those of DuckDB\'s `read_parquet` over the same files with the same filter (and dedup).',

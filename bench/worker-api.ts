@@ -67,12 +67,16 @@ export function workerHeap(workerdLines: readonly string[], from: number): { pea
   return { peak: trace.peakUsedMiB, live: Math.max(0, ...trace.liveAfterFullGcMiB) };
 }
 
-export function invocationLines(workerdLines: readonly string[], from: number, runId: string): { d1Queries: number; ms: number }[] {
+/**
+ * The "queue invocation" lines (from index `from` on) of the invocations that worked on `runId`: the
+ * run itself, or one of its fan-out tasks (logged as `runId#task`).
+ */
+export function invocationLines(workerdLines: readonly string[], from: number, runId: string): { runs: string[]; d1Queries: number; ms: number }[] {
   return workerdLines
     .slice(from)
     .filter((l) => l.includes('"queue invocation"'))
     .map((l) => JSON.parse(l.slice(l.indexOf('{'))))
-    .filter((l: { runs: string[] }) => l.runs.includes(runId));
+    .filter((l: { runs: string[] }) => l.runs.some((r) => r === runId || r.startsWith(`${runId}#`)));
 }
 
 /** Downloads `keys`; with `under` (their folder), each keeps its path below it (`country=FR/…`) for Hive-partitioned reading. */
