@@ -22,7 +22,6 @@
  * by side, the partitioned members checked per partition against DuckDB (`GROUP BY` the partition
  * columns over the same winners); --write then puts them in the section "audiences-partitioned".
  */
-import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -33,7 +32,7 @@ import { miniflareV8Flags } from './miniflare-v8.ts';
 import { CHANGES, type Expected, type ProfileFiles, expected, exportedRows, profileFiles } from './audiences-data.ts';
 import { cpuSeconds, descendantPid } from './proc.ts';
 import { writeSection } from './report.ts';
-import { type Api, client, difference, download, invocationLines, settle, workerHeap } from './worker-api.ts';
+import { type Api, client, difference, download, invocationLines, processOutput, settle, workerHeap } from './worker-api.ts';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
@@ -268,14 +267,7 @@ async function benchAt(n: number, files: ProfileFiles, want: Expected, moto: Awa
         }),
       );
       const t0 = performance.now();
-      const { code, out, err } = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-        const child = spawn(process.execPath, [join(ROOT, 'bin/edge-export.js'), 'export', '--config', config, '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (d) => (out += d));
-        child.stderr.on('data', (d) => (err += d));
-        child.on('exit', (code) => resolve({ code, out, err }));
-      });
+      const { code, out, err } = await processOutput(process.execPath, [join(ROOT, 'bin/edge-export.js'), 'export', '--config', config, '--no-progress']);
       const seconds = (performance.now() - t0) / 1000;
       if (code !== 0) throw new Error(`CLI ${format} ${kind}: exit ${code}\n${err}\n${out}`);
       const summary = JSON.parse(out) as { rows: number };

@@ -27,7 +27,6 @@
  *   ROW_GROUP_SIZE (smaller ones give small snapshots several row groups per file); --write puts
  *   the figures in docs/BENCHMARKS.md (section "snapshot").
  */
-import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -44,7 +43,7 @@ import { cpuSeconds, descendantPid } from './proc.ts';
 import { type CountingProxy, startCountingProxy } from '../test/harness/counting-proxy.ts';
 import { writeSection } from './report.ts';
 import { MAPPING, PROJECTED, RULE, type SnapshotExpected, type SnapshotFiles, snapshotExpected, snapshotFiles } from './snapshot-data.ts';
-import { type Api, client, difference, download, invocationLines, settle, workerHeap } from './worker-api.ts';
+import { type Api, client, difference, download, invocationLines, processOutput, settle, workerHeap } from './worker-api.ts';
 
 process.env.WRANGLER_SEND_METRICS ??= 'false';
 const argv = process.argv.slice(2);
@@ -232,17 +231,9 @@ async function runCli(ctx: Context, kind: Kind): Promise<Figures> {
   );
   ctx.proxy.seen.length = 0;
   const t0 = performance.now();
-  const { code, out, err } = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    // GNU time prints the child's peak RSS (KiB) and CPU on the last line of stderr.
-    const child = spawn('/usr/bin/time', ['-f', 'TIME %M %U %S', process.execPath, join(ROOT, 'bin/edge-export.js'), 'export', '--config', config, '--no-progress'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
+  // GNU time prints the child's peak RSS (KiB) and CPU on the last line of stderr.
+  const cli = [process.execPath, join(ROOT, 'bin/edge-export.js'), 'export', '--config', config, '--no-progress'];
+  const { code, out, err } = await processOutput('/usr/bin/time', ['-f', 'TIME %M %U %S', ...cli]);
   const seconds = (performance.now() - t0) / 1000;
   const fetched = fetchedSince(ctx.proxy);
   if (code !== 0) throw new Error(`CLI ${kind}: exit ${code}\n${err}\n${out}`);

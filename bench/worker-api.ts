@@ -4,6 +4,7 @@
  * lines) and the Worker isolate's heap from `--trace-gc` lines, downloading exported files, and
  * comparing the members found with the expected ones.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -106,4 +107,16 @@ export function difference(want: Set<string>, got: string[]): string {
   const missing = [...want].filter((w) => !seen.has(w));
   if (missing.length === 0 && extra.length === 0 && repeated === 0) return '';
   return `missing ${missing.length} (${missing.slice(0, 3).join(', ')}), unexpected ${extra.length} (${extra.slice(0, 3).join(', ')}), repeated ${repeated}`;
+}
+
+/** Runs a process to its end: exit code, stdout and stderr (the benches run the CLI this way). */
+export function processOutput(command: string, args: readonly string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
 }
