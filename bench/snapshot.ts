@@ -20,7 +20,7 @@
  *   `read_parquet` over the snapshot with the same filter (and the same dedup: latest updatedAt,
  *   then smallest id).
  *
- * Run: node bin/run-ts.js bench/snapshot.ts [--rows 200000] [--files N] [--row-group 100000]
+ * Run: npm run bench -- snapshot [--rows 200000] [--files N] [--row-group 100000]
  *        [--rows-per-task 2×row-group] [--heap 128] [--paths reader,cli,worker] [--exports full,dedup]
  *        [--repeat 1] [--write]
  *   --files defaults to one file per million rows (at least 2); --row-group is DuckDB's
@@ -495,7 +495,7 @@ function reportOf(): string {
     checked: 'the reference',
   }));
   const rowsOut = [...duck, ...fastest()];
-  const command = `node bin/run-ts.js bench/snapshot.ts ${argv.join(' ')}`.trim();
+  const command = `npm run bench -- snapshot ${argv.join(' ')}`.trim();
   return [
     '## Snapshot sources: an audience exported from a Parquet snapshot in S3 (bench/snapshot.ts)',
     '',
