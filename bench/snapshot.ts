@@ -117,6 +117,8 @@ interface Figures {
   liveHeapMiB?: number;
   /** reader: the plan's units (the Worker's tasks), and the bytes readUnit itself counted. */
   units?: number;
+  /** CPU seconds moto spent during the run (it reads a whole object for every ranged GET). */
+  motoCpu?: number;
   /** CLI: the process's peak RSS and CPU (user + system), from /usr/bin/time. */
   rssMiB?: number;
   cpu?: number;
@@ -133,6 +135,7 @@ const line = (f: Figures) =>
     f.maxCpu !== undefined && `CPU ≤${f.maxCpu.toFixed(2)} s/invocation (mean ${f.meanCpu?.toFixed(2)})`,
     f.maxQueries !== undefined && `≤${f.maxQueries} D1 queries and ≤${((f.maxInvocationMs ?? 0) / 1000).toFixed(1)} s per invocation`,
     f.peakHeapMiB !== undefined && `heap ≤${f.peakHeapMiB.toFixed(0)} MiB at a collection, ≤${f.liveHeapMiB?.toFixed(0)} MiB live`,
+    f.motoCpu !== undefined && `moto CPU ${f.motoCpu.toFixed(1)} s`,
     f.rssMiB !== undefined && `peak RSS ${f.rssMiB} MiB, CPU ${f.cpu?.toFixed(1)} s`,
     f.checked,
   ]
@@ -254,6 +257,8 @@ async function runCli(ctx: Context, kind: Kind): Promise<Figures> {
 }
 
 interface Context {
+  /** moto's Python process (its CPU is counted per run). */
+  motoPid: number | undefined;
   moto: Moto;
   proxy: CountingProxy;
   s3: S3;
@@ -308,9 +313,7 @@ async function workerBench(ctx: Context): Promise<void> {
     const db = await worker.miniflare.getD1Database('DB');
     for (let i = 0; i < repeat; i++) {
       for (const kind of exportsRun) {
-        const figures = await runWorker(ctx, api, db, flows.get(kind)!, kind);
-        results.push(figures);
-        print(line(figures));
+        await withMotoCpu(ctx, () => runWorker(ctx, api, db, flows.get(kind)!, kind));
       }
     }
   } catch (error) {
@@ -364,6 +367,15 @@ async function runWorker(ctx: Context, api: Api, db: D1, flowId: string, kind: K
     liveHeapMiB: heap.live,
     checked,
   };
+}
+
+/** Runs one measured export and adds moto's CPU during it (downloading the exported files included). */
+async function withMotoCpu(ctx: Context, measure: () => Promise<Figures>): Promise<Figures> {
+  const cpu0 = cpuSeconds(ctx.motoPid);
+  const figures = { ...(await measure()), motoCpu: cpuSeconds(ctx.motoPid) - cpu0 };
+  results.push(figures);
+  print(line(figures));
+  return figures;
 }
 
 /** Uploads the snapshot's files under PREFIX with the admin's credentials (auth enforced). */
@@ -433,6 +445,7 @@ try {
   await proxyCheck(proxy, moto, readUser, files);
   state = await mkdtemp(join(tmpdir(), 'bench-snapshot-'));
   const ctx: Context = {
+    motoPid: descendantPid((c) => c.startsWith('python')),
     moto,
     proxy,
     s3,
@@ -442,16 +455,12 @@ try {
     want,
   };
   if (paths.includes('reader')) {
-    const figures = await runReader(ctx);
-    results.push(figures);
-    print(line(figures));
+    await withMotoCpu(ctx, () => runReader(ctx));
   }
   if (paths.includes('cli')) {
     for (let i = 0; i < repeat; i++) {
       for (const kind of exportsRun) {
-        const figures = await runCli(ctx, kind);
-        results.push(figures);
-        print(line(figures));
+        await withMotoCpu(ctx, () => runCli(ctx, kind));
       }
     }
   }
@@ -502,13 +511,13 @@ function reportOf(): string {
     `\`${command}\` — ${startedAt.toISOString()}, ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, shared with other engineers: load (1/5/15 min) ${loadAtStart.map((l) => l.toFixed(2)).join(', ')} at the start, ${loadavg().map((l) => l.toFixed(2)).join(', ')} at the end.`,
     '',
     `Snapshot: ${rows.toLocaleString('en')} profiles written by DuckDB as ${files.names.length} Parquet files (row groups per file: ${want.rowGroups.join(', ')}; snappy), ${mib(files.bytes)} MiB in moto with auth enforced. 10 columns: the ${PROJECTED.length} an export of the audience needs (${PROJECTED.map((c) => `\`${c}\``).join(', ')}) and 4 it does not (\`lastSeen\`, wide text \`bio\`, \`address\`, \`notes\`). Audience: \`${RULE}\`; mapping id, email, country, score, CSV; dedup by email (latest \`updatedAt\`, then smallest id). Sources read through a counting proxy in front of moto (response bytes of every GET: footers, column chunks, listings); destinations write to moto directly.`,
-    `Worker: workerd via Miniflare (as \`npm start\`), every isolate capped at ${heapCap > 0 ? `${heapCap} MB (\`--max-heap-size\`)` : 'V8’s default heap'}, D1 in memory, one queue consumer (Miniflare's broker delivers one batch at a time: it cannot run 2 consumers concurrently), \`rowsPerTask\` ${rowsPerTask.toLocaleString('en')}. CPU per invocation: workerd's CPU (the Worker and the D1 simulator) between consecutive invocation log lines. DuckDB: \`read_parquet\` over the local files, both queries (members and dedup winners) together.`,
+    `Worker: workerd via Miniflare (as \`npm start\`), every isolate capped at ${heapCap > 0 ? `${heapCap} MB (\`--max-heap-size\`)` : 'V8’s default heap'}, D1 in memory, one queue consumer (Miniflare's broker delivers one batch at a time: it cannot run 2 consumers concurrently), \`rowsPerTask\` ${rowsPerTask.toLocaleString('en')}. CPU per invocation: workerd's CPU (the Worker and the D1 simulator) between consecutive invocation log lines. DuckDB: \`read_parquet\` over the local files, both queries (members and dedup winners) together. moto CPU: its Python process during the run — moto reads an object whole for every ranged GET, then slices it — the bench's download of the exported files included.`,
     '',
-    '| path | export | members | s | snapshot rows/s | fetched MiB / file MiB | GETs (ranged) | tasks (claims) | invocations (of them tasks) | CPU s/invocation max (mean) | D1 queries max/invocation | s max/invocation | heap MiB (at a collection / live) | CLI peak RSS MiB, CPU s | content |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| path | export | members | s | snapshot rows/s | fetched MiB / file MiB | GETs (ranged) | tasks (claims) | invocations (of them tasks) | CPU s/invocation max (mean) | D1 queries max/invocation | s max/invocation | heap MiB (at a collection / live) | CLI peak RSS MiB, CPU s | moto CPU s | content |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rowsOut.map(
       (r) =>
-        `| ${r.path} | ${r.kind} | ${n(r.members)} | ${fmt(r.seconds)} | ${n(Math.round(rows / r.seconds))} | ${r.fetched ? `${mib(r.fetched.bytes)} / ${mib(files.bytes)} (${((100 * r.fetched.bytes) / files.bytes).toFixed(1)} %)` : ''} | ${r.fetched ? `${r.fetched.gets} (${r.fetched.ranged})` : ''} | ${r.tasks === undefined ? (r.units === undefined ? '' : `${r.units} units`) : `${r.tasks} (${r.claims})`} | ${r.invocations === undefined ? '' : `${n(r.invocations)} (${n(r.taskInvocations)})`} | ${r.maxCpu === undefined ? '' : `${fmt(r.maxCpu, 2)} (${fmt(r.meanCpu, 2)})`} | ${n(r.maxQueries)} | ${r.maxInvocationMs === undefined ? '' : fmt(r.maxInvocationMs / 1000)} | ${r.peakHeapMiB === undefined ? '' : `${fmt(r.peakHeapMiB, 0)} / ${r.liveHeapMiB ? fmt(r.liveHeapMiB, 0) : '–'}`} | ${r.rssMiB === undefined ? '' : `${r.rssMiB}, ${fmt(r.cpu)}`} | ${r.checked} |`,
+        `| ${r.path} | ${r.kind} | ${n(r.members)} | ${fmt(r.seconds)} | ${n(Math.round(rows / r.seconds))} | ${r.fetched ? `${mib(r.fetched.bytes)} / ${mib(files.bytes)} (${((100 * r.fetched.bytes) / files.bytes).toFixed(1)} %)` : ''} | ${r.fetched ? `${r.fetched.gets} (${r.fetched.ranged})` : ''} | ${r.tasks === undefined ? (r.units === undefined ? '' : `${r.units} units`) : `${r.tasks} (${r.claims})`} | ${r.invocations === undefined ? '' : `${n(r.invocations)} (${n(r.taskInvocations)})`} | ${r.maxCpu === undefined ? '' : `${fmt(r.maxCpu, 2)} (${fmt(r.meanCpu, 2)})`} | ${n(r.maxQueries)} | ${r.maxInvocationMs === undefined ? '' : fmt(r.maxInvocationMs / 1000)} | ${r.peakHeapMiB === undefined ? '' : `${fmt(r.peakHeapMiB, 0)} / ${r.liveHeapMiB ? fmt(r.liveHeapMiB, 0) : '–'}`} | ${r.rssMiB === undefined ? '' : `${r.rssMiB}, ${fmt(r.cpu)}`} | ${fmt(r.motoCpu)} | ${r.checked} |`,
     ),
     '',
     '"reader": the core reader alone in the bench\'s Node process, no export — `planSnapshot`, `projection` and `readUnit` over every unit in turn, rows turned into profiles and the rule evaluated (the work every host\'s map tasks do first). "content": *exact* — the members (id, email, country, score; for dedup email and id), read back from the exported CSV files with DuckDB (for the reader: as evaluated), are exactly those of DuckDB\'s `read_parquet` over the same files with the same filter (and dedup).',
