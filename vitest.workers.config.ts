@@ -18,7 +18,7 @@ export default defineConfig(async () => {
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
           cf: false,
-          // An R2 bucket for snapshot sources read through their binding (test/worker/sources.test.ts).
+          // An R2 bucket for snapshot sources read through their binding (test/worker/sources.test.ts, r2-store.test.ts).
           r2Buckets: ['SNAPSHOTS'],
           bindings: {
             TEST_MIGRATIONS: migrations,

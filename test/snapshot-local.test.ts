@@ -69,6 +69,15 @@ describe('localObjectStore', () => {
     expect(got).toEqual(rows.slice(0, 30).map((r) => ({ id: r.id, country: r.country })));
   });
 
+  it('refuses a file replaced since the plan', async () => {
+    const store = localObjectStore(dir);
+    writeFileSync(join(dir, 'swap.ndjson'), customerNdjson(rows.slice(0, 2)));
+    const plan = await planSnapshot(store, { format: 'ndjson', key: 'swap.ndjson' });
+    writeFileSync(join(dir, 'swap.ndjson'), customerNdjson(rows.slice(0, 3)));
+    const error = await collect(readUnit(store, plan, plan.units[0]!, ['id'])).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'SOURCE_CHANGED', message: `${dir}/swap.ndjson was replaced since the run was planned: run the export again (it plans the snapshot afresh).` });
+  });
+
   it('refuses a missing file and a key that leaves the folder', async () => {
     const store = localObjectStore(dir);
     const error = await store.read('nd/b.ndjson', 0, 1).catch((e: unknown) => e);

@@ -12,7 +12,6 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { parquetMetadata } from 'hyparquet/src/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExportError } from '../src/core/errors.ts';
 import { webPlatform } from '../src/core/platform.ts';
 import { Registry } from '../src/core/registry.ts';
 import { type ObjectStore, type ReadStats, type SnapshotSource, openSnapshotStore, planSnapshot, projection, readUnit, snapshotSourceIssues, toSnapshotSource } from '../src/core/snapshot/index.ts';
@@ -20,8 +19,9 @@ import { collect } from '../src/core/streams.ts';
 import type { Row } from '../src/core/types.ts';
 import { builtinPlugins } from '../src/plugins/index.ts';
 import { type CountingProxy, startCountingProxy } from './harness/counting-proxy.ts';
-import { type Moto, createBucket, createUser, s3Reader, startMoto } from './harness/moto.ts';
-import { customerCsv, customerNdjson, customerParquet, customerRows } from './support/snapshot-fixtures.ts';
+import { type Moto, createBucket, createRole, createUser, s3Reader, startMoto } from './harness/moto.ts';
+import { trustPolicy } from '../src/plugins/auth/assumedRole/trust.ts';
+import { customerCsv, customerNdjson, customerNeeds, customerParquet, customerRows, readSnapshot, refusal } from './support/snapshot-fixtures.ts';
 
 const BUCKET = 'snap-lake';
 const rows = customerRows(450);
@@ -37,7 +37,7 @@ const FILES: Record<string, Uint8Array | string> = {
   'bad/a.parquet': customerParquet(rows.slice(0, 10)),
   'bad/b.parquet': customerParquet(rows.slice(10, 20), 100, { scoreType: 'STRING' }),
 };
-const needs = { rules: ['country = "FR"'], mappings: [{ fields: [{ source: 'attributes.person.name' }], dedup: { identity: 'email' } }] };
+const needs = customerNeeds;
 const readPolicy = (actions: string[]) => ({
   Version: '2012-10-17',
   Statement: [
@@ -53,6 +53,9 @@ let db: DuckDBConnection;
 const dir = mkdtempSync(join(tmpdir(), 'edge-export-snapshot-'));
 const users: Record<'reader' | 'listOnly' | 'getOnly', { accessKeyId: string; secretAccessKey: string }> = {} as never;
 const platform = webPlatform();
+const EXTERNAL_ID = 'src-5c1d2e3f';
+let platformIdentity: { accessKeyId: string; secretAccessKey: string };
+let role: { arn: string };
 const registry = new Registry(builtinPlugins);
 
 beforeAll(async () => {
@@ -64,6 +67,9 @@ beforeAll(async () => {
     mkdirSync(dirname(join(dir, key)), { recursive: true });
     writeFileSync(join(dir, key), body);
   }
+  const platformUser = await createUser(moto, 'snap-platform', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] });
+  platformIdentity = platformUser;
+  role = await createRole(moto, 'snap-reader-role', trustPolicy({ platformPrincipalArn: platformUser.arn, externalId: EXTERNAL_ID }), readPolicy(['s3:ListBucket', 's3:GetObject']));
   for (const [name, actions] of [
     ['reader', ['s3:ListBucket', 's3:GetObject']],
     ['listOnly', ['s3:ListBucket']],
@@ -98,26 +104,11 @@ function open(format: string, at: { key?: string; prefix?: string }, extra: Reco
   return { store: openSnapshotStore(config.location, { platform, registry }), source: toSnapshotSource(config) };
 }
 
-async function readAll(store: ObjectStore, source: SnapshotSource, columns?: string[]): Promise<Row[]> {
-  const plan = await planSnapshot(store, source);
-  const cols = columns ?? projection(plan.schema, source, needs);
-  const out: Row[] = [];
-  for (const unit of plan.units) out.push(...(await collect(readUnit(store, plan, unit, cols))).flat());
-  return out;
-}
 
 async function duck(sql: string): Promise<Record<string, unknown>[]> {
   return (await db.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
 }
 
-async function refusal(promise: Promise<unknown>): Promise<ExportError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ExportError);
-  return error as ExportError;
-}
 
 /** Row values as DuckDB's JSON rows show them. */
 const asDuck = (row: Row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v instanceof Date ? String(v.getTime()) : v]));
@@ -145,6 +136,20 @@ describe('snapshot sources on S3 (moto, auth enforced)', () => {
     const footerBytes = proxy.seen.slice(1).reduce((n, r) => n + r.bytes, 0);
     const footers = ['crm/part-0.parquet', 'crm/part-1.parquet'].map((k) => new DataView((FILES[k] as Uint8Array).buffer).getUint32((FILES[k] as Uint8Array).length - 8, true) + 8);
     expect(footerBytes).toBe(footers[0]! + footers[1]!);
+  });
+
+  it('lists a prefix page by page (continuation tokens)', async () => {
+    const checked = snapshotSourceIssues({ name: 'lake', format: 'parquet', location: { type: 's3', bucket: BUCKET, endpoint: proxy.endpoint, prefix: 'crm/', auth: { method: 'accessKey', ...users.reader } } });
+    const store = openSnapshotStore(checked.source!.location, { platform, registry, listPageSize: 1 });
+    proxy.seen.length = 0;
+    const keys = [];
+    for await (const object of store.list('crm/')) keys.push(object.key);
+    expect(keys).toEqual(['crm/_SUCCESS', 'crm/part-0.parquet', 'crm/part-1.parquet']);
+    expect(proxy.seen.map((r) => [r.query.get('max-keys'), r.query.has('continuation-token')])).toEqual([
+      ['1', false],
+      ['1', true],
+      ['1', true],
+    ]);
   });
 
   it('fetches only the projected column chunks at the server, and the values DuckDB reads', async () => {
@@ -195,7 +200,7 @@ describe('snapshot sources on S3 (moto, auth enforced)', () => {
 
   it('reads a Hive-partitioned prefix with its partition column, as DuckDB does', async () => {
     const { store, source } = open('parquet', { prefix: 'hive/' }, { hivePartitioning: true });
-    const got = await readAll(store, source, ['id', 'score', 'market']);
+    const got = await readSnapshot(store, source, ['id', 'score', 'market']);
     const expected = await duck(`SELECT id, score, market FROM read_parquet('${dir}/hive/*/*.parquet', hive_partitioning = true) ORDER BY id`);
     expect(got).toEqual(expected);
     expect(new Set(got.map((r) => r.market))).toEqual(new Set(['EU', 'North America']));
@@ -204,7 +209,7 @@ describe('snapshot sources on S3 (moto, auth enforced)', () => {
   it('streams NDJSON and CSV objects, projected', async () => {
     const nd = open('ndjson', { prefix: 'nd/' });
     proxy.seen.length = 0;
-    const ndRows = await readAll(nd.store, nd.source);
+    const ndRows = await readSnapshot(nd.store, nd.source);
     expect(ndRows).toEqual(
       rows.slice(0, 70).map((r) => ({ id: r.id, updatedAt: r.updatedAt.toISOString(), country: r.country, 'person.name': r['person.name'], 'identities.email': r['identities.email'] })),
     );
@@ -215,7 +220,7 @@ describe('snapshot sources on S3 (moto, auth enforced)', () => {
       [`/${BUCKET}/nd/b.ndjson`, undefined],
     ]);
     const csv = open('csv', { key: 'csv/a.csv' });
-    const csvRows = await readAll(csv.store, csv.source, ['id', 'country']);
+    const csvRows = await readSnapshot(csv.store, csv.source, ['id', 'country']);
     const expected = await duck(`SELECT CAST(id AS VARCHAR) AS id, country FROM read_csv('${dir}/csv/a.csv', all_varchar = true) ORDER BY CAST(id AS INTEGER)`);
     expect(csvRows).toEqual(expected);
   });
@@ -241,6 +246,40 @@ describe('snapshot sources on S3 (moto, auth enforced)', () => {
     expect(vsDeclared.message).toBe('Snapshot schema mismatch: "crm/part-0.parquet": column "score" is double, expected string as in the declared schema.');
   });
 
+  it('refuses to read an object replaced since the plan (If-Match on every GET)', async () => {
+    await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'swap/a.parquet', Body: FILES['crm/part-1.parquet'] }));
+    await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'swap/b.ndjson', Body: FILES['nd/a.ndjson'] }));
+    const parquet = open('parquet', { prefix: 'swap/' });
+    const ndjson = open('ndjson', { prefix: 'swap/' });
+    const plans = [await planSnapshot(parquet.store, parquet.source), await planSnapshot(ndjson.store, ndjson.source)];
+    await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'swap/a.parquet', Body: FILES['crm/part-0.parquet'] }));
+    await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'swap/b.ndjson', Body: FILES['nd/b.ndjson'] }));
+    for (const [plan, key] of [
+      [plans[0]!, 'swap/a.parquet'],
+      [plans[1]!, 'swap/b.ndjson'],
+    ] as const) {
+      const error = await refusal(collect(readUnit(parquet.store, plan, plan.units[0]!, ['id'])));
+      expect([error.code, error.message]).toEqual(['SOURCE_CHANGED', `s3://${BUCKET}/${key} was replaced since the run was planned: run the export again (it plans the snapshot afresh).`]);
+    }
+  });
+
+  it('reads with an assumed role, its credentials from STS as a destination gets them', async () => {
+    const checked = snapshotSourceIssues({
+      name: 'lake',
+      format: 'parquet',
+      location: { type: 's3', bucket: BUCKET, endpoint: proxy.endpoint, key: 'crm/part-1.parquet', auth: { method: 'assumedRole', roleArn: role.arn, stsEndpoint: moto.endpoint } },
+    });
+    expect(checked.issues).toEqual([]);
+    const env = { EDGE_EXPORT_AWS_ACCESS_KEY_ID: platformIdentity.accessKeyId, EDGE_EXPORT_AWS_SECRET_ACCESS_KEY: platformIdentity.secretAccessKey };
+    const store = openSnapshotStore(checked.source!.location, { platform: webPlatform({ env }), registry, externalId: EXTERNAL_ID });
+    expect(await readSnapshot(store, toSnapshotSource(checked.source!), ['id'])).toEqual(rows.slice(300, 450).map((r) => ({ id: r.id })));
+    // The role trusts the platform only with the external id the host assigned.
+    const wrong = openSnapshotStore(checked.source!.location, { platform: webPlatform({ env }), registry, externalId: 'src-someone-else' });
+    const refused = await refusal(planSnapshot(wrong, toSnapshotSource(checked.source!)));
+    expect(refused.code).toBe('AUTH_FAILED');
+    expect(refused.message).toMatch(/^Cannot assume role arn:aws:iam::\d{12}:role\/snap-reader-role: .*external id "src-someone-else"/);
+  });
+
   it('names the IAM action refused: s3:ListBucket to list a prefix, s3:GetObject to read', async () => {
     const listOnly = open('parquet', { prefix: 'crm/' }, {}, 'listOnly');
     const noGet = await refusal(planSnapshot(listOnly.store, listOnly.source));
@@ -254,6 +293,6 @@ describe('snapshot sources on S3 (moto, auth enforced)', () => {
     expect(noList.message).toMatch(new RegExp(`^Access denied: access key ${users.getOnly.accessKeyId} is not allowed s3:ListBucket on arn:aws:s3:::${BUCKET}\\. Grant s3:ListBucket`));
     // The same user reads one named object.
     const one = open('parquet', { key: 'crm/part-1.parquet' }, {}, 'getOnly');
-    expect(await readAll(one.store, one.source, ['id'])).toEqual(rows.slice(300, 450).map((r) => ({ id: r.id })));
+    expect(await readSnapshot(one.store, one.source, ['id'])).toEqual(rows.slice(300, 450).map((r) => ({ id: r.id })));
   });
 });

@@ -6,6 +6,7 @@
 import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ExportError } from '../core/errors.ts';
+import { sourceChanged } from '../core/snapshot/errors.ts';
 import type { ObjectInfo, ObjectStore } from '../core/snapshot/types.ts';
 
 /** Bytes per chunk of a streamed file. */
@@ -25,17 +26,24 @@ export function localObjectStore(folder: string): ObjectStore {
     }
     return join(root, ...segments);
   };
-  const opened = async (key: string): Promise<FileHandle> => {
+  /** The file open for reading; with `etag`, only while it is that version (its mtime and size). */
+  const opened = async (key: string, etag: string | undefined): Promise<FileHandle> => {
+    let handle: FileHandle;
     try {
-      return await open(path(key), 'r');
+      handle = await open(path(key), 'r');
     } catch (error) {
       throw missing(error, key, root);
     }
+    if (etag !== undefined && versionOf(await handle.stat()) !== etag) {
+      await handle.close();
+      throw sourceChanged(root, key);
+    }
+    return handle;
   };
   const head = async (key: string): Promise<ObjectInfo | undefined> => {
     try {
       const s = await stat(path(key));
-      return s.isFile() ? { key, size: s.size, etag: `${Math.trunc(s.mtimeMs)}-${s.size}` } : undefined;
+      return s.isFile() ? { key, size: s.size, etag: versionOf(s) } : undefined;
     } catch (error) {
       if (isMissing(error)) return undefined;
       throw error;
@@ -53,8 +61,8 @@ export function localObjectStore(folder: string): ObjectStore {
       }
     },
     head,
-    async read(key: string, start: number, end: number): Promise<Uint8Array> {
-      const handle = await opened(key);
+    async read(key: string, start: number, end: number, etag?: string): Promise<Uint8Array> {
+      const handle = await opened(key, etag);
       try {
         const bytes = new Uint8Array(Math.max(0, end - start));
         let done = 0;
@@ -68,8 +76,8 @@ export function localObjectStore(folder: string): ObjectStore {
         await handle.close();
       }
     },
-    async stream(key: string): Promise<ReadableStream<Uint8Array>> {
-      const handle = await opened(key);
+    async stream(key: string, etag?: string): Promise<ReadableStream<Uint8Array>> {
+      const handle = await opened(key, etag);
       let position = 0;
       return new ReadableStream<Uint8Array>({
         async pull(controller) {
@@ -92,7 +100,7 @@ export function localObjectStore(folder: string): ObjectStore {
 async function walk(root: string, base: string): Promise<string[]> {
   const keys: string[] = [];
   const visit = async (relative: string): Promise<void> => {
-    let entries;
+    let entries: import("node:fs").Dirent[];
     try {
       entries = await readdir(relative ? join(root, ...relative.split('/')) : root, { withFileTypes: true });
     } catch (error) {
@@ -107,6 +115,11 @@ async function walk(root: string, base: string): Promise<string[]> {
   };
   await visit(base);
   return keys;
+}
+
+/** A local file's version: its modification time and size. */
+function versionOf(s: { mtimeMs: number; size: number }): string {
+  return `${Math.trunc(s.mtimeMs)}-${s.size}`;
 }
 
 function isMissing(error: unknown): boolean {

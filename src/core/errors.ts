@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'PLUGIN_UNKNOWN'
   | 'SOURCE_INVALID'
   | 'SOURCE_NOT_FOUND'
+  | 'SOURCE_CHANGED'
   | 'FORMAT_FAILED'
   | 'KEY_UNSAFE'
   | 'NAME_TOO_LONG'

@@ -3,6 +3,39 @@
  * hyparquet-writer (an independent writer), for the snapshot reader's unit and S3 tests. Web-only.
  */
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import { expect } from 'vitest';
+import { ExportError } from '../../src/core/errors.ts';
+import { planSnapshot } from '../../src/core/snapshot/plan.ts';
+import { type ProjectionNeeds, projection } from '../../src/core/snapshot/projection.ts';
+import { readUnit } from '../../src/core/snapshot/read.ts';
+import type { ObjectStore, SnapshotSource } from '../../src/core/snapshot/types.ts';
+import { collect } from '../../src/core/streams.ts';
+import type { Row } from '../../src/core/types.ts';
+
+/** What the tests' audience reads: a rule on country, a mapping of person.name deduplicated by email. */
+export const customerNeeds: ProjectionNeeds = {
+  rules: ['country = "FR"'],
+  mappings: [{ fields: [{ source: 'attributes.person.name' }], dedup: { identity: 'email' } }],
+};
+
+/** Every row of a snapshot: planned, then each unit read with `columns` (default: what customerNeeds projects). */
+export async function readSnapshot(store: ObjectStore, source: SnapshotSource, columns?: string[]): Promise<Row[]> {
+  const plan = await planSnapshot(store, source);
+  const cols = columns ?? projection(plan.schema, source, customerNeeds);
+  const out: Row[] = [];
+  for (const unit of plan.units) out.push(...(await collect(readUnit(store, plan, unit, cols))).flat());
+  return out;
+}
+
+/** The ExportError a promise is refused with. */
+export async function refusal(promise: Promise<unknown>): Promise<ExportError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ExportError);
+  return error as ExportError;
+}
 
 export interface CustomerRow {
   id: number;

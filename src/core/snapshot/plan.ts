@@ -6,7 +6,7 @@
 import type { FileMetaData } from 'hyparquet';
 import { parquetMetadataAsync, parquetSchema } from 'hyparquet/src/index.js';
 import { ExportError } from '../errors.ts';
-import type { Column, ColumnType, Schema } from '../types.ts';
+import type { Column, ColumnType, RunContext, Schema } from '../types.ts';
 import { csvSource } from '../../plugins/source/csv/index.ts';
 import { fromParquetSchema } from '../../plugins/source/parquet/schema.ts';
 import { DEFAULT_ROWS_PER_TASK } from './schema.ts';
@@ -21,10 +21,8 @@ const EXTENSIONS: Record<SnapshotSource['format'], RegExp> = {
   csv: /\.(csv|tsv|txt)$/i,
 };
 
-/** What a snapshot's files are, for messages: `parquet files under s3://bucket/crm/`. */
-export function describeSource(store: ObjectStore, source: SnapshotSource): string {
-  return source.key !== undefined ? `${source.format} object ${store.describe}/${source.key}` : `${source.format} files under ${store.describe}/${source.prefix ?? ''}`;
-}
+/** A context for the source stages (source/csv, source/ndjson), which use none of it. */
+export const SOURCE_CTX: RunContext = { runId: 'snapshot', scheduledTime: new Date(0), now: () => new Date(0), uuid: () => '', fetch: (i, init) => fetch(i, init) };
 
 /**
  * Lists the snapshot's files, reads their footers (Parquet) or headers (CSV), checks that every
@@ -103,8 +101,8 @@ function notFound(message: string, at: string): ExportError {
 }
 
 /** A Parquet file's footer in two ranged reads: the last 8 bytes (length, magic), then the footer. */
-export async function parquetFooter(store: ObjectStore, object: Pick<ObjectInfo, 'key' | 'size'>): Promise<FileMetaData> {
-  const file = { byteLength: object.size, slice: async (start: number, end?: number) => copy(await store.read(object.key, start, end ?? object.size)) };
+export async function parquetFooter(store: ObjectStore, object: Pick<ObjectInfo, 'key' | 'size' | 'etag'>): Promise<FileMetaData> {
+  const file = { byteLength: object.size, slice: async (start: number, end?: number) => copy(await store.read(object.key, start, end ?? object.size, object.etag)) };
   try {
     if (object.size < 12) throw new Error(`${object.size} bytes is too small for a Parquet file`);
     return await parquetMetadataAsync(file, { initialFetchSize: 8 });
@@ -136,11 +134,15 @@ function fileSchema(metadata: FileMetaData, key: string): Schema {
 
 /** A CSV file's column names, from its header (or `_c0`, `_c1`… without one), read from its head. */
 async function csvHeader(store: ObjectStore, object: ObjectInfo, source: SnapshotSource): Promise<Schema> {
-  const head = await store.read(object.key, 0, Math.min(object.size, CSV_HEAD_BYTES));
-  const { schema = [], rows } = await csvSource(source.csv ?? {}).open(
-    { runId: 'plan', scheduledTime: new Date(0), now: () => new Date(0), uuid: () => '', fetch },
-    new Blob([copy(head)]),
-  );
+  const head = await store.read(object.key, 0, Math.min(object.size, CSV_HEAD_BYTES), object.etag);
+  // A first record cut at the end of the head would give wrong names: it must end within it.
+  if (head.length < object.size && !head.some((byte) => byte === 10 || byte === 13)) {
+    throw new ExportError('SOURCE_INVALID', `"${object.key}": the CSV header is longer than ${CSV_HEAD_BYTES / 1024} KiB (no line break in the first ${CSV_HEAD_BYTES} bytes); is it CSV?`, {
+      stage: 'source',
+      details: { key: object.key },
+    });
+  }
+  const { schema = [], rows } = await csvSource(source.csv ?? {}).open(SOURCE_CTX, new Blob([copy(head)]));
   await rows.cancel();
   return schema;
 }

@@ -2,7 +2,9 @@
  * The columns a run needs from a snapshot, so Parquet fetches only their column chunks: the id and
  * update-time columns, and for every attribute a rule, a mapping or a dedup key names, its column
  * and its nested columns (`person` → `person`, `person.name`, …); identity namespace N →
- * `identities.N`. Hive partition columns are columns like the others.
+ * `identities.N` (in a profile-shaped snapshot, whose rows are `{id, identities, attributes,
+ * updatedAt}`, the `identities` and `attributes` struct columns). Hive partition columns are columns
+ * like the others.
  */
 import { type NameUse, mappingNames, ruleNames } from '../data/attributes.ts';
 import type { Schema } from '../types.ts';
@@ -32,8 +34,12 @@ export function projection(schema: Schema, columns: SnapshotProfileColumns, need
   ];
   const names = new Set<string>([columns.idColumn ?? 'id', columns.updatedAtColumn ?? 'updatedAt']);
   for (const use of uses) names.add(use.kind === 'identity' ? `identities.${use.name}` : use.name);
-  if (schema.length === 0) return [...names];
-  return schema.map((c) => c.name).filter((name) => wanted(name, names));
+  // A profile-shaped snapshot keeps them in two struct columns, read whole when any is named.
+  const shaped = new Set<string>();
+  if (uses.some((u) => u.kind === 'identity')) shaped.add('identities');
+  if (uses.some((u) => u.kind === 'attribute')) shaped.add('attributes');
+  if (schema.length === 0) return [...names, ...shaped];
+  return schema.map((c) => c.name).filter((name) => shaped.has(name) || wanted(name, names));
 }
 
 /** Whether a column is one of `names` or nested under one (`person.name` under `person`). */

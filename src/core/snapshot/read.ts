@@ -13,17 +13,14 @@ import type { Profile } from '../data/model.ts';
 import { profilesFromRows } from '../data/profile-rows.ts';
 import { ExportError } from '../errors.ts';
 import { DEFAULT_PARTITION } from '../partition.ts';
-import type { ColumnType, Row, RowBatch, RunContext, Schema } from '../types.ts';
+import type { ColumnType, Row, RowBatch, Schema } from '../types.ts';
 import { csvSource } from '../../plugins/source/csv/index.ts';
 import { ndjsonSource } from '../../plugins/source/ndjson/index.ts';
 import { compressors, MAX_BATCH_ROWS } from '../../plugins/source/parquet/index.ts';
 import { normalizerFor } from '../../plugins/source/parquet/schema.ts';
-import { copy, parquetFooter } from './plan.ts';
+import { copy, parquetFooter, SOURCE_CTX } from './plan.ts';
 import { wanted } from './projection.ts';
 import type { ObjectStore, ReadStats, SnapshotPlan, SnapshotProfileColumns, SnapshotUnit } from './types.ts';
-
-/** A context for the source stages, which use none of it. */
-const SOURCE_CTX: RunContext = { runId: 'snapshot', scheduledTime: new Date(0), now: () => new Date(0), uuid: () => '', fetch: (i, init) => fetch(i, init) };
 
 /**
  * One unit's rows, with only `columns` (and their nested `column.` keys): the rows of a Parquet
@@ -41,7 +38,7 @@ export function readUnit(store: ObjectStore, plan: SnapshotPlan, unit: SnapshotU
   const rows =
     plan.format === 'parquet'
       ? parquetRows(counted, file, unit, plan.schema, names)
-      : textRows(counted, plan, file.key, names);
+      : textRows(counted, plan, file, names);
   return rows.pipeThrough(
     new TransformStream<Row[], Row[]>({
       transform(batch, controller) {
@@ -60,7 +57,15 @@ export function readUnit(store: ObjectStore, plan: SnapshotPlan, unit: SnapshotU
  * @example snapshotProfiles(readUnit(store, plan, unit, columns), source)
  */
 export function snapshotProfiles(rows: ReadableStream<Row[]>, source: SnapshotProfileColumns): ReadableStream<readonly Profile[]> {
-  return rows.pipeThrough(
+  // A timestamp column reads as a Date; a profile's update time is ISO text.
+  const times = [...new Set([source.updatedAtColumn ?? 'updatedAt', 'updatedAt'])];
+  const iso = new TransformStream<Row[], Row[]>({
+    transform(batch, controller) {
+      for (const row of batch) for (const column of times) if (row[column] instanceof Date) row[column] = (row[column] as Date).toISOString();
+      controller.enqueue(batch);
+    },
+  });
+  return rows.pipeThrough(iso).pipeThrough(
     profilesFromRows({
       ...(source.idColumn !== undefined && { idColumn: source.idColumn }),
       ...(source.updatedAtColumn !== undefined && { updatedAtColumn: source.updatedAtColumn }),
@@ -74,15 +79,15 @@ export function countingStore(store: ObjectStore, stats: ReadStats): ObjectStore
     describe: store.describe,
     list: (prefix) => store.list(prefix),
     head: (key) => store.head(key),
-    async read(key, start, end) {
+    async read(key, start, end, etag) {
       stats.requests++;
-      const bytes = await store.read(key, start, end);
+      const bytes = await store.read(key, start, end, etag);
       stats.bytesFetched += bytes.length;
       return bytes;
     },
-    async stream(key) {
+    async stream(key, etag) {
       stats.requests++;
-      const body = await store.stream(key);
+      const body = await store.stream(key, etag);
       return body.pipeThrough(
         new TransformStream<Uint8Array, Uint8Array>({
           transform(chunk, controller) {
@@ -116,7 +121,7 @@ function parquetRows(store: ObjectStore, file: SnapshotPlan['files'][number], un
   let group = first;
   const buffer = {
     byteLength: file.size,
-    slice: async (start: number, stop?: number) => copy(await store.read(file.key, start, stop ?? file.size)),
+    slice: async (start: number, stop?: number) => copy(await store.read(file.key, start, stop ?? file.size, file.etag)),
   };
   return new ReadableStream<Row[]>(
     {
@@ -158,7 +163,7 @@ async function readGroup(
 }
 
 /** An NDJSON or CSV file's rows, streamed whole, projected and (CSV with declared types) typed. */
-function textRows(store: ObjectStore, plan: SnapshotPlan, key: string, names: ReadonlySet<string>): ReadableStream<Row[]> {
+function textRows(store: ObjectStore, plan: SnapshotPlan, file: SnapshotPlan['files'][number], names: ReadonlySet<string>): ReadableStream<Row[]> {
   const fileColumns = plan.schema.filter((c) => !Object.hasOwn(plan.files[0]?.partition ?? {}, c.name));
   const typed = new Map(fileColumns.map((c) => [c.name, c.type]));
   const csvHeader = plan.csv?.header !== false;
@@ -180,7 +185,7 @@ function textRows(store: ObjectStore, plan: SnapshotPlan, key: string, names: Re
     },
   });
   (async () => {
-    const body = await store.stream(key);
+    const body = await store.stream(file.key, file.etag);
     const stage = plan.format === 'csv' ? csvSource(plan.csv ?? {}) : ndjsonSource();
     const { rows } = await stage.open(SOURCE_CTX, body);
     await rows.pipeTo(writable);

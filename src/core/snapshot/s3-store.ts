@@ -13,6 +13,7 @@ import { checkEndpoint } from '../security/ssrf.ts';
 import type { AuthStage, CredentialProvider, RunContext } from '../types.ts';
 import { xmlBlocks, xmlValue } from '../xml.ts';
 import { S3Client } from '../../plugins/sink/s3/client.ts';
+import { sourceChanged } from './errors.ts';
 import type { S3SnapshotLocation } from './schema.ts';
 import type { ObjectInfo, ObjectStore } from './types.ts';
 
@@ -27,6 +28,8 @@ export interface S3StoreDeps {
   readonly credentials?: CredentialProvider;
   readonly retry?: RetryPolicy;
   readonly signal?: AbortSignal;
+  /** Keys per ListObjectsV2 page (S3's default and most: 1000). */
+  readonly listPageSize?: number;
 }
 
 /**
@@ -50,7 +53,7 @@ export function s3ObjectStore(location: S3SnapshotLocation, deps: S3StoreDeps): 
     ...(deps.retry && { retry: deps.retry }),
     ...(deps.signal && { signal: deps.signal }),
   });
-  return s3Store(client);
+  return s3Store(client, deps.listPageSize);
 }
 
 /** The credentials of a location's `auth/<method>` plugin, bound to the host's clock and fetch. */
@@ -65,15 +68,20 @@ function authCredentials(location: S3SnapshotLocation, deps: S3StoreDeps): Crede
   return credentialProvider(stages, ctx);
 }
 
-/** An ObjectStore over one S3 client (its bucket). */
-export function s3Store(client: S3Client): ObjectStore {
+/** An ObjectStore over one S3 client (its bucket), listing `pageSize` keys per request. */
+export function s3Store(client: S3Client, pageSize?: number): ObjectStore {
   const { bucket } = client.target;
   return {
     describe: `s3://${bucket}`,
     async *list(prefix: string): AsyncIterable<ObjectInfo> {
       let token: string | undefined;
       do {
-        const query: Record<string, string> = { 'list-type': '2', prefix, ...(token !== undefined && { 'continuation-token': token }) };
+        const query: Record<string, string> = {
+          'list-type': '2',
+          prefix,
+          ...(pageSize !== undefined && { 'max-keys': String(pageSize) }),
+          ...(token !== undefined && { 'continuation-token': token }),
+        };
         const res = await client.request({ action: 's3:ListBucket', method: 'GET', query });
         const xml = await res.text();
         for (const block of xmlBlocks(xml, 'Contents')) {
@@ -96,11 +104,9 @@ export function s3Store(client: S3Client): ObjectStore {
         throw error;
       }
     },
-    async read(key: string, start: number, end: number): Promise<Uint8Array> {
+    async read(key: string, start: number, end: number, etag?: string): Promise<Uint8Array> {
       if (end <= start) return new Uint8Array(0);
-      const res = await notFound(key, () =>
-        client.request({ action: 's3:GetObject', method: 'GET', key, headers: { range: `bytes=${start}-${end - 1}` } }),
-      );
+      const res = await get(client, key, { range: `bytes=${start}-${end - 1}`, ...(etag !== undefined && { 'if-match': etag }) });
       const bytes = new Uint8Array(await res.arrayBuffer());
       const range = /^bytes (\d+)-(\d+)\//.exec(res.headers.get('content-range') ?? '');
       const exact = res.status === 206 ? range !== null && Number(range[1]) === start && Number(range[2]) === end - 1 : start === 0;
@@ -112,19 +118,23 @@ export function s3Store(client: S3Client): ObjectStore {
       }
       return bytes;
     },
-    async stream(key: string): Promise<ReadableStream<Uint8Array>> {
-      const res = await notFound(key, () => client.request({ action: 's3:GetObject', method: 'GET', key }));
+    async stream(key: string, etag?: string): Promise<ReadableStream<Uint8Array>> {
+      const res = await get(client, key, etag === undefined ? {} : { 'if-match': etag });
       if (!res.body) return new ReadableStream({ start: (c) => c.close() });
       return res.body;
     },
   };
 }
 
-/** A GET of a missing object as SOURCE_NOT_FOUND naming the key (a missing bucket stays S3_NO_SUCH_BUCKET). */
-async function notFound(key: string, request: () => Promise<Response>): Promise<Response> {
+/**
+ * A GetObject: a missing object is SOURCE_NOT_FOUND naming the key (a missing bucket stays
+ * S3_NO_SUCH_BUCKET), another version than `if-match` SOURCE_CHANGED.
+ */
+async function get(client: S3Client, key: string, headers: Record<string, string>): Promise<Response> {
   try {
-    return await request();
+    return await client.request({ action: 's3:GetObject', method: 'GET', key, headers });
   } catch (error) {
+    if (error instanceof ExportError && error.details?.status === 412) throw sourceChanged(`s3://${client.target.bucket}`, key);
     if (error instanceof ExportError && error.details?.status === 404 && error.details.s3Code !== 'NoSuchBucket') {
       throw new ExportError('SOURCE_NOT_FOUND', `No object at "${key}": check the source's key (or prefix).`, {
         stage: 'source',

@@ -11,7 +11,7 @@ import type { ConfigIssue } from '../errors.ts';
 import type { Registry } from '../registry.ts';
 import { didYouMean } from '../suggest.ts';
 import { quote, toConfigIssues } from '../validate.ts';
-import { columnSchema } from '../data/model.ts';
+import { datasetSchema } from '../data/model.ts';
 import { csvSourceOptions } from '../../plugins/source/csv/index.ts';
 import { bucketSchema } from '../../plugins/sink/s3/options.ts';
 import { authShape } from '../../service/destination.ts';
@@ -136,16 +136,7 @@ export const snapshotSourceSchema = v.pipe(
     /** `country=FR/` folders become a `country` column. */
     hivePartitioning: v.optional(v.boolean('hivePartitioning: expected true or false')),
     /** Declared columns: Parquet footers must agree; NDJSON and CSV are read as them. */
-    schema: v.optional(
-      v.pipe(
-        v.array(columnSchema, 'schema: expected an array of columns'),
-        v.minLength(1, 'schema: declare at least one column'),
-        v.check(
-          (cols) => new Set(cols.map((c) => c.name)).size === cols.length,
-          'schema: column names must be unique',
-        ),
-      ),
-    ),
+    schema: v.optional(datasetSchema.entries.schema),
     idColumn: v.optional(nonEmpty('idColumn')),
     updatedAtColumn: v.optional(nonEmpty('updatedAtColumn')),
     rowsPerTask: v.optional(

@@ -1,9 +1,10 @@
 import { parquetMetadata } from 'hyparquet/src/index.js';
 import { describe, expect, it } from 'vitest';
-import { customerCsv, customerNdjson, customerParquet, customerRows } from '../../../test/support/snapshot-fixtures.ts';
-import { ExportError } from '../errors.ts';
-import { collect } from '../streams.ts';
-import type { Row } from '../types.ts';
+import { customerCsv, customerNdjson, customerNeeds, customerParquet, customerRows, readSnapshot, refusal } from '../../../test/support/snapshot-fixtures.ts';
+import { collect, collectBytes, fromRows } from '../streams.ts';
+import type { Schema } from '../types.ts';
+import { parquet } from '../../plugins/format/parquet/index.ts';
+import { formatContext } from '../../../test/support/memory-sink.ts';
 import { memoryObjectStore } from './memory-store.ts';
 import { planSnapshot } from './plan.ts';
 import { projection } from './projection.ts';
@@ -13,7 +14,7 @@ import type { ObjectStore, ReadStats, SnapshotSource } from './types.ts';
 const rows = customerRows(350);
 const first = customerParquet(rows.slice(0, 250));
 const second = customerParquet(rows.slice(250));
-const needs = { rules: ['country = "FR"'], mappings: [{ fields: [{ source: 'attributes.person.name' }], dedup: { identity: 'email' } }] };
+const needs = customerNeeds;
 
 /** A store recording every ranged read. */
 function recording(store: ObjectStore): { store: ObjectStore; reads: { key: string; start: number; end: number }[] } {
@@ -33,22 +34,7 @@ function recording(store: ObjectStore): { store: ObjectStore; reads: { key: stri
   };
 }
 
-async function readAll(store: ObjectStore, source: SnapshotSource, columns?: string[]): Promise<Row[]> {
-  const plan = await planSnapshot(store, source);
-  const cols = columns ?? projection(plan.schema, source, needs);
-  const out: Row[] = [];
-  for (const unit of plan.units) out.push(...(await collect(readUnit(store, plan, unit, cols))).flat());
-  return out;
-}
 
-async function refusal(promise: Promise<unknown>): Promise<ExportError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ExportError);
-  return error as ExportError;
-}
 
 describe('planSnapshot', () => {
   it('lists the files of the format under the prefix, reads each footer in two ranged reads, cuts row-group units', async () => {
@@ -137,6 +123,11 @@ describe('projection', () => {
       { name: 'notes', type: 'string' },
     ] as const;
     expect(projection(schema, {}, needs)).toEqual(['id', 'updatedAt', 'country', 'person', 'person.name', 'identities.email']);
+    expect(projection([...schema, { name: 'identities', type: 'string' }, { name: 'attributes', type: 'string' }], {}, { rules: ['x = 1'] })).toEqual([
+      'id',
+      'updatedAt',
+      'attributes',
+    ]);
     expect(projection(schema, { idColumn: 'notes' }, { rules: ['score > 3'] })).toEqual(['updatedAt', 'notes']);
   });
 });
@@ -181,7 +172,7 @@ describe('readUnit (Parquet)', () => {
 
   it('reads every row of every unit across files, typed as the source plugin does', async () => {
     const store = memoryObjectStore({ 'crm/a.parquet': first, 'crm/b.parquet': second });
-    const got = await readAll(store, { format: 'parquet', prefix: 'crm/', rowsPerTask: 150 }, ['id', 'score', 'updatedAt']);
+    const got = await readSnapshot(store, { format: 'parquet', prefix: 'crm/', rowsPerTask: 150 }, ['id', 'score', 'updatedAt']);
     expect(got).toEqual(rows.map((r) => ({ id: r.id, score: r.score, updatedAt: r.updatedAt })));
   });
 
@@ -222,7 +213,7 @@ describe('readUnit (NDJSON, CSV)', () => {
     const store = memoryObjectStore({ 'crm/a.ndjson': customerNdjson(rows.slice(0, 3)), 'crm/b.jsonl': customerNdjson(rows.slice(3, 5)) });
     const plan = await planSnapshot(store, { format: 'ndjson', prefix: 'crm/' });
     expect(plan.units).toEqual([{ file: 0 }, { file: 1 }]);
-    const got = await readAll(store, { format: 'ndjson', prefix: 'crm/' });
+    const got = await readSnapshot(store, { format: 'ndjson', prefix: 'crm/' });
     expect(got).toEqual(
       rows.slice(0, 5).map((r) => ({
         id: r.id,
@@ -238,7 +229,7 @@ describe('readUnit (NDJSON, CSV)', () => {
     const store = memoryObjectStore({ 'a.csv': customerCsv(rows.slice(0, 3)), 'b.csv': customerCsv(rows.slice(0, 2), false) });
     const plan = await planSnapshot(store, { format: 'csv', key: 'a.csv' });
     expect(plan.schema.map((c) => c.name)).toEqual(['id', 'updatedAt', 'country', 'score', 'person.name', 'identities.email', 'notes']);
-    expect(await readAll(store, { format: 'csv', key: 'a.csv' }, ['id', 'score'])).toEqual(rows.slice(0, 3).map((r) => ({ id: String(r.id), score: String(r.score) })));
+    expect(await readSnapshot(store, { format: 'csv', key: 'a.csv' }, ['id', 'score'])).toEqual(rows.slice(0, 3).map((r) => ({ id: String(r.id), score: String(r.score) })));
     const declared: SnapshotSource = {
       format: 'csv',
       key: 'b.csv',
@@ -248,7 +239,13 @@ describe('readUnit (NDJSON, CSV)', () => {
         type: name === 'id' ? 'integer' : name === 'score' ? 'double' : 'string',
       })),
     };
-    expect(await readAll(store, declared, ['id', 'score', 'country'])).toEqual(rows.slice(0, 2).map((r) => ({ id: r.id, country: r.country, score: r.score })));
+    expect(await readSnapshot(store, declared, ['id', 'score', 'country'])).toEqual(rows.slice(0, 2).map((r) => ({ id: r.id, country: r.country, score: r.score })));
+  });
+
+  it('refuses a CSV header that does not end within the head it reads', async () => {
+    const store = memoryObjectStore({ 'wide.csv': `${'x'.repeat(70_000)}\n1\n` });
+    const error = await refusal(planSnapshot(store, { format: 'csv', key: 'wide.csv' }));
+    expect(error.message).toBe('"wide.csv": the CSV header is longer than 64 KiB (no line break in the first 65536 bytes); is it CSV?');
   });
 
   it('refuses a CSV file whose header lacks a column of the first one', async () => {
@@ -258,7 +255,49 @@ describe('readUnit (NDJSON, CSV)', () => {
   });
 });
 
+describe('a snapshot replaced after planning', () => {
+  it('is refused by the units that would read the new version, naming the object', async () => {
+    const store = memoryObjectStore({ 'crm/a.parquet': first, 'crm/b.ndjson': customerNdjson(rows.slice(0, 3)) }, 's3://lake');
+    const parquetPlan = await planSnapshot(store, { format: 'parquet', prefix: 'crm/' });
+    const ndjsonPlan = await planSnapshot(store, { format: 'ndjson', prefix: 'crm/' });
+    store.put('crm/a.parquet', second);
+    store.put('crm/b.ndjson', customerNdjson(rows.slice(3, 6)));
+    for (const [plan, key] of [
+      [parquetPlan, 'crm/a.parquet'],
+      [ndjsonPlan, 'crm/b.ndjson'],
+    ] as const) {
+      const error = await refusal(collect(readUnit(store, plan, plan.units[0]!, ['id'])));
+      expect([error.code, error.message]).toEqual(['SOURCE_CHANGED', `s3://lake/${key} was replaced since the run was planned: run the export again (it plans the snapshot afresh).`]);
+    }
+  });
+});
+
 describe('snapshotProfiles', () => {
+  it('reads a profile-shaped Parquet snapshot (identities and attributes structs)', async () => {
+    const schema: Schema = [
+      { name: 'id', type: 'string' },
+      { name: 'identities', type: { struct: [{ name: 'email', type: { list: 'string' } }] } },
+      { name: 'attributes', type: { struct: [{ name: 'country', type: 'string' }, { name: 'notes', type: 'string' }] } },
+      { name: 'updatedAt', type: 'timestamp' },
+      { name: 'padding', type: 'string' },
+    ];
+    const shaped = rows.slice(0, 3).map((r) => ({
+      id: `p${r.id}`,
+      identities: { email: [r['identities.email']] },
+      attributes: { country: r.country, notes: r.notes },
+      updatedAt: r.updatedAt,
+      padding: r.notes,
+    }));
+    const bytes = await collectBytes(fromRows(shaped).pipeThrough(parquet().open(formatContext(schema))));
+    const store = memoryObjectStore({ 'p.parquet': bytes });
+    const source: SnapshotSource = { format: 'parquet', key: 'p.parquet' };
+    const plan = await planSnapshot(store, source);
+    const columns = projection(plan.schema, source, needs);
+    expect(columns).toEqual(['id', 'identities', 'attributes', 'updatedAt']);
+    const profiles = (await collect(snapshotProfiles(readUnit(store, plan, plan.units[0]!, columns), source))).flat();
+    expect(profiles).toEqual(shaped.map(({ padding: _, updatedAt, ...p }) => ({ ...p, updatedAt: updatedAt.toISOString() })));
+  });
+
   it('turns projected rows into profiles: id, update time, nested attributes, identities', async () => {
     const store = memoryObjectStore({ 'a.parquet': customerParquet(rows.slice(0, 2)) });
     const source: SnapshotSource = { format: 'parquet', key: 'a.parquet' };

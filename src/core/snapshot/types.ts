@@ -44,10 +44,13 @@ export interface ObjectStore {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** The object's size and version, or undefined when it does not exist. */
   head(key: string): Promise<ObjectInfo | undefined>;
-  /** Bytes [start, end) of an object (one ranged GET). */
-  read(key: string, start: number, end: number): Promise<Uint8Array>;
-  /** The whole object as a stream (NDJSON, CSV). */
-  stream(key: string): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * Bytes [start, end) of an object (one ranged GET). With `etag`, only of that version: an object
+   * replaced since it was listed is refused (SOURCE_CHANGED), never read half old, half new.
+   */
+  read(key: string, start: number, end: number, etag?: string): Promise<Uint8Array>;
+  /** The whole object as a stream (NDJSON, CSV); with `etag`, only that version. */
+  stream(key: string, etag?: string): Promise<ReadableStream<Uint8Array>>;
 }
 
 /** How a snapshot row becomes a profile (see core/data/profile-rows.ts: flat rows, dotted names nest). */
