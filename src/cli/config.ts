@@ -7,6 +7,7 @@
 import * as v from 'valibot';
 import { authShape, destinationSchema } from '../service/destination.ts';
 import { EXPORT_MODES } from '../core/data/export-plan.ts';
+import { datasetSchema } from '../core/data/model.ts';
 import { mappingSchema } from '../core/data/mapping.ts';
 import { outputOptions } from '../core/pipeline.ts';
 import { pluginManifest } from '../core/registry.ts';
@@ -73,6 +74,13 @@ export const exportConfig = v.strictObject({
     /** A snapshot's format: required for a prefix or a folder, else from the file extension. */
     format: v.optional(
       v.picklist(SNAPSHOT_FORMATS, `source.format: expected ${SNAPSHOT_FORMATS.map((f) => `"${f}"`).join(', ')}`),
+    ),
+    /** A snapshot's declared columns: Parquet footers must agree; NDJSON and CSV are read (typed) as them. */
+    schema: v.optional(datasetSchema.entries.schema),
+    /** The column holding the profile id (default `id`) and the last-change time (default `updatedAt`). */
+    idColumn: v.optional(v.pipe(v.string('source.idColumn: expected a column name'), v.minLength(1, 'source.idColumn: must not be empty'))),
+    updatedAtColumn: v.optional(
+      v.pipe(v.string('source.updatedAtColumn: expected a column name'), v.minLength(1, 'source.updatedAtColumn: must not be empty')),
     ),
     /** Read a prefix's `name=value` folders as columns (Hive partitioning). */
     hivePartitioning: v.optional(v.boolean('source.hivePartitioning: expected true or false')),

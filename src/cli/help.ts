@@ -14,12 +14,16 @@ const CONFIG = `Config file (JSON):
   output.split        {maxRows? (default 5000000), maxBytes?}
   output.manifest     write manifest-<destinationId>-<runId>.json (default true)
   source              {path, use?: source/ndjson|source/csv|source/parquet, options?,
-                       format?, hivePartitioning?, s3?}
+                       format?, hivePartitioning?, s3?, schema?, idColumn?, updatedAtColumn?}
     source.path       a local file; a local folder (every file under it: a snapshot);
                       s3://bucket/key (one object); s3://bucket/prefix/ (every object under it)
     source.format     parquet | ndjson | csv — required for a prefix or a folder, else from
                       the extension; files of other formats under a prefix are skipped
     source.hivePartitioning  true: name=value folders under the prefix become columns
+    source.schema     a snapshot's columns [{name, type}]: Parquet footers must agree,
+                      NDJSON and CSV are read (typed) as them
+    source.idColumn, source.updatedAtColumn  the profile id and last-change columns
+                      (default id, updatedAt)
     source.s3         {region? (default us-east-1), endpoint?, forcePathStyle?,
                        auth: {method: accessKey, accessKeyId, secretAccessKey, sessionToken?}
                            | {method: assumedRole, roleArn, externalId} (the platform

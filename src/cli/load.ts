@@ -112,6 +112,8 @@ export async function checkConfig(loaded: LoadedConfig): Promise<ConfigIssue[]> 
     }
   }
   if (resolved.issues.length === 0) issues.push(...(await attributeIssues(loaded)));
+  const columns = resolved.snapshot && !(config.mapping || config.audience?.rule) && rowColumnsOf(config, resolved.snapshot);
+  if (columns && 'message' in columns) issues.push(columns);
   const partitionBy = config.output.partitionBy;
   if (partitionBy && config.mapping) {
     const names = compileMapping(config.mapping).schema.map((c) => c.name);
@@ -184,7 +186,9 @@ export async function subjectOf(
   const { snapshot } = await readableSource(loaded);
   let opened: { rows: ReadableStream<RowBatch>; schema?: Schema | undefined };
   if (snapshot) {
-    opened = { rows: snapshotRowStream(snapshot), ...(snapshot.plan.schema.length > 0 && { schema: snapshot.plan.schema }) };
+    const columns = rowColumnsOf(config, snapshot);
+    if ('message' in columns) throw new ConfigError([columns], 'export config');
+    opened = { rows: snapshotRowStream(snapshot, columns.map((c) => c.name)), schema: columns };
   } else {
     const source = options.source ?? sourceFor(loaded.service.registry, config, platform);
     const ctx: RunContext = { ...platform, runId: 'source', scheduledTime: scheduledTimeOf(config, platform) };
@@ -233,7 +237,8 @@ async function profilesOfFile(loaded: LoadedConfig, source: SourceStage | undefi
   const stage = source ?? sourceFor(loaded.service.registry, config, platform);
   const blob = await openAsBlob(sourcePathOf(loaded));
   const ctx: RunContext = { ...platform, runId: 'source', scheduledTime: scheduledTimeOf(config, platform) };
-  return profileFile(stage, ctx, () => blob);
+  const { idColumn, updatedAtColumn } = config.source;
+  return profileFile(stage, ctx, () => blob, { ...(idColumn && { idColumn }), ...(updatedAtColumn && { updatedAtColumn }) });
 }
 
 /** The snapshot columns the audience reads: its rule's, its mapping's and its dedup key's (plus id and update time). */
@@ -242,6 +247,15 @@ function projectionOf(config: ExportConfig, snapshot: OpenedSnapshot): string[] 
     ...(config.audience?.rule && { rules: [config.audience.rule] }),
     ...(config.mapping && { mappings: [config.mapping] }),
   });
+}
+
+/**
+ * The columns an export of a snapshot's rows as they are reads: the snapshot's (its footers', CSV
+ * header's or declared), else the output schema's; an NDJSON snapshot that says neither is a problem.
+ */
+function rowColumnsOf(config: ExportConfig, snapshot: OpenedSnapshot): Schema | ConfigIssue {
+  const columns = snapshot.plan.schema.length > 0 ? snapshot.plan.schema : config.schema;
+  return columns ?? { path: 'schema', message: 'an NDJSON snapshot exported as its rows needs the columns to read: give schema [{name, type}] (or an audience)' };
 }
 
 /** A config's source, resolved once: a local file, or a snapshot planned (with the problems found either way). */
@@ -358,7 +372,9 @@ export async function attributeIssues(loaded: LoadedConfig, source?: SourceStage
       for (const column of snapshot.plan.schema) learnColumn(names, column.name, snapshot.source);
       return unknownNames(uses, names, `no column of ${config.source.path} has it`);
     }
-    const profiles = snapshot ? snapshotProfileStream(snapshot, projectionOf(config, snapshot)) : await profilesOfFile(loaded, source);
+    // The sample's reads are not the export's: they are counted apart from the summary's.
+    const sample = snapshot && { ...snapshot, stats: { bytesFetched: 0, requests: 0, rows: 0 } };
+    const profiles = sample ? snapshotProfileStream(sample, projectionOf(config, sample)) : await profilesOfFile(loaded, source);
     const reader = profiles().getReader();
     let read = 0;
     while (read < SAMPLED_PROFILES) {

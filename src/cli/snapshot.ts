@@ -63,6 +63,9 @@ export async function sourceTarget(
   if (source.s3 !== undefined) issues.push({ path: 'source.s3', message: 'only an s3:// source.path is read from S3; remove source.s3 or give s3://bucket/…' });
   if (!isFolder) {
     if (source.hivePartitioning !== undefined) issues.push(prefixOnly('source.hivePartitioning'));
+    if (source.schema !== undefined) {
+      issues.push({ path: 'source.schema', message: 'declares a snapshot\'s columns (s3:// or a folder); a single local file is read as it is (the output columns are the top-level schema)' });
+    }
     return issues.length > 0 ? { issues } : { target: { kind: 'file', path }, issues };
   }
   const format = formatOf(config, undefined, issues);
@@ -99,6 +102,9 @@ function s3Target(config: ExportConfig, registry: Registry): { target?: SourceTa
   const model = {
     name: 'cli',
     format,
+    ...(source.schema !== undefined && { schema: source.schema }),
+    ...(source.idColumn !== undefined && { idColumn: source.idColumn }),
+    ...(source.updatedAtColumn !== undefined && { updatedAtColumn: source.updatedAtColumn }),
     location: { type: 's3', bucket, ...where, ...(isPrefix ? { prefix: rest } : { key: rest }), auth },
     ...(source.hivePartitioning !== undefined && { hivePartitioning: source.hivePartitioning }),
     ...(format === 'csv' && source.options !== undefined && { csv: source.options }),
@@ -148,6 +154,9 @@ function snapshotSource(config: ExportConfig, format: SnapshotFormat, at: { key:
     format,
     ...at,
     ...(source.hivePartitioning !== undefined && { hivePartitioning: source.hivePartitioning }),
+    ...(source.schema !== undefined && { schema: source.schema }),
+    ...(source.idColumn !== undefined && { idColumn: source.idColumn }),
+    ...(source.updatedAtColumn !== undefined && { updatedAtColumn: source.updatedAtColumn }),
     ...(format === 'csv' && source.options !== undefined && { csv: source.options as Record<string, unknown> }),
   };
 }
@@ -189,7 +198,8 @@ export async function openSnapshot(
     return { opened: { store, source: target.source, plan, stats }, issues: [] };
   } catch (error) {
     if (!(error instanceof ExportError)) throw error;
-    if (error instanceof ConfigError) return { issues: error.issues.map(atConfigField) };
+    // The auth plugin's own refusals (an assumed role without the platform identity) are its options'.
+    if (error instanceof ConfigError) return { issues: error.issues.map((i) => ({ ...i, path: i.path ? `source.s3.auth.${i.path}` : 'source.s3.auth' })) };
     return { issues: [{ path: fieldOfFailure(error.code), message: `${error.message} [${error.code}]` }] };
   }
 }
@@ -205,39 +215,60 @@ function fieldOfFailure(code: string): string {
 }
 
 /**
- * A re-openable stream of the snapshot's profiles: its units read one after another, each projected
- * to `columns` (Parquet fetches only those column chunks), every pass counted in `stats`.
+ * A re-openable stream of the snapshot's profiles: its units in order (reading READ_AHEAD ahead),
+ * each projected to `columns` (Parquet fetches only those column chunks), every pass counted in `stats`.
  */
 export function snapshotProfileStream(opened: OpenedSnapshot, columns: readonly string[]): () => ReadableStream<readonly Profile[]> {
   return () => concatUnits(opened, (unit) => snapshotProfiles(readUnit(opened.store, opened.plan, unit, columns, opened.stats), opened.source));
 }
 
-/** A re-openable stream of the snapshot's rows, every column (an export of the rows as they are). */
-export function snapshotRowStream(opened: OpenedSnapshot): ReadableStream<RowBatch> {
-  const columns = opened.plan.schema.map((c) => c.name);
+/** The snapshot's rows with `columns` (an export of the rows as they are). */
+export function snapshotRowStream(opened: OpenedSnapshot, columns: readonly string[]): ReadableStream<RowBatch> {
   return concatUnits(opened, (unit) => readUnit(opened.store, opened.plan, unit, columns, opened.stats));
 }
 
-/** One stream over every unit of the plan, in order, opening each unit's stream only when the one before ended. */
+/** Units read ahead of the one being consumed: the next unit's first batch is fetched meanwhile. */
+export const READ_AHEAD = 1;
+
+/**
+ * One stream over every unit of the plan, in order. While a unit is consumed, the next READ_AHEAD
+ * units are opened and their first batch read (for Parquet: one row group's projected columns), so
+ * the store's latency overlaps the decoding; memory holds at most 1 + READ_AHEAD units' batches.
+ */
 function concatUnits<T>(opened: OpenedSnapshot, open: (unit: SnapshotUnit) => ReadableStream<T>): ReadableStream<T> {
+  const { units } = opened.plan;
   let next = 0;
-  let reader: ReadableStreamDefaultReader<T> | undefined;
+  const queue: { reader: ReadableStreamDefaultReader<T>; first?: Promise<ReadableStreamReadResult<T>> | undefined }[] = [];
+  const fill = () => {
+    while (queue.length <= READ_AHEAD && next < units.length) {
+      const reader = open(units[next++]!).getReader();
+      const first = queue.length > 0 ? reader.read() : undefined;
+      // Handled here, thrown where it is awaited: a unit read ahead and then cancelled raises nothing.
+      first?.catch(() => undefined);
+      queue.push({ reader, first });
+    }
+  };
+  const cancelAll = async (reason: unknown) => {
+    await Promise.all(queue.splice(0).map((entry) => entry.reader.cancel(reason).catch(() => undefined)));
+  };
   return new ReadableStream<T>({
     async pull(controller) {
-      for (;;) {
-        if (!reader) {
-          const unit = opened.plan.units[next++];
-          if (!unit) return controller.close();
-          reader = open(unit).getReader();
+      try {
+        for (fill(); queue.length > 0; fill()) {
+          const head = queue[0]!;
+          const result = await (head.first ?? head.reader.read());
+          head.first = undefined;
+          if (!result.done) return controller.enqueue(result.value);
+          queue.shift();
         }
-        const { value, done } = await reader.read();
-        if (!done) return controller.enqueue(value);
-        reader = undefined;
+        controller.close();
+      } catch (error) {
+        // A unit failed: the ones read ahead stop too.
+        await cancelAll(error);
+        throw error;
       }
     },
-    async cancel(reason) {
-      await reader?.cancel(reason);
-    },
+    cancel: (reason) => cancelAll(reason),
   });
 }
 
