@@ -3198,7 +3198,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The audience reads a snapshot source: a preview counts the profiles in D1 only */
+            /** @description The audience reads a snapshot source too large to preview whose row count is unknown (NDJSON or CSV, or more than 20 objects) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3209,6 +3209,15 @@ export interface operations {
             };
             /** @description Request body over the route's limit (docs/SECURITY.md) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The audience's snapshot source could not be read: the error says what to fix (denied credentials, a missing file, a schema mismatch) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -31,20 +31,23 @@ export function secretFields(registry: Registry, d: { auth: Auth }): readonly st
 }
 
 /**
- * An update that leaves a secret out keeps the stored one (same auth method): the sealed values are
- * carried over, and `kept` lists which, so they are not sealed twice.
+ * An update that leaves a secret out, or sends back its mask (`****abcd`, as a read showed it), keeps
+ * the stored one (same auth method): the sealed values are carried over, and `kept` lists which, so
+ * they are not sealed twice. `previous` is the stored auth at `at`, with the stored masks.
  */
 export function keepAuthSecrets(
   registry: Registry,
   input: Auth,
-  previous: Auth | undefined,
+  previous: { auth: Auth; masks: Masks | undefined; at: string } | undefined,
 ): { auth: Auth; kept: Set<string> } {
   const kept = new Set<string>();
-  if (!previous || previous.method !== input.method) return { auth: input, kept };
+  if (!previous || previous.auth.method !== input.method) return { auth: input, kept };
   const auth: Record<string, unknown> = { ...input };
   for (const field of secretFields(registry, { auth: input })) {
-    if (auth[field] === undefined && previous[field] !== undefined) {
-      auth[field] = previous[field];
+    const mask = previous.masks?.[`${previous.at}.${field}`];
+    const unchanged = auth[field] === undefined || (mask !== undefined && auth[field] === mask);
+    if (unchanged && previous.auth[field] !== undefined) {
+      auth[field] = previous.auth[field];
       kept.add(field);
     }
   }
@@ -104,16 +107,13 @@ export async function openAuth(
   return open as Auth;
 }
 
-/**
- * An update that leaves a secret out keeps the stored one (same auth method): the sealed values and
- * their masks are carried over, and `kept` lists which, so they are not sealed twice.
- */
+/** keepAuthSecrets for a destination: left-out or masked secrets keep the stored ones. */
 export function withKeptSecrets(
   registry: Registry,
   input: Destination,
   previous: StoredDestination | undefined,
 ): { destination: Destination; kept: Set<string> } {
-  const { auth, kept } = keepAuthSecrets(registry, input.auth, previous?.auth);
+  const { auth, kept } = keepAuthSecrets(registry, input.auth, previous && { auth: previous.auth, masks: previous.masks, at: 'auth' });
   return { destination: { ...input, auth }, kept };
 }
 

@@ -45,40 +45,53 @@ export async function previewAudience(
   maxProfiles = PREVIEW_MAX_PROFILES,
 ): Promise<AudiencePreview> {
   const reader = d1DataReader(db, orgId);
-  const membership = await membershipFor(reader, audience);
+  const counter = previewCounter(await membershipFor(reader, audience), mapping, now);
   const total =
     (await first<{ n: number }>(db, 'SELECT COUNT(*) AS n FROM profiles WHERE org_id = ?', orgId))?.n ?? 0;
+  let cursor: string | undefined;
+  do {
+    const page = await reader.listProfiles({
+      limit: Math.min(PAGE, maxProfiles - counter.scanned()),
+      ...(cursor && { cursor }),
+    });
+    for (const profile of page.items) counter.add(profile);
+    cursor = page.cursor;
+  } while (cursor !== undefined && counter.scanned() < maxProfiles);
+  return counter.result(audience.id, total, cursor === undefined);
+}
+
+/**
+ * Counts profiles, members and the members `mapping` would skip, as an export decides; `result`
+ * scales the counts to `total` profiles when not every one was counted.
+ */
+export function previewCounter(membership: AudienceMembership, mapping: CompiledMapping | undefined, now: Date) {
   let scanned = 0;
   let members = 0;
   let skipped = 0;
   const skippedBy: Record<string, number> = {};
-  let cursor: string | undefined;
-  do {
-    const page = await reader.listProfiles({
-      limit: Math.min(PAGE, maxProfiles - scanned),
-      ...(cursor && { cursor }),
-    });
-    for (const profile of page.items) {
+  return {
+    scanned: () => scanned,
+    add(profile: Parameters<AudienceMembership['test']>[0]): void {
       scanned++;
-      if (!membership.test(profile, now)) continue;
+      if (!membership.test(profile, now)) return;
       members++;
       const reason = mapping && skipReason(mapping, membership, profile);
-      if (!reason) continue;
+      if (!reason) return;
       skipped++;
       skippedBy[reason] = (skippedBy[reason] ?? 0) + 1;
-    }
-    cursor = page.cursor;
-  } while (cursor !== undefined && scanned < maxProfiles);
-  const complete = cursor === undefined;
-  const scale = (n: number) => (complete || scanned === 0 ? n : Math.round((n * total) / scanned));
-  return {
-    audienceId: audience.id,
-    profiles: complete ? scanned : total,
-    members: scale(members),
-    skipped: scale(skipped),
-    skippedBy,
-    complete,
-    ...(!complete && { sample: { profiles: scanned, members, skipped } }),
+    },
+    result(audienceId: string, total: number, complete: boolean): AudiencePreview {
+      const scale = (n: number) => (complete || scanned === 0 ? n : Math.round((n * total) / scanned));
+      return {
+        audienceId,
+        profiles: complete ? scanned : total,
+        members: scale(members),
+        skipped: scale(skipped),
+        skippedBy,
+        complete,
+        ...(!complete && { sample: { profiles: scanned, members, skipped } }),
+      };
+    },
   };
 }
 

@@ -28,8 +28,8 @@ const AUTH_AT = 'location.auth';
 export type StoredSource = SnapshotSourceConfig & { masks: Masks; externalId?: string };
 
 /**
- * Seals a validated source's secrets. An update that leaves a secret out (same auth method) keeps the
- * stored one: it is carried over sealed, with its mask.
+ * Seals a validated source's secrets. An update that leaves a secret out or sends its mask back (same
+ * auth method) keeps the stored one: it is carried over sealed, with its mask.
  */
 export async function sealSource(
   env: Env,
@@ -40,8 +40,7 @@ export async function sealSource(
 ): Promise<StoredSource> {
   const { location } = input;
   if (location.type !== 's3') return { ...input, masks: {} };
-  const before = previous?.location.type === 's3' ? previous.location.auth : undefined;
-  const kept = keepAuthSecrets(registry, location.auth, before);
+  const kept = keepAuthSecrets(registry, location.auth, storedAuth(previous));
   const { auth, masks } = await sealAuth(env, registry, id, AUTH_AT, kept, previous?.masks);
   const externalId = auth.method === 'assumedRole' ? (previous?.externalId ?? newId('ext')) : undefined;
   return { ...input, location: { ...location, auth }, masks, ...(externalId && { externalId }) };
@@ -53,8 +52,13 @@ export async function sealSource(
  */
 export function withKeptSourceSecrets(registry: Registry, input: SnapshotSourceConfig, previous?: StoredSource): SnapshotSourceConfig {
   const { location } = input;
-  if (location.type !== 's3' || previous?.location.type !== 's3') return input;
-  return { ...input, location: { ...location, auth: keepAuthSecrets(registry, location.auth, previous.location.auth).auth } };
+  if (location.type !== 's3') return input;
+  return { ...input, location: { ...location, auth: keepAuthSecrets(registry, location.auth, storedAuth(previous)).auth } };
+}
+
+/** A stored S3 source's auth with its masks, as keepAuthSecrets compares an update with it. */
+function storedAuth(previous: StoredSource | undefined) {
+  return previous?.location.type === 's3' ? { auth: previous.location.auth, masks: previous.masks, at: AUTH_AT } : undefined;
 }
 
 /** The API view of a stored source: masks in place of sealed values. */

@@ -66,7 +66,7 @@ export async function testSnapshot(open: () => Promise<{ source: SnapshotSource;
 }
 
 /** The store, its listings cut after `max` objects; `more()` says whether one was cut. */
-function firstObjects(store: ObjectStore, max: number): { store: ObjectStore; more: () => boolean } {
+export function firstObjects(store: ObjectStore, max: number): { store: ObjectStore; more: () => boolean } {
   let cut = false;
   return {
     store: {

@@ -7,7 +7,8 @@
  * and activation on a 375 px wide screen; then manage API tokens (create, rotate, revoke) at desktop
  * width and at 375 px; then create an Avro destination from the file types the server's plugins offer
  * (edge-export-avro) and export through it, read back by avsc; then edit a field's calculated-field
- * functions (export checked against node:crypto) and see a refused one at its field. Screenshots of
+ * functions (export checked against node:crypto) and see a refused one at its field; then register a
+ * snapshot source, test it, read it in a rule audience and delete it. Screenshots of
  * every step go to test-results/console/.
  */
 import { createHash } from 'node:crypto';
@@ -15,13 +16,14 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import Papa from 'papaparse';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAvro } from '../../packages/edge-export-avro/test/read-back.ts';
 import { abortIncompleteUploadsRule, permissionPolicy } from '../../src/plugins/sink/s3/policy.ts';
 import { createBucket, createUser, type Moto, s3Reader, startMoto } from '../harness/moto.ts';
+import { customerParquet, customerRows } from '../support/snapshot-fixtures.ts';
 import { startWorker, type WorkerServer } from './worker-server.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -1151,6 +1153,77 @@ describe('web console (headless Chromium)', () => {
     await page.getByRole('button', { name: 'Remove join (function 2 of column 1)' }).click();
     await page.getByRole('button', { name: 'Save changes' }).click();
     await page.locator('#status').filter({ hasText: 'Dataflow All emails hashed saved' }).waitFor();
+    expect(pageErrors).toEqual([]);
+  });
+  it('registers a snapshot source (auth fields as destinations), tests it, reads it in a rule audience, and deletes it once unused', async () => {
+    const s3 = s3Reader(moto);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'snapshots/crm/part-0.parquet', Body: customerParquet(customerRows(120), 50) }));
+    s3.destroy();
+    const reader = await createUser(moto, 'console-snapshot-reader', {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: `arn:aws:s3:::${BUCKET}` },
+        { Effect: 'Allow', Action: ['s3:GetObject'], Resource: `arn:aws:s3:::${BUCKET}/snapshots/*` },
+      ],
+    });
+    await page.getByRole('link', { name: 'Sources' }).click();
+    await page.getByRole('heading', { name: 'Sources', level: 1 }).waitFor();
+    await page.getByRole('link', { name: 'New source' }).click();
+    await page.getByRole('heading', { name: 'New source', level: 1 }).waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('CRM snapshot');
+    await page.getByLabel('Bucket', { exact: true }).fill(BUCKET);
+    await page.getByLabel('Endpoint (optional)').fill(moto.endpoint);
+    await page.getByLabel('Prefix (a folder of files)').fill('snapshots/crm/');
+    await page.getByLabel('Access key ID').fill(reader.accessKeyId);
+    // No secret yet: the API's refusal is shown at the field of location.auth.secretAccessKey.
+    await page.getByRole('button', { name: 'Create source' }).click();
+    await page.locator('#d-secret-error').filter({ hasText: /secret access key/ }).waitFor();
+    expect(await page.locator('#d-secret').getAttribute('aria-invalid')).toBe('true');
+    await shot('31-source-errors');
+    await page.getByLabel('Secret access key').fill(reader.secretAccessKey);
+    await page.getByRole('button', { name: 'Create source' }).click();
+    await page.getByRole('heading', { name: 'Source: CRM snapshot' }).waitFor();
+    expect(await page.locator('#d-secret-hint').textContent()).toBe(`Stored as ****${reader.secretAccessKey.slice(-4)}. Leave empty to keep it.`);
+
+    await page.getByRole('button', { name: 'Test source' }).click();
+    const result = page.locator('#test-result > p');
+    await result.waitFor();
+    expect(await result.textContent()).toBe('1 file(s), 120 rows; columns: id, updatedAt, country, score, person.name, identities.email, notes');
+    await shot('32-source-tested');
+    // Saved again with the secret left empty: the stored one is kept, and the test still reads.
+    await page.getByLabel('Prefix (a folder of files)').fill('snapshots/');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('#status').filter({ hasText: 'Source CRM snapshot saved' }).waitFor();
+    await page.getByRole('button', { name: 'Test source' }).click();
+    await page.locator('#test-result > p').filter({ hasText: '1 file(s), 120 rows' }).waitFor();
+
+    await page.getByRole('link', { name: 'Audiences' }).click();
+    await page.getByRole('heading', { name: 'Audiences', level: 1 }).waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('French snapshot');
+    await page.getByLabel('Rule', { exact: true }).fill('attributes.country = "FR"');
+    await page.getByLabel('Profiles from').selectOption({ label: 'Source: CRM snapshot' });
+    await page.getByRole('button', { name: 'Create audience' }).click();
+    const row = page.getByRole('row').filter({ hasText: 'French snapshot' });
+    await row.waitFor();
+    expect(await row.locator('td').nth(3).textContent()).toBe('CRM snapshot');
+    const audience = ((await api('/audiences')) as { items: { id: string; name: string; sourceId?: string }[] }).items.find((a) => a.name === 'French snapshot')!;
+    const source = ((await api('/sources')) as { items: { id: string }[] }).items[0]!;
+    expect(audience.sourceId).toBe(source.id);
+
+    // Deleting is refused while the audience reads it, then done once it does not.
+    await page.getByRole('link', { name: 'Sources' }).click();
+    await page.getByRole('link', { name: 'CRM snapshot' }).click();
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.getByRole('button', { name: 'Delete source' }).click();
+    await page.locator('#status').filter({ hasText: `read by audience(s) French snapshot (${audience.id})` }).waitFor();
+    await api(`/audiences/${audience.id}`, { method: 'DELETE' });
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.getByRole('button', { name: 'Delete source' }).click();
+    await page.getByRole('heading', { name: 'Sources', level: 1 }).waitFor();
+    await page.locator('#status').filter({ hasText: 'Source CRM snapshot deleted' }).waitFor();
+    expect(await page.getByRole('link', { name: 'CRM snapshot' }).count()).toBe(0);
+    expect(await page.content()).not.toContain(reader.secretAccessKey);
+    await shot('33-sources');
     expect(pageErrors).toEqual([]);
   });
 });

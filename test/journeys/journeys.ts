@@ -23,6 +23,7 @@ import { type ReceivedAlert, startAlertReceiver } from '../harness/alert-receive
 import { startGateProxy } from '../harness/gate-proxy.ts';
 import { slackProblems } from '../harness/slack.ts';
 import { type Moto, createBucket, createRole, createUser, s3Reader, startMoto } from '../harness/moto.ts';
+import { sourceJourney } from './sources.ts';
 import { type Api, apiClient, type HostKind, type JourneyHost, settledRun, startJourneyHost } from './hosts.ts';
 
 const BUCKET = 'journeys';
@@ -153,6 +154,8 @@ export function journeys(kind: HostKind): void {
       const withKms = (await api('GET', `/destinations/${kms}/policies`)).body.permissionPolicy;
       expect(withKms.Statement).toContainEqual({ Sid: 'EncryptWithKmsKey', Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: kmsKey });
     });
+
+    sourceJourney(() => ({ moto, host, s3, bucket: BUCKET, folder }));
 
     it('exports on demand: both audiences as gzip CSV, one manifest last, names from the organization', async () => {
       const dst = await destination('ondemand', { fileType: 'csv', compression: 'gzip', manifest: true, folderPath: `${folder}ondemand/%SEGMENT_ID%` });

@@ -11,7 +11,9 @@ import { getSource } from '../../src/worker/store/sources.ts';
 import { customerCsv, customerParquet, customerRows } from '../support/snapshot-fixtures.ts';
 import { type Call, call, newOrg, testEnv } from './helpers.ts';
 
-const PREFIX = 'sources/customers/';
+/** The snapshots stay under the e2e folder, as every worker test's objects do (reliability-security checks). */
+const ROOT = `${inject('moto').folder}snapshots/`;
+const PREFIX = `${ROOT}customers/`;
 const SECRET_PREFIX = 'sources-test-secret';
 
 interface Keys {
@@ -19,7 +21,7 @@ interface Keys {
   secretAccessKey: string;
 }
 
-/** An IAM user of moto holding `actions` on the e2e bucket (objects under sources/ for object actions). */
+/** An IAM user of moto holding `actions` on the e2e bucket (objects under ROOT for object actions). */
 async function iamUser(name: string, actions: string[]): Promise<Keys> {
   const moto = inject('moto');
   const aws = new AwsClient({ ...moto.admin, service: 'iam', region: 'us-east-1' });
@@ -32,7 +34,7 @@ async function iamUser(name: string, actions: string[]): Promise<Keys> {
   const user = `${name}-${crypto.randomUUID().slice(0, 8)}`;
   const statements = [
     ...(actions.includes('s3:ListBucket') ? [{ Effect: 'Allow', Action: ['s3:ListBucket'], Resource: `arn:aws:s3:::${moto.bucket}` }] : []),
-    ...(actions.includes('s3:GetObject') ? [{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: `arn:aws:s3:::${moto.bucket}/sources/*` }] : []),
+    ...(actions.includes('s3:GetObject') ? [{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: `arn:aws:s3:::${moto.bucket}/${ROOT}*` }] : []),
   ];
   await iam({ Action: 'CreateUser', UserName: user });
   await iam({ Action: 'PutUserPolicy', UserName: user, PolicyName: 'read', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: statements }) });
@@ -77,7 +79,7 @@ beforeAll(async () => {
   await put(`${PREFIX}part-1.parquet`, customerParquet(customerRows(250, 251), 100));
   await put(`${PREFIX}_SUCCESS`, '');
   await put(`${PREFIX}readme.txt`, 'not data');
-  await put('sources/typed/part-0.parquet', customerParquet(customerRows(10), 100, { scoreType: 'STRING' }));
+  await put(`${ROOT}typed/part-0.parquet`, customerParquet(customerRows(10), 100, { scoreType: 'STRING' }));
   [reader, listOnly, getOnly] = await Promise.all([
     iamUser('snap-reader', ['s3:ListBucket', 's3:GetObject']),
     iamUser('snap-list-only', ['s3:ListBucket']),
@@ -97,7 +99,7 @@ function recorder(token: string) {
 }
 
 describe('sources', () => {
-  it('registers an S3 source with access keys: secrets sealed at rest, masked in every response, kept when left out', async () => {
+  it('registers an S3 source with access keys: secrets sealed at rest, masked in every response, kept when left out or sent back masked', async () => {
     const org = await newOrg(e);
     const { api, seen } = recorder(org.token);
     const created = await api('POST', '/sources', s3Source(reader, { prefix: PREFIX }, { idColumn: 'id', hivePartitioning: false }));
@@ -124,6 +126,12 @@ describe('sources', () => {
     expect(opened.location.type === 's3' && opened.location.auth.secretAccessKey).toBe(reader.secretAccessKey);
     const tested = await api('POST', `/sources/${id}/test`);
     expect(tested.body.ok, tested.text).toBe(true);
+    // Sent back masked, as a read shows it: still the stored secret (the test reads with it).
+    const masked = await api('PUT', `/sources/${id}`, s3Source({ ...reader, secretAccessKey: renamed.body.location.auth.secretAccessKey }));
+    expect(masked.status, masked.text).toBe(200);
+    const reopened = await openSource(e, (await getSource(e.DB, org.id, id))!);
+    expect(reopened.location.type === 's3' && reopened.location.auth.secretAccessKey).toBe(reader.secretAccessKey);
+    expect((await api('POST', `/sources/${id}/test`)).body.ok).toBe(true);
 
     // Another organization sees nothing.
     const other = await newOrg(e, 'Other');
@@ -152,6 +160,14 @@ describe('sources', () => {
     const noSecret = await call(e, 'POST', '/sources', { token: org.token, body: s3Source({ accessKeyId: reader.accessKeyId } as Keys) });
     expect(noSecret.status).toBe(400);
     expect(noSecret.body.error.issues.map((i: { path: string }) => i.path)).toContain('location.auth.secretAccessKey');
+
+    // Endpoints the host may not call (SSRF): refused at location.endpoint, as destinations' are.
+    const loopback = await call(testEnv(), 'POST', '/sources', { token: org.token, body: s3Source(reader) });
+    expect(loopback.status).toBe(400);
+    expect(loopback.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['location.endpoint']);
+    const metadata = await call(e, 'POST', '/sources', { token: org.token, body: s3Source(reader, { prefix: PREFIX, endpoint: 'https://169.254.169.254' }) });
+    expect(metadata.status).toBe(400);
+    expect(metadata.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['location.endpoint']);
 
     const r2 = await call(e, 'POST', '/sources', { token: org.token, body: { name: 'r2', format: 'parquet', location: { type: 'r2', binding: 'NOPE', prefix: 'x/' } } });
     expect(r2.status).toBe(400);
@@ -185,14 +201,14 @@ describe('sources', () => {
     expect(noList).toMatchObject({ ok: false, error: { code: 'S3_ACCESS_DENIED', action: 's3:ListBucket' } });
     expect(noList.error.message).toContain('s3:ListBucket');
 
-    const empty = await register(reader, { prefix: 'sources/nothing-here/' });
+    const empty = await register(reader, { prefix: `${ROOT}nothing-here/` });
     expect(empty).toMatchObject({ ok: false, error: { code: 'SOURCE_NOT_FOUND' } });
-    expect(empty.error.message).toContain('sources/nothing-here/');
-    const missing = await register(reader, { key: 'sources/missing.parquet' });
+    expect(empty.error.message).toContain(`${ROOT}nothing-here/`);
+    const missing = await register(reader, { key: `${ROOT}missing.parquet` });
     expect(missing).toMatchObject({ ok: false, error: { code: 'SOURCE_NOT_FOUND' } });
-    expect(missing.error.message).toContain('sources/missing.parquet');
+    expect(missing.error.message).toContain(`${ROOT}missing.parquet`);
 
-    const mismatch = await register(reader, { prefix: 'sources/typed/' }, { schema: [{ name: 'id', type: 'integer' }, { name: 'score', type: 'double' }] });
+    const mismatch = await register(reader, { prefix: `${ROOT}typed/` }, { schema: [{ name: 'id', type: 'integer' }, { name: 'score', type: 'double' }] });
     expect(mismatch).toMatchObject({ ok: false, error: { code: 'SOURCE_INVALID' } });
     expect(mismatch.error.message).toMatch(/column "score" is string, expected double/);
 
@@ -254,10 +270,6 @@ describe('audiences and dataflows over sources', () => {
     const together = await api('POST', '/dataflows', { name: 'one source', destinationId: destination, audienceIds: [linked.body.id, same.body.id], mapping });
     expect(together.status, together.text).toBe(201);
 
-    const preview = await api('POST', `/audiences/${linked.body.id}/preview`, {});
-    expect(preview.status).toBe(409);
-    expect(preview.body.error.message).toContain(`POST /v1/sources/${source}/test`);
-
     const refused = await api('DELETE', `/sources/${source}`);
     expect(refused.status).toBe(409);
     expect(refused.body.error.message).toContain(`French (${linked.body.id})`);
@@ -265,5 +277,55 @@ describe('audiences and dataflows over sources', () => {
 
     const back = await api('PUT', `/audiences/${same.body.id}`, { kind: 'rule', name: 'US', rule: 'attributes.country = "US"' });
     expect(back.body.sourceId).toBeUndefined();
+  });
+
+  it('previews a snapshot audience from its first rows: exact within the bound, scaled to the Parquet row count past it, refused when the count is unknown', async () => {
+    // ids 1–500 over two Parquet files; country is FR when id % 3 === 1 (167 of them).
+    const frIn = (from: number, to: number) => customerRows(to - from + 1, from).filter((r) => r.country === 'FR').length;
+    const org = await newOrg(e);
+    const run = (env: typeof e) => async (method: string, path: string, body?: unknown) => call(env, method, path, { token: org.token, ...(body !== undefined && { body }) });
+    const api = run(e);
+    const source = (await api('POST', '/sources', s3Source(reader))).body.id as string;
+    const audience = (await api('POST', '/audiences', { kind: 'rule', name: 'French', rule: 'attributes.country = "FR"', sourceId: source })).body.id as string;
+    const mapping = { fields: [{ source: 'id' }, { source: 'attributes.nickname', mandatory: true }] };
+
+    const whole = await api('POST', `/audiences/${audience}/preview`, { mapping });
+    expect(whole.status, whole.text).toBe(200);
+    expect(whole.body).toEqual({
+      audienceId: audience,
+      profiles: 500,
+      members: frIn(1, 500),
+      skipped: frIn(1, 500),
+      skippedBy: { 'missing:attributes.nickname': frIn(1, 500) },
+      complete: true,
+    });
+
+    const bounded = await run(testEnv({ ALLOW_LOOPBACK_ENDPOINTS: 'true', PREVIEW_MAX_PROFILES: '100' }))('POST', `/audiences/${audience}/preview`, {});
+    expect(bounded.body).toEqual({
+      audienceId: audience,
+      profiles: 500,
+      members: Math.round((frIn(1, 100) * 500) / 100),
+      skipped: 0,
+      skippedBy: {},
+      complete: false,
+      sample: { profiles: 100, members: frIn(1, 100), skipped: 0 },
+    });
+
+    // CSV files carry no row count: past the bound the preview says so instead of guessing.
+    const bucket = (bindings as unknown as { SNAPSHOTS: { put(key: string, value: string): Promise<unknown> } }).SNAPSHOTS;
+    await bucket.put('preview/a.csv', customerCsv(customerRows(10)));
+    const csv = (await api('POST', '/sources', { name: 'csv', format: 'csv', location: { type: 'r2', binding: 'SNAPSHOTS', prefix: 'preview/' } })).body.id as string;
+    const csvAudience = (await api('POST', '/audiences', { kind: 'rule', name: 'French CSV', rule: 'attributes.country = "FR"', sourceId: csv })).body.id as string;
+    expect((await api('POST', `/audiences/${csvAudience}/preview`, {})).body).toMatchObject({ profiles: 10, members: frIn(1, 10), complete: true });
+    const refused = await run(testEnv({ PREVIEW_MAX_PROFILES: '5' }))('POST', `/audiences/${csvAudience}/preview`, {});
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toContain('csv files have no row counts');
+
+    // A source the credentials cannot read: the error says what to fix.
+    const denied = (await api('POST', '/sources', s3Source(listOnly))).body.id as string;
+    const deniedAudience = (await api('POST', '/audiences', { kind: 'rule', name: 'Denied', rule: 'attributes.country = "FR"', sourceId: denied })).body.id as string;
+    const failed = await api('POST', `/audiences/${deniedAudience}/preview`, {});
+    expect(failed.status).toBe(422);
+    expect(failed.body.error).toMatchObject({ code: 'S3_ACCESS_DENIED', message: expect.stringContaining('s3:GetObject') });
   });
 });

@@ -24,6 +24,8 @@ import {
 } from '../store/resources.ts';
 import { recordEvaluation } from '../store/evaluations.ts';
 import { getSource } from '../store/sources.ts';
+import { openSourceStore } from '../source-secrets.ts';
+import { previewSnapshotAudience } from '../snapshot-preview.ts';
 import { d1UploadWriter, uploadMemberCount } from '../store/writes.ts';
 import { PREVIEW_MAX_PROFILES, previewAudience } from '../preview.ts';
 
@@ -146,14 +148,16 @@ export function audienceRoutes(deps: AppDeps) {
           description: `The counts; past ${PREVIEW_MAX_PROFILES.toLocaleString('en')} profiles (PREVIEW_MAX_PROFILES) they are scaled from the first ones counted (complete: false)`,
           schema: views.audiencePreview,
         },
-        errors: { 409: 'The audience reads a snapshot source: a preview counts the profiles in D1 only' },
+        errors: {
+          409: 'The audience reads a snapshot source too large to preview whose row count is unknown (NDJSON or CSV, or more than 20 objects)',
+          422: "The audience's snapshot source could not be read: the error says what to fix (denied credentials, a missing file, a schema mismatch)",
+        },
       }),
       async (c) => {
       const orgId = c.get('orgId');
       const row = await getAudience(c.env.DB, orgId, c.req.param('id'));
       if (!row) throw notFound('audience', c.req.param('id'));
       const input = await body(c, audiencePreviewSchema, 'audience preview');
-      if (row.source_id !== null) throw snapshotPreviewRefused(row.source_id);
       const audience: Audience =
         row.kind === 'rule'
           ? { id: row.id, name: row.name, kind: 'rule', rule: row.rule ?? '' }
@@ -161,6 +165,13 @@ export function audienceRoutes(deps: AppDeps) {
       const mapping = input.mapping && compileMapping(input.mapping);
       const max = Number(c.env.PREVIEW_MAX_PROFILES);
       const limit = Number.isInteger(max) && max > 0 ? max : undefined;
+      if (row.source_id !== null) {
+        // A snapshot audience: its source's first rows, opened as a run opens them (a failure says what to fix).
+        const source = (await getSource(c.env.DB, orgId, row.source_id))!;
+        const opened = await openSourceStore(c.env, source, deps.platform(c.env));
+        const target = { id: row.id, rule: row.rule ?? '', sourceId: row.source_id };
+        return c.json(await previewSnapshotAudience(opened, target, mapping, deps.now(), limit ?? PREVIEW_MAX_PROFILES));
+      }
       return c.json(await previewAudience(c.env.DB, orgId, audience, mapping, deps.now(), limit));
     })
     .post(
@@ -207,20 +218,6 @@ function checkRule(input: AudienceInput): AudienceInput {
     throw new ConfigError([{ path: 'rule', message, expected: error.expected, received: error.found }], 'audience');
   }
   return input;
-}
-
-/**
- * A preview counts the organization's profiles in D1 within one request's budget; a snapshot
- * audience's profiles are files that a run plans and reads in tasks, so it is refused, saying where
- * its size is found instead.
- */
-function snapshotPreviewRefused(sourceId: string): ApiError {
-  return new ApiError(
-    409,
-    'CONFLICT',
-    `This audience reads snapshot source ${sourceId}: a preview counts the profiles in D1 only. Test the source (POST /v1/sources/${sourceId}/test) for its files, rows and schema; a run's members are in its result (GET /v1/runs/{id})`,
-    { sourceId },
-  );
 }
 
 /** Refuses a `sourceId` that names no source of the organization. */

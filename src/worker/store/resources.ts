@@ -61,13 +61,18 @@ export interface DestinationRow {
   updated_at: string;
 }
 
-export async function insertDestination(
-  db: D1Database,
-  row: Omit<DestinationRow, 'updated_at'>,
-): Promise<void> {
+/** The tables whose rows are a name and a sealed JSON config: destinations and snapshot sources. */
+export type ConfigTable = 'destinations' | 'sources';
+
+export function insertDestination(db: D1Database, row: Omit<DestinationRow, 'updated_at'>): Promise<void> {
+  return insertConfigRow(db, 'destinations', row);
+}
+
+/** Inserts a destination or source row (updated_at = created_at). */
+export async function insertConfigRow(db: D1Database, table: ConfigTable, row: Omit<DestinationRow, 'updated_at'>): Promise<void> {
   await run(
     db,
-    'INSERT INTO destinations (id, org_id, name, config, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+    `INSERT INTO ${table} (id, org_id, name, config, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
     row.id,
     row.org_id,
     row.name,
@@ -85,15 +90,21 @@ export function getDestination(
   return first<DestinationRow>(db, 'SELECT * FROM destinations WHERE org_id = ? AND id = ?', orgId, id);
 }
 
-export async function updateDestination(
+export function updateDestination(db: D1Database, orgId: string, id: string, name: string, config: string, now: Date): Promise<boolean> {
+  return updateConfigRow(db, 'destinations', orgId, id, name, config, now);
+}
+
+/** Replaces a destination's or source's name and config; false when the organization has no such row. */
+export async function updateConfigRow(
   db: D1Database,
+  table: ConfigTable,
   orgId: string,
   id: string,
   name: string,
   config: string,
   now: Date,
 ): Promise<boolean> {
-  const sql = 'UPDATE destinations SET name = ?, config = ?, updated_at = ? WHERE org_id = ? AND id = ?';
+  const sql = `UPDATE ${table} SET name = ?, config = ?, updated_at = ? WHERE org_id = ? AND id = ?`;
   return (await run(db, sql, name, config, now.toISOString(), orgId, id)) === 1;
 }
 

@@ -7,38 +7,21 @@ import type { ConfigIssue } from '../../core/errors.ts';
 import { quote } from '../../core/validate.ts';
 import type { D1Database } from '../env.ts';
 import { all, first, run } from './db.ts';
-import { type DestinationRow, type Page, type PageQuery, page } from './resources.ts';
+import { type DestinationRow, type Page, type PageQuery, insertConfigRow, page, updateConfigRow } from './resources.ts';
 
 /** A `sources` row: the same columns as a destination's. */
 export type SourceRow = DestinationRow;
 
-export async function insertSource(db: D1Database, row: Omit<SourceRow, 'updated_at'>): Promise<void> {
-  await run(
-    db,
-    'INSERT INTO sources (id, org_id, name, config, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
-    row.id,
-    row.org_id,
-    row.name,
-    row.config,
-    row.created_at,
-    row.created_at,
-  );
+export function insertSource(db: D1Database, row: Omit<SourceRow, 'updated_at'>): Promise<void> {
+  return insertConfigRow(db, 'sources', row);
 }
 
 export function getSource(db: D1Database, orgId: string, id: string): Promise<SourceRow | undefined> {
   return first<SourceRow>(db, 'SELECT * FROM sources WHERE org_id = ? AND id = ?', orgId, id);
 }
 
-export async function updateSource(
-  db: D1Database,
-  orgId: string,
-  id: string,
-  name: string,
-  config: string,
-  now: Date,
-): Promise<boolean> {
-  const sql = 'UPDATE sources SET name = ?, config = ?, updated_at = ? WHERE org_id = ? AND id = ?';
-  return (await run(db, sql, name, config, now.toISOString(), orgId, id)) === 1;
+export function updateSource(db: D1Database, orgId: string, id: string, name: string, config: string, now: Date): Promise<boolean> {
+  return updateConfigRow(db, 'sources', orgId, id, name, config, now);
 }
 
 /** The audiences that read a source (id and name, oldest first): a source is not deleted under them. */

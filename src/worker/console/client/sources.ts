@@ -72,7 +72,8 @@ async function save(event, f, s) {
   await busy(f.querySelector('button[type=submit]'), async () => {
     try {
       clearIssues(f);
-      const saved = await api(s ? 'PUT' : 'POST', '/sources' + (s ? '/' + s.id : ''), collect(Boolean(s)));
+      const body = collect(Boolean(s));
+      const saved = s ? await api('PUT', '/sources/' + s.id, body) : await api('POST', '/sources', body);
       status('Source ' + saved.name + ' saved', 'ok');
       if (s) await render(document.getElementById('main'), s.id);
       else location.hash = '#/sources/' + saved.id;
