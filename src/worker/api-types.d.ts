@@ -1210,6 +1210,21 @@ export interface components {
                 message?: string;
             };
             attempts: number;
+            /** @description A run of a snapshot source, fanned out over the queue (detail only; docs/SNAPSHOTS.md) */
+            fanout?: {
+                /** @description Tasks the run was split into (units of its snapshot) */
+                tasks: number;
+                /** @description Tasks done so far */
+                done: number;
+                /** @description Claims of all its tasks: more than tasks when some were retried */
+                attempts: number;
+                /** @description Bytes its done tasks fetched from the snapshot (ranged GETs or whole objects) */
+                bytesFetched: number;
+                /** @description Requests its done tasks made to the snapshot store */
+                requests: number;
+                /** @description Snapshot rows its done tasks read */
+                rowsRead: number;
+            };
             /** @description ISO 8601 UTC time */
             createdAt: string;
             /** @description ISO 8601 UTC time */

@@ -124,6 +124,8 @@ const exportedFile = v.looseObject({
   kind: v.optional(v.pipe(v.picklist(['added', 'changed', 'removed']), v.description('Diff exports: the kind of rows the file holds'))),
 });
 
+const counted = (description: string) => v.pipe(v.number(), v.description(description));
+
 /** A run: its status, trigger and, once finished, rows, skipped rows by reason, files and error. */
 export const runView = v.object({
   id,
@@ -138,6 +140,19 @@ export const runView = v.object({
   files: v.optional(v.array(exportedFile)),
   error: v.optional(v.looseObject({ code: v.optional(v.string()), message: v.optional(v.string()) })),
   attempts: v.number(),
+  fanout: v.optional(
+    v.pipe(
+      v.object({
+        tasks: counted('Tasks the run was split into (units of its snapshot)'),
+        done: counted('Tasks done so far'),
+        attempts: counted('Claims of all its tasks: more than tasks when some were retried'),
+        bytesFetched: counted('Bytes its done tasks fetched from the snapshot (ranged GETs or whole objects)'),
+        requests: counted('Requests its done tasks made to the snapshot store'),
+        rowsRead: counted('Snapshot rows its done tasks read'),
+      }),
+      v.description('A run of a snapshot source, fanned out over the queue (detail only; docs/SNAPSHOTS.md)'),
+    ),
+  ),
   createdAt: time,
   startedAt: v.optional(time),
   finishedAt: v.optional(time),

@@ -8,7 +8,7 @@ import type { Env, QueueBatch, QueueMessage, RunMessage } from './env.ts';
 import { alertEventsOf, enqueueAlert, type AlertEvent } from './store/alerts.ts';
 import { type DataflowRow, getDataflow } from './store/resources.ts';
 import { consumeTask, type RunTask } from './fanout.ts';
-import { awaitTasks } from './store/tasks.ts';
+import { awaitTasks, taskProgress } from './store/tasks.ts';
 import {
   type RunOutcome,
   type RunRow,
@@ -91,8 +91,8 @@ async function consume(message: QueueMessage<RunMessage>, env: Env, deps: Consum
   const flow = await getDataflow(env.DB, orgId, run.dataflow_id);
   const wanted = flow ? alertEventsOf(flow) : new Set<AlertEvent>();
   const alert = runAlerter(env, run, flow, now);
-  // A continued run already announced its start.
-  if (run.checkpoint === null) await alert('run.started', {});
+  // A continued run already announced its start, and so did a fanned-out run back for its reduce.
+  if (run.checkpoint === null && !(run.attempts > 1 && (await taskProgress(env.DB, runId)).total > 0)) await alert('run.started', {});
   // The lease is renewed while the run executes; a consumer that loses it stops writing the run.
   let lost = false;
   let beat = Promise.resolve();

@@ -21,16 +21,23 @@ import {
   type AudienceResume,
   type AudienceScan,
   type BaselineState,
+  objectBaseline,
   scanAudience,
   STATEFUL_MODES,
 } from '../core/data/export-plan.ts';
 import { maxTasks, reduceStart, taskRowBytes, unionSpill } from '../core/data/fanout.ts';
-import { type CompiledMapping, compileMapping } from '../core/data/mapping.ts';
+import { compileMapping, type MappingSpec } from '../core/data/mapping.ts';
 import type { Profile } from '../core/data/model.ts';
 import type { SpillStore } from '../core/data/spill.ts';
 import type { ChunkedAudienceState } from '../core/data/store.ts';
 import { type ErrorCode, ExportError } from '../core/errors.ts';
+import { planSnapshot } from '../core/snapshot/plan.ts';
+import { projection } from '../core/snapshot/projection.ts';
+import { readUnit, snapshotProfiles } from '../core/snapshot/read.ts';
 import type { ReadStats, SnapshotPlan, SnapshotUnit } from '../core/snapshot/types.ts';
+import type { Platform } from '../core/platform.ts';
+import { openSourceStore } from './source-secrets.ts';
+import { getSource } from './store/sources.ts';
 import { type ExportStates, membershipOf } from '../service/subjects.ts';
 import { MAX_ATTEMPTS, RETRYABLE, runAlerter, describeError, type Lease } from './consumer.ts';
 import { d1ValueBytes, type Env, type QueueMessage, type RunMessage } from './env.ts';
@@ -57,7 +64,7 @@ import {
 
 /** What the columns a run reads depend on: its mapping (fields, dedup) and its audiences' rules. */
 export interface SnapshotNeeds {
-  readonly mapping: CompiledMapping;
+  readonly mapping: MappingSpec;
   readonly rules: readonly string[];
 }
 
@@ -75,6 +82,24 @@ export interface SnapshotReading {
 /** Opens an organization's source for a run: its store (with its credentials) and its reader. */
 export type SnapshotAccess = (env: Env, orgId: string, sourceId: string, needs: SnapshotNeeds) => Promise<SnapshotReading>;
 
+/**
+ * The Worker's snapshot access: the organization's source from D1 (`sources`), its store opened with
+ * its credentials (S3 through its auth plugin, or an R2 binding), planned by `planSnapshot` and read
+ * by `readUnit` with the run's projection — only the columns its rules and mapping name.
+ */
+export function storedSnapshots(platform: (env: Env) => Platform): SnapshotAccess {
+  return async (env, orgId, sourceId, needs) => {
+    const row = await getSource(env.DB, orgId, sourceId);
+    if (!row) throw new ExportError('CONFIG_INVALID', `sourceId: source "${sourceId}" no longer exists`);
+    const { source, store } = await openSourceStore(env, row, platform(env));
+    return {
+      plan: () => planSnapshot(store, source),
+      profiles: (plan, unit, stats) =>
+        snapshotProfiles(readUnit(store, plan, unit, projection(plan.schema, source, { rules: needs.rules, mappings: [needs.mapping] }), stats), source),
+    };
+  };
+}
+
 /** A task's share as kept in its row: a plan of its one file, its unit, and how many tasks the run has. */
 export interface TaskUnit {
   readonly sourceId: string;
@@ -87,16 +112,6 @@ export interface TaskUnit {
 export interface TaskResult {
   readonly audiences: Readonly<Record<string, AudienceScan>>;
   readonly read: ReadStats;
-}
-
-/** Per-run figures of a fanned-out run (the runs API shows them as `fanout`). */
-export interface FanoutFigures {
-  readonly tasks: number;
-  /** Claims of all tasks: more than `tasks` when some were retried. */
-  readonly attempts: number;
-  readonly bytesFetched: number;
-  readonly requests: number;
-  readonly rowsRead: number;
 }
 
 /** The snapshot source every audience of the run reads, or undefined when they read D1. */
@@ -121,7 +136,6 @@ export type FanoutPhase = { readonly fannedOut: number } | { readonly reduce: Re
 export interface ReduceInput {
   /** Each audience's runs (every task's, as one store) and where its merge starts. */
   audience(audienceId: string): { readonly spill: SpillStore; readonly start: AudienceResume };
-  readonly figures: FanoutFigures;
 }
 
 /**
@@ -180,7 +194,7 @@ async function needsOf(env: Env, orgId: string, flow: DataflowRow, audienceIds: 
     if (audience.kind !== 'rule') throw new ExportError('CONFIG_INVALID', `Audience "${id}" reads a snapshot source: only a rule audience can`);
     rules.push(audience.rule);
   }
-  return { mapping: compileMapping(json(flow.mapping)), rules };
+  return { mapping: json<MappingSpec>(flow.mapping)!, rules };
 }
 
 /** Every task's result, as the reduce reads them. */
@@ -205,15 +219,7 @@ function reduceOf(
   valueBytes = 0,
 ): ReduceInput {
   const rowBytes = taskRowBytes(tasks.length, Math.floor(valueBytes * 0.9));
-  const figures: FanoutFigures = {
-    tasks: tasks.length,
-    attempts: tasks.reduce((n, t) => n + t.attempt, 0),
-    bytesFetched: tasks.reduce((n, t) => n + t.result.read.bytesFetched, 0),
-    requests: tasks.reduce((n, t) => n + t.result.read.requests, 0),
-    rowsRead: tasks.reduce((n, t) => n + t.result.read.rows, 0),
-  };
   return {
-    figures,
     audience: (audienceId) => {
       const scans = tasks.map((t) => ({ ...t, scan: t.result.audiences[audienceId] }));
       const missing = scans.find((s) => !s.scan);
@@ -254,7 +260,7 @@ export async function runTask(env: Env, task: TaskRow, access: SnapshotAccess | 
     const baseline = STATEFUL_MODES.includes(mode) ? await baselineOf(states, id) : undefined;
     audiences.push({ id, membership: await membershipOf(data, audience), ...(baseline && { baseline }) });
   }
-  const reading = await access(env, run.org_id, unit.sourceId, { mapping, rules });
+  const reading = await access(env, run.org_id, unit.sourceId, { mapping: json<MappingSpec>(flow.mapping)!, rules });
   const read: ReadStats = { bytesFetched: 0, requests: 0, rows: 0 };
   const streams = split(reading.profiles(unit.plan, unit.unit, read), audiences.length);
   const rowBytes = taskRowBytes(unit.tasks, Math.floor(valueBytes * 0.9));
@@ -287,15 +293,7 @@ async function baselineOf(states: ExportStates, audienceId: string): Promise<Bas
     const chunks = states.chunks;
     return { mappingId: chunked.mappingId, members: chunked.members, entries: () => chunks.read(audienceId, chunked.generation, chunked.chunks) };
   }
-  if (found.version !== 1) return undefined;
-  const entries = Object.entries(found.members).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return {
-    mappingId: found.mappingId,
-    members: entries.length,
-    entries: async function* () {
-      yield entries;
-    },
-  };
+  return found.version === 1 ? objectBaseline(found) : undefined;
 }
 
 /** One stream read by `n` consumers (teed); an empty list when nobody reads it. */

@@ -12,7 +12,7 @@ import { abandonRun, executeRun } from './execute.ts';
 import { invocationBudget } from './budget.ts';
 import { servedPlatform } from './platform.ts';
 import { tick } from './scheduler.ts';
-import { runTask, type SnapshotAccess } from './fanout.ts';
+import { runTask, type SnapshotAccess, storedSnapshots } from './fanout.ts';
 
 export interface WorkerHandlers {
   fetch(request: Request, env: Env, ctx: WaitUntil): Response | Promise<Response>;
@@ -24,12 +24,12 @@ export interface WorkerHandlers {
  * The Worker's handlers on `base`, the host's platform (bindings add the platform identity and the
  * endpoint policy per environment).
  *
- * `snapshots` reads snapshot sources (fanout.ts); without it a dataflow reading one fails saying so.
+ * `snapshots` reads snapshot sources (fanout.ts); by default the organization's stored sources.
  *
  * @example export default createWorker(workerdPlatform(zstdModule))
  */
 export function createWorker(base: Platform, options: { readonly snapshots?: SnapshotAccess } = {}): WorkerHandlers {
-  const { snapshots } = options;
+  const snapshots = options.snapshots ?? storedSnapshots((env) => servedPlatform(base, env));
   const platform = (env: Env) => servedPlatform(base, env);
   const app = createApp({ now: () => base.now(), fetch: base.fetch, platform });
   // Every invocation gets its own budget of D1 queries (and an export its time), as on Cloudflare.
@@ -44,7 +44,7 @@ export function createWorker(base: Platform, options: { readonly snapshots?: Sna
       const budget = invocationBudget(env);
       const executed = await consumeBatch(batch, budget.env, {
         executeRun: (e, run, lease) =>
-          executeRun(e, run, platform(e), { pause: (owed) => budget.low(owed) || lease.lost(), ...(snapshots && { snapshots }) }),
+          executeRun(e, run, platform(e), { pause: (owed) => budget.low(owed) || lease.lost(), snapshots }),
         runTask: (e, task) => runTask(e, task, snapshots),
         finishing: budget.finishing,
         abandonRun: (e, run) => abandonRun(e, run, platform(e)),

@@ -6,14 +6,19 @@
 import { type IncomingMessage, type ServerResponse, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** `drop` cuts the connection before moto sees the request; `lose-response` after moto handled it. */
-export type Fault = 'internal-error' | 'slow-down' | 'drop' | 'lose-response';
+/**
+ * `drop` cuts the connection before moto sees the request; `lose-response` after moto handled it;
+ * `access-denied` answers 403 AccessDenied (a failure no retry fixes).
+ */
+export type Fault = 'internal-error' | 'slow-down' | 'drop' | 'lose-response' | 'access-denied';
 
 export interface FaultRequest {
   readonly method: string;
   readonly url: string;
   /** 1-based count of requests the proxy has seen. */
   readonly n: number;
+  /** The request's Range header, if any (`bytes=4-1023`). */
+  readonly range?: string;
 }
 
 /** Chooses the fault for a request, or null to forward it. */
@@ -44,6 +49,7 @@ export function seededFaults(
 }
 
 const BODIES: Record<Exclude<Fault, 'drop' | 'lose-response'>, [number, string]> = {
+  'access-denied': [403, '<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>'],
   'internal-error': [
     500,
     '<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>',
@@ -60,11 +66,12 @@ export async function startFaultProxy(target: string, plan: FaultPlan): Promise<
   const stats = {
     requests: 0,
     forwarded: 0,
-    faults: { 'internal-error': 0, 'slow-down': 0, drop: 0, 'lose-response': 0 },
+    faults: { 'internal-error': 0, 'slow-down': 0, drop: 0, 'lose-response': 0, 'access-denied': 0 },
   };
   const server = createServer((req, res) => {
     stats.requests++;
-    const fault = plan({ method: req.method ?? 'GET', url: req.url ?? '/', n: stats.requests });
+    const range = req.headers.range;
+    const fault = plan({ method: req.method ?? 'GET', url: req.url ?? '/', n: stats.requests, ...(range !== undefined && { range }) });
     if (fault) stats.faults[fault]++;
     if (!fault || fault === 'lose-response') {
       stats.forwarded++;

@@ -24,6 +24,7 @@ import { startGateProxy } from '../harness/gate-proxy.ts';
 import { slackProblems } from '../harness/slack.ts';
 import { type Moto, createBucket, createRole, createUser, s3Reader, startMoto } from '../harness/moto.ts';
 import { sourceJourney } from './sources.ts';
+import { fanoutJourney } from './fanout.ts';
 import { type Api, apiClient, type HostKind, type JourneyHost, settledRun, startJourneyHost } from './hosts.ts';
 
 const BUCKET = 'journeys';
@@ -156,6 +157,7 @@ export function journeys(kind: HostKind): void {
     });
 
     sourceJourney(() => ({ moto, host, s3, bucket: BUCKET, folder }));
+    fanoutJourney(() => ({ moto, host, s3, bucket: BUCKET, folder, writer: () => writer }));
 
     it('exports on demand: both audiences as gzip CSV, one manifest last, names from the organization', async () => {
       const dst = await destination('ondemand', { fileType: 'csv', compression: 'gzip', manifest: true, folderPath: `${folder}ondemand/%SEGMENT_ID%` });

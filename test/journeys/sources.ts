@@ -79,7 +79,9 @@ export function sourceJourney(context: () => SourceJourneyContext): void {
     const ok = await test(crm.id);
     expect(ok).toMatchObject({ ok: true, files: 2, rows: 500, sample: { key: `${prefix}region=eu/part-0.parquet`, rows: 300, rowGroups: 3 } });
     expect(ok.schema.map((c: { name: string }) => c.name)).toEqual(['id', 'updatedAt', 'country', 'score', 'person.name', 'identities.email', 'notes', 'region']);
-    (await call('GET', '/sources')).body.items.forEach((s: { id: string }) => expect(typeof s.id).toBe('string'));
+    (await call('GET', '/sources')).body.items.forEach((s: { id: string }) => {
+      expect(typeof s.id).toBe('string');
+    });
     await call('GET', `/sources/${crm.id}`);
 
     const noGet = await test((await register(listOnly, { prefix })).id);

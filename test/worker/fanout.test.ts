@@ -15,6 +15,7 @@ import type { Env, RunMessage } from '../../src/worker/env.ts';
 import { executeRun } from '../../src/worker/execute.ts';
 import { runTask, type SnapshotAccess, type SnapshotReading } from '../../src/worker/fanout.ts';
 import { tick } from '../../src/worker/scheduler.ts';
+import { invocationBudget } from '../../src/worker/budget.ts';
 import { getRun, LEASE_SECONDS } from '../../src/worker/store/runs.ts';
 import { claimTask, listTasks } from '../../src/worker/store/tasks.ts';
 import { call, newOrg, platformOf, testEnv } from './helpers.ts';
@@ -86,8 +87,8 @@ const FILES = 4;
 const filesOf = (people: readonly Person[], prefix: string) =>
   new Map(Array.from({ length: FILES }, (_, f) => [`${prefix}part-${f}.ndjson`, ndjson(people.filter((_, i) => i % FILES === f))]));
 
-async function scenario(name: string) {
-  const e = testEnv({ ALLOW_LOOPBACK_ENDPOINTS: 'true' });
+async function scenario(name: string, overrides: Partial<Env> = {}) {
+  const e = testEnv({ ALLOW_LOOPBACK_ENDPOINTS: 'true', ...overrides });
   const org = await newOrg(e);
   const api = (method: string, path: string, body?: unknown, raw?: string) =>
     call(e, method, path, { token: org.token, ...(raw ? { raw, headers: { 'Content-Type': 'application/x-ndjson' } } : { body }) });
@@ -112,6 +113,8 @@ async function scenario(name: string) {
       audienceIds: [audience.body.id],
       mapping: { fields: [{ source: 'id' }, { source: 'attributes.score', target: 'score' }] },
       exportMode: 'incremental',
+      alertWebhook: 'https://hooks.example.com/fanout',
+      alertEvents: ['run.started', 'run.succeeded', 'run.failed'],
     });
     expect(flow.status, flow.text).toBe(201);
     return flow.body.id as string;
@@ -127,19 +130,30 @@ async function scenario(name: string) {
     return fetch(input, init);
   };
   let failTask: ((task: number, attempt: number) => boolean) | undefined;
-  const deps = {
-    executeRun: (env: Env, run: Parameters<typeof executeRun>[1]) => executeRun(env, run, platformOf(env, { fetch: counting }), { snapshots: access }),
-    runTask: async (env: Env, task: Parameters<typeof runTask>[1]) => {
-      if (failTask?.(task.seq, task.attempt)) throw new ExportError('NETWORK', `simulated: the range request of task ${task.seq} was dropped`);
-      return runTask(env, task, access);
-    },
-  };
-  /** Delivers one message (a retried one is sent again with one more attempt). */
+  /** Pauses the export every `n` checks (decided keys): the reduce continues in another invocation. */
+  let pauseEvery = 0;
+  let checks = 0;
+  /** The most D1 queries one delivery (one invocation, with its own budget) made. */
+  let mostQueries = 0;
+  /** Delivers one message as an invocation would, with its budget (a retried one is sent again with one more attempt). */
   let deliveries = 0;
   const deliver = async (body: RunMessage, attempts = 1) => {
     deliveries++;
+    const budget = invocationBudget(e);
     const retry = () => pending.push({ body, attempts: attempts + 1 });
-    await consumeBatch({ queue: 'edge-export-runs', messages: [{ id: `m${deliveries}`, body, attempts, ack: () => {}, retry }] }, e, deps);
+    await consumeBatch({ queue: 'edge-export-runs', messages: [{ id: `m${deliveries}`, body, attempts, ack: () => {}, retry }] }, budget.env, {
+      executeRun: (env, run) =>
+        executeRun(env, run, platformOf(env, { fetch: counting }), {
+          snapshots: access,
+          pause: (owed) => budget.low(owed) || (pauseEvery > 0 && ++checks % pauseEvery === 0),
+        }),
+      runTask: async (env, task) => {
+        if (failTask?.(task.seq, task.attempt)) throw new ExportError('NETWORK', `simulated: the range request of task ${task.seq} was dropped`);
+        return runTask(env, task, access);
+      },
+      finishing: budget.finishing,
+    });
+    mostQueries = Math.max(mostQueries, budget.queries);
   };
   const pending: { body: RunMessage; attempts: number }[] = [];
   /** Delivers every message sent, as the queue would, until none is left. */
@@ -164,7 +178,29 @@ async function scenario(name: string) {
     }
     return rows.sort();
   };
-  return { e, org, api, objects, reads, snapFlow, d1Flow, manifestPuts, drain, deliver, startRun, exported, s3, folder, setFail: (f: typeof failTask) => (failTask = f) };
+  /** The alerts written for a run, by event. */
+  const alerts = async (runId: string) =>
+    (await e.DB.prepare('SELECT event FROM alerts WHERE run_id = ? ORDER BY id').bind(runId).all<{ event: string }>()).results.map((r) => r.event);
+  return {
+    alerts,
+    e,
+    org,
+    api,
+    objects,
+    reads,
+    snapFlow,
+    d1Flow,
+    manifestPuts,
+    drain,
+    deliver,
+    startRun,
+    exported,
+    s3,
+    folder,
+    setFail: (f: typeof failTask) => (failTask = f),
+    setPauseEvery: (n: number) => (pauseEvery = n),
+    mostQueries: () => mostQueries,
+  };
 }
 
 describe('fan-out of a snapshot run', () => {
@@ -183,6 +219,8 @@ describe('fan-out of a snapshot run', () => {
       [3, 'done', 1],
     ]);
     expect(s.manifestPuts).toHaveLength(1);
+    // Announced once, though claimed twice (plan, then reduce).
+    expect(await s.alerts(run1)).toEqual(['run.started', 'run.succeeded']);
     const d1Run1 = await s.startRun(s.d1Flow);
     await s.drain();
     const snap1 = await s.exported('snapshot', run1);
@@ -221,6 +259,8 @@ describe('fan-out of a snapshot run', () => {
     const run1 = await s.startRun(s.snapFlow);
     await s.drain();
     expect((await listTasks(s.e.DB, run1)).map((t) => t.attempt)).toEqual([1, 1, 2, 1]);
+    const bytes = [...s.objects.values()].reduce((n, text) => n + new TextEncoder().encode(text).byteLength, 0);
+    expect((await s.api('GET', `/runs/${run1}`)).body.fanout).toEqual({ tasks: 4, done: 4, attempts: 5, bytesFetched: bytes, requests: 4, rowsRead: FIRST.length });
     expect(s.reads.filter((k) => k === 'snap/part-2.ndjson')).toHaveLength(1);
     expect(s.reads).toHaveLength(FILES);
     const d1Run = await s.startRun(s.d1Flow);
@@ -263,6 +303,35 @@ describe('fan-out of a snapshot run', () => {
     expect(s.manifestPuts).toHaveLength(2);
   });
 
+  it('reduces over several invocations (paused, continued from its checkpoint) with rows of a lowered value limit, within the D1 budget', async () => {
+    const s = await scenario('continue', { D1_MAX_VALUE_BYTES: '2000' });
+    for (const [key, text] of filesOf(FIRST, 'snap/')) s.objects.set(key, text);
+    expect((await s.api('POST', '/profiles', undefined, d1Ndjson(FIRST))).status).toBe(200);
+    const run1 = await s.startRun(s.snapFlow);
+    await s.drain();
+    // The tasks' runs (written in rows of at most 90% of the lowered value limit) are gone with the run.
+    const rows = await s.e.DB.prepare('SELECT COUNT(*) AS n FROM export_spill WHERE run_id = ?').bind(run1).first<{ n: number }>();
+    expect(rows!.n).toBe(0);
+    const d1Run1 = await s.startRun(s.d1Flow);
+    await s.drain();
+    // Compared now: a later run in the same second writes files of the same names.
+    expect(await s.exported('snapshot', run1)).toEqual(await s.exported('d1', d1Run1));
+    for (const [key, text] of filesOf(SECOND, 'snap/')) s.objects.set(key, text);
+    expect((await s.api('POST', '/profiles', undefined, d1Ndjson(SECOND))).status).toBe(200);
+    s.setPauseEvery(25);
+    const run2 = await s.startRun(s.snapFlow);
+    await s.drain();
+    s.setPauseEvery(0);
+    const d1Run2 = await s.startRun(s.d1Flow);
+    await s.drain();
+    const detail = (await s.api('GET', `/runs/${run2}`)).body;
+    // Planned once, then the reduce continued over several invocations.
+    expect(detail.attempts).toBeGreaterThan(3);
+    expect(await s.exported('snapshot', run2)).toEqual(await s.exported('d1', d1Run2));
+    expect(s.manifestPuts).toHaveLength(2);
+    expect(s.mostQueries()).toBeLessThan(1000);
+  });
+
   it('a task failing for good fails the run: nothing published, every spill dropped', async () => {
     const s = await scenario('fail');
     for (const [key, text] of filesOf(FIRST, 'snap/')) s.objects.set(key, text);
@@ -272,6 +341,7 @@ describe('fan-out of a snapshot run', () => {
     const failed = (await s.api('GET', `/runs/${run}`)).body;
     expect(failed.status).toBe('failed');
     expect(failed.error).toMatchObject({ code: 'NETWORK', task: 3 });
+    expect(await s.alerts(run)).toEqual(['run.started', 'run.failed']);
     const tasks = await listTasks(s.e.DB, run);
     expect(tasks[3]).toMatchObject({ status: 'failed', attempt: 3 });
     expect((await s.e.DB.prepare('SELECT COUNT(*) AS n FROM export_spill WHERE run_id = ?').bind(run).first<{ n: number }>())!.n).toBe(0);

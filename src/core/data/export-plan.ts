@@ -364,14 +364,24 @@ function baselineOf(input: AudienceExportInput): BaselineState | undefined {
   if (input.baseline) return input.baseline.mappingId === input.mapping.id ? input.baseline : undefined;
   const previous = input.previous;
   if (!previous || previous.mappingId !== input.mapping.id) return undefined;
-  const entries = Object.entries(previous.members).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return objectBaseline(previous);
+}
+
+/** A state kept as one object, read as a baseline: its entries in key order, in chunks. */
+export function objectBaseline(state: AudienceExportState): BaselineState {
+  const entries = Object.entries(state.members).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return {
-    mappingId: previous.mappingId,
+    mappingId: state.mappingId,
     members: entries.length,
     entries: async function* () {
       for (let i = 0; i < entries.length; i += 4096) yield entries.slice(i, i + 4096);
     },
   };
+}
+
+/** Counts before anything was read. */
+export function emptyStats(): ExportStats {
+  return { evaluated: 0, members: 0, exported: 0, joined: 0, changed: 0, unchanged: 0, exited: 0, skipped: {} };
 }
 
 /** A sink that gathers the state into one object and hands it to `save` at close. */
@@ -424,16 +434,7 @@ class BaselineCursor {
 }
 
 class Run {
-  readonly stats: ExportStats = {
-    evaluated: 0,
-    members: 0,
-    exported: 0,
-    joined: 0,
-    changed: 0,
-    unchanged: 0,
-    exited: 0,
-    skipped: {},
-  };
+  readonly stats: ExportStats = emptyStats();
   /** Entries of the new state. */
   stateMembers = 0;
   /** Set when the plan stopped early at `pause`'s request. */

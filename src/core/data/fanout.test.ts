@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { collectRows, fromIterable } from '../streams.ts';
 import type { Row } from '../types.ts';
 import { ruleMembership } from './audience.ts';
-import { type BaselineState, type ExportMode, planAudienceExport, scanAudience } from './export-plan.ts';
+import { type BaselineState, type ExportMode, objectBaseline, planAudienceExport, scanAudience } from './export-plan.ts';
 import { MIN_TASK_ROW_BYTES, maxTasks, reduceStart, taskRowBytes, unionSpill } from './fanout.ts';
 import { compileMapping, type MappingSpec } from './mapping.ts';
 import type { Profile } from './model.ts';
@@ -37,15 +37,7 @@ const plain: MappingSpec = {
 const byEmail: MappingSpec = { ...plain, dedup: { attributes: ['attributes.email'] } };
 
 function baselineOf(state: AudienceExportState | undefined): BaselineState | undefined {
-  if (!state) return undefined;
-  const entries = Object.entries(state.members).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return {
-    mappingId: state.mappingId,
-    members: entries.length,
-    entries: async function* () {
-      yield entries;
-    },
-  };
+  return state && objectBaseline(state);
 }
 
 interface Outcome {

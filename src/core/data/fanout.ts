@@ -9,7 +9,7 @@
  * spilled text whatever the number of tasks (a chunk is split into lines, so briefly twice that).
  */
 import { ExportError } from '../errors.ts';
-import type { AudienceResume, ExportStats } from './export-plan.ts';
+import { type AudienceResume, emptyStats, type ExportStats } from './export-plan.ts';
 import type { SpillStore } from './spill.ts';
 
 /** UTF-8 bytes of spilled rows the reduce's merge holds at once, across every task's run. */
@@ -62,16 +62,7 @@ export function unionSpill(parts: readonly SpillStore[]): SpillStore {
 
 /** The counts of several scans, summed (skip reasons by reason). */
 export function sumStats(all: readonly ExportStats[]): ExportStats {
-  const sum: ExportStats = {
-    evaluated: 0,
-    members: 0,
-    exported: 0,
-    joined: 0,
-    changed: 0,
-    unchanged: 0,
-    exited: 0,
-    skipped: {},
-  };
+  const sum = emptyStats();
   for (const stats of all) {
     sum.evaluated += stats.evaluated;
     sum.members += stats.members;

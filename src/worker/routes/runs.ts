@@ -7,6 +7,7 @@ import { type AppEnv, pageQuery } from '../http.ts';
 import { json } from '../store/db.ts';
 import { page } from '../store/resources.ts';
 import { type RunRow, getRun } from '../store/runs.ts';
+import { fanoutFigures } from '../store/tasks.ts';
 
 /** Routes of /v1/runs. */
 export function runRoutes() {
@@ -37,7 +38,8 @@ export function runRoutes() {
       async (c) => {
       const row = await getRun(c.env.DB, c.get('orgId'), c.req.param('id'));
       if (!row) throw notFound('run', c.req.param('id'));
-      return c.json(presentRun(row));
+      const fanout = await fanoutFigures(c.env.DB, row.id);
+      return c.json({ ...presentRun(row), ...(fanout && { fanout }) });
     });
 }
 

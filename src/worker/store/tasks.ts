@@ -193,6 +193,30 @@ export async function failWaitingRun(db: D1Database, runId: string, error: unkno
   return changes === 1;
 }
 
+/** A fanned-out run's figures, summed over its tasks (undefined for a run that was not fanned out). */
+export async function fanoutFigures(
+  db: D1Database,
+  runId: string,
+): Promise<{ tasks: number; done: number; attempts: number; bytesFetched: number; requests: number; rowsRead: number } | undefined> {
+  const row = await first<{ tasks: number; done: number | null; attempts: number | null; bytes: number | null; requests: number | null; rows: number | null }>(
+    db,
+    `SELECT COUNT(*) AS tasks, SUM(status = 'done') AS done, SUM(attempt) AS attempts,
+       SUM(json_extract(result, '$.read.bytesFetched')) AS bytes, SUM(json_extract(result, '$.read.requests')) AS requests,
+       SUM(json_extract(result, '$.read.rows')) AS rows
+     FROM run_tasks WHERE run_id = ?`,
+    runId,
+  );
+  if (!row || row.tasks === 0) return undefined;
+  return {
+    tasks: row.tasks,
+    done: row.done ?? 0,
+    attempts: row.attempts ?? 0,
+    bytesFetched: row.bytes ?? 0,
+    requests: row.requests ?? 0,
+    rowsRead: row.rows ?? 0,
+  };
+}
+
 /** Every task of a run, in order (the reduce reads their results). */
 export function listTasks(db: D1Database, runId: string): Promise<TaskRow[]> {
   return all<TaskRow>(db, 'SELECT * FROM run_tasks WHERE run_id = ? ORDER BY seq', runId);
