@@ -13,7 +13,8 @@ import { motoAdmin, motoDestinationBody } from './moto-client.ts';
 import { AwsClient } from 'aws4fetch';
 
 const moto = inject('moto');
-const PREFIX = 'sources/fanout-run/';
+// Under the e2e folder: reliability-security checks that no test leaves objects outside it.
+const PREFIX = `${moto.folder}snapshots/fanout-run/`;
 
 async function put(key: string, body: Uint8Array): Promise<void> {
   const aws = new AwsClient({ ...moto.admin, service: 's3', region: 'us-east-1' });
