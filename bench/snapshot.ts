@@ -313,7 +313,7 @@ async function workerBench(ctx: Context): Promise<void> {
     const db = await worker.miniflare.getD1Database('DB');
     for (let i = 0; i < repeat; i++) {
       for (const kind of exportsRun) {
-        await withMotoCpu(ctx, () => runWorker(ctx, api, db, flows.get(kind)!, kind));
+        await withMotoCpu(ctx, () => runWorker(ctx, api, db, flows.get(kind)!, kind, () => worker.tick()));
       }
     }
   } catch (error) {
@@ -326,7 +326,38 @@ async function workerBench(ctx: Context): Promise<void> {
 
 type D1 = Awaited<ReturnType<Awaited<ReturnType<typeof startLocalWorker>>['miniflare']['getD1Database']>>;
 
-async function runWorker(ctx: Context, api: Api, db: D1, flowId: string, kind: Kind): Promise<Figures> {
+/**
+ * Waits for `settling` while, every 30 s, printing the run's tasks by status (with the last error)
+ * and firing the cron once, as Cloudflare's trigger would: the tick re-sends runs and tasks whose
+ * lease ran out (a consumer that died), which nothing else does.
+ */
+async function watched<T>(settling: Promise<T>, runId: string, db: D1, tick: () => Promise<void>): Promise<T> {
+  let done = false;
+  const settled = settling.finally(() => {
+    done = true;
+  });
+  const watcher = (async () => {
+    const t0 = performance.now();
+    while (!done) {
+      await Promise.race([settled.catch(() => {}), new Promise((r) => setTimeout(r, 30_000))]);
+      if (done) return;
+      const tasks = await db
+        .prepare('SELECT status, count(*) AS n, max(attempt) AS attempts, max(error) AS error FROM run_tasks WHERE run_id = ? GROUP BY status')
+        .bind(runId)
+        .all<{ status: string; n: number; attempts: number; error: string | null }>();
+      const run = await db.prepare('SELECT status, attempts, error FROM runs WHERE id = ?').bind(runId).first();
+      print(`  ${((performance.now() - t0) / 1000).toFixed(0)} s: run ${JSON.stringify(run)}; tasks ${JSON.stringify(tasks.results)}; cron tick`);
+      await tick();
+    }
+  })();
+  try {
+    return await settled;
+  } finally {
+    await watcher;
+  }
+}
+
+async function runWorker(ctx: Context, api: Api, db: D1, flowId: string, kind: Kind, tick: () => Promise<void>): Promise<Figures> {
   const lineFrom = workerdLines.length;
   const cpuFrom = cpuAtInvocation.length;
   const cpu0 = cpuSeconds(workerdPid);
@@ -334,7 +365,7 @@ async function runWorker(ctx: Context, api: Api, db: D1, flowId: string, kind: K
   const t0 = performance.now();
   const queued = await api('POST', `/dataflows/${flowId}/run`);
   if (queued.status !== 202) throw new Error(queued.text);
-  const run = await settle(api, queued.body.id);
+  const run = await watched(settle(api, queued.body.id), queued.body.id as string, db, tick);
   const seconds = (performance.now() - t0) / 1000;
   const fetched = fetchedSince(ctx.proxy);
   if (run.status !== 'succeeded') throw new Error(`Worker ${kind}: ${JSON.stringify(run.error)}`);
