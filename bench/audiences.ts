@@ -22,19 +22,17 @@
  * by side, the partitioned members checked per partition against DuckDB (`GROUP BY` the partition
  * columns over the same winners); --write then puts them in the section "audiences-partitioned".
  */
-import { randomUUID } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { miniflareV8Flags } from './miniflare-v8.ts';
 import { CHANGES, type Expected, type ProfileFiles, expected, exportedRows, profileFiles } from './audiences-data.ts';
 import { cpuSeconds, descendantPid } from './proc.ts';
 import { writeSection } from './report.ts';
-import { gcTrace } from './workerd-process.ts';
+import { type Api, client, difference, download, invocationLines, processOutput, settle, workerHeap } from './worker-api.ts';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
@@ -121,36 +119,6 @@ interface IngestFigures {
 const results: RunFigures[] = [];
 const ingests: IngestFigures[] = [];
 
-// biome-ignore lint/suspicious/noExplicitAny: API answers are read field by field
-type Json = any;
-type Api = (method: string, path: string, body?: unknown, type?: string) => Promise<{ status: number; body: Json; text: string }>;
-function client(url: string, token: string): Api {
-  // Starting a run carries an Idempotency-Key, so it is as safe to send again as a GET.
-  const once = (method: string, path: string) => (method === 'POST' && path.endsWith('/run') ? randomUUID() : undefined);
-  const send = async (method: string, path: string, body: unknown, type: string, key = once(method, path), tries = 3): Promise<Response> => {
-    try {
-      return await fetch(`${url}/v1${path}`, {
-        method,
-        headers: {
-          Authorization: `Bearer ${token}`,
-          ...(body !== undefined && { 'Content-Type': type }),
-          ...(key && { 'Idempotency-Key': key }),
-        },
-        ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-      });
-    } catch (error) {
-      // A keep-alive connection the server closed as it was reused: a GET or a keyed POST is sent again.
-      if ((method !== 'GET' && !key) || tries <= 1) throw error;
-      return send(method, path, body, type, key, tries - 1);
-    }
-  };
-  return async (method, path, body, type = 'application/json') => {
-    const res = await send(method, path, body, type);
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined, text };
-  };
-}
-
 /** Posts an NDJSON file in batches of BATCH lines, IN_FLIGHT at a time; seconds taken. */
 async function ingest(api: Api, file: string): Promise<{ count: number; seconds: number }> {
   const t0 = performance.now();
@@ -179,70 +147,6 @@ async function ingest(api: Api, file: string): Promise<{ count: number; seconds:
   }
   await Promise.all(inFlight);
   return { count, seconds: (performance.now() - t0) / 1000 };
-}
-
-async function settle(api: Api, runId: string): Promise<Json> {
-  for (;;) {
-    const run = (await api('GET', `/runs/${runId}`)).body;
-    if (run.status === 'succeeded' || run.status === 'failed') return run;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/**
- * The heap of the isolate that collected most often among the collections logged from index `from`
- * on — the Worker running the export (V8 prints `[pid:0xisolate]` first, no name): its largest heap
- * at a collection (V8 lets garbage build up towards the cap before a full collection) and its
- * largest live heap after a full collection (what the export really holds), MiB.
- */
-function workerHeap(from: number): { peak: number; live: number } {
-  const byIsolate = new Map<string, string[]>();
-  for (const l of workerdLines.slice(from)) {
-    const isolate = /\[\d+:(0x[0-9a-f]+)\]/.exec(l)?.[1];
-    if (isolate) byIsolate.set(isolate, [...(byIsolate.get(isolate) ?? []), l]);
-  }
-  const busiest = [...byIsolate.values()].sort((a, b) => b.length - a.length)[0];
-  if (!busiest) return { peak: 0, live: 0 };
-  const trace = gcTrace(busiest);
-  // Live: only a full collection tells (a scavenge leaves old-space garbage counted); 0 when none ran.
-  return { peak: trace.peakUsedMiB, live: Math.max(0, ...trace.liveAfterFullGcMiB) };
-}
-
-function invocationLines(from: number, runId: string): { d1Queries: number; ms: number }[] {
-  return workerdLines
-    .slice(from)
-    .filter((l) => l.includes('"queue invocation"'))
-    .map((l) => JSON.parse(l.slice(l.indexOf('{'))))
-    .filter((l: { runs: string[] }) => l.runs.includes(runId));
-}
-
-/** Downloads `keys`; with `under` (their folder), each keeps its path below it (`country=FR/…`) for Hive-partitioned reading. */
-async function download(s3: S3Client, keys: string[], dir: string, under?: string): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
-  return Promise.all(
-    keys.map(async (key, i) => {
-      const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-      const path = under ? join(dir, key.slice(under.length)) : join(dir, `${i}-${key.split('/').pop()}`);
-      if (under) await mkdir(join(path, '..'), { recursive: true });
-      await writeFile(path, await got.Body!.transformToByteArray());
-      return path;
-    }),
-  );
-}
-
-/** Compares two sets; '' when equal, else what differs (counts and a few examples). */
-function difference(want: Set<string>, got: string[]): string {
-  const seen = new Set<string>();
-  const extra: string[] = [];
-  let repeated = 0;
-  for (const g of got) {
-    if (seen.has(g)) repeated++;
-    seen.add(g);
-    if (!want.has(g)) extra.push(g);
-  }
-  const missing = [...want].filter((w) => !seen.has(w));
-  if (missing.length === 0 && extra.length === 0 && repeated === 0) return '';
-  return `missing ${missing.length} (${missing.slice(0, 3).join(', ')}), unexpected ${extra.length} (${extra.slice(0, 3).join(', ')}), repeated ${repeated}`;
 }
 
 async function benchAt(n: number, files: ProfileFiles, want: Expected, moto: Awaited<ReturnType<typeof startMoto>>, s3: S3Client, writer: { accessKeyId: string; secretAccessKey: string }): Promise<void> {
@@ -306,12 +210,12 @@ async function benchAt(n: number, files: ProfileFiles, want: Expected, moto: Awa
       const seconds = (performance.now() - t0) / 1000;
       const cpu = cpuSeconds(pid) - cpu0;
       if (run.status !== 'succeeded') throw new Error(`${n} ${format} ${label}: ${JSON.stringify(run.error)}`);
-      const invocations = invocationLines(lineFrom, run.id);
-      const heap = workerHeap(lineFrom);
+      const invocations = invocationLines(workerdLines, lineFrom, run.id);
+      const heap = workerHeap(workerdLines, lineFrom);
       const keys = (run.files as { key: string }[]).map((f) => f.key).filter((k) => !k.includes('/manifest-'));
       const folder = `worker/${n}/${format}/${kind}/`;
       const partitioned = kind === 'partitioned';
-      const paths = await download(s3, keys, join(state, 'files', run.id), partitioned ? folder : undefined);
+      const paths = await download(s3, BUCKET, keys, join(state, 'files', run.id), partitioned ? folder : undefined);
       // Partitioned: DuckDB reads the partition columns back from the folder names (Hive partitioning).
       const rows = await exportedRows(paths, format === 'parquet' ? 'parquet' : 'csv', partitioned);
       let checked: string;
@@ -363,14 +267,7 @@ async function benchAt(n: number, files: ProfileFiles, want: Expected, moto: Awa
         }),
       );
       const t0 = performance.now();
-      const { code, out, err } = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-        const child = spawn(process.execPath, [join(ROOT, 'bin/edge-export.js'), 'export', '--config', config, '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (d) => (out += d));
-        child.stderr.on('data', (d) => (err += d));
-        child.on('exit', (code) => resolve({ code, out, err }));
-      });
+      const { code, out, err } = await processOutput(process.execPath, [join(ROOT, 'bin/edge-export.js'), 'export', '--config', config, '--no-progress']);
       const seconds = (performance.now() - t0) / 1000;
       if (code !== 0) throw new Error(`CLI ${format} ${kind}: exit ${code}\n${err}\n${out}`);
       const summary = JSON.parse(out) as { rows: number };
