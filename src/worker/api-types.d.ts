@@ -3640,6 +3640,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The dataset reads a snapshot source (its records are the snapshot's rows) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Request body over the route's limit (docs/SECURITY.md) */
             413: {
                 headers: {

@@ -486,6 +486,10 @@ describe('fan-out of a snapshot dataset', () => {
     expect((await api('POST', '/datasets', { id: 'ds_snap', name: 'snap', schema, sourceId: 'src_ds' })).status).toBe(201);
     expect((await api('GET', '/datasets/ds_snap')).body).toMatchObject({ id: 'ds_snap', sourceId: 'src_ds' });
     expect((await api('POST', '/datasets', { id: 'ds_d1', name: 'd1', schema })).body.sourceId).toBeUndefined();
+    // A snapshot dataset's records are the snapshot's rows: none are pushed to it.
+    const pushed = await api('POST', '/datasets/ds_snap/records', undefined, itemRecords(ITEMS));
+    expect(pushed.status).toBe(409);
+    expect(pushed.body.error.message).toBe(`Dataset "ds_snap" reads snapshot source src_ds: its records are the snapshot's rows; write them there`);
     const inUse = await api('DELETE', '/sources/src_ds');
     expect(inUse.status).toBe(409);
     expect(inUse.body.error.message).toBe('The source is read by dataset(s) snap (ds_snap); change or delete them first');

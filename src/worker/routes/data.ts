@@ -110,11 +110,19 @@ export function datasetRoutes(deps: AppDeps) {
           },
         },
         success: { status: 200, description: 'Every record stored', schema: views.stored },
-        errors: { 400: 'Invalid batch: nothing stored; details.errors lists each bad record with line, path, message' },
+        errors: {
+          400: 'Invalid batch: nothing stored; details.errors lists each bad record with line, path, message',
+          409: "The dataset reads a snapshot source (its records are the snapshot's rows)",
+        },
       }),
       async (c) => {
       const orgId = c.get('orgId');
       const dataset = await mustGet(c.env.DB, orgId, c.req.param('id'));
+      if (dataset.source_id) {
+        throw new ApiError(409, 'CONFLICT', `Dataset "${dataset.id}" reads snapshot source ${dataset.source_id}: its records are the snapshot's rows; write them there`, {
+          sourceId: dataset.source_id,
+        });
+      }
       const kind = bodyKind(c.req.header('Content-Type'));
       const records = await readBatch(
         c.req.raw.body,
