@@ -10,6 +10,7 @@ import { rowToProfile } from '../../src/core/data/profile-rows.ts';
 import type { Profile } from '../../src/core/data/model.ts';
 import type { Row } from '../../src/core/types.ts';
 import { ExportError } from '../../src/core/errors.ts';
+import { memoryObjectStore } from '../../src/core/snapshot/memory-store.ts';
 import type { ObjectStore, ReadStats, SnapshotPlan, SnapshotUnit } from '../../src/core/snapshot/types.ts';
 import { consumeBatch } from '../../src/worker/consumer.ts';
 import type { Env, RunMessage } from '../../src/worker/env.ts';
@@ -24,26 +25,22 @@ import { motoAdmin, motoDestinationBody } from './moto-client.ts';
 
 const moto = inject('moto');
 
-/** Objects in memory behind the ObjectStore contract, counting ranged and whole reads. */
-function memoryStore(objects: Map<string, string>): ObjectStore {
-  const bytes = (key: string) => {
-    const text = objects.get(key);
-    if (text === undefined) throw new ExportError('SOURCE_NOT_FOUND', `No object "${key}"`);
-    return new TextEncoder().encode(text);
-  };
-  return {
-    describe: 'memory://snapshots',
-    list: async function* (prefix) {
-      for (const key of [...objects.keys()].sort()) if (key.startsWith(prefix)) yield { key, size: bytes(key).byteLength, etag: `"${key.length}"` };
-    },
-    head: async (key) => (objects.has(key) ? { key, size: bytes(key).byteLength } : undefined),
-    read: async (key, start, end) => bytes(key).slice(start, end),
-    stream: async (key) => new Blob([bytes(key)]).stream(),
-  };
-}
+/** The test snapshot's objects (key → NDJSON text) as a store; the map may change between runs. */
+const storeOf = (objects: ReadonlyMap<string, string>) => memoryObjectStore(Object.fromEntries(objects), 'memory://snapshots');
 
 /** An NDJSON snapshot under a prefix: one unit per file, rows read whole and turned into profiles. */
 function ndjsonReading(store: ObjectStore, prefix: string, hooks: { read?: (key: string) => void } = {}): SnapshotReading {
+  /** A unit's file, read whole (counted in `stats`), as its lines' objects. */
+  const lines = async (plan: SnapshotPlan, unit: SnapshotUnit, stats: ReadStats): Promise<Row[]> => {
+    const file = plan.files[unit.file]!;
+    hooks.read?.(file.key);
+    const data = await store.read(file.key, 0, file.size);
+    stats.requests++;
+    stats.bytesFetched += data.byteLength;
+    const rows = new TextDecoder().decode(data).split('\n').filter(Boolean).map((line) => JSON.parse(line) as Row);
+    stats.rows += rows.length;
+    return rows;
+  };
   return {
     plan: async (): Promise<SnapshotPlan> => {
       const files = [];
@@ -51,41 +48,25 @@ function ndjsonReading(store: ObjectStore, prefix: string, hooks: { read?: (key:
       if (files.length === 0) throw new ExportError('SOURCE_NOT_FOUND', `No file under ${prefix}`);
       return { format: 'ndjson', files, schema: [], units: files.map((_, file) => ({ file })), bytes: files.reduce((n, f) => n + f.size, 0) };
     },
-    profiles: (plan: SnapshotPlan, unit: SnapshotUnit, stats: ReadStats) => {
-      const file = plan.files[unit.file]!;
-      return new ReadableStream<readonly Profile[]>({
+    profiles: (plan: SnapshotPlan, unit: SnapshotUnit, stats: ReadStats) =>
+      new ReadableStream<readonly Profile[]>({
         async start(controller) {
-          hooks.read?.(file.key);
-          const data = await store.read(file.key, 0, file.size);
-          stats.requests++;
-          stats.bytesFetched += data.byteLength;
-          const lines = new TextDecoder().decode(data).split('\n').filter(Boolean);
-          stats.rows += lines.length;
-          controller.enqueue(lines.map((line, i) => rowToProfile(JSON.parse(line), i)));
+          controller.enqueue((await lines(plan, unit, stats)).map((row, i) => rowToProfile(row, i)));
           controller.close();
         },
-      });
-    },
+      }),
     // A dataset's rows: each line's object, the id in `customer_id`, the update time in `changed_at`.
     records: {
       idColumn: 'customer_id',
       updatedAtColumn: 'changed_at',
-      rows: (plan, unit, columns, stats) => {
-        const file = plan.files[unit.file]!;
-        return new ReadableStream<Row[]>({
+      rows: (plan, unit, columns, stats) =>
+        new ReadableStream<Row[]>({
           async start(controller) {
-            hooks.read?.(file.key);
-            const data = await store.read(file.key, 0, file.size);
-            stats.requests++;
-            stats.bytesFetched += data.byteLength;
-            const lines = new TextDecoder().decode(data).split('\n').filter(Boolean);
-            stats.rows += lines.length;
             const project = (row: Row) => Object.fromEntries(columns.filter((c) => c in row).map((c) => [c, row[c]]));
-            controller.enqueue(lines.map((line) => project(JSON.parse(line) as Row)));
+            controller.enqueue((await lines(plan, unit, stats)).map(project));
             controller.close();
           },
-        });
-      },
+        }),
     },
   };
 }
@@ -141,11 +122,10 @@ async function scenario(name: string, overrides: Partial<Env> = {}) {
     call(e, method, path, { token: org.token, ...(raw ? { raw, headers: { 'Content-Type': 'application/x-ndjson' } } : { body }) });
   const folder = `${moto.folder}fanout-${name}/`;
   const objects = new Map<string, string>();
-  const store = memoryStore(objects);
   const reads: string[] = [];
   const access: SnapshotAccess = async (_env, _org, sourceId) => {
     expect(sourceId).toBe(`src_${name}`);
-    return ndjsonReading(store, 'snap/', { read: (key) => reads.push(key) });
+    return ndjsonReading(storeOf(objects), 'snap/', { read: (key) => reads.push(key) });
   };
   await e.DB.prepare("INSERT INTO sources (id, org_id, name, config, created_at, updated_at) VALUES (?, ?, 'snap', '{}', ?, ?)")
     .bind(`src_${name}`, org.id, new Date().toISOString(), new Date().toISOString())
@@ -472,7 +452,7 @@ describe('fan-out of a snapshot dataset', () => {
     const objects = new Map<string, string>();
     const access: SnapshotAccess = async (_env, _org, sourceId) => {
       expect(sourceId).toBe('src_ds');
-      return ndjsonReading(memoryStore(objects), 'ds/');
+      return ndjsonReading(storeOf(objects), 'ds/');
     };
     const now = new Date().toISOString();
     await e.DB.prepare("INSERT INTO sources (id, org_id, name, config, created_at, updated_at) VALUES ('src_ds', ?, 'lake', '{}', ?, ?)").bind(org.id, now, now).run();
