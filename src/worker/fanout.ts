@@ -19,6 +19,10 @@
  * one run (`datasetTask`); the reduce merges the runs (`mergedRecords`) into the dataset export.
  *
  * Reading a snapshot (planning, projection, readUnit, rows → profiles) is the host's `SnapshotAccess`.
+ *
+ * A run of a sharded organization's audiences (docs/SCALE.md, "Fan-out exports") fans out the same
+ * way over shard units: one task per key range of a shard (`planShardTasks`), each paging its range
+ * from its shard (`shardProfiles`) into the same scans; the reduce is the same.
  */
 import type { AudienceMembership } from '../core/data/audience.ts';
 import {
