@@ -5,6 +5,7 @@
  * export service; its rows equal the same dataflow's over the same profiles in a single-database
  * organization (full with dedup, then incremental; rule and upload audiences).
  */
+import { env } from 'cloudflare:workers';
 import { describe, expect, inject, it } from 'vitest';
 import { ExportError } from '../../src/core/errors.ts';
 import { consumeBatch } from '../../src/worker/consumer.ts';
@@ -15,14 +16,13 @@ import { invocationBudget } from '../../src/worker/budget.ts';
 import { keyRanges, type ShardTaskUnit } from '../../src/worker/shards/fanout.ts';
 import {
   bucketOf,
-  type BucketRange,
-  type IdRange,
   initialLayout,
   ownerOf,
   type ShardLayout,
   type ShardNamespace,
   type ShardProfile,
   type ShardStore,
+  shardNamespace,
 } from '../../src/worker/shards/types.ts';
 import { listTasks } from '../../src/worker/store/tasks.ts';
 import { call, newOrg, platformOf, testEnv } from './helpers.ts';
@@ -30,49 +30,23 @@ import { motoAdmin, motoDestinationBody } from './moto-client.ts';
 
 const moto = inject('moto');
 
-/** Profiles kept in memory per `${orgId}/${shard}`, read as the ShardStore contract says. */
-function memoryShards(): ShardNamespace & { rpcs: number } {
-  const shards = new Map<string, Map<string, ShardProfile>>();
-  const inBuckets = (id: string, b: BucketRange) => bucketOf(id) >= b.from && bucketOf(id) < b.to;
-  const inRange = (id: string, r: IdRange) =>
-    (r.after === null || id > r.after) && (r.through === null || id <= r.through);
+/** The host's real shards (the ProfileShard Durable Objects of the SHARDS binding), their RPCs counted. */
+function countedShards(): ShardNamespace & { rpcs: number } {
+  const real = shardNamespace(env.SHARDS)!;
   const ns = {
     rpcs: 0,
     shard(orgId: string, name: string): ShardStore {
-      const key = `${orgId}/${name}`;
-      if (!shards.has(key)) shards.set(key, new Map());
-      const rows = shards.get(key)!;
-      const sorted = (b: BucketRange) =>
-        [...rows.values()].filter((p) => inBuckets(p.id, b)).sort((x, y) => (x.id < y.id ? -1 : 1));
+      const stub = real.shard(orgId, name);
+      const rpc = <T>(call: () => Promise<T>) => {
+        ns.rpcs++;
+        return (async () => await call())();
+      };
       return {
-        async upsertProfiles(_org, profiles) {
-          ns.rpcs++;
-          for (const p of profiles) rows.set(p.id, p);
-          return profiles.length;
-        },
-        async insertMissingProfiles(_org, profiles) {
-          ns.rpcs++;
-          let n = 0;
-          for (const p of profiles) if (!rows.has(p.id) && ++n) rows.set(p.id, p);
-          return n;
-        },
-        async profiles(_org, buckets, range, limit) {
-          ns.rpcs++;
-          return sorted(buckets)
-            .filter((p) => inRange(p.id, range))
-            .slice(0, limit);
-        },
-        async split(_org, buckets, every) {
-          ns.rpcs++;
-          const all = sorted(buckets);
-          return { count: all.length, bounds: all.filter((_, i) => (i + 1) % every === 0).map((p) => p.id) };
-        },
-        async deleteBuckets(_org, buckets, limit) {
-          ns.rpcs++;
-          const gone = sorted(buckets).slice(0, limit);
-          for (const p of gone) rows.delete(p.id);
-          return gone.length;
-        },
+        upsertProfiles: (...args) => rpc(() => stub.upsertProfiles(...args)),
+        insertMissingProfiles: (...args) => rpc(() => stub.insertMissingProfiles(...args)),
+        profiles: (...args) => rpc(() => stub.profiles(...args)),
+        split: (...args) => rpc(() => stub.split(...args)),
+        deleteBuckets: (...args) => rpc(() => stub.deleteBuckets(...args)),
       };
     },
   };
@@ -153,7 +127,7 @@ async function ingestShards(
 }
 
 async function scenario(name: string, people: readonly Person[], overrides: Partial<Env> = {}) {
-  const shards = memoryShards();
+  const shards = countedShards();
   const e = testEnv({
     ALLOW_LOOPBACK_ENDPOINTS: 'true',
     EXPORT_SHARD_TASK_ROWS: '70',

@@ -17,7 +17,6 @@ import type { Env } from '../env.ts';
 import { storedProfile } from '../store/data.ts';
 import {
   type BucketRange,
-  type DurableShardNamespace,
   type IdRange,
   type ShardLayout,
   type ShardNamespace,
@@ -51,12 +50,9 @@ export interface ShardTaskUnit {
   readonly tasks: number;
 }
 
-/** `env.SHARDS` as the host gives it (Durable Objects on Workers, SQLite files on Node and Deno). */
-type ShardedEnv = Env & { readonly SHARDS?: DurableShardNamespace | ShardNamespace };
-
 /** The host's shards; a clear error when this host has none. */
 export function shardsOf(env: Env): ShardNamespace {
-  const shards = shardNamespace((env as ShardedEnv).SHARDS);
+  const shards = shardNamespace(env.SHARDS);
   if (!shards)
     throw new ExportError(
       'CONFIG_INVALID',
@@ -132,8 +128,9 @@ export function shardProfiles(
 ): ReadableStream<readonly Profile[]> {
   const page = (after: string | null) => {
     stats.requests++;
-    const request = store.profiles(orgId, unit.buckets, { after, through: unit.range.through }, pageSize);
-    // Nobody may await a prefetched page (the stream cancelled): its failure is then nobody's.
+    // A plain promise (a Durable Object's RPC promise is also a stub); a prefetched page nobody awaits
+    // (the stream cancelled) fails unheard.
+    const request = (async () => await store.profiles(orgId, unit.buckets, { after, through: unit.range.through }, pageSize))();
     request.catch(() => {});
     return request;
   };
