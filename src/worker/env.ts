@@ -94,6 +94,11 @@ export interface Env {
    */
   readonly EXPORT_SHARD_TASK_ROWS?: string;
   /**
+   * Test-only (the journeys), unset in any deployment: `<seq>` loses the second shard page read by the
+   * first attempt of task <seq> of every sharded run (shards/fanout.ts `withTaskFault`).
+   */
+  readonly EDGE_EXPORT_TEST_TASK_FAULT?: string;
+  /**
    * Heap bytes a deduplicating export (its candidates) or a partitioned one (its rows) sorts before it
    * spills a run to D1 (defaults: see execute.ts); tests lower it.
    */

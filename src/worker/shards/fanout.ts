@@ -160,3 +160,32 @@ export async function orgLayout(db: Env['DB'], orgId: string): Promise<ShardLayo
     .first<{ layout: string }>();
   return row ? (JSON.parse(row.layout) as ShardLayout) : undefined;
 }
+
+/**
+ * Test-only (the journeys prove a task killed mid-run is redone alone): with
+ * `EDGE_EXPORT_TEST_TASK_FAULT=<seq>`, the first attempt of task <seq> of a sharded run loses its
+ * second page read as a dropped connection would (a retryable NETWORK error), after its first page was
+ * read and scanned. Any other task, attempt or environment: `env` as given.
+ */
+export function withTaskFault(env: Env, task: { readonly seq: number; readonly attempt: number }): Env {
+  const seq = env.EDGE_EXPORT_TEST_TASK_FAULT;
+  const shards = shardNamespace(env.SHARDS);
+  if (seq === undefined || seq === '' || Number(seq) !== task.seq || task.attempt !== 1 || !shards) return env;
+  let pages = 0;
+  const faulty: ShardNamespace = {
+    shard: (orgId, name) => {
+      const store = shards.shard(orgId, name);
+      return {
+        upsertProfiles: (...a) => store.upsertProfiles(...a),
+        insertMissingProfiles: (...a) => store.insertMissingProfiles(...a),
+        split: (...a) => store.split(...a),
+        deleteBuckets: (...a) => store.deleteBuckets(...a),
+        profiles: async (...a) => {
+          if (++pages === 2) throw new ExportError('NETWORK', `EDGE_EXPORT_TEST_TASK_FAULT: the second page of task ${task.seq} was lost (test fault)`);
+          return await store.profiles(...a);
+        },
+      };
+    },
+  };
+  return { ...env, SHARDS: faulty };
+}
