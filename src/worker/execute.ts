@@ -23,7 +23,7 @@ import { type RunOutcome, type RunRow, saveMultipart } from './store/runs.ts';
 import type { AudienceSettings } from './schemas.ts';
 import { datasetSourceOf, fanoutPhase, type SnapshotAccess, snapshotSourceOf } from './fanout.ts';
 import { dropReduceSpills } from './store/tasks.ts';
-import { orgLayout } from './shards/fanout.ts';
+import { getShardLayout } from './store/shards.ts';
 
 export interface ExecuteOptions {
   /**
@@ -54,7 +54,7 @@ export async function executeRun(
   const sourceId =
     flow.dataset_id !== null ? await datasetSourceOf(env.DB, run.org_id, flow.dataset_id) : await snapshotSourceOf(env.DB, run.org_id, audienceIds);
   // Audiences of a sharded organization's profiles (no source): mapped by one task per shard key range.
-  const layout = sourceId === undefined && audienceIds.length > 0 ? await orgLayout(env.DB, run.org_id) : undefined;
+  const layout = sourceId === undefined && audienceIds.length > 0 ? await getShardLayout(env.DB, run.org_id) : undefined;
   const origin = sourceId !== undefined ? { sourceId } : layout && { layout };
   const phase = origin && (await fanoutPhase(env, run, flow, audienceIds, origin, options.snapshots, platform.now()));
   if (phase && 'fannedOut' in phase) return phase;

@@ -1,6 +1,7 @@
 /**
- * A sharded organization's export on workerd (docs/SCALE.md, "Fan-out exports"): real D1, the shards
- * of the host's SHARDS binding, moto with auth enforced as the destination. A run of its audiences is
+ * A sharded organization's export on workerd (docs/SCALE.md, "Fan-out exports"): real D1, the
+ * ProfileShard Durable Objects of the SHARDS binding (profiles ingested through POST /v1/profiles, which
+ * routes them to their shards), moto with auth enforced as the destination. A run of its audiences is
  * planned into one task per shard key range, mapped one message per task, and reduced through the
  * export service; its rows equal the same dataflow's over the same profiles in a single-database
  * organization (full with dedup, then incremental; rule and upload audiences).
@@ -19,10 +20,10 @@ import {
   ownerOf,
   type ShardLayout,
   type ShardNamespace,
-  type ShardProfile,
   type ShardStore,
   shardNamespace,
 } from '../../src/worker/shards/types.ts';
+import { setShardLayout } from '../../src/worker/store/shards.ts';
 import { listTasks } from '../../src/worker/store/tasks.ts';
 import { call, newOrg, platformOf, testEnv } from './helpers.ts';
 import { motoAdmin, motoDestinationBody } from './moto-client.ts';
@@ -101,30 +102,6 @@ const MEMBERS = `namespace,value\n${FIRST.filter((_, i) => i % 5 === 0)
   .map((p) => `email,${p.email}`)
   .join('\n')}\n`;
 
-/** The same people written into a sharded organization's shards, each to its bucket's owner. */
-async function ingestShards(
-  shards: ShardNamespace,
-  orgId: string,
-  layout: ShardLayout,
-  people: readonly Person[],
-) {
-  const text = ndjson(people).split('\n');
-  const byOwner = new Map<string, ShardProfile[]>();
-  for (const line of text) {
-    const { id, identities, attributes } = JSON.parse(line) as {
-      id: string;
-      identities: unknown;
-      attributes: unknown;
-    };
-    const owner = ownerOf(layout.shards, bucketOf(id)).name;
-    if (!byOwner.has(owner)) byOwner.set(owner, []);
-    byOwner
-      .get(owner)!
-      .push({ id, json: JSON.stringify({ identities, attributes }), updatedAt: '2026-12-05T00:00:00.000Z' });
-  }
-  for (const [owner, profiles] of byOwner) await shards.shard(orgId, owner).upsertProfiles(orgId, profiles);
-}
-
 async function scenario(name: string, people: readonly Person[], overrides: Partial<Env> = {}) {
   const shards = countedShards();
   const e = testEnv({
@@ -136,14 +113,8 @@ async function scenario(name: string, people: readonly Person[], overrides: Part
   } as Partial<Env>);
   const folder = `${moto.folder}shard-fanout-${name}/`;
   const orgs = { sharded: await newOrg(e, 'Sharded'), single: await newOrg(e, 'Single') };
-  let layout = initialLayout(4);
-  const setLayout = async (next: ShardLayout) => {
-    layout = next;
-    await e.DB.prepare('INSERT OR REPLACE INTO org_shards (org_id, layout, updated_at) VALUES (?, ?, ?)')
-      .bind(orgs.sharded.id, JSON.stringify(next), new Date().toISOString())
-      .run();
-  };
-  await setLayout(layout);
+  const setLayout = (layout: ShardLayout) => setShardLayout(e.DB, orgs.sharded.id, layout, new Date());
+  await setLayout(initialLayout(4));
   const api =
     (org: keyof typeof orgs) =>
     (method: string, path: string, body?: unknown, raw?: string, type = 'application/x-ndjson') =>
@@ -151,9 +122,9 @@ async function scenario(name: string, people: readonly Person[], overrides: Part
         token: orgs[org].token,
         ...(raw !== undefined ? { raw, headers: { 'Content-Type': type } } : { body }),
       });
+  // The same profiles into both: D1's profiles table, and the shards owning their buckets.
   const ingest = async (list: readonly Person[]) => {
-    expect((await api('single')('POST', '/profiles', undefined, ndjson(list))).status).toBe(200);
-    await ingestShards(shards, orgs.sharded.id, layout, list);
+    for (const org of ['single', 'sharded'] as const) expect((await api(org)('POST', '/profiles', undefined, ndjson(list))).status).toBe(200);
   };
   if (people.length > 0) await ingest(people);
   const manifestPuts: string[] = [];

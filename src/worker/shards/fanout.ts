@@ -152,15 +152,6 @@ export function shardProfiles(
   );
 }
 
-/** An organization's shard layout (`org_shards`), or undefined: its profiles are in D1 (the default). */
-export async function orgLayout(db: Env['DB'], orgId: string): Promise<ShardLayout | undefined> {
-  const row = await db
-    .prepare('SELECT layout FROM org_shards WHERE org_id = ?')
-    .bind(orgId)
-    .first<{ layout: string }>();
-  return row ? (JSON.parse(row.layout) as ShardLayout) : undefined;
-}
-
 /**
  * Test-only (the journeys prove a task killed mid-run is redone alone): with
  * `EDGE_EXPORT_TEST_TASK_FAULT=<seq>`, the first attempt of task <seq> of a sharded run loses its
