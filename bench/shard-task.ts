@@ -16,7 +16,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { miniflareV8Flags } from './miniflare-v8.ts';
 import { cpuSeconds, descendantPid } from './proc.ts';
-import { client, invocationLines, settle, workerHeap } from './worker-api.ts';
+import { captureWorkerd, client, invocationLines, settle, workerHeap } from './worker-api.ts';
 
 process.env.WRANGLER_SEND_METRICS ??= 'false';
 const argv = process.argv.slice(2);
@@ -36,16 +36,8 @@ const { startLocalWorker } = await import('../scripts/local-worker.ts');
 const { createBucket, createUser, startMoto } = await import('../test/harness/moto.ts');
 const { permissionPolicy } = await import('../src/plugins/sink/s3/policy.ts');
 
-const workerdLines: string[] = [];
-const cpuAtInvocation: { line: string; cpu: number }[] = [];
 let workerdPid: number | undefined;
-const print = console.log.bind(console);
-console.log = (...args: unknown[]) => {
-  const line = args.map(String).join(' ');
-  if (line.includes('"queue invocation"')) cpuAtInvocation.push({ line, cpu: cpuSeconds(workerdPid) });
-  if (/ms: (Scavenge|Mark-Compact|Minor Mark-Sweep|Mark-Sweep)|"queue invocation"/.test(line)) workerdLines.push(line);
-  else print(...args);
-};
+const { lines: workerdLines, cpuAtInvocation, print } = captureWorkerd(() => cpuSeconds(workerdPid));
 
 /** ~500 bytes of JSON a profile: 30 % gold; 15 % share their email with the profile before. */
 function batch(from: number, to: number): string {

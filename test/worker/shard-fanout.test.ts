@@ -25,7 +25,7 @@ import {
 } from '../../src/worker/shards/types.ts';
 import { setShardLayout } from '../../src/worker/store/shards.ts';
 import { listTasks } from '../../src/worker/store/tasks.ts';
-import { call, newOrg, platformOf, testEnv } from './helpers.ts';
+import { call, drainQueue, newOrg, type PendingMessages, platformOf, testEnv } from './helpers.ts';
 import { motoAdmin, motoDestinationBody } from './moto-client.ts';
 
 const moto = inject('moto');
@@ -184,7 +184,7 @@ async function scenario(name: string, people: readonly Person[], overrides: Part
     };
   };
   const flows = { sharded: await flowsOf('sharded'), single: await flowsOf('single') };
-  const pending: { body: RunMessage; attempts: number }[] = [];
+  const pending: PendingMessages = [];
   let deliveries = 0;
   /** Delivers one message as an invocation would, with its own budget. */
   const deliver = async (body: RunMessage, attempts = 1) => {
@@ -206,14 +206,7 @@ async function scenario(name: string, people: readonly Person[], overrides: Part
       },
     );
   };
-  const drain = async () => {
-    for (;;) {
-      pending.push(...e.EXPORTS.sent.splice(0).map((body) => ({ body, attempts: 1 })));
-      const next = pending.shift();
-      if (!next) return;
-      await deliver(next.body, next.attempts);
-    }
-  };
+  const drain = () => drainQueue(e.EXPORTS, pending, deliver);
   const s3 = motoAdmin();
   /** Runs a dataflow to its end; its run's detail. */
   const runOf = async (org: keyof typeof orgs, flowId: string) => {
