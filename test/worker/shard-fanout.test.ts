@@ -124,7 +124,8 @@ async function scenario(name: string, people: readonly Person[], overrides: Part
       });
   // The same profiles into both: D1's profiles table, and the shards owning their buckets.
   const ingest = async (list: readonly Person[]) => {
-    for (const org of ['single', 'sharded'] as const) expect((await api(org)('POST', '/profiles', undefined, ndjson(list))).status).toBe(200);
+    for (const org of ['single', 'sharded'] as const)
+      expect((await api(org)('POST', '/profiles', undefined, ndjson(list))).status).toBe(200);
   };
   if (people.length > 0) await ingest(people);
   const manifestPuts: string[] = [];
@@ -135,7 +136,10 @@ async function scenario(name: string, people: readonly Person[], overrides: Part
       manifestPuts.push(url);
     return fetch(input, init);
   };
-  /** Two dataflows per organization: rule + upload audiences deduplicated by email (incremental), and a rule one by household (full). */
+  /**
+   * Four dataflows per organization: rule + upload audiences deduplicated by email (incremental), the
+   * rule one by household (full), by household and score (insert-only), and both audiences in diff mode.
+   */
   const flowsOf = async (org: keyof typeof orgs) => {
     const call = api(org);
     const rule = await call('POST', '/audiences', {
@@ -180,6 +184,29 @@ async function scenario(name: string, people: readonly Person[], overrides: Part
           dedup: { attributes: ['attributes.household'] },
         },
         exportMode: 'full',
+      }),
+      inserts: await flow('inserts', {
+        audienceIds: [rule.body.id],
+        mapping: {
+          fields: [
+            { source: 'id' },
+            { source: 'attributes.household', target: 'household' },
+            { source: 'attributes.score', target: 'score' },
+          ],
+          dedup: { attributes: ['attributes.household', 'attributes.score'] },
+        },
+        exportMode: 'insert-only',
+      }),
+      diff: await flow('diff', {
+        audienceIds: [rule.body.id, upload.body.id],
+        mapping: {
+          fields: [
+            { source: 'id' },
+            { source: 'identities.email', target: 'email' },
+            { source: 'attributes.score', target: 'score' },
+          ],
+        },
+        exportMode: 'diff',
       }),
     };
   };
@@ -353,5 +380,29 @@ describe('fan-out of a sharded organization', () => {
     });
     expect(await s.rowsOf(run)).toEqual(await s.rowsOf(await s.runOf('single', s.flows.single.email)));
     expect(s.manifestPuts).toHaveLength(1);
+  });
+
+  it('insert-only (dedup by two attributes) and diff give the single-database rows, full then after a second ingest', async () => {
+    const s = await scenario('modes', FIRST);
+    for (const mode of ['inserts', 'diff'] as const) {
+      const sharded1 = await s.runOf('sharded', s.flows.sharded[mode]);
+      const single1 = await s.runOf('single', s.flows.single[mode]);
+      expect(sharded1.fanout).toMatchObject({ rowsRead: FIRST.length });
+      const rows1 = await s.rowsOf(sharded1);
+      expect(rows1, mode).toEqual(await s.rowsOf(single1));
+      expect(rows1.length, mode).toBeGreaterThan(100);
+      expect(sharded1.files.length, mode).toBe(single1.files.length);
+    }
+    await s.ingest(SECOND);
+    for (const mode of ['inserts', 'diff'] as const) {
+      const sharded2 = await s.runOf('sharded', s.flows.sharded[mode]);
+      const single2 = await s.runOf('single', s.flows.single[mode]);
+      const rows2 = await s.rowsOf(sharded2);
+      expect(rows2, mode).toEqual(await s.rowsOf(single2));
+      // Only what the second ingest changed: the new gold profiles and the rescored ones (and, in diff, the removed).
+      expect(rows2.length, mode).toBeGreaterThan(30);
+      expect(rows2.length, mode).toBeLessThan(FIRST.length / 2);
+      expect(sharded2.files.length, mode).toBe(single2.files.length);
+    }
   });
 });
