@@ -143,14 +143,16 @@ export const runView = v.object({
   fanout: v.optional(
     v.pipe(
       v.object({
-        tasks: counted('Tasks the run was split into (units of its snapshot)'),
+        tasks: counted('Tasks the run was split into (units of its snapshot, or key ranges of its organization’s shards)'),
         done: counted('Tasks done so far'),
         attempts: counted('Claims of all its tasks: more than tasks when some were retried'),
-        bytesFetched: counted('Bytes its done tasks fetched from the snapshot (ranged GETs or whole objects)'),
-        requests: counted('Requests its done tasks made to the snapshot store'),
-        rowsRead: counted('Snapshot rows its done tasks read'),
+        bytesFetched: counted('Bytes its done tasks fetched from the snapshot (ranged GETs or whole objects); 0 for shards'),
+        requests: counted('Requests its done tasks made to the snapshot store, or pages (RPCs) they read from the shards'),
+        rowsRead: counted('Snapshot rows, or shard profiles, its done tasks read'),
       }),
-      v.description('A run of a snapshot source, fanned out over the queue (detail only; docs/SNAPSHOTS.md)'),
+      v.description(
+        'A run of a snapshot source or of a sharded organization’s profiles, fanned out over the queue (detail only; docs/SNAPSHOTS.md, docs/SCALE.md)',
+      ),
     ),
   ),
   createdAt: time,
@@ -230,6 +232,26 @@ export const createdOrganization = v.object({
   sandbox: v.string(),
   token: v.pipe(v.string(), v.description('The API token eex_… (scope all); only its hash is kept')),
   tokenId: v.pipe(id, v.description('That token\'s id, to rotate or revoke it (/tokens/{id})')),
+  shards: v.optional(v.pipe(v.number(), v.description('Its profiles\' shards, when it was created with some'))),
+});
+
+const shardOwner = v.object({
+  name: v.pipe(v.string(), v.description('The shard: its Durable Object is named <organization id>/<name>')),
+  from: v.pipe(v.number(), v.description('First bucket it owns (of 4,096)')),
+  to: v.pipe(v.number(), v.description('Bucket after the last it owns')),
+});
+
+/** An organization's shard layout (docs/SCALE.md): null while it keeps its profiles in D1. */
+export const organizationShards = v.object({
+  organizationId: id,
+  layout: v.nullable(
+    v.object({
+      version: v.literal(1),
+      generation: v.pipe(v.number(), v.description('Bumped by every change of owners')),
+      shards: v.array(shardOwner),
+      next: v.optional(v.pipe(v.array(shardOwner), v.description('While resharding: the owners being copied into'))),
+    }),
+  ),
 });
 
 /** An API token as listed: never its secret nor the secret's hash. */

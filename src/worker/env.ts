@@ -1,3 +1,5 @@
+import type { DurableShardNamespace, ShardNamespace } from './shards/types.ts';
+
 /**
  * The Worker's bindings, typed structurally: only the members edge-export calls, so the project
  * type-checks without the global workers-types (which clash with DOM and Node typings) and tests can
@@ -58,6 +60,11 @@ export interface RunMessage {
 export interface Env {
   readonly DB: D1Database;
   readonly EXPORTS: QueueSender<RunMessage>;
+  /**
+   * Shards of sharded organizations (docs/SCALE.md): the ProfileShard Durable Object namespace on
+   * Workers, a SQLite file per shard on the Node and Deno hosts. Read it through `shardNamespace`.
+   */
+  readonly SHARDS?: DurableShardNamespace | ShardNamespace;
   /** base64 of 32 bytes: AES-GCM key for destination secrets at rest. */
   readonly SECRETS_KEY: string;
   /** Bootstrap token for the admin endpoint; unset disables it. */
@@ -81,6 +88,16 @@ export interface Env {
   readonly D1_MAX_VALUE_BYTES?: string;
   /** Profiles per D1 page an export reads (default 5,000); tests lower it to pause between more pages. */
   readonly EXPORT_PROFILE_PAGE?: string;
+  /**
+   * Profiles one task of a sharded organization's fanned-out export maps (default 100,000: see
+   * shards/fanout.ts SHARD_TASK_ROWS); tests lower it to make more tasks.
+   */
+  readonly EXPORT_SHARD_TASK_ROWS?: string;
+  /**
+   * Test-only (the journeys), unset in any deployment: `<seq>` loses the second shard page read by the
+   * first attempt of task <seq> of every sharded run (shards/fanout.ts `withTaskFault`).
+   */
+  readonly EDGE_EXPORT_TEST_TASK_FAULT?: string;
   /**
    * Heap bytes a deduplicating export (its candidates) or a partitioned one (its rows) sorts before it
    * spills a run to D1 (defaults: see execute.ts); tests lower it.
