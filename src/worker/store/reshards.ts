@@ -241,8 +241,11 @@ export async function staleReshards(db: D1Database, before: Date): Promise<{ org
   ).results;
 }
 
-/** The owners a single-database organization's ingest also writes to while its profiles are copied to shards. */
+/**
+ * The owners a single-database organization's ingest also writes to while its profiles are copied to
+ * shards, and during the cleanup: an ingest that read "no layout" just before the flip still reaches them.
+ */
 export async function d1CopyTargets(db: D1Database, orgId: string): Promise<readonly ShardOwner[] | undefined> {
-  const row = await first<{ next: string }>(db, "SELECT next FROM org_reshards WHERE org_id = ? AND source = 'd1' AND state = 'copying'", orgId);
+  const row = await first<{ next: string }>(db, "SELECT next FROM org_reshards WHERE org_id = ? AND source = 'd1' AND state IN ('copying', 'cleanup')", orgId);
   return json<ShardOwner[]>(row?.next);
 }
