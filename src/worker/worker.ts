@@ -14,6 +14,7 @@ import { servedPlatform } from './platform.ts';
 import { tick } from './scheduler.ts';
 import { runTask, type SnapshotAccess, storedSnapshots } from './fanout.ts';
 import { consumeReshard } from './reshard.ts';
+import { withTaskFault } from './shards/fanout.ts';
 import { shardNamespace } from './shards/types.ts';
 
 export interface WorkerHandlers {
@@ -47,7 +48,7 @@ export function createWorker(base: Platform, options: { readonly snapshots?: Sna
       const executed = await consumeBatch(batch, budget.env, {
         executeRun: (e, run, lease) =>
           executeRun(e, run, platform(e), { pause: (owed) => budget.low(owed) || lease.lost(), snapshots }),
-        runTask: (e, task) => runTask(e, task, snapshots),
+        runTask: (e, task) => runTask(withTaskFault(e, task), task, snapshots),
         reshard: (message, e) => consumeReshard(message, e, { shards: shardNamespace(e.SHARDS), pause: () => budget.low() }),
         finishing: budget.finishing,
         abandonRun: (e, run) => abandonRun(e, run, platform(e)),
