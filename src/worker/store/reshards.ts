@@ -201,17 +201,24 @@ export async function reshardFailed(db: D1Database, orgId: string, generation: n
   );
 }
 
+/** Runs started this long after the flip still count as started before it (consumers' clocks may differ a little). */
+const CLOCK_MARGIN_MS = 60_000;
+
 /**
- * Whether an export may still read the old owners: a run of the organization started before the flip
- * and not finished (a fanned-out run's tasks keep the generation they were planned on; a run of the
- * single-database layout reads D1 until it ends).
+ * Whether an export may still read the old owners: a run of the organization not finished that started
+ * before the flip (a run of the single-database layout reads D1 until it ends), or whose tasks were
+ * planned on an older generation (a task keeps the owners it was planned on).
  */
 export async function oldGenerationInUse(db: D1Database, reshard: Reshard): Promise<boolean> {
+  const before = new Date(new Date(reshard.flippedAt ?? reshard.updatedAt).getTime() + CLOCK_MARGIN_MS).toISOString();
   const row = await first<{ n: number }>(
     db,
-    `SELECT COUNT(*) AS n FROM runs WHERE org_id = ? AND status IN ('queued', 'running') AND started_at IS NOT NULL AND started_at < ?`,
+    `SELECT COUNT(*) AS n FROM runs r WHERE r.org_id = ? AND r.status IN ('queued', 'running') AND r.started_at IS NOT NULL
+       AND (r.started_at < ? OR EXISTS (
+         SELECT 1 FROM run_tasks t WHERE t.run_id = r.id AND json_extract(t.unit, '$.kind') = 'shard' AND json_extract(t.unit, '$.generation') <= ?))`,
     reshard.orgId,
-    reshard.flippedAt,
+    before,
+    reshard.generation,
   );
   return (row?.n ?? 0) > 0;
 }
