@@ -13,19 +13,13 @@ import type { Env, RunMessage } from '../../src/worker/env.ts';
 import { consumeReshard } from '../../src/worker/reshard.ts';
 import { type ShardNamespace, type ShardOwner, type ShardProfile, shardNamespace } from '../../src/worker/shards/types.ts';
 import { claimRun, failRun } from '../../src/worker/store/runs.ts';
+import { fnvBucket, fnvOwner } from '../support/fnv-bucket.ts';
 import { call, destinationBody, testEnv } from './helpers.ts';
 
 const ADMIN = 'test-admin-token-0123456789';
 
-/** FNV-1a (32 bits) of the id's UTF-8 bytes modulo 4,096, written again here: the test's own bucket of an id. */
-function bucket(id: string): number {
-  let h = 2166136261;
-  for (const byte of new TextEncoder().encode(id)) h = Number((BigInt((h ^ byte) >>> 0) * 16777619n) % 4294967296n);
-  return h % 4096;
-}
-
-/** The owner of an id under `owners`, by the test's own bucket. */
-const ownerName = (owners: readonly ShardOwner[], id: string) => owners.find((o) => o.from <= bucket(id) && bucket(id) < o.to)!.name;
+const bucket = fnvBucket;
+const ownerName = fnvOwner;
 
 /** Ids `prefix00000…` from `from` to `to` (excluded). */
 const idsOf = (prefix: string, from: number, to: number) => Array.from({ length: to - from }, (_, k) => `${prefix}${String(from + k).padStart(5, '0')}`);
