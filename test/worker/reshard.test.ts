@@ -6,15 +6,19 @@
  * its buckets own (bucket computed here independently of the code under test), at their newest
  * version, and the old owners (shards or D1) hold nothing that moved.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { invocationBudget } from '../../src/worker/budget.ts';
 import { consumeBatch } from '../../src/worker/consumer.ts';
 import type { Env, RunMessage } from '../../src/worker/env.ts';
+import { abandonRun, executeRun } from '../../src/worker/execute.ts';
+import { runTask } from '../../src/worker/fanout.ts';
 import { consumeReshard } from '../../src/worker/reshard.ts';
 import { type ShardNamespace, type ShardOwner, type ShardProfile, shardNamespace } from '../../src/worker/shards/types.ts';
 import { claimRun, failRun } from '../../src/worker/store/runs.ts';
+import { listTasks } from '../../src/worker/store/tasks.ts';
 import { fnvBucket, fnvOwner } from '../support/fnv-bucket.ts';
-import { call, destinationBody, testEnv } from './helpers.ts';
+import { call, destinationBody, platformOf, testEnv } from './helpers.ts';
+import { motoAdmin, motoDestinationBody } from './moto-client.ts';
 
 const ADMIN = 'test-admin-token-0123456789';
 
@@ -98,7 +102,11 @@ async function scenario(name: string, shards: number | undefined, overrides: Par
     const budget = invocationBudget(e);
     const retry = () => pending.push({ body: next.body, attempts: next.attempts + 1 });
     await consumeBatch({ queue: 'edge-export-runs', messages: [{ id: `m${invocations}`, body: next.body, attempts: next.attempts, ack: () => {}, retry }] }, budget.env, {
-      executeRun: () => Promise.reject(new Error('no run in this test')),
+      // Exports as the Worker's consumer runs them (worker.ts): a sharded organization's fan out over its shards.
+      executeRun: (env, run) => executeRun(env, run, platformOf(env), { pause: (owed) => budget.low(owed) }),
+      runTask: (env, task) => runTask(env, task, undefined),
+      finishing: budget.finishing,
+      abandonRun: (env, run) => abandonRun(env, run, platformOf(env)),
       reshard: (message, env) => consumeReshard(message, env, { shards: flaky(shardNamespace(env.SHARDS)!), pause: () => budget.low() }),
     });
     mostQueries = Math.max(mostQueries, budget.queries);
@@ -278,5 +286,52 @@ describe('resharding', () => {
     const done = (await s.admin('GET')).body;
     expect(done.resharding).toMatchObject({ state: 'idle' });
     await s.expectPlaced(done.layout.shards, done.layout.shards.map((o: ShardOwner) => o.name));
+  });
+
+  it('an export planned before the flip reads its old owners: the cleanup waits for it, and it exports what the export after the growth exports', async () => {
+    const s = await scenario('export-across', 2, { D1_QUERIES_PER_INVOCATION: '0', ALLOW_LOOPBACK_ENDPOINTS: 'true', EXPORT_SHARD_TASK_ROWS: '40' });
+    await s.ingest('x', 0, 200, 1);
+    const folder = `${inject('moto').folder}reshard-export/`;
+    const dest = await call(s.e, 'POST', '/destinations', { token: s.org.token, body: motoDestinationBody(folder) });
+    const audience = await call(s.e, 'POST', '/audiences', { token: s.org.token, body: { kind: 'rule', name: 'gold', rule: 'attributes.tier = "gold"' } });
+    const flow = await call(s.e, 'POST', '/dataflows', {
+      token: s.org.token,
+      body: { name: 'f', destinationId: dest.body.id, audienceIds: [audience.body.id], mapping: { fields: [{ source: 'id' }, { source: 'attributes.version', target: 'version' }] } },
+    });
+    expect(flow.status, flow.text).toBe(201);
+    const startRun = async () => (await call(s.e, 'POST', `/dataflows/${flow.body.id}/run`, { token: s.org.token })).body.id as string;
+    const rowsOf = async (runId: string) => {
+      const run = (await call(s.e, 'GET', `/runs/${runId}`, { token: s.org.token })).body;
+      expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
+      const rows: string[] = [];
+      for (const file of run.files as { key: string }[]) rows.push(...(await motoAdmin().get(file.key)).text.split(/\r?\n/).filter(Boolean).slice(1));
+      return rows.sort();
+    };
+    // The run is planned on generation 1 (2 shards): its tasks wait in the queue.
+    const before = await startRun();
+    await s.deliver();
+    const tasks = await listTasks(s.e.DB, before);
+    expect(tasks.length).toBeGreaterThan(2);
+    expect(new Set(tasks.map((t) => JSON.parse(t.unit).generation))).toEqual(new Set([1]));
+
+    // The growth copies and flips at once (no budget), then waits: the run's tasks read s0 and s1 as they were.
+    expect((await s.admin('PUT', { shards: 4 })).status).toBe(200);
+    const queued = s.e.EXPORTS.sent.splice(0);
+    s.pending.push(...queued.filter((m) => m.reshard !== undefined).map((body) => ({ body, attempts: 1 })));
+    await s.deliver();
+    const waiting = (await s.admin('GET')).body;
+    expect(waiting.layout.generation).toBe(2);
+    expect(waiting.resharding).toMatchObject({ state: 'cleanup', deleted: 0 });
+    // The run's task messages go on; the cleanup looks again after them (FIFO), and cleans up once the run is over.
+    s.pending.unshift(...queued.filter((m) => m.reshard === undefined).map((body) => ({ body, attempts: 1 })));
+    while (await s.deliver());
+    expect((await s.admin('GET')).body.resharding).toMatchObject({ state: 'idle' });
+    await s.expectPlaced(waiting.layout.shards, ['s0', 's1', 's2', 's3']);
+
+    const expected = [...s.latest].filter(([, version]) => version % 2 === 1).map(([id, version]) => `${id},${version}`).sort();
+    expect(await rowsOf(before)).toEqual(expected);
+    const after = await startRun();
+    while (await s.deliver());
+    expect(await rowsOf(after)).toEqual(expected);
   });
 });
