@@ -14,6 +14,7 @@ import { abandonRun, executeRun } from '../../src/worker/execute.ts';
 import { runTask } from '../../src/worker/fanout.ts';
 import { consumeReshard } from '../../src/worker/reshard.ts';
 import { type ShardNamespace, type ShardOwner, type ShardProfile, shardNamespace } from '../../src/worker/shards/types.ts';
+import { tick } from '../../src/worker/scheduler.ts';
 import { claimRun, failRun } from '../../src/worker/store/runs.ts';
 import { listTasks } from '../../src/worker/store/tasks.ts';
 import { fnvBucket, fnvOwner } from '../support/fnv-bucket.ts';
@@ -333,5 +334,24 @@ describe('resharding', () => {
     const after = await startRun();
     while (await s.deliver());
     expect(await rowsOf(after)).toEqual(expected);
+  });
+
+  it('a resharding whose message was lost is sent again by the cron, once, after 5 minutes without a step', async () => {
+    const s = await scenario('lost', 2);
+    await s.ingest('l', 0, 50, 1);
+    expect((await s.admin('PUT', { shards: 4 })).status).toBe(200);
+    const message = s.e.EXPORTS.sent.splice(0);
+    expect(message).toEqual([{ runId: 'reshard:1', orgId: s.org.id, reshard: 1 }]);
+    const startedAt = new Date((await s.admin('GET')).body.resharding.startedAt).getTime();
+    // Lost. A tick 4 minutes later leaves it; one 6 minutes later sends it again, and the next tick does not.
+    await tick(s.e, new Date(startedAt + 4 * 60_000));
+    expect(s.e.EXPORTS.sent.filter((m) => m.reshard !== undefined)).toEqual([]);
+    await tick(s.e, new Date(startedAt + 6 * 60_000));
+    await tick(s.e, new Date(startedAt + 6 * 60_000 + 1000));
+    expect(s.e.EXPORTS.sent.filter((m) => m.reshard !== undefined)).toEqual(message);
+    while (await s.deliver());
+    const done = (await s.admin('GET')).body;
+    expect(done.resharding.state).toBe('idle');
+    await s.expectPlaced(done.layout.shards, ['s0', 's1', 's2', 's3']);
   });
 });
