@@ -59,8 +59,11 @@ const STALE_MS = 5 * 60_000;
 export interface ReshardDeps {
   /** The host's shards (`shardNamespace(env.SHARDS)`); a host without them cannot reshard. */
   readonly shards: ShardNamespace | undefined;
-  /** True once this invocation should stop and continue in another (the budget's `low`). */
-  readonly pause: () => boolean;
+  /**
+   * True once this invocation should stop and continue in another (the budget's `low`); `owed`: the
+   * queries and RPCs the next page would make (a read, a write per new owner it reaches, a checkpoint).
+   */
+  readonly pause: (owed: number) => boolean;
   readonly now?: () => Date;
 }
 
@@ -218,7 +221,9 @@ export async function reshardStep(env: Env, orgId: string, generation: number, d
       if (!(await checkpointReshard(env.DB, reshard, position, { deleted }, now()))) return 'stale';
       reshard = { ...reshard, position, positionText: JSON.stringify(position), deleted: reshard.deleted + deleted };
     }
-    if (deps.pause()) return 'continued';
+    const next = reshard.moves[reshard.position.move];
+    const targets = next ? reshard.next.filter((o) => o.from < next.to && next.from < o.to).length : 0;
+    if (deps.pause(2 + (reshard.state === 'copying' ? targets : 0))) return 'continued';
   }
 }
 

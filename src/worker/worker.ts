@@ -49,7 +49,7 @@ export function createWorker(base: Platform, options: { readonly snapshots?: Sna
         executeRun: (e, run, lease) =>
           executeRun(e, run, platform(e), { pause: (owed) => budget.low(owed) || lease.lost(), snapshots }),
         runTask: (e, task) => runTask(withTaskFault(e, task), task, snapshots),
-        reshard: (message, e) => consumeReshard(message, e, { shards: shardNamespace(e.SHARDS), pause: () => budget.low() }),
+        reshard: (message, e) => consumeReshard(message, e, { shards: shardNamespace(e.SHARDS), pause: (owed) => budget.low(owed) }),
         finishing: budget.finishing,
         abandonRun: (e, run) => abandonRun(e, run, platform(e)),
       });

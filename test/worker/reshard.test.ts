@@ -94,6 +94,7 @@ async function scenario(name: string, shards: number | undefined, overrides: Par
   const pending: { body: RunMessage; attempts: number }[] = [];
   let invocations = 0;
   let mostQueries = 0;
+  let retries = 0;
   /** Delivers one message as an invocation would, with its own budget; a retried one comes back with one more attempt. */
   const deliver = async () => {
     pending.push(...e.EXPORTS.sent.splice(0).map((body) => ({ body, attempts: 1 })));
@@ -101,14 +102,17 @@ async function scenario(name: string, shards: number | undefined, overrides: Par
     if (!next) return false;
     invocations++;
     const budget = invocationBudget(e);
-    const retry = () => pending.push({ body: next.body, attempts: next.attempts + 1 });
+    const retry = () => {
+      retries++;
+      pending.push({ body: next.body, attempts: next.attempts + 1 });
+    };
     await consumeBatch({ queue: 'edge-export-runs', messages: [{ id: `m${invocations}`, body: next.body, attempts: next.attempts, ack: () => {}, retry }] }, budget.env, {
       // Exports as the Worker's consumer runs them (worker.ts): a sharded organization's fan out over its shards.
       executeRun: (env, run) => executeRun(env, run, platformOf(env), { pause: (owed) => budget.low(owed) }),
       runTask: (env, task) => runTask(env, task, undefined),
       finishing: budget.finishing,
       abandonRun: (env, run) => abandonRun(env, run, platformOf(env)),
-      reshard: (message, env) => consumeReshard(message, env, { shards: flaky(shardNamespace(env.SHARDS)!), pause: () => budget.low() }),
+      reshard: (message, env) => consumeReshard(message, env, { shards: flaky(shardNamespace(env.SHARDS)!), pause: (owed) => budget.low(owed) }),
     });
     mostQueries = Math.max(mostQueries, budget.queries);
     return true;
@@ -136,7 +140,7 @@ async function scenario(name: string, shards: number | undefined, overrides: Par
     ingestIds,
     raceCopy: (f: typeof beforeCopy) => (beforeCopy = f),
     pending,
-    stats: () => ({ invocations, mostQueries }),
+    stats: () => ({ invocations, mostQueries, retries }),
   };
 }
 
@@ -185,7 +189,9 @@ describe('resharding', () => {
     expect(raced.length).toBeGreaterThan(0);
     expect(raced.every((id) => s.latest.get(id) === 100)).toBe(true);
     expect(s.stats().invocations).toBeGreaterThan(3);
+    // Within each invocation's budget (15 queries and shard RPCs): no step failed for want of one.
     expect(s.stats().mostQueries).toBeLessThanOrEqual(15);
+    expect(s.stats().retries).toBe(0);
 
     const after = (await s.admin('GET')).body;
     expect(after.layout).toEqual({ version: 1, generation: 2, shards: put.body.layout.next });
@@ -231,6 +237,10 @@ describe('resharding', () => {
       ['s3', 3072, 4096],
     ]);
     expect(after.resharding).toMatchObject({ state: 'idle', deleted: s.latest.size });
+    // A page from D1 reaches all 4 new owners (6 queries and RPCs): still within each invocation's 15, no step failed.
+    expect(s.stats()).toMatchObject({ retries: 0 });
+    expect(s.stats().mostQueries).toBeLessThanOrEqual(15);
+    expect(s.stats().invocations).toBeGreaterThan(10);
     expect(await d1Count(s.e, s.org.id)).toBe(0);
     await s.expectPlaced(after.layout.shards, ['s0', 's1', 's2', 's3']);
   });
