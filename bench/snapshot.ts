@@ -43,7 +43,7 @@ import { cpuSeconds, descendantPid } from './proc.ts';
 import { type CountingProxy, startCountingProxy } from '../test/harness/counting-proxy.ts';
 import { writeSection } from './report.ts';
 import { MAPPING, PROJECTED, RULE, type SnapshotExpected, type SnapshotFiles, snapshotExpected, snapshotFiles } from './snapshot-data.ts';
-import { type Api, client, difference, download, invocationLines, processOutput, settle, workerHeap } from './worker-api.ts';
+import { type Api, captureWorkerd, client, difference, download, invocationLines, processOutput, settle, workerHeap } from './worker-api.ts';
 
 process.env.WRANGLER_SEND_METRICS ??= 'false';
 const argv = process.argv.slice(2);
@@ -75,18 +75,8 @@ const { permissionPolicy } = await import('../src/plugins/sink/s3/policy.ts');
 type Moto = Awaited<ReturnType<typeof startMoto>>;
 type S3 = ReturnType<typeof s3Reader>;
 
-/** workerd's output reaches this process through console.log (Miniflare pipes it): kept, not printed. */
-const workerdLines: string[] = [];
-/** workerd's CPU seconds when each "queue invocation" line arrived (same order as those lines). */
-const cpuAtInvocation: { line: string; cpu: number }[] = [];
 let workerdPid: number | undefined;
-const print = console.log.bind(console);
-console.log = (...args: unknown[]) => {
-  const line = args.map(String).join(' ');
-  if (line.includes('"queue invocation"')) cpuAtInvocation.push({ line, cpu: cpuSeconds(workerdPid) });
-  if (/ms: (Scavenge|Mark-Compact|Minor Mark-Sweep|Mark-Sweep)|"queue invocation"/.test(line)) workerdLines.push(line);
-  else print(...args);
-};
+const { lines: workerdLines, cpuAtInvocation, print } = captureWorkerd(() => cpuSeconds(workerdPid));
 
 type Kind = 'full' | 'dedup';
 

@@ -41,6 +41,28 @@ export function client(url: string, token: string): Api {
   };
 }
 
+/**
+ * workerd's output as it reaches this process through console.log (Miniflare pipes it): its GC trace
+ * and "queue invocation" lines kept (with `cpu()` — workerd's CPU seconds — when each invocation line
+ * came), anything else printed by `print`, the console's own log.
+ */
+export function captureWorkerd(cpu: () => number): {
+  lines: string[];
+  cpuAtInvocation: { line: string; cpu: number }[];
+  print: (...args: unknown[]) => void;
+} {
+  const lines: string[] = [];
+  const cpuAtInvocation: { line: string; cpu: number }[] = [];
+  const print = console.log.bind(console);
+  console.log = (...args: unknown[]) => {
+    const line = args.map(String).join(' ');
+    if (line.includes('"queue invocation"')) cpuAtInvocation.push({ line, cpu: cpu() });
+    if (/ms: (Scavenge|Mark-Compact|Minor Mark-Sweep|Mark-Sweep)|"queue invocation"/.test(line)) lines.push(line);
+    else print(...args);
+  };
+  return { lines, cpuAtInvocation, print };
+}
+
 export async function settle(api: Api, runId: string): Promise<Json> {
   for (;;) {
     const run = (await api('GET', `/runs/${runId}`)).body;
