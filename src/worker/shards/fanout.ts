@@ -23,6 +23,7 @@ import {
   type ShardProfile,
   type ShardStore,
   shardNamespace,
+  wrapShardStore,
 } from './types.ts';
 
 /**
@@ -121,11 +122,12 @@ export async function shardCall<T>(shard: string, call: () => Promise<T>): Promi
 
 /**
  * The key ranges of a shard's `count` profiles cut at `bounds` (the id of every `every`-th): (start,
- * b0], (b0, b1], …, (bLast, end) — the last one only when profiles follow the last bound.
+ * b0], (b0, b1], …, (bLast, end) — the last one only when profiles follow the last bound. The bounds
+ * are ids (a profile export's) or (updatedAt, id) keys (a dataset export's, shards/records.ts).
  */
-export function keyRanges(count: number, bounds: readonly string[], every: number): IdRange[] {
+export function keyRanges<K = string>(count: number, bounds: readonly K[], every: number): { after: K | null; through: K | null }[] {
   if (count === 0) return [];
-  const ranges: IdRange[] = bounds.map((through, k) => ({ after: k === 0 ? null : bounds[k - 1]!, through }));
+  const ranges: { after: K | null; through: K | null }[] = bounds.map((through, k) => ({ after: k === 0 ? null : bounds[k - 1]!, through }));
   if (count > bounds.length * every) ranges.push({ after: bounds.at(-1) ?? null, through: null });
   return ranges;
 }
@@ -182,10 +184,7 @@ export function withTaskFault(env: Env, task: { readonly seq: number; readonly a
     shard: (orgId, name) => {
       const store = shards.shard(orgId, name);
       return {
-        upsertProfiles: (...a) => store.upsertProfiles(...a),
-        insertMissingProfiles: (...a) => store.insertMissingProfiles(...a),
-        split: (...a) => store.split(...a),
-        deleteBuckets: (...a) => store.deleteBuckets(...a),
+        ...wrapShardStore(() => store, (_, call) => call()),
         profiles: async (...a) => {
           if (++pages === 2) throw new ExportError('NETWORK', `EDGE_EXPORT_TEST_TASK_FAULT: the second page of task ${task.seq} was lost (test fault)`);
           return await store.profiles(...a);
