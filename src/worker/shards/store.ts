@@ -150,18 +150,17 @@ export class SqlShardStore implements ShardStore {
       limit,
     );
     if (profiles === limit) return profiles;
-    // No profile of these buckets is left: their dataset records go next.
-    return (
-      profiles +
-      sql.run(
-        `DELETE FROM dataset_records WHERE (org_id, dataset_id, id) IN (
-           SELECT org_id, dataset_id, id FROM dataset_records WHERE org_id = ? AND bucket >= ? AND bucket < ? LIMIT ?)`,
-        orgId,
-        buckets.from,
-        buckets.to,
-        limit - profiles,
-      )
+    // No profile of these buckets is left: their dataset records go next (counted by RETURNING: a Durable
+    // Object's rowsWritten counts the index's rows too).
+    const records = sql.all(
+      `DELETE FROM dataset_records WHERE (org_id, dataset_id, id) IN (
+         SELECT org_id, dataset_id, id FROM dataset_records WHERE org_id = ? AND bucket >= ? AND bucket < ? LIMIT ?) RETURNING id`,
+      orgId,
+      buckets.from,
+      buckets.to,
+      limit - profiles,
     );
+    return profiles + records.length;
   }
 
   async upsertRecords(orgId: string, datasetId: string, records: readonly ShardRecord[]): Promise<number> {
@@ -259,13 +258,16 @@ export class SqlShardStore implements ShardStore {
     });
   }
 
-  /** One statement per record, all in one transaction: every record is written, or none. */
+  /**
+   * One statement per record, all in one transaction: every record is written, or none. Counted by
+   * RETURNING (a Durable Object's rowsWritten counts the index's rows too).
+   */
   private writeRecords(statement: string, orgId: string, records: readonly ShardDatasetRecord[]): number {
     checkWrite('records', records.length);
     const sql = this.schema();
     return sql.transaction(() => {
       let written = 0;
-      for (const r of records) written += sql.run(statement, orgId, r.datasetId, r.id, bucketOf(r.id), r.json, r.updatedAt);
+      for (const r of records) written += sql.all(`${statement} RETURNING id`, orgId, r.datasetId, r.id, bucketOf(r.id), r.json, r.updatedAt).length;
       return written;
     });
   }
