@@ -172,8 +172,9 @@ export function shardProfiles(
 /**
  * Test-only (the journeys prove a task killed mid-run is redone alone): with
  * `EDGE_EXPORT_TEST_TASK_FAULT=<seq>`, the first attempt of task <seq> of a sharded run loses its
- * second page read as a dropped connection would (a retryable NETWORK error), after its first page was
- * read and scanned. Any other task, attempt or environment: `env` as given.
+ * second page read (of profiles, or of a dataset's records) as a dropped connection would (a retryable
+ * NETWORK error), after its first page was read and scanned. Any other task, attempt or environment:
+ * `env` as given.
  */
 export function withTaskFault(env: Env, task: { readonly seq: number; readonly attempt: number }): Env {
   const seq = env.EDGE_EXPORT_TEST_TASK_FAULT;
@@ -183,13 +184,14 @@ export function withTaskFault(env: Env, task: { readonly seq: number; readonly a
   const faulty: ShardNamespace = {
     shard: (orgId, name) => {
       const store = shards.shard(orgId, name);
-      return {
-        ...wrapShardStore(() => store, (_, call) => call()),
-        profiles: async (...a) => {
-          if (++pages === 2) throw new ExportError('NETWORK', `EDGE_EXPORT_TEST_TASK_FAULT: the second page of task ${task.seq} was lost (test fault)`);
-          return await store.profiles(...a);
+      return wrapShardStore(
+        () => store,
+        async (method, call) => {
+          if ((method === 'profiles' || method === 'records') && ++pages === 2)
+            throw new ExportError('NETWORK', `EDGE_EXPORT_TEST_TASK_FAULT: the second page of task ${task.seq} was lost (test fault)`);
+          return await call();
         },
-      };
+      );
     },
   };
   return { ...env, SHARDS: faulty };
