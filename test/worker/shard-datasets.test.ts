@@ -195,6 +195,22 @@ describe("a sharded organization's dataset records", () => {
     for (const shard of ['s0', 's1']) expect(await held(e, org.id, shard)).toEqual([]);
   });
 
+  it('an organization whose only data is dataset records grows by resharding (its records are moved), not by a new layout', async () => {
+    const e = testEnv({ ALLOW_LOOPBACK_ENDPOINTS: 'true', RESHARD_SETTLE_SECONDS: '0' });
+    for (const from of [2, undefined]) {
+      const created = await call(e, 'POST', '/admin/organizations', { token: ADMIN, body: { name: `records-only-${from}`, ...(from && { shards: from }) } });
+      const org = { id: created.body.id as string, token: created.body.token as string };
+      const s = await scenario(e, `records-only-${from ?? 'd1'}`, org);
+      await s.ingest(FIRST.slice(0, 20));
+      const grow = await call(e, 'PUT', `/admin/organizations/${org.id}/shards`, { token: ADMIN, body: { shards: 4 } });
+      expect(grow.status, grow.text).toBe(200);
+      expect(grow.body.resharding, String(from)).toMatchObject({ state: 'copying', shards: 4 });
+      while (await s.step());
+      const layout = (await call(e, 'GET', `/admin/organizations/${org.id}/shards`, { token: ADMIN })).body.layout;
+      await expectPlaced(e, org.id, layout.shards, newest(FIRST.slice(0, 20)));
+    }
+  });
+
   for (const from of [2, undefined] as const) {
     it(`resharding ${from ? `${from} → 4 shards` : 'the single-database layout → 4 shards'} moves the records with the profiles, at their newest version, and the export after equals the one before`, async () => {
       // Pages of 10 and 15 queries an invocation: the copy takes many steps, with ingest between them.
