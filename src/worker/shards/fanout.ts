@@ -143,30 +143,56 @@ export function shardProfiles(
   pageSize: number,
   stats: ReadStats,
 ): ReadableStream<readonly Profile[]> {
-  const page = (after: string | null) => {
-    stats.requests++;
-    // A plain promise (a Durable Object's RPC promise is also a stub); a prefetched page nobody awaits
-    // (the stream cancelled) fails unheard.
-    const request = shardCall(unit.shard, () => store.profiles(orgId, unit.buckets, { after, through: unit.range.through }, pageSize));
-    request.catch(() => {});
-    return request;
-  };
-  let next: Promise<ShardProfile[]> | undefined;
+  const pages = shardPages(
+    unit.shard,
+    unit.range.after,
+    pageSize,
+    stats,
+    (after) => store.profiles(orgId, unit.buckets, { after, through: unit.range.through }, pageSize),
+    (last: ShardProfile) => last.id,
+  );
   return new ReadableStream<readonly Profile[]>(
     {
-      start() {
-        next = page(unit.range.after);
-      },
       async pull(controller) {
-        const rows = await next!;
-        next = rows.length === pageSize ? page(rows.at(-1)!.id) : undefined;
-        stats.rows += rows.length;
-        if (rows.length > 0) controller.enqueue(rows.map((r) => storedProfile(r.id, r.json, r.updatedAt)));
-        if (!next) controller.close();
+        const next = await pages.next();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value.map((r) => storedProfile(r.id, r.json, r.updatedAt)));
+      },
+      async cancel() {
+        await pages.return(undefined);
       },
     },
     { highWaterMark: 0 },
   );
+}
+
+/**
+ * A task's key range paged from its shard, `pageSize` rows a call of `read` (one RPC) after the last
+ * row's key, the next page asked for while one is processed; its RPCs and rows counted in `stats`.
+ * Profiles (by id) and a dataset's records (by (updatedAt, id), shards/records.ts) page alike.
+ */
+export async function* shardPages<K, T>(
+  shard: string,
+  start: K | null,
+  pageSize: number,
+  stats: ReadStats,
+  read: (after: K | null) => Promise<T[]>,
+  keyOf: (last: T) => K,
+): AsyncGenerator<T[]> {
+  const page = (after: K | null) => {
+    stats.requests++;
+    // A plain promise (a Durable Object's RPC promise is also a stub); a prefetched page nobody awaits
+    // (the reading stopped) fails unheard.
+    const request = shardCall(shard, () => read(after));
+    request.catch(() => {});
+    return request;
+  };
+  for (let next: Promise<T[]> | undefined = page(start); next; ) {
+    const rows: T[] = await next;
+    next = rows.length === pageSize ? page(keyOf(rows.at(-1)!)) : undefined;
+    stats.rows += rows.length;
+    if (rows.length > 0) yield rows;
+  }
 }
 
 /**

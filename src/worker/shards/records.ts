@@ -18,7 +18,7 @@ import { utf8Bound } from '../../service/subjects.ts';
 import { ApiError } from '../errors.ts';
 import type { RecordInput } from '../records.ts';
 import { json } from '../store/db.ts';
-import { keyRanges, type ShardTaskUnit, shardCall } from './fanout.ts';
+import { keyRanges, type ShardTaskUnit, shardCall, shardPages } from './fanout.ts';
 import { groupByOwner, type ShardedOrg } from './profiles.ts';
 import type { RecordKey, RecordRange, ShardLayout, ShardNamespace, ShardRecord, ShardStore } from './types.ts';
 
@@ -96,18 +96,13 @@ export async function* shardRecords(
   pageSize: number,
   stats: ReadStats,
 ): AsyncGenerator<readonly DatasetRecord[]> {
-  const page = (after: RecordKey | null) => {
-    stats.requests++;
-    // A plain promise (a Durable Object's RPC promise is also a stub); a prefetched page nobody awaits fails unheard.
-    const request = shardCall(unit.shard, () => store.records(orgId, unit.datasetId, unit.buckets, { after, through: unit.range.through }, pageSize));
-    request.catch(() => {});
-    return request;
-  };
-  for (let next: Promise<ShardRecord[]> | undefined = page(unit.range.after); next; ) {
-    const rows: ShardRecord[] = await next;
-    const last = rows.at(-1);
-    next = rows.length === pageSize && last ? page({ updatedAt: last.updatedAt, id: last.id }) : undefined;
-    stats.rows += rows.length;
-    if (rows.length > 0) yield rows.map((r) => ({ id: r.id, updatedAt: r.updatedAt, values: json<Record<string, unknown>>(r.json) ?? {} }));
-  }
+  const pages = shardPages(
+    unit.shard,
+    unit.range.after,
+    pageSize,
+    stats,
+    (after) => store.records(orgId, unit.datasetId, unit.buckets, { after, through: unit.range.through }, pageSize),
+    (last: ShardRecord): RecordKey => ({ updatedAt: last.updatedAt, id: last.id }),
+  );
+  for await (const rows of pages) yield rows.map((r) => ({ id: r.id, updatedAt: r.updatedAt, values: json<Record<string, unknown>>(r.json) ?? {} }));
 }
