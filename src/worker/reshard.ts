@@ -8,12 +8,13 @@
  *            profile to its owner in `shards` (or D1) AND its owner in `next`; reads still use `shards`.
  *   copy     each message copies pages of every moving bucket range from its old owner to the new
  *            owners with insertMissingProfiles (a newer dual-written profile is never overwritten),
+ *            then the range's dataset records of every dataset with insertMissingRecords (`copyPage`),
  *            checkpointing each page in D1, until the invocation's budget runs low; it then sends the
  *            next message.
  *   flip     every range copied: the layout becomes `next` with generation + 1, in one D1 batch.
  *   cleanup  once no export started before the flip is still running (its tasks read the old owners),
- *            the moved buckets are deleted from their old owners in pages (D1's rows when the source
- *            was the single-database layout).
+ *            the moved buckets are deleted from their old owners in pages, profiles then dataset
+ *            records (D1's rows when the source was the single-database layout).
  *
  * Any step can run twice (a duplicate message, a retried invocation): checkpoints are compare-and-set,
  * copies insert only missing profiles, deletes delete what is left.
