@@ -4,7 +4,7 @@
  * `SqlShardStore` a `ProfileShard` Durable Object runs. Runtime-agnostic: the host opens the files.
  */
 import { SqlShardStore } from '../worker/shards/store.ts';
-import type { ShardNamespace, ShardSql, ShardStore } from '../worker/shards/types.ts';
+import { type ShardNamespace, type ShardSql, type ShardStore, wrapShardStore } from '../worker/shards/types.ts';
 import type { SqliteD1 } from './sqlite-d1.ts';
 
 /** An opened shard file: its database behind the D1 adapter (D1's and a Durable Object's 2 MB value limit). */
@@ -72,13 +72,7 @@ export class ShardFiles implements ShardNamespace {
       }
       return entry.store;
     };
-    return {
-      upsertProfiles: async (...args) => store().upsertProfiles(...args),
-      insertMissingProfiles: async (...args) => store().insertMissingProfiles(...args),
-      profiles: async (...args) => store().profiles(...args),
-      split: async (...args) => store().split(...args),
-      deleteBuckets: async (...args) => store().deleteBuckets(...args),
-    };
+    return wrapShardStore(store, (_, call) => call());
   }
 
   /** Closes every opened shard file (the host is stopping). */

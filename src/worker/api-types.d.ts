@@ -67,8 +67,8 @@ export interface paths {
         /** An organization's shard layout (null: its profiles are in D1, the default) */
         get: operations["getOrganizationShards"];
         /**
-         * Set an organization's shard count: N equal shards before its first profile, afterwards a growth to N shards online (resharding)
-         * @description An organization with profiles (in shards, or in D1: the single-database layout) grows by resharding (docs/SCALE.md): the answer shows the layout with its `next` owners and `resharding.state` "copying"; the queue copies the moved buckets, flips the layout (generation + 1) and cleans up the old owners. GET shows its progress.
+         * Set an organization's shard count: N equal shards before its first profile or dataset record, afterwards a growth to N shards online (resharding)
+         * @description An organization with profiles or dataset records (in shards, or in D1: the single-database layout) grows by resharding (docs/SCALE.md): the answer shows the layout with its `next` owners and `resharding.state` "copying"; the queue copies the moved buckets, flips the layout (generation + 1) and cleans up the old owners. GET shows its progress.
          */
         put: operations["setOrganizationShards"];
         post?: never;
@@ -412,7 +412,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Upsert a batch of records, checked against the dataset's schema, all-or-nothing */
+        /**
+         * Upsert a batch of records, checked against the dataset's schema, all-or-nothing
+         * @description A sharded organization's records are written to their shards (by a hash of the record id) at once, all-or-nothing per shard (docs/SCALE.md).
+         */
         post: operations["upsertDatasetRecords"];
         delete?: never;
         options?: never;

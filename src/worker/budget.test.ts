@@ -16,6 +16,11 @@ function fakeShards() {
     profiles: () => reach([]),
     split: () => reach({ count: 0, bounds: [] }),
     deleteBuckets: () => reach(0),
+    upsertRecords: (_o, _d, r) => reach(r.length),
+    insertMissingRecords: () => reach(0),
+    records: () => reach([]),
+    splitRecords: () => reach({ count: 0, bounds: [] }),
+    bucketRecords: () => reach([]),
   };
   const shards: ShardNamespace = { shard: () => store };
   return { shards, reached };

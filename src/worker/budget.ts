@@ -9,7 +9,7 @@
  * Workers: a subrequest) counts against the same budget, as one query.
  */
 import type { D1Database, D1PreparedStatement, D1Result, Env } from './env.ts';
-import { type ShardNamespace, type ShardStore, shardNamespace } from './shards/types.ts';
+import { type ShardNamespace, type ShardStore, shardNamespace, wrapShardStore } from './shards/types.ts';
 
 /** D1's queries per Worker invocation (Workers Paid); the Free plan has 50. */
 export const D1_QUERIES_PER_INVOCATION = 1000;
@@ -90,20 +90,16 @@ function spender(counter: Counter, limit: number, code: string): (n: number) => 
 /** Shards whose every call (a Durable Object RPC on Workers) spends one query of the budget. */
 function countingShards(shards: ShardNamespace, counter: Counter, limit: number): ShardNamespace {
   const spend = spender(counter, limit, 'SHARD_ERROR');
-  const counted = <A extends unknown[], R>(call: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
-    spend(1);
-    return await call(...args);
-  };
   return {
     shard: (orgId, name): ShardStore => {
       const store = shards.shard(orgId, name);
-      return {
-        upsertProfiles: counted((...a) => store.upsertProfiles(...a)),
-        insertMissingProfiles: counted((...a) => store.insertMissingProfiles(...a)),
-        profiles: counted((...a) => store.profiles(...a)),
-        split: counted((...a) => store.split(...a)),
-        deleteBuckets: counted((...a) => store.deleteBuckets(...a)),
-      };
+      return wrapShardStore(
+        () => store,
+        async (_, call) => {
+          spend(1);
+          return await call();
+        },
+      );
     },
   };
 }

@@ -21,7 +21,7 @@ import { getOrganization } from './store/orgs.ts';
 import { type DataflowRow, type DestinationRow, exportModeOf, getDataflow, getDestination } from './store/resources.ts';
 import { type RunOutcome, type RunRow, saveMultipart } from './store/runs.ts';
 import type { AudienceSettings } from './schemas.ts';
-import { audienceOriginOf, datasetSourceOf, fanoutPhase, type SnapshotAccess } from './fanout.ts';
+import { audienceOriginOf, datasetOriginOf, fanoutPhase, type SnapshotAccess } from './fanout.ts';
 import { dropReduceSpills } from './store/tasks.ts';
 
 export interface ExecuteOptions {
@@ -49,10 +49,10 @@ export async function executeRun(
   const row = flow && (await getDestination(env.DB, run.org_id, flow.destination_id));
   if (!flow || !row) throw new ExportError('CONFIG_INVALID', 'The dataflow or its destination no longer exists');
   const audienceIds = flow.dataset_id === null ? runAudiences(flow, run) : [];
-  // Audiences or a dataset reading a snapshot source, or audiences of a sharded organization's profiles:
+  // Audiences or a dataset reading a snapshot source, or audiences or a dataset of a sharded organization:
   // the run is mapped by its tasks first (one per snapshot unit or shard key range), then reduced here.
-  const datasetSource = flow.dataset_id !== null ? await datasetSourceOf(env.DB, run.org_id, flow.dataset_id) : undefined;
-  const origin = datasetSource !== undefined ? { sourceId: datasetSource } : await audienceOriginOf(env.DB, run.org_id, audienceIds);
+  const origin =
+    flow.dataset_id !== null ? await datasetOriginOf(env.DB, run.org_id, flow.dataset_id) : await audienceOriginOf(env.DB, run.org_id, audienceIds);
   const phase = origin && (await fanoutPhase(env, run, flow, audienceIds, origin, options.snapshots, platform.now()));
   if (phase && 'fannedOut' in phase) return phase;
   const reduce = phase?.reduce;

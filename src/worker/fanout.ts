@@ -22,7 +22,10 @@
  *
  * A run of a sharded organization's audiences (docs/SCALE.md, "Fan-out exports") fans out the same
  * way over shard units: one task per key range of a shard (`planShardTasks`), each paging its range
- * from its shard (`shardProfiles`) into the same scans; the reduce is the same.
+ * from its shard (`shardProfiles`) into the same scans; the reduce is the same. A sharded
+ * organization's dataset export too: one task per key range of a shard's records in (updatedAt, id)
+ * order after the watermark (`planRecordTasks`), each paging its range (`shardRecords`, already
+ * sorted) into its one run as `datasetTask` writes a snapshot unit's; the reduce merges them the same.
  */
 import type { AudienceMembership } from '../core/data/audience.ts';
 import {
@@ -37,8 +40,8 @@ import {
 import { indexedRows, maxTasks, reduceStart, seekRow, taskRowBytes, unionSpill } from '../core/data/fanout.ts';
 import { afterWatermark, mergedRecords, recordCodec, recordLineKey, rowsToRecords } from '../core/data/snapshot-dataset.ts';
 import { ExternalSorter } from '../core/data/spill.ts';
-import type { DatasetExportState } from '../core/data/store.ts';
-import type { DatasetRecord } from '../core/data/model.ts';
+import type { DatasetExportState, Watermark } from '../core/data/store.ts';
+import type { Dataset, DatasetRecord } from '../core/data/model.ts';
 import type { Row } from '../core/types.ts';
 import { DATASET_MODES } from '../service/subjects.ts';
 import { compileMapping, type MappingSpec } from '../core/data/mapping.ts';
@@ -53,6 +56,7 @@ import type { ReadStats, SnapshotPlan, SnapshotUnit } from '../core/snapshot/typ
 import type { Platform } from '../core/platform.ts';
 import { openSourceStore } from './source-secrets.ts';
 import { planShardTasks, type ShardTaskUnit, shardPageSize, shardProfiles, shardsOf, shardTaskRows } from './shards/fanout.ts';
+import { isRecordUnit, planRecordTasks, type ShardRecordUnit, shardRecords } from './shards/records.ts';
 import type { ShardLayout } from './shards/types.ts';
 import { parseShardLayout } from './store/shards.ts';
 import { getSource } from './store/sources.ts';
@@ -154,10 +158,13 @@ export interface SnapshotTaskUnit {
   readonly tasks: number;
 }
 
-/** A task's share as kept in its row: a snapshot's unit, or a key range of a sharded organization's shard. */
-export type TaskUnit = SnapshotTaskUnit | ShardTaskUnit;
+/**
+ * A task's share as kept in its row: a snapshot's unit, or a key range of a sharded organization's
+ * shard (of its profiles, or of a dataset's records).
+ */
+export type TaskUnit = SnapshotTaskUnit | ShardTaskUnit | ShardRecordUnit;
 
-const isShardUnit = (unit: TaskUnit): unit is ShardTaskUnit => 'kind' in unit && unit.kind === 'shard';
+const isShardUnit = (unit: TaskUnit): unit is ShardTaskUnit | ShardRecordUnit => 'kind' in unit && unit.kind === 'shard';
 
 /** Where a fanned-out run reads: a snapshot source, or the shards of a sharded organization's layout. */
 export type FanoutOrigin = { readonly sourceId: string } | { readonly layout: ShardLayout };
@@ -179,10 +186,20 @@ export interface TaskResult {
   readonly read: ReadStats;
 }
 
-/** The snapshot source a dataset reads (`datasets.source_id`), or undefined when its records are in D1. */
-export async function datasetSourceOf(db: Env['DB'], orgId: string, datasetId: string): Promise<string | undefined> {
-  const rows = await all<{ source_id: string | null }>(db, 'SELECT source_id FROM datasets WHERE org_id = ? AND id = ?', orgId, datasetId);
-  return rows[0]?.source_id ?? undefined;
+/**
+ * Where a dataset's records are, in one query: the snapshot source it reads (`datasets.source_id`), the
+ * shards of a sharded organization's layout, or undefined — D1's `dataset_records`.
+ */
+export async function datasetOriginOf(db: Env['DB'], orgId: string, datasetId: string): Promise<FanoutOrigin | undefined> {
+  const rows = await all<{ source_id: string | null; layout: string | null }>(
+    db,
+    'SELECT d.source_id, s.layout FROM datasets d LEFT JOIN org_shards s ON s.org_id = d.org_id WHERE d.org_id = ? AND d.id = ?',
+    orgId,
+    datasetId,
+  );
+  const row = rows[0];
+  if (row?.source_id) return { sourceId: row.source_id };
+  return row?.layout ? { layout: parseShardLayout(row.layout) } : undefined;
 }
 
 /** Messages per `sendBatch` (Cloudflare Queues' limit). */
@@ -245,7 +262,11 @@ export async function fanoutPhase(
   if (progress.total > 0 && progress.done < progress.total) return { fannedOut: progress.total - progress.done };
   if (progress.total > 0) return { reduce: await reduceInput(env, run) };
   const planned =
-    'layout' in origin ? await shardUnits(env, run.org_id, origin.layout) : await snapshotUnits(env, run, flow, audienceIds, origin.sourceId, access);
+    'layout' in origin
+      ? flow.dataset_id !== null
+        ? await recordUnits(env, run, flow, flow.dataset_id, origin.layout)
+        : await shardUnits(env, run.org_id, origin.layout)
+      : await snapshotUnits(env, run, flow, audienceIds, origin.sourceId, access);
   // An empty snapshot or organization has nothing to map: the reduce runs at once over no run.
   if (planned.length === 0) return { reduce: reduceOf([]) };
   const units = planned.map((unit) => JSON.stringify(unit));
@@ -292,11 +313,21 @@ async function snapshotUnits(
 /** A sharded organization's key ranges, one task each (shards/fanout.ts). */
 async function shardUnits(env: Env, orgId: string, layout: ShardLayout): Promise<ShardTaskUnit[]> {
   const rowsPerTask = shardTaskRows(env);
-  const units = await planShardTasks(shardsOf(env), orgId, layout, rowsPerTask);
+  return withinMaxTasks(await planShardTasks(shardsOf(env), orgId, layout, rowsPerTask), "profiles", rowsPerTask);
+}
+
+/** A sharded organization's dataset: key ranges of its records after the run's watermark, one task each (shards/records.ts). */
+async function recordUnits(env: Env, run: RunRow, flow: DataflowRow, datasetId: string, layout: ShardLayout): Promise<ShardRecordUnit[]> {
+  const { watermark } = await datasetStart(env, run, flow, datasetId);
+  const rowsPerTask = shardTaskRows(env);
+  return withinMaxTasks(await planRecordTasks(shardsOf(env), run.org_id, datasetId, layout, watermark ?? null, rowsPerTask), "dataset's records", rowsPerTask);
+}
+
+function withinMaxTasks<T>(units: T[], what: string, rowsPerTask: number): T[] {
   if (units.length > maxTasks()) {
     throw new ExportError(
       'CONFIG_INVALID',
-      `EXPORT_SHARD_TASK_ROWS: the organization's profiles make ${units.length} tasks of ${rowsPerTask}, more than the ${maxTasks()} one run may fan out to; raise EXPORT_SHARD_TASK_ROWS`,
+      `EXPORT_SHARD_TASK_ROWS: the organization's ${what} make ${units.length} tasks of ${rowsPerTask}, more than the ${maxTasks()} one run may fan out to; raise EXPORT_SHARD_TASK_ROWS`,
     );
   }
   return units;
@@ -363,8 +394,8 @@ export async function runTask(env: Env, task: TaskRow, access: SnapshotAccess | 
   const unit = json<TaskUnit>(task.unit)!;
   if (!isShardUnit(unit) && !access) throw new ExportError('CONFIG_INVALID', 'This host cannot read snapshot sources (no snapshot reader is configured)');
   if (flow.dataset_id !== null) {
-    if (isShardUnit(unit)) throw new ExportError('INTERNAL', "A dataset's records are not read from profile shards");
-    return datasetTask(env, task, run, flow, flow.dataset_id, unit, access!);
+    if (isShardUnit(unit) && !isRecordUnit(unit)) throw new ExportError('INTERNAL', "A dataset's task was planned on a shard's profiles");
+    return datasetTask(env, task, run, flow, flow.dataset_id, unit as SnapshotTaskUnit | ShardRecordUnit, access);
   }
   const audienceIds = runAudiences(flow, run);
   const mode = exportModeOf(flow);
@@ -384,6 +415,7 @@ export async function runTask(env: Env, task: TaskRow, access: SnapshotAccess | 
   }
   const read: ReadStats = { bytesFetched: 0, requests: 0, rows: 0 };
   // A shard's key range (its RPCs counted in `read.requests`), or a snapshot's unit.
+  if (isShardUnit(unit) && isRecordUnit(unit)) throw new ExportError('INTERNAL', "An audience's task was planned on a dataset's records");
   const profiles = isShardUnit(unit)
     ? shardProfiles(shardsOf(env).shard(run.org_id, unit.shard), run.org_id, unit, shardPageSize(env), read)
     : (await access!(env, run.org_id, unit.sourceId, { mapping: json<MappingSpec>(flow.mapping)!, rules })).profiles(unit.plan, unit.unit, read);
@@ -415,11 +447,23 @@ export async function runTask(env: Env, task: TaskRow, access: SnapshotAccess | 
 /** Lines per write of a dataset task's sorted run (indexedRows cuts them into rows of the task's row size). */
 const RUN_WRITE_LINES = 16_384;
 
+/** A dataset run's dataset and, in incremental mode, the watermark its last successful run left. */
+async function datasetStart(env: Env, run: RunRow, flow: DataflowRow, datasetId: string): Promise<{ dataset: Dataset; watermark?: Watermark | undefined }> {
+  const mode = exportModeOf(flow);
+  if (mode !== 'full' && mode !== 'incremental') throw new ExportError('CONFIG_INVALID', DATASET_MODES);
+  const dataset = await d1DataReader(env.DB, run.org_id).getDataset(datasetId);
+  if (!dataset) throw new ExportError('CONFIG_INVALID', `Dataset "${datasetId}" no longer exists`);
+  const found = mode === 'incremental' ? await d1States(env.DB, run.org_id, flow.id, run.id, d1ValueBytes(env)).get(dataset.id) : undefined;
+  return { dataset, watermark: found?.kind === 'dataset' ? (found as DatasetExportState).watermark : undefined };
+}
+
 /**
- * A dataset's task (the map step): its unit's rows read once (projected to the dataset's columns and
- * the id and update-time columns) as records, those after the dataset's watermark kept (incremental;
- * every one in full), sorted by (updatedAt, id) — spilling past the sort budget — into ONE run spilled
- * under the task's attempt, in rows of the run's task row size (the reduce's merge memory).
+ * A dataset's task (the map step) writes ONE run of its records after the dataset's watermark
+ * (incremental; every one in full) in (updatedAt, id) order, spilled under the task's attempt in rows
+ * of the run's task row size (the reduce's merge memory). A snapshot unit's rows are read once
+ * (projected to the dataset's columns and the id and update-time columns) as records, those after the
+ * watermark kept and sorted — spilling past the sort budget; a shard's key range (planned after the
+ * watermark) is paged from its shard already in that order.
  */
 async function datasetTask(
   env: Env,
@@ -427,33 +471,35 @@ async function datasetTask(
   run: RunRow,
   flow: DataflowRow,
   datasetId: string,
-  unit: SnapshotTaskUnit,
-  access: SnapshotAccess,
+  unit: SnapshotTaskUnit | ShardRecordUnit,
+  access: SnapshotAccess | undefined,
 ): Promise<TaskResult> {
-  const mode = exportModeOf(flow);
-  if (mode !== 'full' && mode !== 'incremental') throw new ExportError('CONFIG_INVALID', DATASET_MODES);
-  const dataset = await d1DataReader(env.DB, run.org_id).getDataset(datasetId);
-  if (!dataset) throw new ExportError('CONFIG_INVALID', `Dataset "${datasetId}" no longer exists`);
+  const { dataset, watermark } = await datasetStart(env, run, flow, datasetId);
   const valueBytes = d1ValueBytes(env);
-  const found = mode === 'incremental' ? await d1States(env.DB, run.org_id, flow.id, run.id, valueBytes).get(dataset.id) : undefined;
-  const watermark = found?.kind === 'dataset' ? (found as DatasetExportState).watermark : undefined;
   await dropTaskSpills(env.DB, run.org_id, run.id, task.seq);
-  const reading = (await access(env, run.org_id, unit.sourceId, { mapping: { fields: [] }, rules: [] })).records;
-  if (!reading) throw new ExportError('CONFIG_INVALID', 'This host cannot read a dataset from a snapshot source');
   const read: ReadStats = { bytesFetched: 0, requests: 0, rows: 0 };
   const skipped: Record<string, number> = {};
   const key = taskSpillKey(task.seq, task.attempt, dataset.id);
-  const budget = sortBudgets(env, valueBytes, { partitioned: false, dedup: true }).dedup;
-  const sorter = new ExternalSorter<DatasetRecord>(d1Spill(env.DB, run.org_id, run.id, `${key}:scratch`, valueBytes), recordCodec, budget);
-  const columns = [...new Set([reading.idColumn ?? 'id', reading.updatedAtColumn ?? 'updatedAt', ...dataset.schema.map((c) => c.name)])];
-  const records = reading.rows(unit.plan, unit.unit, columns, read).pipeThrough(rowsToRecords(reading, skipped)).getReader();
-  for (let next = await records.read(); !next.done; next = await records.read()) {
-    for (const record of next.value) if (afterWatermark(record, watermark)) await sorter.add(record);
+  let sorter: ExternalSorter<DatasetRecord> | undefined;
+  let sorted: AsyncIterable<readonly DatasetRecord[]>;
+  if (isShardUnit(unit)) {
+    sorted = shardRecords(shardsOf(env).shard(run.org_id, unit.shard), run.org_id, unit, shardPageSize(env), read);
+  } else {
+    const reading = (await access!(env, run.org_id, unit.sourceId, { mapping: { fields: [] }, rules: [] })).records;
+    if (!reading) throw new ExportError('CONFIG_INVALID', 'This host cannot read a dataset from a snapshot source');
+    const budget = sortBudgets(env, valueBytes, { partitioned: false, dedup: true }).dedup;
+    sorter = new ExternalSorter<DatasetRecord>(d1Spill(env.DB, run.org_id, run.id, `${key}:scratch`, valueBytes), recordCodec, budget);
+    const columns = [...new Set([reading.idColumn ?? 'id', reading.updatedAtColumn ?? 'updatedAt', ...dataset.schema.map((c) => c.name)])];
+    const records = reading.rows(unit.plan, unit.unit, columns, read).pipeThrough(rowsToRecords(reading, skipped)).getReader();
+    for (let next = await records.read(); !next.done; next = await records.read()) {
+      for (const record of next.value) if (afterWatermark(record, watermark)) await sorter.add(record);
+    }
+    sorted = sorter.sortedBatches();
   }
   const output = indexedRows(d1Spill(env.DB, run.org_id, run.id, key, valueBytes), taskRowBytes(unit.tasks, Math.floor(valueBytes * 0.9)), recordLineKey);
   let kept = 0;
   let lines: string[] = [];
-  for await (const batch of sorter.sortedBatches()) {
+  for await (const batch of sorted) {
     for (const record of batch) lines.push(recordCodec.encode(record));
     kept += batch.length;
     if (lines.length >= RUN_WRITE_LINES) {
@@ -463,7 +509,7 @@ async function datasetTask(
   }
   if (lines.length > 0) await output.write(0, lines);
   // The scratch runs were merged into the task's one run.
-  const spilled = sorter.runs;
+  const spilled = sorter?.runs ?? 0;
   if (spilled > 0) await d1Spill(env.DB, run.org_id, run.id, `${key}:scratch`, valueBytes).drop();
   return { audiences: {}, dataset: { runs: kept > 0 ? 1 : 0, rows: output.firstKeys, records: kept, skipped, spilled }, read };
 }

@@ -8,12 +8,13 @@
  *            profile to its owner in `shards` (or D1) AND its owner in `next`; reads still use `shards`.
  *   copy     each message copies pages of every moving bucket range from its old owner to the new
  *            owners with insertMissingProfiles (a newer dual-written profile is never overwritten),
+ *            then the range's dataset records of every dataset with insertMissingRecords (`copyPage`),
  *            checkpointing each page in D1, until the invocation's budget runs low; it then sends the
  *            next message.
  *   flip     every range copied: the layout becomes `next` with generation + 1, in one D1 batch.
  *   cleanup  once no export started before the flip is still running (its tasks read the old owners),
- *            the moved buckets are deleted from their old owners in pages (D1's rows when the source
- *            was the single-database layout).
+ *            the moved buckets are deleted from their old owners in pages, profiles then dataset
+ *            records (D1's rows when the source was the single-database layout).
  *
  * Any step can run twice (a duplicate message, a retried invocation): checkpoints are compare-and-set,
  * copies insert only missing profiles, deletes delete what is left.
@@ -24,8 +25,17 @@ import { type D1Database, d1ValueBytes, type Env, type QueueMessage, type RunMes
 import { ApiError } from './errors.ts';
 import { type BucketMove, bucketMoves, growLayout } from './shards/grow.ts';
 import { groupByOwner, shardProfile, writeShardedProfiles } from './shards/profiles.ts';
-import type { ProfileInput } from './records.ts';
-import { initialLayout, SHARD_BUCKETS, type ShardNamespace, type ShardOwner, type ShardProfile, shardNamespace } from './shards/types.ts';
+import type { ProfileInput, RecordInput } from './records.ts';
+import { shardRecord, writeShardedRecords } from './shards/records.ts';
+import {
+  initialLayout,
+  SHARD_BUCKETS,
+  type ShardDatasetRecord,
+  type ShardNamespace,
+  type ShardOwner,
+  type ShardProfile,
+  shardNamespace,
+} from './shards/types.ts';
 import { all, run } from './store/db.ts';
 import { getShardLayout } from './store/shards.ts';
 import {
@@ -35,6 +45,7 @@ import {
   getReshard,
   oldGenerationInUse,
   type Reshard,
+  type ReshardPosition,
   reshardFailed,
   startReshard,
   staleReshards,
@@ -132,11 +143,16 @@ function pageSize(env: Env): number {
   return Number.isInteger(n) && n > 0 ? n : RESHARD_PAGE;
 }
 
-/** Where a move's profiles are read from and deleted from: an old shard, or D1's `profiles`. */
+/** Where a move's profiles and dataset records are read from and deleted from: an old shard, or D1's `profiles` and `dataset_records`. */
 interface MoveSource {
   page(after: string | null, limit: number): Promise<ShardProfile[]>;
+  /** Dataset records of every dataset, by (datasetId, id). */
+  recordPage(after: RecordAfter | null, limit: number): Promise<ShardDatasetRecord[]>;
+  /** Deletes up to `limit` rows: profiles first, then dataset records. */
   deletePage(limit: number): Promise<number>;
 }
+
+type RecordAfter = { readonly datasetId: string; readonly id: string };
 
 function sourceOf(env: Env, shards: ShardNamespace, orgId: string, move: BucketMove): MoveSource {
   if (move.source === D1_SOURCE) {
@@ -149,15 +165,43 @@ function sourceOf(env: Env, shards: ShardNamespace, orgId: string, move: BucketM
           after ?? '',
           limit,
         ),
-      deletePage: (limit) =>
-        run(env.DB, 'DELETE FROM profiles WHERE org_id = ? AND id IN (SELECT id FROM profiles WHERE org_id = ? ORDER BY id LIMIT ?)', orgId, orgId, limit),
+      recordPage: (after, limit) =>
+        all<ShardDatasetRecord>(
+          env.DB,
+          `SELECT dataset_id AS datasetId, id, json, updated_at AS updatedAt FROM dataset_records WHERE org_id = ?
+           ${after ? 'AND (dataset_id, id) > (?, ?)' : ''} ORDER BY dataset_id, id LIMIT ?`,
+          orgId,
+          ...(after ? [after.datasetId, after.id] : []),
+          limit,
+        ),
+      deletePage: async (limit) => {
+        const profiles = await run(env.DB, 'DELETE FROM profiles WHERE org_id = ? AND id IN (SELECT id FROM profiles WHERE org_id = ? ORDER BY id LIMIT ?)', orgId, orgId, limit);
+        if (profiles === limit) return profiles;
+        return (
+          profiles +
+          (await run(
+            env.DB,
+            'DELETE FROM dataset_records WHERE (org_id, dataset_id, id) IN (SELECT org_id, dataset_id, id FROM dataset_records WHERE org_id = ? LIMIT ?)',
+            orgId,
+            limit - profiles,
+          ))
+        );
+      },
     };
   }
   const store = shards.shard(orgId, move.source);
   return {
     page: (after, limit) => store.profiles(orgId, move, { after, through: null }, limit),
+    recordPage: (after, limit) => store.bucketRecords(orgId, move, after, limit),
     deletePage: (limit) => store.deleteBuckets(orgId, move, limit),
   };
+}
+
+/** The shards a single-database organization is being copied to. */
+function copyShards(env: Env, orgId: string): ShardNamespace {
+  const shards = shardNamespace(env.SHARDS);
+  if (!shards) throw new Error(`organization ${orgId} is being copied to shards, but this deployment has no SHARDS binding (wrangler.toml)`);
+  return shards;
 }
 
 /**
@@ -165,18 +209,60 @@ function sourceOf(env: Env, shards: ShardNamespace, orgId: string, move: BucketM
  * to its owners in `next` too (as a sharded organization's batch goes to both owners while resharding).
  */
 export async function writeD1CopyTargets(env: Env, orgId: string, next: readonly ShardOwner[], profiles: readonly ProfileInput[], now: Date): Promise<void> {
-  const shards = shardNamespace(env.SHARDS);
-  if (!shards) throw new Error(`organization ${orgId} is being copied to shards, but this deployment has no SHARDS binding (wrangler.toml)`);
   const valueBytes = d1ValueBytes(env);
-  const org = { orgId, layout: { version: 1, generation: 0, shards: next } as const, shards };
+  const org = { orgId, layout: { version: 1, generation: 0, shards: next } as const, shards: copyShards(env, orgId) };
   await writeShardedProfiles(org, profiles.map((p) => shardProfile(p, now, valueBytes)));
 }
 
-/** Copies profiles to their owners in `next`, only where missing, every owner in parallel; how many were inserted. */
-async function copyTo(shards: ShardNamespace, orgId: string, next: Reshard['next'], profiles: readonly ShardProfile[]): Promise<number> {
-  const groups = groupByOwner({ version: 1, generation: 0, shards: next }, profiles);
-  const inserted = await Promise.all([...groups].map(([name, group]) => shards.shard(orgId, name).insertMissingProfiles(orgId, group)));
+/**
+ * A dataset's ingest batch of a single-database organization whose data is being copied to shards:
+ * written to its owners in `next` too (first: a newer record is never overwritten by the copy).
+ */
+export async function writeD1CopyRecords(env: Env, orgId: string, next: readonly ShardOwner[], datasetId: string, records: readonly RecordInput[]): Promise<void> {
+  const org = { orgId, layout: { version: 1, generation: 0, shards: next } as const, shards: copyShards(env, orgId) };
+  await writeShardedRecords(org, datasetId, records.map((r) => shardRecord(r, d1ValueBytes(env))));
+}
+
+/**
+ * Copies profiles (or dataset records) to their owners in `next`, only where missing, every owner in
+ * parallel; how many were inserted.
+ */
+async function copyTo<T extends ShardProfile | ShardDatasetRecord>(
+  next: Reshard['next'],
+  rows: readonly T[],
+  insertMissing: (owner: string, group: T[]) => Promise<number>,
+): Promise<number> {
+  const groups = groupByOwner({ version: 1, generation: 0, shards: next }, rows);
+  const inserted = await Promise.all([...groups].map(([name, group]) => insertMissing(name, group)));
   return inserted.reduce((sum, n) => sum + n, 0);
+}
+
+/**
+ * One page of a move copied: its profiles by id, then (`records`) its dataset records by (datasetId,
+ * id); the position after it, and how many rows were read and inserted.
+ */
+async function copyPage(
+  source: MoveSource,
+  shards: ShardNamespace,
+  orgId: string,
+  reshard: Reshard,
+  limit: number,
+): Promise<{ position: ReshardPosition; copied: number; inserted: number }> {
+  const { move, after } = reshard.position;
+  if (!reshard.position.records) {
+    const page = await source.page(after, limit);
+    const inserted = await copyTo(reshard.next, page, (owner, group) => shards.shard(orgId, owner).insertMissingProfiles(orgId, group));
+    // The move's profiles are copied: its dataset records are next.
+    const position: ReshardPosition = page.length < limit ? { move, after: null, records: true } : { move, after: page.at(-1)!.id };
+    return { position, copied: page.length, inserted };
+  }
+  const [datasetId, id] = after ? (JSON.parse(after) as [string, string]) : [];
+  const page = await source.recordPage(datasetId !== undefined && id !== undefined ? { datasetId, id } : null, limit);
+  const inserted = await copyTo(reshard.next, page, (owner, group) => shards.shard(orgId, owner).insertMissingRecords(orgId, group));
+  const last = page.at(-1);
+  const position: ReshardPosition =
+    page.length < limit || !last ? { move: move + 1, after: null } : { move, after: JSON.stringify([last.datasetId, last.id]), records: true };
+  return { position, copied: page.length, inserted };
 }
 
 /** What a step did: the job goes on in another message (`continued`, or `waiting` for old exports), or needs none. */
@@ -202,11 +288,9 @@ export async function reshardStep(env: Env, orgId: string, generation: number, d
         reshard = await getReshard(env.DB, orgId);
         continue;
       }
-      const page = await sourceOf(env, shards, orgId, move).page(reshard.position.after, limit);
-      const inserted = await copyTo(shards, orgId, reshard.next, page);
-      const position = page.length < limit ? { move: reshard.position.move + 1, after: null } : { move: reshard.position.move, after: page.at(-1)!.id };
-      if (!(await checkpointReshard(env.DB, reshard, position, { copied: page.length, inserted }, now()))) return 'stale';
-      reshard = { ...reshard, position, positionText: JSON.stringify(position), copied: reshard.copied + page.length, inserted: reshard.inserted + inserted };
+      const { position, copied, inserted } = await copyPage(sourceOf(env, shards, orgId, move), shards, orgId, reshard, limit);
+      if (!(await checkpointReshard(env.DB, reshard, position, { copied, inserted }, now()))) return 'stale';
+      reshard = { ...reshard, position, positionText: JSON.stringify(position), copied: reshard.copied + copied, inserted: reshard.inserted + inserted };
     } else {
       if (move === undefined) {
         await finishReshard(env.DB, reshard, now());

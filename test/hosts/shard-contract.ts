@@ -5,7 +5,15 @@
  * here from the ids (bucketOf, sorting), never read back from the store under test.
  */
 import { describe, expect, it } from 'vitest';
-import { bucketOf, SHARD_BUCKETS, SHARD_WRITE_MAX, type ShardProfile, type ShardStore } from '../../src/worker/shards/types.ts';
+import {
+  bucketOf,
+  type RecordKey,
+  SHARD_BUCKETS,
+  SHARD_WRITE_MAX,
+  type ShardProfile,
+  type ShardRecord,
+  type ShardStore,
+} from '../../src/worker/shards/types.ts';
 
 /** Registers the contract's tests; `fresh()` gives an empty shard each time. */
 export function shardContract(runtime: string, fresh: () => ShardStore | Promise<ShardStore>): void {
@@ -120,6 +128,101 @@ export function shardContract(runtime: string, fresh: () => ShardStore | Promise
       await expect(store.profiles('org_a', all, whole, 0)).rejects.toThrow(/limit: expected a positive integer/);
       await expect(store.split('org_a', all, 0)).rejects.toThrow(/every: expected a positive integer/);
       expect((await store.split('org_a', all, 1)).count).toBe(0);
+    });
+
+    // Dataset records (docs/SCALE.md, "Dataset records"): read by (updatedAt, id), as D1 orders them.
+    /** Record i of a dataset: few distinct update times, so many records share one (the id breaks the tie). */
+    const record = (id: string, i: number): ShardRecord => ({
+      id,
+      json: JSON.stringify({ sku: id, n: i }),
+      updatedAt: `2026-02-0${1 + (i % 4)}T00:00:00.000Z`,
+    });
+    const byKey = (a: RecordKey, b: RecordKey) => byId(a.updatedAt, b.updatedAt) || byId(a.id, b.id);
+    const after = (a: RecordKey, w: RecordKey) => byKey(a, w) > 0;
+
+    it('upserts a dataset’s records and pages them by (updatedAt, id) in a bucket range, after a watermark and through a key', async () => {
+      const store = await fresh();
+      const written = ids(400, 'r').map((id, i) => record(id, i));
+      expect(await store.upsertRecords('org_a', 'ds1', written)).toBe(400);
+      await store.upsertRecords('org_a', 'ds2', [record('other', 0)]);
+      await store.upsertRecords('org_b', 'ds1', [record('elsewhere', 0)]);
+      const buckets = { from: 500, to: 3500 };
+      const expected = written.filter((r) => bucketOf(r.id) >= 500 && bucketOf(r.id) < 3500).sort(byKey);
+      expect(expected.length).toBeGreaterThan(200);
+      const paged: ShardRecord[] = [];
+      for (;;) {
+        const last = paged.at(-1);
+        const page = await store.records('org_a', 'ds1', buckets, { after: last ? { updatedAt: last.updatedAt, id: last.id } : null, through: null }, 29);
+        paged.push(...page);
+        if (page.length < 29) break;
+      }
+      expect(paged).toEqual(expected);
+      const watermark = expected[20]!;
+      const through = expected[80]!;
+      expect(await store.records('org_a', 'ds1', buckets, { after: watermark, through }, 1000)).toEqual(expected.slice(21, 81));
+      // A record written again: its new values and time, still one row; the other dataset and org untouched.
+      await store.upsertRecords('org_a', 'ds1', [{ ...written[0]!, json: '{"sku":"new"}', updatedAt: '2026-03-01T00:00:00.000Z' }]);
+      const all1 = await store.records('org_a', 'ds1', all, whole, 1000);
+      expect(all1).toHaveLength(400);
+      expect(all1.at(-1)).toEqual({ id: written[0]!.id, json: '{"sku":"new"}', updatedAt: '2026-03-01T00:00:00.000Z' });
+      expect(await store.records('org_a', 'ds2', all, whole, 10)).toEqual([record('other', 0)]);
+      expect(await store.records('org_b', 'ds1', all, whole, 10)).toEqual([record('elsewhere', 0)]);
+    });
+
+    it('splitRecords: the count after a watermark and every `every`-th (updatedAt, id) key, in one call', async () => {
+      const store = await fresh();
+      const written = ids(600, 'r').map((id, i) => record(id, i));
+      await store.upsertRecords('org_a', 'ds1', written);
+      const buckets = { from: 100, to: 4000 };
+      const sorted = written.filter((r) => bucketOf(r.id) >= 100 && bucketOf(r.id) < 4000).sort(byKey);
+      const keys = sorted.map((r) => ({ updatedAt: r.updatedAt, id: r.id }));
+      const split = await store.splitRecords('org_a', 'ds1', buckets, null, 50);
+      expect(split).toEqual({ count: keys.length, bounds: keys.filter((_, i) => (i + 1) % 50 === 0) });
+      const watermark = keys[123]!;
+      const later = keys.filter((k) => after(k, watermark));
+      expect(await store.splitRecords('org_a', 'ds1', buckets, watermark, 40)).toEqual({
+        count: later.length,
+        bounds: later.filter((_, i) => (i + 1) % 40 === 0),
+      });
+      expect(await store.splitRecords('org_a', 'ds9', all, null, 10)).toEqual({ count: 0, bounds: [] });
+    });
+
+    it('bucketRecords pages every dataset’s records of a bucket range by (datasetId, id); insertMissingRecords never overwrites; deleteBuckets deletes profiles, then records', async () => {
+      const store = await fresh();
+      const every = ids(300, 'r');
+      await store.upsertRecords('org_a', 'ds1', every.map((id, i) => record(id, i)));
+      await store.upsertRecords('org_a', 'ds2', every.slice(0, 100).map((id, i) => record(id, i)));
+      await store.upsertProfiles('org_a', every.slice(0, 30).map((id) => profile(id)));
+      const moved = { from: 0, to: 2048 };
+      const inMoved = (id: string) => bucketOf(id) < 2048;
+      const expected = [
+        ...every.filter(inMoved).sort(byId).map((id) => ({ datasetId: 'ds1', id })),
+        ...every.slice(0, 100).filter(inMoved).sort(byId).map((id) => ({ datasetId: 'ds2', id })),
+      ];
+      const paged: { datasetId: string; id: string }[] = [];
+      for (;;) {
+        const page = await store.bucketRecords('org_a', moved, paged.at(-1) ?? null, 17);
+        paged.push(...page.map((r) => ({ datasetId: r.datasetId, id: r.id })));
+        if (page.length < 17) break;
+      }
+      expect(paged).toEqual(expected);
+
+      const copy = await fresh();
+      await copy.upsertRecords('org_a', 'ds1', [{ ...record(every[0]!, 0), json: '{"newer":true}' }]);
+      const page = await store.bucketRecords('org_a', all, null, 1000);
+      expect(await copy.insertMissingRecords('org_a', page)).toBe(399);
+      expect((await copy.records('org_a', 'ds1', all, { after: null, through: null }, 1000)).find((r) => r.id === every[0])?.json).toBe('{"newer":true}');
+
+      const profilesMoved = every.slice(0, 30).filter(inMoved).length;
+      let deleted = 0;
+      for (let n = await store.deleteBuckets('org_a', moved, 25); n > 0; n = await store.deleteBuckets('org_a', moved, 25)) deleted += n;
+      expect(deleted).toBe(profilesMoved + expected.length);
+      expect(await store.bucketRecords('org_a', moved, null, 1000)).toEqual([]);
+      expect((await store.bucketRecords('org_a', all, null, 1000)).map((r) => r.id)).toEqual([
+        ...every.filter((id) => !inMoved(id)).sort(byId),
+        ...every.slice(0, 100).filter((id) => !inMoved(id)).sort(byId),
+      ]);
+      expect((await store.split('org_a', all, 1e12)).count).toBe(30 - profilesMoved);
     });
   });
 }

@@ -6,7 +6,9 @@
  * and a small query budget: many invocations). Afterwards every shard — the Durable Objects in workerd,
  * the shard files of Node and Deno — holds exactly the profiles its buckets own (bucket computed by the
  * test), D1 holds none of the grown organization's, and the exports of both organizations hold the same
- * rows, those computed from what was ingested, newest versions included.
+ * rows, those computed from what was ingested, newest versions included. Both also hold a dataset fed
+ * the same records throughout: the growth moves them too (D1 keeps none), and both organizations'
+ * dataset exports hold the newest version of every record.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +29,17 @@ interface Person {
 }
 const idOf = (i: number) => `r${String(i).padStart(5, '0')}`;
 const ndjson = (list: readonly Person[]) => list.map((p) => JSON.stringify({ id: p.id, attributes: { tier: p.tier, v: p.v } })).join('\n');
+/** A dataset record: its id, version and update time (a newer version is written later). */
+interface Item {
+  id: string;
+  v: number;
+}
+const recordIdOf = (i: number) => `d${String(i).padStart(5, '0')}`;
+const recordLines = (list: readonly Item[]) =>
+  list.map((r) => JSON.stringify({ id: r.id, updatedAt: new Date(Date.UTC(2026, 10, r.v)).toISOString(), values: { ref: r.id, v: r.v } })).join('\n');
+/** The rows a full export of the dataset holds for these records, as papaparse reads them. */
+const recordRows = (items: Iterable<Item>) => [...items].map((r) => JSON.stringify({ ref: r.id, v: String(r.v) })).sort();
+
 /** The rows an export of the gold audience holds for these profiles (mapping id, tier, v), as papaparse reads them. */
 const goldRows = (people: Iterable<Person>) =>
   [...people].filter((p) => p.tier === 'gold').map((p) => JSON.stringify({ id: p.id, tier: p.tier, v: String(p.v) })).sort();
@@ -58,16 +71,22 @@ export function reshardJourney(kind: HostKind): void {
     it('grows 2 → 4 shards and the single-database layout → 4 shards while ingesting; every profile in its owner, exports unchanged in meaning', async () => {
       const admin = apiClient(host.url, host.adminToken);
       const labels = ['sharded', 'single'] as const;
-      const orgs = {} as Record<(typeof labels)[number], { id: string; api: Api; flow: string }>;
+      const orgs = {} as Record<(typeof labels)[number], { id: string; api: Api; flow: string; dataFlow: string }>;
       const latest = new Map<string, Person>();
-      const ingest = async (list: readonly Person[]) => {
+      const latestRecords = new Map<string, Item>();
+      const ingest = async (list: readonly Person[], records: readonly Item[] = []) => {
         for (const { api } of Object.values(orgs)) {
           for (let i = 0; i < list.length; i += BATCH) {
             const stored = await api('POST', '/profiles', ndjson(list.slice(i, i + BATCH)), 'application/x-ndjson');
             expect(stored.status, stored.text).toBe(200);
           }
+          for (let i = 0; i < records.length; i += BATCH) {
+            const stored = await api('POST', '/datasets/orders/records', recordLines(records.slice(i, i + BATCH)), 'application/x-ndjson');
+            expect(stored.status, stored.text).toBe(200);
+          }
         }
         for (const p of list) latest.set(p.id, p);
+        for (const r of records) latestRecords.set(r.id, r);
       };
       for (const label of labels) {
         const org = await admin('POST', '/admin/organizations', { name: `${label} co`, ...(label === 'sharded' && { shards: 2 }) });
@@ -91,11 +110,18 @@ export function reshardJourney(kind: HostKind): void {
           mapping: { fields: [{ source: 'id' }, { source: 'attributes.tier', target: 'tier' }, { source: 'attributes.v', target: 'v' }] },
         });
         expect(flow.status, flow.text).toBe(201);
-        orgs[label] = { id: org.body.id, api, flow: flow.body.id };
+        const dataset = await api('POST', '/datasets', { id: 'orders', name: 'Orders', schema: [{ name: 'ref', type: 'string' }, { name: 'v', type: 'integer' }] });
+        expect(dataset.status, dataset.text).toBe(201);
+        const dataFlow = await api('POST', '/dataflows', { name: `${label} data`, destinationId: destination.body.id, datasetId: 'orders', exportMode: 'full' });
+        expect(dataFlow.status, dataFlow.text).toBe(201);
+        orgs[label] = { id: org.body.id, api, flow: flow.body.id, dataFlow: dataFlow.body.id };
       }
-      await ingest(Array.from({ length: N }, (_, i) => ({ id: idOf(i), tier: i % 3 === 0 ? 'silver' : 'gold', v: 1 })));
-      const exportRows = async (label: (typeof labels)[number]) => {
-        const queued = await orgs[label].api('POST', `/dataflows/${orgs[label].flow}/run`);
+      await ingest(
+        Array.from({ length: N }, (_, i) => ({ id: idOf(i), tier: i % 3 === 0 ? 'silver' : 'gold', v: 1 })),
+        Array.from({ length: N / 2 }, (_, i) => ({ id: recordIdOf(i), v: 1 })),
+      );
+      const exportRows = async (label: (typeof labels)[number], flow = orgs[label].flow) => {
+        const queued = await orgs[label].api('POST', `/dataflows/${flow}/run`);
         expect(queued.status, queued.text).toBe(202);
         const done = await settledRun(orgs[label].api, queued.body.id, 120_000);
         expect(done.status, `${JSON.stringify(done.error)}\n${host.output()}`).toBe('succeeded');
@@ -104,6 +130,7 @@ export function reshardJourney(kind: HostKind): void {
       // Before: both organizations export the gold profiles.
       const before = goldRows(latest.values());
       for (const label of labels) expect(await exportRows(label)).toEqual(before);
+      for (const label of labels) expect(await exportRows(label, orgs[label].dataFlow)).toEqual(recordRows(latestRecords.values()));
 
       const grown = await admin('PUT', `/admin/organizations/${orgs.sharded.id}/shards`, { shards: 4 });
       expect(grown.status, grown.text).toBe(200);
@@ -125,7 +152,11 @@ export function reshardJourney(kind: HostKind): void {
         else {
           const newer = Array.from({ length: 100 }, (_, k) => idOf(round * 97 + k * 13)).map((id, k) => ({ id, tier: (k + round) % 4 === 0 ? 'silver' : 'gold', v: round + 1 }) as Person);
           const fresh = Array.from({ length: 50 }, (_, k) => ({ id: idOf(N + round * 50 + k), tier: 'gold', v: round + 1 }) as Person);
-          await ingest([...newer, ...fresh]);
+          const records = [
+            ...Array.from({ length: 30 }, (_, k) => ({ id: recordIdOf(round * 41 + k * 17), v: round + 1 })),
+            ...Array.from({ length: 10 }, (_, k) => ({ id: recordIdOf(N + round * 10 + k), v: round + 1 })),
+          ];
+          await ingest([...newer, ...fresh], records);
         }
       }
       const [sharded, single] = await states();
@@ -148,17 +179,21 @@ export function reshardJourney(kind: HostKind): void {
         for (const id of latest.keys()) expected.get(fnvOwner(shown.layout.shards, id))!.push(id);
         for (const [name, ids] of expected) expect(await host.shardIds(orgs[label].id, name), `${label} ${name}`).toEqual(ids.sort());
         expect(await host.sql('SELECT id FROM profiles WHERE org_id = ?', orgs[label].id)).toEqual([]);
+        expect(await host.sql('SELECT id FROM dataset_records WHERE org_id = ?', orgs[label].id)).toEqual([]);
       }
       // Deleted from the old owners: every moved profile they held (the first N's moved ones at least; those ingested after the flip never were there).
       const moved = (ids: Iterable<string>) => [...ids].filter((id) => fnvOwner(grown.body.layout.next, id) !== fnvOwner(grown.body.layout.shards, id)).length;
       expect(sharded.resharding.deleted).toBeGreaterThanOrEqual(moved(Array.from({ length: N }, (_, i) => idOf(i))));
-      expect(sharded.resharding.deleted).toBeLessThanOrEqual(moved(latest.keys()));
+      // (Profiles and dataset records: a moved range's records are deleted after its profiles.)
+      expect(sharded.resharding.deleted).toBeLessThanOrEqual(moved(latest.keys()) + moved(latestRecords.keys()));
       expect(single.resharding.deleted).toBeGreaterThanOrEqual(N);
 
       // After: the same rows from both organizations, those of the newest versions ingested.
       const after = goldRows(latest.values());
       expect(after).not.toEqual(before);
       for (const label of labels) expect(await exportRows(label)).toEqual(after);
+      // The dataset's records moved with the profiles: both export every record at its newest version.
+      for (const label of labels) expect(await exportRows(label, orgs[label].dataFlow)).toEqual(recordRows(latestRecords.values()));
     });
   });
 }

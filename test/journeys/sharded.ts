@@ -7,6 +7,8 @@
  * then incrementally after a second ingest (joined, changed, exited). One task of every sharded run
  * loses its second page read (EDGE_EXPORT_TEST_TASK_FAULT): its invocation fails mid-run and it alone is
  * redone (attempts = tasks + 1). The manifest is PUT exactly once per run (counted at a proxy).
+ * The same two organizations' dataset, fed the same records (the sharded one's spread over its shards),
+ * exports full then incrementally the same files' rows in the same order, its task 0 also redone alone.
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import Papa from 'papaparse';
@@ -14,6 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { permissionPolicy } from '../../src/plugins/sink/s3/policy.ts';
 import { type FaultProxy, startFaultProxy } from '../harness/fault-proxy.ts';
 import { type Moto, createBucket, createUser, s3Reader, startMoto } from '../harness/moto.ts';
+import { initialLayout } from '../../src/worker/shards/types.ts';
+import { fnvOwner } from '../support/fnv-bucket.ts';
 import { type Api, apiClient, type HostKind, type JourneyHost, settledRun, startJourneyHost } from './hosts.ts';
 
 const BUCKET = 'sharded';
@@ -49,6 +53,32 @@ const ndjson = (list: readonly Person[]) =>
   list.map((p) => JSON.stringify({ id: p.id, identities: { email: [p.email] }, attributes: { tier: p.tier, score: p.score } })).join('\n');
 /** The upload audience's members: every 9th person's email. */
 const members = (list: readonly Person[]) => `namespace,value\n${list.filter((_, i) => i % 9 === 0).map((p) => `email,${p.email}`).join('\n')}\n`;
+
+/**
+ * Dataset records each organization holds: 24,000 over 4 shards (~6,000 each, counted by the test) are
+ * one task a shard of 2 pages — task 0 loses its second page once.
+ */
+const RECORDS = 24_000;
+interface Order {
+  id: string;
+  at: string;
+  sku: string;
+  qty: number;
+}
+/** Records over 50 update times (many ties: the id orders them). */
+const orders = (n: number, from = 0, day = 1): Order[] =>
+  Array.from({ length: n }, (_, k) => {
+    const i = from + k;
+    return { id: `o${String((i * 7919) % 100_003).padStart(6, '0')}-${i}`, at: new Date(Date.UTC(2026, 10, day, 0, i % 50)).toISOString(), sku: `sku-${i % 97}`, qty: i };
+  });
+/** The second ingest: every 10th record updated a day later, and 300 new ones. */
+const ordersChanged = (first: readonly Order[]): Order[] => [
+  ...first.filter((_, i) => i % 10 === 0).map((r, k) => ({ ...r, at: new Date(Date.UTC(2026, 10, 2, 0, k % 50)).toISOString(), qty: 1_000_000 + k })),
+  ...orders(300, RECORDS, 2),
+];
+const recordLines = (list: readonly Order[]) => list.map((r) => JSON.stringify({ id: r.id, updatedAt: r.at, values: { sku: r.sku, qty: r.qty } })).join('\n');
+/** The order a dataset export writes records in: (updatedAt, id). */
+const byKey = (a: Order, b: Order) => (a.at === b.at ? (a.id < b.id ? -1 : 1) : a.at < b.at ? -1 : 1);
 
 /** Registers the sharded journey on one host. */
 export function shardedJourney(kind: HostKind): void {
@@ -181,6 +211,72 @@ export function shardedJourney(kind: HostKind): void {
       expect(statuses.get('exited')).toBeGreaterThan(0);
       expect(statuses.get('realized')).toBeGreaterThan(500);
       expect(rows2.some((r) => r.includes(`"${idOf(N + 2)}"`))).toBe(true);
+    });
+
+    it("exports a dataset's records from 4 shards as from one database: the same rows in the same order, full then incremental", async () => {
+      const admin = apiClient(host.url, host.adminToken);
+      const first = orders(RECORDS);
+      const second = ordersChanged(first);
+      const orgs: Partial<Record<'sharded' | 'single', { api: Api; flow: string }>> = {};
+      for (const label of ['sharded', 'single'] as const) {
+        const org = await admin('POST', '/admin/organizations', { name: `${label} data co`, ...(label === 'sharded' && { shards: 4 }) });
+        expect(org.status, org.text).toBe(201);
+        const api = apiClient(host.url, org.body.token);
+        const dataset = await api('POST', '/datasets', { id: 'orders', name: 'Orders', schema: [{ name: 'sku', type: 'string' }, { name: 'qty', type: 'integer' }] });
+        expect(dataset.status, dataset.text).toBe(201);
+        for (let i = 0; i < first.length; i += BATCH) {
+          const stored = await api('POST', '/datasets/orders/records', recordLines(first.slice(i, i + BATCH)), 'application/x-ndjson');
+          expect(stored.status, stored.text).toBe(200);
+        }
+        const destination = await api('POST', '/destinations', {
+          name: `${label} data`,
+          bucket: BUCKET,
+          folderPath: `${kind}/data-${label}/`,
+          region: moto.region,
+          endpoint: moto.endpoint,
+          auth: { method: 'accessKey', ...writer },
+          fileType: 'csv',
+          manifest: true,
+        });
+        expect(destination.status, destination.text).toBe(201);
+        const flow = await api('POST', '/dataflows', { name: `${label} data`, destinationId: destination.body.id, datasetId: 'orders', exportMode: 'incremental' });
+        expect(flow.status, flow.text).toBe(201);
+        orgs[label] = { api, flow: flow.body.id };
+      }
+      /** Runs a dataflow to its end: the run, and its data files' rows as papaparse reads them, in file order. */
+      const run = async (label: 'sharded' | 'single') => {
+        const { api, flow } = orgs[label]!;
+        const queued = await api('POST', `/dataflows/${flow}/run`);
+        expect(queued.status, queued.text).toBe(202);
+        const done = (await settledRun(api, queued.body.id, 120_000)) as { status: string; error?: unknown; files: { key: string }[]; fanout?: Record<string, number> };
+        expect(done.status, `${JSON.stringify(done.error)}\n${host.output()}`).toBe('succeeded');
+        const rows: string[] = [];
+        for (const { key } of done.files.filter((f) => !f.key.includes('/manifest-'))) {
+          const text = await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToString();
+          const parsed = Papa.parse<Record<string, string>>(text.trim(), { header: true, skipEmptyLines: true });
+          expect(parsed.errors).toEqual([]);
+          rows.push(...parsed.data.map((r) => `${r.sku},${r.qty}`));
+        }
+        return { done, rows };
+      };
+      // One task a shard (~6,000 records each, under 8,000), counted here by bucket; task 0's second page is lost once.
+      const { shards } = initialLayout(4);
+      const perShard = shards.map((o) => first.filter((r) => fnvOwner(shards, r.id) === o.name).length);
+      expect(perShard.every((n) => n > PAGE && n <= TASK_ROWS)).toBe(true);
+      const full = { sharded: await run('sharded'), single: await run('single') };
+      expect(full.sharded.done.fanout).toMatchObject({ tasks: 4, done: 4, attempts: 5, rowsRead: RECORDS });
+      expect(full.sharded.rows).toEqual(full.single.rows);
+      expect(full.sharded.rows).toEqual([...first].sort(byKey).map((r) => `${r.sku},${r.qty}`));
+
+      for (const { api } of Object.values(orgs)) {
+        const stored = await api!('POST', '/datasets/orders/records', recordLines(second), 'application/x-ndjson');
+        expect(stored.status, stored.text).toBe(200);
+      }
+      const incremental = { sharded: await run('sharded'), single: await run('single') };
+      // Only the records after the watermark are read: every 10th updated, and the 300 new.
+      expect(incremental.sharded.done.fanout).toMatchObject({ rowsRead: second.length });
+      expect(incremental.sharded.rows).toEqual(incremental.single.rows);
+      expect(incremental.sharded.rows).toEqual([...second].sort(byKey).map((r) => `${r.sku},${r.qty}`));
     });
   });
 }

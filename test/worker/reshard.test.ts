@@ -13,7 +13,7 @@ import type { Env, RunMessage } from '../../src/worker/env.ts';
 import { abandonRun, executeRun } from '../../src/worker/execute.ts';
 import { runTask } from '../../src/worker/fanout.ts';
 import { consumeReshard } from '../../src/worker/reshard.ts';
-import { type ShardNamespace, type ShardOwner, type ShardProfile, shardNamespace } from '../../src/worker/shards/types.ts';
+import { type ShardNamespace, type ShardOwner, type ShardProfile, shardNamespace, wrapShardStore } from '../../src/worker/shards/types.ts';
 import { tick } from '../../src/worker/scheduler.ts';
 import { claimRun, failRun } from '../../src/worker/store/runs.ts';
 import { listTasks } from '../../src/worker/store/tasks.ts';
@@ -72,6 +72,7 @@ async function scenario(name: string, shards: number | undefined, overrides: Par
     shard: (orgId, shardName) => {
       const store = shards.shard(orgId, shardName);
       return {
+        ...wrapShardStore(() => store, (_, call) => call()),
         // Only the copy writes through this namespace (ingest goes through the API).
         upsertProfiles: async (o, p) => {
           await race(p);
@@ -85,9 +86,6 @@ async function scenario(name: string, shards: number | undefined, overrides: Par
           }
           return store.insertMissingProfiles(o, p);
         },
-        profiles: (o, b, r, l) => store.profiles(o, b, r, l),
-        split: (o, b, n) => store.split(o, b, n),
-        deleteBuckets: (o, b, l) => store.deleteBuckets(o, b, l),
       };
     },
   });

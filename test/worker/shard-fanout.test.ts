@@ -22,6 +22,7 @@ import {
   type ShardNamespace,
   type ShardStore,
   shardNamespace,
+  wrapShardStore,
 } from '../../src/worker/shards/types.ts';
 import { setShardLayout } from '../../src/worker/store/shards.ts';
 import { listTasks } from '../../src/worker/store/tasks.ts';
@@ -45,16 +46,13 @@ function countedShards(): ShardNamespace & { rpcs: number; failNext?: unknown } 
         return (async () => await call())();
       };
       return {
-        upsertProfiles: (...args) => rpc(() => stub.upsertProfiles(...args)),
-        insertMissingProfiles: (...args) => rpc(() => stub.insertMissingProfiles(...args)),
+        ...wrapShardStore(() => stub, (_, call) => rpc(call)),
         profiles: (...args) => {
           const failure = ns.failNext;
           if (failure === undefined) return rpc(() => stub.profiles(...args));
           ns.failNext = undefined;
           return Promise.reject(failure);
         },
-        split: (...args) => rpc(() => stub.split(...args)),
-        deleteBuckets: (...args) => rpc(() => stub.deleteBuckets(...args)),
       };
     },
   };

@@ -15,6 +15,7 @@ import {
   type ShardProfile,
   type ShardStore,
   shardNamespace,
+  wrapShardStore,
 } from '../../src/worker/shards/types.ts';
 import { setShardLayout } from '../../src/worker/store/shards.ts';
 import { shardContract } from '../hosts/shard-contract.ts';
@@ -25,13 +26,7 @@ import { call, newOrg, testEnv } from './helpers.ts';
  * (`expect(p).rejects`) would each start a pipelined call whose rejection nobody handles.
  */
 function plain(stub: ShardStore): ShardStore {
-  return {
-    upsertProfiles: async (...args) => await stub.upsertProfiles(...args),
-    insertMissingProfiles: async (...args) => await stub.insertMissingProfiles(...args),
-    profiles: async (...args) => await stub.profiles(...args),
-    split: async (...args) => await stub.split(...args),
-    deleteBuckets: async (...args) => await stub.deleteBuckets(...args),
-  };
+  return wrapShardStore(() => stub, async (_, call) => await call());
 }
 
 let n = 0;

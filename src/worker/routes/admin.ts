@@ -15,6 +15,7 @@ import { countShardedProfiles, shardedOrg } from '../shards/profiles.ts';
 import { initialLayout, type ShardLayout } from '../shards/types.ts';
 import type { Env } from '../env.ts';
 import { createOrganization, getOrganization } from '../store/orgs.ts';
+import { first } from '../store/db.ts';
 import { getShardLayout, hasD1Profiles, setShardLayout } from '../store/shards.ts';
 
 /** Routes of /v1/admin. */
@@ -57,9 +58,9 @@ export function adminRoutes(deps: AppDeps) {
       describe({
         operationId: 'setOrganizationShards',
         tag: 'Admin',
-        summary: "Set an organization's shard count: N equal shards before its first profile, afterwards a growth to N shards online (resharding)",
+        summary: "Set an organization's shard count: N equal shards before its first profile or dataset record, afterwards a growth to N shards online (resharding)",
         description:
-          'An organization with profiles (in shards, or in D1: the single-database layout) grows by resharding (docs/SCALE.md): the answer shows the layout with its `next` owners and `resharding.state` "copying"; the queue copies the moved buckets, flips the layout (generation + 1) and cleans up the old owners. GET shows its progress.',
+          'An organization with profiles or dataset records (in shards, or in D1: the single-database layout) grows by resharding (docs/SCALE.md): the answer shows the layout with its `next` owners and `resharding.state` "copying"; the queue copies the moved buckets, flips the layout (generation + 1) and cleans up the old owners. GET shows its progress.',
         body: organizationShardsSchema,
         success: { status: 200, description: 'The new layout (generation bumped), or the resharding started', schema: views.organizationShards },
         errors: {
@@ -72,8 +73,8 @@ export function adminRoutes(deps: AppDeps) {
         const input = await body(c, organizationShardsSchema, 'organization shards');
         await assertNotResharding(c.env.DB, orgId);
         const old = await getShardLayout(c.env.DB, orgId);
-        if (await hasProfiles(c.env, orgId)) {
-          // Profiles in shards or in D1: the organization grows online (docs/SCALE.md, "Resharding").
+        if (await hasData(c.env, orgId)) {
+          // Profiles or dataset records in shards or in D1: the organization grows online (docs/SCALE.md, "Resharding").
           await growShards(c.env, orgId, input.shards, deps.now());
           return c.json(await present(c.env, orgId, await getShardLayout(c.env.DB, orgId)));
         }
@@ -89,11 +90,18 @@ async function mustExist(env: Env, orgId: string): Promise<string> {
   return orgId;
 }
 
-/** Whether the organization has a profile: in D1, or in the shards of its current layout. */
-async function hasProfiles(env: Env, orgId: string): Promise<boolean> {
+/**
+ * Whether the organization has a profile or a dataset record (docs/SCALE.md, "Dataset records"): in
+ * D1, or in the shards of its current layout. Either must be moved by a resharding, not left behind.
+ */
+async function hasData(env: Env, orgId: string): Promise<boolean> {
   if (await hasD1Profiles(env.DB, orgId)) return true;
+  if (await first(env.DB, 'SELECT 1 AS one FROM dataset_records WHERE org_id = ? LIMIT 1', orgId)) return true;
   const org = await shardedOrg(env, orgId);
-  return org !== undefined && (await countShardedProfiles(org)) > 0;
+  if (org === undefined) return false;
+  if ((await countShardedProfiles(org)) > 0) return true;
+  const records = await Promise.all(org.layout.shards.map((o) => org.shards.shard(orgId, o.name).bucketRecords(orgId, o, null, 1)));
+  return records.some((page) => page.length > 0);
 }
 
 async function present(env: Env, orgId: string, layout: ShardLayout | undefined) {

@@ -27,7 +27,8 @@ import {
   upsertRecords,
 } from '../store/writes.ts';
 import { shardedOrg, shardProfile, writeShardedProfiles } from '../shards/profiles.ts';
-import { writeD1CopyTargets } from '../reshard.ts';
+import { writeD1CopyRecords, writeD1CopyTargets } from '../reshard.ts';
+import { shardRecord, writeShardedRecords } from '../shards/records.ts';
 import { d1CopyTargets } from '../store/reshards.ts';
 
 /** Routes of /v1/profiles. */
@@ -132,6 +133,8 @@ export function datasetRoutes(deps: AppDeps) {
           400: 'Invalid batch: nothing stored; details.errors lists each bad record with line, path, message',
           409: "The dataset reads a snapshot source (its records are the snapshot's rows)",
         },
+        description:
+          "A sharded organization's records are written to their shards (by a hash of the record id) at once, all-or-nothing per shard (docs/SCALE.md).",
       }),
       async (c) => {
       const orgId = c.get('orgId');
@@ -147,7 +150,17 @@ export function datasetRoutes(deps: AppDeps) {
         kind,
         recordCheck(kind, json<Schema>(dataset.schema) ?? []),
       );
-      await upsertRecords(c.env.DB, orgId, dataset.id, records, d1ValueBytes(c.env));
+      const sharded = await shardedOrg(c.env, orgId);
+      if (sharded) {
+        // A sharded organization's records spread over its shards as its profiles do (docs/SCALE.md,
+        // "Dataset records"): every owner written at once; the dataset's definition stays in D1.
+        await writeShardedRecords(sharded, dataset.id, records.map((r) => shardRecord(r, d1ValueBytes(c.env))));
+      } else {
+        // While a single-database organization is copied to shards, its records go to their new owners too.
+        const next = await d1CopyTargets(c.env.DB, orgId);
+        if (next) await writeD1CopyRecords(c.env, orgId, next, dataset.id, records);
+        await upsertRecords(c.env.DB, orgId, dataset.id, records, d1ValueBytes(c.env));
+      }
       return c.json({ stored: records.length });
     });
 }

@@ -23,6 +23,7 @@ import {
   type ShardProfile,
   type ShardStore,
   shardNamespace,
+  wrapShardStore,
 } from './types.ts';
 
 /**
@@ -121,11 +122,12 @@ export async function shardCall<T>(shard: string, call: () => Promise<T>): Promi
 
 /**
  * The key ranges of a shard's `count` profiles cut at `bounds` (the id of every `every`-th): (start,
- * b0], (b0, b1], …, (bLast, end) — the last one only when profiles follow the last bound.
+ * b0], (b0, b1], …, (bLast, end) — the last one only when profiles follow the last bound. The bounds
+ * are ids (a profile export's) or (updatedAt, id) keys (a dataset export's, shards/records.ts).
  */
-export function keyRanges(count: number, bounds: readonly string[], every: number): IdRange[] {
+export function keyRanges<K = string>(count: number, bounds: readonly K[], every: number): { after: K | null; through: K | null }[] {
   if (count === 0) return [];
-  const ranges: IdRange[] = bounds.map((through, k) => ({ after: k === 0 ? null : bounds[k - 1]!, through }));
+  const ranges: { after: K | null; through: K | null }[] = bounds.map((through, k) => ({ after: k === 0 ? null : bounds[k - 1]!, through }));
   if (count > bounds.length * every) ranges.push({ after: bounds.at(-1) ?? null, through: null });
   return ranges;
 }
@@ -141,26 +143,23 @@ export function shardProfiles(
   pageSize: number,
   stats: ReadStats,
 ): ReadableStream<readonly Profile[]> {
-  const page = (after: string | null) => {
-    stats.requests++;
-    // A plain promise (a Durable Object's RPC promise is also a stub); a prefetched page nobody awaits
-    // (the stream cancelled) fails unheard.
-    const request = shardCall(unit.shard, () => store.profiles(orgId, unit.buckets, { after, through: unit.range.through }, pageSize));
-    request.catch(() => {});
-    return request;
-  };
-  let next: Promise<ShardProfile[]> | undefined;
+  const pages = shardPages(
+    unit.shard,
+    unit.range.after,
+    pageSize,
+    stats,
+    (after) => store.profiles(orgId, unit.buckets, { after, through: unit.range.through }, pageSize),
+    (last: ShardProfile) => last.id,
+  );
   return new ReadableStream<readonly Profile[]>(
     {
-      start() {
-        next = page(unit.range.after);
-      },
       async pull(controller) {
-        const rows = await next!;
-        next = rows.length === pageSize ? page(rows.at(-1)!.id) : undefined;
-        stats.rows += rows.length;
-        if (rows.length > 0) controller.enqueue(rows.map((r) => storedProfile(r.id, r.json, r.updatedAt)));
-        if (!next) controller.close();
+        const next = await pages.next();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value.map((r) => storedProfile(r.id, r.json, r.updatedAt)));
+      },
+      async cancel() {
+        await pages.return(undefined);
       },
     },
     { highWaterMark: 0 },
@@ -168,10 +167,40 @@ export function shardProfiles(
 }
 
 /**
+ * A task's key range paged from its shard, `pageSize` rows a call of `read` (one RPC) after the last
+ * row's key, the next page asked for while one is processed; its RPCs and rows counted in `stats`.
+ * Profiles (by id) and a dataset's records (by (updatedAt, id), shards/records.ts) page alike.
+ */
+export async function* shardPages<K, T>(
+  shard: string,
+  start: K | null,
+  pageSize: number,
+  stats: ReadStats,
+  read: (after: K | null) => Promise<T[]>,
+  keyOf: (last: T) => K,
+): AsyncGenerator<T[]> {
+  const page = (after: K | null) => {
+    stats.requests++;
+    // A plain promise (a Durable Object's RPC promise is also a stub); a prefetched page nobody awaits
+    // (the reading stopped) fails unheard.
+    const request = shardCall(shard, () => read(after));
+    request.catch(() => {});
+    return request;
+  };
+  for (let next: Promise<T[]> | undefined = page(start); next; ) {
+    const rows: T[] = await next;
+    next = rows.length === pageSize ? page(keyOf(rows.at(-1)!)) : undefined;
+    stats.rows += rows.length;
+    if (rows.length > 0) yield rows;
+  }
+}
+
+/**
  * Test-only (the journeys prove a task killed mid-run is redone alone): with
  * `EDGE_EXPORT_TEST_TASK_FAULT=<seq>`, the first attempt of task <seq> of a sharded run loses its
- * second page read as a dropped connection would (a retryable NETWORK error), after its first page was
- * read and scanned. Any other task, attempt or environment: `env` as given.
+ * second page read (of profiles, or of a dataset's records) as a dropped connection would (a retryable
+ * NETWORK error), after its first page was read and scanned. Any other task, attempt or environment:
+ * `env` as given.
  */
 export function withTaskFault(env: Env, task: { readonly seq: number; readonly attempt: number }): Env {
   const seq = env.EDGE_EXPORT_TEST_TASK_FAULT;
@@ -181,16 +210,14 @@ export function withTaskFault(env: Env, task: { readonly seq: number; readonly a
   const faulty: ShardNamespace = {
     shard: (orgId, name) => {
       const store = shards.shard(orgId, name);
-      return {
-        upsertProfiles: (...a) => store.upsertProfiles(...a),
-        insertMissingProfiles: (...a) => store.insertMissingProfiles(...a),
-        split: (...a) => store.split(...a),
-        deleteBuckets: (...a) => store.deleteBuckets(...a),
-        profiles: async (...a) => {
-          if (++pages === 2) throw new ExportError('NETWORK', `EDGE_EXPORT_TEST_TASK_FAULT: the second page of task ${task.seq} was lost (test fault)`);
-          return await store.profiles(...a);
+      return wrapShardStore(
+        () => store,
+        async (method, call) => {
+          if ((method === 'profiles' || method === 'records') && ++pages === 2)
+            throw new ExportError('NETWORK', `EDGE_EXPORT_TEST_TASK_FAULT: the second page of task ${task.seq} was lost (test fault)`);
+          return await call();
         },
-      };
+      );
     },
   };
   return { ...env, SHARDS: faulty };

@@ -7,7 +7,17 @@
 import { DurableObject, type DurableObjectState } from 'cloudflare:workers';
 import type { SqlValue } from '../../hosts/sqlite-d1.ts';
 import { SqlShardStore } from './store.ts';
-import type { BucketRange, IdRange, ShardProfile, ShardSql, ShardStore } from './types.ts';
+import type {
+  BucketRange,
+  IdRange,
+  RecordKey,
+  RecordRange,
+  ShardDatasetRecord,
+  ShardProfile,
+  ShardRecord,
+  ShardSql,
+  ShardStore,
+} from './types.ts';
 
 /** A ShardSql over the object's storage: `sql.exec`, and `transactionSync` for one transaction. */
 function durableShardSql(ctx: DurableObjectState): ShardSql {
@@ -46,5 +56,25 @@ export class ProfileShard extends DurableObject implements ShardStore {
 
   deleteBuckets(orgId: string, buckets: BucketRange, limit: number): Promise<number> {
     return this.store.deleteBuckets(orgId, buckets, limit);
+  }
+
+  upsertRecords(orgId: string, datasetId: string, records: readonly ShardRecord[]): Promise<number> {
+    return this.store.upsertRecords(orgId, datasetId, records);
+  }
+
+  insertMissingRecords(orgId: string, records: readonly ShardDatasetRecord[]): Promise<number> {
+    return this.store.insertMissingRecords(orgId, records);
+  }
+
+  records(orgId: string, datasetId: string, buckets: BucketRange, range: RecordRange, limit: number): Promise<ShardRecord[]> {
+    return this.store.records(orgId, datasetId, buckets, range, limit);
+  }
+
+  splitRecords(orgId: string, datasetId: string, buckets: BucketRange, after: RecordKey | null, every: number): Promise<{ count: number; bounds: RecordKey[] }> {
+    return this.store.splitRecords(orgId, datasetId, buckets, after, every);
+  }
+
+  bucketRecords(orgId: string, buckets: BucketRange, after: { datasetId: string; id: string } | null, limit: number): Promise<ShardDatasetRecord[]> {
+    return this.store.bucketRecords(orgId, buckets, after, limit);
   }
 }

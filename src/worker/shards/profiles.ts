@@ -44,12 +44,12 @@ export function shardProfile(p: ProfileInput, now: Date, valueBytes = 2_000_000)
 }
 
 /**
- * The batch grouped by the shard each profile goes to: its owner in `shards` and, while resharding,
- * also its owner in `next` when that is another shard.
+ * The batch grouped by the shard each profile (or dataset record) goes to: its owner in `shards` and,
+ * while resharding, also its owner in `next` when that is another shard.
  */
-export function groupByOwner(layout: ShardLayout, profiles: readonly ShardProfile[]): Map<string, ShardProfile[]> {
-  const groups = new Map<string, ShardProfile[]>();
-  const add = (name: string, p: ShardProfile) => {
+export function groupByOwner<T extends { readonly id: string }>(layout: ShardLayout, profiles: readonly T[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  const add = (name: string, p: T) => {
     const group = groups.get(name);
     if (group) group.push(p);
     else groups.set(name, [p]);

@@ -1,5 +1,5 @@
 /**
- * One shard's profiles over a `ShardSql` (docs/SCALE.md, "Layout"): the code a `ProfileShard` Durable
+ * One shard's profiles and dataset records over a `ShardSql` (docs/SCALE.md, "Layout"): the code a `ProfileShard` Durable
  * Object runs on its own SQLite storage and the Node and Deno hosts run on a SQLite file per shard.
  * Runtime-agnostic and synchronous inside (a Durable Object's SQL is synchronous); the methods are
  * async only because on Workers each one is an RPC.
@@ -12,9 +12,13 @@ import {
   type BucketRange,
   bucketOf,
   type IdRange,
+  type RecordKey,
+  type RecordRange,
   SHARD_BUCKETS,
   SHARD_WRITE_MAX,
+  type ShardDatasetRecord,
   type ShardProfile,
+  type ShardRecord,
   type ShardSql,
   type ShardStore,
 } from './types.ts';
@@ -35,6 +39,31 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS profiles (
   updated_at TEXT NOT NULL,
   PRIMARY KEY (org_id, id)
 ) WITHOUT ROWID`;
+
+/**
+ * A sharded organization's dataset records (docs/SCALE.md, "Dataset records"), as D1's
+ * `dataset_records` with the bucket: the primary key serves a resharding's copy pages (by dataset and
+ * id) and upserts; the index serves a dataset export's reads and splits, by (updated_at, id) after a
+ * watermark, as D1's `dataset_records_watermark` does.
+ */
+const RECORD_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS dataset_records (
+  org_id TEXT NOT NULL,
+  dataset_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  bucket INTEGER NOT NULL,
+  json TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (org_id, dataset_id, id)
+) WITHOUT ROWID`,
+  'CREATE INDEX IF NOT EXISTS dataset_records_watermark ON dataset_records (org_id, dataset_id, updated_at, id)',
+];
+
+const UPSERT_RECORD = `INSERT INTO dataset_records (org_id, dataset_id, id, bucket, json, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+  ON CONFLICT (org_id, dataset_id, id) DO UPDATE SET json = excluded.json, updated_at = excluded.updated_at`;
+const INSERT_MISSING_RECORD = `INSERT INTO dataset_records (org_id, dataset_id, id, bucket, json, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+  ON CONFLICT (org_id, dataset_id, id) DO NOTHING`;
+const RECORDS_IN_BUCKETS = 'org_id = ? AND dataset_id = ? AND bucket >= ? AND bucket < ?';
 
 const UPSERT = `INSERT INTO profiles (org_id, id, bucket, json, updated_at) VALUES (?, ?, ?, ?, ?)
   ON CONFLICT (org_id, id) DO UPDATE SET json = excluded.json, updated_at = excluded.updated_at`;
@@ -83,7 +112,7 @@ export class SqlShardStore implements ShardStore {
 
   async split(orgId: string, buckets: BucketRange, every: number): Promise<{ count: number; bounds: string[] }> {
     checkBuckets(buckets);
-    if (!Number.isInteger(every) || every < 1) throw new RangeError(`every: expected a positive integer, received ${every}`);
+    checkEvery(every);
     // One query: the ids numbered in id order (streamed along the primary key), keeping every
     // `every`-th, then one row with the count (its id null).
     const rows = this.schema().all(
@@ -111,7 +140,8 @@ export class SqlShardStore implements ShardStore {
   async deleteBuckets(orgId: string, buckets: BucketRange, limit: number): Promise<number> {
     checkBuckets(buckets);
     checkLimit(limit);
-    return this.schema().run(
+    const sql = this.schema();
+    const profiles = sql.run(
       `DELETE FROM profiles WHERE org_id = ? AND id IN (SELECT id FROM profiles WHERE ${IN_BUCKETS} LIMIT ?)`,
       orgId,
       orgId,
@@ -119,12 +149,107 @@ export class SqlShardStore implements ShardStore {
       buckets.to,
       limit,
     );
+    if (profiles === limit) return profiles;
+    // No profile of these buckets is left: their dataset records go next (counted by RETURNING: a Durable
+    // Object's rowsWritten counts the index's rows too).
+    const records = sql.all(
+      `DELETE FROM dataset_records WHERE (org_id, dataset_id, id) IN (
+         SELECT org_id, dataset_id, id FROM dataset_records WHERE org_id = ? AND bucket >= ? AND bucket < ? LIMIT ?) RETURNING id`,
+      orgId,
+      buckets.from,
+      buckets.to,
+      limit - profiles,
+    );
+    return profiles + records.length;
+  }
+
+  async upsertRecords(orgId: string, datasetId: string, records: readonly ShardRecord[]): Promise<number> {
+    return this.writeRecords(UPSERT_RECORD, orgId, records.map((r) => ({ ...r, datasetId })));
+  }
+
+  async insertMissingRecords(orgId: string, records: readonly ShardDatasetRecord[]): Promise<number> {
+    return this.writeRecords(INSERT_MISSING_RECORD, orgId, records);
+  }
+
+  async records(orgId: string, datasetId: string, buckets: BucketRange, range: RecordRange, limit: number): Promise<ShardRecord[]> {
+    checkBuckets(buckets);
+    checkLimit(limit);
+    const params: SqlValue[] = [orgId, datasetId, buckets.from, buckets.to];
+    let where = RECORDS_IN_BUCKETS;
+    if (range.after !== null) {
+      where += ' AND (updated_at, id) > (?, ?)';
+      params.push(range.after.updatedAt, range.after.id);
+    }
+    if (range.through !== null) {
+      where += ' AND (updated_at, id) <= (?, ?)';
+      params.push(range.through.updatedAt, range.through.id);
+    }
+    const rows = this.schema().all(
+      `SELECT id, json, updated_at FROM dataset_records WHERE ${where} ORDER BY updated_at, id LIMIT ?`,
+      ...params,
+      limit,
+    );
+    return rows.map((row) => ({ id: String(row.id), json: String(row.json), updatedAt: String(row.updated_at) }));
+  }
+
+  async splitRecords(
+    orgId: string,
+    datasetId: string,
+    buckets: BucketRange,
+    after: RecordKey | null,
+    every: number,
+  ): Promise<{ count: number; bounds: RecordKey[] }> {
+    checkBuckets(buckets);
+    checkEvery(every);
+    const where = `${RECORDS_IN_BUCKETS}${after ? ' AND (updated_at, id) > (?, ?)' : ''}`;
+    const params: SqlValue[] = [orgId, datasetId, buckets.from, buckets.to, ...(after ? [after.updatedAt, after.id] : [])];
+    // As `split`, along the (updated_at, id) index: every `every`-th key, then the count (its id null).
+    const rows = this.schema().all(
+      `SELECT updated_at, id, n FROM (
+         SELECT updated_at, id, row_number() OVER (ORDER BY updated_at, id) AS n FROM dataset_records WHERE ${where}
+       ) WHERE n % ? = 0
+       UNION ALL SELECT NULL, NULL, count(*) FROM dataset_records WHERE ${where}`,
+      ...params,
+      every,
+      ...params,
+    );
+    const bounds: RecordKey[] = [];
+    let count = 0;
+    for (const row of rows) {
+      if (row.id === null) count = Number(row.n);
+      else bounds.push({ updatedAt: String(row.updated_at), id: String(row.id) });
+    }
+    return { count, bounds };
+  }
+
+  async bucketRecords(
+    orgId: string,
+    buckets: BucketRange,
+    after: { readonly datasetId: string; readonly id: string } | null,
+    limit: number,
+  ): Promise<ShardDatasetRecord[]> {
+    checkBuckets(buckets);
+    checkLimit(limit);
+    const rows = this.schema().all(
+      `SELECT dataset_id, id, json, updated_at FROM dataset_records WHERE org_id = ? AND bucket >= ? AND bucket < ?
+       ${after ? 'AND (dataset_id, id) > (?, ?)' : ''} ORDER BY dataset_id, id LIMIT ?`,
+      orgId,
+      buckets.from,
+      buckets.to,
+      ...(after ? [after.datasetId, after.id] : []),
+      limit,
+    );
+    return rows.map((row) => ({
+      datasetId: String(row.dataset_id),
+      id: String(row.id),
+      json: String(row.json),
+      updatedAt: String(row.updated_at),
+    }));
   }
 
   /** One statement per profile, all in one transaction: every profile is written, or none. */
   private write(statement: string, orgId: string, profiles: readonly ShardProfile[]): number {
-    if (profiles.length > SHARD_WRITE_MAX)
-      throw new RangeError(`profiles: expected at most ${SHARD_WRITE_MAX} a call, received ${profiles.length}`);
+    checkWrite('profiles', profiles.length);
     const sql = this.schema();
     return sql.transaction(() => {
       let written = 0;
@@ -133,10 +258,25 @@ export class SqlShardStore implements ShardStore {
     });
   }
 
+  /**
+   * One statement per record, all in one transaction: every record is written, or none. Counted by
+   * RETURNING (a Durable Object's rowsWritten counts the index's rows too).
+   */
+  private writeRecords(statement: string, orgId: string, records: readonly ShardDatasetRecord[]): number {
+    checkWrite('records', records.length);
+    const sql = this.schema();
+    return sql.transaction(() => {
+      let written = 0;
+      for (const r of records) written += sql.all(`${statement} RETURNING id`, orgId, r.datasetId, r.id, bucketOf(r.id), r.json, r.updatedAt).length;
+      return written;
+    });
+  }
+
   /** The SQL, with the schema created on first use. */
   private schema(): ShardSql {
     if (!this.ready) {
       this.sql.run(SCHEMA);
+      for (const statement of RECORD_SCHEMA) this.sql.run(statement);
       this.ready = true;
     }
     return this.sql;
@@ -147,6 +287,14 @@ function checkBuckets(buckets: BucketRange): void {
   const { from, to } = buckets;
   if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > SHARD_BUCKETS || from >= to)
     throw new RangeError(`buckets: expected integers 0 <= from < to <= ${SHARD_BUCKETS}, received [${from}, ${to})`);
+}
+
+function checkEvery(every: number): void {
+  if (!Number.isInteger(every) || every < 1) throw new RangeError(`every: expected a positive integer, received ${every}`);
+}
+
+function checkWrite(what: string, n: number): void {
+  if (n > SHARD_WRITE_MAX) throw new RangeError(`${what}: expected at most ${SHARD_WRITE_MAX} a call, received ${n}`);
 }
 
 function checkLimit(limit: number): void {

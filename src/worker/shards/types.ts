@@ -26,6 +26,33 @@ export interface ShardProfile {
   readonly updatedAt: string;
 }
 
+/**
+ * A dataset record as a shard keeps it (docs/SCALE.md, "Dataset records"): its values as JSON (as in
+ * D1's `dataset_records.json`) and its update time; its bucket is `bucketOf(id)`.
+ */
+export interface ShardRecord {
+  readonly id: string;
+  readonly json: string;
+  readonly updatedAt: string;
+}
+
+/** A record with its dataset: what a resharding copies (every dataset's records of the moved buckets). */
+export interface ShardDatasetRecord extends ShardRecord {
+  readonly datasetId: string;
+}
+
+/** A record's position in (updatedAt, id) order: a dataset export's watermark and its tasks' split points. */
+export interface RecordKey {
+  readonly updatedAt: string;
+  readonly id: string;
+}
+
+/** A key range of one dataset's records in (updatedAt, id) order: after `after` (exclusive; null from the first) through `through` (inclusive; null to the last). */
+export interface RecordRange {
+  readonly after: RecordKey | null;
+  readonly through: RecordKey | null;
+}
+
 /** Buckets [from, to) of SHARD_BUCKETS. */
 export interface BucketRange {
   readonly from: number;
@@ -77,8 +104,35 @@ export interface ShardStore {
    * (k+1)·every-th id): the split points of a run's tasks, in one call.
    */
   split(orgId: string, buckets: BucketRange, every: number): Promise<{ readonly count: number; readonly bounds: readonly string[] }>;
-  /** Deletes up to `limit` profiles of `buckets` (a resharding's cleanup of moved buckets); how many were deleted. */
+  /**
+   * Deletes up to `limit` rows of `buckets` — its profiles first, then its dataset records (a
+   * resharding's cleanup of moved buckets); how many were deleted (fewer than `limit`: none is left).
+   */
   deleteBuckets(orgId: string, buckets: BucketRange, limit: number): Promise<number>;
+  /** Inserts or replaces records of one dataset (at most SHARD_WRITE_MAX), in one transaction; how many were written. */
+  upsertRecords(orgId: string, datasetId: string, records: readonly ShardRecord[]): Promise<number>;
+  /** Inserts records not already present, of any dataset (a resharding copy never overwrites a newer write); how many were inserted. */
+  insertMissingRecords(orgId: string, records: readonly ShardDatasetRecord[]): Promise<number>;
+  /** Records of one dataset in `buckets` and `range`, by (updatedAt, id), at most `limit`: a dataset export task's pages. */
+  records(orgId: string, datasetId: string, buckets: BucketRange, range: RecordRange, limit: number): Promise<ShardRecord[]>;
+  /**
+   * How many records of one dataset `buckets` holds after `after` (every one when null), and the key of
+   * every `every`-th of them by (updatedAt, id): the split points of a dataset export's tasks, in one call.
+   */
+  splitRecords(
+    orgId: string,
+    datasetId: string,
+    buckets: BucketRange,
+    after: RecordKey | null,
+    every: number,
+  ): Promise<{ readonly count: number; readonly bounds: readonly RecordKey[] }>;
+  /** Records of every dataset in `buckets`, by (datasetId, id) after `after`, at most `limit`: a resharding's copy pages. */
+  bucketRecords(
+    orgId: string,
+    buckets: BucketRange,
+    after: { readonly datasetId: string; readonly id: string } | null,
+    limit: number,
+  ): Promise<ShardDatasetRecord[]>;
 }
 
 /** What a shard implementation runs its SQL on: a Durable Object's `ctx.storage.sql`, or a host's SQLite file. */
@@ -140,4 +194,31 @@ export function ownerOf(owners: readonly ShardOwner[], bucket: number): ShardOwn
     else hi = mid - 1;
   }
   return owners[lo]!;
+}
+
+/** Every method of a ShardStore: what a wrapper (`wrapShardStore`) forwards. */
+export const SHARD_STORE_METHODS = [
+  'upsertProfiles',
+  'insertMissingProfiles',
+  'profiles',
+  'split',
+  'deleteBuckets',
+  'upsertRecords',
+  'insertMissingRecords',
+  'records',
+  'splitRecords',
+  'bucketRecords',
+] as const satisfies readonly (keyof ShardStore)[];
+
+/**
+ * A ShardStore whose every call goes through `around` (counting it, turning its errors, making a
+ * Durable Object's RPC promise a plain one…): each method forwards its arguments to the method of the
+ * store `open` gives at the call (opened lazily; called as a method: a Durable Object stub's RPC
+ * methods need their `this`).
+ */
+export function wrapShardStore(open: () => ShardStore, around: <R>(method: keyof ShardStore, call: () => Promise<R>) => Promise<R>): ShardStore {
+  type Methods = Record<keyof ShardStore, (...args: unknown[]) => Promise<unknown>>;
+  const wrapped: Partial<Methods> = {};
+  for (const method of SHARD_STORE_METHODS) wrapped[method] = (...args) => around(method, () => (open() as unknown as Methods)[method](...args));
+  return wrapped as unknown as ShardStore;
 }

@@ -12,10 +12,15 @@ import { first, json, run } from './db.ts';
 
 export type ReshardState = 'copying' | 'cleanup' | 'done';
 
-/** Where a resharding is: the move (index into `moves`) and, while copying, the last profile id copied of it. */
+/**
+ * Where a resharding is: the move (index into `moves`) and, while copying, the last profile id copied
+ * of it — or, once its profiles are copied (`records`), the last dataset record copied of it (JSON
+ * `[datasetId, id]`).
+ */
 export interface ReshardPosition {
   readonly move: number;
   readonly after: string | null;
+  readonly records?: true;
 }
 
 export interface Reshard {
