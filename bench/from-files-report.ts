@@ -140,7 +140,7 @@ function profileTables(run: FromFilesRun): string[] {
     const { summary: s } = p;
     const share = (ms: number) => `${((ms / s.totalMs) * 100).toFixed(1)}%`;
     out.push(
-      `#### ${job(p)} (gzip level ${p.output === 'csv-gzip' ? run.level : '—'}), profiled run: ${p.wallSeconds.toFixed(2)} s wall, ${p.cpuSeconds.toFixed(2)} s CPU (all threads)`,
+      `#### ${job(p)}${p.output.endsWith('gzip') ? ` (gzip level ${run.level})` : ''}, profiled run: ${p.wallSeconds.toFixed(2)} s wall, ${p.cpuSeconds.toFixed(2)} s CPU (all threads)`,
       '',
       `Main thread profiled for ${(s.totalMs / 1000).toFixed(2)} s, of which ${(s.idleMs / 1000).toFixed(2)} s idle (waiting on I/O or the thread pool).`,
       '',

@@ -192,8 +192,8 @@ function medianOf(runs: (Usage & { bytes: number; load: number })[]): Measured['
   return {
     wallSeconds: median(runs.map((r) => r.wallSeconds)),
     cpuSeconds: median(runs.map((r) => r.cpuSeconds)),
-    peakRssMiB: median(runs.map((r) => r.peakRssMiB)),
-    bytes: median(runs.map((r) => r.bytes)),
+    peakRssMiB: Math.round(median(runs.map((r) => r.peakRssMiB))),
+    bytes: Math.round(median(runs.map((r) => r.bytes))),
     load: median(runs.map((r) => r.load)),
   };
 }
