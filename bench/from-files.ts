@@ -19,7 +19,7 @@
  *        [--outputs csv,csv-gzip,json-gzip,parquet-snappy,parquet-zstd] [--level 6] [--repeat 1]
  *        [--no-s3] [--no-profile] [--write]
  * `--repeat N` runs each configuration N times (engines interleaved) and keeps the median of each
- * figure. `--write` replaces the "From real input files" section of docs/BENCHMARKS.md.
+ * figure. `--write` replaces the "From real input files" section of docs/BENCHMARKS.md for that row count.
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -304,4 +304,5 @@ try {
 run.uptimeAtEnd = uptime();
 const section = fromFilesSection(run);
 process.stdout.write(`${section}\n`);
-if (values.write) writeSection(join(ROOT, 'docs/BENCHMARKS.md'), section, 'from-files');
+// One section per row count, so a 10M run sits beside the 1M one.
+if (values.write) writeSection(join(ROOT, 'docs/BENCHMARKS.md'), section, `from-files-${rows}`);
