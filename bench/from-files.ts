@@ -20,6 +20,7 @@
  *        [--no-s3] [--no-profile] [--write]
  * `--repeat N` runs each configuration N times (engines interleaved) and keeps the median of each
  * figure. `--write` replaces the "From real input files" section of docs/BENCHMARKS.md for that row count.
+ * The S3 run and the profiles start from the NDJSON file: they run only when `--inputs` includes ndjson.
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
