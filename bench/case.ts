@@ -7,7 +7,7 @@
 import { createReadStream, mkdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Readable, Readable as NodeReadable, Transform } from 'node:stream';
+import { type Readable, Readable as NodeReadable } from 'node:stream';
 import { constants, createGzip, gzipSync } from 'node:zlib';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -15,6 +15,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { fileWriter, parquetWriteRows } from 'hyparquet-writer';
 import * as openpgp from 'openpgp';
 import Papa from 'papaparse';
+import { counted } from './counted.ts';
 import { runExport } from '../src/core/pipeline.ts';
 import { fromRows } from '../src/core/streams.ts';
 import type { Row } from '../src/core/types.ts';
@@ -143,15 +144,7 @@ async function baseline(spec: CaseSpec): Promise<{ bytes: number; key: string }>
     const encrypted = await openpgp.encrypt({ message, encryptionKeys, format: 'binary' });
     body = NodeReadable.fromWeb(encrypted as never);
   }
-  let bytes = 0;
-  const counted = body.pipe(
-    new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        bytes += chunk.byteLength;
-        done(null, chunk);
-      },
-    }),
-  );
+  const { stream: countedBody, bytes } = counted(body);
   const { endpoint, bucket, accessKeyId, secretAccessKey } = spec.s3!;
   const client = new S3Client({
     endpoint,
@@ -160,9 +153,9 @@ async function baseline(spec: CaseSpec): Promise<{ bytes: number; key: string }>
     credentials: { accessKeyId, secretAccessKey },
   });
   const key = `baseline/${spec.format}-${spec.compression}${spec.pgp ? '-pgp' : ''}`;
-  await new Upload({ client, params: { Bucket: bucket, Key: key, Body: counted } }).done();
+  await new Upload({ client, params: { Bucket: bucket, Key: key, Body: countedBody } }).done();
   client.destroy();
-  return { bytes, key };
+  return { bytes: bytes(), key };
 }
 
 async function duckdb(spec: CaseSpec): Promise<{ bytes: number }> {
