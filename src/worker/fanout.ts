@@ -37,8 +37,22 @@ import {
   scanAudience,
   STATEFUL_MODES,
 } from '../core/data/export-plan.ts';
-import { indexedRows, maxTasks, reduceStart, seekRow, taskRowBytes, unionSpill } from '../core/data/fanout.ts';
-import { afterWatermark, mergedRecords, recordCodec, recordLineKey, rowsToRecords } from '../core/data/snapshot-dataset.ts';
+import {
+  fitTaskRows,
+  indexedRows,
+  maxTasks,
+  reduceStart,
+  seekRow,
+  taskRowBytes,
+  unionSpill,
+} from '../core/data/fanout.ts';
+import {
+  afterWatermark,
+  mergedRecords,
+  recordCodec,
+  recordLineKey,
+  rowsToRecords,
+} from '../core/data/snapshot-dataset.ts';
 import { ExternalSorter } from '../core/data/spill.ts';
 import type { DatasetExportState, Watermark } from '../core/data/store.ts';
 import type { Dataset, DatasetRecord } from '../core/data/model.ts';
@@ -55,7 +69,15 @@ import { readUnit, snapshotProfiles } from '../core/snapshot/read.ts';
 import type { ReadStats, SnapshotPlan, SnapshotUnit } from '../core/snapshot/types.ts';
 import type { Platform } from '../core/platform.ts';
 import { openSourceStore } from './source-secrets.ts';
-import { planShardTasks, type ShardTaskUnit, shardPageSize, shardProfiles, shardsOf, shardTaskRows } from './shards/fanout.ts';
+import {
+  MAX_SHARD_TASK_ROWS,
+  planShardTasks,
+  type ShardTaskUnit,
+  shardPageSize,
+  shardProfiles,
+  shardsOf,
+  shardTaskRows,
+} from './shards/fanout.ts';
 import { isRecordUnit, planRecordTasks, type ShardRecordUnit, shardRecords } from './shards/records.ts';
 import type { ShardLayout } from './shards/types.ts';
 import { parseShardLayout } from './store/shards.ts';
@@ -111,11 +133,21 @@ export interface DatasetReading {
   /** Column holding a record's update time (default `updatedAt`). */
   readonly updatedAtColumn?: string | undefined;
   /** One unit's rows projected to `columns` (the id and update-time columns, then the dataset's), counting what it read. */
-  rows(plan: SnapshotPlan, unit: SnapshotUnit, columns: readonly string[], stats: ReadStats): ReadableStream<Row[]>;
+  rows(
+    plan: SnapshotPlan,
+    unit: SnapshotUnit,
+    columns: readonly string[],
+    stats: ReadStats,
+  ): ReadableStream<Row[]>;
 }
 
 /** Opens an organization's source for a run: its store (with its credentials) and its reader. */
-export type SnapshotAccess = (env: Env, orgId: string, sourceId: string, needs: SnapshotNeeds) => Promise<SnapshotReading>;
+export type SnapshotAccess = (
+  env: Env,
+  orgId: string,
+  sourceId: string,
+  needs: SnapshotNeeds,
+) => Promise<SnapshotReading>;
 
 /**
  * The Worker's snapshot access: the organization's source from D1 (`sources`), its store opened with
@@ -130,7 +162,16 @@ export function storedSnapshots(platform: (env: Env) => Platform): SnapshotAcces
     return {
       plan: () => planSnapshot(store, source),
       profiles: (plan, unit, stats) =>
-        snapshotProfiles(readUnit(store, plan, unit, projection(plan.schema, source, { rules: needs.rules, mappings: [needs.mapping] }), stats), source),
+        snapshotProfiles(
+          readUnit(
+            store,
+            plan,
+            unit,
+            projection(plan.schema, source, { rules: needs.rules, mappings: [needs.mapping] }),
+            stats,
+          ),
+          source,
+        ),
       records: {
         idColumn: source.idColumn,
         updatedAtColumn: source.updatedAtColumn,
@@ -164,7 +205,8 @@ export interface SnapshotTaskUnit {
  */
 export type TaskUnit = SnapshotTaskUnit | ShardTaskUnit | ShardRecordUnit;
 
-const isShardUnit = (unit: TaskUnit): unit is ShardTaskUnit | ShardRecordUnit => 'kind' in unit && unit.kind === 'shard';
+const isShardUnit = (unit: TaskUnit): unit is ShardTaskUnit | ShardRecordUnit =>
+  'kind' in unit && unit.kind === 'shard';
 
 /** Where a fanned-out run reads: a snapshot source, or the shards of a sharded organization's layout. */
 export type FanoutOrigin = { readonly sourceId: string } | { readonly layout: ShardLayout };
@@ -190,7 +232,11 @@ export interface TaskResult {
  * Where a dataset's records are, in one query: the snapshot source it reads (`datasets.source_id`), the
  * shards of a sharded organization's layout, or undefined — D1's `dataset_records`.
  */
-export async function datasetOriginOf(db: Env['DB'], orgId: string, datasetId: string): Promise<FanoutOrigin | undefined> {
+export async function datasetOriginOf(
+  db: Env['DB'],
+  orgId: string,
+  datasetId: string,
+): Promise<FanoutOrigin | undefined> {
   const rows = await all<{ source_id: string | null; layout: string | null }>(
     db,
     'SELECT d.source_id, s.layout FROM datasets d LEFT JOIN org_shards s ON s.org_id = d.org_id WHERE d.org_id = ? AND d.id = ?',
@@ -209,7 +255,11 @@ const SEND_BATCH = 100;
  * Where every audience of the run reads, in one query: a snapshot source, the shards of a sharded
  * organization (audiences without a source, an `org_shards` layout), or undefined — D1's profiles.
  */
-export async function audienceOriginOf(db: Env['DB'], orgId: string, audienceIds: readonly string[]): Promise<FanoutOrigin | undefined> {
+export async function audienceOriginOf(
+  db: Env['DB'],
+  orgId: string,
+  audienceIds: readonly string[],
+): Promise<FanoutOrigin | undefined> {
   if (audienceIds.length === 0) return undefined;
   const rows = await all<{ source_id: string | null; layout: string | null }>(
     db,
@@ -220,7 +270,10 @@ export async function audienceOriginOf(db: Env['DB'], orgId: string, audienceIds
   );
   const sources = new Set(rows.map((r) => r.source_id));
   if (sources.size > 1) {
-    throw new ExportError('CONFIG_INVALID', 'audienceIds: the audiences of one dataflow must all read the same place (one snapshot source, or the profiles in D1)');
+    throw new ExportError(
+      'CONFIG_INVALID',
+      'audienceIds: the audiences of one dataflow must all read the same place (one snapshot source, or the profiles in D1)',
+    );
   }
   const row = rows[0];
   if (row?.source_id) return { sourceId: row.source_id };
@@ -236,9 +289,15 @@ export interface ReduceInput {
    * not yet decided when `resume` — the subject's position in a continued reduce — says where it is)
    * and where its merge starts.
    */
-  audience(audienceId: string, resume?: unknown): { readonly spill: SpillStore; readonly start: AudienceResume };
+  audience(
+    audienceId: string,
+    resume?: unknown,
+  ): { readonly spill: SpillStore; readonly start: AudienceResume };
   /** A dataset's records: every task's run merged in (updatedAt, id) order, and the rows its tasks skipped. */
-  dataset(datasetId: string): { readonly records: ReadableStream<readonly DatasetRecord[]>; readonly skipped: Readonly<Record<string, number>> };
+  dataset(datasetId: string): {
+    readonly records: ReadableStream<readonly DatasetRecord[]>;
+    readonly skipped: Readonly<Record<string, number>>;
+  };
 }
 
 /**
@@ -257,9 +316,13 @@ export async function fanoutPhase(
   const progress = await taskProgress(env.DB, run.id);
   if (progress.failed !== undefined) {
     const error = json<{ code?: ErrorCode; message?: string }>(progress.failed) ?? {};
-    throw new ExportError(error.code ?? 'INTERNAL', `A task of this run failed: ${error.message ?? 'unknown error'}`);
+    throw new ExportError(
+      error.code ?? 'INTERNAL',
+      `A task of this run failed: ${error.message ?? 'unknown error'}`,
+    );
   }
-  if (progress.total > 0 && progress.done < progress.total) return { fannedOut: progress.total - progress.done };
+  if (progress.total > 0 && progress.done < progress.total)
+    return { fannedOut: progress.total - progress.done };
   if (progress.total > 0) return { reduce: await reduceInput(env, run) };
   const planned =
     'layout' in origin
@@ -290,7 +353,11 @@ async function snapshotUnits(
   sourceId: string,
   access: SnapshotAccess | undefined,
 ): Promise<SnapshotTaskUnit[]> {
-  if (!access) throw new ExportError('CONFIG_INVALID', 'This host cannot read snapshot sources (no snapshot reader is configured)');
+  if (!access)
+    throw new ExportError(
+      'CONFIG_INVALID',
+      'This host cannot read snapshot sources (no snapshot reader is configured)',
+    );
   const reading = await access(env, run.org_id, sourceId, await needsOf(env, run.org_id, flow, audienceIds));
   const plan = await reading.plan();
   if (plan.units.length > maxTasks()) {
@@ -312,29 +379,67 @@ async function snapshotUnits(
 
 /** A sharded organization's key ranges, one task each (shards/fanout.ts). */
 async function shardUnits(env: Env, orgId: string, layout: ShardLayout): Promise<ShardTaskUnit[]> {
-  const rowsPerTask = shardTaskRows(env);
-  return withinMaxTasks(await planShardTasks(shardsOf(env), orgId, layout, rowsPerTask), "profiles", rowsPerTask);
+  return fittedUnits(
+    (rows) => planShardTasks(shardsOf(env), orgId, layout, rows),
+    shardTaskRows(env),
+    layout.shards.length,
+    'profiles',
+  );
 }
 
 /** A sharded organization's dataset: key ranges of its records after the run's watermark, one task each (shards/records.ts). */
-async function recordUnits(env: Env, run: RunRow, flow: DataflowRow, datasetId: string, layout: ShardLayout): Promise<ShardRecordUnit[]> {
+async function recordUnits(
+  env: Env,
+  run: RunRow,
+  flow: DataflowRow,
+  datasetId: string,
+  layout: ShardLayout,
+): Promise<ShardRecordUnit[]> {
   const { watermark } = await datasetStart(env, run, flow, datasetId);
-  const rowsPerTask = shardTaskRows(env);
-  return withinMaxTasks(await planRecordTasks(shardsOf(env), run.org_id, datasetId, layout, watermark ?? null, rowsPerTask), "dataset's records", rowsPerTask);
+  return fittedUnits(
+    (rows) => planRecordTasks(shardsOf(env), run.org_id, datasetId, layout, watermark ?? null, rows),
+    shardTaskRows(env),
+    layout.shards.length,
+    "dataset's records",
+  );
 }
 
-function withinMaxTasks<T>(units: T[], what: string, rowsPerTask: number): T[] {
-  if (units.length > maxTasks()) {
+/**
+ * The plan's tasks at `rowsPerTask` rows, or — when they are more than one reduce can open
+ * (`maxTasks()`) — planned again at the rows per task that fits (`fitTaskRows`, at most
+ * MAX_SHARD_TASK_ROWS or the configured rows). A run too big even then is refused before any task runs.
+ */
+async function fittedUnits<T>(
+  plan: (rowsPerTask: number) => Promise<T[]>,
+  rowsPerTask: number,
+  shards: number,
+  what: string,
+): Promise<T[]> {
+  const units = await plan(rowsPerTask);
+  const rows = fitTaskRows(
+    units.length,
+    rowsPerTask,
+    shards,
+    maxTasks(),
+    Math.max(rowsPerTask, MAX_SHARD_TASK_ROWS),
+  );
+  const fitted = rows === undefined || rows === rowsPerTask ? units : await plan(rows);
+  if (rows === undefined || fitted.length > maxTasks()) {
     throw new ExportError(
       'CONFIG_INVALID',
-      `EXPORT_SHARD_TASK_ROWS: the organization's ${what} make ${units.length} tasks of ${rowsPerTask}, more than the ${maxTasks()} one run may fan out to; raise EXPORT_SHARD_TASK_ROWS`,
+      `EXPORT_SHARD_TASK_ROWS: the organization's ${what} make ${units.length} tasks of ${rowsPerTask}, and one run reduces at most ${maxTasks()} tasks of at most ${Math.max(rowsPerTask, MAX_SHARD_TASK_ROWS)} (docs/SCALE.md, "The model for 100M and 1B profiles")`,
     );
   }
-  return units;
+  return fitted;
 }
 
 /** The columns a run reads depend on its mapping and its audiences' rules. */
-async function needsOf(env: Env, orgId: string, flow: DataflowRow, audienceIds: readonly string[]): Promise<SnapshotNeeds> {
+async function needsOf(
+  env: Env,
+  orgId: string,
+  flow: DataflowRow,
+  audienceIds: readonly string[],
+): Promise<SnapshotNeeds> {
   // A dataset's tasks read its columns (DatasetReading), no rule or mapping.
   if (flow.dataset_id !== null) return { mapping: { fields: [] }, rules: [] };
   const data = d1DataReader(env.DB, orgId);
@@ -342,7 +447,11 @@ async function needsOf(env: Env, orgId: string, flow: DataflowRow, audienceIds: 
   for (const id of audienceIds) {
     const audience = await data.getAudience(id);
     if (!audience) throw new ExportError('CONFIG_INVALID', `Audience "${id}" no longer exists`);
-    if (audience.kind !== 'rule') throw new ExportError('CONFIG_INVALID', `Audience "${id}" reads a snapshot source: only a rule audience can`);
+    if (audience.kind !== 'rule')
+      throw new ExportError(
+        'CONFIG_INVALID',
+        `Audience "${id}" reads a snapshot source: only a rule audience can`,
+      );
     rules.push(audience.rule);
   }
   return { mapping: json<MappingSpec>(flow.mapping)!, rules };
@@ -353,7 +462,8 @@ async function reduceInput(env: Env, run: RunRow): Promise<ReduceInput> {
   const tasks = await listTasks(env.DB, run.id);
   return reduceOf(
     tasks.map((t) => ({ seq: t.seq, attempt: t.attempt, result: json<TaskResult>(t.result)! })),
-    (seq, attempt, subjectId, from) => taskRun(env.DB, run.org_id, run.id, taskSpillKey(seq, attempt, subjectId), from),
+    (seq, attempt, subjectId, from) =>
+      taskRun(env.DB, run.org_id, run.id, taskSpillKey(seq, attempt, subjectId), from),
   );
 }
 
@@ -365,15 +475,22 @@ function reduceOf(
     audience: (audienceId, resume) => {
       const scans = tasks.map((t) => ({ ...t, scan: t.result.audiences[audienceId] }));
       const missing = scans.find((s) => !s.scan);
-      if (missing) throw new ExportError('INTERNAL', `Task ${missing.seq} has no result for audience "${audienceId}"`);
+      if (missing)
+        throw new ExportError('INTERNAL', `Task ${missing.seq} has no result for audience "${audienceId}"`);
       const through = (resume as { plan?: AudienceResume } | undefined)?.plan?.decidedThrough;
-      const parts = scans.filter((s) => s.scan!.runs > 0).map((s) => open!(s.seq, s.attempt, audienceId, seekRow(s.scan!.rows, through)));
+      const parts = scans
+        .filter((s) => s.scan!.runs > 0)
+        .map((s) => open!(s.seq, s.attempt, audienceId, seekRow(s.scan!.rows, through)));
       return { spill: unionSpill(parts), start: reduceStart(scans.map((s) => s.scan!)) };
     },
     dataset: (datasetId) => {
-      const parts = tasks.filter((t) => (t.result.dataset?.runs ?? 0) > 0).map((t) => open!(t.seq, t.attempt, datasetId, 0));
+      const parts = tasks
+        .filter((t) => (t.result.dataset?.runs ?? 0) > 0)
+        .map((t) => open!(t.seq, t.attempt, datasetId, 0));
       const skipped: Record<string, number> = {};
-      for (const t of tasks) for (const [reason, n] of Object.entries(t.result.dataset?.skipped ?? {})) skipped[reason] = (skipped[reason] ?? 0) + n;
+      for (const t of tasks)
+        for (const [reason, n] of Object.entries(t.result.dataset?.skipped ?? {}))
+          skipped[reason] = (skipped[reason] ?? 0) + n;
       return { records: mergedRecords(unionSpill(parts), parts.length), skipped };
     },
   };
@@ -387,15 +504,32 @@ export type RunTask = (env: Env, task: TaskRow, lease: Lease) => Promise<TaskRes
  * (the stream teed), each into one sorted run spilled under the task's attempt. What an earlier
  * attempt of the task spilled is dropped first.
  */
-export async function runTask(env: Env, task: TaskRow, access: SnapshotAccess | undefined): Promise<TaskResult> {
+export async function runTask(
+  env: Env,
+  task: TaskRow,
+  access: SnapshotAccess | undefined,
+): Promise<TaskResult> {
   const run = await getRun(env.DB, task.org_id, task.run_id);
   const flow = run && (await getDataflow(env.DB, run.org_id, run.dataflow_id));
   if (!run || !flow) throw new ExportError('CONFIG_INVALID', 'The run or its dataflow no longer exists');
   const unit = json<TaskUnit>(task.unit)!;
-  if (!isShardUnit(unit) && !access) throw new ExportError('CONFIG_INVALID', 'This host cannot read snapshot sources (no snapshot reader is configured)');
+  if (!isShardUnit(unit) && !access)
+    throw new ExportError(
+      'CONFIG_INVALID',
+      'This host cannot read snapshot sources (no snapshot reader is configured)',
+    );
   if (flow.dataset_id !== null) {
-    if (isShardUnit(unit) && !isRecordUnit(unit)) throw new ExportError('INTERNAL', "A dataset's task was planned on a shard's profiles");
-    return datasetTask(env, task, run, flow, flow.dataset_id, unit as SnapshotTaskUnit | ShardRecordUnit, access);
+    if (isShardUnit(unit) && !isRecordUnit(unit))
+      throw new ExportError('INTERNAL', "A dataset's task was planned on a shard's profiles");
+    return datasetTask(
+      env,
+      task,
+      run,
+      flow,
+      flow.dataset_id,
+      unit as SnapshotTaskUnit | ShardRecordUnit,
+      access,
+    );
   }
   const audienceIds = runAudiences(flow, run);
   const mode = exportModeOf(flow);
@@ -415,17 +549,26 @@ export async function runTask(env: Env, task: TaskRow, access: SnapshotAccess | 
   }
   const read: ReadStats = { bytesFetched: 0, requests: 0, rows: 0 };
   // A shard's key range (its RPCs counted in `read.requests`), or a snapshot's unit.
-  if (isShardUnit(unit) && isRecordUnit(unit)) throw new ExportError('INTERNAL', "An audience's task was planned on a dataset's records");
+  if (isShardUnit(unit) && isRecordUnit(unit))
+    throw new ExportError('INTERNAL', "An audience's task was planned on a dataset's records");
   const profiles = isShardUnit(unit)
     ? shardProfiles(shardsOf(env).shard(run.org_id, unit.shard), run.org_id, unit, shardPageSize(env), read)
-    : (await access!(env, run.org_id, unit.sourceId, { mapping: json<MappingSpec>(flow.mapping)!, rules })).profiles(unit.plan, unit.unit, read);
+    : (
+        await access!(env, run.org_id, unit.sourceId, { mapping: json<MappingSpec>(flow.mapping)!, rules })
+      ).profiles(unit.plan, unit.unit, read);
   const streams = split(profiles, audiences.length);
   const rowBytes = taskRowBytes(unit.tasks, Math.floor(valueBytes * 0.9));
-  const budget = Math.floor(sortBudgets(env, valueBytes, { partitioned: false, dedup: true }).dedup / Math.max(1, audiences.length));
+  const budget = Math.floor(
+    sortBudgets(env, valueBytes, { partitioned: false, dedup: true }).dedup / Math.max(1, audiences.length),
+  );
   const scans = await Promise.all(
     audiences.map(async (a, i) => {
       // Rows of at most rowBytes, each row's first key kept: the reduce's merge memory, and where a continued reduce seeks.
-      const output = indexedRows(d1Spill(env.DB, run.org_id, run.id, taskSpillKey(task.seq, task.attempt, a.id), valueBytes), rowBytes, candidateKey);
+      const output = indexedRows(
+        d1Spill(env.DB, run.org_id, run.id, taskSpillKey(task.seq, task.attempt, a.id), valueBytes),
+        rowBytes,
+        candidateKey,
+      );
       const scan = await scanAudience({
         membership: a.membership,
         profiles: streams[i]!,
@@ -435,7 +578,13 @@ export async function runTask(env: Env, task: TaskRow, access: SnapshotAccess | 
         baseline: a.baseline,
         state: STATEFUL_MODES.includes(mode),
         output,
-        scratch: d1Spill(env.DB, run.org_id, run.id, `${taskSpillKey(task.seq, task.attempt, a.id)}:scratch`, valueBytes),
+        scratch: d1Spill(
+          env.DB,
+          run.org_id,
+          run.id,
+          `${taskSpillKey(task.seq, task.attempt, a.id)}:scratch`,
+          valueBytes,
+        ),
         sortBudget: budget,
       });
       return { ...scan, rows: output.firstKeys };
@@ -448,13 +597,24 @@ export async function runTask(env: Env, task: TaskRow, access: SnapshotAccess | 
 const RUN_WRITE_LINES = 16_384;
 
 /** A dataset run's dataset and, in incremental mode, the watermark its last successful run left. */
-async function datasetStart(env: Env, run: RunRow, flow: DataflowRow, datasetId: string): Promise<{ dataset: Dataset; watermark?: Watermark | undefined }> {
+async function datasetStart(
+  env: Env,
+  run: RunRow,
+  flow: DataflowRow,
+  datasetId: string,
+): Promise<{ dataset: Dataset; watermark?: Watermark | undefined }> {
   const mode = exportModeOf(flow);
   if (mode !== 'full' && mode !== 'incremental') throw new ExportError('CONFIG_INVALID', DATASET_MODES);
   const dataset = await d1DataReader(env.DB, run.org_id).getDataset(datasetId);
   if (!dataset) throw new ExportError('CONFIG_INVALID', `Dataset "${datasetId}" no longer exists`);
-  const found = mode === 'incremental' ? await d1States(env.DB, run.org_id, flow.id, run.id, d1ValueBytes(env)).get(dataset.id) : undefined;
-  return { dataset, watermark: found?.kind === 'dataset' ? (found as DatasetExportState).watermark : undefined };
+  const found =
+    mode === 'incremental'
+      ? await d1States(env.DB, run.org_id, flow.id, run.id, d1ValueBytes(env)).get(dataset.id)
+      : undefined;
+  return {
+    dataset,
+    watermark: found?.kind === 'dataset' ? (found as DatasetExportState).watermark : undefined,
+  };
 }
 
 /**
@@ -483,20 +643,45 @@ async function datasetTask(
   let sorter: ExternalSorter<DatasetRecord> | undefined;
   let sorted: AsyncIterable<readonly DatasetRecord[]>;
   if (isShardUnit(unit)) {
-    sorted = shardRecords(shardsOf(env).shard(run.org_id, unit.shard), run.org_id, unit, shardPageSize(env), read);
+    sorted = shardRecords(
+      shardsOf(env).shard(run.org_id, unit.shard),
+      run.org_id,
+      unit,
+      shardPageSize(env),
+      read,
+    );
   } else {
-    const reading = (await access!(env, run.org_id, unit.sourceId, { mapping: { fields: [] }, rules: [] })).records;
-    if (!reading) throw new ExportError('CONFIG_INVALID', 'This host cannot read a dataset from a snapshot source');
+    const reading = (await access!(env, run.org_id, unit.sourceId, { mapping: { fields: [] }, rules: [] }))
+      .records;
+    if (!reading)
+      throw new ExportError('CONFIG_INVALID', 'This host cannot read a dataset from a snapshot source');
     const budget = sortBudgets(env, valueBytes, { partitioned: false, dedup: true }).dedup;
-    sorter = new ExternalSorter<DatasetRecord>(d1Spill(env.DB, run.org_id, run.id, `${key}:scratch`, valueBytes), recordCodec, budget);
-    const columns = [...new Set([reading.idColumn ?? 'id', reading.updatedAtColumn ?? 'updatedAt', ...dataset.schema.map((c) => c.name)])];
-    const records = reading.rows(unit.plan, unit.unit, columns, read).pipeThrough(rowsToRecords(reading, skipped)).getReader();
+    sorter = new ExternalSorter<DatasetRecord>(
+      d1Spill(env.DB, run.org_id, run.id, `${key}:scratch`, valueBytes),
+      recordCodec,
+      budget,
+    );
+    const columns = [
+      ...new Set([
+        reading.idColumn ?? 'id',
+        reading.updatedAtColumn ?? 'updatedAt',
+        ...dataset.schema.map((c) => c.name),
+      ]),
+    ];
+    const records = reading
+      .rows(unit.plan, unit.unit, columns, read)
+      .pipeThrough(rowsToRecords(reading, skipped))
+      .getReader();
     for (let next = await records.read(); !next.done; next = await records.read()) {
       for (const record of next.value) if (afterWatermark(record, watermark)) await sorter.add(record);
     }
     sorted = sorter.sortedBatches();
   }
-  const output = indexedRows(d1Spill(env.DB, run.org_id, run.id, key, valueBytes), taskRowBytes(unit.tasks, Math.floor(valueBytes * 0.9)), recordLineKey);
+  const output = indexedRows(
+    d1Spill(env.DB, run.org_id, run.id, key, valueBytes),
+    taskRowBytes(unit.tasks, Math.floor(valueBytes * 0.9)),
+    recordLineKey,
+  );
   let kept = 0;
   let lines: string[] = [];
   for await (const batch of sorted) {
@@ -511,7 +696,11 @@ async function datasetTask(
   // The scratch runs were merged into the task's one run.
   const spilled = sorter?.runs ?? 0;
   if (spilled > 0) await d1Spill(env.DB, run.org_id, run.id, `${key}:scratch`, valueBytes).drop();
-  return { audiences: {}, dataset: { runs: kept > 0 ? 1 : 0, rows: output.firstKeys, records: kept, skipped, spilled }, read };
+  return {
+    audiences: {},
+    dataset: { runs: kept > 0 ? 1 : 0, rows: output.firstKeys, records: kept, skipped, spilled },
+    read,
+  };
 }
 
 /** An audience's committed state as a baseline (what its exits are checked against). */
@@ -521,7 +710,11 @@ async function baselineOf(states: ExportStates, audienceId: string): Promise<Bas
   if (found.version === 2 && states.chunks) {
     const chunked = found as ChunkedAudienceState;
     const chunks = states.chunks;
-    return { mappingId: chunked.mappingId, members: chunked.members, entries: () => chunks.read(audienceId, chunked.generation, chunked.chunks) };
+    return {
+      mappingId: chunked.mappingId,
+      members: chunked.members,
+      entries: () => chunks.read(audienceId, chunked.generation, chunked.chunks),
+    };
   }
   return found.version === 1 ? objectBaseline(found) : undefined;
 }
@@ -557,7 +750,11 @@ export interface TaskConsumerDeps {
  * any other failure — or the last retry's — fails the task and the run, and drops every spill of
  * the run. True when the task was claimed and executed.
  */
-export async function consumeTask(message: QueueMessage<RunMessage>, env: Env, deps: TaskConsumerDeps): Promise<boolean> {
+export async function consumeTask(
+  message: QueueMessage<RunMessage>,
+  env: Env,
+  deps: TaskConsumerDeps,
+): Promise<boolean> {
   const now = deps.now ?? (() => new Date());
   const { runId, orgId } = message.body;
   const seq = message.body.task!;
@@ -568,18 +765,23 @@ export async function consumeTask(message: QueueMessage<RunMessage>, env: Env, d
   }
   let lost = false;
   let beat = Promise.resolve();
-  const heartbeat = setInterval(() => {
-    beat = beat.then(async () => {
-      if (!lost && !(await renewTask(env.DB, runId, seq, task.attempt, now()).catch(() => true))) lost = true;
-    });
-  }, (deps.heartbeatSeconds ?? HEARTBEAT_SECONDS) * 1000);
+  const heartbeat = setInterval(
+    () => {
+      beat = beat.then(async () => {
+        if (!lost && !(await renewTask(env.DB, runId, seq, task.attempt, now()).catch(() => true)))
+          lost = true;
+      });
+    },
+    (deps.heartbeatSeconds ?? HEARTBEAT_SECONDS) * 1000,
+  );
   const stop = async () => {
     clearInterval(heartbeat);
     await beat;
     deps.finishing?.();
   };
   try {
-    if (!deps.runTask) throw new ExportError('INTERNAL', 'This consumer cannot run the tasks of a fanned-out run');
+    if (!deps.runTask)
+      throw new ExportError('INTERNAL', 'This consumer cannot run the tasks of a fanned-out run');
     const result = await deps.runTask(env, task, { lost: () => lost }).finally(stop);
     if (!lost && (await finishTask(env.DB, runId, seq, task.attempt, result, now()))) {
       if (await releaseRunIfDone(env.DB, runId, now())) await env.EXPORTS.send({ runId, orgId });
@@ -591,7 +793,8 @@ export async function consumeTask(message: QueueMessage<RunMessage>, env: Env, d
     const error = describeError(thrown);
     if (lost) return settle(message);
     if (RETRYABLE.has(String(error.code)) && task.attempt < MAX_ATTEMPTS) {
-      if (await requeueTask(env.DB, runId, seq, task.attempt, error, now())) message.retry({ delaySeconds: 5 * task.attempt });
+      if (await requeueTask(env.DB, runId, seq, task.attempt, error, now()))
+        message.retry({ delaySeconds: 5 * task.attempt });
       else message.ack();
       return true;
     }

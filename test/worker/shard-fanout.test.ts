@@ -14,6 +14,7 @@ import { abandonRun, executeRun } from '../../src/worker/execute.ts';
 import { runTask } from '../../src/worker/fanout.ts';
 import { invocationBudget } from '../../src/worker/budget.ts';
 import { keyRanges, type ShardTaskUnit, withTaskFault } from '../../src/worker/shards/fanout.ts';
+import { maxTasks } from '../../src/core/data/fanout.ts';
 import {
   bucketOf,
   initialLayout,
@@ -46,7 +47,10 @@ function countedShards(): ShardNamespace & { rpcs: number; failNext?: unknown } 
         return (async () => await call())();
       };
       return {
-        ...wrapShardStore(() => stub, (_, call) => rpc(call)),
+        ...wrapShardStore(
+          () => stub,
+          (_, call) => rpc(call),
+        ),
         profiles: (...args) => {
           const failure = ns.failNext;
           if (failure === undefined) return rpc(() => stub.profiles(...args));
@@ -361,6 +365,23 @@ describe('fan-out of a sharded organization', () => {
     const detail = (await s.api('sharded')('GET', `/runs/${runId}`)).body;
     expect(detail.status, JSON.stringify(detail.error)).toBe('succeeded');
     expect(detail.fanout).toMatchObject({ tasks: units.length, rowsRead: people.length });
+    expect(await s.rowsOf(detail)).toEqual(await s.rowsOf(await s.runOf('single', s.flows.single.household)));
+  });
+
+  it('a plan that would make more tasks than one reduce can open is made again with bigger tasks, and exports the same rows', async () => {
+    // 600 profiles at 1 a task would be 600 tasks, more than maxTasks() (345): planned again at 2 a task.
+    const s = await scenario('fit', FIRST, { EXPORT_SHARD_TASK_ROWS: '1' } as Partial<Env>);
+    const runId = (await s.api('sharded')('POST', `/dataflows/${s.flows.sharded.household}/run`)).body
+      .id as string;
+    await s.deliver(s.e.EXPORTS.sent.shift()!);
+    const units = (await listTasks(s.e.DB, runId)).map((t) => JSON.parse(t.unit) as ShardTaskUnit);
+    expect(FIRST.length).toBeGreaterThan(maxTasks());
+    expect(units.length).toBeLessThanOrEqual(maxTasks());
+    expect(units.length).toBeGreaterThanOrEqual(FIRST.length / 2);
+    await s.drain();
+    const detail = (await s.api('sharded')('GET', `/runs/${runId}`)).body;
+    expect(detail.status, JSON.stringify(detail.error)).toBe('succeeded');
+    expect(detail.fanout).toMatchObject({ tasks: units.length, rowsRead: FIRST.length });
     expect(await s.rowsOf(detail)).toEqual(await s.rowsOf(await s.runOf('single', s.flows.single.household)));
   });
 

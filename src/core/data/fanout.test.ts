@@ -3,8 +3,24 @@ import { describe, expect, it } from 'vitest';
 import { collectRows, fromIterable } from '../streams.ts';
 import type { Row } from '../types.ts';
 import { ruleMembership } from './audience.ts';
-import { type BaselineState, type ExportMode, objectBaseline, planAudienceExport, scanAudience } from './export-plan.ts';
-import { indexedRows, MIN_TASK_ROW_BYTES, maxTasks, reduceStart, seekRow, taskRowBytes, unionSpill } from './fanout.ts';
+import {
+  type BaselineState,
+  type ExportMode,
+  objectBaseline,
+  planAudienceExport,
+  scanAudience,
+} from './export-plan.ts';
+import {
+  fitTaskRows,
+  indexedRows,
+  MIN_TASK_ROW_BYTES,
+  maxTasks,
+  REDUCE_QUERIES_PER_TASK,
+  reduceStart,
+  seekRow,
+  taskRowBytes,
+  unionSpill,
+} from './fanout.ts';
 import { compileMapping, type MappingSpec } from './mapping.ts';
 import type { Profile } from './model.ts';
 import { memorySpill, type SpillStore } from './spill.ts';
@@ -250,6 +266,46 @@ describe('fan-out: map scans into one run per task, the reduce merges them', () 
   });
 });
 
+describe('fan-out: a run makes no more tasks than one reduce invocation can open', () => {
+  it("caps tasks by the reduce's queries as well as its merge memory", () => {
+    // 1,000 queries an invocation: 310 kept for the pause, the outcome and reading, 2 a task for opening.
+    expect(maxTasks()).toBe(345);
+    expect(maxTasks() * REDUCE_QUERIES_PER_TASK + 310).toBeLessThanOrEqual(1_000);
+    expect(maxTasks(24 * 1024 * 1024, 100_000)).toBe(1_536);
+  });
+
+  it("raises rows per task so the shards' splits make at most the cap, or says the run is too big", () => {
+    const tasksOf = (counts: readonly number[], rows: number) =>
+      counts.reduce((n, c) => n + Math.ceil(c / rows), 0);
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 5_000_000 }), { minLength: 1, maxLength: 64 }),
+        fc.integer({ min: 1_000, max: 200_000 }),
+        fc.integer({ min: 65, max: 400 }),
+        (counts, rowsPerTask, cap) => {
+          const tasks = tasksOf(counts, rowsPerTask);
+          const rows = fitTaskRows(tasks, rowsPerTask, counts.length, cap, 1_000_000);
+          if (tasks <= cap) expect(rows).toBe(rowsPerTask);
+          else if (rows !== undefined) {
+            expect(rows).toBeGreaterThan(rowsPerTask);
+            expect(rows).toBeLessThanOrEqual(1_000_000);
+            expect(tasksOf(counts, rows)).toBeLessThanOrEqual(cap);
+          } else {
+            // Refused only when even the largest task cannot bring the run under the cap.
+            expect(
+              tasksOf(counts, 1_000_000) + counts.length > cap ||
+                Math.ceil((tasks * rowsPerTask) / (cap - counts.length)) > 1_000_000,
+            ).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 500, seed: 20261205 },
+    );
+    expect(fitTaskRows(1_000, 100_000, 32, 345, 1_000_000)).toBe(319_489);
+    expect(fitTaskRows(10_000, 100_000, 256, 345, 1_000_000)).toBeUndefined();
+  });
+});
+
 describe('fan-out: the reduce merge holds a bounded amount of spilled text', () => {
   it('sizes task rows so one row of every run fits the merge budget, down to its floor', () => {
     expect(taskRowBytes(1, 1_800_000)).toBe(1_800_000);
@@ -308,11 +364,17 @@ describe('fan-out: the reduce merge holds a bounded amount of spilled text', () 
 });
 
 describe('fan-out: a continued reduce seeks each run', () => {
-  it('writes a run in rows of at most rowBytes, one write per row, each row\'s first key recorded; seekRow finds the row to resume in', async () => {
+  it("writes a run in rows of at most rowBytes, one write per row, each row's first key recorded; seekRow finds the row to resume in", async () => {
     const inner = memorySpill();
     const rowsOf: (readonly string[])[] = [];
     const store = indexedRows(
-      { ...inner, write: async (run, lines) => { rowsOf.push(lines); await inner.write(run, lines); } },
+      {
+        ...inner,
+        write: async (run, lines) => {
+          rowsOf.push(lines);
+          await inner.write(run, lines);
+        },
+      },
       40,
       (line) => line.slice(0, 3),
     );
@@ -327,7 +389,12 @@ describe('fan-out: a continued reduce seeks each run', () => {
     // The row holding k13 is the last one starting at or before it; rows before it hold only decided keys.
     const at = seekRow(store.firstKeys, 'k13');
     expect(rowsOf[at]!.some((l) => l.startsWith('k13'))).toBe(true);
-    expect(rowsOf.slice(0, at).flat().every((l) => l < 'k13')).toBe(true);
+    expect(
+      rowsOf
+        .slice(0, at)
+        .flat()
+        .every((l) => l < 'k13'),
+    ).toBe(true);
     expect(seekRow(store.firstKeys, 'k99')).toBe(rowsOf.length - 1);
   });
 });

@@ -34,9 +34,53 @@ export function taskRowBytes(
   return Math.min(max, Math.max(min, Math.floor(budget / Math.max(1, tasks))));
 }
 
-/** The most tasks one run may fan out to: past it, rows at MIN_TASK_ROW_BYTES would outgrow the merge budget. */
-export function maxTasks(budget = REDUCE_MERGE_BYTES): number {
-  return Math.floor(budget / MIN_TASK_ROW_BYTES);
+/**
+ * D1 queries every invocation of the reduce spends per task before it merges anything (it opens each
+ * task's run and reads where it starts): measured ≈ 2 (bench/sharded.ts, docs/SCALE.md: 56 tasks, 236
+ * queries; 204, 432; 403, 827).
+ */
+export const REDUCE_QUERIES_PER_TASK = 2;
+
+/**
+ * Queries of an invocation's 1,000 (D1's limit) the reduce needs besides opening the runs: 110 the
+ * budget keeps for a pause and the run's outcome (src/worker/budget.ts), and 200 for reading the runs
+ * and writing the files, so that every continuation of the reduce makes progress.
+ */
+const REDUCE_OTHER_QUERIES = 110 + 200;
+
+/**
+ * The most tasks one run may fan out to: the fewer of what the reduce's merge memory allows (rows at
+ * MIN_TASK_ROW_BYTES) and what one reduce invocation can open within D1's 1,000 queries and still
+ * read (345). Past it a reduce would spend every invocation re-opening the runs (measured: at 803
+ * tasks it was claimed 619 times without finishing), so the plan refuses instead.
+ */
+export function maxTasks(budget = REDUCE_MERGE_BYTES, queries = 1_000): number {
+  return Math.min(
+    Math.floor(budget / MIN_TASK_ROW_BYTES),
+    Math.floor((queries - REDUCE_OTHER_QUERIES) / REDUCE_QUERIES_PER_TASK),
+  );
+}
+
+/**
+ * Rows per task for a plan over `shards` key-range sources (one split per shard) that made `tasks`
+ * tasks of at most `rowsPerTask` rows: the same when they fit `cap`, else rows per task raised so the
+ * plan made again makes at most `cap` (each shard makes ⌈its rows / rowsPerTask⌉ tasks, so at most
+ * rows / rowsPerTask + shards in all; rows ≤ tasks × rowsPerTask). Undefined when that needs more
+ * than `maxRows` a task: the run is too big for one reduce.
+ *
+ * @example fitTaskRows(1_000, 100_000, 32, 345, 1_000_000) // 319,489: 100M rows of 32 shards in ≤ 345 tasks
+ */
+export function fitTaskRows(
+  tasks: number,
+  rowsPerTask: number,
+  shards: number,
+  cap: number,
+  maxRows: number,
+): number | undefined {
+  if (tasks <= cap) return rowsPerTask;
+  if (shards >= cap) return undefined;
+  const rows = Math.ceil((tasks * rowsPerTask) / (cap - shards));
+  return rows <= maxRows ? rows : undefined;
 }
 
 /**
@@ -96,7 +140,11 @@ export function reduceStart(
  * a reduce that continues in another invocation starts every run at the row holding the first key
  * it has not decided (`seekRow`), instead of reading it again from its start.
  */
-export function indexedRows(store: SpillStore, rowBytes: number, keyOf: (line: string) => string): SpillStore & { readonly firstKeys: readonly string[] } {
+export function indexedRows(
+  store: SpillStore,
+  rowBytes: number,
+  keyOf: (line: string) => string,
+): SpillStore & { readonly firstKeys: readonly string[] } {
   const firstKeys: string[] = [];
   let row: string[] = [];
   let bytes = 0;
@@ -126,7 +174,10 @@ export function indexedRows(store: SpillStore, rowBytes: number, keyOf: (line: s
 }
 
 /** The row of a run to start reading at when every key up to `decidedThrough` is decided: the last one starting at or before it. */
-export function seekRow(firstKeys: readonly string[] | undefined, decidedThrough: string | undefined): number {
+export function seekRow(
+  firstKeys: readonly string[] | undefined,
+  decidedThrough: string | undefined,
+): number {
   if (!firstKeys || decidedThrough === undefined) return 0;
   let lo = 0;
   let hi = firstKeys.length - 1;

@@ -33,6 +33,14 @@ import {
  */
 export const SHARD_TASK_ROWS = 100_000;
 
+/**
+ * The most profiles (or records) a task is raised to when a run would otherwise make more tasks than
+ * one reduce can open (`maxTasks()`): twice the 500,000 measured in workerd (bench/sharded.ts,
+ * docs/BENCHMARKS.md "Tasks of 500,000 profiles": 3.1 s of CPU, 115 queries + shard calls; CPU and
+ * pages grow linearly, memory is bounded by the sort budget), so ~6 s and ~230 queries a task.
+ */
+export const MAX_SHARD_TASK_ROWS = 1_000_000;
+
 /** Profiles one RPC returns at most: 10,000 profiles are ~5 MB (517 bytes each), far under an RPC's 32 MiB. */
 export const SHARD_PAGE_MAX = 10_000;
 
