@@ -1,7 +1,7 @@
 /**
  * The Worker on this machine, offline: bundled in memory by esbuild with the conditions wrangler uses, run by
- * Miniflare (workerd) with a local D1 persisted under the state folder, the EXPORTS queue delivered
- * to the Worker's own consumer, and the D1 migrations applied (recorded in `d1_migrations`, the table
+ * Miniflare (workerd) with a local D1 and the SHARDS Durable Objects persisted under the state folder, the
+ * EXPORTS queue delivered to the Worker's own consumer, and the D1 migrations applied (recorded in `d1_migrations`, the table
  * wrangler uses). Node-only: used by `npm start`, never by the Worker itself.
  */
 import { randomBytes } from 'node:crypto';
@@ -58,6 +58,9 @@ export async function startLocalWorker(
     cf: false,
     d1Databases: { DB: 'edge-export-local' },
     d1Persist: options.inMemory ? false : join(state, 'd1'),
+    // Sharded profile storage (docs/SCALE.md): ProfileShard Durable Objects with SQLite storage, as wrangler.toml.
+    durableObjects: { SHARDS: { className: 'ProfileShard', useSQLite: true } },
+    durableObjectsPersist: options.inMemory ? false : join(state, 'do'),
     queueProducers: { EXPORTS: 'edge-export-runs' },
     queueConsumers: { 'edge-export-runs': { maxBatchSize: 1, maxBatchTimeout: 1, maxRetries: 3, ...options.queue } },
     bindings: { ...secrets, ALLOW_LOOPBACK_ENDPOINTS: 'true', MAX_CATCH_UP: '3', ...options.bindings },

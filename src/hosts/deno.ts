@@ -6,13 +6,15 @@
  *   (= deno run --unstable-cron --allow-net --allow-read --allow-write --allow-env src/hosts/deno.ts)
  *
  * HOST (default 127.0.0.1), PORT (default 8787; 0 picks a free port), EDGE_EXPORT_DB (default
- * ./edge-export.sqlite), EDGE_EXPORT_CRON=off (no cron); every other binding comes from the
+ * ./edge-export.sqlite), EDGE_EXPORT_SHARDS_DIR (the shard files of sharded organizations; default
+ * `<EDGE_EXPORT_DB>.shards`), EDGE_EXPORT_CRON=off (no cron); every other binding comes from the
  * environment as in wrangler.toml.
  */
 import { installedPlugins } from '../../edge-export.plugins.ts';
 import { withPlugins } from '../core/platform.ts';
 import { denoPlatform } from './deno/platform.ts';
-import { openDenoDatabase } from './deno/sqlite.ts';
+import { denoShardFiles, openDenoDatabase } from './deno/sqlite.ts';
+import { shardsDir } from './shard-files.ts';
 import { createHost, maxValueBytes, testPlatformOverrides } from './host.ts';
 
 declare const Deno: {
@@ -27,10 +29,13 @@ declare const Deno: {
 };
 const vars = Deno.env.toObject();
 const migrations = new URL('../../migrations', import.meta.url).pathname;
-const database = await openDenoDatabase(vars.EDGE_EXPORT_DB ?? 'edge-export.sqlite', migrations, maxValueBytes(vars));
+const dbPath = vars.EDGE_EXPORT_DB ?? 'edge-export.sqlite';
+const database = await openDenoDatabase(dbPath, migrations, maxValueBytes(vars));
 if (database.applied.length > 0) console.log(`migrations applied: ${database.applied.join(', ')}`);
 // With the deployment's installed plugins (edge-export.plugins.ts), as every host.
-const host = createHost(database.db, vars, withPlugins(denoPlatform({}, testPlatformOverrides(vars)), installedPlugins));
+// Sharded organizations' profiles (docs/SCALE.md): a SQLite file per shard, opened on first use.
+const shards = await denoShardFiles(shardsDir(vars, dbPath));
+const host = createHost(database.db, vars, withPlugins(denoPlatform({}, testPlatformOverrides(vars)), installedPlugins), { shards });
 // Deno.cron gives no scheduled time: the minute it fires in stands for it, as a Cron Trigger's would.
 // EDGE_EXPORT_CRON=off leaves the ticks to something else (as on Node).
 if (vars.EDGE_EXPORT_CRON !== 'off') {
@@ -47,10 +52,11 @@ const server = Deno.serve(
   host.fetch,
 );
 
-/** Stops accepting requests, lets running exports finish, then closes the database. */
+/** Stops accepting requests, lets running exports finish, then closes the database and the shard files. */
 async function shutdown(): Promise<void> {
   await server.shutdown();
   await host.close();
+  shards.close();
   database.close();
   Deno.exit(0);
 }

@@ -6,6 +6,7 @@
  */
 import type { Platform } from '../core/platform.ts';
 import type { D1Database, Env, RunMessage } from '../worker/env.ts';
+import type { ShardNamespace } from '../worker/shards/types.ts';
 import { createWorker } from '../worker/worker.ts';
 import { LocalQueue } from './queue.ts';
 
@@ -100,8 +101,16 @@ export function testPlatformOverrides(source: Record<string, string | undefined>
   };
 }
 
-/** Wires the Worker's handlers, on this host's platform, to a database and environment variables. */
-export function createHost(db: D1Database, source: Record<string, string | undefined>, platform: Platform): Host {
+/**
+ * Wires the Worker's handlers, on this host's platform, to a database and environment variables;
+ * `shards` (the host's shard files, shard-files.ts) becomes `env.SHARDS`.
+ */
+export function createHost(
+  db: D1Database,
+  source: Record<string, string | undefined>,
+  platform: Platform,
+  options: { readonly shards?: ShardNamespace } = {},
+): Host {
   const worker = createWorker(platform);
   const background = new Set<Promise<unknown>>();
   const waitUntil = (promise: Promise<unknown>) => {
@@ -118,7 +127,13 @@ export function createHost(db: D1Database, source: Record<string, string | undef
   });
   const vars = envVars(source);
   const triggers = source.EDGE_EXPORT_TEST_TRIGGERS === '1';
-  const env: Env = { ...vars, SECRETS_KEY: vars.SECRETS_KEY!, DB: db, EXPORTS: queue };
+  const env: Env = {
+    ...vars,
+    SECRETS_KEY: vars.SECRETS_KEY!,
+    DB: db,
+    EXPORTS: queue,
+    ...(options.shards && { SHARDS: options.shards }),
+  };
   return {
     env,
     queue,

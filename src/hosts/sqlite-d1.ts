@@ -16,6 +16,21 @@ export interface SqliteDriver {
   exec(sql: string): void;
 }
 
+/**
+ * A driver's `prepare` remembering what it prepared, by SQL text: for a fixed set of statements (a
+ * shard's store), never for SQL built per call.
+ */
+export function cachedPrepare<S>(prepare: (sql: string) => S): (sql: string) => S {
+  const statements = new Map<string, S>();
+  return (sql) => {
+    const known = statements.get(sql);
+    if (known !== undefined) return known;
+    const statement = prepare(sql);
+    statements.set(sql, statement);
+    return statement;
+  };
+}
+
 export interface SqliteOutcome {
   readonly rows: Record<string, unknown>[];
   readonly changes: number;

@@ -1,6 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import type { D1Database, D1PreparedStatement, Env } from './env.ts';
 import { invocationBudget } from './budget.ts';
+import { type ShardNamespace, type ShardStore, shardNamespace } from './shards/types.ts';
+
+/** Shards that answer every call with nothing, counting the calls that reach them. */
+function fakeShards() {
+  const reached = { calls: 0 };
+  const reach = async <T>(value: T) => {
+    reached.calls++;
+    return value;
+  };
+  const store: ShardStore = {
+    upsertProfiles: (_o, p) => reach(p.length),
+    insertMissingProfiles: () => reach(0),
+    profiles: () => reach([]),
+    split: () => reach({ count: 0, bounds: [] }),
+    deleteBuckets: () => reach(0),
+  };
+  const shards: ShardNamespace = { shard: () => store };
+  return { shards, reached };
+}
 
 /** A D1 stand-in that answers every call, counting the calls that reach it. */
 function fakeDb() {
@@ -48,6 +67,25 @@ describe('invocationBudget', () => {
     budget.finishing();
     for (let i = 0; i < 10; i++) await DB.prepare('UPDATE runs').run();
     await expect(async () => DB.prepare('UPDATE runs').run()).rejects.toThrow(/budget of 50 of 50/);
+  });
+
+  it('counts every call to a shard (a Durable Object RPC: a subrequest) against the same budget', async () => {
+    const { db } = fakeDb();
+    const { shards, reached } = fakeShards();
+    const budget = invocationBudget(envWith(db, { D1_QUERIES_PER_INVOCATION: '20', SHARDS: shards }));
+    const counted = shardNamespace(budget.env.SHARDS)!;
+    await budget.env.DB.prepare('SELECT 1').first();
+    const all = { from: 0, to: 4096 };
+    await Promise.all([
+      counted.shard('org', 's0').upsertProfiles('org', []),
+      counted.shard('org', 's1').split('org', all, 10),
+      counted.shard('org', 's2').profiles('org', all, { after: null, through: null }, 5),
+    ]);
+    expect(budget.queries).toBe(4);
+    // Cap 16 (the limit less a final reserve of 4): 12 more calls, then a refusal that reaches no shard.
+    for (let i = 0; i < 12; i++) await counted.shard('org', 's0').deleteBuckets('org', all, 1);
+    await expect(counted.shard('org', 's0').insertMissingProfiles('org', [])).rejects.toThrow(/SHARD_ERROR: .*budget of 16 of 20/);
+    expect(reached.calls).toBe(15);
   });
 
   it('says "low" a pause reserve before the cap, or once its time is up', async () => {

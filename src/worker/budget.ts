@@ -5,9 +5,11 @@
  * invocation has 30 s of CPU by default. Every handler call
  * (a request, a cron tick, a queue batch) gets its own budget; its D1 binding counts queries and
  * refuses the one past the limit. Exports ask `low()` between pages and pause, to go on in another
- * invocation, before either runs out.
+ * invocation, before either runs out. A call to a shard (`env.SHARDS`, a Durable Object RPC on
+ * Workers: a subrequest) counts against the same budget, as one query.
  */
 import type { D1Database, D1PreparedStatement, D1Result, Env } from './env.ts';
+import { type ShardNamespace, type ShardStore, shardNamespace } from './shards/types.ts';
 
 /** D1's queries per Worker invocation (Workers Paid); the Free plan has 50. */
 export const D1_QUERIES_PER_INVOCATION = 1000;
@@ -54,8 +56,9 @@ export function invocationBudget(env: Env, now: () => number = Date.now): Invoca
   const counter = { queries: 0, cap: limit - final };
   const reserve = Math.min(PAUSE_RESERVE, Math.floor(limit / 3));
   const db = limit > 0 ? countingDatabase(env.DB, counter, limit) : env.DB;
+  const shards = limit > 0 ? shardNamespace(env.SHARDS) : undefined;
   return {
-    env: { ...env, DB: db },
+    env: { ...env, DB: db, ...(shards && { SHARDS: countingShards(shards, counter, limit) }) },
     get queries() {
       return counter.queries;
     },
@@ -63,6 +66,44 @@ export function invocationBudget(env: Env, now: () => number = Date.now): Invoca
     low: (owed = 0) => (limit > 0 && counter.queries + owed >= counter.cap - reserve) || now() - started >= seconds * 1000,
     finishing: () => {
       counter.cap = limit;
+    },
+  };
+}
+
+interface Counter {
+  queries: number;
+  cap: number;
+}
+
+/** Spends `n` of the budget, refusing what would pass its cap. */
+function spender(counter: Counter, limit: number, code: string): (n: number) => void {
+  return (n) => {
+    if (counter.queries + n > counter.cap) {
+      throw new Error(
+        `${code}: this invocation reached its budget of ${counter.cap} of ${limit} queries (D1 allows ${D1_QUERIES_PER_INVOCATION} per invocation on Workers Paid; D1_QUERIES_PER_INVOCATION sets it here)`,
+      );
+    }
+    counter.queries += n;
+  };
+}
+
+/** Shards whose every call (a Durable Object RPC on Workers) spends one query of the budget. */
+function countingShards(shards: ShardNamespace, counter: Counter, limit: number): ShardNamespace {
+  const spend = spender(counter, limit, 'SHARD_ERROR');
+  const counted = <A extends unknown[], R>(call: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+    spend(1);
+    return await call(...args);
+  };
+  return {
+    shard: (orgId, name): ShardStore => {
+      const store = shards.shard(orgId, name);
+      return {
+        upsertProfiles: counted((...a) => store.upsertProfiles(...a)),
+        insertMissingProfiles: counted((...a) => store.insertMissingProfiles(...a)),
+        profiles: counted((...a) => store.profiles(...a)),
+        split: counted((...a) => store.split(...a)),
+        deleteBuckets: counted((...a) => store.deleteBuckets(...a)),
+      };
     },
   };
 }
@@ -76,15 +117,8 @@ function numberOr(value: string | undefined, fallback: number): number {
  * A D1 binding that counts every call to D1 (a batch is one) and refuses the one past its cap: the
  * limit less the final reserve, until `finishing()` opens the reserve.
  */
-function countingDatabase(db: D1Database, counter: { queries: number; cap: number }, limit: number): D1Database {
-  const spend = (n: number) => {
-    if (counter.queries + n > counter.cap) {
-      throw new Error(
-        `D1_ERROR: this invocation reached its budget of ${counter.cap} of ${limit} queries (D1 allows ${D1_QUERIES_PER_INVOCATION} per invocation on Workers Paid; D1_QUERIES_PER_INVOCATION sets it here)`,
-      );
-    }
-    counter.queries += n;
-  };
+function countingDatabase(db: D1Database, counter: Counter, limit: number): D1Database {
+  const spend = spender(counter, limit, 'D1_ERROR');
   const wrap = (statement: D1PreparedStatement): D1PreparedStatement => {
     const counted: D1PreparedStatement & { inner: D1PreparedStatement } = {
       inner: statement,

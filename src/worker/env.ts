@@ -1,3 +1,5 @@
+import type { DurableShardNamespace, ShardNamespace } from './shards/types.ts';
+
 /**
  * The Worker's bindings, typed structurally: only the members edge-export calls, so the project
  * type-checks without the global workers-types (which clash with DOM and Node typings) and tests can
@@ -58,6 +60,11 @@ export interface RunMessage {
 export interface Env {
   readonly DB: D1Database;
   readonly EXPORTS: QueueSender<RunMessage>;
+  /**
+   * Shards of sharded organizations (docs/SCALE.md): the ProfileShard Durable Object namespace on
+   * Workers, a SQLite file per shard on the Node and Deno hosts. Read it through `shardNamespace`.
+   */
+  readonly SHARDS?: DurableShardNamespace | ShardNamespace;
   /** base64 of 32 bytes: AES-GCM key for destination secrets at rest. */
   readonly SECRETS_KEY: string;
   /** Bootstrap token for the admin endpoint; unset disables it. */

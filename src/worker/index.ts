@@ -6,5 +6,8 @@ import { withPlugins } from '../core/platform.ts';
 import { workerdPlatform } from './platform.ts';
 import { createWorker } from './worker.ts';
 
+// The Durable Object class of the SHARDS binding (sharded profile storage, docs/SCALE.md).
+export { ProfileShard } from './shards/object.ts';
+
 // The deployment's third-party plugins are bundled in: a Worker cannot import code at run time.
 export default createWorker(withPlugins(workerdPlatform(zstd), installedPlugins));

@@ -2,11 +2,12 @@
  * The Node host's database: better-sqlite3 (synchronous, in-process) behind the D1 adapter, with
  * migrations/*.sql applied at open. WAL journal so the API stays readable while an export writes.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { applyMigrations, migrationFiles } from '../migrations.ts';
-import { type SqlValue, SqliteD1, type SqliteDriver } from '../sqlite-d1.ts';
+import { ShardFiles } from '../shard-files.ts';
+import { cachedPrepare, type SqlValue, SqliteD1, type SqliteDriver } from '../sqlite-d1.ts';
 
 interface BetterStatement {
   readonly reader: boolean;
@@ -44,13 +45,18 @@ export function loadBetterSqlite(
   }
 }
 
-/** better-sqlite3 as the adapter's driver; blobs go in as Buffers, which is what it binds. */
-export function betterSqliteDriver(db: BetterDatabase): SqliteDriver {
+/**
+ * better-sqlite3 as the adapter's driver; blobs go in as Buffers, which is what it binds. With
+ * `cacheStatements`, each distinct SQL text is prepared once (for a fixed set of statements, as a
+ * shard's store runs: never for SQL built per call).
+ */
+export function betterSqliteDriver(db: BetterDatabase, options: { cacheStatements?: boolean } = {}): SqliteDriver {
   const bind = (params: readonly SqlValue[]) =>
     params.map((p) => (p instanceof Uint8Array ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : p));
+  const prepare = options.cacheStatements ? cachedPrepare((sql) => db.prepare(sql)) : (sql: string) => db.prepare(sql);
   return {
     execute(sql, params) {
-      const statement = db.prepare(sql);
+      const statement = prepare(sql);
       if (statement.reader) return { rows: statement.all(...bind(params)), changes: 0, lastRowId: 0 };
       const info = statement.run(...bind(params));
       return { rows: [], changes: info.changes, lastRowId: Number(info.lastInsertRowid) };
@@ -77,4 +83,16 @@ export async function openNodeDatabase(
   }));
   const applied = await applyMigrations(db, migrations);
   return { db, applied, close: () => raw.close() };
+}
+
+/** The Node host's shards: a SQLite file per shard under `dir` (created), opened on first use (shard-files.ts). */
+export function nodeShardFiles(dir: string): ShardFiles {
+  const Database = loadBetterSqlite();
+  mkdirSync(dir, { recursive: true });
+  return new ShardFiles(dir, (path) => {
+    const raw = new Database(path);
+    raw.pragma('journal_mode = WAL');
+    raw.pragma('busy_timeout = 5000');
+    return { db: new SqliteD1(betterSqliteDriver(raw, { cacheStatements: true })), close: () => raw.close() };
+  });
 }
