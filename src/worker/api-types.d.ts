@@ -1213,19 +1213,19 @@ export interface components {
                 message?: string;
             };
             attempts: number;
-            /** @description A run of a snapshot source, fanned out over the queue (detail only; docs/SNAPSHOTS.md) */
+            /** @description A run of a snapshot source or of a sharded organization’s profiles, fanned out over the queue (detail only; docs/SNAPSHOTS.md, docs/SCALE.md) */
             fanout?: {
-                /** @description Tasks the run was split into (units of its snapshot) */
+                /** @description Tasks the run was split into (units of its snapshot, or key ranges of its organization’s shards) */
                 tasks: number;
                 /** @description Tasks done so far */
                 done: number;
                 /** @description Claims of all its tasks: more than tasks when some were retried */
                 attempts: number;
-                /** @description Bytes its done tasks fetched from the snapshot (ranged GETs or whole objects) */
+                /** @description Bytes its done tasks fetched from the snapshot (ranged GETs or whole objects); 0 for shards */
                 bytesFetched: number;
-                /** @description Requests its done tasks made to the snapshot store */
+                /** @description Requests its done tasks made to the snapshot store, or pages (RPCs) they read from the shards */
                 requests: number;
-                /** @description Snapshot rows its done tasks read */
+                /** @description Snapshot rows, or shard profiles, its done tasks read */
                 rowsRead: number;
             };
             /** @description ISO 8601 UTC time */

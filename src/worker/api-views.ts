@@ -143,14 +143,16 @@ export const runView = v.object({
   fanout: v.optional(
     v.pipe(
       v.object({
-        tasks: counted('Tasks the run was split into (units of its snapshot)'),
+        tasks: counted('Tasks the run was split into (units of its snapshot, or key ranges of its organization’s shards)'),
         done: counted('Tasks done so far'),
         attempts: counted('Claims of all its tasks: more than tasks when some were retried'),
-        bytesFetched: counted('Bytes its done tasks fetched from the snapshot (ranged GETs or whole objects)'),
-        requests: counted('Requests its done tasks made to the snapshot store'),
-        rowsRead: counted('Snapshot rows its done tasks read'),
+        bytesFetched: counted('Bytes its done tasks fetched from the snapshot (ranged GETs or whole objects); 0 for shards'),
+        requests: counted('Requests its done tasks made to the snapshot store, or pages (RPCs) they read from the shards'),
+        rowsRead: counted('Snapshot rows, or shard profiles, its done tasks read'),
       }),
-      v.description('A run of a snapshot source, fanned out over the queue (detail only; docs/SNAPSHOTS.md)'),
+      v.description(
+        'A run of a snapshot source or of a sharded organization’s profiles, fanned out over the queue (detail only; docs/SNAPSHOTS.md, docs/SCALE.md)',
+      ),
     ),
   ),
   createdAt: time,

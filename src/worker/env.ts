@@ -89,6 +89,16 @@ export interface Env {
   /** Profiles per D1 page an export reads (default 5,000); tests lower it to pause between more pages. */
   readonly EXPORT_PROFILE_PAGE?: string;
   /**
+   * Profiles one task of a sharded organization's fanned-out export maps (default 100,000: see
+   * shards/fanout.ts SHARD_TASK_ROWS); tests lower it to make more tasks.
+   */
+  readonly EXPORT_SHARD_TASK_ROWS?: string;
+  /**
+   * Test-only (the journeys), unset in any deployment: `<seq>` loses the second shard page read by the
+   * first attempt of task <seq> of every sharded run (shards/fanout.ts `withTaskFault`).
+   */
+  readonly EDGE_EXPORT_TEST_TASK_FAULT?: string;
+  /**
    * Heap bytes a deduplicating export (its candidates) or a partitioned one (its rows) sorts before it
    * spills a run to D1 (defaults: see execute.ts); tests lower it.
    */

@@ -19,6 +19,10 @@
  * one run (`datasetTask`); the reduce merges the runs (`mergedRecords`) into the dataset export.
  *
  * Reading a snapshot (planning, projection, readUnit, rows → profiles) is the host's `SnapshotAccess`.
+ *
+ * A run of a sharded organization's audiences (docs/SCALE.md, "Fan-out exports") fans out the same
+ * way over shard units: one task per key range of a shard (`planShardTasks`), each paging its range
+ * from its shard (`shardProfiles`) into the same scans; the reduce is the same.
  */
 import type { AudienceMembership } from '../core/data/audience.ts';
 import {
@@ -48,6 +52,8 @@ import { readUnit, snapshotProfiles } from '../core/snapshot/read.ts';
 import type { ReadStats, SnapshotPlan, SnapshotUnit } from '../core/snapshot/types.ts';
 import type { Platform } from '../core/platform.ts';
 import { openSourceStore } from './source-secrets.ts';
+import { planShardTasks, type ShardTaskUnit, shardPageSize, shardProfiles, shardsOf, shardTaskRows } from './shards/fanout.ts';
+import type { ShardLayout } from './shards/types.ts';
 import { getSource } from './store/sources.ts';
 import { type ExportStates, membershipOf } from '../service/subjects.ts';
 import { MAX_ATTEMPTS, RETRYABLE, runAlerter, describeError, type Lease } from './consumer.ts';
@@ -139,13 +145,21 @@ function knownColumns(plan: SnapshotPlan, columns: readonly string[]): string[] 
   return columns.filter((name) => known.has(name));
 }
 
-/** A task's share as kept in its row: a plan of its one file, its unit, and how many tasks the run has. */
-export interface TaskUnit {
+/** A snapshot task's share as kept in its row: a plan of its one file, its unit, and how many tasks the run has. */
+export interface SnapshotTaskUnit {
   readonly sourceId: string;
   readonly plan: SnapshotPlan;
   readonly unit: SnapshotUnit;
   readonly tasks: number;
 }
+
+/** A task's share as kept in its row: a snapshot's unit, or a key range of a sharded organization's shard. */
+export type TaskUnit = SnapshotTaskUnit | ShardTaskUnit;
+
+const isShardUnit = (unit: TaskUnit): unit is ShardTaskUnit => 'kind' in unit && unit.kind === 'shard';
+
+/** Where a fanned-out run reads: a snapshot source, or the shards of a sharded organization's layout. */
+export type FanoutOrigin = { readonly sourceId: string } | { readonly layout: ShardLayout };
 
 /** What a task leaves for the reduce: each audience's scan (counts, runs, its rows' first keys), and what it read. */
 export interface TaskResult {
@@ -212,7 +226,7 @@ export async function fanoutPhase(
   run: RunRow,
   flow: DataflowRow,
   audienceIds: readonly string[],
-  sourceId: string,
+  origin: FanoutOrigin,
   access: SnapshotAccess | undefined,
   now: Date,
 ): Promise<FanoutPhase> {
@@ -223,27 +237,11 @@ export async function fanoutPhase(
   }
   if (progress.total > 0 && progress.done < progress.total) return { fannedOut: progress.total - progress.done };
   if (progress.total > 0) return { reduce: await reduceInput(env, run) };
-  if (!access) throw new ExportError('CONFIG_INVALID', 'This host cannot read snapshot sources (no snapshot reader is configured)');
-  const reading = await access(env, run.org_id, sourceId, await needsOf(env, run.org_id, flow, audienceIds));
-  const plan = await reading.plan();
-  if (plan.units.length > maxTasks()) {
-    throw new ExportError(
-      'CONFIG_INVALID',
-      `rowsPerTask: the snapshot makes ${plan.units.length} tasks, more than the ${maxTasks()} one run may fan out to; raise the source's rowsPerTask`,
-    );
-  }
-  // An empty snapshot has nothing to map: the reduce runs at once over no run.
-  if (plan.units.length === 0) return { reduce: reduceOf([]) };
-  const units = plan.units.map((unit) => {
-    const file = plan.files[unit.file]!;
-    const task: TaskUnit = {
-      sourceId,
-      plan: { format: plan.format, schema: plan.schema, files: [file], units: [], bytes: file.size },
-      unit: { ...unit, file: 0 },
-      tasks: plan.units.length,
-    };
-    return JSON.stringify(task);
-  });
+  const planned =
+    'layout' in origin ? await shardUnits(env, run.org_id, origin.layout) : await snapshotUnits(env, run, flow, audienceIds, origin.sourceId, access);
+  // An empty snapshot or organization has nothing to map: the reduce runs at once over no run.
+  if (planned.length === 0) return { reduce: reduceOf([]) };
+  const units = planned.map((unit) => JSON.stringify(unit));
   await insertTasks(env.DB, run.org_id, run.id, units, now);
   const messages = units.map((_, seq) => ({ body: { runId: run.id, orgId: run.org_id, task: seq } }));
   // A batch of 100 messages is one subrequest on Cloudflare (an invocation has 1,000).
@@ -253,6 +251,48 @@ export async function fanoutPhase(
     else for (const message of batch) await env.EXPORTS.send(message.body);
   }
   return { fannedOut: units.length };
+}
+
+/** A snapshot's units, one task each (a plan of its one file). */
+async function snapshotUnits(
+  env: Env,
+  run: RunRow,
+  flow: DataflowRow,
+  audienceIds: readonly string[],
+  sourceId: string,
+  access: SnapshotAccess | undefined,
+): Promise<SnapshotTaskUnit[]> {
+  if (!access) throw new ExportError('CONFIG_INVALID', 'This host cannot read snapshot sources (no snapshot reader is configured)');
+  const reading = await access(env, run.org_id, sourceId, await needsOf(env, run.org_id, flow, audienceIds));
+  const plan = await reading.plan();
+  if (plan.units.length > maxTasks()) {
+    throw new ExportError(
+      'CONFIG_INVALID',
+      `rowsPerTask: the snapshot makes ${plan.units.length} tasks, more than the ${maxTasks()} one run may fan out to; raise the source's rowsPerTask`,
+    );
+  }
+  return plan.units.map((unit) => {
+    const file = plan.files[unit.file]!;
+    return {
+      sourceId,
+      plan: { format: plan.format, schema: plan.schema, files: [file], units: [], bytes: file.size },
+      unit: { ...unit, file: 0 },
+      tasks: plan.units.length,
+    };
+  });
+}
+
+/** A sharded organization's key ranges, one task each (shards/fanout.ts). */
+async function shardUnits(env: Env, orgId: string, layout: ShardLayout): Promise<ShardTaskUnit[]> {
+  const rowsPerTask = shardTaskRows(env);
+  const units = await planShardTasks(shardsOf(env), orgId, layout, rowsPerTask);
+  if (units.length > maxTasks()) {
+    throw new ExportError(
+      'CONFIG_INVALID',
+      `EXPORT_SHARD_TASK_ROWS: the organization's profiles make ${units.length} tasks of ${rowsPerTask}, more than the ${maxTasks()} one run may fan out to; raise EXPORT_SHARD_TASK_ROWS`,
+    );
+  }
+  return units;
 }
 
 /** The columns a run reads depend on its mapping and its audiences' rules. */
@@ -313,9 +353,12 @@ export async function runTask(env: Env, task: TaskRow, access: SnapshotAccess | 
   const run = await getRun(env.DB, task.org_id, task.run_id);
   const flow = run && (await getDataflow(env.DB, run.org_id, run.dataflow_id));
   if (!run || !flow) throw new ExportError('CONFIG_INVALID', 'The run or its dataflow no longer exists');
-  if (!access) throw new ExportError('CONFIG_INVALID', 'This host cannot read snapshot sources (no snapshot reader is configured)');
   const unit = json<TaskUnit>(task.unit)!;
-  if (flow.dataset_id !== null) return datasetTask(env, task, run, flow, flow.dataset_id, unit, access);
+  if (!isShardUnit(unit) && !access) throw new ExportError('CONFIG_INVALID', 'This host cannot read snapshot sources (no snapshot reader is configured)');
+  if (flow.dataset_id !== null) {
+    if (isShardUnit(unit)) throw new ExportError('INTERNAL', "A dataset's records are not read from profile shards");
+    return datasetTask(env, task, run, flow, flow.dataset_id, unit, access!);
+  }
   const audienceIds = runAudiences(flow, run);
   const mode = exportModeOf(flow);
   const mapping = compileMapping(json(flow.mapping));
@@ -332,9 +375,12 @@ export async function runTask(env: Env, task: TaskRow, access: SnapshotAccess | 
     const baseline = STATEFUL_MODES.includes(mode) ? await baselineOf(states, id) : undefined;
     audiences.push({ id, membership: await membershipOf(data, audience), ...(baseline && { baseline }) });
   }
-  const reading = await access(env, run.org_id, unit.sourceId, { mapping: json<MappingSpec>(flow.mapping)!, rules });
   const read: ReadStats = { bytesFetched: 0, requests: 0, rows: 0 };
-  const streams = split(reading.profiles(unit.plan, unit.unit, read), audiences.length);
+  // A shard's key range (its RPCs counted in `read.requests`), or a snapshot's unit.
+  const profiles = isShardUnit(unit)
+    ? shardProfiles(shardsOf(env).shard(run.org_id, unit.shard), run.org_id, unit, shardPageSize(env), read)
+    : (await access!(env, run.org_id, unit.sourceId, { mapping: json<MappingSpec>(flow.mapping)!, rules })).profiles(unit.plan, unit.unit, read);
+  const streams = split(profiles, audiences.length);
   const rowBytes = taskRowBytes(unit.tasks, Math.floor(valueBytes * 0.9));
   const budget = Math.floor(sortBudgets(env, valueBytes, { partitioned: false, dedup: true }).dedup / Math.max(1, audiences.length));
   const scans = await Promise.all(
@@ -374,7 +420,7 @@ async function datasetTask(
   run: RunRow,
   flow: DataflowRow,
   datasetId: string,
-  unit: TaskUnit,
+  unit: SnapshotTaskUnit,
   access: SnapshotAccess,
 ): Promise<TaskResult> {
   const mode = exportModeOf(flow);

@@ -13,6 +13,7 @@ import { invocationBudget } from './budget.ts';
 import { servedPlatform } from './platform.ts';
 import { tick } from './scheduler.ts';
 import { runTask, type SnapshotAccess, storedSnapshots } from './fanout.ts';
+import { withTaskFault } from './shards/fanout.ts';
 
 export interface WorkerHandlers {
   fetch(request: Request, env: Env, ctx: WaitUntil): Response | Promise<Response>;
@@ -45,7 +46,7 @@ export function createWorker(base: Platform, options: { readonly snapshots?: Sna
       const executed = await consumeBatch(batch, budget.env, {
         executeRun: (e, run, lease) =>
           executeRun(e, run, platform(e), { pause: (owed) => budget.low(owed) || lease.lost(), snapshots }),
-        runTask: (e, task) => runTask(e, task, snapshots),
+        runTask: (e, task) => runTask(withTaskFault(e, task), task, snapshots),
         finishing: budget.finishing,
         abandonRun: (e, run) => abandonRun(e, run, platform(e)),
       });

@@ -22,6 +22,11 @@ import { all, first, json, run } from './db.ts';
 const MAX_PAGE = 10_000;
 const limitOf = (request: PageRequest) => Math.min(MAX_PAGE, Math.max(1, request.limit ?? 500));
 
+/** A profile as stored (its id, its `{identities, attributes}` JSON, its update time): in D1's `profiles` or in a shard. */
+export function storedProfile(id: string, text: string, updatedAt: string): Profile {
+  return { id, identities: {}, attributes: {}, ...json<Partial<Profile>>(text), updatedAt };
+}
+
 /** Read access to one organization's data, as the core's export planners need it. */
 export function d1DataReader(db: D1Database, orgId: string) {
   return {
@@ -34,13 +39,7 @@ export function d1DataReader(db: D1Database, orgId: string) {
         request.cursor ?? '',
         limit,
       );
-      const items = rows.map((r) => ({
-        id: r.id,
-        identities: {},
-        attributes: {},
-        ...json<Partial<Profile>>(r.json),
-        updatedAt: r.updated_at,
-      }));
+      const items = rows.map((r) => storedProfile(r.id, r.json, r.updated_at));
       return rows.length === limit ? { items, cursor: rows.at(-1)!.id } : { items };
     },
 

@@ -1,0 +1,393 @@
+/**
+ * A sharded organization's export on workerd (docs/SCALE.md, "Fan-out exports"): real D1, the shards
+ * of the host's SHARDS binding, moto with auth enforced as the destination. A run of its audiences is
+ * planned into one task per shard key range, mapped one message per task, and reduced through the
+ * export service; its rows equal the same dataflow's over the same profiles in a single-database
+ * organization (full with dedup, then incremental; rule and upload audiences).
+ */
+import { env } from 'cloudflare:workers';
+import { describe, expect, inject, it } from 'vitest';
+import { consumeBatch } from '../../src/worker/consumer.ts';
+import type { Env, RunMessage } from '../../src/worker/env.ts';
+import { abandonRun, executeRun } from '../../src/worker/execute.ts';
+import { runTask } from '../../src/worker/fanout.ts';
+import { invocationBudget } from '../../src/worker/budget.ts';
+import { keyRanges, type ShardTaskUnit, withTaskFault } from '../../src/worker/shards/fanout.ts';
+import {
+  bucketOf,
+  initialLayout,
+  ownerOf,
+  type ShardLayout,
+  type ShardNamespace,
+  type ShardProfile,
+  type ShardStore,
+  shardNamespace,
+} from '../../src/worker/shards/types.ts';
+import { listTasks } from '../../src/worker/store/tasks.ts';
+import { call, newOrg, platformOf, testEnv } from './helpers.ts';
+import { motoAdmin, motoDestinationBody } from './moto-client.ts';
+
+const moto = inject('moto');
+
+/** The host's real shards (the ProfileShard Durable Objects of the SHARDS binding), their RPCs counted. */
+function countedShards(): ShardNamespace & { rpcs: number } {
+  const real = shardNamespace(env.SHARDS)!;
+  const ns = {
+    rpcs: 0,
+    shard(orgId: string, name: string): ShardStore {
+      const stub = real.shard(orgId, name);
+      const rpc = <T>(call: () => Promise<T>) => {
+        ns.rpcs++;
+        return (async () => await call())();
+      };
+      return {
+        upsertProfiles: (...args) => rpc(() => stub.upsertProfiles(...args)),
+        insertMissingProfiles: (...args) => rpc(() => stub.insertMissingProfiles(...args)),
+        profiles: (...args) => rpc(() => stub.profiles(...args)),
+        split: (...args) => rpc(() => stub.split(...args)),
+        deleteBuckets: (...args) => rpc(() => stub.deleteBuckets(...args)),
+      };
+    },
+  };
+  return ns;
+}
+
+interface Person {
+  id: string;
+  tier: string;
+  score: number;
+  email: string;
+  household: string;
+}
+/** 600 people: every 3rd silver, every 7th shares an email with the one before (dedup by identity), 40 households. */
+const FIRST: Person[] = Array.from({ length: 600 }, (_, i) => ({
+  id: `p${String(i).padStart(4, '0')}`,
+  tier: i % 3 === 0 ? 'silver' : 'gold',
+  score: i % 11,
+  email: `u${i % 7 === 0 && i > 0 ? i - 1 : i}@example.com`,
+  household: `h${i % 40}`,
+}));
+/** Some leave gold (exited), some are rescored (changed), some join gold, 30 are new (joined). */
+const SECOND: Person[] = [
+  ...FIRST.map((p, i) =>
+    i % 10 === 1
+      ? { ...p, tier: 'silver' }
+      : i % 10 === 2
+        ? { ...p, score: 100 + i }
+        : i % 10 === 3
+          ? { ...p, tier: 'gold' }
+          : p,
+  ),
+  ...Array.from({ length: 30 }, (_, i) => ({
+    id: `q${String(i).padStart(3, '0')}`,
+    tier: 'gold',
+    score: i,
+    email: `q${i}@example.com`,
+    household: `h${i}`,
+  })),
+];
+const ndjson = (people: readonly Person[]) =>
+  people
+    .map((p) =>
+      JSON.stringify({
+        id: p.id,
+        identities: { email: [p.email] },
+        attributes: { tier: p.tier, score: p.score, household: p.household },
+      }),
+    )
+    .join('\n');
+/** An upload audience's members: every 5th person's email. */
+const MEMBERS = `namespace,value\n${FIRST.filter((_, i) => i % 5 === 0)
+  .map((p) => `email,${p.email}`)
+  .join('\n')}\n`;
+
+/** The same people written into a sharded organization's shards, each to its bucket's owner. */
+async function ingestShards(
+  shards: ShardNamespace,
+  orgId: string,
+  layout: ShardLayout,
+  people: readonly Person[],
+) {
+  const text = ndjson(people).split('\n');
+  const byOwner = new Map<string, ShardProfile[]>();
+  for (const line of text) {
+    const { id, identities, attributes } = JSON.parse(line) as {
+      id: string;
+      identities: unknown;
+      attributes: unknown;
+    };
+    const owner = ownerOf(layout.shards, bucketOf(id)).name;
+    if (!byOwner.has(owner)) byOwner.set(owner, []);
+    byOwner
+      .get(owner)!
+      .push({ id, json: JSON.stringify({ identities, attributes }), updatedAt: '2026-12-05T00:00:00.000Z' });
+  }
+  for (const [owner, profiles] of byOwner) await shards.shard(orgId, owner).upsertProfiles(orgId, profiles);
+}
+
+async function scenario(name: string, people: readonly Person[], overrides: Partial<Env> = {}) {
+  const shards = countedShards();
+  const e = testEnv({
+    ALLOW_LOOPBACK_ENDPOINTS: 'true',
+    EXPORT_SHARD_TASK_ROWS: '70',
+    EXPORT_PROFILE_PAGE: '25',
+    ...overrides,
+    SHARDS: shards,
+  } as Partial<Env>);
+  const folder = `${moto.folder}shard-fanout-${name}/`;
+  const orgs = { sharded: await newOrg(e, 'Sharded'), single: await newOrg(e, 'Single') };
+  let layout = initialLayout(4);
+  const setLayout = async (next: ShardLayout) => {
+    layout = next;
+    await e.DB.prepare('INSERT OR REPLACE INTO org_shards (org_id, layout, updated_at) VALUES (?, ?, ?)')
+      .bind(orgs.sharded.id, JSON.stringify(next), new Date().toISOString())
+      .run();
+  };
+  await setLayout(layout);
+  const api =
+    (org: keyof typeof orgs) =>
+    (method: string, path: string, body?: unknown, raw?: string, type = 'application/x-ndjson') =>
+      call(e, method, path, {
+        token: orgs[org].token,
+        ...(raw !== undefined ? { raw, headers: { 'Content-Type': type } } : { body }),
+      });
+  const ingest = async (list: readonly Person[]) => {
+    expect((await api('single')('POST', '/profiles', undefined, ndjson(list))).status).toBe(200);
+    await ingestShards(shards, orgs.sharded.id, layout, list);
+  };
+  if (people.length > 0) await ingest(people);
+  const manifestPuts: string[] = [];
+  const counting: typeof fetch = (input, init) => {
+    const url = String(input instanceof Request ? input.url : input);
+    const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+    if (method === 'PUT' && url.includes('/sharded-') && /manifest-[^/?]*\.json/.test(url))
+      manifestPuts.push(url);
+    return fetch(input, init);
+  };
+  /** Two dataflows per organization: rule + upload audiences deduplicated by email (incremental), and a rule one by household (full). */
+  const flowsOf = async (org: keyof typeof orgs) => {
+    const call = api(org);
+    const rule = await call('POST', '/audiences', {
+      kind: 'rule',
+      name: 'gold',
+      rule: 'attributes.tier = "gold"',
+    });
+    const upload = await call('POST', '/audiences', { kind: 'upload', name: 'list' });
+    expect(
+      (await call('POST', `/audiences/${upload.body.id}/members`, undefined, MEMBERS, 'text/csv')).status,
+    ).toBe(200);
+    const flow = async (label: string, body: Record<string, unknown>) => {
+      const dest = await call(
+        'POST',
+        '/destinations',
+        motoDestinationBody(`${folder}${org}-${label}/`, { manifest: true }),
+      );
+      const created = await call('POST', '/dataflows', { name: label, destinationId: dest.body.id, ...body });
+      expect(created.status, created.text).toBe(201);
+      return created.body.id as string;
+    };
+    return {
+      email: await flow('email', {
+        audienceIds: [rule.body.id, upload.body.id],
+        mapping: {
+          fields: [
+            { source: 'id' },
+            { source: 'identities.email', target: 'email' },
+            { source: 'attributes.score', target: 'score' },
+          ],
+          dedup: { identity: 'email' },
+        },
+        exportMode: 'incremental',
+      }),
+      household: await flow('household', {
+        audienceIds: [rule.body.id],
+        mapping: {
+          fields: [
+            { source: 'attributes.household', target: 'household' },
+            { source: 'attributes.score', target: 'score' },
+          ],
+          dedup: { attributes: ['attributes.household'] },
+        },
+        exportMode: 'full',
+      }),
+    };
+  };
+  const flows = { sharded: await flowsOf('sharded'), single: await flowsOf('single') };
+  const pending: { body: RunMessage; attempts: number }[] = [];
+  let deliveries = 0;
+  /** Delivers one message as an invocation would, with its own budget. */
+  const deliver = async (body: RunMessage, attempts = 1) => {
+    const budget = invocationBudget(e);
+    const retry = () => pending.push({ body, attempts: attempts + 1 });
+    await consumeBatch(
+      {
+        queue: 'edge-export-runs',
+        messages: [{ id: `m${++deliveries}`, body, attempts, ack: () => {}, retry }],
+      },
+      budget.env,
+      {
+        executeRun: (env, run) =>
+          executeRun(env, run, platformOf(env, { fetch: counting }), { pause: (owed) => budget.low(owed) }),
+        // As the Worker's consumer runs a task (worker.ts): EDGE_EXPORT_TEST_TASK_FAULT may lose a page.
+        runTask: (env, task) => runTask(withTaskFault(env, task), task, undefined),
+        finishing: budget.finishing,
+        abandonRun: (env, run) => abandonRun(env, run, platformOf(env, { fetch: counting })),
+      },
+    );
+  };
+  const drain = async () => {
+    for (;;) {
+      pending.push(...e.EXPORTS.sent.splice(0).map((body) => ({ body, attempts: 1 })));
+      const next = pending.shift();
+      if (!next) return;
+      await deliver(next.body, next.attempts);
+    }
+  };
+  const s3 = motoAdmin();
+  /** Runs a dataflow to its end; its run's detail. */
+  const runOf = async (org: keyof typeof orgs, flowId: string) => {
+    const id = (await api(org)('POST', `/dataflows/${flowId}/run`)).body.id as string;
+    await drain();
+    const detail = (await api(org)('GET', `/runs/${id}`)).body;
+    expect(detail.status, JSON.stringify(detail.error)).toBe('succeeded');
+    return detail as {
+      id: string;
+      rows: number;
+      files: { key: string }[];
+      fanout?: Record<string, number>;
+      skipped: unknown;
+    };
+  };
+  /** A run's data rows (every CSV file but the manifest), sorted. */
+  const rowsOf = async (detail: { files: { key: string }[] }) => {
+    const rows: string[] = [];
+    for (const file of detail.files)
+      if (!file.key.includes('manifest-'))
+        rows.push(...(await s3.get(file.key)).text.split(/\r?\n/).filter(Boolean).slice(1));
+    return rows.sort();
+  };
+  return {
+    e,
+    shards,
+    orgs,
+    api,
+    ingest,
+    setLayout,
+    flows,
+    manifestPuts,
+    drain,
+    deliver,
+    runOf,
+    rowsOf,
+  };
+}
+
+describe('fan-out of a sharded organization', () => {
+  it('exports the same rows as the single-database organization: full with dedup (identity, attribute), then incremental (joined, changed, exited), rule and upload audiences', async () => {
+    const s = await scenario('equal', FIRST);
+    const sharded1 = await s.runOf('sharded', s.flows.sharded.email);
+    const single1 = await s.runOf('single', s.flows.single.email);
+    const rows1 = await s.rowsOf(sharded1);
+    expect(rows1).toEqual(await s.rowsOf(single1));
+    expect(rows1.length).toBeGreaterThan(300);
+    expect(sharded1.rows).toBe(single1.rows);
+    expect(sharded1.skipped).toEqual(single1.skipped);
+    // 600 profiles over 4 shards, 70 a task: at least 2 ranges a shard; every profile read once.
+    const tasks = await listTasks(s.e.DB, sharded1.id);
+    expect(tasks.length).toBeGreaterThanOrEqual(8);
+    expect(sharded1.fanout).toMatchObject({
+      tasks: tasks.length,
+      done: tasks.length,
+      attempts: tasks.length,
+      rowsRead: FIRST.length,
+    });
+    // One RPC a page of 25, plus the empty page closing a range that ends on a full page.
+    expect(sharded1.fanout!.requests).toBeGreaterThanOrEqual(Math.ceil(FIRST.length / 25));
+    expect(single1.fanout).toBeUndefined();
+    expect(s.manifestPuts).toHaveLength(1);
+
+    const household1 = await s.runOf('sharded', s.flows.sharded.household);
+    const singleHousehold1 = await s.runOf('single', s.flows.single.household);
+    expect(await s.rowsOf(household1)).toEqual(await s.rowsOf(singleHousehold1));
+    expect((await s.rowsOf(household1)).length).toBe(40);
+
+    await s.ingest(SECOND);
+    const sharded2 = await s.runOf('sharded', s.flows.sharded.email);
+    const single2 = await s.runOf('single', s.flows.single.email);
+    const rows2 = await s.rowsOf(sharded2);
+    expect(rows2).toEqual(await s.rowsOf(single2));
+    const status = (row: string) => row.split(',').at(-1);
+    expect(new Set(rows2.map(status))).toEqual(new Set(['realized', 'exited']));
+    expect(rows2.some((r) => r.startsWith('q000,'))).toBe(true);
+    expect(rows2.some((r) => r.startsWith('p0002,'))).toBe(true);
+    expect(sharded2.fanout).toMatchObject({ rowsRead: SECOND.length });
+    expect(s.manifestPuts).toHaveLength(3);
+  });
+
+  it('plans one task per key range of each shard, keeping its buckets and the layout generation it was planned on; a shard without profiles makes no task', async () => {
+    // No profile of shard s2's buckets: it makes no task.
+    const layout = initialLayout(4);
+    const people = FIRST.filter((p) => ownerOf(layout.shards, bucketOf(p.id)).name !== 's2');
+    const s = await scenario('plan', people);
+    const runId = (await s.api('sharded')('POST', `/dataflows/${s.flows.sharded.household}/run`)).body
+      .id as string;
+    // Only the run's message: it plans (split on each shard) and sends one message per task.
+    await s.deliver(s.e.EXPORTS.sent.shift()!);
+    const tasks = await listTasks(s.e.DB, runId);
+    const units = tasks.map((t) => JSON.parse(t.unit) as ShardTaskUnit);
+    expect(new Set(units.map((u) => u.shard))).toEqual(new Set(['s0', 's1', 's3']));
+    expect(s.e.EXPORTS.sent.map((m) => m.task)).toEqual(tasks.map((t) => t.seq));
+    for (const unit of units) {
+      const owner = layout.shards.find((o) => o.name === unit.shard)!;
+      expect(unit).toMatchObject({
+        kind: 'shard',
+        buckets: { from: owner.from, to: owner.to },
+        generation: 1,
+        tasks: units.length,
+      });
+    }
+    // Each shard's ranges follow one another, from the first id to the last, 70 profiles each but the last.
+    for (const name of ['s0', 's1', 's3']) {
+      const ids = people
+        .filter((p) => ownerOf(layout.shards, bucketOf(p.id)).name === name)
+        .map((p) => p.id)
+        .sort();
+      const ranges = units.filter((u) => u.shard === name).map((u) => u.range);
+      const cut = ids.filter((_, i) => (i + 1) % 70 === 0);
+      expect(ranges).toEqual(keyRanges(ids.length, cut, 70));
+      expect(ranges[0]!.after).toBeNull();
+      expect(ranges.at(-1)!.through).toBe(ids.length % 70 === 0 ? ids.at(-1) : null);
+    }
+    // The layout changes while the tasks run (generation 2, 2 shards): they read what they were planned on.
+    await s.setLayout({ ...initialLayout(2), generation: 2 });
+    await s.drain();
+    const detail = (await s.api('sharded')('GET', `/runs/${runId}`)).body;
+    expect(detail.status, JSON.stringify(detail.error)).toBe('succeeded');
+    expect(detail.fanout).toMatchObject({ tasks: units.length, rowsRead: people.length });
+    expect(await s.rowsOf(detail)).toEqual(await s.rowsOf(await s.runOf('single', s.flows.single.household)));
+  });
+
+  it('an organization with a layout but no profile has no task: the reduce runs at once', async () => {
+    const s = await scenario('empty', []);
+    const run = await s.runOf('sharded', s.flows.sharded.email);
+    expect(await listTasks(s.e.DB, run.id)).toEqual([]);
+    expect(run.rows).toBe(0);
+    expect(run.fanout).toBeUndefined();
+    expect(s.shards.rpcs).toBe(4);
+  });
+
+  it('retries a task failed mid-run (its second page lost, EDGE_EXPORT_TEST_TASK_FAULT) alone: the others keep attempt 1', async () => {
+    const s = await scenario('retry', FIRST, { EDGE_EXPORT_TEST_TASK_FAULT: '3' });
+    const run = await s.runOf('sharded', s.flows.sharded.email);
+    const tasks = await listTasks(s.e.DB, run.id);
+    expect(tasks.map((t) => t.attempt)).toEqual(tasks.map((t) => (t.seq === 3 ? 2 : 1)));
+    expect(run.fanout).toMatchObject({
+      tasks: tasks.length,
+      done: tasks.length,
+      attempts: tasks.length + 1,
+      rowsRead: FIRST.length,
+    });
+    expect(await s.rowsOf(run)).toEqual(await s.rowsOf(await s.runOf('single', s.flows.single.email)));
+    expect(s.manifestPuts).toHaveLength(1);
+  });
+});
