@@ -12,7 +12,8 @@
  * - Exports: with 1 and 2 concurrent consumers (bench/queue-router.ts: Miniflare delivers one batch at
  *   a time per queue, so 2 consumers are 2 queues whose brokers deliver concurrently); per run the
  *   wall time, tasks (D1 `run_tasks`) and claims, invocations (the Worker's "queue invocation" lines),
- *   per invocation the D1 queries and Durable Object calls the Worker logs and — with one consumer,
+ *   per invocation the queries the Worker logs (D1 queries and shard calls: one budget), the shard
+ *   calls (Durable Object RPCs: a task's `read.requests`, the plan's one `split` a shard) and — with one consumer,
  *   when invocations follow each other — workerd's CPU between consecutive invocation lines (the
  *   Worker, the shards and the D1 simulator: one process), the Worker isolate's heap from `--trace-gc`.
  * - Every export's files are read back with DuckDB and their members compared with DuckDB's SQL over
@@ -35,7 +36,7 @@ import { cpuSeconds, descendantPid } from './proc.ts';
 import { ROUTER, routedQueues } from './queue-router.ts';
 import { writeSection } from './report.ts';
 import { MAPPING, RULE, type ShardedExpected, type ShardedFiles, shardedExpected, shardedFiles } from './sharded-data.ts';
-import { type Api, captureWorkerd, client, csvDestination, dataflowsByKind, difference, download, ingestNdjson, measuredRun } from './worker-api.ts';
+import { type Api, captureWorkerd, client, csvDestination, dataflowsByKind, difference, download, ingestNdjson, type MeasuredRun, measuredRun } from './worker-api.ts';
 
 process.env.WRANGLER_SEND_METRICS ??= 'false';
 const argv = process.argv.slice(2);
@@ -103,11 +104,15 @@ interface ExportFigures {
   /** workerd's CPU over the run's wall time: 1.0 is one core busy all along. */
   cpuShare: number;
   maxQueries: number;
-  /** Durable Object calls (RPCs to shards) of the invocation that made most, when the Worker logs them. */
+  /** Shard calls (Durable Object RPCs) of the invocation that made most: the plan's `split`s or a task's pages. */
   maxShardCalls: number | undefined;
+  /** Shard calls of the whole run (the runs API's `fanout.requests`). */
+  shardCalls: number | undefined;
   maxInvocationMs: number;
   /** Most invocations of the run in flight at once. */
   maxInFlight: number;
+  /** Invocations by step: the plan (the run's first), the tasks (map), the rest (reduce, perhaps continued): wall ms and, with one consumer, CPU s. */
+  phases: Record<'plan' | 'map' | 'reduce', { invocations: number; ms: number; maxMs: number; cpu: number | undefined; maxCpu: number | undefined }>;
   /** Most bytes the organization's spilled runs held in D1 (`export_spill`) at one time, sampled every 2 s. */
   peakSpillBytes: number;
   peakHeapMiB: number;
@@ -238,7 +243,11 @@ async function runExport(ctx: Context, api: Api, db: D1, orgId: string, flowId: 
   const load = loadavg()[0]!;
   const measuring = measuredRun(api, db, flowId, tick, captured);
   const [m, peakSpillBytes] = await Promise.all([measuring, peakSpill(db, orgId, measuring)]);
-  const shardCalls = m.invocations.map(shardCallsOf).filter((n): n is number => n !== undefined);
+  // Shard calls: a map task's are its result's `read.requests` (one task an invocation); the plan's, one `split` a shard.
+  const taskCalls = await db
+    .prepare("SELECT max(json_extract(result, '$.read.requests')) AS calls FROM run_tasks WHERE run_id = ?")
+    .bind(m.run.id)
+    .first<{ calls: number | null }>();
   const keys = (m.run.files as { key: string }[]).map((f) => f.key).filter((k) => !k.includes('/manifest-'));
   const files = await download(ctx.s3, BUCKET, keys, await mkdtemp(join(tmpdir(), 'bench-sharded-files-')));
   const got = await exportedRows(files, 'csv');
@@ -262,9 +271,11 @@ async function runExport(ctx: Context, api: Api, db: D1, orgId: string, flowId: 
     meanCpu: m.cpu / Math.max(1, m.invocations.length),
     cpuShare: m.cpu / m.seconds,
     maxQueries: m.maxQueries,
-    maxShardCalls: shardCalls.length > 0 ? Math.max(...shardCalls) : undefined,
+    maxShardCalls: shards > 0 ? Math.max(shards, taskCalls?.calls ?? 0) : undefined,
+    shardCalls: m.run.fanout?.requests,
     maxInvocationMs: m.maxInvocationMs,
     maxInFlight: m.maxInFlight,
+    phases: phasesOf(m, consumers),
     peakSpillBytes,
     peakHeapMiB: m.heap.peak,
     liveHeapMiB: m.heap.live,
@@ -273,10 +284,23 @@ async function runExport(ctx: Context, api: Api, db: D1, orgId: string, flowId: 
   };
 }
 
-/** Durable Object calls an invocation logged (the first numeric field naming shards or RPCs), if any. */
-function shardCallsOf(invocation: Record<string, unknown>): number | undefined {
-  const key = Object.keys(invocation).find((k) => /shard|rpc|durable/i.test(k) && typeof invocation[k] === 'number');
-  return key === undefined ? undefined : (invocation[key] as number);
+/** The run's invocations by step: the first is the plan, a task's names `run#seq`, the others reduce. */
+function phasesOf(m: MeasuredRun, consumers: number): ExportFigures['phases'] {
+  const step = (i: number): 'plan' | 'map' | 'reduce' => (m.invocations[i]!.runs.every((r) => r.includes('#')) ? 'map' : i === 0 ? 'plan' : 'reduce');
+  const phases = {} as ExportFigures['phases'];
+  for (const name of ['plan', 'map', 'reduce'] as const) {
+    const mine = m.invocations.map((inv, i) => ({ inv, i })).filter(({ i }) => step(i) === name);
+    const cpus = mine.map(({ i }) => m.perInvocationCpu[i] ?? 0);
+    const exact = consumers === 1 && m.perInvocationCpu.length === m.invocations.length;
+    phases[name] = {
+      invocations: mine.length,
+      ms: mine.reduce((sum, { inv }) => sum + inv.ms, 0),
+      maxMs: Math.max(0, ...mine.map(({ inv }) => inv.ms)),
+      cpu: exact ? cpus.reduce((a, b) => a + b, 0) : undefined,
+      maxCpu: exact ? Math.max(0, ...cpus) : undefined,
+    };
+  }
+  return phases;
 }
 
 const line = (f: ExportFigures) =>
@@ -284,7 +308,7 @@ const line = (f: ExportFigures) =>
     `${f.shards} shards, ${f.consumers} consumer${f.consumers > 1 ? 's' : ''}, ${f.kind}: ${f.members} members in ${f.seconds.toFixed(1)} s (${Math.round(profiles / f.seconds)} profiles/s)`,
     `${f.tasks} tasks (${f.claims} claims), ${f.invocations} invocations (${f.taskInvocations} ran a task, ≤${f.maxInFlight} in flight)`,
     `CPU ${f.maxCpu === undefined ? '' : `≤${f.maxCpu.toFixed(2)} s/invocation, `}mean ${f.meanCpu.toFixed(2)}, workerd busy ${(100 * f.cpuShare).toFixed(0)} % of the wall time`,
-    `≤${f.maxQueries} D1 queries${f.maxShardCalls === undefined ? '' : `, ≤${f.maxShardCalls} shard calls`} and ≤${(f.maxInvocationMs / 1000).toFixed(1)} s per invocation`,
+    `≤${f.maxQueries} D1 queries + shard calls${f.maxShardCalls === undefined ? '' : ` (shard calls ≤${f.maxShardCalls}, ${f.shardCalls} in all)`} and ≤${(f.maxInvocationMs / 1000).toFixed(1)} s per invocation`,
     `spilled runs ≤${mib(f.peakSpillBytes)} MiB in D1, heap ≤${f.peakHeapMiB.toFixed(0)} MiB at a collection, ≤${f.liveHeapMiB.toFixed(0)} MiB live`,
     f.checked,
   ].join(', ');
@@ -346,12 +370,22 @@ function reportOf(): string {
     ...(exports.length === 0
       ? []
       : [
-          '| shards | consumers | export | members | s | profiles/s | members/s | tasks (claims) | invocations (of them tasks) | most in flight | CPU s/invocation max (mean) | workerd busy | D1 queries max/invocation | shard calls max/invocation | s max/invocation | spilled runs in D1, MiB at most | heap MiB (at a collection / live) | content |',
+          '| shards | consumers | export | members | s | profiles/s | members/s | tasks (claims) | invocations (of them tasks) | most in flight | CPU s/invocation max (mean) | workerd busy | D1 queries + shard calls, max/invocation | shard calls max/invocation (run) | s max/invocation | spilled runs in D1, MiB at most | heap MiB (at a collection / live) | content |',
           '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
           ...exports.map(
             (r) =>
-              `| ${layout(r.shards)} | ${r.consumers} | ${r.kind} | ${n(r.members)} | ${fmt(r.seconds)} | ${n(Math.round(profiles / r.seconds))} | ${n(Math.round(r.members / r.seconds))} | ${r.tasks} (${r.claims}) | ${r.invocations} (${r.taskInvocations}) | ${r.maxInFlight} | ${r.maxCpu === undefined ? '–' : fmt(r.maxCpu, 2)} (${fmt(r.meanCpu, 2)}) | ${(100 * r.cpuShare).toFixed(0)} % | ${r.maxQueries} | ${n(r.maxShardCalls)} | ${fmt(r.maxInvocationMs / 1000)} | ${mib(r.peakSpillBytes)} | ${fmt(r.peakHeapMiB, 0)} / ${r.liveHeapMiB ? fmt(r.liveHeapMiB, 0) : '–'} | ${r.checked} |`,
+              `| ${layout(r.shards)} | ${r.consumers} | ${r.kind} | ${n(r.members)} | ${fmt(r.seconds)} | ${n(Math.round(profiles / r.seconds))} | ${n(Math.round(r.members / r.seconds))} | ${r.tasks} (${r.claims}) | ${r.invocations} (${r.taskInvocations}) | ${r.maxInFlight} | ${r.maxCpu === undefined ? '–' : fmt(r.maxCpu, 2)} (${fmt(r.meanCpu, 2)}) | ${(100 * r.cpuShare).toFixed(0)} % | ${r.maxQueries} | ${r.maxShardCalls === undefined ? '–' : `${n(r.maxShardCalls)} (${n(r.shardCalls)})`} | ${fmt(r.maxInvocationMs / 1000)} | ${mib(r.peakSpillBytes)} | ${fmt(r.peakHeapMiB, 0)} / ${r.liveHeapMiB ? fmt(r.liveHeapMiB, 0) : '–'} | ${r.checked} |`,
           ),
+          '',
+          'By step (wall time from the Worker\'s invocation lines; CPU — workerd\'s between consecutive lines — only with one consumer):',
+          '',
+          '| shards | consumers | export | plan: ms (CPU s) | map: tasks, wall ms mean / max | map: CPU s mean / max | reduce: invocations, wall ms (CPU s) |',
+          '|---|---:|---|---:|---:|---:|---:|',
+          ...exports.map((r) => {
+            const { plan, map, reduce } = r.phases;
+            const per = (x: number | undefined, k: number) => (x === undefined ? '–' : fmt(x / Math.max(1, k), 2));
+            return `| ${layout(r.shards)} | ${r.consumers} | ${r.kind} | ${n(plan.ms)} (${fmt(plan.cpu, 2)}) | ${map.invocations}, ${n(Math.round(map.ms / Math.max(1, map.invocations)))} / ${n(map.maxMs)} | ${per(map.cpu, map.invocations)} / ${fmt(map.maxCpu, 2)} | ${reduce.invocations}, ${n(reduce.ms)} (${fmt(reduce.cpu, 2)}) |`;
+          }),
           '',
           `"content": *exact* — the members (id, email, country, score; for dedup email and id), read back from the exported CSV files with DuckDB, are exactly DuckDB's answer over the same profiles (${n(want.members.size)} members, ${n(want.winners.size)} dedup winners).`,
         ]),
