@@ -49,8 +49,26 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an organization and its first API token */
+        /** Create an organization and its first API token (with `shards`, its profiles are kept in that many shards) */
         post: operations["createOrganization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/organizations/{id}/shards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An organization's shard layout (null: its profiles are in D1, the default) */
+        get: operations["getOrganizationShards"];
+        /** Keep an organization's profiles in N equal shards; only while it has no profile (growing later is resharding) */
+        put: operations["setOrganizationShards"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -336,7 +354,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Upsert a batch of profiles (at most 10,000), all-or-nothing */
+        /**
+         * Upsert a batch of profiles (at most 10,000), all-or-nothing
+         * @description A sharded organization's batch is written to each of its shards at once, all-or-nothing per shard (docs/SCALE.md).
+         */
         post: operations["upsertProfiles"];
         delete?: never;
         options?: never;
@@ -1243,6 +1264,8 @@ export interface components {
         };
         OrganizationInput: {
             name: string;
+            /** @description Shards for the organization's profiles (docs/SCALE.md); absent: one D1 database, the default */
+            shards?: number;
             sandbox?: string;
         };
         CreatedOrganization: {
@@ -1253,6 +1276,37 @@ export interface components {
             token: string;
             /** @description That token's id, to rotate or revoke it (/tokens/{id}) */
             tokenId: string;
+            /** @description Its profiles' shards, when it was created with some */
+            shards?: number;
+        };
+        OrganizationShardsInput: {
+            shards: number;
+        };
+        OrganizationShards: {
+            organizationId: string;
+            layout: {
+                /** @constant */
+                version: 1;
+                /** @description Bumped by every change of owners */
+                generation: number;
+                shards: {
+                    /** @description The shard: its Durable Object is named <organization id>/<name> */
+                    name: string;
+                    /** @description First bucket it owns (of 4,096) */
+                    from: number;
+                    /** @description Bucket after the last it owns */
+                    to: number;
+                }[];
+                /** @description While resharding: the owners being copied into */
+                next?: {
+                    /** @description The shard: its Durable Object is named <organization id>/<name> */
+                    name: string;
+                    /** @description First bucket it owns (of 4,096) */
+                    from: number;
+                    /** @description Bucket after the last it owns */
+                    to: number;
+                }[];
+            } | null;
         };
         TokenInput: {
             name: string;
@@ -1463,6 +1517,119 @@ export interface operations {
             };
             /** @description Missing or wrong ADMIN_TOKEN */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body over the route's limit (docs/SECURITY.md) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (the message says no more) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getOrganizationShards: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The admin's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The layout */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationShards"];
+                };
+            };
+            /** @description Missing or wrong ADMIN_TOKEN */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (the message says no more) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    setOrganizationShards: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The admin's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrganizationShardsInput"];
+            };
+        };
+        responses: {
+            /** @description The new layout (generation bumped) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationShards"];
+                };
+            };
+            /** @description Invalid input: every problem is listed in error.issues with its path */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong ADMIN_TOKEN */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The organization already has profiles: its shards can only grow by resharding */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

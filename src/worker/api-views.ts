@@ -232,6 +232,26 @@ export const createdOrganization = v.object({
   sandbox: v.string(),
   token: v.pipe(v.string(), v.description('The API token eex_… (scope all); only its hash is kept')),
   tokenId: v.pipe(id, v.description('That token\'s id, to rotate or revoke it (/tokens/{id})')),
+  shards: v.optional(v.pipe(v.number(), v.description('Its profiles\' shards, when it was created with some'))),
+});
+
+const shardOwner = v.object({
+  name: v.pipe(v.string(), v.description('The shard: its Durable Object is named <organization id>/<name>')),
+  from: v.pipe(v.number(), v.description('First bucket it owns (of 4,096)')),
+  to: v.pipe(v.number(), v.description('Bucket after the last it owns')),
+});
+
+/** An organization's shard layout (docs/SCALE.md): null while it keeps its profiles in D1. */
+export const organizationShards = v.object({
+  organizationId: id,
+  layout: v.nullable(
+    v.object({
+      version: v.literal(1),
+      generation: v.pipe(v.number(), v.description('Bumped by every change of owners')),
+      shards: v.array(shardOwner),
+      next: v.optional(v.pipe(v.array(shardOwner), v.description('While resharding: the owners being copied into'))),
+    }),
+  ),
 });
 
 /** An API token as listed: never its secret nor the secret's hash. */

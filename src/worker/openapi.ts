@@ -19,7 +19,15 @@ import { type ErrorStatus, type Operation, operationOf, type Param, type Securit
 import * as views from './api-views.ts';
 import { profileInputSchema } from './records.ts';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from './routes/webhooks.ts';
-import { audiencePreviewSchema, audienceSchema, dataflowSchema, datasetInputSchema, organizationSchema, tokenSchema } from './schemas.ts';
+import {
+  audiencePreviewSchema,
+  audienceSchema,
+  dataflowSchema,
+  datasetInputSchema,
+  organizationSchema,
+  organizationShardsSchema,
+  tokenSchema,
+} from './schemas.ts';
 import { ADMIN_TOKEN, ANY_TOKEN, type Access, PUBLIC, ROUTE_ACCESS, SCOPES, WEBHOOK_SIGNATURE } from './scopes.ts';
 
 /** Every schema the document names, by component name; a route's schema must be one of these. */
@@ -64,6 +72,8 @@ const COMPONENTS = {
   RunPage: views.runPage,
   OrganizationInput: organizationSchema,
   CreatedOrganization: views.createdOrganization,
+  OrganizationShardsInput: organizationShardsSchema,
+  OrganizationShards: views.organizationShards,
   TokenInput: tokenSchema,
   Token: views.tokenView,
   TokenList: views.tokenList,

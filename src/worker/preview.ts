@@ -4,14 +4,15 @@
  * hold, no deduplication key). Counted the way an export decides, over D1 in large keyset pages and
  * within one request's budget: past PREVIEW_MAX_PROFILES profiles the counts are scaled from that
  * first part (`complete: false`, `sample` holds the counted figures). Members are profiles, before
- * any deduplication.
+ * any deduplication. A sharded organization's profiles are read over its shards.
  */
 import { type AudienceMembership, uploadMembership } from '../core/data/audience.ts';
 import { type CompiledMapping, mapValues, memberKeys } from '../core/data/mapping.ts';
 import type { Audience } from '../core/data/model.ts';
 import { pages } from '../core/data/store.ts';
 import { membershipOf } from '../service/subjects.ts';
-import type { D1Database } from './env.ts';
+import type { Env } from './env.ts';
+import { countShardedProfiles, shardedOrg, shardedProfilePages } from './shards/profiles.ts';
 import { type D1DataReader, d1DataReader } from './store/data.ts';
 import { first } from './store/db.ts';
 
@@ -37,20 +38,24 @@ export interface AudiencePreview {
 
 /** Counts `audience`'s members now and those `mapping` would skip. */
 export async function previewAudience(
-  db: D1Database,
+  env: Pick<Env, 'DB' | 'SHARDS'>,
   orgId: string,
   audience: Audience,
   mapping: CompiledMapping | undefined,
   now: Date,
   maxProfiles = PREVIEW_MAX_PROFILES,
 ): Promise<AudiencePreview> {
-  const reader = d1DataReader(db, orgId);
+  const reader = d1DataReader(env.DB, orgId);
   const counter = previewCounter(await membershipFor(reader, audience), mapping, now);
-  const total =
-    (await first<{ n: number }>(db, 'SELECT COUNT(*) AS n FROM profiles WHERE org_id = ?', orgId))?.n ?? 0;
+  // A sharded organization's profiles are counted and read over its shards (docs/SCALE.md).
+  const sharded = await shardedOrg(env, orgId);
+  const total = sharded
+    ? await countShardedProfiles(sharded)
+    : ((await first<{ n: number }>(env.DB, 'SELECT COUNT(*) AS n FROM profiles WHERE org_id = ?', orgId))?.n ?? 0);
+  const listProfiles = sharded ? shardedProfilePages(sharded) : reader.listProfiles;
   let cursor: string | undefined;
   do {
-    const page = await reader.listProfiles({
+    const page = await listProfiles({
       limit: Math.min(PAGE, maxProfiles - counter.scanned()),
       ...(cursor && { cursor }),
     });

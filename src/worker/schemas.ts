@@ -195,11 +195,22 @@ export const audiencePreviewSchema = v.strictObject({ mapping: v.optional(mappin
 /** Body of POST /v1/admin/organizations. */
 export const organizationSchema = v.strictObject({
   name,
+  /** Keep the organization's profiles in this many shards (docs/SCALE.md); absent: in D1, the default. */
+  shards: v.optional(v.pipe(shardCount(), v.description('Shards for the organization\'s profiles (docs/SCALE.md); absent: one D1 database, the default'))),
   /** The sandbox name file names may carry (`naming.sandbox`); default `prod`. */
   sandbox: v.optional(
     v.pipe(v.string('sandbox: expected a string'), v.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'sandbox: expected 1–63 lowercase letters, digits and hyphens')),
   ),
 });
+
+/** An organization's number of shards: 1–256. */
+function shardCount() {
+  const expected = 'shards: expected an integer from 1 to 256';
+  return v.pipe(v.number(expected), v.integer(expected), v.minValue(1, expected), v.maxValue(256, expected));
+}
+
+/** Body of PUT /v1/admin/organizations/{id}/shards: the organization's shards, before it has any profile. */
+export const organizationShardsSchema = v.strictObject({ shards: shardCount() });
 
 /** Body of POST /v1/tokens: a name (unique among the organization's live tokens) and its scopes. */
 export const tokenSchema = v.strictObject({

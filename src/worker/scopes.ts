@@ -50,6 +50,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'GET /v1/openapi.json': PUBLIC,
   'POST /v1/webhooks/:dataflowId': WEBHOOK_SIGNATURE,
   'POST /v1/admin/organizations': ADMIN_TOKEN,
+  'GET /v1/admin/organizations/:id/shards': ADMIN_TOKEN,
+  'PUT /v1/admin/organizations/:id/shards': ADMIN_TOKEN,
 
   'GET /v1/destinations': 'destinations:read',
   'GET /v1/destinations/:id': 'destinations:read',

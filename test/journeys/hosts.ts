@@ -12,7 +12,10 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { startLocalWorker } from '../../scripts/local-worker.ts';
+import { shardFileName } from '../../src/hosts/shard-files.ts';
+import { SHARD_BUCKETS, SHARD_WRITE_MAX, type ShardStore } from '../../src/worker/shards/types.ts';
 
 export type HostKind = 'workerd' | 'node' | 'deno';
 
@@ -27,6 +30,11 @@ export interface JourneyHost {
   storedBytes(): Promise<Buffer>;
   /** Reads the host's database (D1 in workerd, the SQLite file of Node and Deno). */
   sql<T>(query: string, ...params: unknown[]): Promise<T[]>;
+  /**
+   * The profile ids one shard of a sharded organization holds (docs/SCALE.md), read from the shard
+   * itself: its ProfileShard Durable Object in workerd, its SQLite file on Node and Deno.
+   */
+  shardIds(orgId: string, shard: string): Promise<string[]>;
   /** The host's own output (stdout and stderr of a child process). */
   output(): string;
   /** The folder of the host's state (its database), kept by `kill`, removed by `stop`. */
@@ -76,6 +84,12 @@ async function startWorkerd(state: string, bindings: Record<string, string>): Pr
     sql: async <T>(query: string, ...params: unknown[]) => {
       const db = await worker.miniflare.getD1Database('DB');
       return (await db.prepare(query).bind(...params).all<T>()).results;
+    },
+    shardIds: async (orgId, shard) => {
+      const shards = await worker.miniflare.getDurableObjectNamespace('SHARDS');
+      const stub = shards.get(shards.idFromName(`${orgId}/${shard}`)) as unknown as ShardStore;
+      const rows = await stub.profiles(orgId, { from: 0, to: SHARD_BUCKETS }, { after: null, through: null }, SHARD_WRITE_MAX);
+      return rows.map((row) => row.id);
     },
     output: () => '',
     state,
@@ -142,6 +156,21 @@ async function startChild(kind: 'node' | 'deno', state: string, bindings: Record
       const db = new Database(join(state, 'edge-export.sqlite'), { readonly: true });
       try {
         return db.prepare(query).all(...params);
+      } finally {
+        db.close();
+      }
+    },
+    shardIds: async (orgId, shard) => {
+      // The host's shard file (EDGE_EXPORT_SHARDS_DIR unset: beside its database), read by a second connection.
+      const file = join(state, 'edge-export.sqlite.shards', shardFileName(orgId, shard));
+      if (!existsSync(file)) return [];
+      const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string, options: object) => {
+        prepare(sql: string): { all(...p: unknown[]): { id: string }[] };
+        close(): void;
+      };
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.prepare('SELECT id FROM profiles WHERE org_id = ? ORDER BY id').all(orgId).map((row) => row.id);
       } finally {
         db.close();
       }

@@ -163,6 +163,12 @@ describe('the generated typed client', () => {
     const admin = typedClient(e, ADMIN_TOKEN);
     const org = (await admin.client.POST('/admin/organizations', { body: { name: 'Typed', sandbox: 'dev' } })).data!;
     expect(org.token).toMatch(/^eex_/);
+    // Another organization's profiles in shards, set before its first profile (docs/SCALE.md).
+    const other = (await admin.client.POST('/admin/organizations', { body: { name: 'Typed sharded' } })).data!;
+    const sharded = await admin.client.PUT('/admin/organizations/{id}/shards', { params: { path: { id: other.id } }, body: { shards: 2 } });
+    expect(sharded.data?.layout?.shards.map((s) => s.name)).toEqual(['s0', 's1']);
+    const layout = await admin.client.GET('/admin/organizations/{id}/shards', { params: { path: { id: other.id } } });
+    expect(layout.data).toEqual(sharded.data);
     const { client, covered, operationIds } = typedClient(e, org.token);
     const id = (value: string) => ({ params: { path: { id: value } } });
     const folder = `${moto.folder}typed-all/`;

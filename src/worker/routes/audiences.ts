@@ -172,7 +172,7 @@ export function audienceRoutes(deps: AppDeps) {
         const target = { id: row.id, rule: row.rule ?? '', sourceId: row.source_id };
         return c.json(await previewSnapshotAudience(opened, target, mapping, deps.now(), limit ?? PREVIEW_MAX_PROFILES));
       }
-      return c.json(await previewAudience(c.env.DB, orgId, audience, mapping, deps.now(), limit));
+      return c.json(await previewAudience(c.env, orgId, audience, mapping, deps.now(), limit));
     })
     .post(
       '/:id/evaluate',

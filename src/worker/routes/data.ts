@@ -22,9 +22,11 @@ import {
   getDatasetRow,
   insertDataset,
   listDatasetRows,
+  upsertProfileNames,
   upsertProfiles,
   upsertRecords,
 } from '../store/writes.ts';
+import { shardedOrg, shardProfile, writeShardedProfiles } from '../shards/profiles.ts';
 
 /** Routes of /v1/profiles. */
 export function profileRoutes(deps: AppDeps) {
@@ -43,11 +45,19 @@ export function profileRoutes(deps: AppDeps) {
       },
       success: { status: 200, description: 'Every record stored', schema: views.stored },
       errors: { 400: 'Invalid batch: nothing stored; details.errors lists each bad record with line, path, message' },
+      description:
+        "A sharded organization's batch is written to each of its shards at once, all-or-nothing per shard (docs/SCALE.md).",
     }),
     async (c) => {
     const kind = bodyKind(c.req.header('Content-Type'));
     const profiles = await readBatch(c.req.raw.body, kind, profileCheck(kind));
-    await upsertProfiles(c.env.DB, c.get('orgId'), profiles, deps.now(), d1ValueBytes(c.env));
+    const sharded = await shardedOrg(c.env, c.get('orgId'));
+    if (sharded) {
+      // A sharded organization (docs/SCALE.md, "Ingest"): every owner written at once; the names stay in D1.
+      const now = deps.now();
+      await writeShardedProfiles(sharded, profiles.map((p) => shardProfile(p, now, d1ValueBytes(c.env))));
+      await upsertProfileNames(c.env.DB, c.get('orgId'), profiles, d1ValueBytes(c.env));
+    } else await upsertProfiles(c.env.DB, c.get('orgId'), profiles, deps.now(), d1ValueBytes(c.env));
     // Profiles changed: the organization's audiences are due for evaluation ("afterEvaluation").
     if (profiles.length > 0) await recordIngestEvaluation(c.env.DB, c.get('orgId'), deps.now());
     return c.json({ stored: profiles.length });

@@ -66,8 +66,32 @@ export async function upsertProfiles(
     { identities: p.identities, attributes: p.attributes },
     p.updatedAt ? new Date(p.updatedAt).toISOString() : at,
   ], valueBytes);
-  // The names these profiles have, for warnings on rules and mappings (profile_names): one more
-  // statement in the same batches, not one per profile.
+  await batched(db, [
+    ...chunks.map((chunk) => db.prepare(sql).bind(orgId, chunk)),
+    ...profileNameStatements(db, orgId, profiles, valueBytes),
+  ]);
+}
+
+/**
+ * Records the attribute and identity names these profiles have (profile_names), for warnings on rules
+ * and mappings: what a sharded organization's ingest keeps in D1 while its profiles go to its shards.
+ */
+export async function upsertProfileNames(
+  db: D1Database,
+  orgId: string,
+  profiles: readonly ProfileInput[],
+  valueBytes = 2_000_000,
+): Promise<void> {
+  await batched(db, profileNameStatements(db, orgId, profiles, valueBytes));
+}
+
+/** The names of these profiles, as a few statements (one per chunk), not one per profile. */
+function profileNameStatements(
+  db: D1Database,
+  orgId: string,
+  profiles: readonly ProfileInput[],
+  valueBytes: number,
+): D1PreparedStatement[] {
   const names = emptyNames();
   for (const p of profiles) learnNames(names, p);
   const named = [
@@ -76,10 +100,7 @@ export async function upsertProfiles(
   ];
   const nameSql = `INSERT OR IGNORE INTO profile_names (org_id, kind, name)
     SELECT ?, value ->> 0, value ->> 1 FROM json_each(?)`;
-  await batched(db, [
-    ...chunks.map((chunk) => db.prepare(sql).bind(orgId, chunk)),
-    ...jsonChunks(named, (n) => n, valueBytes).map((chunk) => db.prepare(nameSql).bind(orgId, chunk)),
-  ]);
+  return jsonChunks(named, (n) => n, valueBytes).map((chunk) => db.prepare(nameSql).bind(orgId, chunk));
 }
 
 /** The names the organization's profiles have or had (none: no profile was ingested). */
