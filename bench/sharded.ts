@@ -26,10 +26,12 @@
  *   the Worker's EXPORT_SHARD_TASK_ROWS; --write puts the figures in docs/BENCHMARKS.md (section
  *   `--section`, default "sharded").
  */
-import { readdirSync, statSync } from 'node:fs';
+import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { SHARD_BUCKETS, type ShardProfile, type ShardStore } from '../src/worker/shards/types.ts';
 import { exportedRows } from './audiences-data.ts';
 import { miniflareV8Flags } from './miniflare-v8.ts';
 import { cpuSeconds, descendantPid } from './proc.ts';
@@ -113,14 +115,24 @@ interface ExportFigures {
   maxInFlight: number;
   /** Invocations by step: the plan (the run's first), the tasks (map), the rest (reduce, perhaps continued): wall ms and, with one consumer, CPU s. */
   phases: Record<'plan' | 'map' | 'reduce', { invocations: number; ms: number; maxMs: number; cpu: number | undefined; maxCpu: number | undefined }>;
-  /** Most bytes the organization's spilled runs held in D1 (`export_spill`) at one time, sampled every 2 s. */
+  /** Most bytes the organization's spilled runs held in D1 (`export_spill`) at one time, sampled every second. */
   peakSpillBytes: number;
   peakHeapMiB: number;
   liveHeapMiB: number;
   checked: string;
   load: number;
 }
+/** One shard alone: its Durable Object called straight from the bench (no Worker), batch by batch. */
+interface ShardCapacity {
+  /** Per upsert of a 10,000-profile batch (new ids): wall ms and workerd CPU s, medians of 5. */
+  writeMs: number;
+  writeCpu: number;
+  /** Per page of 5,000 profiles read by id: wall ms and workerd CPU s, medians of 5. */
+  readMs: number;
+  readCpu: number;
+}
 const ingests: IngestFigures[] = [];
+const capacities = new Map<number, ShardCapacity>();
 const exports: ExportFigures[] = [];
 
 const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
@@ -182,6 +194,13 @@ async function benchShards(ctx: Context, shards: number): Promise<void> {
     print(
       `${shards} shards: ingested ${stored} profiles in ${seconds.toFixed(1)} s (${Math.round(stored / seconds)}/s, ${inFlight} batches in flight), workerd CPU ${cpu.toFixed(1)} s; storage ${mib(bytes)} MiB (${figures.bytesPerProfile?.toFixed(0)} bytes/profile)`,
     );
+    if (shards > 0) {
+      const capacity = await shardCapacity(worker, ctx.files.ndjson);
+      capacities.set(shards, capacity);
+      print(
+        `one shard alone: upsert of 10,000 profiles ${capacity.writeMs.toFixed(0)} ms (workerd CPU ${capacity.writeCpu.toFixed(2)} s), page of 5,000 read ${capacity.readMs.toFixed(0)} ms (CPU ${capacity.readCpu.toFixed(2)} s)`,
+      );
+    }
     if (exportsRun.length === 0) return;
 
     const audience = await api('POST', '/audiences', { kind: 'rule', name: 'gold ≥ 500', rule: RULE });
@@ -214,9 +233,58 @@ async function benchShards(ctx: Context, shards: number): Promise<void> {
   }
 }
 
+/**
+ * One shard's own cost, without the Worker: 5 batches of 10,000 new profiles (the file's first lines
+ * under other ids, in an organization of their own) upserted into one ProfileShard through Miniflare's
+ * binding proxy, then 5 pages of 5,000 read back by id; the median wall time and workerd CPU of each
+ * call (the proxy's decoding in workerd included: an upper bound of the object's own work).
+ */
+async function shardCapacity(worker: LocalWorker, ndjson: string): Promise<ShardCapacity> {
+  const ns = await worker.miniflare.getDurableObjectNamespace('SHARDS', 'edge-export');
+  const shard = ns.get(ns.idFromName('bench-capacity/s0')) as unknown as ShardStore;
+  const lines: string[] = [];
+  for await (const l of createInterface(createReadStream(ndjson))) {
+    lines.push(l);
+    if (lines.length === BATCH) break;
+  }
+  const timed = async (call: () => Promise<unknown>) => {
+    const cpu0 = cpuSeconds(captured.pid.value);
+    const t0 = performance.now();
+    await call();
+    return { ms: performance.now() - t0, cpu: cpuSeconds(captured.pid.value) - cpu0 };
+  };
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const writes: { ms: number; cpu: number }[] = [];
+  for (let b = 0; b < 5; b++) {
+    const batch = lines.map((l) => {
+      const p = JSON.parse(l) as { id: string; identities: unknown; attributes: unknown; updatedAt: string };
+      return { id: `c${b}-${p.id}`, json: JSON.stringify({ identities: p.identities, attributes: p.attributes }), updatedAt: p.updatedAt };
+    });
+    writes.push(await timed(() => shard.upsertProfiles('bench-capacity', batch)));
+  }
+  const reads: { ms: number; cpu: number }[] = [];
+  let after: string | null = null;
+  for (let k = 0; k < 5; k++) {
+    let page: ShardProfile[] = [];
+    reads.push(
+      await timed(async () => {
+        page = await shard.profiles('bench-capacity', { from: 0, to: SHARD_BUCKETS }, { after, through: null }, 5000);
+      }),
+    );
+    if (page.length !== 5000) throw new Error(`shard capacity: a page of ${page.length} profiles, 5,000 expected`);
+    after = page.at(-1)!.id;
+  }
+  return {
+    writeMs: median(writes.map((w) => w.ms)),
+    writeCpu: median(writes.map((w) => w.cpu)),
+    readMs: median(reads.map((r) => r.ms)),
+    readCpu: median(reads.map((r) => r.cpu)),
+  };
+}
+
 type D1 = Awaited<ReturnType<LocalWorker['miniflare']['getD1Database']>>;
 
-/** The most bytes the organization's spilled runs hold in D1 at one time until `until` settles, sampled every 2 s. */
+/** The most bytes the organization's spilled runs hold in D1 at one time until `until` settles, sampled every second. */
 async function peakSpill(db: D1, orgId: string, until: Promise<unknown>): Promise<number> {
   let done = false;
   const settled = until.then(
@@ -234,7 +302,7 @@ async function peakSpill(db: D1, orgId: string, until: Promise<unknown>): Promis
       .bind(orgId)
       .first<{ bytes: number }>();
     peak = Math.max(peak, row?.bytes ?? 0);
-    await Promise.race([settled, new Promise((r) => setTimeout(r, 2000))]);
+    await Promise.race([settled, new Promise((r) => setTimeout(r, 1000))]);
   }
   return peak;
 }
@@ -367,6 +435,19 @@ function reportOf(): string {
         `| ${layout(i.shards)} | ${n(i.profiles)} | ${fmt(i.seconds)} | ${n(Math.round(i.profiles / i.seconds))} | ${inFlight} | ${fmt(i.cpu)} | ${i.bytesPerProfile === undefined ? '–' : Math.round(i.bytesPerProfile)} | ${fmt(i.load, 2)} |`,
     ),
     '',
+    ...(capacities.size === 0
+      ? []
+      : [
+          'One shard alone — its Durable Object called from the bench through Miniflare\'s binding proxy, no Worker: median of 5 calls, workerd CPU per call (the proxy\'s decoding included, so an upper bound of the object\'s own work):',
+          '',
+          '| shards in the layout | upsert of 10,000 new profiles: ms (CPU s) | profiles/s one shard takes (by CPU) | page of 5,000 read by id: ms (CPU s) | profiles/s one shard serves (by CPU) |',
+          '|---|---:|---:|---:|---:|',
+          ...[...capacities].map(
+            ([shards, c]) =>
+              `| ${shards} | ${fmt(c.writeMs, 0)} (${fmt(c.writeCpu, 2)}) | ${n(Math.round(BATCH / Math.max(0.01, c.writeCpu)))} | ${fmt(c.readMs, 0)} (${fmt(c.readCpu, 2)}) | ${n(Math.round(5000 / Math.max(0.01, c.readCpu)))} |`,
+          ),
+          '',
+        ]),
     ...(exports.length === 0
       ? []
       : [
