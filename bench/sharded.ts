@@ -114,7 +114,7 @@ interface ExportFigures {
   /** Most invocations of the run in flight at once. */
   maxInFlight: number;
   /** Invocations by step: the plan (the run's first), the tasks (map), the rest (reduce, perhaps continued): wall ms and, with one consumer, CPU s. */
-  phases: Record<'plan' | 'map' | 'reduce', { invocations: number; ms: number; maxMs: number; cpu: number | undefined; maxCpu: number | undefined }>;
+  phases: Record<'plan' | 'map' | 'reduce', { invocations: number; ms: number; maxMs: number; maxQueries: number; cpu: number | undefined; maxCpu: number | undefined }>;
   /** Most bytes the organization's spilled runs held in D1 (`export_spill`) at one time, sampled every second. */
   peakSpillBytes: number;
   peakHeapMiB: number;
@@ -364,6 +364,7 @@ function phasesOf(m: MeasuredRun, consumers: number): ExportFigures['phases'] {
       invocations: mine.length,
       ms: mine.reduce((sum, { inv }) => sum + inv.ms, 0),
       maxMs: Math.max(0, ...mine.map(({ inv }) => inv.ms)),
+      maxQueries: Math.max(0, ...mine.map(({ inv }) => inv.d1Queries)),
       cpu: exact ? cpus.reduce((a, b) => a + b, 0) : undefined,
       maxCpu: exact ? Math.max(0, ...cpus) : undefined,
     };
@@ -460,12 +461,12 @@ function reportOf(): string {
           '',
           'By step (wall time from the Worker\'s invocation lines; CPU — workerd\'s between consecutive lines — only with one consumer):',
           '',
-          '| shards | consumers | export | plan: ms (CPU s) | map: tasks, wall ms mean / max | map: CPU s mean / max | reduce: invocations, wall ms (CPU s) |',
-          '|---|---:|---|---:|---:|---:|---:|',
+          '| shards | consumers | export | plan: ms (CPU s), queries | map: tasks, wall ms mean / max | map: CPU s mean / max | map: queries max | reduce: invocations, wall ms (CPU s) | reduce: queries max |',
+          '|---|---:|---|---:|---:|---:|---:|---:|---:|',
           ...exports.map((r) => {
             const { plan, map, reduce } = r.phases;
             const per = (x: number | undefined, k: number) => (x === undefined ? '–' : fmt(x / Math.max(1, k), 2));
-            return `| ${layout(r.shards)} | ${r.consumers} | ${r.kind} | ${n(plan.ms)} (${fmt(plan.cpu, 2)}) | ${map.invocations}, ${n(Math.round(map.ms / Math.max(1, map.invocations)))} / ${n(map.maxMs)} | ${per(map.cpu, map.invocations)} / ${fmt(map.maxCpu, 2)} | ${reduce.invocations}, ${n(reduce.ms)} (${fmt(reduce.cpu, 2)}) |`;
+            return `| ${layout(r.shards)} | ${r.consumers} | ${r.kind} | ${n(plan.ms)} (${fmt(plan.cpu, 2)}), ${plan.maxQueries} | ${map.invocations}, ${n(Math.round(map.ms / Math.max(1, map.invocations)))} / ${n(map.maxMs)} | ${per(map.cpu, map.invocations)} / ${fmt(map.maxCpu, 2)} | ${map.maxQueries} | ${reduce.invocations}, ${n(reduce.ms)} (${fmt(reduce.cpu, 2)}) | ${reduce.maxQueries} |`;
           }),
           '',
           `"content": *exact* — the members (id, email, country, score; for dedup email and id), read back from the exported CSV files with DuckDB, are exactly DuckDB's answer over the same profiles (${n(want.members.size)} members, ${n(want.winners.size)} dedup winners).`,
