@@ -136,6 +136,16 @@ describe('a sharded organization through the API on workerd', () => {
     expect(await perShard(orgId, layout)).toEqual(before);
   });
 
+  it('refuses a profile over the value limit (413) before writing any of its batch to any shard', async () => {
+    const e = testEnv({ D1_MAX_VALUE_BYTES: '4000' });
+    const { orgId, ingest } = await shardedOrg(e, 4);
+    const big = { id: 'big', identities: {}, attributes: { note: 'x'.repeat(5000) } };
+    const refused = await ingest([...profilesOf(50, 'f'), big]);
+    expect(refused.status).toBe(413);
+    expect(refused.body.error.message).toMatch(/over a shard's 4000-byte value limit/);
+    expect([...(await perShard(orgId, initialLayout(4))).values()].flat()).toEqual([]);
+  });
+
   it('while resharding (layout.next), writes each profile to its owner and, when another, its next owner', async () => {
     const e = testEnv();
     const { orgId, ingest } = await shardedOrg(e, 2);
