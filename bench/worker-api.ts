@@ -86,17 +86,24 @@ export async function ingestNdjson(api: Api, file: string, inFlight: number, bat
 /**
  * workerd's output as the Worker benches keep it: Miniflare pipes it to this process's console.log,
  * which this replaces. GC trace lines and "queue invocation" lines are kept in `lines` (not printed),
- * each invocation line with workerd's CPU seconds and the time (ms) when it arrived (`pid`: set once workerd runs);
- * everything else is printed, through `print` (the original console.log).
+ * each invocation line with workerd's CPU seconds (`cpu()`, by default those of the process `pid` — set
+ * once workerd runs) and the time (ms) when it arrived; everything else is printed, through `print`
+ * (the original console.log).
  */
-export function captureWorkerd(): { lines: string[]; cpuAtInvocation: { line: string; cpu: number; at: number }[]; print: (...args: unknown[]) => void; pid: { value: number | undefined } } {
+export function captureWorkerd(cpu?: () => number): {
+  lines: string[];
+  cpuAtInvocation: { line: string; cpu: number; at: number }[];
+  print: (...args: unknown[]) => void;
+  pid: { value: number | undefined };
+} {
   const lines: string[] = [];
   const cpuAtInvocation: { line: string; cpu: number; at: number }[] = [];
   const pid: { value: number | undefined } = { value: undefined };
+  const cpuNow = cpu ?? (() => cpuSeconds(pid.value));
   const print = console.log.bind(console);
   console.log = (...args: unknown[]) => {
     const line = args.map(String).join(' ');
-    if (line.includes('"queue invocation"')) cpuAtInvocation.push({ line, cpu: cpuSeconds(pid.value), at: Date.now() });
+    if (line.includes('"queue invocation"')) cpuAtInvocation.push({ line, cpu: cpuNow(), at: Date.now() });
     if (/ms: (Scavenge|Mark-Compact|Minor Mark-Sweep|Mark-Sweep)|"queue invocation"/.test(line)) lines.push(line);
     else print(...args);
   };

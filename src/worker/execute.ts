@@ -21,9 +21,8 @@ import { getOrganization } from './store/orgs.ts';
 import { type DataflowRow, type DestinationRow, exportModeOf, getDataflow, getDestination } from './store/resources.ts';
 import { type RunOutcome, type RunRow, saveMultipart } from './store/runs.ts';
 import type { AudienceSettings } from './schemas.ts';
-import { datasetSourceOf, fanoutPhase, type SnapshotAccess, snapshotSourceOf } from './fanout.ts';
+import { audienceOriginOf, datasetSourceOf, fanoutPhase, type SnapshotAccess } from './fanout.ts';
 import { dropReduceSpills } from './store/tasks.ts';
-import { orgLayout } from './shards/fanout.ts';
 
 export interface ExecuteOptions {
   /**
@@ -50,12 +49,10 @@ export async function executeRun(
   const row = flow && (await getDestination(env.DB, run.org_id, flow.destination_id));
   if (!flow || !row) throw new ExportError('CONFIG_INVALID', 'The dataflow or its destination no longer exists');
   const audienceIds = flow.dataset_id === null ? runAudiences(flow, run) : [];
-  // Audiences or a dataset reading a snapshot source: the run is mapped by its tasks first, then reduced here.
-  const sourceId =
-    flow.dataset_id !== null ? await datasetSourceOf(env.DB, run.org_id, flow.dataset_id) : await snapshotSourceOf(env.DB, run.org_id, audienceIds);
-  // Audiences of a sharded organization's profiles (no source): mapped by one task per shard key range.
-  const layout = sourceId === undefined && audienceIds.length > 0 ? await orgLayout(env.DB, run.org_id) : undefined;
-  const origin = sourceId !== undefined ? { sourceId } : layout && { layout };
+  // Audiences or a dataset reading a snapshot source, or audiences of a sharded organization's profiles:
+  // the run is mapped by its tasks first (one per snapshot unit or shard key range), then reduced here.
+  const datasetSource = flow.dataset_id !== null ? await datasetSourceOf(env.DB, run.org_id, flow.dataset_id) : undefined;
+  const origin = datasetSource !== undefined ? { sourceId: datasetSource } : await audienceOriginOf(env.DB, run.org_id, audienceIds);
   const phase = origin && (await fanoutPhase(env, run, flow, audienceIds, origin, options.snapshots, platform.now()));
   if (phase && 'fannedOut' in phase) return phase;
   const reduce = phase?.reduce;

@@ -54,6 +54,7 @@ import type { Platform } from '../core/platform.ts';
 import { openSourceStore } from './source-secrets.ts';
 import { planShardTasks, type ShardTaskUnit, shardPageSize, shardProfiles, shardsOf, shardTaskRows } from './shards/fanout.ts';
 import type { ShardLayout } from './shards/types.ts';
+import { parseShardLayout } from './store/shards.ts';
 import { getSource } from './store/sources.ts';
 import { type ExportStates, membershipOf } from '../service/subjects.ts';
 import { MAX_ATTEMPTS, RETRYABLE, runAlerter, describeError, type Lease } from './consumer.ts';
@@ -187,12 +188,16 @@ export async function datasetSourceOf(db: Env['DB'], orgId: string, datasetId: s
 /** Messages per `sendBatch` (Cloudflare Queues' limit). */
 const SEND_BATCH = 100;
 
-/** The snapshot source every audience of the run reads, or undefined when they read D1. */
-export async function snapshotSourceOf(db: Env['DB'], orgId: string, audienceIds: readonly string[]): Promise<string | undefined> {
+/**
+ * Where every audience of the run reads, in one query: a snapshot source, the shards of a sharded
+ * organization (audiences without a source, an `org_shards` layout), or undefined — D1's profiles.
+ */
+export async function audienceOriginOf(db: Env['DB'], orgId: string, audienceIds: readonly string[]): Promise<FanoutOrigin | undefined> {
   if (audienceIds.length === 0) return undefined;
-  const rows = await all<{ source_id: string | null }>(
+  const rows = await all<{ source_id: string | null; layout: string | null }>(
     db,
-    `SELECT DISTINCT source_id FROM audiences WHERE org_id = ? AND id IN (${audienceIds.map(() => '?').join(', ')})`,
+    `SELECT DISTINCT a.source_id, s.layout FROM audiences a LEFT JOIN org_shards s ON s.org_id = a.org_id
+     WHERE a.org_id = ? AND a.id IN (${audienceIds.map(() => '?').join(', ')})`,
     orgId,
     ...audienceIds,
   );
@@ -200,7 +205,9 @@ export async function snapshotSourceOf(db: Env['DB'], orgId: string, audienceIds
   if (sources.size > 1) {
     throw new ExportError('CONFIG_INVALID', 'audienceIds: the audiences of one dataflow must all read the same place (one snapshot source, or the profiles in D1)');
   }
-  return rows[0]?.source_id ?? undefined;
+  const row = rows[0];
+  if (row?.source_id) return { sourceId: row.source_id };
+  return row?.layout ? { layout: parseShardLayout(row.layout) } : undefined;
 }
 
 /** What a run knows of its fan-out: planned now (it waits), or every task done (the reduce's input). */

@@ -1,10 +1,12 @@
-/** The user journeys on the node host (see journeys.ts), the main job at size (scale.ts), and a sharded organization (shards.ts). */
+/** The user journeys on the node host (see journeys.ts), the main job at size (scale.ts), a sharded organization's ingest (shards.ts) and export (sharded.ts). */
 import { journeys } from './journeys.ts';
 import { oneRunAtATime } from './runs.ts';
 import { scaleJourney } from './scale.ts';
 import { shardsJourney } from './shards.ts';
+import { shardedJourney } from './sharded.ts';
 
 journeys('node');
 scaleJourney('node');
+shardedJourney('node');
 oneRunAtATime('node');
 shardsJourney('node');

@@ -20,7 +20,7 @@ import { tick } from '../../src/worker/scheduler.ts';
 import { invocationBudget } from '../../src/worker/budget.ts';
 import { getRun, LEASE_SECONDS } from '../../src/worker/store/runs.ts';
 import { claimTask, listTasks } from '../../src/worker/store/tasks.ts';
-import { call, newOrg, platformOf, testEnv } from './helpers.ts';
+import { call, drainQueue, newOrg, type PendingMessages, platformOf, testEnv } from './helpers.ts';
 import { motoAdmin, motoDestinationBody } from './moto-client.ts';
 
 const moto = inject('moto');
@@ -190,16 +190,9 @@ async function scenario(name: string, overrides: Partial<Env> = {}) {
     });
     mostQueries = Math.max(mostQueries, budget.queries);
   };
-  const pending: { body: RunMessage; attempts: number }[] = [];
+  const pending: PendingMessages = [];
   /** Delivers every message sent, as the queue would, until none is left. */
-  const drain = async () => {
-    for (;;) {
-      pending.push(...e.EXPORTS.sent.splice(0).map((body) => ({ body, attempts: 1 })));
-      const next = pending.shift();
-      if (!next) return;
-      await deliver(next.body, next.attempts);
-    }
-  };
+  const drain = () => drainQueue(e.EXPORTS, pending, deliver);
   const startRun = async (flowId: string) => (await api('POST', `/dataflows/${flowId}/run`)).body.id as string;
   const s3 = motoAdmin();
   /** The data rows a run exported (every CSV file but the manifest), sorted. */

@@ -17,6 +17,26 @@ export function recordingQueue(): QueueSender<RunMessage> & { sent: RunMessage[]
   };
 }
 
+/** Messages waiting for delivery, as a queue holds them: sent ones, and retried ones with their next attempt. */
+export type PendingMessages = { body: RunMessage; attempts: number }[];
+
+/**
+ * Delivers every message sent to `queue` (and every one put back in `pending` by a retry) one after
+ * another, as the queue would, until none is left.
+ */
+export async function drainQueue(
+  queue: { sent: RunMessage[] },
+  pending: PendingMessages,
+  deliver: (body: RunMessage, attempts: number) => Promise<void>,
+): Promise<void> {
+  for (;;) {
+    pending.push(...queue.sent.splice(0).map((body) => ({ body, attempts: 1 })));
+    const next = pending.shift();
+    if (!next) return;
+    await deliver(next.body, next.attempts);
+  }
+}
+
 /** The workerd bindings with a recording queue (and any other overrides). */
 export function testEnv(overrides: Partial<Env> = {}): Env & { EXPORTS: ReturnType<typeof recordingQueue> } {
   return { ...env, EXPORTS: recordingQueue(), ...overrides } as Env & {

@@ -1,6 +1,7 @@
 /**
- * A sharded organization's export on workerd (docs/SCALE.md, "Fan-out exports"): real D1, the shards
- * of the host's SHARDS binding, moto with auth enforced as the destination. A run of its audiences is
+ * A sharded organization's export on workerd (docs/SCALE.md, "Fan-out exports"): real D1, the
+ * ProfileShard Durable Objects of the SHARDS binding (profiles ingested through POST /v1/profiles, which
+ * routes them to their shards), moto with auth enforced as the destination. A run of its audiences is
  * planned into one task per shard key range, mapped one message per task, and reduced through the
  * export service; its rows equal the same dataflow's over the same profiles in a single-database
  * organization (full with dedup, then incremental; rule and upload audiences).
@@ -19,12 +20,12 @@ import {
   ownerOf,
   type ShardLayout,
   type ShardNamespace,
-  type ShardProfile,
   type ShardStore,
   shardNamespace,
 } from '../../src/worker/shards/types.ts';
+import { setShardLayout } from '../../src/worker/store/shards.ts';
 import { listTasks } from '../../src/worker/store/tasks.ts';
-import { call, newOrg, platformOf, testEnv } from './helpers.ts';
+import { call, drainQueue, newOrg, type PendingMessages, platformOf, testEnv } from './helpers.ts';
 import { motoAdmin, motoDestinationBody } from './moto-client.ts';
 
 const moto = inject('moto');
@@ -101,30 +102,6 @@ const MEMBERS = `namespace,value\n${FIRST.filter((_, i) => i % 5 === 0)
   .map((p) => `email,${p.email}`)
   .join('\n')}\n`;
 
-/** The same people written into a sharded organization's shards, each to its bucket's owner. */
-async function ingestShards(
-  shards: ShardNamespace,
-  orgId: string,
-  layout: ShardLayout,
-  people: readonly Person[],
-) {
-  const text = ndjson(people).split('\n');
-  const byOwner = new Map<string, ShardProfile[]>();
-  for (const line of text) {
-    const { id, identities, attributes } = JSON.parse(line) as {
-      id: string;
-      identities: unknown;
-      attributes: unknown;
-    };
-    const owner = ownerOf(layout.shards, bucketOf(id)).name;
-    if (!byOwner.has(owner)) byOwner.set(owner, []);
-    byOwner
-      .get(owner)!
-      .push({ id, json: JSON.stringify({ identities, attributes }), updatedAt: '2026-12-05T00:00:00.000Z' });
-  }
-  for (const [owner, profiles] of byOwner) await shards.shard(orgId, owner).upsertProfiles(orgId, profiles);
-}
-
 async function scenario(name: string, people: readonly Person[], overrides: Partial<Env> = {}) {
   const shards = countedShards();
   const e = testEnv({
@@ -136,14 +113,8 @@ async function scenario(name: string, people: readonly Person[], overrides: Part
   } as Partial<Env>);
   const folder = `${moto.folder}shard-fanout-${name}/`;
   const orgs = { sharded: await newOrg(e, 'Sharded'), single: await newOrg(e, 'Single') };
-  let layout = initialLayout(4);
-  const setLayout = async (next: ShardLayout) => {
-    layout = next;
-    await e.DB.prepare('INSERT OR REPLACE INTO org_shards (org_id, layout, updated_at) VALUES (?, ?, ?)')
-      .bind(orgs.sharded.id, JSON.stringify(next), new Date().toISOString())
-      .run();
-  };
-  await setLayout(layout);
+  const setLayout = (layout: ShardLayout) => setShardLayout(e.DB, orgs.sharded.id, layout, new Date());
+  await setLayout(initialLayout(4));
   const api =
     (org: keyof typeof orgs) =>
     (method: string, path: string, body?: unknown, raw?: string, type = 'application/x-ndjson') =>
@@ -151,9 +122,10 @@ async function scenario(name: string, people: readonly Person[], overrides: Part
         token: orgs[org].token,
         ...(raw !== undefined ? { raw, headers: { 'Content-Type': type } } : { body }),
       });
+  // The same profiles into both: D1's profiles table, and the shards owning their buckets.
   const ingest = async (list: readonly Person[]) => {
-    expect((await api('single')('POST', '/profiles', undefined, ndjson(list))).status).toBe(200);
-    await ingestShards(shards, orgs.sharded.id, layout, list);
+    for (const org of ['single', 'sharded'] as const)
+      expect((await api(org)('POST', '/profiles', undefined, ndjson(list))).status).toBe(200);
   };
   if (people.length > 0) await ingest(people);
   const manifestPuts: string[] = [];
@@ -164,7 +136,10 @@ async function scenario(name: string, people: readonly Person[], overrides: Part
       manifestPuts.push(url);
     return fetch(input, init);
   };
-  /** Two dataflows per organization: rule + upload audiences deduplicated by email (incremental), and a rule one by household (full). */
+  /**
+   * Four dataflows per organization: rule + upload audiences deduplicated by email (incremental), the
+   * rule one by household (full), by household and score (insert-only), and both audiences in diff mode.
+   */
   const flowsOf = async (org: keyof typeof orgs) => {
     const call = api(org);
     const rule = await call('POST', '/audiences', {
@@ -210,10 +185,33 @@ async function scenario(name: string, people: readonly Person[], overrides: Part
         },
         exportMode: 'full',
       }),
+      inserts: await flow('inserts', {
+        audienceIds: [rule.body.id],
+        mapping: {
+          fields: [
+            { source: 'id' },
+            { source: 'attributes.household', target: 'household' },
+            { source: 'attributes.score', target: 'score' },
+          ],
+          dedup: { attributes: ['attributes.household', 'attributes.score'] },
+        },
+        exportMode: 'insert-only',
+      }),
+      diff: await flow('diff', {
+        audienceIds: [rule.body.id, upload.body.id],
+        mapping: {
+          fields: [
+            { source: 'id' },
+            { source: 'identities.email', target: 'email' },
+            { source: 'attributes.score', target: 'score' },
+          ],
+        },
+        exportMode: 'diff',
+      }),
     };
   };
   const flows = { sharded: await flowsOf('sharded'), single: await flowsOf('single') };
-  const pending: { body: RunMessage; attempts: number }[] = [];
+  const pending: PendingMessages = [];
   let deliveries = 0;
   /** Delivers one message as an invocation would, with its own budget. */
   const deliver = async (body: RunMessage, attempts = 1) => {
@@ -235,14 +233,7 @@ async function scenario(name: string, people: readonly Person[], overrides: Part
       },
     );
   };
-  const drain = async () => {
-    for (;;) {
-      pending.push(...e.EXPORTS.sent.splice(0).map((body) => ({ body, attempts: 1 })));
-      const next = pending.shift();
-      if (!next) return;
-      await deliver(next.body, next.attempts);
-    }
-  };
+  const drain = () => drainQueue(e.EXPORTS, pending, deliver);
   const s3 = motoAdmin();
   /** Runs a dataflow to its end; its run's detail. */
   const runOf = async (org: keyof typeof orgs, flowId: string) => {
@@ -389,5 +380,29 @@ describe('fan-out of a sharded organization', () => {
     });
     expect(await s.rowsOf(run)).toEqual(await s.rowsOf(await s.runOf('single', s.flows.single.email)));
     expect(s.manifestPuts).toHaveLength(1);
+  });
+
+  it('insert-only (dedup by two attributes) and diff give the single-database rows, full then after a second ingest', async () => {
+    const s = await scenario('modes', FIRST);
+    for (const mode of ['inserts', 'diff'] as const) {
+      const sharded1 = await s.runOf('sharded', s.flows.sharded[mode]);
+      const single1 = await s.runOf('single', s.flows.single[mode]);
+      expect(sharded1.fanout).toMatchObject({ rowsRead: FIRST.length });
+      const rows1 = await s.rowsOf(sharded1);
+      expect(rows1, mode).toEqual(await s.rowsOf(single1));
+      expect(rows1.length, mode).toBeGreaterThan(100);
+      expect(sharded1.files.length, mode).toBe(single1.files.length);
+    }
+    await s.ingest(SECOND);
+    for (const mode of ['inserts', 'diff'] as const) {
+      const sharded2 = await s.runOf('sharded', s.flows.sharded[mode]);
+      const single2 = await s.runOf('single', s.flows.single[mode]);
+      const rows2 = await s.rowsOf(sharded2);
+      expect(rows2, mode).toEqual(await s.rowsOf(single2));
+      // Only what the second ingest changed: the new gold profiles and the rescored ones (and, in diff, the removed).
+      expect(rows2.length, mode).toBeGreaterThan(30);
+      expect(rows2.length, mode).toBeLessThan(FIRST.length / 2);
+      expect(sharded2.files.length, mode).toBe(single2.files.length);
+    }
   });
 });

@@ -26,10 +26,9 @@ import {
 } from './types.ts';
 
 /**
- * Profiles one task maps by default. Sized on the fan-out engine's measured tasks (docs/BENCHMARKS.md,
- * snapshot sources at 10M rows: ~111k rows a task, largest invocation 2.3–2.8 s of CPU, ≤ 542 D1
- * queries, heap ≤ 120 MiB with dedup): 100,000 profiles are ~20 pages of 5,000 (20 RPCs), a few seconds
- * of CPU, and a sorted run per audience within the task's sort budget. `EXPORT_SHARD_TASK_ROWS` sets it.
+ * Profiles one task maps by default: 20 pages of 5,000. Measured in workerd (bench/shard-task.ts,
+ * docs/SCALE.md "Fan-out exports"): a 100,000-profile task made ≤ 34 D1 queries + shard RPCs, used
+ * ≤ 1.0 s of CPU and ≤ 36 MiB of live heap, plain or deduplicated. `EXPORT_SHARD_TASK_ROWS` sets it.
  */
 export const SHARD_TASK_ROWS = 100_000;
 
@@ -150,15 +149,6 @@ export function shardProfiles(
     },
     { highWaterMark: 0 },
   );
-}
-
-/** An organization's shard layout (`org_shards`), or undefined: its profiles are in D1 (the default). */
-export async function orgLayout(db: Env['DB'], orgId: string): Promise<ShardLayout | undefined> {
-  const row = await db
-    .prepare('SELECT layout FROM org_shards WHERE org_id = ?')
-    .bind(orgId)
-    .first<{ layout: string }>();
-  return row ? (JSON.parse(row.layout) as ShardLayout) : undefined;
 }
 
 /**
