@@ -416,6 +416,32 @@ if (failed) {
   process.exitCode = 1;
 }
 
+/**
+ * Every export's largest invocation against the budgets docs/LIMITS.md documents: CPU (30 s by
+ * default; wrangler.toml sets 60 s), the 1,000 queries D1 allows (shard calls count in the same
+ * budget), the 10,000 subrequests (a shard call is one), 128 MB of heap, and exact members.
+ */
+function budgets(): string[] {
+  const most = (f: (r: ExportFigures) => number | undefined) => Math.max(0, ...exports.map((r) => f(r) ?? 0));
+  const cpu = most((r) => r.maxCpu);
+  const queries = most((r) => r.maxQueries);
+  const calls = most((r) => r.maxShardCalls);
+  const heap = most((r) => r.peakHeapMiB);
+  const wall = most((r) => r.maxInvocationMs) / 1000;
+  const exact = exports.filter((r) => r.checked === 'exact').length;
+  const verdict = (ok: boolean) => (ok ? 'within' : '**OVER**');
+  return [
+    'Budgets (docs/LIMITS.md), the largest invocation of any export above:',
+    '',
+    `- CPU: ${cpu.toFixed(2)} s (one consumer; workerd's, the shards and D1 included) — ${verdict(cpu <= 30)} the 30 s default (\`wrangler.toml\`: 60 s)`,
+    `- D1 queries + shard calls: ${queries} — ${verdict(queries <= 1000)} the 1,000 an invocation may make`,
+    `- shard calls (Durable Object RPCs, subrequests): ${calls} — ${verdict(calls <= 10_000)} the 10,000 subrequests`,
+    `- Worker heap: ${heap.toFixed(0)} MiB at a collection — ${verdict(heap < 128)} the 128 MB cap (V8 aborts workerd past it: none did)`,
+    `- wall time: ${wall.toFixed(1)} s — ${verdict(wall <= 900)} a queue consumer's 15 min`,
+    `- members: ${exact} of ${exports.length} exports exactly DuckDB's`,
+  ];
+}
+
 function reportOf(): string {
   const fmt = (x: number | undefined, d = 1) => (x === undefined ? '–' : x.toFixed(d));
   const n = (x: number | undefined) => (x === undefined ? '–' : x.toLocaleString('en'));
@@ -468,6 +494,8 @@ function reportOf(): string {
             const per = (x: number | undefined, k: number) => (x === undefined ? '–' : fmt(x / Math.max(1, k), 2));
             return `| ${layout(r.shards)} | ${r.consumers} | ${r.kind} | ${n(plan.ms)} (${fmt(plan.cpu, 2)}), ${plan.maxQueries} | ${map.invocations}, ${n(Math.round(map.ms / Math.max(1, map.invocations)))} / ${n(map.maxMs)} | ${per(map.cpu, map.invocations)} / ${fmt(map.maxCpu, 2)} | ${map.maxQueries} | ${reduce.invocations}, ${n(reduce.ms)} (${fmt(reduce.cpu, 2)}) | ${reduce.maxQueries} |`;
           }),
+          '',
+          ...budgets(),
           '',
           `"content": *exact* — the members (id, email, country, score; for dedup email and id), read back from the exported CSV files with DuckDB, are exactly DuckDB's answer over the same profiles (${n(want.members.size)} members, ${n(want.winners.size)} dedup winners).`,
         ]),
