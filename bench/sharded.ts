@@ -21,10 +21,10 @@
  * - `--shards 0` is the single-database layout (profiles in D1, the export in one run): the baseline.
  *
  * Run: npm run bench -- sharded [--profiles 200000] [--shards 8] [--consumers 1,2]
- *        [--exports full,dedup | none] [--in-flight 4] [--heap 128] [--task-rows N] [--write [--section sharded]]
+ *        [--exports full,dedup | none] [--in-flight 4] [--heap 128] [--task-rows N] [--write [--section sharded] [--title …]]
  *   --shards takes a list (`1,8`: each count on a fresh Worker, to compare ingest); --task-rows sets
  *   the Worker's EXPORT_SHARD_TASK_ROWS; --write puts the figures in docs/BENCHMARKS.md (section
- *   `--section`, default "sharded").
+ *   `--section`, default "sharded"; another section gets a third-level heading, `--title`).
  */
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -55,6 +55,7 @@ const inFlight = Number(arg('--in-flight', '4'));
 const heapCap = Number(arg('--heap', '128'));
 const taskRows = arg('--task-rows', '');
 const section = arg('--section', 'sharded');
+const title = arg('--title', 'Sharded profiles: ingest and fan-out exports over Durable Object shards');
 for (const [name, n] of Object.entries({ '--profiles': profiles, '--in-flight': inFlight }))
   if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name}: expected a positive integer, got ${arg(name, '')}`);
 if (shardCounts.some((s) => !Number.isInteger(s) || s < 0 || s > 256)) throw new Error(`--shards: expected integers from 0 to 256, got ${arg('--shards', '')}`);
@@ -445,10 +446,10 @@ function budgets(): string[] {
 function reportOf(): string {
   const fmt = (x: number | undefined, d = 1) => (x === undefined ? '–' : x.toFixed(d));
   const n = (x: number | undefined) => (x === undefined ? '–' : x.toLocaleString('en'));
-  const command = `npm run bench -- sharded ${argv.join(' ')}`.trim();
+  const command = `npm run bench -- sharded ${argv.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ')}`.trim();
   const layout = (shards: number) => (shards === 0 ? 'D1 (no shards)' : String(shards));
   return [
-    '## Sharded profiles: ingest and fan-out exports over Durable Object shards (bench/sharded.ts)',
+    `${section === 'sharded' ? '##' : '###'} ${title} (bench/sharded.ts)`,
     '',
     `\`${command}\` — ${startedAt.toISOString()}, ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}; load (1/5/15 min) ${loadAtStart.map((l) => l.toFixed(2)).join(', ')} at the start, ${loadavg().map((l) => l.toFixed(2)).join(', ')} at the end.`,
     '',
