@@ -30,10 +30,13 @@ import { motoAdmin, motoDestinationBody } from './moto-client.ts';
 
 const moto = inject('moto');
 
-/** The host's real shards (the ProfileShard Durable Objects of the SHARDS binding), their RPCs counted. */
-function countedShards(): ShardNamespace & { rpcs: number } {
+/**
+ * The host's real shards (the ProfileShard Durable Objects of the SHARDS binding), their RPCs counted;
+ * `failNext`, when set, is what the next page read throws instead of reaching its shard (once).
+ */
+function countedShards(): ShardNamespace & { rpcs: number; failNext?: unknown } {
   const real = shardNamespace(env.SHARDS)!;
-  const ns = {
+  const ns: ShardNamespace & { rpcs: number; failNext?: unknown } = {
     rpcs: 0,
     shard(orgId: string, name: string): ShardStore {
       const stub = real.shard(orgId, name);
@@ -44,7 +47,12 @@ function countedShards(): ShardNamespace & { rpcs: number } {
       return {
         upsertProfiles: (...args) => rpc(() => stub.upsertProfiles(...args)),
         insertMissingProfiles: (...args) => rpc(() => stub.insertMissingProfiles(...args)),
-        profiles: (...args) => rpc(() => stub.profiles(...args)),
+        profiles: (...args) => {
+          const failure = ns.failNext;
+          if (failure === undefined) return rpc(() => stub.profiles(...args));
+          ns.failNext = undefined;
+          return Promise.reject(failure);
+        },
         split: (...args) => rpc(() => stub.split(...args)),
         deleteBuckets: (...args) => rpc(() => stub.deleteBuckets(...args)),
       };
@@ -404,5 +412,24 @@ describe('fan-out of a sharded organization', () => {
       expect(rows2.length, mode).toBeLessThan(FIRST.length / 2);
       expect(sharded2.files.length, mode).toBe(single2.files.length);
     }
+  });
+
+  it('a shard call Durable Objects mark transient (retryable) fails its task as NETWORK: retried alone; any other failure fails the run', async () => {
+    const s = await scenario('transient', FIRST);
+    // Durable Objects' infrastructure errors carry `retryable` (the object restarted, the connection dropped).
+    s.shards.failNext = Object.assign(new Error('Network connection lost.'), { retryable: true });
+    const run = await s.runOf('sharded', s.flows.sharded.household);
+    const tasks = await listTasks(s.e.DB, run.id);
+    expect(tasks.map((t) => t.attempt)).toEqual(tasks.map((t) => (t.seq === 0 ? 2 : 1)));
+    expect(await s.rowsOf(run)).toEqual(await s.rowsOf(await s.runOf('single', s.flows.single.household)));
+    // An error of the shard's own code (no `retryable`) is not retried: the run fails, naming the task.
+    s.shards.failNext = new Error('SQLITE_CORRUPT: database disk image is malformed');
+    const id = (await s.api('sharded')('POST', `/dataflows/${s.flows.sharded.household}/run`)).body
+      .id as string;
+    await s.drain();
+    const failed = (await s.api('sharded')('GET', `/runs/${id}`)).body;
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatchObject({ task: 0 });
+    expect(failed.error.message).toContain('SQLITE_CORRUPT');
   });
 });

@@ -85,9 +85,7 @@ export async function planShardTasks(
   const splits = await Promise.all(
     layout.shards.map(async (owner) => ({
       owner,
-      split: await shards
-        .shard(orgId, owner.name)
-        .split(orgId, { from: owner.from, to: owner.to }, rowsPerTask),
+      split: await shardCall(owner.name, () => shards.shard(orgId, owner.name).split(orgId, { from: owner.from, to: owner.to }, rowsPerTask)),
     })),
   );
   const ranges = splits.flatMap(({ owner, split }) =>
@@ -101,6 +99,24 @@ export async function planShardTasks(
     generation: layout.generation,
     tasks: ranges.length,
   }));
+}
+
+/**
+ * One call to a shard, as a plain promise (a Durable Object's RPC promise is also a stub). A failure
+ * Durable Objects mark transient (`retryable`: the object restarted or moved, the connection dropped;
+ * `overloaded`: too many requests queued) becomes a NETWORK error naming the shard, so the run or task
+ * goes back to the queue and is retried after its delay (5 s, then 10 s) rather than failing for good.
+ */
+export async function shardCall<T>(shard: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const { retryable, overloaded, message } = (error ?? {}) as { retryable?: unknown; overloaded?: unknown; message?: unknown };
+    if (retryable === true || overloaded === true) {
+      throw new ExportError('NETWORK', `Shard ${shard} did not answer (${overloaded === true ? 'overloaded' : 'transient error'}): ${String(message)}`, { cause: error });
+    }
+    throw error;
+  }
 }
 
 /**
@@ -129,7 +145,7 @@ export function shardProfiles(
     stats.requests++;
     // A plain promise (a Durable Object's RPC promise is also a stub); a prefetched page nobody awaits
     // (the stream cancelled) fails unheard.
-    const request = (async () => await store.profiles(orgId, unit.buckets, { after, through: unit.range.through }, pageSize))();
+    const request = shardCall(unit.shard, () => store.profiles(orgId, unit.buckets, { after, through: unit.range.through }, pageSize));
     request.catch(() => {});
     return request;
   };
