@@ -39,6 +39,8 @@ const VARS = [
   'EXPORT_PROFILE_PAGE',
   'EXPORT_SHARD_TASK_ROWS',
   'EXPORT_SORT_BUDGET',
+  'RESHARD_PAGE',
+  'RESHARD_SETTLE_SECONDS',
 ];
 
 export interface Host {

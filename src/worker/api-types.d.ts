@@ -66,7 +66,10 @@ export interface paths {
         };
         /** An organization's shard layout (null: its profiles are in D1, the default) */
         get: operations["getOrganizationShards"];
-        /** Keep an organization's profiles in N equal shards; only while it has no profile (growing later is resharding) */
+        /**
+         * Set an organization's shard count: N equal shards before its first profile, afterwards a growth to N shards online (resharding)
+         * @description An organization with profiles (in shards, or in D1: the single-database layout) grows by resharding (docs/SCALE.md): the answer shows the layout with its `next` owners and `resharding.state` "copying"; the queue copies the moved buckets, flips the layout (generation + 1) and cleans up the old owners. GET shows its progress.
+         */
         put: operations["setOrganizationShards"];
         post?: never;
         delete?: never;
@@ -1307,6 +1310,36 @@ export interface components {
                     to: number;
                 }[];
             } | null;
+            /** @description The organization's latest resharding (docs/SCALE.md, "Resharding") */
+            resharding: {
+                /**
+                 * @description idle: no resharding running (the fields below describe the last one, if any)
+                 * @enum {string}
+                 */
+                state: "idle" | "copying" | "cleanup";
+                /** @description The layout generation grown (0: from the single-database layout) */
+                generation?: number;
+                /** @enum {string} */
+                from?: "shards" | "single-database";
+                /** @description The shard count grown to */
+                shards?: number;
+                /** @description Buckets (of 4,096) that change owner: the share of profiles copied */
+                movedBuckets?: number;
+                /** @description Profiles read from their old owners so far */
+                copied?: number;
+                /** @description Of those, the ones their new owner did not have yet (not dual-written by ingest) */
+                inserted?: number;
+                /** @description Moved profiles deleted from their old owners by the cleanup */
+                deleted?: number;
+                /** @description The last failed step (retried) */
+                error?: {
+                    [key: string]: unknown;
+                };
+                startedAt?: string;
+                /** @description When the layout became the next owners */
+                flippedAt?: string;
+                finishedAt?: string;
+            };
         };
         TokenInput: {
             name: string;
@@ -1601,7 +1634,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The new layout (generation bumped) */
+            /** @description The new layout (generation bumped), or the resharding started */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1610,7 +1643,7 @@ export interface operations {
                     "application/json": components["schemas"]["OrganizationShards"];
                 };
             };
-            /** @description Invalid input: every problem is listed in error.issues with its path */
+            /** @description `shards` does not grow the organization (a resharding only adds shards) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1628,7 +1661,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The organization already has profiles: its shards can only grow by resharding */
+            /** @description A resharding of the organization is still copying or cleaning up (naming `shards`) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -252,6 +252,23 @@ export const organizationShards = v.object({
       next: v.optional(v.pipe(v.array(shardOwner), v.description('While resharding: the owners being copied into'))),
     }),
   ),
+  resharding: v.pipe(
+    v.object({
+      state: v.pipe(v.picklist(['idle', 'copying', 'cleanup']), v.description('idle: no resharding running (the fields below describe the last one, if any)')),
+      generation: v.optional(v.pipe(v.number(), v.description('The layout generation grown (0: from the single-database layout)'))),
+      from: v.optional(v.picklist(['shards', 'single-database'])),
+      shards: v.optional(v.pipe(v.number(), v.description('The shard count grown to'))),
+      movedBuckets: v.optional(v.pipe(v.number(), v.description('Buckets (of 4,096) that change owner: the share of profiles copied'))),
+      copied: v.optional(v.pipe(v.number(), v.description('Profiles read from their old owners so far'))),
+      inserted: v.optional(v.pipe(v.number(), v.description('Of those, the ones their new owner did not have yet (not dual-written by ingest)'))),
+      deleted: v.optional(v.pipe(v.number(), v.description('Moved profiles deleted from their old owners by the cleanup'))),
+      error: v.optional(v.pipe(v.record(v.string(), v.unknown()), v.description('The last failed step (retried)'))),
+      startedAt: v.optional(v.string()),
+      flippedAt: v.optional(v.pipe(v.string(), v.description('When the layout became the next owners'))),
+      finishedAt: v.optional(v.string()),
+    }),
+    v.description("The organization's latest resharding (docs/SCALE.md, \"Resharding\")"),
+  ),
 });
 
 /** An API token as listed: never its secret nor the secret's hash. */

@@ -50,6 +50,8 @@ export interface ConsumerDeps {
   readonly heartbeatSeconds?: number;
   /** Maps one task of a fanned-out run (fanout.ts `runTask`); messages with a `task` go to it. */
   readonly runTask?: RunTask;
+  /** Takes a resharding a step further (reshard.ts `consumeReshard`); messages with a `reshard` go to it. */
+  readonly reshard?: (message: QueueMessage<RunMessage>, env: Env) => Promise<boolean>;
 }
 
 /** Delivery attempts before a retryable failure becomes a failed run. */
@@ -67,8 +69,11 @@ export async function consumeBatch(
 ): Promise<string[]> {
   const executed: string[] = [];
   for (const message of batch.messages) {
-    const { runId, task } = message.body;
-    if (task !== undefined) {
+    const { runId, task, reshard } = message.body;
+    if (reshard !== undefined) {
+      if (deps.reshard && (await deps.reshard(message, env))) executed.push(`${message.body.orgId}#${runId}`);
+      else if (!deps.reshard) message.retry({ delaySeconds: WAIT_SECONDS });
+    } else if (task !== undefined) {
       if (await consumeTask(message, env, deps)) executed.push(`${runId}#${task}`);
     } else if (await consume(message, env, deps)) executed.push(runId);
   }

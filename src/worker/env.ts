@@ -49,12 +49,17 @@ export interface CronController {
   readonly cron: string;
 }
 
-/** The one message kind on the EXPORTS queue: run this run. */
+/** A message on the EXPORTS queue: run this run (or one task of it), or take a resharding a step further. */
 export interface RunMessage {
   readonly runId: string;
   readonly orgId: string;
   /** A task of a fanned-out run (its `run_tasks.seq`): the message maps that task (fanout.ts). */
   readonly task?: number;
+  /**
+   * A step of the organization's resharding from this layout generation (reshard.ts); `runId` is then
+   * `reshard:<generation>`, no run.
+   */
+  readonly reshard?: number;
 }
 
 export interface Env {
@@ -105,6 +110,10 @@ export interface Env {
   readonly EXPORT_SORT_BUDGET?: string;
   /** Seconds of wall time after which an export pauses and continues in another invocation (default 20). */
   readonly EXPORT_INVOCATION_SECONDS?: string;
+  /** Profiles a resharding copies or deletes per page (default 1,000); tests lower it to take more steps. */
+  readonly RESHARD_PAGE?: string;
+  /** Seconds between a resharding's start and its first copy (default 30: ingests that read the old layout end). */
+  readonly RESHARD_SETTLE_SECONDS?: string;
   /** Profiles an audience preview counts before it scales (default 100,000); tests lower it. */
   readonly PREVIEW_MAX_PROFILES?: string;
 }

@@ -20,6 +20,7 @@ import { purgeIdempotencyKeys } from './store/idempotency.ts';
 import { type DataflowRow, advanceStatement, scheduledDataflows } from './store/resources.ts';
 import { insertRunStatement, purgeHistory, takeStaleRuns } from './store/runs.ts';
 import { takeStaleTasks } from './store/tasks.ts';
+import { resendStaleReshards } from './reshard.ts';
 
 export interface TickReport {
   /** Runs this tick created and enqueued. */
@@ -137,12 +138,12 @@ function evaluationsOf(
 /**
  * Re-sends runs whose message was lost or whose consumer crashed (claimRun makes duplicates
  * harmless), and tasks of fanned-out runs likewise (claimTask): a task whose consumer died is
- * redone alone, by a new attempt.
+ * redone alone, by a new attempt; and reshardings whose step stalled (reshard.ts).
  */
 async function resendStale(env: Env, now: Date): Promise<number> {
   const stale = await takeStaleRuns(env.DB, new Date(now.getTime() - STALE_QUEUED_MS), now);
   for (const run of stale) await env.EXPORTS.send({ runId: run.id, orgId: run.org_id });
   const tasks = await takeStaleTasks(env.DB, now);
   for (const task of tasks) await env.EXPORTS.send({ runId: task.run_id, orgId: task.org_id, task: task.seq });
-  return stale.length + tasks.length;
+  return stale.length + tasks.length + (await resendStaleReshards(env, now));
 }

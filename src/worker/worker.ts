@@ -13,7 +13,9 @@ import { invocationBudget } from './budget.ts';
 import { servedPlatform } from './platform.ts';
 import { tick } from './scheduler.ts';
 import { runTask, type SnapshotAccess, storedSnapshots } from './fanout.ts';
+import { consumeReshard } from './reshard.ts';
 import { withTaskFault } from './shards/fanout.ts';
+import { shardNamespace } from './shards/types.ts';
 
 export interface WorkerHandlers {
   fetch(request: Request, env: Env, ctx: WaitUntil): Response | Promise<Response>;
@@ -47,6 +49,7 @@ export function createWorker(base: Platform, options: { readonly snapshots?: Sna
         executeRun: (e, run, lease) =>
           executeRun(e, run, platform(e), { pause: (owed) => budget.low(owed) || lease.lost(), snapshots }),
         runTask: (e, task) => runTask(withTaskFault(e, task), task, snapshots),
+        reshard: (message, e) => consumeReshard(message, e, { shards: shardNamespace(e.SHARDS), pause: (owed) => budget.low(owed) }),
         finishing: budget.finishing,
         abandonRun: (e, run) => abandonRun(e, run, platform(e)),
       });

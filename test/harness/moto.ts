@@ -16,7 +16,8 @@ import {
   PutRolePolicyCommand,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import Papa from 'papaparse';
 import { keyPair, writerPolicy } from './data.ts';
 
 export interface MotoCredentials {
@@ -212,6 +213,22 @@ export async function startMotoWithWriter(
     await moto.stop();
     throw error;
   }
+}
+
+/**
+ * The data rows of CSV files (a run's files but its manifest), read back with @aws-sdk/client-s3 and
+ * parsed by papaparse (header row), as sorted JSON lines: two exports compared row for row.
+ */
+export async function csvRowsOf(s3: S3Client, bucket: string, files: readonly { key: string }[]): Promise<string[]> {
+  const rows: string[] = [];
+  for (const { key } of files) {
+    if (key.includes('/manifest-')) continue;
+    const text = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
+    const parsed = Papa.parse<Record<string, string>>(text.trim(), { header: true, skipEmptyLines: true });
+    if (parsed.errors.length > 0) throw new Error(`${key}: ${JSON.stringify(parsed.errors)}`);
+    rows.push(...parsed.data.map((r) => JSON.stringify(r)));
+  }
+  return rows.sort();
 }
 
 /** The last two plugins of a CLI config that writes to moto: access-key auth with `creds`, and sink/s3 at `bucket`. */

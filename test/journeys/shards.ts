@@ -53,7 +53,7 @@ export function shardsJourney(kind: HostKind): void {
     });
 
     it('ingests batches into the four shards, each profile in the shard owning its bucket', async () => {
-      expect((await admin('GET', `/admin/organizations/${orgId}/shards`)).body).toEqual({ organizationId: orgId, layout: LAYOUT });
+      expect((await admin('GET', `/admin/organizations/${orgId}/shards`)).body).toEqual({ organizationId: orgId, layout: LAYOUT, resharding: { state: 'idle' } });
       for (let i = 0; i < N; i += BATCH) {
         const stored = await api('POST', '/profiles', ndjson(PROFILES.slice(i, i + BATCH)), 'application/x-ndjson');
         expect(stored.body, stored.text).toEqual({ stored: BATCH });
@@ -106,8 +106,11 @@ export function shardsJourney(kind: HostKind): void {
       expect(previews[0]).toEqual(previews[1]);
     });
 
-    it('refuses to change the shards of an organization that has profiles (409 naming shards)', async () => {
-      const refused = await admin('PUT', `/admin/organizations/${orgId}/shards`, { shards: 8 });
+    it('grows an organization that has profiles only by resharding (a second change meanwhile: 409 naming shards)', async () => {
+      const grown = await admin('PUT', `/admin/organizations/${orgId}/shards`, { shards: 8 });
+      expect(grown.status, grown.text).toBe(200);
+      expect(grown.body.layout.next).toHaveLength(8);
+      const refused = await admin('PUT', `/admin/organizations/${orgId}/shards`, { shards: 16 });
       expect(refused.status).toBe(409);
       expect(refused.body.error.message).toMatch(/^shards: .*resharding/);
     });

@@ -83,10 +83,10 @@ describe('a sharded organization through the API on workerd', () => {
     const { orgId } = await shardedOrg(e, 4);
     const got = await admin(e, 'GET', `/organizations/${orgId}/shards`);
     expect(got.status).toBe(200);
-    expect(got.body).toEqual({ organizationId: orgId, layout: initialLayout(4) });
+    expect(got.body).toEqual({ organizationId: orgId, layout: initialLayout(4), resharding: { state: 'idle' } });
     expect(got.body.layout.shards.map((s: { from: number }) => s.from)).toEqual([0, 1024, 2048, 3072]);
     const plain = await newOrg(e);
-    expect((await admin(e, 'GET', `/organizations/${plain.id}/shards`)).body).toEqual({ organizationId: plain.id, layout: null });
+    expect((await admin(e, 'GET', `/organizations/${plain.id}/shards`)).body).toEqual({ organizationId: plain.id, layout: null, resharding: { state: 'idle' } });
   });
 
   it('routes each profile of a batch to the shard owning its bucket, and keeps the names in D1, not the profiles', async () => {
@@ -188,7 +188,7 @@ describe('a sharded organization through the API on workerd', () => {
     expect(scaled[0]).toMatchObject({ profiles: 300, complete: false, sample: { profiles: 70 } });
   });
 
-  it('PUT /admin/organizations/{id}/shards sets N shards before the first profile, and refuses after (409 naming shards)', async () => {
+  it('PUT /admin/organizations/{id}/shards sets N shards before the first profile, and afterwards starts a resharding (a second one refused, 409 naming shards)', async () => {
     const e = testEnv();
     const org = await newOrg(e);
     const bad = await admin(e, 'PUT', `/organizations/${org.id}/shards`, { shards: 257 });
@@ -201,13 +201,18 @@ describe('a sharded organization through the API on workerd', () => {
     const reset = await admin(e, 'PUT', `/organizations/${org.id}/shards`, { shards: 8 });
     expect(reset.body.layout).toEqual({ ...initialLayout(8), generation: 2 });
     await call(e, 'POST', '/profiles', { token: org.token, raw: ndjson(profilesOf(5, 'z')), headers: { 'Content-Type': 'application/x-ndjson' } });
-    const refused = await admin(e, 'PUT', `/organizations/${org.id}/shards`, { shards: 16 });
+    // With profiles, the organization grows by resharding (test/worker/reshard.test.ts); a second growth is refused meanwhile.
+    const grown = await admin(e, 'PUT', `/organizations/${org.id}/shards`, { shards: 16 });
+    expect(grown.status).toBe(200);
+    expect(grown.body.layout.next).toHaveLength(16);
+    expect(grown.body.resharding).toMatchObject({ state: 'copying', shards: 16 });
+    const refused = await admin(e, 'PUT', `/organizations/${org.id}/shards`, { shards: 32 });
     expect(refused.status).toBe(409);
-    expect(refused.body.error.message).toMatch(/^shards: .*already has profiles.*resharding/);
-    // An organization with profiles in D1 is refused the same way.
+    expect(refused.body.error.message).toMatch(/^shards: .*already resharding/);
+    // An organization with profiles in D1 grows from the single-database layout.
     const inD1 = await newOrg(e);
     await call(e, 'POST', '/profiles', { token: inD1.token, raw: ndjson(profilesOf(1, 'y')), headers: { 'Content-Type': 'application/x-ndjson' } });
-    expect((await admin(e, 'PUT', `/organizations/${inD1.id}/shards`, { shards: 2 })).status).toBe(409);
+    expect((await admin(e, 'PUT', `/organizations/${inD1.id}/shards`, { shards: 2 })).body.resharding).toMatchObject({ state: 'copying', from: 'single-database' });
     expect((await admin(e, 'PUT', '/organizations/org_missing/shards', { shards: 2 })).status).toBe(404);
     expect((await call(e, 'PUT', `/admin/organizations/${org.id}/shards`, { token: org.token, body: { shards: 2 } })).status).toBe(401);
   });

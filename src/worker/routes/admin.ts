@@ -6,7 +6,9 @@ import { Hono } from 'hono';
 import { describe } from '../api-spec.ts';
 import * as views from '../api-views.ts';
 import { requireAdmin } from '../auth.ts';
-import { ApiError, notFound } from '../errors.ts';
+import { notFound } from '../errors.ts';
+import { assertNotResharding, growShards, reshardView } from '../reshard.ts';
+import { getReshard } from '../store/reshards.ts';
 import { type AppDeps, type AppEnv, body } from '../http.ts';
 import { organizationSchema, organizationShardsSchema } from '../schemas.ts';
 import { countShardedProfiles, shardedOrg } from '../shards/profiles.ts';
@@ -47,7 +49,7 @@ export function adminRoutes(deps: AppDeps) {
       }),
       async (c) => {
         const orgId = await mustExist(c.env, c.req.param('id'));
-        return c.json(present(orgId, await getShardLayout(c.env.DB, orgId)));
+        return c.json(await present(c.env, orgId, await getShardLayout(c.env.DB, orgId)));
       },
     )
     .put(
@@ -55,26 +57,29 @@ export function adminRoutes(deps: AppDeps) {
       describe({
         operationId: 'setOrganizationShards',
         tag: 'Admin',
-        summary: 'Keep an organization\'s profiles in N equal shards; only while it has no profile (growing later is resharding)',
+        summary: "Set an organization's shard count: N equal shards before its first profile, afterwards a growth to N shards online (resharding)",
+        description:
+          'An organization with profiles (in shards, or in D1: the single-database layout) grows by resharding (docs/SCALE.md): the answer shows the layout with its `next` owners and `resharding.state` "copying"; the queue copies the moved buckets, flips the layout (generation + 1) and cleans up the old owners. GET shows its progress.',
         body: organizationShardsSchema,
-        success: { status: 200, description: 'The new layout (generation bumped)', schema: views.organizationShards },
-        errors: { 409: 'The organization already has profiles: its shards can only grow by resharding' },
+        success: { status: 200, description: 'The new layout (generation bumped), or the resharding started', schema: views.organizationShards },
+        errors: {
+          400: '`shards` does not grow the organization (a resharding only adds shards)',
+          409: 'A resharding of the organization is still copying or cleaning up (naming `shards`)',
+        },
       }),
       async (c) => {
         const orgId = await mustExist(c.env, c.req.param('id'));
         const input = await body(c, organizationShardsSchema, 'organization shards');
+        await assertNotResharding(c.env.DB, orgId);
         const old = await getShardLayout(c.env.DB, orgId);
         if (await hasProfiles(c.env, orgId)) {
-          throw new ApiError(
-            409,
-            'CONFLICT',
-            `shards: organization "${orgId}" already has profiles; its shards are set before the first profile is stored, and grow afterwards only by resharding (docs/SCALE.md, "Resharding")`,
-            { field: 'shards' },
-          );
+          // Profiles in shards or in D1: the organization grows online (docs/SCALE.md, "Resharding").
+          await growShards(c.env, orgId, input.shards, deps.now());
+          return c.json(await present(c.env, orgId, await getShardLayout(c.env.DB, orgId)));
         }
         const layout: ShardLayout = { ...initialLayout(input.shards), generation: (old?.generation ?? 0) + 1 };
         await setShardLayout(c.env.DB, orgId, layout, deps.now());
-        return c.json(present(orgId, layout));
+        return c.json(await present(c.env, orgId, layout));
       },
     );
 }
@@ -91,6 +96,6 @@ async function hasProfiles(env: Env, orgId: string): Promise<boolean> {
   return org !== undefined && (await countShardedProfiles(org)) > 0;
 }
 
-function present(orgId: string, layout: ShardLayout | undefined) {
-  return { organizationId: orgId, layout: layout ?? null };
+async function present(env: Env, orgId: string, layout: ShardLayout | undefined) {
+  return { organizationId: orgId, layout: layout ?? null, resharding: reshardView(await getReshard(env.DB, orgId)) };
 }

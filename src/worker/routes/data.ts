@@ -27,6 +27,8 @@ import {
   upsertRecords,
 } from '../store/writes.ts';
 import { shardedOrg, shardProfile, writeShardedProfiles } from '../shards/profiles.ts';
+import { writeD1CopyTargets } from '../reshard.ts';
+import { d1CopyTargets } from '../store/reshards.ts';
 
 /** Routes of /v1/profiles. */
 export function profileRoutes(deps: AppDeps) {
@@ -57,7 +59,13 @@ export function profileRoutes(deps: AppDeps) {
       const now = deps.now();
       await writeShardedProfiles(sharded, profiles.map((p) => shardProfile(p, now, d1ValueBytes(c.env))));
       await upsertProfileNames(c.env.DB, c.get('orgId'), profiles, d1ValueBytes(c.env));
-    } else await upsertProfiles(c.env.DB, c.get('orgId'), profiles, deps.now(), d1ValueBytes(c.env));
+    } else {
+      // While a single-database organization's profiles are copied to shards (docs/SCALE.md, "Resharding"),
+      // its batches go to their new owners too (first: a newer profile is never overwritten by the copy).
+      const next = await d1CopyTargets(c.env.DB, c.get('orgId'));
+      if (next) await writeD1CopyTargets(c.env, c.get('orgId'), next, profiles, deps.now());
+      await upsertProfiles(c.env.DB, c.get('orgId'), profiles, deps.now(), d1ValueBytes(c.env));
+    }
     // Profiles changed: the organization's audiences are due for evaluation ("afterEvaluation").
     if (profiles.length > 0) await recordIngestEvaluation(c.env.DB, c.get('orgId'), deps.now());
     return c.json({ stored: profiles.length });
