@@ -80,26 +80,16 @@ export function reshardMessage(orgId: string, generation: number): RunMessage {
 export async function growShards(env: Env, orgId: string, shards: number, now: Date): Promise<Reshard> {
   await assertNotResharding(env.DB, orgId);
   const layout = await getShardLayout(env.DB, orgId);
-  if (layout?.next !== undefined) throw new ApiError(409, 'CONFLICT', 'shards: the organization is already resharding (its layout has next owners)');
+  if (layout?.next !== undefined) throw new ApiError(409, 'CONFLICT', 'shards: the organization is already resharding (its layout has next owners)', { field: 'shards' });
   let started: boolean;
   if (layout) {
-    let next: ReturnType<typeof growLayout>;
-    try {
-      next = growLayout(layout, shards);
-    } catch (error) {
-      throw new ApiError(400, 'BAD_REQUEST', (error as Error).message);
-    }
+    const next = refusedAt400(() => growLayout(layout, shards));
     const moves = bucketMoves({ ...layout, next });
     started = await startReshard(env.DB, orgId, { generation: layout.generation, source: 'shards', next, moves, layout }, now);
   } else {
-    let next: ReturnType<typeof initialLayout>;
-    try {
-      next = initialLayout(shards);
-    } catch (error) {
-      throw new ApiError(400, 'BAD_REQUEST', (error as Error).message);
-    }
+    const next = refusedAt400(() => initialLayout(shards)).shards;
     const moves: BucketMove[] = [{ source: D1_SOURCE, from: 0, to: SHARD_BUCKETS }];
-    started = await startReshard(env.DB, orgId, { generation: 0, source: 'd1', next: next.shards, moves }, now);
+    started = await startReshard(env.DB, orgId, { generation: 0, source: 'd1', next, moves }, now);
   }
   const reshard = (await getReshard(env.DB, orgId))!;
   if (!started) throw busy(reshard);
@@ -107,11 +97,22 @@ export async function growShards(env: Env, orgId: string, shards: number, now: D
   return reshard;
 }
 
+/** A shard count the layout refuses (a RangeError naming `shards`), as a 400. */
+function refusedAt400<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof RangeError) throw new ApiError(400, 'BAD_REQUEST', error.message, { field: 'shards' });
+    throw error;
+  }
+}
+
 function busy(reshard: Reshard): ApiError {
   return new ApiError(
     409,
     'CONFLICT',
     `shards: the organization is already resharding to ${reshard.next.length} shards (${reshard.state}); a new shard count is accepted once GET /v1/admin/organizations/{id}/shards shows state "idle"`,
+    { field: 'shards' },
   );
 }
 
