@@ -21,10 +21,13 @@
  * - `--shards 0` is the single-database layout (profiles in D1, the export in one run): the baseline.
  *
  * Run: npm run bench -- sharded [--profiles 200000] [--shards 8] [--consumers 1,2]
- *        [--exports full,dedup | none] [--in-flight 4] [--heap 128] [--task-rows N] [--write [--section sharded] [--title …]]
+ *        [--exports full,dedup | none] [--in-flight 4] [--heap 128] [--task-rows N] [--restart-each] [--write [--section sharded] [--title …]]
  *   --shards takes a list (`1,8`: each count on a fresh Worker, to compare ingest); --task-rows sets
  *   the Worker's EXPORT_SHARD_TASK_ROWS; --write puts the figures in docs/BENCHMARKS.md (section
  *   `--section`, default "sharded"; another section gets a third-level heading, `--title`).
+ *   --restart-each runs every export on a fresh Worker after its own ingest: at 5M profiles the second
+ *   run on one Miniflare stalled twice (its tasks' messages never delivered, workerd idle), as the
+ *   snapshot bench's 10M run once did (docs/BENCHMARKS.md, "Snapshot sources", findings).
  */
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -55,6 +58,7 @@ const inFlight = Number(arg('--in-flight', '4'));
 const heapCap = Number(arg('--heap', '128'));
 const taskRows = arg('--task-rows', '');
 const section = arg('--section', 'sharded');
+const restartEach = argv.includes('--restart-each');
 const title = arg('--title', 'Sharded profiles: ingest and fan-out exports over Durable Object shards');
 for (const [name, n] of Object.entries({ '--profiles': profiles, '--in-flight': inFlight }))
   if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name}: expected a positive integer, got ${arg(name, '')}`);
@@ -159,7 +163,7 @@ interface Context {
 }
 
 /** One shard count on a fresh Worker: the organization, the ingest, then every export with 1 and 2 consumers. */
-async function benchShards(ctx: Context, shards: number): Promise<void> {
+async function benchShards(ctx: Context, shards: number, consumersRun: readonly number[], kindsRun: readonly Kind[]): Promise<void> {
   const state = await mkdtemp(join(tmpdir(), 'bench-sharded-'));
   const persist = join(state, 'persist');
   const worker: LocalWorker = await startLocalWorker(ROOT, state, 0, {
@@ -202,24 +206,24 @@ async function benchShards(ctx: Context, shards: number): Promise<void> {
         `one shard alone: upsert of 10,000 profiles ${capacity.writeMs.toFixed(0)} ms (workerd CPU ${capacity.writeCpu.toFixed(2)} s), page of 5,000 read ${capacity.readMs.toFixed(0)} ms (CPU ${capacity.readCpu.toFixed(2)} s)`,
       );
     }
-    if (exportsRun.length === 0) return;
+    if (kindsRun.length === 0) return;
 
     const audience = await api('POST', '/audiences', { kind: 'rule', name: 'gold ≥ 500', rule: RULE });
     if (audience.status !== 201) throw new Error(`POST /v1/audiences: ${audience.status} ${audience.text.slice(0, 500)}`);
     const flows = await dataflowsByKind(
       api,
       audience.body.id,
-      exportsRun,
+      kindsRun,
       (kind) => csvDestination(ctx.moto, ctx.writer, BUCKET, `sharded/${shards}/${kind}/`),
       (kind) => (kind === 'dedup' ? { ...MAPPING, dedup: { identity: 'email' } } : MAPPING),
       'sharded',
     );
     const db = await worker.miniflare.getD1Database('DB');
     const router = await worker.miniflare.getWorker(ROUTER);
-    for (const consumers of consumerCounts) {
+    for (const consumers of consumersRun) {
       const set = await router.fetch(`http://router/consumers?n=${consumers}`, { method: 'POST' });
       if (set.status !== 200) throw new Error(`router: ${set.status} ${await set.text()}`);
-      for (const kind of exportsRun) {
+      for (const kind of kindsRun) {
         const f = await runExport(ctx, api, db, org.body.id, flows.get(kind)!, kind, shards, consumers, () => worker.tick());
         exports.push(f);
         print(line(f));
@@ -401,7 +405,11 @@ try {
   await moto.enableAuth();
   const s3 = s3Reader(moto);
   const ctx: Context = { moto, s3, writer: { accessKeyId: writeUser.accessKeyId, secretAccessKey: writeUser.secretAccessKey }, files, want };
-  for (const shards of shardCounts) await benchShards(ctx, shards);
+  for (const shards of shardCounts) {
+    // --restart-each: every export on a Worker of its own (its own ingest), not one after another on one.
+    if (!restartEach) await benchShards(ctx, shards, consumerCounts, exportsRun);
+    else for (const consumers of consumerCounts) for (const kind of exportsRun) await benchShards(ctx, shards, [consumers], [kind]);
+  }
   s3.destroy();
 } catch (error) {
   failed = error;
