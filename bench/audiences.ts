@@ -26,7 +26,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { miniflareV8Flags } from './miniflare-v8.ts';
+import { cappedHarness } from './miniflare-v8.ts';
 import { CHANGES, type Expected, type ProfileFiles, expected, exportedRows, profileFiles } from './audiences-data.ts';
 import { cpuSeconds, descendantPid } from './proc.ts';
 import { writeSection } from './report.ts';
@@ -55,10 +55,7 @@ const BATCH = 10_000;
 const IN_FLIGHT = 2;
 
 // Before Miniflare is loaded: every isolate of its workerd gets the cap, and prints its collections.
-miniflareV8Flags([...(heapCap > 0 ? [`--max-heap-size=${heapCap}`] : []), '--trace-gc']);
-const { startLocalWorker } = await import('../scripts/local-worker.ts');
-const { createBucket, createUser, s3Reader, startMoto } = await import('../test/harness/moto.ts');
-const { permissionPolicy } = await import('../src/plugins/sink/s3/policy.ts');
+const { startLocalWorker, createBucket, createUser, s3Reader, startMoto, permissionPolicy } = await cappedHarness(heapCap);
 
 /** workerd's output reaches this process through console.log (Miniflare pipes it): kept, not printed. */
 const workerdLines: string[] = [];

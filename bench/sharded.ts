@@ -36,7 +36,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { SHARD_BUCKETS, type ShardProfile, type ShardStore } from '../src/worker/shards/types.ts';
 import { exportedRows } from './audiences-data.ts';
-import { miniflareV8Flags } from './miniflare-v8.ts';
+import { cappedHarness } from './miniflare-v8.ts';
 import { cpuSeconds, descendantPid } from './proc.ts';
 import { ROUTER, routedQueues } from './queue-router.ts';
 import { writeSection } from './report.ts';
@@ -71,10 +71,7 @@ const BUCKET = 'exports';
 const BATCH = 10_000;
 
 // Before Miniflare is loaded: every isolate of its workerd gets the cap, and prints its collections.
-miniflareV8Flags([...(heapCap > 0 ? [`--max-heap-size=${heapCap}`] : []), '--trace-gc']);
-const { startLocalWorker } = await import('../scripts/local-worker.ts');
-const { createBucket, createUser, s3Reader, startMoto } = await import('../test/harness/moto.ts');
-const { permissionPolicy } = await import('../src/plugins/sink/s3/policy.ts');
+const { startLocalWorker, createBucket, createUser, s3Reader, startMoto, permissionPolicy } = await cappedHarness(heapCap);
 type Moto = Awaited<ReturnType<typeof startMoto>>;
 type S3 = ReturnType<typeof s3Reader>;
 type LocalWorker = Awaited<ReturnType<typeof startLocalWorker>>;

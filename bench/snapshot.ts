@@ -38,7 +38,7 @@ import { planSnapshot, projection, readUnit, s3ObjectStore, snapshotProfiles } f
 import { nodePlatform } from '../src/hosts/node/platform.ts';
 import { hostRegistry } from '../src/service/export-service.ts';
 import { exportedRows } from './audiences-data.ts';
-import { miniflareV8Flags } from './miniflare-v8.ts';
+import { cappedHarness } from './miniflare-v8.ts';
 import { cpuSeconds, descendantPid } from './proc.ts';
 import { type CountingProxy, startCountingProxy } from '../test/harness/counting-proxy.ts';
 import { writeSection } from './report.ts';
@@ -68,10 +68,7 @@ const PREFIX = `profiles-${rows}-${rowGroup}/`;
 const EXPORT_BUCKET = 'exports';
 
 // Before Miniflare is loaded: every isolate of its workerd gets the cap, and prints its collections.
-miniflareV8Flags([...(heapCap > 0 ? [`--max-heap-size=${heapCap}`] : []), '--trace-gc']);
-const { startLocalWorker } = await import('../scripts/local-worker.ts');
-const { createBucket, createUser, s3Reader, startMoto } = await import('../test/harness/moto.ts');
-const { permissionPolicy } = await import('../src/plugins/sink/s3/policy.ts');
+const { startLocalWorker, createBucket, createUser, s3Reader, startMoto, permissionPolicy } = await cappedHarness(heapCap);
 type Moto = Awaited<ReturnType<typeof startMoto>>;
 type S3 = ReturnType<typeof s3Reader>;
 
