@@ -38,7 +38,7 @@ export interface Profile {
 /** Profiles sharing an email: index i and i + emails (for i < n - emails). */
 const emailsOf = (n: number) => Math.floor(n * 0.85);
 
-function base(i: number, n: number): Profile {
+export function base(i: number, n: number): Profile {
   return {
     id: `p${String(i).padStart(8, '0')}`,
     identities: { email: [`u${i % emailsOf(n)}@example.com`] },
@@ -77,7 +77,7 @@ export interface ProfileFiles {
   changes: string[];
 }
 
-async function writeLines(path: string, lines: Iterable<string>): Promise<void> {
+export async function writeLines(path: string, lines: Iterable<string>): Promise<void> {
   const temp = `${path}.partial`;
   const out = createWriteStream(temp);
   let buffered: string[] = [];

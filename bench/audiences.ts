@@ -22,17 +22,15 @@
  * by side, the partitioned members checked per partition against DuckDB (`GROUP BY` the partition
  * columns over the same winners); --write then puts them in the section "audiences-partitioned".
  */
-import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { miniflareV8Flags } from './miniflare-v8.ts';
+import { cappedHarness } from './miniflare-v8.ts';
 import { CHANGES, type Expected, type ProfileFiles, expected, exportedRows, profileFiles } from './audiences-data.ts';
 import { cpuSeconds, descendantPid } from './proc.ts';
 import { writeSection } from './report.ts';
-import { type Api, client, difference, download, invocationLines, processOutput, settle, workerHeap } from './worker-api.ts';
+import { client, difference, download, ingestNdjson, invocationLines, processOutput, settle, workerHeap } from './worker-api.ts';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
@@ -57,10 +55,7 @@ const BATCH = 10_000;
 const IN_FLIGHT = 2;
 
 // Before Miniflare is loaded: every isolate of its workerd gets the cap, and prints its collections.
-miniflareV8Flags([...(heapCap > 0 ? [`--max-heap-size=${heapCap}`] : []), '--trace-gc']);
-const { startLocalWorker } = await import('../scripts/local-worker.ts');
-const { createBucket, createUser, s3Reader, startMoto } = await import('../test/harness/moto.ts');
-const { permissionPolicy } = await import('../src/plugins/sink/s3/policy.ts');
+const { startLocalWorker, createBucket, createUser, s3Reader, startMoto, permissionPolicy } = await cappedHarness(heapCap);
 
 /** workerd's output reaches this process through console.log (Miniflare pipes it): kept, not printed. */
 const workerdLines: string[] = [];
@@ -119,36 +114,6 @@ interface IngestFigures {
 const results: RunFigures[] = [];
 const ingests: IngestFigures[] = [];
 
-/** Posts an NDJSON file in batches of BATCH lines, IN_FLIGHT at a time; seconds taken. */
-async function ingest(api: Api, file: string): Promise<{ count: number; seconds: number }> {
-  const t0 = performance.now();
-  const inFlight = new Set<Promise<void>>();
-  let count = 0;
-  let lines: string[] = [];
-  const post = (body: string, n: number) => {
-    const p = (async () => {
-      const res = await api('POST', '/profiles', body, 'application/x-ndjson');
-      if (res.status !== 200 || res.body.stored !== n) throw new Error(`ingest: ${res.status} ${res.text.slice(0, 300)}`);
-    })().finally(() => inFlight.delete(p));
-    inFlight.add(p);
-    return p;
-  };
-  for await (const line of createInterface(createReadStream(file))) {
-    lines.push(line);
-    if (lines.length < BATCH) continue;
-    count += lines.length;
-    post(lines.join('\n'), lines.length);
-    lines = [];
-    if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
-  }
-  if (lines.length > 0) {
-    count += lines.length;
-    post(lines.join('\n'), lines.length);
-  }
-  await Promise.all(inFlight);
-  return { count, seconds: (performance.now() - t0) / 1000 };
-}
-
 async function benchAt(n: number, files: ProfileFiles, want: Expected, moto: Awaited<ReturnType<typeof startMoto>>, s3: S3Client, writer: { accessKeyId: string; secretAccessKey: string }): Promise<void> {
   const state = await mkdtemp(join(tmpdir(), 'bench-audiences-'));
   const worker = await startLocalWorker(ROOT, state, 0, {
@@ -162,7 +127,7 @@ async function benchAt(n: number, files: ProfileFiles, want: Expected, moto: Awa
     const org = await admin('POST', '/admin/organizations', { name: `Bench ${n}` });
     const api = client(worker.url, org.body.token);
 
-    const base = await ingest(api, files.base);
+    const base = await ingestNdjson(api, files.base, IN_FLIGHT, BATCH);
     // --trace-gc is in the same v8Flags as the cap: its lines prove the flags reached workerd.
     if (!workerdLines.some((l) => / ms: (Scavenge|Mark-Compact)/.test(l))) throw new Error('workerd printed no --trace-gc line: the V8 flags (and the heap cap) did not reach it');
     ingests.push({ profiles: n, what: 'all profiles', ...base });
@@ -317,7 +282,7 @@ async function benchAt(n: number, files: ProfileFiles, want: Expected, moto: Awa
       if (exportsRun.includes('incremental')) results.push(await runWorker(format, 'incremental', 'incremental', 0));
     }
     for (let k = 1; k <= CHANGES && exportsRun.includes('incremental'); k++) {
-      const changed = await ingest(api, files.changes[k - 1]!);
+      const changed = await ingestNdjson(api, files.changes[k - 1]!, IN_FLIGHT, BATCH);
       ingests.push({ profiles: n, what: `change ${k}`, ...changed });
       for (const format of formats) results.push(await runWorker(format, 'incremental', `incremental +${k}`, k));
     }

@@ -24,3 +24,16 @@ export function miniflareV8Flags(flags: readonly string[]): void {
     return compile.call(this, content, filename);
   };
 }
+
+/**
+ * The Worker benches' harness, loaded after the flags are set: every isolate of the workerd that
+ * Miniflare starts capped at `heapCap` MB (0: V8's default) and printing its collections (`--trace-gc`),
+ * then the local Worker, moto's harness and the S3 permission policy.
+ */
+export async function cappedHarness(heapCap: number) {
+  miniflareV8Flags([...(heapCap > 0 ? [`--max-heap-size=${heapCap}`] : []), '--trace-gc']);
+  const { startLocalWorker } = await import('../scripts/local-worker.ts');
+  const { createBucket, createUser, s3Reader, startMoto } = await import('../test/harness/moto.ts');
+  const { permissionPolicy } = await import('../src/plugins/sink/s3/policy.ts');
+  return { startLocalWorker, createBucket, createUser, s3Reader, startMoto, permissionPolicy };
+}

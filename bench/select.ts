@@ -3,7 +3,7 @@
  * `npm run bench -- snapshot --rows 10000000` runs bench/snapshot.ts with the arguments after its
  * name, as `node bin/run-ts.js bench/snapshot.ts --rows 10000000` does.
  */
-const BENCHES = ['snapshot', 'audiences', 'workerd', 'fanout', 'cli-spill', 's3-upload', 'from-files'] as const;
+const BENCHES = ['snapshot', 'audiences', 'workerd', 'fanout', 'cli-spill', 's3-upload', 'sharded', 'from-files'] as const;
 
 const chosen = process.argv[2];
 if (chosen && (BENCHES as readonly string[]).includes(chosen)) {

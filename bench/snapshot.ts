@@ -38,12 +38,12 @@ import { planSnapshot, projection, readUnit, s3ObjectStore, snapshotProfiles } f
 import { nodePlatform } from '../src/hosts/node/platform.ts';
 import { hostRegistry } from '../src/service/export-service.ts';
 import { exportedRows } from './audiences-data.ts';
-import { miniflareV8Flags } from './miniflare-v8.ts';
+import { cappedHarness } from './miniflare-v8.ts';
 import { cpuSeconds, descendantPid } from './proc.ts';
 import { type CountingProxy, startCountingProxy } from '../test/harness/counting-proxy.ts';
 import { writeSection } from './report.ts';
 import { MAPPING, PROJECTED, RULE, type SnapshotExpected, type SnapshotFiles, snapshotExpected, snapshotFiles } from './snapshot-data.ts';
-import { type Api, captureWorkerd, client, difference, download, invocationLines, processOutput, settle, workerHeap } from './worker-api.ts';
+import { type Api, captureWorkerd, client, csvDestination, dataflowsByKind, difference, download, measuredRun, processOutput } from './worker-api.ts';
 
 process.env.WRANGLER_SEND_METRICS ??= 'false';
 const argv = process.argv.slice(2);
@@ -68,15 +68,13 @@ const PREFIX = `profiles-${rows}-${rowGroup}/`;
 const EXPORT_BUCKET = 'exports';
 
 // Before Miniflare is loaded: every isolate of its workerd gets the cap, and prints its collections.
-miniflareV8Flags([...(heapCap > 0 ? [`--max-heap-size=${heapCap}`] : []), '--trace-gc']);
-const { startLocalWorker } = await import('../scripts/local-worker.ts');
-const { createBucket, createUser, s3Reader, startMoto } = await import('../test/harness/moto.ts');
-const { permissionPolicy } = await import('../src/plugins/sink/s3/policy.ts');
+const { startLocalWorker, createBucket, createUser, s3Reader, startMoto, permissionPolicy } = await cappedHarness(heapCap);
 type Moto = Awaited<ReturnType<typeof startMoto>>;
 type S3 = ReturnType<typeof s3Reader>;
 
-let workerdPid: number | undefined;
-const { lines: workerdLines, cpuAtInvocation, print } = captureWorkerd(() => cpuSeconds(workerdPid));
+/** workerd's output (Miniflare pipes it to console.log): GC and invocation lines kept, the rest printed. */
+const captured = captureWorkerd();
+const { lines: workerdLines, print } = captured;
 
 type Kind = 'full' | 'dedup';
 
@@ -144,16 +142,6 @@ async function check(s3: S3, keys: string[], dir: string, kind: Kind, want: Snap
   return { members: got.length, checked: checked === '' ? 'exact' : checked };
 }
 
-const destination = (moto: Moto, writer: { accessKeyId: string; secretAccessKey: string }, folderPath: string) => ({
-  name: folderPath.replaceAll('/', ' ').trim(),
-  bucket: EXPORT_BUCKET,
-  folderPath,
-  region: moto.region,
-  endpoint: moto.endpoint,
-  auth: { method: 'accessKey', ...writer },
-  fileType: 'csv',
-  manifest: true,
-});
 const mappingOf = (kind: Kind) => (kind === 'dedup' ? { ...MAPPING, dedup: { identity: 'email' } } : MAPPING);
 
 /**
@@ -212,7 +200,7 @@ async function runCli(ctx: Context, kind: Kind): Promise<Figures> {
   await writeFile(
     config,
     JSON.stringify({
-      destination: { id: 'cli', ...destination(ctx.moto, ctx.writer, folder) },
+      destination: { id: 'cli', ...csvDestination(ctx.moto, ctx.writer, EXPORT_BUCKET, folder) },
       source: {
         path: `s3://${SOURCE_BUCKET}/${PREFIX}`,
         format: 'parquet',
@@ -265,7 +253,7 @@ async function workerBench(ctx: Context): Promise<void> {
     // Deliveries as Cloudflare makes them: one message per invocation, no batching delay.
     queue: { maxBatchSize: 1, maxBatchTimeout: 0, maxRetries: 3 },
   });
-  workerdPid = descendantPid((c) => c.startsWith('workerd'));
+  captured.pid.value = descendantPid((c) => c.startsWith('workerd'));
   try {
     const admin = client(worker.url, worker.adminToken);
     const org = await admin('POST', '/admin/organizations', { name: 'Snapshot bench' });
@@ -286,20 +274,14 @@ async function workerBench(ctx: Context): Promise<void> {
     if (source.status !== 201) throw new Error(`POST /v1/sources: ${source.status} ${source.text.slice(0, 500)}`);
     const audience = await api('POST', '/audiences', { kind: 'rule', name: 'snap', rule: RULE, sourceId: source.body.id });
     if (audience.status !== 201) throw new Error(`POST /v1/audiences: ${audience.status} ${audience.text.slice(0, 500)}`);
-    const flows = new Map<Kind, string>();
-    for (const kind of exportsRun) {
-      const created = await api('POST', '/destinations', destination(ctx.moto, ctx.writer, `worker/${rows}/${kind}/`));
-      if (created.status !== 201) throw new Error(created.text);
-      const flow = await api('POST', '/dataflows', {
-        name: `snapshot ${kind}`,
-        destinationId: created.body.id,
-        audienceIds: [audience.body.id],
-        exportMode: 'full',
-        mapping: mappingOf(kind),
-      });
-      if (flow.status !== 201) throw new Error(flow.text);
-      flows.set(kind, flow.body.id);
-    }
+    const flows = await dataflowsByKind(
+      api,
+      audience.body.id,
+      exportsRun,
+      (kind) => csvDestination(ctx.moto, ctx.writer, EXPORT_BUCKET, `worker/${rows}/${kind}/`),
+      mappingOf,
+      'snapshot',
+    );
     const db = await worker.miniflare.getD1Database('DB');
     for (let i = 0; i < repeat; i++) {
       for (const kind of exportsRun) {
@@ -316,76 +298,28 @@ async function workerBench(ctx: Context): Promise<void> {
 
 type D1 = Awaited<ReturnType<Awaited<ReturnType<typeof startLocalWorker>>['miniflare']['getD1Database']>>;
 
-/**
- * Waits for `settling` while, every 30 s, printing the run's tasks by status (with the last error)
- * and firing the cron once, as Cloudflare's trigger would: the tick re-sends runs and tasks whose
- * lease ran out (a consumer that died), which nothing else does.
- */
-async function watched<T>(settling: Promise<T>, runId: string, db: D1, tick: () => Promise<void>): Promise<T> {
-  let done = false;
-  const settled = settling.finally(() => {
-    done = true;
-  });
-  const watcher = (async () => {
-    const t0 = performance.now();
-    while (!done) {
-      await Promise.race([settled.catch(() => {}), new Promise((r) => setTimeout(r, 30_000))]);
-      if (done) return;
-      const tasks = await db
-        .prepare('SELECT status, count(*) AS n, max(attempt) AS attempts, max(error) AS error FROM run_tasks WHERE run_id = ? GROUP BY status')
-        .bind(runId)
-        .all<{ status: string; n: number; attempts: number; error: string | null }>();
-      const run = await db.prepare('SELECT status, attempts, error FROM runs WHERE id = ?').bind(runId).first();
-      print(`  ${((performance.now() - t0) / 1000).toFixed(0)} s: run ${JSON.stringify(run)}; tasks ${JSON.stringify(tasks.results)}; cron tick`);
-      await tick();
-    }
-  })();
-  try {
-    return await settled;
-  } finally {
-    await watcher;
-  }
-}
-
 async function runWorker(ctx: Context, api: Api, db: D1, flowId: string, kind: Kind, tick: () => Promise<void>): Promise<Figures> {
-  const lineFrom = workerdLines.length;
-  const cpuFrom = cpuAtInvocation.length;
-  const cpu0 = cpuSeconds(workerdPid);
   ctx.proxy.seen.length = 0;
-  const t0 = performance.now();
-  const queued = await api('POST', `/dataflows/${flowId}/run`);
-  if (queued.status !== 202) throw new Error(queued.text);
-  const run = await watched(settle(api, queued.body.id), queued.body.id as string, db, tick);
-  const seconds = (performance.now() - t0) / 1000;
+  const m = await measuredRun(api, db, flowId, tick, captured);
   const fetched = fetchedSince(ctx.proxy);
-  if (run.status !== 'succeeded') throw new Error(`Worker ${kind}: ${JSON.stringify(run.error)}`);
-  const invocations = invocationLines(workerdLines, lineFrom, run.id);
-  // CPU of each invocation: workerd's CPU between its line and the line before (the run's start first).
-  const marks = cpuAtInvocation.slice(cpuFrom).filter((m) => m.line.includes(run.id));
-  const perInvocation = marks.map((m, i) => m.cpu - (i === 0 ? cpu0 : marks[i - 1]!.cpu));
-  const heap = workerHeap(workerdLines, lineFrom);
-  const tasks = await db
-    .prepare('SELECT count(*) AS tasks, coalesce(sum(attempt), 0) AS claims FROM run_tasks WHERE run_id = ?')
-    .bind(run.id)
-    .first<{ tasks: number; claims: number }>();
-  const keys = (run.files as { key: string }[]).map((f) => f.key).filter((k) => !k.includes('/manifest-'));
-  const { members, checked } = await check(ctx.s3, keys, join(ctx.state, 'files', run.id), kind, ctx.want);
+  const keys = (m.run.files as { key: string }[]).map((f) => f.key).filter((k) => !k.includes('/manifest-'));
+  const { members, checked } = await check(ctx.s3, keys, join(ctx.state, 'files', m.run.id), kind, ctx.want);
   return {
     path: 'Worker',
     kind,
     members,
-    seconds,
+    seconds: m.seconds,
     fetched,
-    tasks: tasks?.tasks ?? 0,
-    claims: tasks?.claims ?? 0,
-    invocations: invocations.length,
-    taskInvocations: invocations.filter((i) => i.runs.every((r) => r.includes('#'))).length,
-    maxCpu: Math.max(0, ...perInvocation),
-    meanCpu: (cpuSeconds(workerdPid) - cpu0) / Math.max(1, invocations.length),
-    maxQueries: Math.max(0, ...invocations.map((i) => i.d1Queries)),
-    maxInvocationMs: Math.max(0, ...invocations.map((i) => i.ms)),
-    peakHeapMiB: heap.peak,
-    liveHeapMiB: heap.live,
+    tasks: m.tasks,
+    claims: m.claims,
+    invocations: m.invocations.length,
+    taskInvocations: m.taskInvocations,
+    maxCpu: Math.max(0, ...m.perInvocationCpu),
+    meanCpu: m.cpu / Math.max(1, m.invocations.length),
+    maxQueries: m.maxQueries,
+    maxInvocationMs: m.maxInvocationMs,
+    peakHeapMiB: m.heap.peak,
+    liveHeapMiB: m.heap.live,
     checked,
   };
 }

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { Miniflare, type ModuleDefinition } from 'miniflare';
+import { Miniflare, type MiniflareOptions, type ModuleDefinition } from 'miniflare';
 
 export interface LocalWorker {
   /** `http://127.0.0.1:PORT` */
@@ -32,6 +32,8 @@ export interface LocalWorkerOptions {
   inMemory?: boolean;
   /** Opens workerd's V8 inspector on this loopback port (benches read isolate heaps through it). */
   inspectorPort?: number;
+  /** Rewrites Miniflare's options before it starts (bench/sharded.ts adds queues and a worker around the Worker). */
+  configure?: (options: MiniflareOptions) => MiniflareOptions;
 }
 
 interface LocalSecrets {
@@ -47,7 +49,7 @@ export async function startLocalWorker(
   options: LocalWorkerOptions = {},
 ): Promise<LocalWorker> {
   const secrets = await localSecrets(state);
-  const mf = new Miniflare({
+  const config: MiniflareOptions = {
     // In memory: workerd refuses module paths outside its working directory.
     modules: await bundleWorker(join(root, 'src/worker/index.ts')),
     compatibilityDate: await compatibilityDate(root),
@@ -63,7 +65,8 @@ export async function startLocalWorker(
     queueConsumers: { 'edge-export-runs': { maxBatchSize: 1, maxBatchTimeout: 1, maxRetries: 3, ...options.queue } },
     bindings: { ...secrets, ALLOW_LOOPBACK_ENDPOINTS: 'true', MAX_CATCH_UP: '3', ...options.bindings },
     ...(options.inspectorPort !== undefined && { inspectorPort: options.inspectorPort }),
-  });
+  };
+  const mf = new Miniflare(options.configure ? options.configure(config) : config);
   try {
     const url = (await mf.ready).origin;
     await applyMigrations(mf, join(root, 'migrations'));
