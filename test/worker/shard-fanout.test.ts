@@ -112,6 +112,26 @@ const MEMBERS = `namespace,value\n${FIRST.filter((_, i) => i % 5 === 0)
   .map((p) => `email,${p.email}`)
   .join('\n')}\n`;
 
+type Scenario = Awaited<ReturnType<typeof scenario>>;
+
+/** Starts the sharded organization's household run and delivers only its message: the plan, its tasks and their units. */
+async function planHousehold(s: Scenario) {
+  const runId = (await s.api('sharded')('POST', `/dataflows/${s.flows.sharded.household}/run`)).body
+    .id as string;
+  await s.deliver(s.e.EXPORTS.sent.shift()!);
+  const tasks = await listTasks(s.e.DB, runId);
+  return { runId, tasks, units: tasks.map((t) => JSON.parse(t.unit) as ShardTaskUnit) };
+}
+
+/** Runs the planned household run to its end: succeeded over `tasks` tasks reading `profiles`, with the single-database run's rows. */
+async function finishHousehold(s: Scenario, runId: string, tasks: number, profiles: number) {
+  await s.drain();
+  const detail = (await s.api('sharded')('GET', `/runs/${runId}`)).body;
+  expect(detail.status, JSON.stringify(detail.error)).toBe('succeeded');
+  expect(detail.fanout).toMatchObject({ tasks, rowsRead: profiles });
+  expect(await s.rowsOf(detail)).toEqual(await s.rowsOf(await s.runOf('single', s.flows.single.household)));
+}
+
 async function scenario(name: string, people: readonly Person[], overrides: Partial<Env> = {}) {
   const shards = countedShards();
   const e = testEnv({
@@ -330,12 +350,8 @@ describe('fan-out of a sharded organization', () => {
     const layout = initialLayout(4);
     const people = FIRST.filter((p) => ownerOf(layout.shards, bucketOf(p.id)).name !== 's2');
     const s = await scenario('plan', people);
-    const runId = (await s.api('sharded')('POST', `/dataflows/${s.flows.sharded.household}/run`)).body
-      .id as string;
     // Only the run's message: it plans (split on each shard) and sends one message per task.
-    await s.deliver(s.e.EXPORTS.sent.shift()!);
-    const tasks = await listTasks(s.e.DB, runId);
-    const units = tasks.map((t) => JSON.parse(t.unit) as ShardTaskUnit);
+    const { runId, tasks, units } = await planHousehold(s);
     expect(new Set(units.map((u) => u.shard))).toEqual(new Set(['s0', 's1', 's3']));
     expect(s.e.EXPORTS.sent.map((m) => m.task)).toEqual(tasks.map((t) => t.seq));
     for (const unit of units) {
@@ -361,28 +377,17 @@ describe('fan-out of a sharded organization', () => {
     }
     // The layout changes while the tasks run (generation 2, 2 shards): they read what they were planned on.
     await s.setLayout({ ...initialLayout(2), generation: 2 });
-    await s.drain();
-    const detail = (await s.api('sharded')('GET', `/runs/${runId}`)).body;
-    expect(detail.status, JSON.stringify(detail.error)).toBe('succeeded');
-    expect(detail.fanout).toMatchObject({ tasks: units.length, rowsRead: people.length });
-    expect(await s.rowsOf(detail)).toEqual(await s.rowsOf(await s.runOf('single', s.flows.single.household)));
+    await finishHousehold(s, runId, units.length, people.length);
   });
 
   it('a plan that would make more tasks than one reduce can open is made again with bigger tasks, and exports the same rows', async () => {
     // 600 profiles at 1 a task would be 600 tasks, more than maxTasks() (345): planned again at 2 a task.
     const s = await scenario('fit', FIRST, { EXPORT_SHARD_TASK_ROWS: '1' } as Partial<Env>);
-    const runId = (await s.api('sharded')('POST', `/dataflows/${s.flows.sharded.household}/run`)).body
-      .id as string;
-    await s.deliver(s.e.EXPORTS.sent.shift()!);
-    const units = (await listTasks(s.e.DB, runId)).map((t) => JSON.parse(t.unit) as ShardTaskUnit);
+    const { runId, units } = await planHousehold(s);
     expect(FIRST.length).toBeGreaterThan(maxTasks());
     expect(units.length).toBeLessThanOrEqual(maxTasks());
     expect(units.length).toBeGreaterThanOrEqual(FIRST.length / 2);
-    await s.drain();
-    const detail = (await s.api('sharded')('GET', `/runs/${runId}`)).body;
-    expect(detail.status, JSON.stringify(detail.error)).toBe('succeeded');
-    expect(detail.fanout).toMatchObject({ tasks: units.length, rowsRead: FIRST.length });
-    expect(await s.rowsOf(detail)).toEqual(await s.rowsOf(await s.runOf('single', s.flows.single.household)));
+    await finishHousehold(s, runId, units.length, FIRST.length);
   });
 
   it('an organization with a layout but no profile has no task: the reduce runs at once', async () => {
