@@ -72,6 +72,9 @@ Options:
                         removed rows) holds before it writes a sorted run to a temporary
                         folder under $TMPDIR, removed when the export ends (default 64MiB;
                         also EXPORT_SORT_BUDGET; bytes or KiB/MiB/GiB, e.g. 16MiB)
+      --threads <n>     worker threads that read and encode a local NDJSON or CSV source
+                        exported as CSV or NDJSON (default: one per core; 1 = this thread
+                        only); the files are byte for byte the same either way
       --no-progress     no progress on stderr (default: a live line on a terminal,
                         a plain line every 10 s and per finished file otherwise)
   -h, --help            this help
@@ -79,6 +82,8 @@ Options:
 Environment:
   EDGE_EXPORT_LOG=debug  structured logs on stderr
   EXPORT_SORT_BUDGET     the sort budget when --sort-budget is not given
+  EXPORT_THREADS         the worker threads when --threads is not given
+  EXPORT_PIECE_BYTES     input bytes a worker thread is given at a time (default 4194304)
   TMPDIR                 where the sorts' temporary folder goes (default: the OS temp folder)
 
 ${CONFIG}`,

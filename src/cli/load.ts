@@ -28,6 +28,7 @@ import { destinationDefinition } from '../service/destination.ts';
 import { type ExportDefinition, type ExportService, exportService, hostRegistry, type SubjectEntry } from '../service/export-service.ts';
 import { type AudienceSubjectInput, audienceSeries, audienceSubject, datasetFolder, type ExportStates, type Subject } from '../service/subjects.ts';
 import { cliConfig, type ExportConfig, isFullDestination } from './config.ts';
+import { type ParallelOptions, parallelSource } from './parallel.ts';
 import {
   isS3Path,
   learnColumn,
@@ -155,6 +156,8 @@ interface SubjectOptions {
   states: ExportStates;
   /** Where sorts spill (memory, at the default budgets, without it). */
   spill?: RunSpill | undefined;
+  /** Read a plain file export's source with worker threads where it can be (src/cli/parallel.ts). */
+  parallel?: ParallelOptions | undefined;
 }
 
 /**
@@ -201,7 +204,10 @@ export async function subjectOf(
   } else {
     const source = options.source ?? sourceFor(loaded.service.registry, config, platform);
     const ctx: RunContext = { ...platform, runId: 'source', scheduledTime: scheduledTimeOf(config, platform) };
-    opened = await source.open(ctx, await openAsBlob(sourcePathOf(loaded)));
+    const path = sourcePathOf(loaded);
+    // Read by worker threads when the run can be (the same bytes, sooner).
+    const parallel = options.parallel && (await parallelSource(loaded, { path, source, sourceUse: sourceNameOf(config), ...options.parallel }));
+    opened = parallel || (await source.open(ctx, await openAsBlob(path)));
   }
   const schema = config.schema ?? opened.schema;
   return {
@@ -448,9 +454,14 @@ function isPlugin(value: unknown): value is Plugin {
   return typeof value === 'object' && value !== null && 'name' in value && 'create' in value && 'options' in value;
 }
 
-function sourceFor(registry: Registry, config: ExportConfig, platform: Platform): SourceStage {
+/** The source plugin a config's file is read with: `source.use`, else `source.format`, else the file's extension. */
+export function sourceNameOf(config: ExportConfig): string | undefined {
   const format = config.source.format && `source/${config.source.format}`;
-  const name = config.source.use ?? format ?? SOURCE_BY_EXTENSION[extname(config.source.path).toLowerCase()];
+  return config.source.use ?? format ?? SOURCE_BY_EXTENSION[extname(config.source.path).toLowerCase()];
+}
+
+function sourceFor(registry: Registry, config: ExportConfig, platform: Platform): SourceStage {
+  const name = sourceNameOf(config);
   if (!name) {
     throw new ConfigError(
       [{ path: 'source.use', message: `cannot tell the source format of "${config.source.path}"`, expected: Object.values(SOURCE_BY_EXTENSION).join(' | ') }],

@@ -3,10 +3,12 @@
  * 2 bad usage or invalid configuration.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ConfigError, ExportError, leftoversOf } from '../core/errors.ts';
 import { DEFAULT_SORT_BUDGET, fileSpill, parseSortBudget } from '../hosts/node/file-spill.ts';
 import { discard } from '../plugins/sink/discard/index.ts';
+import type { ParallelOptions, ParallelReport } from './parallel.ts';
 import { attributeIssues, checkConfig, fileStates, loadConfig, scheduledTimeOf, snapshotOf, subjectsOf } from './load.ts';
 import { progressReporter } from './progress.ts';
 import { snapshotSummary } from './snapshot.ts';
@@ -68,12 +70,14 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
         // and spill sorted runs to a temporary folder, removed however the export ends.
         const budget = sortBudgetOf(args['sort-budget'], process.env.EXPORT_SORT_BUDGET);
         const spill = fileSpill();
+        const parallel: ParallelReport = { threads: 0, pieces: 0 };
         try {
           const subject = await subjectsOf(loaded, {
             source: prepared.pipeline.source,
             statePath: args.state,
             states,
             spill: { store: spill.store, budget },
+            parallel: { ...parallelOf(args.threads, process.env), report: parallel },
           });
           // Exported anyway (an attribute may be rarer than the profiles read), but never silently.
           const warnings = (await attributeIssues(loaded, prepared.pipeline.source)).map((i) => `${i.path}: ${i.message}`);
@@ -113,7 +117,8 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
           const spilled = spill.written.files > 0 && { spilled: { ...spill.written } };
           // A snapshot source: what reading it cost (bytes fetched versus the files' size).
           const source = subject.snapshot && { source: snapshotSummary(subject.snapshot) };
-          io.out.write(`${JSON.stringify({ ...report, dryRun, ...spilled, ...source, ...(warnings.length > 0 && { warnings }) }, null, 2)}\n`);
+          const threads = parallel.threads > 0 && { parallel };
+          io.out.write(`${JSON.stringify({ ...report, dryRun, ...spilled, ...source, ...threads, ...(warnings.length > 0 && { warnings }) }, null, 2)}\n`);
           return EXIT.ok;
         } finally {
           await spill.dispose();
@@ -149,6 +154,21 @@ function sortBudgetOf(flag: string | undefined, env: string | undefined): number
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+}
+
+/**
+ * Worker threads that read a plain file export's source: `--threads`, else `EXPORT_THREADS`, else one
+ * per core; `EXPORT_PIECE_BYTES` sets the bytes of input each is given at a time (src/cli/parallel.ts).
+ */
+function parallelOf(flag: string | undefined, env: NodeJS.ProcessEnv): ParallelOptions {
+  const count = (text: string | undefined, name: string, min: number): number | undefined => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${name}: expected a whole number ≥ ${min}, got ${JSON.stringify(text)}`);
+    return n;
+  };
+  const threads = count(flag, '--threads', 1) ?? count(env.EXPORT_THREADS, 'EXPORT_THREADS', 1) ?? availableParallelism();
+  return { threads, pieceBytes: count(env.EXPORT_PIECE_BYTES, 'EXPORT_PIECE_BYTES', 1024) };
 }
 
 /** The export stopped on a signal; what it could not remove is still reported. */
@@ -195,6 +215,7 @@ function parseCommandArgs(args: readonly string[]) {
       'dry-run': { type: 'boolean' },
       state: { type: 'string' },
       'sort-budget': { type: 'string' },
+      threads: { type: 'string' },
       principal: { type: 'string' },
       progress: { type: 'boolean' },
       'no-progress': { type: 'boolean' },

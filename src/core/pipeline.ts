@@ -36,6 +36,7 @@ import type {
   SinkStage,
 } from './types.ts';
 import { fromIterable, pipeThrough } from './streams.ts';
+import { sliceBatch } from './encoded.ts';
 import { parse } from './validate.ts';
 
 /** Where and how files are written: the destination half of an export job (validated). */
@@ -556,7 +557,7 @@ class BatchReader {
     const end = Math.min(this.#batch.length, start + max);
     this.#offset = end;
     this.#sinceYield += end - start;
-    return start === 0 && end === this.#batch.length ? this.#batch : this.#batch.slice(start, end);
+    return start === 0 && end === this.#batch.length ? this.#batch : sliceBatch(this.#batch, start, end);
   }
 
   async done(): Promise<boolean> {

@@ -4,6 +4,7 @@
  *
  * Only web-standard APIs appear here: Web Streams, fetch, crypto.subtle, TextEncoder, Blob.
  */
+import type { RowEncoder } from './encoded.ts';
 import type { ConfigIssue } from './errors.ts';
 
 /** One exported record. Values are JSON-like, plus `Date`, `bigint` and `Uint8Array`. */
@@ -125,6 +126,13 @@ export interface FormatStage extends StageChecks {
    */
   readonly compressible?: boolean;
   open(ctx: FormatContext): ReadableWritablePair<Uint8Array, RowBatch>;
+  /**
+   * For formats whose file is a prefix then one independent run of bytes per row (CSV, NDJSON): an
+   * encoder of rows, out of the file's stream (a worker thread of the Node and Deno hosts runs it);
+   * `open`'s stream takes the batches it encoded (core/encoded.ts) and writes their bytes as they
+   * are. Undefined when these options cannot (then rows are always encoded by `open`'s stream).
+   */
+  rowEncoder?(ctx: FormatContext): RowEncoder | undefined;
 }
 export interface FormatContext extends RunContext {
   /** Columns in output order. Formats write exactly these, in this order. */

@@ -15,5 +15,5 @@ const SMALL_BUFFERS = { writableHighWaterMark: 4, readableHighWaterMark: 4 } as 
  * @example fromIterable(chunks).pipeThrough(zlibGzip(6))
  */
 export function zlibGzip(level: number): ReadableWritablePair<Uint8Array, Uint8Array> {
-  return Duplex.toWeb(createGzip({ level, ...SMALL_BUFFERS })) as ReadableWritablePair<Uint8Array, Uint8Array>;
+  return Duplex.toWeb(createGzip({ level, chunkSize: 256 * 1024, ...SMALL_BUFFERS })) as ReadableWritablePair<Uint8Array, Uint8Array>;
 }

@@ -95,6 +95,11 @@ export class Utf8Chunks {
     return this.pos >= this.#size;
   }
 
+  /** A chunk's worth of bytes. */
+  get chunkBytes(): number {
+    return this.#size;
+  }
+
   /** Makes room for `n` more bytes. */
   reserve(n: number): void {
     if (this.pos + n > this.buf.length) {

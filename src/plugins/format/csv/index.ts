@@ -30,6 +30,9 @@ import { type CsvOptionsInput, csvOptions } from './options.ts';
 import { rowWriter } from './writer.ts';
 import type { ByteLimitedFormat } from '../../../core/pipeline.ts';
 import { withByteLimit } from '../byte-limit.ts';
+import { type EncodedRows, encodedOf, encodedRowsThatFit, type RowEncoder } from '../../../core/encoded.ts';
+import { appendEncoded, utf8RowEncoder } from '../encoded-rows.ts';
+import { canonical } from '../../../core/data/fingerprint.ts';
 
 export type { CsvOptions, CsvOptionsInput } from './options.ts';
 export { csvOptions } from './options.ts';
@@ -57,14 +60,35 @@ export function csv(options: CsvOptionsInput = {}): FormatStage {
         codec.charset === 'utf-8'
           ? utf8Chunks(ctx, config, parsed.header)
           : textChunks(ctx, config, codec, parsed.header),
+        encodingKey(parsed, ctx),
       );
     },
+    rowEncoder(ctx: FormatContext): RowEncoder | undefined {
+      if (codec.charset !== 'utf-8') return undefined;
+      const writer = rowWriter(ctx.schema, config);
+      return utf8RowEncoder(encodingKey(parsed, ctx), (row, out) => writer.write(row, out));
+    },
+  });
+}
+
+/** What the bytes of a CSV row depend on: the options and the columns. */
+const encodingKey = (options: unknown, ctx: FormatContext) => `format/csv ${canonical(options)} ${canonical(ctx.schema)}`;
+
+/** The `FORMAT_FAILED` error of row `row` of a file (1-based), which the encoder refused with `cause`. */
+function rowFailed(row: number, cause: unknown): ExportError {
+  return new ExportError('FORMAT_FAILED', `format/csv: row ${row}: ${(cause as Error).message}`, {
+    plugin: 'format/csv',
+    stage: 'format',
+    cause,
+    details: { row },
   });
 }
 
 /** Where encoded rows gather until a chunk's worth can leave. */
 interface RowChunks {
   write(row: Row): void;
+  /** The first `count` rows of a batch encoded elsewhere (core/encoded.ts), chunks handed to `emit`. */
+  raw(encoded: EncodedRows, count: number, emit: (chunk: Uint8Array) => void): void;
   /** A chunk's worth is gathered. */
   readonly full: boolean;
   readonly empty: boolean;
@@ -81,7 +105,7 @@ interface RowChunks {
  * With a byte limit (`limitBytes`), a row that takes the file past it is taken back and refused,
  * with the rest of its batch (the first row of a file always stays).
  */
-function rowStream(chunks: RowChunks): TransformStream<RowBatch, Uint8Array> & ByteLimitedFormat {
+function rowStream(chunks: RowChunks, key: string): TransformStream<RowBatch, Uint8Array> & ByteLimitedFormat {
   let rows = 0;
   let emitted = 0;
   let maxBytes = Number.POSITIVE_INFINITY;
@@ -91,6 +115,20 @@ function rowStream(chunks: RowChunks): TransformStream<RowBatch, Uint8Array> & B
     transform(batch, controller) {
       refused = full ? batch.length : 0;
       if (full) return;
+      const encoded = encodedOf(batch);
+      if (encoded) {
+        const taken = encodedRowsThatFit(encoded, key, 'format/csv', maxBytes - emitted - chunks.size, rows === 0);
+        chunks.raw(encoded, taken, (bytes) => {
+          emitted += bytes.byteLength;
+          controller.enqueue(bytes);
+        });
+        rows += taken;
+        if (taken < encoded.ends.length) {
+          full = true;
+          refused = batch.length - taken;
+        } else if (encoded.error) throw rowFailed(rows + 1, new Error(encoded.error.message));
+        return;
+      }
       for (let n = 0; n < batch.length; n++) {
         const row = batch[n]!;
         const mark = chunks.mark();
@@ -98,12 +136,7 @@ function rowStream(chunks: RowChunks): TransformStream<RowBatch, Uint8Array> & B
         try {
           chunks.write(row);
         } catch (error) {
-          throw new ExportError('FORMAT_FAILED', `format/csv: row ${rows}: ${(error as Error).message}`, {
-            plugin: 'format/csv',
-            stage: 'format',
-            cause: error,
-            details: { row: rows },
-          });
+          throw rowFailed(rows, error);
         }
         if (emitted + chunks.size > maxBytes && rows > 1) {
           chunks.rollback(mark);
@@ -139,6 +172,7 @@ function utf8Chunks(ctx: FormatContext, config: CsvConfig, header: boolean): Row
   if (header) out.text(writer.header);
   return {
     write: (row) => writer.write(row, out),
+    raw: (encoded, count, emit) => appendEncoded(out, encoded, count, emit),
     get full() {
       return out.full;
     },
@@ -164,6 +198,9 @@ function textChunks(ctx: FormatContext, config: CsvConfig, codec: TextCodec, hea
   return {
     write(row) {
       buffer += encode(row);
+    },
+    raw() {
+      throw new Error('format/csv: rows encoded elsewhere are UTF-8, this file is not');
     },
     get full() {
       return buffer.length >= flushAt;

@@ -1,6 +1,9 @@
 import * as v from 'valibot';
 import { definePlugin } from '../../../core/plugin.ts';
-import type { Column, ColumnType, FormatStage, Row, RowBatch } from '../../../core/types.ts';
+import type { Column, ColumnType, FormatContext, FormatStage, Row, RowBatch } from '../../../core/types.ts';
+import { encodedOf, encodedRowsThatFit } from '../../../core/encoded.ts';
+import { appendEncoded, utf8RowEncoder } from '../encoded-rows.ts';
+import { canonical } from '../../../core/data/fingerprint.ts';
 import { isoTimestamp, timestampParts } from '../../../core/data/model.ts';
 import { withByteLimit } from '../byte-limit.ts';
 import { Utf8Chunks } from '../utf8.ts';
@@ -31,7 +34,11 @@ export function json(options: JsonOptions = {}): FormatStage {
     name: 'json',
     extension: 'json',
     contentType: 'application/x-ndjson',
+    rowEncoder(ctx) {
+      return utf8RowEncoder(encodingKey(includeNulls, ctx), lineWriter(ctx.schema, includeNulls));
+    },
     open(ctx) {
+      const key = encodingKey(includeNulls, ctx);
       const write = lineWriter(ctx.schema, includeNulls);
       const out = new Utf8Chunks(CHUNK_BYTES);
       // With a byte limit, a line that takes the file past it is taken back and refused, with
@@ -45,6 +52,21 @@ export function json(options: JsonOptions = {}): FormatStage {
         transform(batch, controller) {
           refused = full ? batch.length : 0;
           if (full) return;
+          const encoded = encodedOf(batch);
+          if (encoded) {
+            // The JSON writer refuses no value: an encoded batch never carries an error.
+            const taken = encodedRowsThatFit(encoded, key, 'format/json', maxBytes - emitted - out.pos, lines === 0);
+            appendEncoded(out, encoded, taken, (bytes) => {
+              emitted += bytes.byteLength;
+              controller.enqueue(bytes);
+            });
+            lines += taken;
+            if (taken < encoded.ends.length) {
+              full = true;
+              refused = batch.length - taken;
+            }
+            return;
+          }
           for (let n = 0; n < batch.length; n++) {
             const mark = out.pos;
             write(batch[n]!, out);
@@ -77,6 +99,9 @@ export function json(options: JsonOptions = {}): FormatStage {
     },
   };
 }
+
+/** What the bytes of a JSON line depend on: the option and the columns. */
+const encodingKey = (includeNulls: boolean, ctx: FormatContext) => `format/json ${includeNulls} ${canonical(ctx.schema)}`;
 
 /** Writes a value's JSON text; false (and nothing written) when the value is JSON null. */
 type ValueWriter = (value: unknown, out: Utf8Chunks) => boolean;
