@@ -185,11 +185,15 @@ export class Utf8Chunks {
    * nothing written, outside years 0000–9999 or for an invalid date.
    */
   iso(date: Date, length: 24 | 10): boolean {
-    const t = date.getTime();
+    return this.isoMs(date.getTime(), length);
+  }
+
+  /** `iso` of epoch milliseconds (a Date's `getTime()`), with no Date needed unless the day changes. */
+  isoMs(t: number, length: 24 | 10): boolean {
     if (!(t >= YEAR_0 && t < YEAR_10000)) return false;
     const day = Math.floor(t / DAY);
     if (day !== this.#day) {
-      encoder.encodeInto(date.toISOString().slice(0, 11), this.#dayText);
+      encoder.encodeInto(new Date(t).toISOString().slice(0, 11), this.#dayText);
       this.#day = day;
     }
     this.reserve(24);
@@ -217,6 +221,24 @@ export class Utf8Chunks {
     const hundreds = (ms / 100) | 0;
     buf[p++] = 48 + hundreds;
     p = two(buf, p, ms - hundreds * 100);
+    buf[p++] = 90;
+    this.pos = p;
+    return true;
+  }
+
+  /**
+   * An instant as `isoTimestamp` prints it: `isoMs(t, 24)`, with the microseconds (when not 0) as
+   * three more fraction digits before the `Z`. False, and nothing written, where `isoMs` is.
+   */
+  isoMicros(t: number, micros: number): boolean {
+    if (!this.isoMs(t, 24)) return false;
+    if (micros === 0) return true;
+    this.reserve(3);
+    const buf = this.buf;
+    let p = this.pos - 1; // over the Z
+    const hundreds = (micros / 100) | 0;
+    buf[p++] = 48 + hundreds;
+    p = two(buf, p, micros - hundreds * 100);
     buf[p++] = 90;
     this.pos = p;
     return true;

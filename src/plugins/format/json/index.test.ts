@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { timestampText } from '../../../../test/harness/timestamp-text.ts';
 import { collectBytes, fromRows } from '../../../core/streams.ts';
 import type { FormatContext, Row, Schema } from '../../../core/types.ts';
 import { Utf8Chunks } from '../utf8.ts';
@@ -83,6 +84,16 @@ describe('format/json line writer', () => {
         },
       ),
       { numRuns: 10_000 },
+    );
+  });
+
+  it('writes timestamp text as toJsonValue + jsonText do, whichever path reads it (fixed seed)', () => {
+    fc.assert(
+      fc.property(timestampText, timestampText, fc.boolean(), (seen, day, includeNulls) => {
+        const row = { id: 1, seen, day };
+        expect(lineEncoder(schema, includeNulls)(row)).toBe(reference(row, includeNulls));
+      }),
+      { seed: 20261205, numRuns: 10_000 },
     );
   });
 

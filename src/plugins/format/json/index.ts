@@ -1,7 +1,13 @@
 import * as v from 'valibot';
 import { definePlugin } from '../../../core/plugin.ts';
 import type { Column, ColumnType, FormatStage, Row, RowBatch } from '../../../core/types.ts';
-import { isoTimestamp, timestampParts } from '../../../core/data/model.ts';
+import {
+  type TimestampScratch,
+  isoTimestamp,
+  localTimeIsUtc,
+  readTimestampText,
+  timestampParts,
+} from '../../../core/data/model.ts';
 import { withByteLimit } from '../byte-limit.ts';
 import { Utf8Chunks } from '../utf8.ts';
 import { jsonText } from '../values.ts';
@@ -164,18 +170,23 @@ function valueWriter(type: ColumnType): ValueWriter {
         out.double(v);
         return true;
       };
-    case 'timestamp':
+    case 'timestamp': {
+      // Timestamp text of the common shapes is read without a Date (`readTimestampText`).
+      const localUtc = localTimeIsUtc();
+      const t: TimestampScratch = { ms: 0, micros: 0, nanos: 0 };
       return (v, out) => {
-        if (!(v instanceof Date)) return general(v, out);
+        const isDate = v instanceof Date;
+        if (!isDate && !(typeof v === 'string' && readTimestampText(v, localUtc, t))) return general(v, out);
         const mark = out.pos;
         out.byte(34);
-        if (!out.iso(v, 24)) {
+        if (!(isDate ? out.iso(v, 24) : out.isoMicros(t.ms, t.micros))) {
           out.pos = mark;
           return general(v, out);
         }
         out.byte(34);
         return true;
       };
+    }
     default:
       return general;
   }
