@@ -112,7 +112,7 @@ function viaBytes(write: (row: Row, out: Utf8Chunks) => void, r: Row): string {
 }
 
 describe('rowWriter', () => {
-  it('writes the bytes rowEncoder + TextEncoder give, for random options and values', () => {
+  it('writes the bytes rowEncoder + TextEncoder give, for random options and values (text in number columns too)', () => {
     let checked = 0;
     fc.assert(
       fc.property(options, fc.array(row, { minLength: 1, maxLength: 20 }), (o, rows) => {
@@ -130,7 +130,7 @@ describe('rowWriter', () => {
           checked++;
         }
       }),
-      { numRuns: 3_000 },
+      { seed: 20261205, numRuns: 3_000 },
     );
     expect(checked).toBeGreaterThan(10_000);
   });

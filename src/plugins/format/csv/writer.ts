@@ -106,14 +106,23 @@ function columnWriter(column: Column, c: CsvConfig): ValueWriter {
       if (!done) general(v, out);
     };
   }
-  if (!plainNumbers(c)) return general;
-  switch (type) {
+  if (type !== 'integer' && type !== 'double' && type !== 'boolean') return general;
+  // Text in a number or boolean column (a CSV source's values) is written as it is, as in a string column.
+  const string = stringWriter(c);
+  const plain = plainNumbers(c);
+  switch (plain ? type : null) {
     case 'integer':
-      return (v, out) => (typeof v === 'number' && Number.isSafeInteger(v) ? out.int(v) : general(v, out));
+      return (v, out) =>
+        typeof v === 'number' && Number.isSafeInteger(v)
+          ? out.int(v)
+          : typeof v === 'string'
+            ? string(v, out)
+            : general(v, out);
     case 'double':
-      return (v, out) => (typeof v === 'number' ? out.double(v) : general(v, out));
+      return (v, out) =>
+        typeof v === 'number' ? out.double(v) : typeof v === 'string' ? string(v, out) : general(v, out);
     default:
-      return general;
+      return (v, out) => (typeof v === 'string' ? string(v, out) : general(v, out));
   }
 }
 

@@ -97,6 +97,23 @@ describe('format/json line writer', () => {
     );
   });
 
+  it('writes number and boolean text (what a CSV source gives) as toJsonValue + jsonText do (fixed seed)', () => {
+    const numberText = fc.oneof(
+      fc.stringMatching(/^-?\d{1,18}$/),
+      fc.string({ unit: fc.constantFrom('0', '1', '9', '-', '+', '.', 'e', 'E', ' ', 'x', 'I', 'n', '\t'), maxLength: 20 }),
+      fc.double().map(String),
+      fc.maxSafeInteger().map(String),
+      fc.constantFrom('', ' ', '-', '-0', '007', '0x1F', '1e400', 'Infinity', '-Infinity', 'NaN', 'true', 'false', 'TRUE', ' true'),
+    );
+    fc.assert(
+      fc.property(numberText, numberText, numberText, fc.boolean(), (id, score, vip, includeNulls) => {
+        const row = { id, score, vip };
+        expect(lineEncoder(schema, includeNulls)(row)).toBe(reference(row, includeNulls));
+      }),
+      { seed: 20261205, numRuns: 20_000 },
+    );
+  });
+
   it('keeps schema order for numeric-looking keys (an object would move them first)', () => {
     const line = lineEncoder(
       [

@@ -161,13 +161,21 @@ function valueWriter(type: ColumnType): ValueWriter {
       return (v, out) => {
         if (typeof v === 'number' && Number.isSafeInteger(v)) out.int(v);
         else if (typeof v === 'bigint') out.text(v.toString());
-        else return general(v, out);
+        else if (!(typeof v === 'string' && digitsValue(v, out))) return general(v, out);
         return true;
       };
     case 'double':
       return (v, out) => {
-        if (!(typeof v === 'number' && Number.isFinite(v))) return general(v, out);
-        out.double(v);
+        const x = typeof v === 'string' ? numberText(v) : v;
+        if (!(typeof x === 'number' && Number.isFinite(x))) return general(v, out);
+        out.double(x);
+        return true;
+      };
+    case 'boolean':
+      return (v, out) => {
+        const b = v === true || v === 'true' ? true : v === false || v === 'false' ? false : null;
+        if (b === null) return general(v, out);
+        out.bytes(b ? TRUE : FALSE);
         return true;
       };
     case 'timestamp': {
@@ -190,6 +198,36 @@ function valueWriter(type: ColumnType): ValueWriter {
     default:
       return general;
   }
+}
+
+const TRUE = encoder.encode('true');
+const FALSE = encoder.encode('false');
+
+/**
+ * An integer column's text of 1–15 ASCII digits, with an optional `-` (what CSV sources give), written
+ * as `toJsonValue` + `jsonText` write it (leading zeros and the sign of zero dropped); false, and
+ * nothing written, for any other text.
+ */
+function digitsValue(s: string, out: Utf8Chunks): boolean {
+  const n = s.length;
+  const negative = n > 1 && s.charCodeAt(0) === 45;
+  const start = negative ? 1 : 0;
+  if (n === 0 || n - start > 15) return false;
+  let value = 0;
+  for (let i = start; i < n; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return false;
+    value = value * 10 + d;
+  }
+  out.int(negative && value !== 0 ? -value : value);
+  return true;
+}
+
+/** A double column's number for a text, as `toJsonValue` reads it; null where it would not give a finite number. */
+function numberText(s: string): number | null {
+  const x = Number(s);
+  // Number('') and Number('  ') are 0, which toJsonValue refuses.
+  return Number.isFinite(x) && (x !== 0 || s.trim() !== '') ? x : null;
 }
 
 /** The JSON text of a value of a column type (`null` for a missing or unusable one). */
