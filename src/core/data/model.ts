@@ -247,6 +247,9 @@ function two(s: string, i: number): number {
   return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
 }
 
+/** The last day `readTimestampText` read and its epoch milliseconds. */
+const dayCache = { y: -1, mo: -1, d: -1, ms: 0 };
+
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /**
@@ -272,9 +275,16 @@ export function readTimestampText(s: string, localUtc: boolean, out: TimestampSc
   const y = hi * 100 + lo;
   const leap = mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
   if (d > MONTH_DAYS[mo - 1]! + (leap ? 1 : 0)) return false;
+  // Rows in time order share their day: Date.UTC once per day.
+  if (y !== dayCache.y || mo !== dayCache.mo || d !== dayCache.d) {
+    dayCache.ms = Date.UTC(y, mo - 1, d);
+    dayCache.y = y;
+    dayCache.mo = mo;
+    dayCache.d = d;
+  }
   if (n === 10) {
     // A date alone is UTC to Date.parse.
-    out.ms = Date.UTC(y, mo - 1, d);
+    out.ms = dayCache.ms;
     out.micros = 0;
     out.nanos = 0;
     return true;
@@ -326,7 +336,7 @@ export function readTimestampText(s: string, localUtc: boolean, out: TimestampSc
     if ((sign !== 43 && sign !== 45) || oh < 0 || oh > 23 || om < 0 || om > 59) return false;
     offset = (sign === 43 ? 1 : -1) * (oh * 60 + om) * 60_000;
   } else return false;
-  out.ms = Date.UTC(y, mo - 1, d, h, mi, sec, ms) - offset;
+  out.ms = dayCache.ms + ((h * 60 + mi) * 60 + sec) * 1000 + ms - offset;
   out.micros = micros;
   out.nanos = nanos;
   return true;

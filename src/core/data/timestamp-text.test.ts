@@ -25,6 +25,8 @@ describe('readTimestampText (the fast path of timestampParts)', () => {
         if (got !== undefined) {
           read++;
           expect(got).toEqual(timestampParts(text));
+          // Again, now with its day cached.
+          expect(fast(text, localUtc)).toEqual(got);
         }
         // The reader formatters use agrees with timestampParts whether or not the fast path took it.
         expect(timestampReader()(text)).toEqual(timestampParts(text));
