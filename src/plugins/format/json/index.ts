@@ -123,23 +123,28 @@ export function lineWriter(
   };
 }
 
-/** A JSON string: ASCII with nothing to escape is copied byte by byte, anything else via `jsonText`. */
+/**
+ * A JSON string: printable ASCII is copied byte by byte, `"` and `\` escaped with a backslash (as
+ * JSON.stringify does); a string with anything else (control characters, non-ASCII) via `jsonText`.
+ */
 function stringValue(s: string, out: Utf8Chunks): void {
   const n = s.length;
-  out.reserve(n + 2);
+  out.reserve(2 * n + 2);
   const buf = out.buf;
   const start = out.pos;
-  buf[start] = 34;
+  let p = start;
+  buf[p++] = 34;
   for (let i = 0; i < n; i++) {
     const ch = s.charCodeAt(i);
-    if (ch < 0x20 || ch >= 0x7f || ch === 34 || ch === 92) {
+    if (ch < 0x20 || ch >= 0x7f) {
       out.text(jsonText(s));
       return;
     }
-    buf[start + 1 + i] = ch;
+    if (ch === 34 || ch === 92) buf[p++] = 92;
+    buf[p++] = ch;
   }
-  buf[start + n + 1] = 34;
-  out.pos = start + n + 2;
+  buf[p++] = 34;
+  out.pos = p;
 }
 
 function valueWriter(type: ColumnType): ValueWriter {
