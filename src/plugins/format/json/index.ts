@@ -183,16 +183,19 @@ function valueWriter(type: ColumnType): ValueWriter {
         out.bytes(b ? TRUE : FALSE);
         return true;
       };
-    case 'timestamp': {
+    case 'timestamp':
+    case 'date': {
       // Timestamp text of the common shapes is read without a Date (`readTimestampText`).
       const localUtc = localTimeIsUtc();
       const t: TimestampScratch = { ms: 0, micros: 0, nanos: 0 };
+      const timestamp = type === 'timestamp';
       return (v, out) => {
         const isDate = v instanceof Date;
         if (!isDate && !(typeof v === 'string' && readTimestampText(v, localUtc, t))) return general(v, out);
         const mark = out.pos;
         out.byte(34);
-        if (!(isDate ? out.iso(v, 24) : out.isoMicros(t.ms, t.micros))) {
+        const ms = isDate ? v.getTime() : t.ms;
+        if (!(timestamp ? out.isoMicros(ms, isDate ? 0 : t.micros) : out.isoMs(ms, 10))) {
           out.pos = mark;
           return general(v, out);
         }
