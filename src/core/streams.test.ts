@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   batchRows,
@@ -8,6 +9,7 @@ import {
   lineBatches,
   lines,
   pipeThrough,
+  utf8Decoder,
 } from './streams.ts';
 import type { Row } from './types.ts';
 
@@ -67,6 +69,79 @@ describe('lines and lineBatches', () => {
     expect(await collect(input().pipeThrough(lines()))).toEqual(expected);
     const batches = await collect(input().pipeThrough(lineBatches()));
     expect(batches).toEqual([['a'], ['bc', ''], ['dé']]);
+  });
+});
+
+describe('utf8Decoder', () => {
+  /** Text with BOMs, 2-, 3- and 4-byte characters; sometimes a bad byte spliced in. */
+  const input = fc
+    .record({
+      text: fc.string({
+        unit: fc.constantFrom('a', '\n', 'é', '€', '😀', '\ufeff', '\u0800', '\uffff', 'Z'),
+        maxLength: 40,
+      }),
+      bad: fc.option(
+        fc.record({
+          at: fc.nat(),
+          bytes: fc.constantFrom(
+            [0xff],
+            [0x80],
+            [0xc0, 0xaf],
+            [0xe0, 0x80],
+            [0xe2, 0x82],
+            [0xf0, 0x9f, 0x98],
+            [0xed, 0xa0, 0x80],
+            [0xf4, 0x90, 0x80, 0x80],
+            [0xc3],
+          ),
+        }),
+        { freq: 3 },
+      ),
+      cuts: fc.array(fc.nat(), { maxLength: 12 }),
+    })
+    .map(({ text, bad, cuts }) => {
+      let bytes = new TextEncoder().encode(text);
+      if (bad) {
+        const at = bad.at % (bytes.length + 1);
+        bytes = new Uint8Array([...bytes.subarray(0, at), ...bad.bytes, ...bytes.subarray(at)]);
+      }
+      const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+      const chunks: Uint8Array[] = [];
+      let from = 0;
+      for (const p of [...points, bytes.length]) {
+        chunks.push(bytes.slice(from, p));
+        from = p;
+      }
+      return chunks;
+    });
+
+  /** The text of all chunks, or the error's class, through `decode` (chunks, then null). */
+  const run = (decode: (chunk: Uint8Array | null) => string, chunks: Uint8Array[]): string => {
+    try {
+      return chunks.map((c) => decode(c)).join('') + decode(null);
+    } catch (error) {
+      return `${(error as Error).name}: ${(error as Error).message}`;
+    }
+  };
+
+  it('gives what a fatal streaming TextDecoder gives, whatever the chunks (fixed seed)', () => {
+    fc.assert(
+      fc.property(input, (chunks) => {
+        const reference = new TextDecoder('utf-8', { fatal: true });
+        const expected = run(
+          (c) => (c === null ? reference.decode() : reference.decode(c, { stream: true })),
+          chunks,
+        );
+        expect(run(utf8Decoder(), chunks)).toBe(expected);
+      }),
+      { seed: 20261205, numRuns: 20_000 },
+    );
+  });
+
+  it('drops a BOM at the start only, even one cut across chunks', () => {
+    const decode = utf8Decoder();
+    expect([0xef, 0xbb, 0xbf, 0x61, 0xef].map((b) => decode(new Uint8Array([b]))).join('')).toBe('a');
+    expect(decode(new Uint8Array([0xbb, 0xbf])) + decode(null)).toBe('\ufeff');
   });
 });
 

@@ -210,6 +210,153 @@ export function timestampParts(value: unknown): TimestampParts | null {
   return { ms, micros: Number(sub.slice(0, 3)), nanos };
 }
 
+/** Zone names under which local time is UTC at every instant. */
+const UTC_ZONES = new Set(['UTC', 'Etc/UTC', 'Etc/UCT', 'Etc/Universal', 'Etc/Zulu', 'UCT', 'Universal', 'Zulu']);
+
+/**
+ * True when the runtime's local time is UTC (always so in Workers; in Node and Deno unless TZ says
+ * otherwise). `Date.parse` reads a date-time without an offset as local time, so only then may
+ * `readTimestampText` read one itself. A process may change TZ: ask when a formatter opens.
+ */
+export function localTimeIsUtc(): boolean {
+  let zone: string | undefined;
+  try {
+    zone = new Intl.DateTimeFormat().resolvedOptions().timeZone;
+  } catch {
+    return false;
+  }
+  return (
+    zone !== undefined &&
+    UTC_ZONES.has(zone) &&
+    new Date(2026, 0, 1).getTimezoneOffset() === 0 &&
+    new Date(2026, 6, 1).getTimezoneOffset() === 0
+  );
+}
+
+/** A mutable `TimestampParts` that `readTimestampText` fills. */
+export interface TimestampScratch {
+  ms: number;
+  micros: number;
+  nanos: number;
+}
+
+/** Two ASCII digits at `i` as a number, or -1. */
+function two(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/** The last day `readTimestampText` read and its epoch milliseconds. */
+const dayCache = { y: -1, mo: -1, d: -1, ms: 0 };
+
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * The fast path of `timestampParts` for the common shapes of timestamp text: `YYYY-MM-DD`, and
+ * `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DDTHH:MM:SS` with an optional fraction of 1–9 digits and an
+ * optional `Z` or `±HH:MM` (without one only when `localUtc`: `Date.parse` reads local time), for
+ * years 1000–9999 and real calendar dates and times. Fills `out` exactly as `timestampParts` would
+ * and returns true; returns false (out untouched) for anything else, which the caller then hands to
+ * `timestampParts` — `2026-02-30` (which `Date.parse` rolls over to March), hour 24, years below
+ * 1000 (`0050-01-01 00:00:00` is 1950 to `Date.parse`) and any other text.
+ *
+ * @example readTimestampText('2026-01-01 00:00:00.5Z', false, t) // true, t.ms = 1767225600500
+ */
+export function readTimestampText(s: string, localUtc: boolean, out: TimestampScratch): boolean {
+  const n = s.length;
+  if (n !== 10 && n < 19) return false;
+  const hi = two(s, 0);
+  const lo = two(s, 2);
+  const mo = two(s, 5);
+  const d = two(s, 8);
+  if (hi < 10 || lo < 0 || mo < 1 || mo > 12 || d < 1 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45)
+    return false;
+  const y = hi * 100 + lo;
+  const leap = mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (d > MONTH_DAYS[mo - 1]! + (leap ? 1 : 0)) return false;
+  // Rows in time order share their day: Date.UTC once per day.
+  if (y !== dayCache.y || mo !== dayCache.mo || d !== dayCache.d) {
+    dayCache.ms = Date.UTC(y, mo - 1, d);
+    dayCache.y = y;
+    dayCache.mo = mo;
+    dayCache.d = d;
+  }
+  if (n === 10) {
+    // A date alone is UTC to Date.parse.
+    out.ms = dayCache.ms;
+    out.micros = 0;
+    out.nanos = 0;
+    return true;
+  }
+  const sep = s.charCodeAt(10);
+  const h = two(s, 11);
+  const mi = two(s, 14);
+  const sec = two(s, 17);
+  if (
+    (sep !== 32 && sep !== 84) ||
+    h < 0 ||
+    h > 23 ||
+    mi < 0 ||
+    mi > 59 ||
+    sec < 0 ||
+    sec > 59 ||
+    s.charCodeAt(13) !== 58 ||
+    s.charCodeAt(16) !== 58
+  )
+    return false;
+  let i = 19;
+  let ms = 0;
+  let micros = 0;
+  let nanos = 0;
+  if (i < n && s.charCodeAt(i) === 46) {
+    i++;
+    const start = i;
+    while (i < n && i - start < 10) {
+      const c = s.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      const k = i - start;
+      if (k < 3) ms += c * (k === 0 ? 100 : k === 1 ? 10 : 1);
+      else if (k < 6) micros += c * (k === 3 ? 100 : k === 4 ? 10 : 1);
+      else nanos += c * (k === 6 ? 100 : k === 7 ? 10 : 1);
+      i++;
+    }
+    const count = i - start;
+    if (count === 0 || count > 9) return false;
+  }
+  let offset = 0;
+  if (i === n) {
+    if (!localUtc) return false;
+  } else if (i === n - 1 && s.charCodeAt(i) === 90) {
+    // Z
+  } else if (i === n - 6 && s.charCodeAt(i + 3) === 58) {
+    const sign = s.charCodeAt(i);
+    const oh = two(s, i + 1);
+    const om = two(s, i + 4);
+    if ((sign !== 43 && sign !== 45) || oh < 0 || oh > 23 || om < 0 || om > 59) return false;
+    offset = (sign === 43 ? 1 : -1) * (oh * 60 + om) * 60_000;
+  } else return false;
+  out.ms = dayCache.ms + ((h * 60 + mi) * 60 + sec) * 1000 + ms - offset;
+  out.micros = micros;
+  out.nanos = nanos;
+  return true;
+}
+
+/**
+ * `timestampParts` for a formatter's values, with `readTimestampText` first for strings; the local
+ * zone is looked at once, when the reader is made.
+ */
+export function timestampReader(): (value: unknown) => TimestampParts | null {
+  const localUtc = localTimeIsUtc();
+  return (value) => {
+    if (typeof value === 'string') {
+      const t: TimestampScratch = { ms: 0, micros: 0, nanos: 0 };
+      if (readTimestampText(value, localUtc, t)) return t;
+    }
+    return timestampParts(value);
+  };
+}
+
 /**
  * ISO 8601 in UTC with as many fraction digits as the instant needs: three (as `toISOString`), or
  * six when it has microseconds.

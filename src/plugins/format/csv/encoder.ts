@@ -3,7 +3,7 @@
  * into closures so the per-value work is a regex test and, rarely, one `replace`.
  */
 import type { Column, ColumnType, Row, Schema } from '../../../core/types.ts';
-import { type TimestampParts, timestampParts } from '../../../core/data/model.ts';
+import { type TimestampParts, timestampReader } from '../../../core/data/model.ts';
 import { formatDouble } from '../utf8.ts';
 import { jsonText } from '../values.ts';
 import { compilePattern, isoLength } from './datetime.ts';
@@ -179,8 +179,8 @@ export function plainText(c: CsvConfig, chars: string): boolean {
  * Accepts Date, epoch milliseconds (number or bigint) or any string `Date` parses (ISO 8601, whose
  * digits beyond the millisecond are kept as microseconds for patterns that print them).
  */
-function toTimestamp(value: unknown): TimestampParts {
-  const t = timestampParts(typeof value === 'bigint' ? Number(value) : value);
+function toTimestamp(value: unknown, read: (value: unknown) => TimestampParts | null): TimestampParts {
+  const t = read(typeof value === 'bigint' ? Number(value) : value);
   if (!t) throw new TypeError(`expected a date or timestamp, got ${describe(value)}`);
   return t;
 }
@@ -194,13 +194,17 @@ function describe(value: unknown): string {
 function textOf(type: ColumnType, c: CsvConfig): (value: unknown) => string {
   if (typeof type === 'object') return jsonText;
   switch (type) {
-    case 'timestamp':
+    case 'timestamp': {
+      const read = timestampReader();
       return (value) => {
-        const t = toTimestamp(value);
+        const t = toTimestamp(value, read);
         return c.formatTimestamp(new Date(t.ms), t.micros);
       };
-    case 'date':
-      return (value) => c.formatDate(new Date(toTimestamp(value).ms));
+    }
+    case 'date': {
+      const read = timestampReader();
+      return (value) => c.formatDate(new Date(toTimestamp(value, read).ms));
+    }
     case 'double':
       return (value) => (typeof value === 'number' ? formatDouble(value) : String(value));
     default:

@@ -1,9 +1,11 @@
 import fc from 'fast-check';
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
+import { timestampParts } from '../../../core/data/model.ts';
 import type { Row, Schema } from '../../../core/types.ts';
+import { timestampText } from '../../../../test/harness/timestamp-text.ts';
 import { Utf8Chunks } from '../utf8.ts';
-import { resolveConfig, rowEncoder } from './encoder.ts';
+import { resolveConfig, rowEncoder, stringEncoder } from './encoder.ts';
 import { type CsvOptionsInput, csvOptions } from './options.ts';
 import { rowWriter } from './writer.ts';
 
@@ -110,7 +112,7 @@ function viaBytes(write: (row: Row, out: Utf8Chunks) => void, r: Row): string {
 }
 
 describe('rowWriter', () => {
-  it('writes the bytes rowEncoder + TextEncoder give, for random options and values', () => {
+  it('writes the bytes rowEncoder + TextEncoder give, for random options and values (text in number columns too)', () => {
     let checked = 0;
     fc.assert(
       fc.property(options, fc.array(row, { minLength: 1, maxLength: 20 }), (o, rows) => {
@@ -128,9 +130,42 @@ describe('rowWriter', () => {
           checked++;
         }
       }),
-      { numRuns: 3_000 },
+      { seed: 20261205, numRuns: 3_000 },
     );
     expect(checked).toBeGreaterThan(10_000);
+  });
+
+  it('writes timestamp and date text as the general path does: timestampParts, a Date, the pattern (fixed seed)', () => {
+    const patterns = fc.constantFrom(
+      "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
+      "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX",
+      'yyyy-MM-dd HH:mm:ss',
+      'yyyy-MM-dd',
+    );
+    const columns: Schema = [
+      { name: 't', type: 'timestamp' },
+      { name: 'd', type: 'date' },
+    ];
+    fc.assert(
+      fc.property(patterns, patterns.filter((p) => !p.includes('H')), timestampText, timestampText, (ts, ds, t, d) => {
+        const config = resolveConfig(v.parse(csvOptions, { timestampFormat: ts, dateFormat: ds }));
+        const field = stringEncoder(config);
+        const general = (text: string, format: (d: Date, micros?: number) => string): string => {
+          const parts = timestampParts(text);
+          if (!parts) throw new TypeError(`expected a date or timestamp, got string ${JSON.stringify(text)}`);
+          return field(format(new Date(parts.ms), parts.micros));
+        };
+        let expected: string;
+        try {
+          expected = `${general(t, config.formatTimestamp)},${general(d, (x) => config.formatDate(x))}\n`;
+        } catch {
+          expected = 'error';
+        }
+        const got = viaBytes(rowWriter(columns, config).write, { t, d });
+        expect(got.startsWith('error: ') ? 'error' : got).toBe(expected);
+      }),
+      { seed: 20261205, numRuns: 5_000 },
+    );
   });
 
   it('names the column of a value it cannot format and takes back the row', () => {

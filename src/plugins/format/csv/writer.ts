@@ -5,6 +5,7 @@
  * `columnEncoder`'s text and is copied in.
  */
 import type { Column, Row, Schema } from '../../../core/types.ts';
+import { type TimestampScratch, localTimeIsUtc, readTimestampText } from '../../../core/data/model.ts';
 import type { Utf8Chunks } from '../utf8.ts';
 import {
   type CsvConfig,
@@ -94,18 +95,34 @@ function columnWriter(column: Column, c: CsvConfig): ValueWriter {
   if (type === 'timestamp' || type === 'date') {
     const iso = type === 'timestamp' ? c.timestampIso : c.dateIso;
     if (iso === null || !plainText(c, ISO_CHARS)) return general;
+    // Timestamp text of the common shapes is read without a Date (`readTimestampText`).
+    const localUtc = localTimeIsUtc();
+    const t: TimestampScratch = { ms: 0, micros: 0, nanos: 0 };
     return (v, out) => {
-      if (!(v instanceof Date && out.iso(v, iso))) general(v, out);
+      const done =
+        v instanceof Date
+          ? out.iso(v, iso)
+          : typeof v === 'string' && readTimestampText(v, localUtc, t) && out.isoMs(t.ms, iso);
+      if (!done) general(v, out);
     };
   }
-  if (!plainNumbers(c)) return general;
-  switch (type) {
+  if (type !== 'integer' && type !== 'double' && type !== 'boolean') return general;
+  // Text in a number or boolean column (a CSV source's values) is written as it is, as in a string column.
+  const string = stringWriter(c);
+  const plain = plainNumbers(c);
+  switch (plain ? type : null) {
     case 'integer':
-      return (v, out) => (typeof v === 'number' && Number.isSafeInteger(v) ? out.int(v) : general(v, out));
+      return (v, out) =>
+        typeof v === 'number' && Number.isSafeInteger(v)
+          ? out.int(v)
+          : typeof v === 'string'
+            ? string(v, out)
+            : general(v, out);
     case 'double':
-      return (v, out) => (typeof v === 'number' ? out.double(v) : general(v, out));
+      return (v, out) =>
+        typeof v === 'number' ? out.double(v) : typeof v === 'string' ? string(v, out) : general(v, out);
     default:
-      return general;
+      return (v, out) => (typeof v === 'string' ? string(v, out) : general(v, out));
   }
 }
 

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { timestampText } from '../../../../test/harness/timestamp-text.ts';
 import { collectBytes, fromRows } from '../../../core/streams.ts';
 import type { FormatContext, Row, Schema } from '../../../core/types.ts';
 import { Utf8Chunks } from '../utf8.ts';
@@ -82,7 +83,34 @@ describe('format/json line writer', () => {
           JSON.parse(line);
         },
       ),
-      { numRuns: 10_000 },
+      { seed: 20261205, numRuns: 10_000 },
+    );
+  });
+
+  it('writes timestamp text as toJsonValue + jsonText do, whichever path reads it (fixed seed)', () => {
+    fc.assert(
+      fc.property(timestampText, timestampText, fc.boolean(), (seen, day, includeNulls) => {
+        const row = { id: 1, seen, day };
+        expect(lineEncoder(schema, includeNulls)(row)).toBe(reference(row, includeNulls));
+      }),
+      { seed: 20261205, numRuns: 10_000 },
+    );
+  });
+
+  it('writes number and boolean text (what a CSV source gives) as toJsonValue + jsonText do (fixed seed)', () => {
+    const numberText = fc.oneof(
+      fc.stringMatching(/^-?\d{1,18}$/),
+      fc.string({ unit: fc.constantFrom('0', '1', '9', '-', '+', '.', 'e', 'E', ' ', 'x', 'I', 'n', '\t'), maxLength: 20 }),
+      fc.double().map(String),
+      fc.maxSafeInteger().map(String),
+      fc.constantFrom('', ' ', '-', '-0', '007', '0x1F', '1e400', 'Infinity', '-Infinity', 'NaN', 'true', 'false', 'TRUE', ' true'),
+    );
+    fc.assert(
+      fc.property(numberText, numberText, numberText, fc.boolean(), (id, score, vip, includeNulls) => {
+        const row = { id, score, vip };
+        expect(lineEncoder(schema, includeNulls)(row)).toBe(reference(row, includeNulls));
+      }),
+      { seed: 20261205, numRuns: 20_000 },
     );
   });
 

@@ -4,7 +4,13 @@ import type { Column, ColumnType, FormatContext, FormatStage, Row, RowBatch } fr
 import { encodedOf, encodedRowsThatFit } from '../../../core/encoded.ts';
 import { appendEncoded, utf8RowEncoder } from '../encoded-rows.ts';
 import { canonical } from '../../../core/data/fingerprint.ts';
-import { isoTimestamp, timestampParts } from '../../../core/data/model.ts';
+import {
+  type TimestampScratch,
+  isoTimestamp,
+  localTimeIsUtc,
+  readTimestampText,
+  timestampParts,
+} from '../../../core/data/model.ts';
 import { withByteLimit } from '../byte-limit.ts';
 import { Utf8Chunks } from '../utf8.ts';
 import { jsonText } from '../values.ts';
@@ -142,23 +148,28 @@ export function lineWriter(
   };
 }
 
-/** A JSON string: ASCII with nothing to escape is copied byte by byte, anything else via `jsonText`. */
+/**
+ * A JSON string: printable ASCII is copied byte by byte, `"` and `\` escaped with a backslash (as
+ * JSON.stringify does); a string with anything else (control characters, non-ASCII) via `jsonText`.
+ */
 function stringValue(s: string, out: Utf8Chunks): void {
   const n = s.length;
-  out.reserve(n + 2);
+  out.reserve(2 * n + 2);
   const buf = out.buf;
   const start = out.pos;
-  buf[start] = 34;
+  let p = start;
+  buf[p++] = 34;
   for (let i = 0; i < n; i++) {
     const ch = s.charCodeAt(i);
-    if (ch < 0x20 || ch >= 0x7f || ch === 34 || ch === 92) {
+    if (ch < 0x20 || ch >= 0x7f) {
       out.text(jsonText(s));
       return;
     }
-    buf[start + 1 + i] = ch;
+    if (ch === 34 || ch === 92) buf[p++] = 92;
+    buf[p++] = ch;
   }
-  buf[start + n + 1] = 34;
-  out.pos = start + n + 2;
+  buf[p++] = 34;
+  out.pos = p;
 }
 
 function valueWriter(type: ColumnType): ValueWriter {
@@ -180,30 +191,76 @@ function valueWriter(type: ColumnType): ValueWriter {
       return (v, out) => {
         if (typeof v === 'number' && Number.isSafeInteger(v)) out.int(v);
         else if (typeof v === 'bigint') out.text(v.toString());
-        else return general(v, out);
+        else if (!(typeof v === 'string' && digitsValue(v, out))) return general(v, out);
         return true;
       };
     case 'double':
       return (v, out) => {
-        if (!(typeof v === 'number' && Number.isFinite(v))) return general(v, out);
-        out.double(v);
+        const x = typeof v === 'string' ? numberText(v) : v;
+        if (!(typeof x === 'number' && Number.isFinite(x))) return general(v, out);
+        out.double(x);
+        return true;
+      };
+    case 'boolean':
+      return (v, out) => {
+        const b = v === true || v === 'true' ? true : v === false || v === 'false' ? false : null;
+        if (b === null) return general(v, out);
+        out.bytes(b ? TRUE : FALSE);
         return true;
       };
     case 'timestamp':
+    case 'date': {
+      // Timestamp text of the common shapes is read without a Date (`readTimestampText`).
+      const localUtc = localTimeIsUtc();
+      const t: TimestampScratch = { ms: 0, micros: 0, nanos: 0 };
+      const timestamp = type === 'timestamp';
       return (v, out) => {
-        if (!(v instanceof Date)) return general(v, out);
+        const isDate = v instanceof Date;
+        if (!isDate && !(typeof v === 'string' && readTimestampText(v, localUtc, t))) return general(v, out);
         const mark = out.pos;
         out.byte(34);
-        if (!out.iso(v, 24)) {
+        const ms = isDate ? v.getTime() : t.ms;
+        if (!(timestamp ? out.isoMicros(ms, isDate ? 0 : t.micros) : out.isoMs(ms, 10))) {
           out.pos = mark;
           return general(v, out);
         }
         out.byte(34);
         return true;
       };
+    }
     default:
       return general;
   }
+}
+
+const TRUE = encoder.encode('true');
+const FALSE = encoder.encode('false');
+
+/**
+ * An integer column's text of 1–15 ASCII digits, with an optional `-` (what CSV sources give), written
+ * as `toJsonValue` + `jsonText` write it (leading zeros and the sign of zero dropped); false, and
+ * nothing written, for any other text.
+ */
+function digitsValue(s: string, out: Utf8Chunks): boolean {
+  const n = s.length;
+  const negative = n > 1 && s.charCodeAt(0) === 45;
+  const start = negative ? 1 : 0;
+  if (n === 0 || n - start > 15) return false;
+  let value = 0;
+  for (let i = start; i < n; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return false;
+    value = value * 10 + d;
+  }
+  out.int(negative && value !== 0 ? -value : value);
+  return true;
+}
+
+/** A double column's number for a text, as `toJsonValue` reads it; null where it would not give a finite number. */
+function numberText(s: string): number | null {
+  const x = Number(s);
+  // Number('') and Number('  ') are 0, which toJsonValue refuses.
+  return Number.isFinite(x) && (x !== 0 || s.trim() !== '') ? x : null;
 }
 
 /** The JSON text of a value of a column type (`null` for a missing or unusable one). */

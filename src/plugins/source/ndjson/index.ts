@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { ExportError } from '../../../core/errors.ts';
 import { MAX_JSON_DEPTH, jsonDepthExceeds } from '../../../core/json-depth.ts';
 import { definePlugin } from '../../../core/plugin.ts';
-import { lineBatches, pipeThrough } from '../../../core/streams.ts';
+import { lineReader, pipeThrough } from '../../../core/streams.ts';
 import type { Row, RowBatch, SourceStage } from '../../../core/types.ts';
 
 /** Most rows per batch: one input chunk makes one batch unless its lines are this many. */
@@ -19,26 +19,35 @@ export function ndjsonSource(): SourceStage {
     name: 'ndjson',
     async open(_ctx, input) {
       const bytes = input instanceof Blob ? input.stream() : input;
+      // Lines are parsed as the chunk is split (no array of lines in between, no stream stage).
+      const read = lineReader();
       let line = 0;
-      const parse = (text: string): Row | undefined => {
+      let batch: Row[] = [];
+      let controller!: TransformStreamDefaultController<RowBatch>;
+      const onLine = (text: string): void => {
         line++;
-        return text.trim() === '' ? undefined : parseLine(text, line);
+        // A line starting with `{` is not blank; anything else may be (whitespace only).
+        if (text.charCodeAt(0) !== 123 && text.trim() === '') return;
+        batch.push(parseLine(text, line));
+        if (batch.length >= MAX_BATCH_ROWS) {
+          controller.enqueue(batch);
+          batch = [];
+        }
       };
       const rows = pipeThrough(
-        pipeThrough(bytes, lineBatches()),
-        new TransformStream<string[], RowBatch>({
-          transform(texts, controller) {
-            let batch: Row[] = [];
-            for (const text of texts) {
-              const row = parse(text);
-              if (row === undefined) continue;
-              batch.push(row);
-              if (batch.length >= MAX_BATCH_ROWS) {
-                controller.enqueue(batch);
-                batch = [];
-              }
-            }
-            if (batch.length > 0) controller.enqueue(batch);
+        bytes,
+        new TransformStream<Uint8Array, RowBatch>({
+          transform(chunk, c) {
+            controller = c;
+            read(chunk, onLine);
+            if (batch.length > 0) c.enqueue(batch);
+            batch = [];
+          },
+          flush(c) {
+            controller = c;
+            read(null, onLine);
+            if (batch.length > 0) c.enqueue(batch);
+            batch = [];
           },
         }),
       );
