@@ -98,7 +98,7 @@ function readGroups(file: AsyncBuffer, metadata: FileMetaData, schema: Schema): 
           const rowGroup = metadata.row_groups[group++];
           if (!rowGroup) return controller.close();
           const rowEnd = rowStart + Number(rowGroup.num_rows);
-          const range = { rowStart, rowEnd };
+          const range = { group: group - 1, rowStart, rowEnd };
           decoded = await guard(
             () => DecodedGroup.read({ file, metadata, columns, ...range, compressors }),
             `row group ${group} could not be read`,
