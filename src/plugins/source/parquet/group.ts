@@ -106,6 +106,11 @@ interface FlatPage {
   readonly values: DecodedArray;
   /** Set when `values` are indexes into it (dictionary-encoded pages). */
   readonly dictionary: DecodedArray | undefined;
+  /**
+   * Set when `values` are still raw numbers (a typed array): hyparquet's conversion (timestamps to
+   * dates…) is then applied to the values of one slice of rows at a time, when they are built.
+   */
+  readonly convert: ((raw: DecodedArray) => DecodedArray) | undefined;
 }
 
 /** A flat column's pages, read in row order by a cursor (page, row in page, value in page). */
@@ -130,19 +135,31 @@ class FlatColumn implements GroupColumn {
         for (; i < count; i++) rows[i]![name] = normalize(undefined);
         return;
       }
-      const { defs, maxDef, values, dictionary } = page;
+      const { defs, maxDef, dictionary } = page;
       const stop = Math.min(count, i + page.rows - this.#row);
       let row = this.#row;
       let value = this.#value;
+      // Values (not rows: nulls take none) are indexed from `base`, the first of this slice's.
+      let values = page.values;
+      let base = 0;
+      if (page.convert) {
+        let n = stop - i;
+        if (defs.length > 0) {
+          n = 0;
+          for (let r = row; r < row + stop - i; r++) if (defs[r] === maxDef) n++;
+        }
+        values = page.convert((values as Exclude<DecodedArray, unknown[]>).subarray(value, value + n));
+        base = value;
+      }
       if (defs.length === 0) {
         if (dictionary) for (; i < stop; i++, value++) rows[i]![name] = normalize(dictionary[values[value] as number]);
-        else for (; i < stop; i++, value++) rows[i]![name] = normalize(values[value]);
+        else for (; i < stop; i++, value++) rows[i]![name] = normalize(values[value - base]);
         row += value - this.#value;
       } else {
         for (; i < stop; i++, row++) {
           if (defs[row] !== maxDef) rows[i]![name] = normalize(null);
           else if (dictionary) rows[i]![name] = normalize(dictionary[values[value++] as number]);
-          else rows[i]![name] = normalize(values[value++]);
+          else rows[i]![name] = normalize(values[value++ - base]);
         }
       }
       if (row >= page.rows) {
@@ -208,12 +225,16 @@ async function readFlatColumn(
       continue;
     }
     const indexed = dictionary !== undefined && page.encoding.endsWith('_DICTIONARY');
+    // Typed arrays stay raw (converted a slice at a time); byte arrays (strings…) are converted now,
+    // as their raw form (a view per value) would take more memory than the converted one.
+    const raw = !indexed && ArrayBuffer.isView(page.dataPage);
     pages.push({
       rows: page.rows,
       defs: page.definitionLevels ?? [],
       maxDef,
-      values: indexed ? page.dataPage : convert(page.dataPage, decoder),
+      values: indexed || raw ? page.dataPage : convert(page.dataPage, decoder),
       dictionary: indexed ? dictionary : undefined,
+      convert: raw ? (values) => convert(values, decoder) : undefined,
     });
     rows += page.rows;
   }
