@@ -111,6 +111,17 @@ describe('source/parquet row groups read in slices', () => {
   });
 });
 
+describe('source/parquet columns named twice', () => {
+  it('reads a flat and a nested column named twice as hyparquet does', async () => {
+    const schema: Schema = kinds.map((k) => k.column);
+    const rows: Row[] = fc.sample(fc.tuple(...kinds.map((k) => k.value)), { numRuns: 30, seed: 20261205 }).map((values) =>
+      Object.fromEntries(schema.map((c, i) => [c.name, values[i]])),
+    );
+    const bytes = await collectBytes(fromRows(rows).pipeThrough(parquet({ rowGroupSize: 7 }).open(formatContext(schema))));
+    await expectSameRows(new Blob([bytes.slice()]), ['tags', 's', 'tags', 's']);
+  });
+});
+
 /** source/parquet's rows of the file equal hyparquet's object rows, normalised, key order included. */
 async function expectSameRows(blob: Blob, names?: string[]): Promise<void> {
   const { schema: read, rows: stream } = await parquetSource(names ? { columns: names } : {}).open(formatContext(), blob);

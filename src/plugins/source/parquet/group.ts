@@ -59,7 +59,8 @@ export class DecodedGroup {
     const group = metadata.row_groups[options.group];
     const flat: Promise<GroupColumn>[] = [];
     const nested: NestedColumn[] = [];
-    for (const [name, normalize] of options.columns) {
+    // A column named twice is read once (its property is set once either way).
+    for (const [name, normalize] of new Map(options.columns)) {
       const path = getTreePath(tree, [name]);
       const chunk = group?.columns.find((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === name);
       if (chunk?.meta_data && !chunk.file_path && isFlatColumn(path)) {
