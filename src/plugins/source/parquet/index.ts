@@ -1,19 +1,20 @@
 /**
  * source/parquet — rows of a Parquet file, read one row group at a time with hyparquet over
- * `blob.slice().arrayBuffer()`, so memory holds one group whatever the file size; the group's rows
- * are handed on in batches of at most MAX_BATCH_ROWS. The file's schema
+ * `blob.slice().arrayBuffer()`, so memory holds one group's decoded columns whatever the file size;
+ * rows are built from them in batches of at most MAX_BATCH_ROWS (group.ts). The file's schema
  * is reported as ours. Parquet keeps its index at the end of the file, so the input must be a Blob
  * (random access); a one-pass stream is refused rather than spooled into memory.
  */
 import { decompressSync } from 'fflate';
 import { decompress as zstdDecompress } from 'fzstd';
 import type { AsyncBuffer, Compressors, FileMetaData } from 'hyparquet';
-import { parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet/src/index.js';
+import { parquetMetadataAsync, parquetSchema } from 'hyparquet/src/index.js';
 import * as v from 'valibot';
 import { ExportError } from '../../../core/errors.ts';
 import { definePlugin } from '../../../core/plugin.ts';
 import type { RowBatch, RunContext, Schema, SourceInput, SourceRows, SourceStage } from '../../../core/types.ts';
 import { parse } from '../../../core/validate.ts';
+import { DecodedGroup } from './group.ts';
 import { fromParquetSchema, normalizerFor } from './schema.ts';
 
 const PLUGIN = 'source/parquet';
@@ -79,32 +80,33 @@ function selectColumns(schema: Schema, names: readonly string[] | undefined): Sc
   });
 }
 
-/** A stream that decodes the next row group only once the previous one has been read. */
+/**
+ * A stream of the file's rows: a row group's columns are decoded once, when the previous group has
+ * been read, and its rows are built and handed on MAX_BATCH_ROWS at a time, so memory holds one
+ * group's decoded columns and one batch of row objects.
+ */
 function readGroups(file: AsyncBuffer, metadata: FileMetaData, schema: Schema): ReadableStream<RowBatch> {
-  const columns = schema.map((c) => c.name);
-  const normalizers = schema.map((c) => [c.name, normalizerFor(c.type)] as const);
+  const columns = schema.map((c) => [c.name, normalizerFor(c.type)] as const);
   let group = 0;
   let rowStart = 0;
+  let decoded: DecodedGroup | undefined;
   return new ReadableStream<RowBatch>(
     {
       async pull(controller) {
         // An empty row group enqueues nothing: go on to the next, or the reader would wait forever.
-        for (;;) {
+        while (!decoded || decoded.remaining === 0) {
           const rowGroup = metadata.row_groups[group++];
           if (!rowGroup) return controller.close();
           const rowEnd = rowStart + Number(rowGroup.num_rows);
-          const rows = await guard(
-            () => parquetReadObjects({ file, metadata, columns, rowStart, rowEnd, compressors }),
+          const range = { group: group - 1, rowStart, rowEnd };
+          decoded = await guard(
+            () => DecodedGroup.read({ file, metadata, columns, ...range, compressors }),
             `row group ${group} could not be read`,
           );
           rowStart = rowEnd;
-          for (const row of rows) for (const [name, normalize] of normalizers) row[name] = normalize(row[name]);
-          for (let start = 0; start < rows.length; start += MAX_BATCH_ROWS) {
-            controller.enqueue(rows.length <= MAX_BATCH_ROWS ? rows : rows.slice(start, start + MAX_BATCH_ROWS));
-          }
-          if (group >= metadata.row_groups.length) return controller.close();
-          if (rows.length > 0) return;
         }
+        controller.enqueue(decoded.take(MAX_BATCH_ROWS));
+        if (decoded.remaining === 0 && group >= metadata.row_groups.length) controller.close();
       },
     },
     { highWaterMark: 0 },
