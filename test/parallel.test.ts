@@ -2,7 +2,7 @@
  * The parallel path (src/hosts/parallel, src/cli/parallel.ts): a local NDJSON or CSV source read and
  * encoded by worker threads writes byte for byte the files of the single-threaded path — run by the
  * real CLI, on Node and on Deno, with pieces of 1 KiB so every run crosses hundreds of piece ends.
- * `--threads 1` is the single-threaded path (the pipeline encodes every row itself).
+ * `--threads 0` is the single-threaded path (the pipeline encodes every row itself).
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -88,7 +88,7 @@ async function exportWith(runtime: Runtime, threads: number, config: Record<stri
 
 /** The single-threaded run and the parallel one write the same files, byte for byte. */
 async function expectSameFiles(config: Record<string, unknown>, runtime: Runtime = 'node'): Promise<Run> {
-  const single = await exportWith(runtime, 1, config);
+  const single = await exportWith(runtime, 0, config);
   const parallel = await exportWith(runtime, 3, config);
   expect(single.code, single.err).toBe(0);
   expect(parallel.code, parallel.err).toBe(0);
@@ -153,7 +153,7 @@ describe('parallel file export (worker threads) = single-threaded export, byte f
     const bad = join(dir, 'bad.ndjson');
     await writeFile(bad, lines.join('\n'));
     const config = { plugins: [csvOut, gzip6], source: { path: bad }, schema, output: noManifest };
-    const single = await exportWith('node', 1, config);
+    const single = await exportWith('node', 0, config);
     const parallel = await exportWith('node', 3, config);
     expect(single.code).toBe(1);
     expect(single.summary.error!.message).toMatch(/^NDJSON line \d+: not valid JSON/);
@@ -162,10 +162,21 @@ describe('parallel file export (worker threads) = single-threaded export, byte f
     expect(parallel.files.size).toBe(0);
   });
 
+  it('refuses a thread count that is not a whole number ≥ 0, naming the flag', async () => {
+    await exportWith('node', 0, { plugins: [csvOut], source: { path: ndjson } });
+    const path = join(dir, `config-${runs}.json`);
+    for (const [flag, env] of [['--threads', {}], ['EXPORT_THREADS', { EXPORT_THREADS: 'two' }]] as const) {
+      const args = flag === '--threads' ? ['--threads', '1.5'] : [];
+      const { code, err } = await cliProcess('node', ['export', '--config', path, ...args], env);
+      expect(code).toBe(2);
+      expect(err).toContain(`${flag}: expected a whole number ≥ 0, got "${flag === '--threads' ? '1.5' : 'two'}"`);
+    }
+  });
+
   it('fails on a value the format refuses with the same row number as the single-threaded run', async () => {
     // With quoting disabled a value holding the delimiter cannot be written: format/csv names its row.
     const config = { plugins: [{ use: 'format/csv', options: { quote: '', nullValue: 'NULL' } }], source: { path: ndjson }, schema, output: noManifest };
-    const single = await exportWith('node', 1, config);
+    const single = await exportWith('node', 0, config);
     const parallel = await exportWith('node', 3, config);
     expect(single.code).toBe(1);
     expect(single.summary.error!.message).toMatch(/format\/csv: row \d+:/);

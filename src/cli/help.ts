@@ -73,8 +73,8 @@ Options:
                         folder under $TMPDIR, removed when the export ends (default 64MiB;
                         also EXPORT_SORT_BUDGET; bytes or KiB/MiB/GiB, e.g. 16MiB)
       --threads <n>     worker threads that read and encode a local NDJSON or CSV source
-                        exported as CSV or NDJSON (default: one per core; 1 = this thread
-                        only); the files are byte for byte the same either way
+                        exported as CSV or NDJSON (default: one per core but one; 0 = this
+                        thread only); the files are byte for byte the same either way
       --no-progress     no progress on stderr (default: a live line on a terminal,
                         a plain line every 10 s and per finished file otherwise)
   -h, --help            this help
@@ -83,7 +83,7 @@ Environment:
   EDGE_EXPORT_LOG=debug  structured logs on stderr
   EXPORT_SORT_BUDGET     the sort budget when --sort-budget is not given
   EXPORT_THREADS         the worker threads when --threads is not given
-  EXPORT_PIECE_BYTES     input bytes a worker thread is given at a time (default 4194304)
+  EXPORT_PIECE_BYTES     input bytes a worker thread is given at a time (default 1048576)
   TMPDIR                 where the sorts' temporary folder goes (default: the OS temp folder)
 
 ${CONFIG}`,

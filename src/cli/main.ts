@@ -158,16 +158,17 @@ function sortBudgetOf(flag: string | undefined, env: string | undefined): number
 
 /**
  * Worker threads that read a plain file export's source: `--threads`, else `EXPORT_THREADS`, else one
- * per core; `EXPORT_PIECE_BYTES` sets the bytes of input each is given at a time (src/cli/parallel.ts).
+ * per core but one (this thread compresses and writes meanwhile); 0 reads on this thread.
+ * `EXPORT_PIECE_BYTES` sets the bytes of input a worker is given at a time (src/cli/parallel.ts).
  */
 function parallelOf(flag: string | undefined, env: NodeJS.ProcessEnv): ParallelOptions {
   const count = (text: string | undefined, name: string, min: number): number | undefined => {
     if (text === undefined) return undefined;
     const n = Number(text);
-    if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${name}: expected a whole number ≥ ${min}, got ${JSON.stringify(text)}`);
+    if (text.trim() === '' || !Number.isSafeInteger(n) || n < min) throw new UsageError(`${name}: expected a whole number ≥ ${min}, got ${JSON.stringify(text)}`);
     return n;
   };
-  const threads = count(flag, '--threads', 1) ?? count(env.EXPORT_THREADS, 'EXPORT_THREADS', 1) ?? availableParallelism();
+  const threads = count(flag, '--threads', 0) ?? count(env.EXPORT_THREADS, 'EXPORT_THREADS', 0) ?? availableParallelism() - 1;
   return { threads, pieceBytes: count(env.EXPORT_PIECE_BYTES, 'EXPORT_PIECE_BYTES', 1024) };
 }
 

@@ -15,7 +15,7 @@ import { PARALLEL_FORMATS, PARALLEL_SOURCES } from '../hosts/parallel/protocol.t
 import type { LoadedConfig } from './load.ts';
 
 export interface ParallelOptions {
-  /** Worker threads; 1 or less reads on this thread. */
+  /** Worker threads; 0 reads on this thread. */
   readonly threads: number;
   /** Bytes of input per piece (default PIECE_BYTES); a file of one piece or less reads on this thread. */
   readonly pieceBytes?: number | undefined;
@@ -42,7 +42,7 @@ const PROBE_BYTES = 1024 * 1024;
 export async function parallelSource(loaded: LoadedConfig, c: Candidate): Promise<SourceRows | undefined> {
   const { config, definition, platform } = loaded;
   const pieceBytes = c.pieceBytes ?? PIECE_BYTES;
-  if (c.threads <= 1 || config.output.partitionBy) return undefined;
+  if (c.threads < 1 || config.output.partitionBy) return undefined;
   const plugins = definition.manifest.plugins;
   const format = plugins.find((p) => p.use.startsWith('format/'));
   const source = plugins.find((p) => p.use.startsWith('source/')) ?? { use: c.sourceUse, options: config.source.options };

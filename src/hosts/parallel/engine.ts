@@ -20,7 +20,7 @@ import { type CsvBytes, CsvRecordEnds, headerEnd, lastLineEnd } from './pieces.t
 import type { PieceMessage, PieceResult, WorkerInit } from './protocol.ts';
 
 /** Bytes of input per piece, about (a record longer than that makes a longer piece). */
-export const PIECE_BYTES = 4 * 1024 * 1024;
+export const PIECE_BYTES = 1024 * 1024;
 
 export interface ParallelInput extends WorkerInit {
   readonly path: string;
