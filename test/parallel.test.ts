@@ -8,6 +8,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Schema } from '../src/core/types.ts';
@@ -87,7 +88,7 @@ async function exportWith(runtime: Runtime, threads: number, config: Record<stri
 }
 
 /** The single-threaded run and the parallel one write the same files, byte for byte. */
-async function expectSameFiles(config: Record<string, unknown>, runtime: Runtime = 'node'): Promise<Run> {
+async function expectSameFiles(config: Record<string, unknown>, runtime: Runtime = 'node', minPieces = 100): Promise<Run> {
   const single = await exportWith(runtime, 0, config);
   const parallel = await exportWith(runtime, 3, config);
   expect(single.code, single.err).toBe(0);
@@ -99,7 +100,7 @@ async function expectSameFiles(config: Record<string, unknown>, runtime: Runtime
   // The runs took the paths they are said to: one thread, then 3 workers over many 1 KiB pieces.
   expect(single.summary.parallel).toBeUndefined();
   expect(parallel.summary.parallel!.threads).toBe(3);
-  expect(parallel.summary.parallel!.pieces).toBeGreaterThan(100);
+  expect(parallel.summary.parallel!.pieces).toBeGreaterThanOrEqual(minPieces);
   return parallel;
 }
 
@@ -133,6 +134,24 @@ describe('parallel file export (worker threads) = single-threaded export, byte f
     const run = await expectSameFiles({ plugins: [{ use: 'format/json' }], source: { path: csv } });
     const lines = [...run.files].find(([name]) => name.endsWith('.json') && !name.startsWith('manifest'))![1].toString('utf8').trimEnd().split('\n');
     expect(lines.map((l) => JSON.parse(l).note)).toEqual(Array.from({ length: ROWS }, (_, i) => (row(i).note as string | null) ?? ''));
+  });
+
+  it('Parquet (row groups as pieces) → CSV+gzip and NDJSON', async () => {
+    // Written by hyparquet-writer in row groups of 300 rows: 10 groups, one piece each.
+    const parquet = join(dir, 'in.parquet');
+    const all = Array.from({ length: ROWS }, (_, i) => row(i));
+    const column = (name: string, type: 'INT64' | 'STRING' | 'DOUBLE' | 'BOOLEAN') => ({
+      name,
+      type,
+      data: all.map((r) => (type === 'INT64' ? BigInt(r[name] as number) : r[name])),
+    });
+    const columnData = [column('id', 'INT64'), column('name', 'STRING'), column('score', 'DOUBLE'), column('vip', 'BOOLEAN'), column('seen', 'STRING'), column('note', 'STRING')];
+    await writeFile(parquet, new Uint8Array(parquetWriteBuffer({ columnData, rowGroupSize: 300 })));
+    const run = await expectSameFiles({ plugins: [csvOut, gzip6], source: { path: parquet }, schema, output: noManifest }, 'node', 10);
+    expect(run.summary.parallel!.pieces).toBe(10);
+    const lines = gunzipSync([...run.files.values()][0]!).toString('utf8');
+    expect(Papa.parse(lines, { header: true, escapeChar: '\\' }).data.length).toBeGreaterThanOrEqual(ROWS);
+    await expectSameFiles({ plugins: [{ use: 'format/json' }], source: { path: parquet }, output: noManifest }, 'node', 10);
   });
 
   it('splits at maxRows and at maxBytes where the single-threaded run does, with the same manifest', async () => {

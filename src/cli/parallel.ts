@@ -1,9 +1,10 @@
 /**
  * When the CLI reads a plain file export's source with worker threads (src/hosts/parallel): a local
- * NDJSON or CSV file (UTF-8, with a header) of more than one piece, exported as CSV (UTF-8) or NDJSON
- * by the built-in plugins, without partitions. Anything else — an audience or a mapping, a snapshot,
- * Parquet input or output, partitions, third-party plugins — reads on one thread, as before. The
- * files are the same either way (test/parallel.test.ts compares them byte for byte).
+ * NDJSON or CSV file (UTF-8, with a header) of more than one piece, or a Parquet file of more than one
+ * row group, exported as CSV (UTF-8) or NDJSON by the built-in plugins, without partitions. Anything
+ * else — an audience or a mapping, a snapshot, Parquet output, partitions, third-party plugins —
+ * reads on one thread, as before. The files are the same either way (test/parallel.test.ts compares
+ * them byte for byte).
  */
 import { openAsBlob } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
@@ -12,6 +13,8 @@ import type { RunContext, Schema, SourceRows, SourceStage } from '../core/types.
 import { PIECE_BYTES, parallelRows } from '../hosts/parallel/engine.ts';
 import { type CsvBytes, CsvRecordEnds, headerEnd, lastLineEnd } from '../hosts/parallel/pieces.ts';
 import { PARALLEL_FORMATS, PARALLEL_SOURCES } from '../hosts/parallel/protocol.ts';
+import { openGroups, parquetSourceOptions } from '../plugins/source/parquet/index.ts';
+import { parse } from '../core/validate.ts';
 import type { LoadedConfig } from './load.ts';
 
 export interface ParallelOptions {
@@ -50,11 +53,14 @@ export async function parallelSource(loaded: LoadedConfig, c: Candidate): Promis
   if (!format || !isOneOf(PARALLEL_FORMATS, format.use) || !isOneOf(PARALLEL_SOURCES, sourceUse)) return undefined;
   const csv = sourceUse === 'source/csv' ? csvBytesOf(c.source) : undefined;
   if (csv === null) return undefined;
-  if ((await stat(c.path)).size <= pieceBytes) return undefined;
+  if (sourceUse !== 'source/parquet' && (await stat(c.path)).size <= pieceBytes) return undefined;
   const stage = loaded.service.registry.create(format, platform, 'format').find((s) => s.kind === 'format');
   if (!stage?.rowEncoder?.({ ...platform, runId: 'source', scheduledTime: new Date(0), schema: [], fileIndex: 1 })) return undefined;
   const sourceCtx: RunContext = { ...platform, runId: 'source', scheduledTime: new Date(0) };
-  const schema = config.schema ?? (await probedSchema(c, sourceCtx, csv ?? undefined));
+  // Parquet: the footer says the columns and the row groups, which are the pieces.
+  const parquet = sourceUse === 'source/parquet' ? await openGroups(await openAsBlob(c.path), parse(parquetSourceOptions, source.options ?? {}, 'source/parquet options')) : undefined;
+  if (parquet && parquet.groups < 2) return undefined;
+  const schema = config.schema ?? parquet?.schema ?? (await probedSchema(c, sourceCtx, csv ?? undefined));
   if (!schema) return undefined;
   if (c.report) c.report.threads = c.threads;
   const rows = parallelRows({
@@ -66,6 +72,7 @@ export async function parallelSource(loaded: LoadedConfig, c: Candidate): Promis
     format: { use: format.use, options: format.options },
     schema,
     ...(csv && { csv }),
+    ...(parquet && { rowGroups: parquet.groups }),
     reread: async () => (await c.source.open(sourceCtx, await openAsBlob(c.path))).rows,
   });
   return { schema, rows };

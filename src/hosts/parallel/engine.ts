@@ -28,6 +28,8 @@ export interface ParallelInput extends WorkerInit {
   readonly threads: number;
   /** The CSV source's special characters (CSV input only; its first record is the header). */
   readonly csv?: CsvBytes;
+  /** A Parquet file's row groups: the pieces are these, read by the workers from the file. */
+  readonly rowGroups?: number;
   readonly pieceBytes?: number;
   /** Counts the pieces passed on. */
   readonly report?: { pieces: number };
@@ -41,6 +43,11 @@ async function startWorker(init: WorkerInit): Promise<Worker> {
   // Deno runs TypeScript itself; Node runs worker.ts bundled into JavaScript (bundle.ts).
   const url = isDeno ? new URL('./worker.ts', import.meta.url) : await (await import('./bundle.ts')).workerBundle();
   return new Worker(url, { workerData: init });
+}
+
+/** 0 … n − 1. */
+async function* count(n: number): AsyncGenerator<number> {
+  for (let i = 0; i < n; i++) yield i;
 }
 
 /** Yields the file in pieces that end at a record end (`cut`), each a copy of its own. */
@@ -76,9 +83,12 @@ async function* readPieces(path: string, pieceBytes: number, cut: (bytes: Uint8A
 /** The rows of `input.path`, encoded by worker threads, in file order. */
 export function parallelRows(input: ParallelInput): ReadableStream<RowBatch> {
   const pieceBytes = input.pieceBytes ?? PIECE_BYTES;
-  const init: WorkerInit = { source: input.source, format: input.format, schema: input.schema };
+  const init: WorkerInit = { path: input.path, source: input.source, format: input.format, schema: input.schema };
   const scanner = input.csv ? new CsvRecordEnds(input.csv) : undefined;
-  const pieces = readPieces(input.path, pieceBytes, scanner ? (b, from, to) => scanner.scan(b, from, to) : (b, _from, to) => lastLineEnd(b, to));
+  const pieces: AsyncGenerator<Uint8Array | number> =
+    input.rowGroups !== undefined
+      ? count(input.rowGroups)
+      : readPieces(input.path, pieceBytes, scanner ? (b, from, to) => scanner.scan(b, from, to) : (b, _from, to) => lastLineEnd(b, to));
   const results = new Map<number, PieceResult>();
   let workers: { worker: Worker; busy: number }[] = [];
   let header: Uint8Array | undefined;
@@ -111,6 +121,12 @@ export function parallelRows(input: ParallelInput): ReadableStream<RowBatch> {
         reading = false;
         return;
       }
+      const target = workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+      target.busy++;
+      if (typeof next.value === 'number') {
+        target.worker.postMessage({ seq: sent++, group: next.value } satisfies PieceMessage);
+        continue;
+      }
       let bytes = next.value;
       if (input.csv && !header) {
         // The header record goes before every piece, so each parses into the same columns.
@@ -118,8 +134,6 @@ export function parallelRows(input: ParallelInput): ReadableStream<RowBatch> {
         header = bytes.slice(0, end < 0 ? bytes.length : end);
         bytes = bytes.subarray(header.length);
       }
-      const target = workers.reduce((a, b) => (b.busy < a.busy ? b : a));
-      target.busy++;
       const message: PieceMessage = { seq: sent++, bytes, ...(header && { header }) };
       const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
       target.worker.postMessage(message, whole ? [bytes.buffer as ArrayBuffer] : []);

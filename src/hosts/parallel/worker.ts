@@ -5,14 +5,17 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { webPlatform } from '../../core/platform.ts';
-import type { FormatContext, FormatStage, SourceStage } from '../../core/types.ts';
+import { openAsBlob } from 'node:fs';
+import type { FormatContext, FormatStage, RowBatch, SourceStage } from '../../core/types.ts';
+import { parse } from '../../core/validate.ts';
+import { openGroups, parquetSourceOptions } from '../../plugins/source/parquet/index.ts';
 import { csv } from '../../plugins/format/csv/index.ts';
 import { json } from '../../plugins/format/json/index.ts';
 import { csvSource } from '../../plugins/source/csv/index.ts';
 import { ndjsonSource } from '../../plugins/source/ndjson/index.ts';
 import type { PieceMessage, PieceResult, ParallelFormat, ParallelSource, WorkerInit } from './protocol.ts';
 
-const SOURCES: Record<ParallelSource, (options: never) => SourceStage> = {
+const SOURCES: Record<Exclude<ParallelSource, 'source/parquet'>, (options: never) => SourceStage> = {
   'source/ndjson': () => ndjsonSource(),
   'source/csv': (options) => csvSource(options),
 };
@@ -23,24 +26,36 @@ const FORMATS: Record<ParallelFormat, (options: never) => FormatStage> = {
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
-const source = SOURCES[init.source.use](init.source.options as never);
+const source = init.source.use === 'source/parquet' ? undefined : SOURCES[init.source.use](init.source.options as never);
+const parquetOptions = init.source.use === 'source/parquet' ? parse(parquetSourceOptions, init.source.options ?? {}, 'source/parquet options') : undefined;
+let parquetFile: Blob | undefined;
+
+/** The rows of a piece: its bytes read by the text source, or its row group read from the Parquet file. */
+async function rowsOf(message: PieceMessage): Promise<ReadableStream<RowBatch>> {
+  if ('group' in message) {
+    parquetFile ??= await openAsBlob(init.path);
+    return (await openGroups(parquetFile, parquetOptions!, message.group, message.group + 1)).rows;
+  }
+  const { header, bytes } = message;
+  const input = new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (header) controller.enqueue(header);
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+  return (await source!.open(ctx, input)).rows;
+}
 const format = FORMATS[init.format.use](init.format.options as never);
 const ctx: FormatContext = { ...webPlatform(), runId: 'parallel', scheduledTime: new Date(0), schema: init.schema, fileIndex: 1 };
 const encoder = format.rowEncoder?.(ctx);
 
-async function piece({ seq, header, bytes }: PieceMessage): Promise<void> {
+async function piece(message: PieceMessage): Promise<void> {
+  const { seq } = message;
   let result: PieceResult;
   try {
     if (!encoder) throw new Error(`${init.format.use} cannot encode rows on a worker with these options`);
-    const input = new ReadableStream<Uint8Array>({
-      start(controller) {
-        if (header) controller.enqueue(header);
-        controller.enqueue(bytes);
-        controller.close();
-      },
-    });
-    const { rows } = await source.open(ctx, input);
-    const reader = rows.getReader();
+    const reader = (await rowsOf(message)).getReader();
     for (let next = await reader.read(); !next.done; next = await reader.read()) {
       if (!encoder.write(next.value)) {
         await reader.cancel();

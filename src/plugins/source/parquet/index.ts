@@ -52,12 +52,27 @@ export function parquetSource(input: v.InferInput<typeof parquetSourceOptions> =
           { plugin: PLUGIN, stage: 'source' },
         );
       }
-      const file = blobBuffer(source);
-      const metadata = await guard(() => parquetMetadataAsync(file), 'the file is not valid Parquet');
-      const schema = selectColumns(fromParquetSchema(parquetSchema(metadata)), options.columns);
-      return { schema, rows: readGroups(file, metadata, schema) };
+      return openGroups(source, options);
     },
   });
+}
+
+/**
+ * The rows of row groups `first` … `end − 1` of a Parquet file (all of them by default), as the
+ * source reads them: a worker thread of the Node and Deno hosts reads one group of a file this way
+ * (src/hosts/parallel). `groups` is the file's number of row groups.
+ */
+export async function openGroups(
+  source: Blob,
+  options: ParquetSourceOptions,
+  first = 0,
+  end?: number,
+): Promise<SourceRows & { groups: number }> {
+  const file = blobBuffer(source);
+  const metadata = await guard(() => parquetMetadataAsync(file), 'the file is not valid Parquet');
+  const schema = selectColumns(fromParquetSchema(parquetSchema(metadata)), options.columns);
+  const groups = metadata.row_groups.length;
+  return { schema, rows: readGroups(file, metadata, schema, first, Math.min(end ?? groups, groups)), groups };
 }
 
 function blobBuffer(blob: Blob): AsyncBuffer {
@@ -85,17 +100,17 @@ function selectColumns(schema: Schema, names: readonly string[] | undefined): Sc
  * been read, and its rows are built and handed on MAX_BATCH_ROWS at a time, so memory holds one
  * group's decoded columns and one batch of row objects.
  */
-function readGroups(file: AsyncBuffer, metadata: FileMetaData, schema: Schema): ReadableStream<RowBatch> {
+function readGroups(file: AsyncBuffer, metadata: FileMetaData, schema: Schema, first: number, end: number): ReadableStream<RowBatch> {
   const columns = schema.map((c) => [c.name, normalizerFor(c.type)] as const);
-  let group = 0;
-  let rowStart = 0;
+  let group = first;
+  let rowStart = metadata.row_groups.slice(0, first).reduce((n, g) => n + Number(g.num_rows), 0);
   let decoded: DecodedGroup | undefined;
   return new ReadableStream<RowBatch>(
     {
       async pull(controller) {
         // An empty row group enqueues nothing: go on to the next, or the reader would wait forever.
         while (!decoded || decoded.remaining === 0) {
-          const rowGroup = metadata.row_groups[group++];
+          const rowGroup = group < end ? metadata.row_groups[group++] : undefined;
           if (!rowGroup) return controller.close();
           const rowEnd = rowStart + Number(rowGroup.num_rows);
           const range = { group: group - 1, rowStart, rowEnd };
@@ -106,7 +121,7 @@ function readGroups(file: AsyncBuffer, metadata: FileMetaData, schema: Schema): 
           rowStart = rowEnd;
         }
         controller.enqueue(decoded.take(MAX_BATCH_ROWS));
-        if (decoded.remaining === 0 && group >= metadata.row_groups.length) controller.close();
+        if (decoded.remaining === 0 && group >= end) controller.close();
       },
     },
     { highWaterMark: 0 },
