@@ -25,7 +25,7 @@ export interface FromFilesRun {
   results: Measured[];
   /** NDJSON → CSV+gzip ending in S3 (moto): ours and the baseline. */
   s3: Measured[];
-  profiles: { input: InputFormat; output: OutputFormat; wallSeconds: number; cpuSeconds: number; summary: ProfileSummary }[];
+  profiles: { input: InputFormat; output: OutputFormat; thread: string; wallSeconds: number; cpuSeconds: number; summary: ProfileSummary }[];
 }
 
 const LABEL: Record<OutputFormat, string> = {
@@ -142,9 +142,9 @@ function profileTables(run: FromFilesRun): string[] {
     const { summary: s } = p;
     const share = (ms: number) => `${((ms / s.totalMs) * 100).toFixed(1)}%`;
     out.push(
-      `#### ${job(p)}${p.output.endsWith('gzip') ? ` (gzip level ${run.level})` : ''}, profiled run: ${p.wallSeconds.toFixed(2)} s wall, ${p.cpuSeconds.toFixed(2)} s CPU (all threads)`,
+      `#### ${job(p)}${p.output.endsWith('gzip') ? ` (gzip level ${run.level})` : ''}, ${p.thread}; profiled run: ${p.wallSeconds.toFixed(2)} s wall, ${p.cpuSeconds.toFixed(2)} s CPU (all threads)`,
       '',
-      `Main thread profiled for ${(s.totalMs / 1000).toFixed(2)} s, of which ${(s.idleMs / 1000).toFixed(2)} s idle (waiting on I/O or the thread pool).`,
+      `${p.thread[0]!.toUpperCase()}${p.thread.slice(1)} profiled for ${(s.totalMs / 1000).toFixed(2)} s, of which ${(s.idleMs / 1000).toFixed(2)} s idle (waiting on I/O, the thread pool or the other threads).`,
       '',
       '| module (self time) | ms | share | | function (self time) | ms | share |',
       '|---|---:|---:|---|---|---:|---:|',
@@ -174,7 +174,9 @@ export function fromFilesSection(run: FromFilesRun): string {
     '',
     '- **ours**: the CLI as a user runs it — `node bin/edge-export.js export --config <file>` with `source.path` the input file,',
     '  the top-level `schema` (the bench columns, so every input gives the same typed output), `format/csv` | `format/json` |',
-    '  `format/parquet` (snappy, zstd level 3), `compression/gzip` with `level`, and `sink/local` (or `sink/s3` with access-key auth).',
+    '  `format/parquet` (snappy, zstd level 3), `compression/gzip` with `level`, and `sink/local` (or `sink/s3` with access-key auth),',
+    '  at its default `--threads` (one worker thread per core but one: 1 on 2 cores). CSV and NDJSON outputs are parsed and encoded',
+    '  by the worker while the main thread compresses and writes (src/hosts/parallel); Parquet output runs on the main thread only.',
     '- **DuckDB**: `COPY (SELECT * FROM read_json|read_csv|read_parquet(file)) TO file (FORMAT …, COMPRESSION …)` through',
     "  `@duckdb/node-api`, its default threads. Its gzip level is fixed (zlib's default, 6); Parquet zstd at its default level 3.",
     '- **baseline**: plain JavaScript — `readline` + `JSON.parse` (NDJSON), papaparse streaming with `dynamicTyping` (CSV),',
@@ -217,8 +219,10 @@ export function fromFilesSection(run: FromFilesRun): string {
           '### Where the time goes: CPU profile of ours',
           '',
           '`node --cpu-prof` of the CLI child on the same file, summarised as self time by module and by function, top 15',
-          '(bench/cpu-profile.ts). The profile is the main thread only: gzip streams and file reads run on libuv\'s thread pool',
-          'and show as `(idle)` on the main thread when it waits for them. `(garbage collector)` is V8\'s GC on the main thread.',
+          '(bench/cpu-profile.ts), one profile per JavaScript thread: the main thread (file reads, the pipeline, compression\'s',
+          'JavaScript side, the sink) and each worker thread of the parallel path (parsing and encoding pieces; `--threads`,',
+          'default one per core but one). gzip itself runs on libuv\'s thread pool, in no profile: a thread waiting for it shows',
+          '`(idle)`. `(garbage collector)` is V8\'s GC on that thread.',
           '',
           ...profileTables(run),
         ]

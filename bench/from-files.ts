@@ -290,9 +290,14 @@ try {
       rmSync(out, { recursive: true, force: true });
       const config = oursConfig('ndjson', paths.ndjson, output, output === 'csv-gzip' ? level : undefined, [{ use: 'sink/local', options: { directory: out } }]);
       const usage = await runOurs(config, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
-      const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-      if (!file) throw new Error(`no CPU profile in ${dir}`);
-      run.profiles.push({ input: 'ndjson', output, wallSeconds: usage.wallSeconds, cpuSeconds: usage.cpuSeconds, summary: summariseProfile(join(dir, file), ROOT) });
+      // One profile per thread: CPU.<date>.<pid>.<thread id>.<seq>.cpuprofile, thread 0 the main one.
+      const threadOf = (f: string) => Number(f.split('.')[3]);
+      const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort((a, b) => threadOf(a) - threadOf(b));
+      if (files.length === 0) throw new Error(`no CPU profile in ${dir}`);
+      for (const file of files) {
+        const thread = threadOf(file) === 0 ? 'main thread' : `worker thread ${threadOf(file)}`;
+        run.profiles.push({ input: 'ndjson', output, thread, wallSeconds: usage.wallSeconds, cpuSeconds: usage.cpuSeconds, summary: summariseProfile(join(dir, file), ROOT) });
+      }
       process.stderr.write(`profiled ndjson → ${output}: ${usage.wallSeconds.toFixed(2)} s\n`);
     }
     rmSync(out, { recursive: true, force: true });
