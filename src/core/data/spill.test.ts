@@ -115,6 +115,15 @@ describe('encodeValue', () => {
     expect(Object.is(decodeValue(encodeValue(-0)), -0)).toBe(true);
   });
 
+  it('keeps a key named __proto__ as a key (JSON.parse gives one), also beside tagged values', () => {
+    // Found by the property below: assigning out["__proto__"] set the prototype and lost the value.
+    const value = JSON.parse('{"__proto__":false,"":[{"":["$"]}],"d":{"__proto__":{"$n":1}}}');
+    const back = decodeValue(encodeValue(value)) as Record<string, unknown>;
+    expect(back).toEqual(value);
+    expect(Object.getOwnPropertyNames(back)).toEqual(['__proto__', '', 'd']);
+    expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+  });
+
   it('round-trips any JSON-like value', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {

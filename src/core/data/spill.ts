@@ -325,7 +325,7 @@ function tag(value: unknown): unknown {
   if (value instanceof Uint8Array) return { $u: [...value] };
   if (Array.isArray(value)) return value.map(tag);
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = tag(v);
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) setOwn(out, k, tag(v));
   // A plain object whose only key looks like a tag is wrapped so it is not read back as one.
   const keys = Object.keys(out);
   return keys.length === 1 && keys[0]!.startsWith('$') ? { $o: out } : out;
@@ -350,6 +350,15 @@ function untag(value: unknown): unknown {
 
 function untagObject(record: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(record)) out[k] = untag(v);
+  for (const [k, v] of Object.entries(record)) setOwn(out, k, untag(v));
   return out;
+}
+
+/**
+ * `out[k] = v` as an own property even for the key `__proto__` (which JSON.parse gives as one, and an
+ * assignment would take as the object's prototype instead, losing the value).
+ */
+function setOwn(out: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else out[k] = v;
 }
