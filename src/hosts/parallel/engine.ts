@@ -42,7 +42,9 @@ const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined';
 async function startWorker(init: WorkerInit): Promise<Worker> {
   // Deno runs TypeScript itself; Node runs worker.ts bundled into JavaScript (bundle.ts).
   const url = isDeno ? new URL('./worker.ts', import.meta.url) : await (await import('./bundle.ts')).workerBundle();
-  return new Worker(url, { workerData: init });
+  // A young generation of 8 MiB: ~20 MiB less peak RSS than V8's default for a worker, no slower
+  // (NDJSON → CSV+gzip at 1M rows, 3 runs each: 216–222 against 238–244 MiB).
+  return new Worker(url, { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
 }
 
 /** 0 … n − 1. */

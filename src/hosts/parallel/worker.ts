@@ -8,7 +8,6 @@ import { webPlatform } from '../../core/platform.ts';
 import { openAsBlob } from 'node:fs';
 import type { FormatContext, FormatStage, RowBatch, SourceStage } from '../../core/types.ts';
 import { parse } from '../../core/validate.ts';
-import { openGroups, parquetSourceOptions } from '../../plugins/source/parquet/index.ts';
 import { csv } from '../../plugins/format/csv/index.ts';
 import { json } from '../../plugins/format/json/index.ts';
 import { csvSource } from '../../plugins/source/csv/index.ts';
@@ -27,14 +26,16 @@ const FORMATS: Record<ParallelFormat, (options: never) => FormatStage> = {
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const source = init.source.use === 'source/parquet' ? undefined : SOURCES[init.source.use](init.source.options as never);
-const parquetOptions = init.source.use === 'source/parquet' ? parse(parquetSourceOptions, init.source.options ?? {}, 'source/parquet options') : undefined;
 let parquetFile: Blob | undefined;
 
 /** The rows of a piece: its bytes read by the text source, or its row group read from the Parquet file. */
 async function rowsOf(message: PieceMessage): Promise<ReadableStream<RowBatch>> {
   if ('group' in message) {
+    // Imported here: a worker reading text never loads the Parquet reader.
+    const { openGroups, parquetSourceOptions } = await import('../../plugins/source/parquet/index.ts');
     parquetFile ??= await openAsBlob(init.path);
-    return (await openGroups(parquetFile, parquetOptions!, message.group, message.group + 1)).rows;
+    const options = parse(parquetSourceOptions, init.source.options ?? {}, 'source/parquet options');
+    return (await openGroups(parquetFile, options, message.group, message.group + 1)).rows;
   }
   const { header, bytes } = message;
   const input = new ReadableStream<Uint8Array>({
