@@ -144,7 +144,7 @@ function profileTables(run: FromFilesRun): string[] {
     out.push(
       `#### ${job(p)}${p.output.endsWith('gzip') ? ` (gzip level ${run.level})` : ''}, ${p.thread}; profiled run: ${p.wallSeconds.toFixed(2)} s wall, ${p.cpuSeconds.toFixed(2)} s CPU (all threads)`,
       '',
-      `${p.thread[0]!.toUpperCase()}${p.thread.slice(1)} profiled for ${(s.totalMs / 1000).toFixed(2)} s, of which ${(s.idleMs / 1000).toFixed(2)} s idle (waiting on I/O, the thread pool or the other threads).`,
+      `Profile of ${p.thread.startsWith('tsx') ? '' : 'the '}${p.thread}: ${(s.totalMs / 1000).toFixed(2)} s, of which ${(s.idleMs / 1000).toFixed(2)} s idle (waiting on I/O, the thread pool or the other threads).`,
       '',
       '| module (self time) | ms | share | | function (self time) | ms | share |',
       '|---|---:|---:|---|---|---:|---:|',

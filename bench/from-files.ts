@@ -290,13 +290,19 @@ try {
       rmSync(out, { recursive: true, force: true });
       const config = oursConfig('ndjson', paths.ndjson, output, output === 'csv-gzip' ? level : undefined, [{ use: 'sink/local', options: { directory: out } }]);
       const usage = await runOurs(config, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
-      // One profile per thread: CPU.<date>.<pid>.<thread id>.<seq>.cpuprofile, thread 0 the main one.
-      const threadOf = (f: string) => Number(f.split('.')[3]);
+      // One profile per JavaScript thread: CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile, thread 0
+      // the main one; the others are the parallel path's workers and tsx's module loader (its hooks run
+      // on a thread of their own), told apart by the code they ran.
+      const threadOf = (f: string) => Number(f.split('.')[4]);
       const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort((a, b) => threadOf(a) - threadOf(b));
       if (files.length === 0) throw new Error(`no CPU profile in ${dir}`);
       for (const file of files) {
-        const thread = threadOf(file) === 0 ? 'main thread' : `worker thread ${threadOf(file)}`;
-        run.profiles.push({ input: 'ndjson', output, thread, wallSeconds: usage.wallSeconds, cpuSeconds: usage.cpuSeconds, summary: summariseProfile(join(dir, file), ROOT) });
+        const summary = summariseProfile(join(dir, file), ROOT);
+        // The worker runs its esbuild bundle from the OS temp folder (src/hosts/parallel/bundle.ts).
+        for (const entry of [...summary.modules, ...summary.functions]) entry.name = entry.name.replace(/\S*parallel-worker\/build-[^/]+\//, 'worker bundle:');
+        const ran = (text: string) => summary.modules.some((m) => m.name.includes(text));
+        const thread = threadOf(file) === 0 ? 'main thread' : ran('worker bundle:') ? 'worker thread' : ran('tsx') ? "tsx's module loader thread" : `thread ${threadOf(file)}`;
+        run.profiles.push({ input: 'ndjson', output, thread, wallSeconds: usage.wallSeconds, cpuSeconds: usage.cpuSeconds, summary });
       }
       process.stderr.write(`profiled ndjson → ${output}: ${usage.wallSeconds.toFixed(2)} s\n`);
     }
