@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, ExportError, leftoversOf } from '../core/errors.ts';
 import { DEFAULT_SORT_BUDGET, fileSpill, parseSortBudget } from '../hosts/node/file-spill.ts';
 import { discard } from '../plugins/sink/discard/index.ts';
+import { stopParallelWorkers } from '../hosts/parallel/engine.ts';
 import type { ParallelOptions, ParallelReport } from './parallel.ts';
 import { attributeIssues, checkConfig, fileStates, loadConfig, scheduledTimeOf, snapshotOf, subjectsOf } from './load.ts';
 import { progressReporter } from './progress.ts';
@@ -121,6 +122,7 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
           io.out.write(`${JSON.stringify({ ...report, dryRun, ...spilled, ...source, ...threads, ...(warnings.length > 0 && { warnings }) }, null, 2)}\n`);
           return EXIT.ok;
         } finally {
+          stopParallelWorkers();
           await spill.dispose();
         }
       }

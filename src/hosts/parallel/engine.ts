@@ -1,8 +1,9 @@
 /**
- * The parallel engine of the Node and Deno hosts: a local NDJSON or CSV file read and encoded by
- * worker threads, for a format that can encode rows on its own (`FormatStage.rowEncoder`: CSV,
- * NDJSON). This thread reads the file in pieces cut at record ends (pieces.ts), hands each piece to
- * the least busy worker, and passes the encoded pieces on in file order as row batches that carry
+ * The parallel engine of the Node and Deno hosts: a local NDJSON, CSV or Parquet file read and
+ * encoded by worker threads, for a format that can encode rows on its own (`FormatStage.rowEncoder`:
+ * CSV, NDJSON). This thread reads a text file in pieces cut at record ends (pieces.ts) — a Parquet
+ * file's pieces are its row groups, which the workers read themselves — hands each piece to the least
+ * busy worker, and passes the encoded pieces on in file order as row batches that carry
  * their bytes (core/encoded.ts); the pipeline — splits, compression, encryption, the sink — runs
  * here as for any rows, so the files are byte for byte those of the single-threaded path.
  *
@@ -82,6 +83,18 @@ async function* readPieces(path: string, pieceBytes: number, cut: (bytes: Uint8A
   }
 }
 
+/** How to end each engine still running (its stream not read to the end nor cancelled). */
+const running = new Set<() => void>();
+
+/**
+ * Ends every engine still running: a run that failed before it read its rows (or never cancelled
+ * them) must not leave worker threads that keep the process from exiting. The CLI calls it when an
+ * export ends, however it ends.
+ */
+export function stopParallelWorkers(): void {
+  for (const stop of running) stop();
+}
+
 /** The rows of `input.path`, encoded by worker threads, in file order. */
 export function parallelRows(input: ParallelInput): ReadableStream<RowBatch> {
   const pieceBytes = input.pieceBytes ?? PIECE_BYTES;
@@ -108,6 +121,7 @@ export function parallelRows(input: ParallelInput): ReadableStream<RowBatch> {
   const stop = () => {
     if (stopped) return;
     stopped = true;
+    running.delete(stop);
     for (const { worker } of workers) {
       worker.unref();
       worker.terminate().catch(() => {});
@@ -142,10 +156,16 @@ export function parallelRows(input: ParallelInput): ReadableStream<RowBatch> {
     }
   }
 
+  running.add(stop);
   return new ReadableStream<RowBatch>({
     async start() {
       const started = await Promise.all(Array.from({ length: Math.max(1, input.threads) }, () => startWorker(init)));
       workers = started.map((worker) => ({ worker, busy: 0 }));
+      // Stopped while they started: end them now.
+      if (stopped) {
+        stopped = false;
+        stop();
+      }
       for (const w of workers) {
         w.worker.on('message', (result: PieceResult) => {
           w.busy--;
