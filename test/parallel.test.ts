@@ -4,7 +4,7 @@
  * real CLI, on Node and on Deno, with pieces of 1 KiB so every run crosses hundreds of piece ends.
  * `--threads 0` is the single-threaded path (the pipeline encodes every row itself).
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -179,6 +179,22 @@ describe('parallel file export (worker threads) = single-threaded export, byte f
     expect(parallel.code).toBe(1);
     expect(parallel.summary.error).toEqual(single.summary.error);
     expect(parallel.files.size).toBe(0);
+  });
+
+  it('reads on one thread, with a warning, when the worker script cannot be built', async () => {
+    // A TMPDIR where the bundle's folder is a file: tsx's cache works, the worker's bundle cannot be written.
+    const tmp = join(dir, 'tmp');
+    const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+    await mkdir(join(tmp, `edge-export-${uid}`), { recursive: true });
+    await writeFile(join(tmp, `edge-export-${uid}`, 'parallel-worker'), 'not a folder');
+    const single = await exportWith('node', 0, { plugins: [csvOut, gzip6], source: { path: ndjson }, schema, output: noManifest });
+    const config = join(dir, `config-${runs}.json`);
+    const { code, out, err } = await cliProcess('node', ['export', '--config', config, '--threads', '3'], { ...PIECE, TMPDIR: tmp });
+    expect(code, err).toBe(0);
+    expect(err).toContain('warning: worker threads unavailable, reading on one thread: ');
+    const summary = JSON.parse(out);
+    expect(summary.parallel).toBeUndefined();
+    expect(summary.files.map((f: { sha256: string }) => f.sha256)).toEqual(single.summary.files!.map((f) => f.sha256));
   });
 
   it('refuses a thread count that is not a whole number ≥ 0, naming the flag', async () => {

@@ -82,6 +82,7 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
           });
           // Exported anyway (an attribute may be rarer than the profiles read), but never silently.
           const warnings = (await attributeIssues(loaded, prepared.pipeline.source)).map((i) => `${i.path}: ${i.message}`);
+          if (parallel.unavailable) warnings.push(`worker threads unavailable, reading on one thread: ${parallel.unavailable}`);
           for (const warning of warnings) io.err.write(`edge-export export: warning: ${warning}\n`);
           const progress = args.progress === false ? undefined : progressReporter({ out: io.err });
           const runId = loaded.config.runId ?? loaded.platform.uuid();
@@ -118,7 +119,7 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
           const spilled = spill.written.files > 0 && { spilled: { ...spill.written } };
           // A snapshot source: what reading it cost (bytes fetched versus the files' size).
           const source = subject.snapshot && { source: snapshotSummary(subject.snapshot) };
-          const threads = parallel.threads > 0 && { parallel };
+          const threads = parallel.threads > 0 && { parallel: { threads: parallel.threads, pieces: parallel.pieces } };
           io.out.write(`${JSON.stringify({ ...report, dryRun, ...spilled, ...source, ...threads, ...(warnings.length > 0 && { warnings }) }, null, 2)}\n`);
           return EXIT.ok;
         } finally {

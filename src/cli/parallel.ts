@@ -10,7 +10,7 @@ import { openAsBlob } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { inferSchema } from '../core/schema.ts';
 import type { RunContext, Schema, SourceRows, SourceStage } from '../core/types.ts';
-import { PIECE_BYTES, parallelRows } from '../hosts/parallel/engine.ts';
+import { PIECE_BYTES, parallelRows, workerScript } from '../hosts/parallel/engine.ts';
 import { type CsvBytes, CsvRecordEnds, headerEnd, lastLineEnd } from '../hosts/parallel/pieces.ts';
 import { PARALLEL_FORMATS, PARALLEL_SOURCES } from '../hosts/parallel/protocol.ts';
 import { openGroups, parquetSourceOptions } from '../plugins/source/parquet/index.ts';
@@ -30,6 +30,8 @@ export interface ParallelOptions {
 export interface ParallelReport {
   threads: number;
   pieces: number;
+  /** Why a run that could have used worker threads read on this thread instead. */
+  unavailable?: string;
 }
 
 interface Candidate extends ParallelOptions {
@@ -62,6 +64,15 @@ export async function parallelSource(loaded: LoadedConfig, c: Candidate): Promis
   if (parquet && parquet.groups < 2) return undefined;
   const schema = config.schema ?? parquet?.schema ?? (await probedSchema(c, sourceCtx, csv ?? undefined));
   if (!schema) return undefined;
+  // The worker script (bundled once on Node): a run that cannot have it reads on this thread.
+  try {
+    await workerScript();
+  } catch (error) {
+    // esbuild's message lists each of its errors, often the same one: the first says why.
+    const message = error instanceof Error ? error.message : String(error);
+    if (c.report) c.report.unavailable = (message.split('\n').find((line) => line.startsWith('error: ')) ?? message).replace(/^error: /, '');
+    return undefined;
+  }
   if (c.report) c.report.threads = c.threads;
   const rows = parallelRows({
     path: c.path,

@@ -69,7 +69,7 @@ async function bundle(): Promise<URL> {
     outdir,
     outExtension: { '.js': '.mjs' },
     metafile: true,
-    logLevel: 'error',
+    logLevel: 'silent',
     absWorkingDir: ROOT,
   });
   const inputs = Object.fromEntries(Object.keys(result.metafile.inputs).map((p) => [resolve(ROOT, p), stamp(resolve(ROOT, p))]));
