@@ -124,14 +124,20 @@ describe('utf8Decoder', () => {
     }
   };
 
-  it('gives what a fatal streaming TextDecoder gives, whatever the chunks (fixed seed)', () => {
+  it('gives what a fatal TextDecoder gives for the whole input, whatever the chunks (fixed seed)', () => {
     fc.assert(
       fc.property(input, (chunks) => {
+        // The whole input decoded in one call: what a streaming decoder must give too. (workerd's
+        // streaming TextDecoder also drops a U+FEFF that starts a later chunk, which the Encoding
+        // standard keeps, so it cannot be the reference everywhere.)
+        const whole = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+        let at = 0;
+        for (const c of chunks) {
+          whole.set(c, at);
+          at += c.length;
+        }
         const reference = new TextDecoder('utf-8', { fatal: true });
-        const expected = run(
-          (c) => (c === null ? reference.decode() : reference.decode(c, { stream: true })),
-          chunks,
-        );
+        const expected = run((c) => (c === null ? reference.decode(whole) : ''), chunks);
         expect(run(utf8Decoder(), chunks)).toBe(expected);
       }),
       { seed: 20261205, numRuns: 20_000 },
