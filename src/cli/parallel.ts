@@ -13,6 +13,7 @@ import type { RunContext, Schema, SourceRows, SourceStage } from '../core/types.
 import { PIECE_BYTES, parallelRows, workerScript } from '../hosts/parallel/engine.ts';
 import { type CsvBytes, CsvRecordEnds, headerEnd, lastLineEnd } from '../hosts/parallel/pieces.ts';
 import { PARALLEL_FORMATS, PARALLEL_SOURCES } from '../hosts/parallel/protocol.ts';
+import { type CsvSourceOptions, parserOptionsOf } from '../plugins/source/csv/index.ts';
 import { openGroups, parquetSourceOptions } from '../plugins/source/parquet/index.ts';
 import { parse } from '../core/validate.ts';
 import type { LoadedConfig } from './load.ts';
@@ -121,13 +122,8 @@ async function probedSchema(c: Candidate, ctx: RunContext, csv: CsvBytes | undef
 
 /** A CSV source's special characters when its files can be cut byte by byte (UTF-8, a header); null when not. */
 function csvBytesOf(source: SourceStage): CsvBytes | null {
-  const o = (source as { options?: { encoding: string; header: boolean; delimiter: string; quote: string; escape: string; charToEscapeQuoteEscaping?: string } }).options;
+  const o = (source as { options?: CsvSourceOptions }).options;
   if (o?.encoding !== 'UTF-8' || !o.header) return null;
-  const bytes = {
-    delimiter: o.delimiter,
-    quote: o.quote,
-    escape: o.escape,
-    escapeEscape: o.charToEscapeQuoteEscaping ?? (o.escape === o.quote ? '' : o.escape),
-  };
+  const bytes = parserOptionsOf(o);
   return CsvRecordEnds.supports(bytes) ? bytes : null;
 }

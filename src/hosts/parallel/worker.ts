@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { webPlatform } from '../../core/platform.ts';
 import { openAsBlob } from 'node:fs';
+import type { FileMetaData } from 'hyparquet';
 import type { FormatContext, FormatStage, RowBatch, SourceStage } from '../../core/types.ts';
 import { parse } from '../../core/validate.ts';
 import { csv } from '../../plugins/format/csv/index.ts';
@@ -26,16 +27,19 @@ const FORMATS: Record<ParallelFormat, (options: never) => FormatStage> = {
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const source = init.source.use === 'source/parquet' ? undefined : SOURCES[init.source.use](init.source.options as never);
-let parquetFile: Blob | undefined;
+let parquet: { file: Blob; metadata?: FileMetaData } | undefined;
 
 /** The rows of a piece: its bytes read by the text source, or its row group read from the Parquet file. */
 async function rowsOf(message: PieceMessage): Promise<ReadableStream<RowBatch>> {
   if ('group' in message) {
     // Imported here: a worker reading text never loads the Parquet reader.
     const { openGroups, parquetSourceOptions } = await import('../../plugins/source/parquet/index.ts');
-    parquetFile ??= await openAsBlob(init.path);
+    parquet ??= { file: await openAsBlob(init.path) };
     const options = parse(parquetSourceOptions, init.source.options ?? {}, 'source/parquet options');
-    return (await openGroups(parquetFile, options, message.group, message.group + 1)).rows;
+    // The footer is read for the first group only.
+    const opened = await openGroups(parquet.file, options, message.group, message.group + 1, parquet.metadata);
+    parquet.metadata = opened.metadata;
+    return opened.rows;
   }
   const { header, bytes } = message;
   const input = new ReadableStream<Uint8Array>({

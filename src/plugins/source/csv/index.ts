@@ -18,7 +18,7 @@ import type { Row, RowBatch, RunContext, Schema, SourceInput, SourceRows, Source
 import { utf8Decoder } from '../../../core/streams.ts';
 import { parse } from '../../../core/validate.ts';
 import { charOrNone, oneChar } from '../../format/csv/options.ts';
-import { type CsvRecord, CsvParser, CsvSyntaxError } from '../../../core/csv-parser.ts';
+import { type CsvRecord, CsvParser, CsvSyntaxError, type ParserOptions } from '../../../core/csv-parser.ts';
 
 const ENCODINGS = {
   'UTF-8': 'utf-8',
@@ -135,17 +135,22 @@ function headerNames(record: CsvRecord): string[] {
   return names;
 }
 
-/** Turns a byte stream into parsed records, pulling input only when asked. */
-function recordReader(input: SourceInput, o: CsvSourceOptions) {
-  const reader = (input instanceof Blob ? input.stream() : input).getReader();
-  const decode = textDecoder(o.encoding);
-  const parser = new CsvParser({
+/** The parser's options for a CSV source's (Spark's default for the escape's escape resolved). */
+export function parserOptionsOf(o: CsvSourceOptions): ParserOptions {
+  return {
     delimiter: o.delimiter,
     quote: o.quote,
     escape: o.escape,
     escapeEscape: o.charToEscapeQuoteEscaping ?? (o.escape === o.quote ? '' : o.escape),
     ...(o.nullValue !== undefined && { nullValue: o.nullValue }),
-  });
+  };
+}
+
+/** Turns a byte stream into parsed records, pulling input only when asked. */
+function recordReader(input: SourceInput, o: CsvSourceOptions) {
+  const reader = (input instanceof Blob ? input.stream() : input).getReader();
+  const decode = textDecoder(o.encoding);
+  const parser = new CsvParser(parserOptionsOf(o));
   let pending: CsvRecord[] = [];
   let done = false;
   const parsed = (fn: () => CsvRecord[]) => {

@@ -60,19 +60,22 @@ export function parquetSource(input: v.InferInput<typeof parquetSourceOptions> =
 /**
  * The rows of row groups `first` … `end − 1` of a Parquet file (all of them by default), as the
  * source reads them: a worker thread of the Node and Deno hosts reads one group of a file this way
- * (src/hosts/parallel). `groups` is the file's number of row groups.
+ * (src/hosts/parallel). `groups` is the file's number of row groups, `metadata` its footer (give it
+ * back as `known` to read another group without reading the footer again).
  */
 export async function openGroups(
   source: Blob,
   options: ParquetSourceOptions,
   first = 0,
   end?: number,
-): Promise<SourceRows & { groups: number }> {
+  known?: FileMetaData,
+): Promise<SourceRows & { groups: number; metadata: FileMetaData }> {
   const file = blobBuffer(source);
-  const metadata = await guard(() => parquetMetadataAsync(file), 'the file is not valid Parquet');
+  // `known`: the footer an earlier call read (a worker reading group after group of one file).
+  const metadata = known ?? (await guard(() => parquetMetadataAsync(file), 'the file is not valid Parquet'));
   const schema = selectColumns(fromParquetSchema(parquetSchema(metadata)), options.columns);
   const groups = metadata.row_groups.length;
-  return { schema, rows: readGroups(file, metadata, schema, first, Math.min(end ?? groups, groups)), groups };
+  return { schema, rows: readGroups(file, metadata, schema, first, Math.min(end ?? groups, groups)), groups, metadata };
 }
 
 function blobBuffer(blob: Blob): AsyncBuffer {
